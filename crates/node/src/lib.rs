@@ -1,7 +1,17 @@
-//! The napi binding: converts JS values to reel-core types and ReelError to JS errors with `code`.
+//! The napi binding over reel-core and reel-merge. It converts JS options to Rust types, Rust
+//! reports to JS objects and `ReelError` to rejections, nothing more: behaviour lives in the pure
+//! crates. `lib/index.ts` wraps these functions into the public API (`AbortSignal`, `code` on
+//! errors).
+
+mod cancel;
+mod convert;
+// mod download;
+mod hash;
+// mod merge;
+
 use napi_derive::napi;
 
-/// Every error code reel-core can raise, with its meaning.
+/// Every error code the Rust core can raise, with its meaning and next step.
 #[napi(object)]
 pub struct ErrorCodeInfo {
     pub code: String,

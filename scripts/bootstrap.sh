@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything Reel's build, tests and benchmarks need on a fresh Debian machine, and
+# nothing twice: system packages only when a command is missing, npm ci only when the lock changed
+# (npm ci builds the Rust addon through the root `prepare` script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
+
+# command -> Debian package
+declare -A pkgs=(
+  [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [nginx]=nginx-light [aria2c]=aria2 [curl]=curl
+  [cc]=build-essential [pkg-config]=pkg-config [/usr/bin/time]=time
+)
+missing=()
+for cmd in "${!pkgs[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkgs[$cmd]}")
+done
+if ((${#missing[@]})); then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  log "installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+fi
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
+
+stamp=node_modules/.reel-lock-stamp
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ] || ! ls crates/node/*.node >/dev/null 2>&1; then
+  log "npm ci (builds the Rust addon)"
+  npm ci --no-audit --no-fund
+  echo "$lock_sum" >"$stamp"
+else
+  log "node_modules up to date; rebuilding the Rust addon if its sources changed"
+  npm run build -w @reel/native --silent
+fi
+log "ready"
