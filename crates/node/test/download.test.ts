@@ -157,9 +157,13 @@ describe("download", () => {
     const server = await serve(body, { rate: 1024 * 1024 });
     try {
       const dest = join(dir, "resume.bin");
-      const child = spawn(process.execPath, [join(import.meta.dirname, "fixtures-download-child.ts"), server.url, dest], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(import.meta.dirname, "fixtures-download-child.ts"), server.url, dest],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       await new Promise<void>((resolve, reject) => {
         child.once("exit", (code) => reject(new Error(`child exited early with ${code}`)));
         child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

@@ -1,0 +1,233 @@
+// Generated from crds/src/schema.ts by `npm run generate -w @reel/crds`. Do not edit.
+
+export interface VideoJob {
+  apiVersion: "reel.dev/v1alpha1";
+  kind: "VideoJob";
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: {
+      [k: string]: string;
+    };
+    annotations?: {
+      [k: string]: string;
+    };
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+  };
+  spec: {
+    /**
+     * @minItems 1
+     * @maxItems 500
+     */
+    episodes: {
+      /**
+       * A page yt-dlp understands, a direct media file, or an HLS VOD playlist.
+       */
+      url: string;
+      /**
+       * Chapter title in the merged output.
+       */
+      title?: string;
+    }[];
+    quality: "480p" | "720p" | "1080p" | "2160p";
+    codec: "h264" | "hevc" | "av1";
+    compression: {
+      /**
+       * fast: quick encode; balanced; small: smallest file.
+       */
+      preset: "fast" | "balanced" | "small";
+      /**
+       * 1 = best quality, 9 = smallest file.
+       */
+      level: number;
+      /**
+       * Pick the level that reaches this score on short samples instead of using `level`.
+       */
+      targetQuality?: {
+        metric: "ssim" | "vmaf";
+        /**
+         * SSIM in 0..1, VMAF in 0..100.
+         */
+        score: number;
+      };
+    };
+    gpu: {
+      /**
+       * off: CPU only; auto: GPU when one works, else CPU; require: fail without one.
+       */
+      policy: "off" | "auto" | "require";
+      /**
+       * Schedule onto nodes of this vendor; any vendor when absent.
+       */
+      vendor?: "nvidia" | "amd" | "intel" | "apple";
+    };
+    priority: "low" | "normal" | "high";
+    output: {
+      s3?: {
+        bucket: string;
+        prefix: string;
+        region?: string;
+        /**
+         * S3-compatible endpoint (MinIO, SeaweedFS); AWS when absent.
+         */
+        endpoint?: string;
+        /**
+         * Secret with accessKeyId and secretAccessKey.
+         */
+        credentialsSecret: string;
+        /**
+         * Lifetime of the presigned download URL in status.
+         */
+        urlExpiry: string;
+      };
+      volume?: {
+        claimName: string;
+        path: string;
+      };
+      local?: {
+        /**
+         * A directory on the machine running `reel run`; not valid in a cluster.
+         */
+        path: string;
+      };
+    };
+    merge: {
+      enabled: boolean;
+      /**
+       * A chapter per episode, titled with the episode title.
+       */
+      chapters: boolean;
+      /**
+       * Merge the episodes that succeeded when others failed.
+       */
+      allowPartial: boolean;
+    };
+    notification?: {
+      webhook?: {
+        /**
+         * An http(s) URL. Which networks it may reach is the operator's egress policy, never the job's.
+         */
+        url: string;
+        /**
+         * Signing secret (Standard Webhooks).
+         */
+        secretRef?: {
+          name: string;
+          key: string;
+        };
+      };
+    };
+    /**
+     * @maxItems 20
+     */
+    tags: string[];
+    /**
+     * Set to true to cancel; cannot be undone.
+     */
+    cancel: boolean;
+  };
+  status?: {
+    phase?: "Pending" | "Downloading" | "Processing" | "Merging" | "Completed" | "Failed" | "Cancelled";
+    /**
+     * Percent of the whole job done.
+     */
+    progress?: number;
+    /**
+     * Completed/total episodes, e.g. 3/4.
+     */
+    episodesSummary?: string;
+    observedGeneration?: number;
+    episodes?: {
+      index: number;
+      title?: string;
+      phase:
+        | "Pending"
+        | "Downloading"
+        | "Probing"
+        | "Transcoding"
+        | "Measuring"
+        | "Uploading"
+        | "Completed"
+        | "Failed"
+        | "Cancelled";
+      /**
+       * Percent of this episode's work done.
+       */
+      progress: number;
+      attempts: number;
+      node?: string;
+      /**
+       * The encoder that produced the output, e.g. libx264 or h264_nvenc.
+       */
+      encoder?: string;
+      bytesDownloaded?: number;
+      bytesOutput?: number;
+      durationSecs?: number;
+      quality?: {
+        ssim?: number;
+        psnr?: number;
+        vmaf?: number;
+        /**
+         * Why VMAF was not measured.
+         */
+        vmafUnavailable?: string;
+      };
+      error?: {
+        code: string;
+        message: string;
+      };
+      /**
+       * RFC 3339 time.
+       */
+      startedAt?: string;
+      /**
+       * RFC 3339 time.
+       */
+      finishedAt?: string;
+    }[];
+    output?: {
+      /**
+       * s3://bucket/key, pvc://claim/path or a local path.
+       */
+      location: string;
+      /**
+       * Expiring download URL.
+       */
+      url?: string;
+      /**
+       * RFC 3339 time.
+       */
+      urlExpiresAt?: string;
+      sizeBytes?: number;
+      /**
+       * sha256:<hex> of the merged file.
+       */
+      checksum?: string;
+      durationSecs?: number;
+      chapters?: number;
+    };
+    conditions?: {
+      type: string;
+      status: "True" | "False" | "Unknown";
+      reason: string;
+      message: string;
+      /**
+       * RFC 3339 time.
+       */
+      lastTransitionTime: string;
+      observedGeneration?: number;
+    }[];
+    ytDlpVersion?: string;
+    /**
+     * RFC 3339 time.
+     */
+    startedAt?: string;
+    /**
+     * RFC 3339 time.
+     */
+    completedAt?: string;
+  };
+}

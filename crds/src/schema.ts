@@ -1,0 +1,226 @@
+// The VideoJob API, reel.dev/v1alpha1. This file is the one definition: the CRD YAML and the
+// plain TypeScript types in generated/ are derived from it by `npm run generate -w @reel/crds`.
+// Rules that need the whole object (exactly one output, cancel cannot be undone) are CEL rules in
+// cel.ts, so the API server enforces them for kubectl and GitOps users too.
+import { z } from "zod";
+
+export const GROUP = "reel.dev";
+export const VERSION = "v1alpha1";
+export const KIND = "VideoJob";
+export const PLURAL = "videojobs";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** A DNS-1123 name as Kubernetes uses for Secrets, PVCs and most objects. */
+const K8sName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a lowercase DNS name (a-z, 0-9, '-', '.')");
+
+const HttpUrl = z
+  .string()
+  .max(4096)
+  .regex(/^https?:\/\/[^\s/?#]+[^\s]*$/i, "must be an http:// or https:// URL")
+  .describe("An http(s) URL. Which networks it may reach is the operator's egress policy, never the job's.");
+
+export const Quality = z.enum(["480p", "720p", "1080p", "2160p"]);
+export const Codec = z.enum(["h264", "hevc", "av1"]);
+export const CompressionPreset = z.enum(["fast", "balanced", "small"]);
+export const GpuPolicy = z.enum(["off", "auto", "require"]);
+export const GpuVendor = z.enum(["nvidia", "amd", "intel", "apple"]);
+export const Priority = z.enum(["low", "normal", "high"]);
+
+export const Episode = z.object({
+  url: HttpUrl.describe("A page yt-dlp understands, a direct media file, or an HLS VOD playlist."),
+  title: z.string().min(1).max(200).optional().describe("Chapter title in the merged output."),
+});
+
+export const SecretKeyRef = z.object({
+  name: K8sName,
+  key: z.string().min(1).max(253),
+});
+
+export const Compression = z.object({
+  preset: CompressionPreset.default("balanced").describe("fast: quick encode; balanced; small: smallest file."),
+  level: z.number().int().min(1).max(9).default(5).describe("1 = best quality, 9 = smallest file."),
+  targetQuality: z
+    .object({
+      metric: z.enum(["ssim", "vmaf"]),
+      score: z.number().min(0).max(100).describe("SSIM in 0..1, VMAF in 0..100."),
+    })
+    .optional()
+    .describe("Pick the level that reaches this score on short samples instead of using `level`."),
+});
+
+export const Gpu = z.object({
+  policy: GpuPolicy.default("auto").describe(
+    "off: CPU only; auto: GPU when one works, else CPU; require: fail without one.",
+  ),
+  vendor: GpuVendor.optional().describe("Schedule onto nodes of this vendor; any vendor when absent."),
+});
+
+const Duration = z
+  .string()
+  .regex(/^([0-9]+(s|m|h|d))+$/, "must be a duration such as 30m, 24h or 7d")
+  .describe("A duration: 30m, 24h, 7d.");
+
+export const S3Output = z.object({
+  bucket: z.string().min(3).max(63),
+  prefix: z.string().max(900).default(""),
+  region: z.string().max(64).optional(),
+  endpoint: HttpUrl.optional().describe("S3-compatible endpoint (MinIO, SeaweedFS); AWS when absent."),
+  credentialsSecret: K8sName.describe("Secret with accessKeyId and secretAccessKey."),
+  urlExpiry: Duration.default("24h").describe("Lifetime of the presigned download URL in status."),
+});
+
+export const VolumeOutput = z.object({
+  claimName: K8sName,
+  path: z.string().max(1024).default("/"),
+});
+
+export const LocalOutput = z.object({
+  path: z.string().min(1).max(4096).describe("A directory on the machine running `reel run`; not valid in a cluster."),
+});
+
+export const Output = z.object({
+  s3: S3Output.optional(),
+  volume: VolumeOutput.optional(),
+  local: LocalOutput.optional(),
+});
+
+export const Merge = z.object({
+  enabled: z.boolean().default(true),
+  chapters: z.boolean().default(true).describe("A chapter per episode, titled with the episode title."),
+  allowPartial: z.boolean().default(false).describe("Merge the episodes that succeeded when others failed."),
+});
+
+export const Notification = z.object({
+  webhook: z
+    .object({
+      url: HttpUrl,
+      secretRef: SecretKeyRef.optional().describe("Signing secret (Standard Webhooks)."),
+    })
+    .optional(),
+});
+
+const Tag = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be letters, digits, '-', '_' or '.'");
+
+export const VideoJobSpec = z.object({
+  episodes: z.array(Episode).min(1).max(500),
+  quality: Quality.default("720p"),
+  codec: Codec.default("h264"),
+  compression: Compression.default({ preset: "balanced", level: 5 }),
+  gpu: Gpu.default({ policy: "auto" }),
+  priority: Priority.default("normal"),
+  output: Output,
+  merge: Merge.default({ enabled: true, chapters: true, allowPartial: false }),
+  notification: Notification.optional(),
+  tags: z.array(Tag).max(20).default([]),
+  cancel: z.boolean().default(false).describe("Set to true to cancel; cannot be undone."),
+});
+
+export const JobPhase = z.enum(["Pending", "Downloading", "Processing", "Merging", "Completed", "Failed", "Cancelled"]);
+export const EpisodePhase = z.enum([
+  "Pending",
+  "Downloading",
+  "Probing",
+  "Transcoding",
+  "Measuring",
+  "Uploading",
+  "Completed",
+  "Failed",
+  "Cancelled",
+]);
+
+const Timestamp = z.string().describe("RFC 3339 time.");
+
+export const CodedError = z.object({
+  code: z.string().regex(/^REEL_[A-Z0-9_]+$/),
+  message: z.string().max(2048),
+});
+
+export const QualityScores = z.object({
+  ssim: z.number().optional(),
+  psnr: z.number().optional(),
+  vmaf: z.number().optional(),
+  vmafUnavailable: z.string().optional().describe("Why VMAF was not measured."),
+});
+
+export const EpisodeStatus = z.object({
+  index: z.number().int().min(0),
+  title: z.string().optional(),
+  phase: EpisodePhase,
+  progress: z.number().min(0).max(100).describe("Percent of this episode's work done."),
+  attempts: z.number().int().min(0).default(0),
+  node: z.string().optional(),
+  encoder: z.string().optional().describe("The encoder that produced the output, e.g. libx264 or h264_nvenc."),
+  bytesDownloaded: z.number().int().min(0).optional(),
+  bytesOutput: z.number().int().min(0).optional(),
+  durationSecs: z.number().min(0).optional(),
+  quality: QualityScores.optional(),
+  error: CodedError.optional(),
+  startedAt: Timestamp.optional(),
+  finishedAt: Timestamp.optional(),
+});
+
+export const Condition = z.object({
+  type: z.string().min(1).max(316),
+  status: z.enum(["True", "False", "Unknown"]),
+  reason: z.string().min(1).max(1024),
+  message: z.string().max(32768).default(""),
+  lastTransitionTime: Timestamp,
+  observedGeneration: z.number().int().min(0).optional(),
+});
+
+export const OutputStatus = z.object({
+  location: z.string().describe("s3://bucket/key, pvc://claim/path or a local path."),
+  url: z.string().optional().describe("Expiring download URL."),
+  urlExpiresAt: Timestamp.optional(),
+  sizeBytes: z.number().int().min(0).optional(),
+  checksum: z.string().optional().describe("sha256:<hex> of the merged file."),
+  durationSecs: z.number().min(0).optional(),
+  chapters: z.number().int().min(0).optional(),
+});
+
+export const VideoJobStatus = z.object({
+  phase: JobPhase.optional(),
+  progress: z.number().int().min(0).max(100).optional().describe("Percent of the whole job done."),
+  episodesSummary: z.string().optional().describe("Completed/total episodes, e.g. 3/4."),
+  observedGeneration: z.number().int().min(0).optional(),
+  episodes: z.array(EpisodeStatus).optional(),
+  output: OutputStatus.optional(),
+  conditions: z.array(Condition).optional(),
+  ytDlpVersion: z.string().optional(),
+  startedAt: Timestamp.optional(),
+  completedAt: Timestamp.optional(),
+});
+
+export const ObjectMeta = z.object({
+  name: K8sName.max(63),
+  namespace: K8sName.max(63).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  uid: z.string().optional(),
+  generation: z.number().int().optional(),
+  resourceVersion: z.string().optional(),
+  creationTimestamp: z.string().optional(),
+});
+
+export const VideoJob = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: ObjectMeta,
+  spec: VideoJobSpec,
+  status: VideoJobStatus.optional(),
+});
+
+export type VideoJobSpecInput = z.input<typeof VideoJobSpec>;
+export type VideoJobSpec = z.output<typeof VideoJobSpec>;
+export type VideoJobStatus = z.output<typeof VideoJobStatus>;
+export type EpisodeStatus = z.output<typeof EpisodeStatus>;
+export type Condition = z.output<typeof Condition>;
+export type VideoJob = z.output<typeof VideoJob>;
