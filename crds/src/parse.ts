@@ -1,14 +1,14 @@
 // Validates a VideoJob manifest the way the API server would (schema + the cross-field rules),
 // for `reel run` and the REST shim, with messages that name the field.
 import type { z } from "zod";
+import { ReelError } from "./errors.ts";
 import { rules } from "./rules.ts";
 import { VideoJob } from "./schema.ts";
 
-export class VideoJobInvalidError extends Error {
-  readonly code = "REEL_JOB_INVALID";
+export class VideoJobInvalidError extends ReelError {
   readonly issues: string[];
   constructor(issues: string[]) {
-    super(`invalid VideoJob:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    super("REEL_JOB_INVALID", `invalid VideoJob:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
     this.name = "VideoJobInvalidError";
     this.issues = issues;
   }

@@ -1,0 +1,86 @@
+// The one registry of Reel's error codes. Status, the API, the CLI and webhooks show these codes;
+// each has a meaning and the next step for the person reading it. Codes raised by the Rust core are
+// listed here too (a test checks that every code the core can raise is present).
+
+export const errorCodes = {
+  // Raised by the Rust core (crates/core/src/error.rs).
+  REEL_INVALID_ARGUMENT: "An option passed to the call is invalid; fix the option named in the message.",
+  REEL_CANCELLED: "The operation was cancelled by its caller.",
+  REEL_IO: "A local file operation failed (disk full, permissions, missing directory); check the path and free space.",
+  REEL_EGRESS_DENIED:
+    "The URL resolves to an internal address (loopback, private, link-local, metadata); use a public URL or ask the operator to allowlist the range.",
+  REEL_SOURCE_UNREACHABLE:
+    "The source could not be reached (DNS failure, connection refused or reset) after retries; check the URL and try again later.",
+  REEL_SOURCE_TIMEOUT:
+    "The source stopped sending data or was too slow (connect, idle-read or total timeout); try again later or raise the timeout.",
+  REEL_SOURCE_NOT_FOUND: "The source answered 404/410: the URL is wrong or the file was removed.",
+  REEL_SOURCE_FORBIDDEN: "The source answered 401/403: the URL needs credentials or has expired.",
+  REEL_SOURCE_HTTP: "The source answered an HTTP error that retries did not clear; the message has the status.",
+  REEL_SOURCE_TLS: "The TLS handshake with the source failed (bad or expired certificate).",
+  REEL_SOURCE_PROTOCOL:
+    "The source broke HTTP rules (wrong Content-Range, short body, bad redirect); it may be misconfigured.",
+  REEL_SOURCE_CHANGED: "The source file changed during the download (ETag/Last-Modified differ) more often than allowed.",
+  REEL_SOURCE_TOO_LARGE: "The source is larger than the configured byte cap.",
+  REEL_SIZE_MISMATCH: "The downloaded size differs from the announced size.",
+  REEL_CHECKSUM_MISMATCH: "The downloaded file does not match the expected checksum.",
+  REEL_TOO_MANY_REDIRECTS: "The source redirected too many times.",
+  REEL_UNSUPPORTED_SCHEME: "Only http and https URLs are accepted.",
+  REEL_HLS_INVALID: "The HLS playlist could not be parsed.",
+  REEL_HLS_LIVE: "The HLS playlist is live (no #EXT-X-ENDLIST); only VOD playlists are supported.",
+  REEL_HLS_LOOP: "The HLS playlist refers to itself or to a playlist already visited.",
+  REEL_HLS_BAD_URI: "An HLS segment or key URI is not http(s) (file:, data: and others are refused).",
+  REEL_HLS_TOO_MANY_SEGMENTS: "The HLS playlist has more segments than the configured limit.",
+  REEL_HLS_UNSUPPORTED:
+    "The HLS playlist uses a feature Reel does not support (e.g. SAMPLE-AES, byte ranges across files).",
+  REEL_MERGE_INVALID_INPUT: "A merge input is not a readable MP4 (no moov, truncated, not MP4).",
+  REEL_MERGE_MISMATCH: "Merge inputs do not share codec parameters; normalise them (re-encode) before merging.",
+  REEL_MERGE_UNSUPPORTED:
+    "A merge input uses an MP4 feature the merge does not handle (fragmented MP4, more than one video or audio track).",
+
+  // Raised by the TypeScript side.
+  REEL_JOB_INVALID: "The VideoJob manifest does not match the schema; fix the fields listed in the message.",
+  REEL_MEDIA_INVALID:
+    "The source is not playable media (empty, truncated, not a video, or a playlist disguised as media); check the URL points at the video itself.",
+  REEL_MEDIA_LIMITS:
+    "The media exceeds a limit (dimensions, duration or stream count); use a smaller source or ask the operator to raise the limit.",
+  REEL_FFMPEG_MISSING: "ffmpeg or ffprobe is not installed or not on PATH; install ffmpeg (Debian: apt-get install ffmpeg).",
+  REEL_FFMPEG_FAILED: "ffmpeg failed while processing; the message has its last lines. Retrying on other hardware may help.",
+  REEL_ENCODER_UNAVAILABLE:
+    "No working encoder for the requested codec and GPU policy; allow CPU fallback (gpu.policy: auto) or pick another codec.",
+  REEL_YTDLP_MISSING: "yt-dlp is not installed; run the bootstrap or install the pinned version.",
+  REEL_YTDLP_FAILED: "yt-dlp could not extract the video from the page; check the URL is a supported site.",
+  REEL_CIRCUIT_OPEN: "Too many recent failures from this host or backend; Reel is pausing requests to it. Retry later.",
+  REEL_STORAGE_FAILED: "Writing the output to storage failed after retries; check the bucket, credentials and endpoint.",
+  REEL_QUALITY_TARGET_UNREACHABLE: "No compression level reached the target quality; lower the target or use level 1.",
+  REEL_EPISODES_FAILED: "One or more episodes failed and partial merge is not allowed; see each episode's error.",
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(errorCodes, code);
+}
+
+/** An error with a stable code, a message for people and its cause. */
+export class ReelError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ReelError";
+    this.code = code;
+  }
+
+  /** What the code means and what to do next. */
+  get hint(): string {
+    return errorCodes[this.code];
+  }
+
+  /** Wraps anything thrown (a native error with `code`, a plain Error) into a ReelError. */
+  static from(err: unknown, fallback: ErrorCode, context?: string): ReelError {
+    if (err instanceof ReelError) return err;
+    const code = (err as { code?: unknown } | null)?.code;
+    const message = err instanceof Error ? err.message : String(err);
+    const prefixed = context ? `${context}: ${message}` : message;
+    return new ReelError(isErrorCode(code) ? code : fallback, prefixed, { cause: err });
+  }
+}
