@@ -95,7 +95,7 @@ pub fn plan(inputs: &[Input]) -> JoinPlan {
     }
     let starts_ticks: Vec<i64> = (0..n).map(|k| vpos[k] + mv[k] - mv[0]).collect();
     let video_table = concat(&vtabs, &deltas);
-    let video_edit_ticks = video_table.total_duration() as i64 - mv[0];
+    let video_edit_ticks = video_table.presentation_end() - mv[0];
     let video = TrackPlan {
         timescale: vts,
         empty_secs: 0.0,

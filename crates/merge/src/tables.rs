@@ -35,6 +35,19 @@ impl SampleTable {
         self.durations.iter().map(|&d| d as u64).sum()
     }
 
+    /// End of the last presented sample in media time: max(dts + cts + duration). With B-frames
+    /// this is past the decode end by the composition shift.
+    pub fn presentation_end(&self) -> i64 {
+        let mut dts = 0i64;
+        let mut end = 0i64;
+        for (i, &d) in self.durations.iter().enumerate() {
+            let pts = dts + self.cts.get(i).copied().unwrap_or(0) as i64;
+            end = end.max(pts + d as i64);
+            dts += d as i64;
+        }
+        end
+    }
+
     /// (offset, byte length) of each chunk, in file order of the table.
     pub fn chunk_spans(&self) -> Vec<(u64, u64)> {
         let mut out = Vec::with_capacity(self.chunks.len());
