@@ -30,6 +30,16 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 
+# yt-dlp, pinned with its hash, in a venv of its own (never the system Python's site-packages).
+venv="${REEL_VENV:-$HOME/.cache/reel/venv}"
+req_sum=$(sha256sum worker-image/requirements.txt | cut -d' ' -f1)
+if [ ! -x "$venv/bin/yt-dlp" ] || [ "$(cat "$venv/.reel-req-stamp" 2>/dev/null)" != "$req_sum" ]; then
+  log "installing yt-dlp into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --require-hashes -r worker-image/requirements.txt
+  echo "$req_sum" >"$venv/.reel-req-stamp"
+fi
+
 stamp=node_modules/.reel-lock-stamp
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ] || ! ls crates/node/*.node >/dev/null 2>&1; then

@@ -1,0 +1,36 @@
+// The worker's configuration, parsed once from the environment. Nothing else reads process.env.
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+
+const List = z
+  .string()
+  .optional()
+  .transform((s) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : []));
+
+const ConfigSchema = z.object({
+  /** CIDRs the egress guard opens (private sources, loopback in tests). Set by whoever runs Reel. */
+  REEL_EGRESS_ALLOW: List,
+  REEL_CACHE_DIR: z.string().default(join(homedir(), ".cache", "reel")),
+  REEL_FFMPEG: z.string().default("ffmpeg"),
+  REEL_FFPROBE: z.string().default("ffprobe"),
+  REEL_YTDLP: z.string().optional(),
+  REEL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
+  HOME: z.string().default(homedir()),
+  TMPDIR: z.string().optional(),
+});
+
+export type Config = z.output<typeof ConfigSchema> & { ytDlp: string; childEnv: NodeJS.ProcessEnv };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const c = ConfigSchema.parse(env);
+  return {
+    ...c,
+    ytDlp: c.REEL_YTDLP ?? join(c.REEL_CACHE_DIR, "venv", "bin", "yt-dlp"),
+    // Subprocesses (ffmpeg, yt-dlp) get only these: no cloud credentials, no proxy settings.
+    childEnv: { PATH: c.PATH, HOME: c.HOME, LANG: "C.UTF-8", ...(c.TMPDIR ? { TMPDIR: c.TMPDIR } : {}) },
+  };
+}
+
+export const config: Config = loadConfig();

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { FORBIDDEN_FLAGS, ytDlpArgs } from "./ytdlp.ts";
+
+const req = { url: "https://www.example.com/watch?v=1", outBase: "/tmp/x/source", proxy: "http://127.0.0.1:9", maxHeight: 720 };
+
+describe("ytDlpArgs", () => {
+  it("never passes a flag that could run commands, read configs or skip TLS checks", () => {
+    const args = ytDlpArgs({ ...req, maxFilesize: 1e9, ffmpegLocation: "/usr/bin/ffmpeg" });
+    for (const flag of FORBIDDEN_FLAGS) expect(args).not.toContain(flag);
+    expect(args).toContain("--ignore-config");
+    expect(args).toContain("--no-exec");
+    expect(args.slice(args.indexOf("--downloader"), args.indexOf("--downloader") + 2)).toEqual(["--downloader", "native"]);
+  });
+
+  it("sends all traffic through the egress proxy", () => {
+    const args = ytDlpArgs(req);
+    expect(args[args.indexOf("--proxy") + 1]).toBe("http://127.0.0.1:9");
+  });
+
+  it("puts the URL after -- so it can never be read as a flag", () => {
+    const args = ytDlpArgs({ ...req, url: "--exec=rm -rf /" });
+    expect(args.at(-2)).toBe("--");
+    expect(args.at(-1)).toBe("--exec=rm -rf /");
+    expect(args.filter((a) => a.startsWith("--exec"))).toEqual(["--exec=rm -rf /"]);
+  });
+
+  it("caps the height at the requested quality", () => {
+    const args = ytDlpArgs({ ...req, maxHeight: 480 });
+    expect(args[args.indexOf("-f") + 1]).toContain("height<=480");
+  });
+});
