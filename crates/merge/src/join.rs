@@ -42,7 +42,7 @@ fn rescale(v: i64, from: u32, to: u32) -> i64 {
 
 /// Tables of one track from every input, in the first input's timescale, with sample groups
 /// dropped unless every input describes them identically.
-fn prepared<'a>(tracks: &[&'a Track]) -> (Vec<SampleTable>, u32, Option<Vec<u8>>) {
+fn prepared(tracks: &[&Track]) -> (Vec<SampleTable>, u32, Option<Vec<u8>>) {
     let ts = tracks[0].timescale;
     let sgpd = tracks[0].sgpd.clone().filter(|g| tracks.iter().all(|t| t.sgpd.as_ref() == Some(g)));
     let tables = tracks

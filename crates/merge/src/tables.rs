@@ -201,7 +201,7 @@ pub fn parse_stbl(stbl: &[u8]) -> ParseResult<SampleTable> {
         if t.durations.len() + count > n {
             return Err("stts covers more samples than stsz".into());
         }
-        t.durations.extend(std::iter::repeat(delta).take(count));
+        t.durations.extend(std::iter::repeat_n(delta, count));
     }
     if t.durations.len() != n {
         return Err(format!("stts covers {} samples, stsz has {n}", t.durations.len()));
@@ -219,7 +219,7 @@ pub fn parse_stbl(stbl: &[u8]) -> ParseResult<SampleTable> {
             if t.cts.len() + count > n {
                 return Err("ctts covers more samples than stsz".into());
             }
-            t.cts.extend(std::iter::repeat(off).take(count));
+            t.cts.extend(std::iter::repeat_n(off, count));
         }
         t.cts.resize(n, 0);
     }

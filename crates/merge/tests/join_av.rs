@@ -49,20 +49,18 @@ fn joins_h264_aac_clips_with_chapters_continuous_timestamps_and_av_in_sync() {
     // At each join, the first audio packet sits where it sat relative to the first frame in its
     // source (ffmpeg AAC: 1024 priming samples early), so no drift builds up across joins.
     let times = packet_times(&out);
-    let mut v_seen = 0u64;
-    let mut a_seen = 0u64;
-    let mut v_firsts = vec![];
-    let mut a_firsts = vec![];
+    // Index, in each stream, of the first packet that came from input k.
+    let (mut v_firsts, mut a_firsts) = (vec![], vec![]);
     let (mut vb, mut ab) = (0u64, 0u64);
-    for (k, q) in probes.iter().enumerate() {
+    for q in &probes {
         v_firsts.push(vb);
         a_firsts.push(ab);
         vb += packets(q, "video");
         ab += packets(q, "audio");
-        let _ = k;
     }
-    let mut first_v = vec![f64::NAN; 4];
-    let mut first_a = vec![f64::NAN; 4];
+    let (mut v_seen, mut a_seen) = (0u64, 0u64);
+    let mut first_v = [f64::NAN; 4];
+    let mut first_a = [f64::NAN; 4];
     for (kind, t) in &times {
         if kind == "video" {
             if let Some(k) = v_firsts.iter().position(|&b| b == v_seen) {

@@ -29,9 +29,9 @@ pub fn ffmpeg(args: &[&str]) {
 /// A 320x240 25 fps H.264 (+ 48 kHz AAC unless `audio` is false) clip of `secs` seconds.
 pub fn make_clip(path: &Path, secs: f64, freq: u32, audio: bool, extra: &[&str]) {
     let t = secs.to_string();
-    let src = format!("testsrc2=size=320x240:rate=25");
+    let src = "testsrc2=size=320x240:rate=25";
     let sine = format!("sine=frequency={freq}:sample_rate=48000");
-    let mut a: Vec<&str> = vec!["-f", "lavfi", "-i", &src];
+    let mut a: Vec<&str> = vec!["-f", "lavfi", "-i", src];
     if audio {
         a.extend(["-f", "lavfi", "-i", &sine]);
     }
