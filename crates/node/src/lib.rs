@@ -7,7 +7,7 @@ mod cancel;
 mod convert;
 // mod download;
 mod hash;
-// mod merge;
+mod merge;
 
 use napi_derive::napi;
 

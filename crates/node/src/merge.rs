@@ -1,0 +1,111 @@
+//! `merge`: joins MP4s without re-encoding. The merge is blocking file I/O, so it runs on the
+//! blocking pool, never on the JS thread.
+
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use reel_merge::{MergeInput as CoreInput, MergeOptions as CoreOptions};
+
+use crate::cancel::CancelToken;
+use crate::convert::{invalid, to_napi};
+
+#[napi(object)]
+pub struct MergeInput {
+    pub path: String,
+    pub title: Option<String>,
+}
+
+#[napi(object)]
+pub struct MergeOptions {
+    pub inputs: Vec<MergeInput>,
+    pub output: String,
+    /// A chapter per input, titled with the input's title (default true).
+    pub chapters: Option<bool>,
+    /// moov before mdat so players can start before the whole file arrives (default true).
+    pub faststart: Option<bool>,
+}
+
+#[napi(object)]
+pub struct Chapter {
+    pub title: String,
+    pub start_secs: f64,
+    pub end_secs: f64,
+}
+
+#[napi(object)]
+pub struct MergeReport {
+    pub output_bytes: f64,
+    pub duration_secs: f64,
+    pub chapters: Vec<Chapter>,
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub max_av_offset_ms: f64,
+    pub elapsed_ms: f64,
+}
+
+#[napi(object)]
+pub struct MergeProgress {
+    pub done: f64,
+    pub total: f64,
+}
+
+pub type MergeProgressFn = ThreadsafeFunction<MergeProgress, (), MergeProgress, Status, false>;
+
+#[napi(ts_return_type = "Promise<MergeReport>")]
+pub fn merge<'e>(
+    env: &'e Env,
+    options: MergeOptions,
+    #[napi(ts_arg_type = "((progress: MergeProgress) => void) | undefined | null")] on_progress: Option<MergeProgressFn>,
+    cancel: Option<&CancelToken>,
+) -> Result<PromiseRaw<'e, MergeReport>> {
+    if options.inputs.is_empty() {
+        return Err(invalid("merge needs at least one input"));
+    }
+    let opts = CoreOptions {
+        inputs: options
+            .inputs
+            .into_iter()
+            .map(|i| CoreInput { path: PathBuf::from(i.path), title: i.title })
+            .collect(),
+        output: PathBuf::from(options.output),
+        chapters: options.chapters.unwrap_or(true),
+        faststart: options.faststart.unwrap_or(true),
+    };
+    let flag = cancel.map(|c| c.flag.clone()).unwrap_or_default();
+    env.spawn_future(async move {
+        let r = tokio::task::spawn_blocking(move || {
+            let sink = on_progress.map(|f| {
+                // Bounded rate: one event per 1% of the bytes, whatever the copy piece size.
+                let last = std::sync::atomic::AtomicU64::new(0);
+                move |done: u64, total: u64| {
+                    let step = (total / 100).max(1);
+                    let prev = last.load(std::sync::atomic::Ordering::Relaxed);
+                    if done == total || done >= prev + step {
+                        last.store(done, std::sync::atomic::Ordering::Relaxed);
+                        f.call(MergeProgress { done: done as f64, total: total as f64 }, ThreadsafeFunctionCallMode::NonBlocking);
+                    }
+                }
+            });
+            let progress: Option<&(dyn Fn(u64, u64) + Sync)> = sink.as_ref().map(|s| s as _);
+            reel_merge::merge(&opts, progress, Some(&flag))
+        })
+        .await
+        .map_err(|e| napi::Error::from_reason(e.to_string()))?
+        .map_err(to_napi)?;
+        Ok(MergeReport {
+            output_bytes: r.output_bytes as f64,
+            duration_secs: r.duration_secs,
+            chapters: r
+                .chapters
+                .into_iter()
+                .map(|c| Chapter { title: c.title, start_secs: c.start_secs, end_secs: c.end_secs })
+                .collect(),
+            video_codec: r.video_codec,
+            audio_codec: r.audio_codec,
+            max_av_offset_ms: r.max_av_offset_ms,
+            elapsed_ms: r.elapsed_ms as f64,
+        })
+    })
+}

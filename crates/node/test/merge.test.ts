@@ -1,0 +1,72 @@
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MergeProgress, merge, ReelNativeError } from "../lib/index.ts";
+
+let dir: string;
+const episodes: string[] = [];
+
+function makeEpisode(path: string, seconds: number, size = "320x240") {
+  execFileSync("ffmpeg", [
+    ...["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`],
+    ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(seconds)],
+    ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", path],
+  ]);
+}
+
+function ffprobe(path: string) {
+  const out = execFileSync("ffprobe", ["-v", "error", "-show_format", "-show_chapters", "-of", "json", path]);
+  return JSON.parse(out.toString()) as {
+    format: { duration: string };
+    chapters: { tags?: { title?: string }; start_time: string }[];
+  };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "reel-merge-"));
+  for (const [i, secs] of [1.5, 2, 1.2].entries()) {
+    const p = join(dir, `ep${i + 1}.mp4`);
+    makeEpisode(p, secs);
+    episodes.push(p);
+  }
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("merge", () => {
+  it("joins episodes with a chapter per title, decodable without errors", async () => {
+    const output = join(dir, "season.mp4");
+    const progress: MergeProgress[] = [];
+    const report = await merge(
+      { inputs: episodes.map((path, i) => ({ path, title: `Episode ${i + 1}` })), output },
+      { onProgress: (p) => progress.push(p) },
+    );
+    expect(report.chapters.map((c) => c.title)).toEqual(["Episode 1", "Episode 2", "Episode 3"]);
+    expect(report.durationSecs).toBeGreaterThan(4.5);
+    expect(report.durationSecs).toBeLessThan(4.9);
+    expect(progress.at(-1)?.done).toBe(progress.at(-1)?.total);
+
+    const probe = ffprobe(output);
+    expect(probe.chapters.map((c) => c.tags?.title)).toEqual(["Episode 1", "Episode 2", "Episode 3"]);
+    expect(Number(probe.chapters[1]?.start_time)).toBeCloseTo(1.5, 1);
+    const decode = execFileSync("ffmpeg", ["-v", "error", "-i", output, "-f", "null", "-"], { stdio: "pipe" });
+    expect(decode.toString()).toBe("");
+  });
+
+  it("reports inputs that do not share parameters with REEL_MERGE_MISMATCH", async () => {
+    const odd = join(dir, "odd.mp4");
+    makeEpisode(odd, 1, "352x288");
+    const err = await merge({
+      inputs: [{ path: episodes[0] as string }, { path: odd }],
+      output: join(dir, "x.mp4"),
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ReelNativeError);
+    expect((err as ReelNativeError).code).toBe("REEL_MERGE_MISMATCH");
+  });
+});
