@@ -1,0 +1,16 @@
+// The benchmark's knobs from the environment, read once here.
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+const env = process.env;
+const cacheRoot = env.REEL_BENCH_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "reel");
+
+export const config = {
+  /** Generated inputs (blobs, HLS, episodes), keyed by their parameters; safe to delete. */
+  cacheDir: join(cacheRoot, "bench"),
+  /** Python venv holding the pinned yt-dlp from PyPI. */
+  venvDir: env.REEL_BENCH_VENV || join(cacheRoot, "bench-venv"),
+  /** yt-dlp is pinned like in the worker image: same version every run, recorded in params. */
+  ytDlpVersion: env.REEL_BENCH_YTDLP_VERSION || "2026.10.26",
+  python: env.REEL_BENCH_PYTHON || "python3",
+};

@@ -1,0 +1,95 @@
+// Finds (or installs) each tool a scenario compares, and says why one is unavailable
+// instead of throwing: a missing baseline becomes a row with an "error" field.
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { config } from "./config.mjs";
+import { failureReason, runMeasured } from "./proc.mjs";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const reelCli = join(repoRoot, "bench", "tools", "reel-cli.mjs");
+
+/** Node 24 for reel's child processes: the one running us when it is new enough. */
+export function nodeBinary() {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= 24) return process.execPath;
+  const pinned = join(repoRoot, "node_modules", ".bin", "node");
+  return existsSync(pinned) ? pinned : process.execPath;
+}
+
+const memo = new Map();
+function once(key, fn) {
+  if (!memo.has(key)) memo.set(key, fn());
+  return memo.get(key);
+}
+
+/** Parses reel-cli's JSON lines. */
+export function parseReelEvents(stdout) {
+  const events = [];
+  for (const line of stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      events.push(JSON.parse(line));
+    } catch {}
+  }
+  return events;
+}
+
+/** { ok: true, idleRssMb } when the binding loads here, else { ok: false, error }. */
+export function reelAvailable() {
+  return once("reel", async () => {
+    const res = await runMeasured(nodeBinary(), [reelCli, "probe"], { timeoutMs: 60_000, cwd: repoRoot });
+    const done = parseReelEvents(res.stdout).find((e) => e.event === "done" || e.event === "error");
+    if (res.code === 0 && done?.event === "done") return { ok: true, idleRssMb: res.peakRssMb };
+    const why = done?.event === "error" ? done.message : failureReason(res, "reel-cli probe");
+    return { ok: false, error: `reel binding unavailable (build it: npm run build -w @reel/native): ${why}` };
+  });
+}
+
+export function commandAvailable(cmd, args = ["--version"]) {
+  return once(`cmd:${cmd}`, async () => {
+    const res = await runMeasured(cmd, args, { timeoutMs: 20_000 });
+    if (res.code === 0) return { ok: true, version: (res.stdout || res.stderr).split("\n")[0].trim() };
+    return { ok: false, error: `${cmd} unavailable: ${failureReason(res, cmd)}` };
+  });
+}
+
+/**
+ * yt-dlp pinned from PyPI in a venv under the cache dir, installed on first use.
+ * { ok, bin, version } or { ok: false, error }.
+ */
+export function ytDlpAvailable(log = () => {}) {
+  return once("yt-dlp", async () => {
+    const bin = join(config.venvDir, "bin", "yt-dlp");
+    const want = config.ytDlpVersion;
+    const installed = async () => {
+      if (!existsSync(bin)) return null;
+      const res = await runMeasured(bin, ["--version"], { timeoutMs: 30_000 });
+      return res.code === 0 ? res.stdout.trim() : null;
+    };
+    let have = await installed();
+    if (have !== want) {
+      log(`installing yt-dlp==${want} from PyPI into ${config.venvDir}`);
+      if (!existsSync(join(config.venvDir, "bin", "pip"))) {
+        const venv = await runMeasured(config.python, ["-m", "venv", config.venvDir], { timeoutMs: 120_000 });
+        if (venv.code !== 0)
+          return { ok: false, error: `yt-dlp unavailable: ${failureReason(venv, "python3 -m venv")}` };
+      }
+      const pip = await runMeasured(
+        join(config.venvDir, "bin", "pip"),
+        ["install", "--quiet", "--disable-pip-version-check", `yt-dlp==${want}`],
+        { timeoutMs: 300_000 },
+      );
+      if (pip.code !== 0)
+        return { ok: false, error: `yt-dlp unavailable: ${failureReason(pip, `pip install yt-dlp==${want}`)}` };
+      have = await installed();
+    }
+    if (have !== want) return { ok: false, error: `yt-dlp unavailable: found ${have ?? "nothing"}, want ${want}` };
+    return { ok: true, bin, version: have };
+  });
+}
+
+/** An Error that tells runRounds to stop trying this tool for the rest of the scenario. */
+export function unavailable(message) {
+  return Object.assign(new Error(message), { fatalForTool: true });
+}
