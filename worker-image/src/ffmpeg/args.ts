@@ -1,0 +1,121 @@
+// Typed, pure builders for ffmpeg argument arrays. Nothing here runs a process.
+import { type InputLimits, inputArgs } from "./input.ts";
+import { bufsizeK, ladder, type Quality, targetSize, type VideoCodec } from "./ladder.ts";
+import { type HwDecode, hwPipeline } from "./hwargs.ts";
+import { type CompressionPreset, type EncoderFamily, encoderArgs } from "./presets.ts";
+
+export interface SourceInfo {
+  /** Pinned demuxer (from the probe). */
+  demuxer: string;
+  width: number;
+  height: number;
+  /** Sample aspect ratio as a number (1 for square pixels). */
+  sar?: number;
+  videoCodec: string;
+  bitDepth?: number;
+  hasAudio: boolean;
+}
+
+export interface SegmentRange {
+  /** Input seek in seconds, relative to the file's start_time (ffmpeg's -ss semantics). */
+  startSecs?: number;
+  durationSecs?: number;
+  /** Exact number of video frames to write (wins over duration for video). */
+  frames?: number;
+}
+
+export type AudioSettings = { mode: "encode"; bitrateK?: number } | { mode: "none" };
+
+export interface TranscodeOptions {
+  input: string;
+  output: string;
+  source: SourceInfo;
+  quality: Quality;
+  codec: VideoCodec;
+  preset: CompressionPreset;
+  level: number;
+  encoder: EncoderFamily;
+  hwDecode?: HwDecode;
+  /** VAAPI/QSV render node. */
+  device?: string;
+  /** Default: encode when the source has audio. */
+  audio?: AudioSettings;
+  range?: SegmentRange;
+  /** Fixed GOP in frames (scene-cut keyframes off), for segments that must line up. */
+  keyframeIntervalFrames?: number;
+  threads?: number;
+  bitexact?: boolean;
+  inputLimits?: InputLimits;
+}
+
+/** Seconds as ffmpeg's duration syntax, floored to microseconds so a seek never lands after its frame. */
+export function seconds(s: number): string {
+  return (Math.floor(Math.round(s * 1e7) / 10) / 1e6).toFixed(6);
+}
+
+/** Audio: AAC 48 kHz stereo at the ladder's rate, or none. */
+export function audioArgs(audio: AudioSettings, quality: Quality): string[] {
+  if (audio.mode === "none") return ["-an"];
+  const k = audio.bitrateK ?? ladder[quality].audioBitrateK;
+  return ["-c:a", "aac", "-b:a", `${k}k`, "-ar", "48000", "-ac", "2"];
+}
+
+/** The full argument list (after runFfmpeg's fixed leading options) for one transcode. */
+export function transcodeArgs(o: TranscodeOptions): string[] {
+  const size = targetSize(o.source, o.quality);
+  const hwDecode = o.hwDecode ?? "none";
+  const pipeline = hwPipeline({
+    hwDecode,
+    encoder: o.encoder,
+    width: size.width,
+    height: size.height,
+    sourceCodec: o.source.videoCodec,
+    tenBit: (o.source.bitDepth ?? 8) > 8,
+    device: o.device,
+    outputCodec: o.codec,
+  });
+  const before = [...pipeline.input];
+  // -ss before -i seeks the input (fast) and, when transcoding, still drops frames before the
+  // point exactly; on keyframe-aligned points no extra GOP is decoded.
+  if (o.range?.startSecs !== undefined && o.range.startSecs > 0) before.push("-ss", seconds(o.range.startSecs));
+  const args = ["-y", ...pipeline.global];
+  args.push(...inputArgs({ path: o.input, demuxer: o.source.demuxer, limits: o.inputLimits, before }));
+  const audio: AudioSettings = o.audio ?? (o.source.hasAudio ? { mode: "encode" } : { mode: "none" });
+  args.push("-map", "0:v:0");
+  if (audio.mode !== "none") args.push("-map", "0:a:0");
+  args.push("-vf", pipeline.filter);
+  const maxrateK = ladder[o.quality].maxrateK[o.codec];
+  args.push(
+    ...encoderArgs({
+      codec: o.codec,
+      family: o.encoder,
+      preset: o.preset,
+      level: o.level,
+      maxrateK,
+      bufsizeK: bufsizeK(maxrateK),
+    }),
+  );
+  if (o.codec === "hevc") args.push("-tag:v", "hvc1"); // Apple players refuse the default hev1 tag.
+  if (o.keyframeIntervalFrames !== undefined) {
+    const g = String(o.keyframeIntervalFrames);
+    args.push("-g", g, "-keyint_min", g);
+    if (o.encoder === "cpu" && o.codec === "h264") args.push("-sc_threshold", "0");
+  }
+  if (o.threads !== undefined) args.push("-threads", String(o.threads));
+  // Every decoded frame is written once: no duplicates or drops from a frame-rate guess, which
+  // keeps segment frame counts exact.
+  args.push("-fps_mode", "passthrough");
+  args.push(...audioArgs(audio, o.quality));
+  if (o.range?.frames !== undefined) args.push("-frames:v", String(o.range.frames));
+  if (o.range?.durationSecs !== undefined) args.push("-t", seconds(o.range.durationSecs));
+  // Source metadata and chapters can carry personal data and stale titles; the merge writes ours.
+  args.push("-map_metadata", "-1", "-map_chapters", "-1");
+  if (o.bitexact) args.push("-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact");
+  args.push("-movflags", "+faststart", "-f", "mp4", outputPath(o.output));
+  return args;
+}
+
+/** "file:" keeps an output named like an option or a protocol a plain local file. */
+export function outputPath(path: string): string {
+  return path.startsWith("file:") ? path : `file:${path}`;
+}

@@ -1,0 +1,103 @@
+// The one place that spawns processes for the ffmpeg layer. Everything else takes a
+// `CommandRunner` so unit tests can answer with canned output instead of real binaries.
+import { spawn } from "node:child_process";
+import { ReelError } from "@reel/crds";
+
+export interface ExecOptions {
+  signal?: AbortSignal;
+  /** Kills the process (SIGTERM, then SIGKILL) after this long; the result has `timedOut`. */
+  timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL; ffmpeg normally finalises and exits well within it. */
+  killGraceMs?: number;
+  onStdout?: (chunk: string) => void;
+  /** Keep at most this many bytes of stderr (the tail); ffmpeg can be chatty. */
+  maxStderrBytes?: number;
+  /** Keep at most this many bytes of stdout (the head); 0 keeps none. */
+  maxStdoutBytes?: number;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export type CommandRunner = (command: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
+
+/**
+ * Runs a command to completion. Rejects only when it cannot run at all (ENOENT ->
+ * REEL_FFMPEG_MISSING) or the caller aborted (REEL_CANCELLED); a non-zero exit is data.
+ */
+export const execCommand: CommandRunner = (command, args, options = {}) => {
+  const { signal, timeoutMs, killGraceMs = 3000, onStdout } = options;
+  const maxStderr = options.maxStderrBytes ?? 256 * 1024;
+  const maxStdout = options.maxStdoutBytes ?? 64 * 1024 * 1024;
+  return new Promise<ExecResult>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new ReelError("REEL_CANCELLED", `${command} cancelled before start`, { cause: signal.reason }));
+      return;
+    }
+    const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const kill = () => {
+      child.kill("SIGTERM");
+      killTimer ??= setTimeout(() => child.kill("SIGKILL"), killGraceMs);
+    };
+    const onAbort = () => {
+      aborted = true;
+      kill();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            kill();
+          }, timeoutMs);
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      onStdout?.(chunk);
+      if (stdout.length < maxStdout) stdout += chunk.slice(0, maxStdout - stdout.length);
+    });
+    child.stderr.on("data", (chunk: string) => {
+      stderr += chunk;
+      if (stderr.length > maxStderr * 2) stderr = stderr.slice(-maxStderr);
+    });
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      cleanup();
+      if (err.code === "ENOENT") {
+        reject(new ReelError("REEL_FFMPEG_MISSING", `${command} not found`, { cause: err }));
+      } else reject(ReelError.from(err, "REEL_FFMPEG_FAILED", command));
+    });
+    child.on("close", (code, sig) => {
+      cleanup();
+      if (aborted) {
+        reject(new ReelError("REEL_CANCELLED", `${command} cancelled`, { cause: signal?.reason }));
+        return;
+      }
+      resolve({ code, signal: sig, stdout, stderr: stderr.slice(-maxStderr), timedOut });
+    });
+  });
+};
+
+/** The last `n` non-empty lines of a process's stderr, for error messages. */
+export function tailLines(text: string, n = 20): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0)
+    .slice(-n);
+}
