@@ -7,6 +7,7 @@
 // interval can be missed) and say so in the result.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import { onCleanup, makeTempDir } from "./cleanup.mjs";
 
@@ -134,7 +135,7 @@ export function runMeasured(cmd, args, opts) {
           if (Number.isFinite(kb) && kb > 0) peakRssMb = kb / 1024;
           // GNU time's own exit status is the tool's; a signal shows as 128+n.
           const sig = lines.find((l) => l.startsWith("Command terminated by signal"));
-          if (sig && !signal) signal = `SIG#${sig.split(" ").at(-1)}`;
+          if (sig && !signal) signal = signalName(Number(sig.split(" ").at(-1)));
         } catch {}
         rmSync(rssFile, { force: true });
       } else if (polledKb > 0) {
@@ -154,4 +155,8 @@ export function failureReason(res, what) {
   if (res.timedOut) return `${what}: timed out after ${Math.round(res.elapsedMs / 1000)} s`;
   const tail = (res.stderr || res.stdout).trim().split("\n").slice(-3).join(" | ").slice(0, 400);
   return `${what}: exit ${res.code ?? res.signal}${tail ? `: ${tail}` : ""}`;
+}
+
+function signalName(n) {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
