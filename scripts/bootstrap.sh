@@ -40,6 +40,10 @@ if [ ! -x "$venv/bin/yt-dlp" ] || [ "$(cat "$venv/.reel-req-stamp" 2>/dev/null)"
   echo "$req_sum" >"$venv/.reel-req-stamp"
 fi
 
+# Pinned Go tools the tests start as real processes (the S3 server), built once and cached.
+command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"; }
+bash e2e/scripts/build-tools.sh
+
 stamp=node_modules/.reel-lock-stamp
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ] || ! ls crates/node/*.node >/dev/null 2>&1; then

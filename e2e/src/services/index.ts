@@ -1,0 +1,2 @@
+export { freePort, start, waitFor } from "./proc.ts";
+export { type S3Server, startS3 } from "./s3.ts";
