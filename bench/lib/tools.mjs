@@ -23,6 +23,14 @@ function once(key, fn) {
   return memo.get(key);
 }
 
+/** Peak RSS of a bare Node process: the floor under any reel row's peak_rss_mb. */
+export function nodeFloorRssMb() {
+  return once("node-floor", async () => {
+    const res = await runMeasured(nodeBinary(), ["-e", ""], { timeoutMs: 30_000 });
+    return res.code === 0 ? res.peakRssMb : null;
+  });
+}
+
 /** Parses reel-cli's JSON lines. */
 export function parseReelEvents(stdout) {
   const events = [];

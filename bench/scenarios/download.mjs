@@ -6,7 +6,7 @@ import { blob, sha256File } from "../lib/fixtures.mjs";
 import { nginxSizeBytes, startNginx } from "../lib/nginx.mjs";
 import { goal, round } from "../lib/report.mjs";
 import { rowsFrom, runRounds } from "../lib/rounds.mjs";
-import { reelAvailable } from "../lib/tools.mjs";
+import { nodeFloorRssMb, reelAvailable } from "../lib/tools.mjs";
 import { MB, aria2Download, curlDownload, reelDownload, removeDownload } from "./download-tools.mjs";
 
 const MiB = 1024 ** 2;
@@ -77,7 +77,7 @@ export async function downloadThrottled({ quick, log }) {
         reel != null ? reel >= 0.9 * ideal : null,
         `${reel ?? "-"} vs ${round(0.9 * ideal)} MB/s (ideal ${round(ideal)})`,
       ),
-      goal("reel peak RSS < 64 MiB", by.reel?.peak_rss_mb != null ? by.reel.peak_rss_mb < 64 : null, rssDetail(by.reel, await reelAvailable())),
+      goal("reel peak RSS < 64 MiB", by.reel?.peak_rss_mb != null ? by.reel.peak_rss_mb < 64 : null, rssDetail(by.reel, await reelAvailable(), await nodeFloorRssMb())),
     ];
     return {
       scenario: "download-throttled",
@@ -92,6 +92,8 @@ export async function downloadThrottled({ quick, log }) {
         reel_connections: connections,
         aria2c_flags: "-x16 -s16 -k1M --file-allocation=none",
         curl_capped_at_s: curlCapSeconds,
+        node_rss_floor_mb: round(await nodeFloorRssMb()),
+        reel_idle_rss_mb: (await reelAvailable()).ok ? round((await reelAvailable()).idleRssMb) : null,
         mb: "10^6 bytes",
         wall_time: "child process spawn to exit, including startup",
       },
@@ -102,9 +104,11 @@ export async function downloadThrottled({ quick, log }) {
   }
 }
 
-export function rssDetail(row, avail) {
-  const idle = avail?.ok && avail.idleRssMb ? `; a Node process holding the idle binding alone: ${round(avail.idleRssMb)} MiB` : "";
-  return `${row?.peak_rss_mb ?? "-"} MiB peak (whole Node process)${idle}`;
+/** The goal counts the whole Node process; say how much of it Node itself and the idle binding take. */
+export function rssDetail(row, avail, floorMb) {
+  const floor = floorMb ? `; bare node -e "": ${round(floorMb)} MiB` : "";
+  const idle = avail?.ok && avail.idleRssMb ? `; node + @reel/native loaded, idle: ${round(avail.idleRssMb)} MiB` : "";
+  return `${row?.peak_rss_mb ?? "-"} MiB peak, whole Node process${floor}${idle}`;
 }
 
 export async function downloadUnthrottled({ quick, log }) {
