@@ -13,4 +13,6 @@ export const config = {
   /** yt-dlp is pinned like in the worker image: same version every run, recorded in params. */
   ytDlpVersion: env.REEL_BENCH_YTDLP_VERSION || "2026.10.26",
   python: env.REEL_BENCH_PYTHON || "python3",
+  /** A module to load instead of @reel/native in tools/reel-cli.mjs (same exports). */
+  nativeModule: env.REEL_BENCH_NATIVE || null,
 };

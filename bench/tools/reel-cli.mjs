@@ -4,6 +4,9 @@
 //   node bench/tools/reel-cli.mjs <download|hls|merge|probe> '<options JSON>' [--progress]
 // Prints JSON lines on stdout: {"event":"start","pid"}, {"event":"progress",...} with
 // --progress, then {"event":"done","report"} (exit 0) or {"event":"error","code","message"} (exit 1).
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { config } from "../lib/config.mjs";
 
 const [op, json = "{}", ...flags] = process.argv.slice(2);
 const withProgress = flags.includes("--progress");
@@ -11,6 +14,8 @@ const emit = (obj) =>
   process.stdout.write(`${JSON.stringify(obj, (_k, v) => (typeof v === "bigint" ? Number(v) : v))}\n`);
 
 async function loadReel() {
+  // Another build of the API (same exports), e.g. to compare two builds side by side.
+  if (config.nativeModule) return await import(pathToFileURL(resolve(config.nativeModule)).href);
   try {
     return await import("@reel/native");
   } catch (err) {
