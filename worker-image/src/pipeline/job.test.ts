@@ -1,0 +1,198 @@
+// The job runner against fake stages (the Stages port is ours): orchestration only. The real
+// stages run in stages-real.int.test.ts and the CLI tests.
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseVideoJob, ReelError } from "@reel/crds";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalTarget } from "../output/local.ts";
+import type { JobEvent } from "./events.ts";
+import { runJob } from "./job.ts";
+import type { MergeMismatch, Stages } from "./stages.ts";
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "reel-job-"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function job(over: Record<string, unknown> = {}, n = 3) {
+  return parseVideoJob({
+    apiVersion: "reel.dev/v1alpha1",
+    kind: "VideoJob",
+    metadata: { name: "season-1" },
+    spec: {
+      episodes: Array.from({ length: n }, (_, i) => ({
+        url: `https://cdn.example.com/ep${i + 1}.mp4`,
+        title: `Ep ${i + 1}`,
+      })),
+      output: { local: { path: join(root, "out") } },
+      ...over,
+    },
+  });
+}
+
+function fakeStages(opts: { failUrl?: string; mismatch?: MergeMismatch[] } = {}) {
+  const calls = { fetch: 0, encode: 0, normalise: [] as string[], merged: [] as { path: string; title: string }[] };
+  const stages: Stages = {
+    async fetch(url, dir, _spec, ctx) {
+      calls.fetch++;
+      if (url === opts.failUrl) throw new ReelError("REEL_SOURCE_NOT_FOUND", "404 from cdn.example.com");
+      ctx.progress(0.5);
+      const path = join(dir, "source.bin");
+      await writeFile(path, `source of ${url}`);
+      ctx.progress(1);
+      return { path, bytes: 20, route: "direct" };
+    },
+    async probe() {
+      return { durationSecs: 10, width: 1280, height: 720, fps: 25, hasAudio: true };
+    },
+    async encode(source, _p, output) {
+      calls.encode++;
+      await writeFile(output, `encoded(${await readFile(source, "utf8")})`);
+      return { encoder: "libx264" };
+    },
+    async measure() {
+      return { ssim: 0.99, psnr: 44 };
+    },
+    async compatible() {
+      return opts.mismatch ?? [];
+    },
+    async normalise(input, _ref, output) {
+      calls.normalise.push(input);
+      await writeFile(output, `normalised(${await readFile(input, "utf8")})`);
+    },
+    async merge(inputs, output) {
+      calls.merged = inputs;
+      const parts = await Promise.all(inputs.map((i) => readFile(i.path, "utf8")));
+      await writeFile(output, parts.join("|"));
+      return { durationSecs: 10 * inputs.length, chapters: inputs.length };
+    },
+    async hash(path) {
+      return createHash("sha256")
+        .update(await readFile(path))
+        .digest("hex");
+    },
+    async sha256(path) {
+      return createHash("sha256")
+        .update(await readFile(path))
+        .digest("hex");
+    },
+  };
+  return { stages, calls };
+}
+
+const opts = (stages: Stages, events?: JobEvent[]) => ({
+  stages,
+  target: new LocalTarget(join(root, "out")),
+  cacheDir: join(root, "cache"),
+  tmpDir: root,
+  concurrency: 2,
+  emit: (e: JobEvent) => events?.push(e),
+});
+
+describe("runJob", () => {
+  it("processes every episode and stores one merged file with a chapter per episode", async () => {
+    const { stages, calls } = fakeStages();
+    const events: JobEvent[] = [];
+    const r = await runJob(job(), opts(stages, events));
+    expect(r.phase).toBe("Completed");
+    expect(r.episodes.map((e) => e.phase)).toEqual(["Completed", "Completed", "Completed"]);
+    expect(r.episodes.every((e) => e.encoder === "libx264" && e.quality?.ssim === 0.99)).toBe(true);
+    expect(calls.merged.map((m) => m.title)).toEqual(["Ep 1", "Ep 2", "Ep 3"]);
+    expect(r.output?.location).toBe(join(root, "out", "season-1.mp4"));
+    expect(r.output?.chapters).toBe(3);
+    expect(await readFile(join(root, "out", "season-1.mp4"), "utf8")).toContain("ep3.mp4");
+    expect(events.some((e) => e.type === "episode" && e.phase === "Downloading")).toBe(true);
+    // Only the output, the cache and nothing temporary remain.
+    expect((await readdir(root)).sort()).toEqual(["cache", "out"]);
+  });
+
+  it("a failed episode never stops the others; with allowPartial the merge goes on without it", async () => {
+    const { stages, calls } = fakeStages({ failUrl: "https://cdn.example.com/ep2.mp4" });
+    const r = await runJob(job({ merge: { allowPartial: true } }), opts(stages));
+    expect(r.phase).toBe("Completed");
+    expect(r.episodes[1]?.phase).toBe("Failed");
+    expect(r.episodes[1]?.error?.code).toBe("REEL_SOURCE_NOT_FOUND");
+    expect(calls.merged.map((m) => m.title)).toEqual(["Ep 1", "Ep 3"]);
+  });
+
+  it("without allowPartial the job fails listing each episode's code, after finishing the others", async () => {
+    const { stages, calls } = fakeStages({ failUrl: "https://cdn.example.com/ep2.mp4" });
+    const r = await runJob(job(), opts(stages));
+    expect(r.phase).toBe("Failed");
+    expect(r.error?.code).toBe("REEL_EPISODES_FAILED");
+    expect(r.error?.message).toContain("episode 2 (Ep 2): REEL_SOURCE_NOT_FOUND");
+    expect(r.episodes.filter((e) => e.phase === "Completed")).toHaveLength(2);
+    expect(calls.encode).toBe(2);
+    expect((await readdir(root)).sort()).toEqual(["cache"]);
+  });
+
+  it("re-running the same job reuses finished encodes instead of encoding again", async () => {
+    const { stages, calls } = fakeStages();
+    await runJob(job(), opts(stages));
+    expect(calls.encode).toBe(3);
+    const again = await runJob(job(), opts(stages));
+    expect(again.phase).toBe("Completed");
+    expect(calls.encode).toBe(3);
+    expect(again.episodes.every((e) => e.encoder === "cached")).toBe(true);
+  });
+
+  it("changing the quality invalidates the reuse", async () => {
+    const { stages, calls } = fakeStages();
+    await runJob(job(), opts(stages));
+    await runJob(job({ quality: "480p" }), opts(stages));
+    expect(calls.encode).toBe(6);
+  });
+
+  it("normalises the episodes that do not share parameters, then merges", async () => {
+    const { stages, calls } = fakeStages({
+      mismatch: [{ input: 2, field: "video.width", expected: "1280", found: "960" }],
+    });
+    const r = await runJob(job(), opts(stages));
+    expect(r.phase).toBe("Completed");
+    expect(calls.normalise).toHaveLength(1);
+    expect(calls.merged[2]?.path).toContain("normalised-2");
+  });
+
+  it("stores one file per episode when merge is off", async () => {
+    const { stages } = fakeStages();
+    const r = await runJob(job({ merge: { enabled: false } }), opts(stages));
+    expect(r.output).toBeUndefined();
+    expect(r.episodeOutputs?.map((o) => o.location.split("/").at(-1))).toEqual([
+      "season-1-001-Ep 1.mp4",
+      "season-1-002-Ep 2.mp4",
+      "season-1-003-Ep 3.mp4",
+    ]);
+  });
+
+  it("an episode title with ../ cannot escape the output directory", async () => {
+    const { stages } = fakeStages();
+    const j = job({ merge: { enabled: false } }, 1);
+    (j.spec.episodes[0] as { title?: string }).title = "../../escape";
+    const r = await runJob(j, opts(stages));
+    expect(r.episodeOutputs?.[0]?.location).toBe(join(root, "out", "season-1-001-escape.mp4"));
+  });
+
+  it("a cancelled job reports Cancelled and removes its temporary files", async () => {
+    const { stages } = fakeStages();
+    const ac = new AbortController();
+    const slow: Stages = {
+      ...stages,
+      fetch: (url, dir, spec, ctx) =>
+        new Promise((resolve, reject) => {
+          ac.abort();
+          ctx.signal.aborted
+            ? reject(new ReelError("REEL_CANCELLED", "stop"))
+            : resolve(stages.fetch(url, dir, spec, ctx));
+        }),
+    };
+    const r = await runJob(job(), { ...opts(slow), signal: ac.signal });
+    expect(r.phase).toBe("Cancelled");
+    expect(r.episodes.every((e) => e.phase === "Cancelled")).toBe(true);
+    expect((await readdir(root)).sort()).toEqual(["cache"]);
+  });
+});

@@ -1,0 +1,62 @@
+// The port between the job runner and the real work. stages-real.ts wires it to the Rust core,
+// yt-dlp and ffmpeg; unit tests of the runner give it fakes.
+import type { VideoJobSpec } from "@reel/crds";
+import type { QualityScores } from "./types.ts";
+
+export interface StageContext {
+  signal: AbortSignal;
+  /** Fraction 0..1 of this stage, with an optional human detail ("12.3 MB/s"). */
+  progress(fraction: number, detail?: string): void;
+}
+
+export interface SourceProbe {
+  durationSecs: number;
+  width: number;
+  height: number;
+  fps: number;
+  hasAudio: boolean;
+}
+
+export interface Fetched {
+  path: string;
+  bytes: number;
+  route: "hls" | "direct" | "page";
+}
+
+export interface Encoded {
+  encoder: string;
+}
+
+export interface MergeMismatch {
+  input: number;
+  field: string;
+  expected: string;
+  found: string;
+}
+
+export interface Stages {
+  fetch(url: string, dir: string, spec: VideoJobSpec, ctx: StageContext): Promise<Fetched>;
+  probe(path: string, ctx: StageContext): Promise<SourceProbe>;
+  encode(source: string, probe: SourceProbe, output: string, spec: VideoJobSpec, ctx: StageContext): Promise<Encoded>;
+  measure(source: string, encoded: string, probe: SourceProbe, ctx: StageContext): Promise<QualityScores>;
+  /** Mismatches that stop a lossless join of these files; empty when they can be merged as they are. */
+  compatible(paths: string[]): Promise<MergeMismatch[]>;
+  /** Re-encodes `input` to match `reference`'s parameters (canvas, frame rate, audio layout). */
+  normalise(
+    input: string,
+    reference: SourceProbe,
+    output: string,
+    spec: VideoJobSpec,
+    ctx: StageContext,
+  ): Promise<void>;
+  merge(
+    inputs: { path: string; title: string }[],
+    output: string,
+    chapters: boolean,
+    ctx: StageContext,
+  ): Promise<{ durationSecs: number; chapters: number }>;
+  /** A content hash of a file (blake3), for keying reusable work. */
+  hash(path: string): Promise<string>;
+  /** sha256 hex of a file, for storage checksums. */
+  sha256(path: string): Promise<string>;
+}

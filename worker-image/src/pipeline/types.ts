@@ -1,0 +1,5 @@
+import type { EpisodeStatus as CrdEpisodeStatus, VideoJobStatus } from "@reel/crds";
+
+export type EpisodeStatus = CrdEpisodeStatus;
+export type QualityScores = NonNullable<EpisodeStatus["quality"]>;
+export type OutputStatus = NonNullable<VideoJobStatus["output"]>;
