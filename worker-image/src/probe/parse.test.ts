@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { parsePacketCsv } from "./frames.ts";
+import { defaultMediaLimits } from "./limits.ts";
+import { parseProbe, ratio } from "./parse.ts";
+
+const video = {
+  index: 0,
+  codec_type: "video",
+  codec_name: "h264",
+  width: 1920,
+  height: 1080,
+  avg_frame_rate: "30000/1001",
+};
+const fmt = { format_name: "matroska,webm", duration: "60.0", start_time: "0.000000" };
+
+describe("parseProbe", () => {
+  it("skips cover art and reads 10-bit from the pixel format", () => {
+    const p = parseProbe(
+      {
+        format: fmt,
+        streams: [
+          {
+            index: 0,
+            codec_type: "video",
+            codec_name: "mjpeg",
+            width: 600,
+            height: 600,
+            disposition: { attached_pic: 1 },
+          },
+          { ...video, index: 1, codec_name: "hevc", pix_fmt: "yuv420p10le", sample_aspect_ratio: "0:1" },
+        ],
+      },
+      defaultMediaLimits,
+    );
+    expect(p.demuxer).toBe("matroska");
+    expect(p.video).toMatchObject({ index: 1, codec: "hevc", bitDepth: 10, sar: 1 });
+    expect(p.video.fps).toBeCloseTo(29.97, 2);
+    expect(p.hasAudio).toBe(false);
+    expect(p.streamCounts).toMatchObject({ video: 2, total: 2 });
+  });
+
+  const refusals: Array<{ name: string; raw: unknown; want: RegExp }> = [
+    { name: "no format at all", raw: {}, want: /no container format/ },
+    {
+      name: "an image sequence format",
+      raw: { format: { format_name: "image2" }, streams: [video] },
+      want: /not accepted/,
+    },
+    { name: "hls", raw: { format: { format_name: "hls" }, streams: [video] }, want: /not accepted/ },
+    { name: "zero duration", raw: { format: { ...fmt, duration: "0" }, streams: [video] }, want: /zero duration/ },
+    { name: "no picture size", raw: { format: fmt, streams: [{ ...video, width: 0 }] }, want: /no picture size/ },
+    { name: "8K+ width", raw: { format: fmt, streams: [{ ...video, width: 8200 }] }, want: /exceeds 8192x8192/ },
+    {
+      name: "13 hours",
+      raw: { format: { ...fmt, duration: String(13 * 3600) }, streams: [video] },
+      want: /exceeds 43200 s/,
+    },
+  ];
+  for (const r of refusals) {
+    it(`refuses ${r.name}`, () => expect(() => parseProbe(r.raw, defaultMediaLimits)).toThrow(r.want));
+  }
+});
+
+describe("ratio", () => {
+  it("parses frame rates and aspect ratios, undefined for 0/0", () => {
+    expect(ratio("25/1")).toBe(25);
+    expect(ratio("64:45", ":")).toBeCloseTo(1.4222, 3);
+    expect(ratio("0/0")).toBeUndefined();
+    expect(ratio(undefined)).toBeUndefined();
+  });
+});
+
+describe("parsePacketCsv", () => {
+  it("sorts decode-order packets into presentation order and keeps keyframes", () => {
+    const csv = "0.000000,K__\n0.120000,___\n0.040000,___\n0.080000,___\nN/A,___\n0.160000,K__\n";
+    expect(parsePacketCsv(csv)).toEqual({ pts: [0, 0.04, 0.08, 0.12, 0.16], keyframes: [0, 0.16] });
+  });
+});

@@ -1,0 +1,168 @@
+// ffprobe's JSON -> a typed, validated probe result. Pure: the I/O lives in probe.ts.
+import { ReelError } from "@reel/crds";
+import { demuxerFor } from "../ffmpeg/input.ts";
+import type { MediaLimits } from "./limits.ts";
+
+export interface VideoStreamInfo {
+  index: number;
+  codec: string;
+  width: number;
+  height: number;
+  /** Sample aspect ratio as a number; 1 for square pixels. */
+  sar: number;
+  /** Average frames per second (0 when unknown). */
+  fps: number;
+  pixFmt: string | undefined;
+  bitDepth: number;
+  bitRate: number | undefined;
+  /** Frame count the container declares, when it does. */
+  frames: number | undefined;
+}
+
+export interface AudioStreamInfo {
+  index: number;
+  codec: string;
+  sampleRate: number | undefined;
+  channels: number | undefined;
+  bitRate: number | undefined;
+}
+
+export interface ProbeResult {
+  formatName: string;
+  /** The demuxer every later command pins with -f. */
+  demuxer: string;
+  durationSecs: number;
+  /** The file's start time; ffmpeg's input -ss is relative to it. */
+  startTimeSecs: number;
+  sizeBytes: number | undefined;
+  bitRate: number | undefined;
+  video: VideoStreamInfo;
+  audio: AudioStreamInfo | undefined;
+  hasAudio: boolean;
+  streamCounts: { video: number; audio: number; subtitle: number; other: number; total: number };
+}
+
+interface RawStream {
+  index?: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  sample_aspect_ratio?: string;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  pix_fmt?: string;
+  bits_per_raw_sample?: string;
+  bit_rate?: string;
+  nb_frames?: string;
+  duration?: string;
+  sample_rate?: string;
+  channels?: number;
+  disposition?: { attached_pic?: number };
+}
+
+interface RawProbe {
+  streams?: RawStream[];
+  format?: { format_name?: string; duration?: string; start_time?: string; size?: string; bit_rate?: string };
+}
+
+const invalid = (msg: string) => new ReelError("REEL_MEDIA_INVALID", msg);
+const limit = (msg: string) => new ReelError("REEL_MEDIA_LIMITS", msg);
+
+function num(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === "number" ? v : Number.parseFloat(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** "30000/1001" -> 29.97; "0/0" -> undefined. */
+export function ratio(v: string | undefined, sep = "/"): number | undefined {
+  if (!v) return undefined;
+  const [a, b] = v.split(sep).map(Number);
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || a <= 0 || b <= 0) {
+    return undefined;
+  }
+  return a / b;
+}
+
+function bitDepthOf(s: RawStream): number {
+  const raw = num(s.bits_per_raw_sample);
+  if (raw) return raw;
+  const m = /p(9|10|12|14|16)(le|be)?$/.exec(s.pix_fmt ?? "");
+  return m?.[1] ? Number(m[1]) : 8;
+}
+
+/** Checks stderr for a header that ffprobe refused to believe (it then reports width 0). */
+export function claimedOversize(stderr: string): { width: number; height: number } | undefined {
+  const m = /Picture size (\d+)x(\d+) is invalid/.exec(stderr);
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : undefined;
+}
+
+/** Validates ffprobe output against the limits; throws REEL_MEDIA_INVALID / REEL_MEDIA_LIMITS. */
+export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): ProbeResult {
+  const probe = (raw ?? {}) as RawProbe;
+  const formatName = probe.format?.format_name;
+  if (!formatName) throw invalid("not a media file: ffprobe found no container format");
+  const demuxer = demuxerFor(formatName);
+  const streams = probe.streams ?? [];
+  if (streams.length > limits.maxStreams) {
+    throw limit(`${streams.length} streams; the limit is ${limits.maxStreams}`);
+  }
+  const oversize = claimedOversize(stderr);
+  if (oversize) throw limit(`the header claims ${oversize.width}x${oversize.height}`);
+  // Cover art is a one-frame "video" stream; it is not the picture we transcode.
+  const videos = streams.filter((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1);
+  const audios = streams.filter((s) => s.codec_type === "audio");
+  const v = videos[0];
+  if (!v) throw invalid("no video stream");
+  const width = v.width ?? 0;
+  const height = v.height ?? 0;
+  if (width > limits.maxWidth || height > limits.maxHeight) {
+    throw limit(`${width}x${height} exceeds ${limits.maxWidth}x${limits.maxHeight}`);
+  }
+  if (width <= 0 || height <= 0) throw invalid("the video stream has no picture size");
+  const durationSecs = num(probe.format?.duration) ?? num(v.duration);
+  if (durationSecs === undefined || durationSecs <= 0) throw invalid("unknown or zero duration");
+  if (durationSecs > limits.maxDurationSecs) {
+    throw limit(`duration ${Math.round(durationSecs)} s exceeds ${limits.maxDurationSecs} s`);
+  }
+  const a = audios[0];
+  const subtitle = streams.filter((s) => s.codec_type === "subtitle").length;
+  return {
+    formatName,
+    demuxer,
+    durationSecs,
+    startTimeSecs: num(probe.format?.start_time) ?? 0,
+    sizeBytes: num(probe.format?.size),
+    bitRate: num(probe.format?.bit_rate),
+    video: {
+      index: v.index ?? 0,
+      codec: v.codec_name ?? "unknown",
+      width,
+      height,
+      sar: ratio(v.sample_aspect_ratio, ":") ?? 1,
+      fps: ratio(v.avg_frame_rate) ?? ratio(v.r_frame_rate) ?? 0,
+      pixFmt: v.pix_fmt,
+      bitDepth: bitDepthOf(v),
+      bitRate: num(v.bit_rate),
+      frames: num(v.nb_frames),
+    },
+    audio: a
+      ? {
+          index: a.index ?? 0,
+          codec: a.codec_name ?? "unknown",
+          sampleRate: num(a.sample_rate),
+          channels: a.channels,
+          bitRate: num(a.bit_rate),
+        }
+      : undefined,
+    hasAudio: a !== undefined,
+    streamCounts: {
+      video: streams.filter((s) => s.codec_type === "video").length,
+      audio: audios.length,
+      subtitle,
+      other: streams.length - streams.filter((s) => s.codec_type === "video").length - audios.length - subtitle,
+      total: streams.length,
+    },
+  };
+}
