@@ -3,6 +3,7 @@
 // `download(options, { onProgress, signal })` with errors that carry `code`.
 import {
   CancelToken,
+  checkCompatible as nativeCheckCompatible,
   type DownloadOptions,
   type DownloadReport,
   download as nativeDownload,
@@ -16,6 +17,7 @@ import {
   type MergeOptions,
   type MergeProgress,
   type MergeReport,
+  type Mismatch,
   type ProgressEvent,
 } from "../binding.js";
 
@@ -28,6 +30,7 @@ export type {
   MergeOptions,
   MergeProgress,
   MergeReport,
+  Mismatch,
   ProgressEvent,
 };
 
@@ -88,6 +91,15 @@ export function downloadHls(options: HlsOptions, opts?: CallOptions<ProgressEven
 /** Joins MP4s that share codec parameters, without re-encoding, with a chapter per input. */
 export function merge(options: MergeOptions, opts?: CallOptions<MergeProgress>): Promise<MergeReport> {
   return call((p, t) => nativeMerge(options, p, t), opts);
+}
+
+/** What stops these MP4s from being merged without re-encoding; empty when they can be. */
+export async function checkCompatible(paths: string[]): Promise<Mismatch[]> {
+  try {
+    return await nativeCheckCompatible(paths);
+  } catch (err) {
+    throw coded(err);
+  }
 }
 
 /** Hashes a file without reading it into memory: `blake3:<hex>` or `sha256:<hex>`. */

@@ -109,3 +109,28 @@ pub fn merge<'e>(
         })
     })
 }
+
+#[napi(object)]
+pub struct Mismatch {
+    pub input: u32,
+    pub field: String,
+    pub expected: String,
+    pub found: String,
+}
+
+/// What stops these files from being joined without re-encoding (compared with the first input);
+/// empty when they can be merged as they are. Unreadable inputs reject with their code.
+#[napi(ts_return_type = "Promise<Mismatch[]>")]
+pub fn check_compatible<'e>(env: &'e Env, paths: Vec<String>) -> Result<PromiseRaw<'e, Vec<Mismatch>>> {
+    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    env.spawn_future(async move {
+        let list = tokio::task::spawn_blocking(move || reel_merge::check_compatible(&paths))
+            .await
+            .map_err(|e| napi::Error::from_reason(e.to_string()))?
+            .map_err(to_napi)?;
+        Ok(list
+            .into_iter()
+            .map(|m| Mismatch { input: m.input as u32, field: m.field, expected: m.expected, found: m.found })
+            .collect())
+    })
+}

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MergeProgress, merge, ReelNativeError } from "../lib/index.ts";
+import { checkCompatible, type MergeProgress, merge, ReelNativeError } from "../lib/index.ts";
 
 let dir: string;
 const episodes: string[] = [];
@@ -68,5 +68,21 @@ describe("merge", () => {
     );
     expect(err).toBeInstanceOf(ReelNativeError);
     expect((err as ReelNativeError).code).toBe("REEL_MERGE_MISMATCH");
+  });
+
+  it("checkCompatible names the fields that differ, and nothing for matching inputs", async () => {
+    expect(await checkCompatible(episodes)).toEqual([]);
+    const odd = join(dir, "odd2.mp4");
+    makeEpisode(odd, 1, "352x288");
+    const list = await checkCompatible([episodes[0] as string, odd]);
+    expect(list.map((m) => m.field)).toEqual(expect.arrayContaining(["video.width", "video.height"]));
+    expect(list.every((m) => m.input === 1)).toBe(true);
+  });
+
+  it("refuses a text file named .mp4 with REEL_MERGE_INVALID_INPUT", async () => {
+    const bogus = join(dir, "bogus.mp4");
+    await import("node:fs/promises").then((fs) => fs.writeFile(bogus, "this is not a video"));
+    const err = await checkCompatible([bogus]).catch((e: unknown) => e);
+    expect((err as ReelNativeError).code).toBe("REEL_MERGE_INVALID_INPUT");
   });
 });
