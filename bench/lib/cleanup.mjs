@@ -8,7 +8,10 @@ import { join } from "node:path";
 const hooks = new Set();
 let installed = false;
 
-/** Register fn to run at cleanup; returns a function that runs it early and unregisters it. */
+/**
+ * Register fn to run at cleanup; returns a function that runs it early and unregisters it.
+ * fn gets { urgent: true } on a signal or exit, where only its synchronous part will run.
+ */
 export function onCleanup(fn) {
   install();
   const entry = { fn };
@@ -22,7 +25,7 @@ export function onCleanup(fn) {
 /** A fresh temp dir under os.tmpdir(), removed at cleanup (or earlier via the returned remove()). */
 export function makeTempDir(prefix = "reel-bench-") {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const remove = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const remove = onCleanup(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
   return { dir, remove };
 }
 
@@ -41,19 +44,26 @@ export async function runCleanup() {
 function install() {
   if (installed) return;
   installed = true;
+  // On a signal, nothing else may run: start every hook synchronously (each begins with its
+  // kill or rm), do not wait for the async tails, and exit. Awaiting here would let the
+  // interrupted scenario carry on and write a result from a half-torn-down run.
   for (const sig of ["SIGINT", "SIGTERM"]) {
-    process.once(sig, async () => {
+    process.once(sig, () => {
       process.stderr.write(`\nbench: ${sig}, cleaning up\n`);
-      await runCleanup();
-      process.exit(130);
+      runHooksNow();
+      process.exit(sig === "SIGINT" ? 130 : 143);
     });
   }
-  // Last resort for synchronous hooks if the process exits without runCleanup().
-  process.once("exit", () => {
-    for (const { fn } of hooks) {
-      try {
-        fn();
-      } catch {}
-    }
-  });
+  process.once("exit", runHooksNow);
+}
+
+function runHooksNow() {
+  const entries = [...hooks].reverse();
+  hooks.clear();
+  for (const { fn } of entries) {
+    try {
+      const p = fn({ urgent: true });
+      p?.catch?.(() => {});
+    } catch {}
+  }
 }

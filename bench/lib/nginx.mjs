@@ -62,9 +62,9 @@ export async function startNginx({ root, limitRate, accessLog = false }) {
       stderr += err.message;
       exited = true;
     });
-    const stop = onCleanup(async () => {
+    const stop = onCleanup(async ({ urgent } = {}) => {
       if (!exited) {
-        child.kill("SIGTERM");
+        child.kill(urgent ? "SIGKILL" : "SIGTERM");
         await new Promise((r) => {
           const t = setTimeout(() => {
             child.kill("SIGKILL");
