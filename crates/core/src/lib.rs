@@ -3,4 +3,17 @@
 pub mod error;
 pub mod hash;
 
+#[cfg(feature = "net")]
+pub mod download;
+#[cfg(feature = "net")]
+pub mod egress;
+#[cfg(feature = "net")]
+pub mod hls;
+
 pub use error::{ErrorCode, ReelError, Result};
+
+#[cfg(feature = "net")]
+pub use download::{download, DownloadOptions, DownloadReport, Progress};
+#[cfg(feature = "net")]
+pub use egress::EgressPolicy;
+// hls pending
