@@ -46,7 +46,7 @@ impl Net {
         let policy = egress.clone();
         // Every hop is re-checked: scheme, IP-literal host (names go through the resolver again).
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
+            if attempt.previous().len() > MAX_REDIRECTS {
                 let e = ReelError::new(
                     ErrorCode::TooManyRedirects,
                     format!("more than {MAX_REDIRECTS} redirects, last to {}", redact(attempt.url())),
