@@ -45,3 +45,19 @@ export async function frameTimes(
   }
   return parsePacketCsv(r.stdout);
 }
+
+/** Decodes the first video stream and counts its frames (`-count_frames`): the ground truth for exactness. */
+export async function countFrames(
+  path: string,
+  options: { binaries?: FfmpegBinaries; runner?: CommandRunner; signal?: AbortSignal } = {},
+): Promise<number> {
+  const { binaries = defaultBinaries, runner = execCommand } = options;
+  const args = ["-v", "error", ...safeProbeInput(path), "-select_streams", "v:0", "-count_frames"];
+  args.push("-show_entries", "stream=nb_read_frames", "-of", "csv=p=0");
+  const r = await runner(binaries.ffprobe, args, { signal: options.signal });
+  const n = Number.parseInt(r.stdout.trim(), 10);
+  if (r.code !== 0 || !Number.isFinite(n)) {
+    throw new ReelError("REEL_MEDIA_INVALID", `cannot count frames: ${tailLines(r.stderr, 5).join("; ")}`);
+  }
+  return n;
+}

@@ -1,0 +1,164 @@
+// One episode, two ways: one ffmpeg process (`encodeWhole`) or keyframe-aligned segments encoded
+// in parallel and joined losslessly (`encodeSegmented`). Same settings, so the bench can compare.
+import { availableParallelism } from "node:os";
+import { join as joinPath } from "node:path";
+import { rm } from "node:fs/promises";
+import { type TranscodeOptions, transcodeArgs } from "../ffmpeg/args.ts";
+import { inputArgs } from "../ffmpeg/input.ts";
+import { audioArgs, outputPath } from "../ffmpeg/args.ts";
+import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
+import { type FrameTimes, frameTimes } from "../probe/frames.ts";
+import { ffmpegConcatJoin, type Joiner, nativeJoin, nativeMergeAvailable } from "./join.ts";
+import { runPool } from "./pool.ts";
+import { planSegments, type Segment, targetSegmentSecs } from "./split.ts";
+
+export type EncodeSettings = Omit<TranscodeOptions, "output" | "range" | "threads" | "audio">;
+
+export interface EncodeProgress {
+  /** 0..100 over all frames. */
+  percent: number;
+  framesDone: number;
+  framesTotal: number;
+}
+
+export interface EncodeCommon {
+  binaries?: FfmpegBinaries;
+  signal?: AbortSignal;
+  /** Cores to use; defaults to the machine's. */
+  cores?: number;
+  onProgress?: (p: EncodeProgress) => void;
+}
+
+export interface EncodeWholeResult {
+  output: string;
+  elapsedMs: number;
+}
+
+/** One ffmpeg process using all the cores: the baseline. */
+export async function encodeWhole(
+  settings: EncodeSettings,
+  output: string,
+  options: EncodeCommon & { durationSecs?: number } = {},
+): Promise<EncodeWholeResult> {
+  const started = performance.now();
+  const cores = options.cores ?? availableParallelism();
+  await runFfmpeg(transcodeArgs({ ...settings, output, threads: cores }), {
+    binaries: options.binaries,
+    signal: options.signal,
+    durationSecs: options.durationSecs,
+    label: "encode",
+    onProgress: options.onProgress
+      ? (e) => options.onProgress?.({ percent: e.percent ?? 0, framesDone: e.frame ?? 0, framesTotal: 0 })
+      : undefined,
+  });
+  return { output, elapsedMs: performance.now() - started };
+}
+
+export interface SegmentedOptions extends EncodeCommon {
+  /** Scratch space for segments and the audio track (the caller owns and removes it). */
+  workDir: string;
+  /** The probe's format start_time: ffmpeg's input -ss counts from it. */
+  startTimeSecs: number;
+  durationSecs: number;
+  /** Packet times; read from the source when absent. */
+  frames?: FrameTimes;
+  /** Seconds per segment; default spreads the episode over the cores within 10..60 s. */
+  segmentSecs?: number;
+  /** Segments encoded at once; default = cores. */
+  concurrency?: number;
+  /** Default: the Rust merge when its binding is built, else ffmpeg's concat demuxer. */
+  joiner?: Joiner;
+}
+
+export interface EncodeSegmentedResult {
+  output: string;
+  segments: Segment[];
+  joinedWith: "native" | "ffmpeg-concat" | "custom";
+  elapsedMs: number;
+  encodeMs: number;
+  joinMs: number;
+}
+
+/**
+ * Segment-parallel encode. Each segment starts on a keyframe (input -ss, so only its own GOPs
+ * are decoded) and writes exactly its frame count (-frames:v), so the joined video has exactly the
+ * source's frames. Audio is encoded once for the whole episode and muxed after the join: AAC
+ * frames (1024 samples) never line up with video cut points, and per-segment AAC would add
+ * encoder priming silence at every join — audible clicks and drift.
+ */
+export async function encodeSegmented(
+  settings: EncodeSettings,
+  output: string,
+  o: SegmentedOptions,
+): Promise<EncodeSegmentedResult> {
+  const started = performance.now();
+  const binaries = o.binaries ?? defaultBinaries;
+  const cores = o.cores ?? availableParallelism();
+  const concurrency = o.concurrency ?? cores;
+  const times = o.frames ?? (await frameTimes(settings.input, { binaries, signal: o.signal }));
+  const segments = planSegments(times, o.segmentSecs ?? targetSegmentSecs(o.durationSecs, concurrency));
+  // Split the cores between the encoders running at once instead of letting each take them all.
+  const threads = Math.max(1, Math.floor(cores / Math.min(concurrency, segments.length)));
+  const framesTotal = times.pts.length;
+  const done = new Array<number>(segments.length).fill(0);
+  const report = () => {
+    const framesDone = done.reduce((a, b) => a + b, 0);
+    o.onProgress?.({ percent: framesTotal ? (framesDone / framesTotal) * 100 : 0, framesDone, framesTotal });
+  };
+  const segmentPath = (s: Segment) => joinPath(o.workDir, `segment-${String(s.index).padStart(4, "0")}.mp4`);
+  const tasks = segments.map((s) => (signal: AbortSignal) => {
+    const args = transcodeArgs({
+      ...settings,
+      output: segmentPath(s),
+      audio: { mode: "none" },
+      range: { startSecs: s.startPts - o.startTimeSecs, frames: s.frames },
+      threads,
+    });
+    return runFfmpeg(args, {
+      binaries,
+      signal,
+      label: `encode segment ${s.index}`,
+      onProgress: (e) => {
+        done[s.index] = Math.min(s.frames, e.frame ?? 0);
+        report();
+      },
+    });
+  });
+  const audioPath = joinPath(o.workDir, "audio.m4a");
+  const withAudio = settings.source.hasAudio;
+  const audioTask = withAudio
+    ? (signal: AbortSignal) =>
+        runFfmpeg(
+          ["-y", ...inputArgs({ path: settings.input, demuxer: settings.source.demuxer, limits: settings.inputLimits })]
+            .concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, settings.quality)])
+            .concat(["-map_metadata", "-1", "-f", "mp4", outputPath(audioPath)]),
+          { binaries, signal, label: "encode audio" },
+        )
+    : undefined;
+  await runPool([...(audioTask ? [audioTask] : []), ...tasks], concurrency + (audioTask ? 1 : 0), o.signal);
+  const encodeMs = performance.now() - started;
+
+  let joiner = o.joiner;
+  let joinedWith: EncodeSegmentedResult["joinedWith"] = "custom";
+  if (!joiner) {
+    const native = await nativeMergeAvailable();
+    joiner = native ? nativeJoin : ffmpegConcatJoin(binaries);
+    joinedWith = native ? "native" : "ffmpeg-concat";
+  }
+  const joinStarted = performance.now();
+  const videoPath = withAudio ? joinPath(o.workDir, "video.mp4") : output;
+  await joiner(segments.map(segmentPath), videoPath, o.signal);
+  if (withAudio) {
+    await runFfmpeg(
+      ["-y", ...inputArgs({ path: videoPath, demuxer: "mov" }), ...inputArgs({ path: audioPath, demuxer: "mov" })]
+        .concat(["-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1"])
+        .concat(["-movflags", "+faststart", "-f", "mp4", outputPath(output)]),
+      { binaries, signal: o.signal, label: "mux audio" },
+    );
+  }
+  const joinMs = performance.now() - joinStarted;
+  await Promise.all(
+    [...segments.map(segmentPath), ...(withAudio ? [audioPath, videoPath] : [])].map((p) => rm(p, { force: true })),
+  );
+  return { output, segments, joinedWith, elapsedMs: performance.now() - started, encodeMs, joinMs };
+}
