@@ -19,7 +19,8 @@ export const errorCodes = {
   REEL_SOURCE_TLS: "The TLS handshake with the source failed (bad or expired certificate).",
   REEL_SOURCE_PROTOCOL:
     "The source broke HTTP rules (wrong Content-Range, short body, bad redirect); it may be misconfigured.",
-  REEL_SOURCE_CHANGED: "The source file changed during the download (ETag/Last-Modified differ) more often than allowed.",
+  REEL_SOURCE_CHANGED:
+    "The source file changed during the download (ETag/Last-Modified differ) more often than allowed.",
   REEL_SOURCE_TOO_LARGE: "The source is larger than the configured byte cap.",
   REEL_SIZE_MISMATCH: "The downloaded size differs from the announced size.",
   REEL_CHECKSUM_MISMATCH: "The downloaded file does not match the expected checksum.",
@@ -43,14 +44,17 @@ export const errorCodes = {
     "The source is not playable media (empty, truncated, not a video, or a playlist disguised as media); check the URL points at the video itself.",
   REEL_MEDIA_LIMITS:
     "The media exceeds a limit (dimensions, duration or stream count); use a smaller source or ask the operator to raise the limit.",
-  REEL_FFMPEG_MISSING: "ffmpeg or ffprobe is not installed or not on PATH; install ffmpeg (Debian: apt-get install ffmpeg).",
-  REEL_FFMPEG_FAILED: "ffmpeg failed while processing; the message has its last lines. Retrying on other hardware may help.",
+  REEL_FFMPEG_MISSING:
+    "ffmpeg or ffprobe is not installed or not on PATH; install ffmpeg (Debian: apt-get install ffmpeg).",
+  REEL_FFMPEG_FAILED:
+    "ffmpeg failed while processing; the message has its last lines. Retrying on other hardware may help.",
   REEL_ENCODER_UNAVAILABLE:
     "No working encoder for the requested codec and GPU policy; allow CPU fallback (gpu.policy: auto) or pick another codec.",
   REEL_YTDLP_MISSING: "yt-dlp is not installed; run the bootstrap or install the pinned version.",
   REEL_YTDLP_FAILED: "yt-dlp could not extract the video from the page; check the URL is a supported site.",
   REEL_CIRCUIT_OPEN: "Too many recent failures from this host or backend; Reel is pausing requests to it. Retry later.",
-  REEL_STORAGE_FAILED: "Writing the output to storage failed after retries; check the bucket, credentials and endpoint.",
+  REEL_STORAGE_FAILED:
+    "Writing the output to storage failed after retries; check the bucket, credentials and endpoint.",
   REEL_QUALITY_TARGET_UNREACHABLE: "No compression level reached the target quality; lower the target or use level 1.",
   REEL_EPISODES_FAILED: "One or more episodes failed and partial merge is not allowed; see each episode's error.",
 } as const;

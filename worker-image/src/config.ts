@@ -6,7 +6,14 @@ import { z } from "zod";
 const List = z
   .string()
   .optional()
-  .transform((s) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : []));
+  .transform((s) =>
+    s
+      ? s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : [],
+  );
 
 const ConfigSchema = z.object({
   /** CIDRs the egress guard opens (private sources, loopback in tests). Set by whoever runs Reel. */

@@ -4,7 +4,23 @@ import { ReelError } from "@reel/crds";
 
 export type SourceKind = "hls" | "direct" | "page";
 
-const MEDIA_EXTENSIONS = new Set(["mp4", "m4v", "mov", "mkv", "webm", "ts", "m2ts", "mts", "avi", "flv", "mpg", "mpeg", "wmv", "ogv", "3gp"]);
+const MEDIA_EXTENSIONS = new Set([
+  "mp4",
+  "m4v",
+  "mov",
+  "mkv",
+  "webm",
+  "ts",
+  "m2ts",
+  "mts",
+  "avi",
+  "flv",
+  "mpg",
+  "mpeg",
+  "wmv",
+  "ogv",
+  "3gp",
+]);
 
 export function classify(raw: string): SourceKind {
   let url: URL;

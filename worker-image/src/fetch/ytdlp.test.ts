@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { FORBIDDEN_FLAGS, ytDlpArgs } from "./ytdlp.ts";
 
-const req = { url: "https://www.example.com/watch?v=1", outBase: "/tmp/x/source", proxy: "http://127.0.0.1:9", maxHeight: 720 };
+const req = {
+  url: "https://www.example.com/watch?v=1",
+  outBase: "/tmp/x/source",
+  proxy: "http://127.0.0.1:9",
+  maxHeight: 720,
+};
 
 describe("ytDlpArgs", () => {
   it("never passes a flag that could run commands, read configs or skip TLS checks", () => {
@@ -9,7 +14,10 @@ describe("ytDlpArgs", () => {
     for (const flag of FORBIDDEN_FLAGS) expect(args).not.toContain(flag);
     expect(args).toContain("--ignore-config");
     expect(args).toContain("--no-exec");
-    expect(args.slice(args.indexOf("--downloader"), args.indexOf("--downloader") + 2)).toEqual(["--downloader", "native"]);
+    expect(args.slice(args.indexOf("--downloader"), args.indexOf("--downloader") + 2)).toEqual([
+      "--downloader",
+      "native",
+    ]);
   });
 
   it("sends all traffic through the egress proxy", () => {

@@ -105,7 +105,8 @@ export async function runYtDlp(
       tail.splice(0, Math.max(0, tail.length - 10));
     });
     child.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") reject(new ReelError("REEL_YTDLP_MISSING", `yt-dlp not found at ${bin}`, { cause: err }));
+      if (err.code === "ENOENT")
+        reject(new ReelError("REEL_YTDLP_MISSING", `yt-dlp not found at ${bin}`, { cause: err }));
       else if (err.name === "AbortError") reject(new ReelError("REEL_CANCELLED", "yt-dlp cancelled", { cause: err }));
       else reject(new ReelError("REEL_YTDLP_FAILED", err.message, { cause: err }));
     });

@@ -7,9 +7,10 @@ const ok = () => Promise.resolve("ok");
 
 describe("CircuitBreaker", () => {
   it("opens after the threshold of consecutive failures and fails fast without calling", async () => {
-    let t = 0;
+    const t = 0;
     const b = new CircuitBreaker({ threshold: 3, cooldownMs: 1000, now: () => t });
-    for (let i = 0; i < 3; i++) await expect(b.run("cdn", fail)).rejects.toMatchObject({ code: "REEL_SOURCE_UNREACHABLE" });
+    for (let i = 0; i < 3; i++)
+      await expect(b.run("cdn", fail)).rejects.toMatchObject({ code: "REEL_SOURCE_UNREACHABLE" });
     let called = false;
     await expect(
       b.run("cdn", async () => {
