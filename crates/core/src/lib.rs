@@ -16,4 +16,5 @@ pub use error::{ErrorCode, ReelError, Result};
 pub use download::{download, DownloadOptions, DownloadReport, Progress};
 #[cfg(feature = "net")]
 pub use egress::EgressPolicy;
-// hls pending
+#[cfg(feature = "net")]
+pub use hls::{download_hls, HlsOptions, HlsReport};

@@ -81,14 +81,6 @@ pub(crate) enum Fail {
     Transient(ReelError, Option<Duration>),
 }
 
-impl Fail {
-    pub fn into_error(self) -> ReelError {
-        match self {
-            Fail::Permanent(e) | Fail::Transient(e, _) => e,
-        }
-    }
-}
-
 impl From<ReelError> for Fail {
     fn from(e: ReelError) -> Self {
         Fail::Permanent(e)
@@ -199,6 +191,11 @@ pub(crate) async fn get(net: &Net, url: &Url, headers: HeaderMap) -> std::result
     }
     check_status(&resp, resp.url())?;
     Ok(resp)
+}
+
+/// The Content-Length header as sent (reqwest's `content_length` reports the body's size hint).
+pub(crate) fn content_length_of(resp: &Response) -> Option<u64> {
+    resp.headers().get(reqwest::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// Reads the next body chunk, failing when nothing arrives for `idle`.

@@ -150,15 +150,6 @@ impl Scheduler {
     pub fn current(&self, slot: usize) -> (u64, u64) {
         (self.slots[slot].pos, self.slots[slot].end)
     }
-
-    /// Gives a slot's unfetched remainder back (a worker that stops for good).
-    pub fn release(&mut self, slot: usize) {
-        let s = self.slots[slot];
-        if s.remaining() > 0 {
-            self.pending.push((s.pos, s.end));
-        }
-        self.slots[slot] = Slot::default();
-    }
 }
 
 #[cfg(test)]
