@@ -31,6 +31,7 @@ pub(crate) struct Net {
 }
 
 impl Net {
+    #[allow(clippy::too_many_arguments)] // one call site per entry point, each naming every field
     pub fn new(
         egress: &EgressPolicy,
         resolve: &[(String, IpAddr)],
