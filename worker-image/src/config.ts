@@ -22,6 +22,8 @@ const ConfigSchema = z.object({
   REEL_FFMPEG: z.string().default("ffmpeg"),
   REEL_FFPROBE: z.string().default("ffprobe"),
   REEL_YTDLP: z.string().optional(),
+  /** Episodes at least this long are encoded as keyframe-aligned segments in parallel. */
+  REEL_SEGMENT_MIN_SECS: z.coerce.number().positive().default(120),
   REEL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
   HOME: z.string().default(homedir()),

@@ -215,3 +215,35 @@ describe("audioArgs", () => {
     expect(audioArgs({ mode: "encode", bitrateK: 64 }, "1080p")).toContain("64k");
   });
 });
+
+describe("canvas (normalising before a merge)", () => {
+  const source = { demuxer: "mov", width: 640, height: 480, videoCodec: "h264", hasAudio: false };
+  const base = {
+    input: "/w/in.mp4",
+    output: "/w/out.mp4",
+    source,
+    quality: "720p" as const,
+    codec: "h264" as const,
+    preset: "balanced" as const,
+    level: 5,
+    encoder: "cpu" as const,
+  };
+
+  it("fits, pads and sets the frame rate of the reference, instead of passing timestamps through", () => {
+    const args = transcodeArgs({ ...base, canvas: { width: 1280, height: 720, fps: 25 } });
+    expect(args[args.indexOf("-vf") + 1]).toBe(
+      "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p",
+    );
+    expect(args).not.toContain("passthrough");
+  });
+
+  it("adds silent stereo audio from lavfi when asked and the source has none", () => {
+    const args = transcodeArgs({ ...base, canvas: { width: 1280, height: 720, fps: 25 }, silentAudio: true });
+    expect(args.join(" ")).toContain("-f lavfi -i anullsrc=r=48000:cl=stereo");
+    expect(args.join(" ")).toContain("-map 1:a:0");
+    expect(args).toContain("-shortest");
+    const withAudio = transcodeArgs({ ...base, source: { ...source, hasAudio: true }, silentAudio: true });
+    expect(withAudio.join(" ")).not.toContain("anullsrc");
+    expect(withAudio.join(" ")).toContain("-map 0:a:0");
+  });
+});

@@ -46,6 +46,13 @@ export interface TranscodeOptions {
   threads?: number;
   bitexact?: boolean;
   inputLimits?: InputLimits;
+  /**
+   * Force this exact picture size and frame rate (fit inside, pad the rest, square pixels): used to
+   * normalise an episode to another's parameters before a lossless merge. CPU path only.
+   */
+  canvas?: { width: number; height: number; fps: number };
+  /** Add silent stereo audio when the source has none (normalising to an episode with audio). */
+  silentAudio?: boolean;
 }
 
 /** Seconds as ffmpeg's duration syntax, floored to microseconds so a seek never lands after its frame. */
@@ -80,10 +87,14 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   if (o.range?.startSecs !== undefined && o.range.startSecs > 0) before.push("-ss", seconds(o.range.startSecs));
   const args = ["-y", ...pipeline.global];
   args.push(...inputArgs({ path: o.input, demuxer: o.source.demuxer, limits: o.inputLimits, before }));
-  const audio: AudioSettings = o.audio ?? (o.source.hasAudio ? { mode: "encode" } : { mode: "none" });
+  const silent = o.silentAudio === true && !o.source.hasAudio;
+  // lavfi is a second input we write ourselves, never user data.
+  if (silent) args.push("-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo");
+  const audio: AudioSettings =
+    o.audio ?? (o.source.hasAudio || silent ? { mode: "encode" } : { mode: "none" });
   args.push("-map", "0:v:0");
-  if (audio.mode !== "none") args.push("-map", "0:a:0");
-  args.push("-vf", pipeline.filter);
+  if (audio.mode !== "none") args.push("-map", silent ? "1:a:0" : "0:a:0");
+  args.push("-vf", o.canvas ? canvasFilter(o.canvas) : pipeline.filter);
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
   args.push(
     ...encoderArgs({
@@ -103,9 +114,10 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   }
   if (o.threads !== undefined) args.push("-threads", String(o.threads));
   // Every decoded frame is written once: no duplicates or drops from a frame-rate guess, which
-  // keeps segment frame counts exact.
-  args.push("-fps_mode", "passthrough");
+  // keeps segment frame counts exact. A canvas sets its own rate with the fps filter.
+  if (!o.canvas) args.push("-fps_mode", "passthrough");
   args.push(...audioArgs(audio, o.quality));
+  if (silent) args.push("-shortest");
   if (o.range?.frames !== undefined) args.push("-frames:v", String(o.range.frames));
   if (o.range?.durationSecs !== undefined) args.push("-t", seconds(o.range.durationSecs));
   // Source metadata and chapters can carry personal data and stale titles; the merge writes ours.
@@ -113,6 +125,18 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   if (o.bitexact) args.push("-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact");
   args.push("-movflags", "+faststart", "-f", "mp4", outputPath(o.output));
   return args;
+}
+
+/** Fit inside the canvas keeping the aspect ratio, pad to it, square pixels, constant frame rate. */
+export function canvasFilter(c: { width: number; height: number; fps: number }): string {
+  const { width: w, height: h } = c;
+  return [
+    `scale=${w}:${h}:force_original_aspect_ratio=decrease`,
+    `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
+    "setsar=1",
+    `fps=${Number(c.fps.toFixed(6))}`,
+    "format=yuv420p",
+  ].join(",");
 }
 
 /** "file:" keeps an output named like an option or a protocol a plain local file. */

@@ -192,7 +192,7 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       // Episodes from different sources can differ in size or frame rate; re-encode the odd ones
       // to the first episode's parameters, then join losslessly.
       const odd = new Set(mismatches.map((m) => m.input));
-      const reference = done[0]?.probe as SourceProbe;
+      const reference = inputs[0]?.path as string;
       emit({
         type: "note",
         level: "info",

@@ -41,10 +41,10 @@ export interface Stages {
   measure(source: string, encoded: string, probe: SourceProbe, ctx: StageContext): Promise<QualityScores>;
   /** Mismatches that stop a lossless join of these files; empty when they can be merged as they are. */
   compatible(paths: string[]): Promise<MergeMismatch[]>;
-  /** Re-encodes `input` to match `reference`'s parameters (canvas, frame rate, audio layout). */
+  /** Re-encodes `input` to match the encoded file `reference` (canvas, frame rate, audio layout). */
   normalise(
     input: string,
-    reference: SourceProbe,
+    reference: string,
     output: string,
     spec: VideoJobSpec,
     ctx: StageContext,
