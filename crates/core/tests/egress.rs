@@ -124,3 +124,25 @@ async fn odd_ip_spellings_of_loopback_are_denied() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::UnsupportedScheme);
 }
+
+#[tokio::test]
+async fn a_tls_failure_is_reported_as_such_and_not_retried() {
+    // A plain-HTTP listener answering an https URL: the handshake fails.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let a = accepted.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut s, _)) = l.accept().await {
+            a.fetch_add(1, Ordering::SeqCst);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        }
+    });
+    let dir = TempDir::new("tls");
+    let e = download(opts(format!("https://127.0.0.1:{port}/f"), dir.join("out"), &["127.0.0.1/32"]), None, CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::SourceTls, "{e}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}

@@ -100,6 +100,22 @@ fn find_reel<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a ReelError> {
     None
 }
 
+/// True when the chain holds a rustls error. io::Error hides its inner error from `source()`,
+/// so it is unwrapped explicitly.
+fn is_tls(e: &(dyn StdError + 'static)) -> bool {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        cur = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => err.source(),
+        };
+    }
+    false
+}
+
 fn chain_text(e: &(dyn StdError + 'static)) -> String {
     let mut s = String::new();
     let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
@@ -119,7 +135,7 @@ pub(crate) fn map_reqwest(e: reqwest::Error, url: &Url) -> Fail {
     }
     let target = redact(url);
     let text = chain_text(&e);
-    if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+    if is_tls(&e) || text.contains("certificate") || text.contains("tls handshake") {
         return Fail::Permanent(ReelError::new(ErrorCode::SourceTls, format!("TLS failure talking to {target}")));
     }
     if e.is_timeout() {
