@@ -419,3 +419,27 @@ async fn cancellation_is_prompt() {
     assert_eq!(e.code, ErrorCode::Cancelled);
     assert!(t.elapsed() < Duration::from_secs(1));
 }
+
+#[tokio::test]
+async fn a_capped_answer_to_an_open_range_is_completed_with_more_ranges() {
+    let srv = Server::start().await;
+    let data = test_data(1000 * KIB, 20);
+    let d = data.clone();
+    srv.route("/f", move |r| {
+        // Like servers that cap open-ended ranges: `bytes=0-` gets only the first 128 KiB.
+        let open = r.header("range").is_some_and(|v| v.ends_with('-'));
+        let mut rep = file_reply(r, &d, Some("\"v\""));
+        if open && rep.status == 206 {
+            let (a, b) = (rep.range.0, rep.range.0 + 128 * KIB);
+            rep.range = (a, b);
+            rep.headers.retain(|(k, _)| k != "Content-Range");
+            rep.headers.push(("Content-Range".into(), format!("bytes {a}-{}/{}", b - 1, d.len())));
+        }
+        rep
+    });
+    let dir = TempDir::new("capped");
+    let dest = dir.join("out");
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    assert!(rep.ranged);
+    assert_eq!(file_sha(&dest), sha256(&data));
+}

@@ -305,7 +305,7 @@ async fn attempt(ctx: &Arc<Ctx>, resume: Option<Control>) -> std::result::Result
     match resp.status() {
         StatusCode::PARTIAL_CONTENT => {
             let known = resume.as_ref().map(|c| c.total);
-            let total = check_partial(resp.headers(), start, end, known, &ctx.target)?;
+            let (total, got_end) = check_partial(resp.headers(), start, end, known, &ctx.target)?;
             if let Some(max) = ctx.opts.max_bytes.filter(|&m| total > m) {
                 return Err(too_large(ctx, total, max).into());
             }
@@ -316,7 +316,7 @@ async fn attempt(ctx: &Arc<Ctx>, resume: Option<Control>) -> std::result::Result
                 None => seen,
             };
             let resumed = done.covered();
-            ranged::run(ctx, resp, (start, end.unwrap_or(total)), total, identity, std::mem::take(&mut done), resumed).await
+            ranged::run(ctx, resp, (start, got_end), total, identity, std::mem::take(&mut done), resumed).await
         }
         // A 200 to If-Range means the stored bytes are from another version.
         _ if resume.is_some() => Err(AttemptErr::Changed),

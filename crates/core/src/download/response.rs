@@ -34,15 +34,17 @@ pub(crate) fn content_length(h: &HeaderMap) -> Option<u64> {
 }
 
 /// Checks a 206 against what was asked: `[start, end)` of a file of `total` bytes (`None` while the
-/// size is still unknown, on the first request). Returns the file size. Every mismatch is a
-/// protocol error: writing bytes at the wrong offset would corrupt the file silently.
+/// size is still unknown, on the first request). Returns the file size and the end of the bytes
+/// this response carries. Every mismatch is a protocol error: writing bytes at the wrong offset
+/// would corrupt the file silently. The one tolerated difference: an open-ended `bytes=N-` may be
+/// answered with less than the rest (some CDNs cap range sizes); the remainder is fetched later.
 pub(crate) fn check_partial(
     h: &HeaderMap,
     start: u64,
     end: Option<u64>,
     total: Option<u64>,
     target: &str,
-) -> Result<u64, ReelError> {
+) -> Result<(u64, u64), ReelError> {
     let bad = |why: String| ReelError::new(ErrorCode::SourceProtocol, format!("{target}: {why}"));
     let raw = h.get(CONTENT_RANGE).ok_or_else(|| bad("206 without Content-Range".into()))?;
     let cr = raw
@@ -57,7 +59,8 @@ pub(crate) fn check_partial(
         }
     }
     let want_last = end.unwrap_or(file_total) - 1;
-    if cr.first != start || cr.last != want_last {
+    let capped_ok = end.is_none() && cr.last < want_last;
+    if cr.first != start || (cr.last != want_last && !capped_ok) {
         return Err(bad(format!(
             "asked for bytes {start}-{want_last}, Content-Range says {}-{}",
             cr.first, cr.last
@@ -68,7 +71,7 @@ pub(crate) fn check_partial(
             return Err(bad(format!("Content-Length {len} does not match Content-Range {}-{}", cr.first, cr.last)));
         }
     }
-    Ok(file_total)
+    Ok((file_total, cr.last + 1))
 }
 
 /// One version of the source, as far as the server lets us tell.
@@ -124,8 +127,10 @@ mod tests {
 
     #[test]
     fn partial_responses_must_match_the_request() {
-        assert_eq!(check_partial(&headers("bytes 0-999/1000", Some("1000")), 0, None, None, "t").unwrap(), 1000);
-        assert_eq!(check_partial(&headers("bytes 10-19/1000", None), 10, Some(20), Some(1000), "t").unwrap(), 1000);
+        assert_eq!(check_partial(&headers("bytes 0-999/1000", Some("1000")), 0, None, None, "t").unwrap(), (1000, 1000));
+        assert_eq!(check_partial(&headers("bytes 10-19/1000", None), 10, Some(20), Some(1000), "t").unwrap(), (1000, 20));
+        // An open-ended request answered with a capped range is fine; a capped explicit one is not.
+        assert_eq!(check_partial(&headers("bytes 0-99/1000", None), 0, None, None, "t").unwrap(), (1000, 100));
         for (cr, cl, start, end, total) in [
             ("bytes 11-19/1000", None, 10, Some(20), Some(1000)),
             ("bytes 10-18/1000", None, 10, Some(20), Some(1000)),
