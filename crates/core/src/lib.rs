@@ -8,6 +8,8 @@ pub mod download;
 #[cfg(feature = "net")]
 pub mod egress;
 #[cfg(feature = "net")]
+pub mod egress_proxy;
+#[cfg(feature = "net")]
 pub mod hls;
 
 pub use error::{ErrorCode, ReelError, Result};

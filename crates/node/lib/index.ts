@@ -3,6 +3,9 @@
 // `download(options, { onProgress, signal })` with errors that carry `code`.
 import {
   CancelToken,
+  type EgressProxyHandle,
+  type EgressProxyOptions,
+  startEgressProxyNative,
   checkCompatible as nativeCheckCompatible,
   type DownloadOptions,
   type DownloadReport,
@@ -23,6 +26,8 @@ import {
 
 export type {
   DownloadOptions,
+  EgressProxyHandle,
+  EgressProxyOptions,
   DownloadReport,
   ErrorCodeInfo,
   HlsOptions,
@@ -97,6 +102,18 @@ export function merge(options: MergeOptions, opts?: CallOptions<MergeProgress>):
 export async function checkCompatible(paths: string[]): Promise<Mismatch[]> {
   try {
     return await nativeCheckCompatible(paths);
+  } catch (err) {
+    throw coded(err);
+  }
+}
+
+/**
+ * Starts a loopback HTTP proxy that applies the egress guard to every connection, for programs
+ * Reel runs but does not write (yt-dlp gets `--proxy handle.url`). Stop it when done.
+ */
+export async function startEgressProxy(options: EgressProxyOptions = {}): Promise<EgressProxyHandle> {
+  try {
+    return await startEgressProxyNative(options);
   } catch (err) {
     throw coded(err);
   }

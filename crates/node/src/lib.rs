@@ -5,9 +5,10 @@
 
 mod cancel;
 mod convert;
-// mod download;
+mod download;
 mod hash;
 mod merge;
+mod proxy;
 
 use napi_derive::napi;
 

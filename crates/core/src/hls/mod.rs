@@ -249,12 +249,16 @@ async fn run(
     let keys = &keys;
     // `buffered` keeps at most `concurrency` segments in flight and yields them in playlist order,
     // so memory is bounded by concurrency x segment size and the file is written sequentially.
-    let mut segments = stream::iter(planned.iter().map(|p| async move {
+    // Owned (url, key) pairs, not `&Planned`: a closure over borrowed items makes the future
+    // higher-ranked over their lifetime, and then it cannot be proven Send for the napi runtime.
+    let fetches: Vec<(Url, Option<(Url, [u8; 16])>)> =
+        planned.iter().map(|p| (p.url.clone(), p.key.clone())).collect();
+    let mut segments = stream::iter(fetches.into_iter().map(|(url, key)| async move {
         active.fetch_add(1, Ordering::Relaxed);
-        let r = fetcher.bytes(&p.url, opts.max_segment_bytes).await;
+        let r = fetcher.bytes(&url, opts.max_segment_bytes).await;
         active.fetch_sub(1, Ordering::Relaxed);
         let mut data = r?;
-        if let Some((key_url, iv)) = &p.key {
+        if let Some((key_url, iv)) = &key {
             decrypt::decrypt_in_place(&mut data, &keys[key_url], iv)?;
         }
         Ok::<_, ReelError>(data)
