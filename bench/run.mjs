@@ -6,6 +6,7 @@
 import { report } from "./lib/report.mjs";
 import { runCleanup } from "./lib/cleanup.mjs";
 import { rssMethod } from "./lib/proc.mjs";
+import { annotateReelRss } from "./lib/tools.mjs";
 
 const scenarios = {
   "download-throttled": async (ctx) => (await import("./scenarios/download.mjs")).downloadThrottled(ctx),
@@ -54,6 +55,7 @@ for (const name of names) {
   try {
     const result = await scenarios[name]({ quick, log: (m) => log(`[${name}] ${m}`) });
     result.params = { ...result.params, quick, rss_method: rssMethod, scenario_seconds: Math.round((performance.now() - t0) / 100) / 10 };
+    await annotateReelRss(result.rows);
     report(result);
   } catch (err) {
     failed++;

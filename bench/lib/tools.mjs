@@ -101,3 +101,17 @@ export function ytDlpAvailable(log = () => {}) {
 export function unavailable(message) {
   return Object.assign(new Error(message), { fatalForTool: true });
 }
+
+/**
+ * Adds rss_over_idle_mb to the reel row: its peak RSS less that of a Node process with
+ * @reel/native loaded and idle, i.e. what the operation itself cost.
+ */
+export async function annotateReelRss(rows) {
+  const avail = await reelAvailable();
+  for (const row of rows) {
+    if (row.tool === "reel" && row.peak_rss_mb != null && avail.ok && avail.idleRssMb) {
+      row.rss_over_idle_mb = Math.round((row.peak_rss_mb - avail.idleRssMb) * 100) / 100;
+    }
+  }
+  return rows;
+}
