@@ -8,7 +8,7 @@ import { makeTempDir } from "../lib/cleanup.mjs";
 import { episodes } from "../lib/fixtures.mjs";
 import { moovBeforeMdat } from "../lib/mp4.mjs";
 import { failureReason, runMeasured } from "../lib/proc.mjs";
-import { goal } from "../lib/report.mjs";
+import { goal, median, round } from "../lib/report.mjs";
 import { rowsFrom, runRounds } from "../lib/rounds.mjs";
 import { commandAvailable, nodeBinary, parseReelEvents, reelAvailable, reelCli, repoRoot, unavailable } from "../lib/tools.mjs";
 
@@ -35,6 +35,8 @@ export async function merge({ quick, log }) {
   const { dir, remove } = makeTempDir("reel-bench-merge-");
   const timeoutMs = 300_000;
   const checks = { reel: {}, "ffmpeg-concat": {} };
+  // merge()'s own elapsedMs: the row's wall time less Node's start and the binding's load.
+  let internal;
 
   // Cheap checks every round; the full decode once, on reel's first good output.
   const inspect = async (name, out) => {
@@ -67,6 +69,7 @@ export async function merge({ quick, log }) {
         const error = events.find((e) => e.event === "error");
         if (res.code !== 0 || !done) throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
         checks.reel.max_av_offset_ms = done.report.maxAvOffsetMs;
+        (internal ??= []).push(done.report.elapsedMs / 1000);
         await inspect("reel", out);
         return { value: res.elapsedMs / 1000, rssMb: res.peakRssMb };
       } finally {
@@ -98,7 +101,8 @@ export async function merge({ quick, log }) {
     const results = await runRounds({ rounds: p.rounds, tools: [reel, concat], log });
     const rows = rowsFrom(results, (name) => {
       const { failed, ...c } = checks[name];
-      return { ...c, ...(failed ? { check_failed: failed } : {}) };
+      const inner = name === "reel" && internal ? { merge_call_median_s: round(median(internal)) } : {};
+      return { ...inner, ...c, ...(failed ? { check_failed: failed } : {}) };
     });
     const by = Object.fromEntries(rows.map((r) => [r.tool, r]));
     const checksPass = by.reel.median != null ? !checks.reel.failed && checks.reel.decode_clean === true : null;
@@ -125,6 +129,7 @@ export async function merge({ quick, log }) {
         fixture: eps.key,
         rounds: p.rounds,
         ffmpeg_concat: "ffmpeg -f concat -safe 0 -i list.txt -c copy out.mp4",
+        reel_process_startup_s: (await reelAvailable()).ok ? round((await reelAvailable()).startupMs / 1000) : null,
         checks: "every reel round: ffprobe chapters == 4, moov before mdat; once: ffmpeg -v error -i out.mp4 -f null - prints nothing",
       },
     };
