@@ -74,7 +74,10 @@ impl EgressPolicy {
             other => {
                 return Err(ReelError::new(
                     ErrorCode::UnsupportedScheme,
-                    format!("scheme {other:?} is not allowed (only http and https): {}", redact(url)),
+                    format!(
+                        "scheme {other:?} is not allowed (only http and https): {}",
+                        redact(url)
+                    ),
                 ))
             }
         }
@@ -84,7 +87,10 @@ impl EgressPolicy {
             Some(url::Host::Ipv4(v4)) => self.check_ip(IpAddr::V4(v4)),
             Some(url::Host::Ipv6(v6)) => self.check_ip(IpAddr::V6(v6)),
             Some(url::Host::Domain(_)) => Ok(()),
-            None => Err(ReelError::new(ErrorCode::InvalidArgument, format!("URL has no host: {}", redact(url)))),
+            None => Err(ReelError::new(
+                ErrorCode::InvalidArgument,
+                format!("URL has no host: {}", redact(url)),
+            )),
         }
     }
 }
@@ -140,7 +146,10 @@ fn classify_v4(ip: Ipv4Addr) -> Option<&'static str> {
         ([224, 0, 0, 0], 4, "multicast (224.0.0.0/4)"),
         ([240, 0, 0, 0], 4, "reserved or broadcast (240.0.0.0/4)"),
     ];
-    table.iter().find(|(net, p, _)| in4(ip, *net, *p)).map(|(_, _, why)| *why)
+    table
+        .iter()
+        .find(|(net, p, _)| in4(ip, *net, *p))
+        .map(|(_, _, why)| *why)
 }
 
 fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
@@ -221,7 +230,9 @@ pub fn redact(url: &Url) -> String {
 
 /// Redacts a URL given as text; text that does not parse is not echoed at all.
 pub fn redact_str(url: &str) -> String {
-    Url::parse(url).map(|u| redact(&u)).unwrap_or_else(|_| "<unparseable URL>".to_string())
+    Url::parse(url)
+        .map(|u| redact(&u))
+        .unwrap_or_else(|_| "<unparseable URL>".to_string())
 }
 
 /// A reqwest resolver that applies `--resolve`-style overrides and then returns only the addresses
@@ -293,22 +304,70 @@ mod tests {
     #[test]
     fn classifier_table() {
         let internal = [
-            "127.0.0.1", "127.255.255.254", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "169.254.1.1", "100.64.0.1", "100.127.255.255", "100.100.100.200",
-            "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.255.255.250", "240.0.0.1",
-            "192.0.2.5", "198.51.100.7", "203.0.113.9", "198.18.0.1", "198.19.255.255", "192.0.0.192",
-            "192.88.99.1", "::", "::1", "fe80::1", "fc00::1", "fd12:3456::1", "fd00:ec2::254", "ff02::1",
-            "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1",
-            "64:ff9b::10.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b:1::1", "2002:7f00:1::", "2002:a00:1::1",
-            "2001:db8::1", "fec0::1", "100::1", "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "127.0.0.1",
+            "127.255.255.254",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "169.254.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "100.100.100.200",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "192.0.2.5",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "198.19.255.255",
+            "192.0.0.192",
+            "192.88.99.1",
+            "::",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fd00:ec2::254",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2001:db8::1",
+            "fec0::1",
+            "100::1",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
         ];
         for a in internal {
             assert!(classify(ip(a)).is_some(), "{a} should be internal");
         }
         let public = [
-            "1.1.1.1", "8.8.8.8", "93.184.216.34", "172.32.0.1", "172.15.255.255", "100.128.0.1",
-            "100.63.255.255", "192.169.0.1", "169.255.0.1", "11.0.0.1", "2606:4700:4700::1111",
-            "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1",
+            "1.1.1.1",
+            "8.8.8.8",
+            "93.184.216.34",
+            "172.32.0.1",
+            "172.15.255.255",
+            "100.128.0.1",
+            "100.63.255.255",
+            "192.169.0.1",
+            "169.255.0.1",
+            "11.0.0.1",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001:80b::200e",
+            "::ffff:8.8.8.8",
+            "64:ff9b::8.8.8.8",
+            "2002:808:808::1",
         ];
         for a in public {
             assert_eq!(classify(ip(a)), None, "{a} should be public");
@@ -317,13 +376,20 @@ mod tests {
 
     #[test]
     fn allowlist_opens_only_chosen_ranges() {
-        let p = EgressPolicy::with_allow(&["127.0.0.1/32".into(), "10.0.0.0/8".into(), "::1".into()]).unwrap();
+        let p =
+            EgressPolicy::with_allow(&["127.0.0.1/32".into(), "10.0.0.0/8".into(), "::1".into()]).unwrap();
         assert!(p.check_ip(ip("127.0.0.1")).is_ok());
         assert!(p.check_ip(ip("::ffff:127.0.0.1")).is_ok());
         assert!(p.check_ip(ip("10.9.9.9")).is_ok());
         assert!(p.check_ip(ip("::1")).is_ok());
-        assert_eq!(p.check_ip(ip("127.0.0.2")).unwrap_err().code, ErrorCode::EgressDenied);
-        assert_eq!(p.check_ip(ip("192.168.0.1")).unwrap_err().code, ErrorCode::EgressDenied);
+        assert_eq!(
+            p.check_ip(ip("127.0.0.2")).unwrap_err().code,
+            ErrorCode::EgressDenied
+        );
+        assert_eq!(
+            p.check_ip(ip("192.168.0.1")).unwrap_err().code,
+            ErrorCode::EgressDenied
+        );
         assert!(p.check_ip(ip("8.8.8.8")).is_ok());
         let bad = EgressPolicy::with_allow(&["not-a-net".into()]).unwrap_err();
         assert_eq!(bad.code, ErrorCode::InvalidArgument);
@@ -344,7 +410,11 @@ mod tests {
             "http://[fd00:ec2::254]/",
         ] {
             let url = Url::parse(u).unwrap();
-            assert_eq!(p.check_url(&url).unwrap_err().code, ErrorCode::EgressDenied, "{u}");
+            assert_eq!(
+                p.check_url(&url).unwrap_err().code,
+                ErrorCode::EgressDenied,
+                "{u}"
+            );
         }
         assert!(p.check_url(&Url::parse("http://8.8.8.8/x").unwrap()).is_ok());
         assert!(p.check_url(&Url::parse("https://example.com/x").unwrap()).is_ok());
@@ -353,9 +423,18 @@ mod tests {
     #[test]
     fn only_http_and_https() {
         let p = EgressPolicy::deny_internal();
-        for u in ["file:///etc/passwd", "ftp://example.com/a", "data:text/plain,hi", "gopher://x/"] {
+        for u in [
+            "file:///etc/passwd",
+            "ftp://example.com/a",
+            "data:text/plain,hi",
+            "gopher://x/",
+        ] {
             let url = Url::parse(u).unwrap();
-            assert_eq!(p.check_url(&url).unwrap_err().code, ErrorCode::UnsupportedScheme, "{u}");
+            assert_eq!(
+                p.check_url(&url).unwrap_err().code,
+                ErrorCode::UnsupportedScheme,
+                "{u}"
+            );
         }
     }
 

@@ -101,9 +101,17 @@ fn parse_head(head: &[u8]) -> Option<Request> {
     let (method, target, version) = (first.next()?, first.next()?, first.next()?);
     let headers = lines
         .take_while(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
         .collect();
-    Some(Request { method: method.to_string(), target: target.to_string(), version: version.to_string(), headers })
+    Some(Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        version: version.to_string(),
+        headers,
+    })
 }
 
 async fn refuse(client: &mut TcpStream, status: &str, body: &str) {
@@ -121,9 +129,12 @@ async fn dial(policy: &EgressPolicy, host: &str, port: u16, timeout: Duration) -
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let candidates: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host, port)).await.map_err(|e| {
-            ReelError::with_source(ErrorCode::SourceUnreachable, format!("cannot resolve {host}"), e)
-        })?.collect(),
+        Err(_) => tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| {
+                ReelError::with_source(ErrorCode::SourceUnreachable, format!("cannot resolve {host}"), e)
+            })?
+            .collect(),
     };
     let mut denied = None;
     let mut last_err = None;
@@ -134,17 +145,33 @@ async fn dial(policy: &EgressPolicy, host: &str, port: u16, timeout: Duration) -
         }
         match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => return Ok(s),
-            Ok(Err(e)) => last_err = Some(ReelError::with_source(ErrorCode::SourceUnreachable, format!("{host}:{port}: {e}"), e)),
-            Err(_) => last_err = Some(ReelError::new(ErrorCode::SourceTimeout, format!("{host}:{port}: connect timed out"))),
+            Ok(Err(e)) => {
+                last_err = Some(ReelError::with_source(
+                    ErrorCode::SourceUnreachable,
+                    format!("{host}:{port}: {e}"),
+                    e,
+                ))
+            }
+            Err(_) => {
+                last_err = Some(ReelError::new(
+                    ErrorCode::SourceTimeout,
+                    format!("{host}:{port}: connect timed out"),
+                ))
+            }
         }
     }
-    Err(last_err.or(denied).unwrap_or_else(|| ReelError::new(ErrorCode::SourceUnreachable, format!("{host} has no address"))))
+    Err(last_err
+        .or(denied)
+        .unwrap_or_else(|| ReelError::new(ErrorCode::SourceUnreachable, format!("{host} has no address"))))
 }
 
 fn split_host_port(authority: &str, default_port: u16) -> Option<(String, u16)> {
     if let Some(rest) = authority.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
-        let port = after.strip_prefix(':').map(|p| p.parse().ok()).unwrap_or(Some(default_port))?;
+        let port = after
+            .strip_prefix(':')
+            .map(|p| p.parse().ok())
+            .unwrap_or(Some(default_port))?;
         return Some((host.to_string(), port));
     }
     match authority.rsplit_once(':') {
@@ -154,7 +181,9 @@ fn split_host_port(authority: &str, default_port: u16) -> Option<(String, u16)> 
 }
 
 async fn serve(mut client: TcpStream, policy: EgressPolicy, timeout: Duration) {
-    let Ok(Some((buf, head_len))) = read_head(&mut client).await else { return };
+    let Ok(Some((buf, head_len))) = read_head(&mut client).await else {
+        return;
+    };
     let Some(req) = parse_head(&buf[..head_len]) else {
         return refuse(&mut client, "400 Bad Request", "malformed request").await;
     };
@@ -168,7 +197,11 @@ async fn serve(mut client: TcpStream, policy: EgressPolicy, timeout: Duration) {
             Ok(s) => s,
             Err(e) => return refuse_for(&mut client, e).await,
         };
-        if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_err() {
+        if client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await
+            .is_err()
+        {
             return;
         }
         if !leftover.is_empty() && upstream.write_all(leftover).await.is_err() {
@@ -180,10 +213,20 @@ async fn serve(mut client: TcpStream, policy: EgressPolicy, timeout: Duration) {
 
     // Absolute-form request for plain HTTP: http://host[:port]/path
     let Ok(url) = url::Url::parse(&req.target) else {
-        return refuse(&mut client, "400 Bad Request", "a proxy request needs an absolute http:// URL").await;
+        return refuse(
+            &mut client,
+            "400 Bad Request",
+            "a proxy request needs an absolute http:// URL",
+        )
+        .await;
     };
     if url.scheme() != "http" {
-        return refuse(&mut client, "400 Bad Request", "only http:// is proxied in the clear; use CONNECT for https").await;
+        return refuse(
+            &mut client,
+            "400 Bad Request",
+            "only http:// is proxied in the clear; use CONNECT for https",
+        )
+        .await;
     }
     let Some(host) = url.host_str() else {
         return refuse(&mut client, "400 Bad Request", "URL has no host").await;
@@ -217,7 +260,9 @@ async fn serve(mut client: TcpStream, policy: EgressPolicy, timeout: Duration) {
 async fn refuse_for(client: &mut TcpStream, e: ReelError) {
     match e.code {
         // The reason phrase names the policy so tools that print it (yt-dlp) let callers map it back.
-        ErrorCode::EgressDenied => refuse(client, "403 Forbidden by Reel egress policy", &e.to_string()).await,
+        ErrorCode::EgressDenied => {
+            refuse(client, "403 Forbidden by Reel egress policy", &e.to_string()).await
+        }
         ErrorCode::SourceTimeout => refuse(client, "504 Gateway Timeout", &e.to_string()).await,
         _ => refuse(client, "502 Bad Gateway", &e.to_string()).await,
     }
@@ -229,8 +274,14 @@ mod tests {
 
     #[test]
     fn splits_authorities() {
-        assert_eq!(split_host_port("example.com:8443", 443), Some(("example.com".into(), 8443)));
-        assert_eq!(split_host_port("example.com", 443), Some(("example.com".into(), 443)));
+        assert_eq!(
+            split_host_port("example.com:8443", 443),
+            Some(("example.com".into(), 8443))
+        );
+        assert_eq!(
+            split_host_port("example.com", 443),
+            Some(("example.com".into(), 443))
+        );
         assert_eq!(split_host_port("[::1]:80", 443), Some(("::1".into(), 80)));
         assert_eq!(split_host_port("[::1]", 443), Some(("::1".into(), 443)));
         assert_eq!(split_host_port("host:notaport", 443), None);
@@ -238,7 +289,10 @@ mod tests {
 
     #[test]
     fn parses_a_request_head() {
-        let r = parse_head(b"GET http://a.example/x?y=1 HTTP/1.1\r\nHost: a.example\r\nProxy-Authorization: z\r\n\r\n").unwrap();
+        let r = parse_head(
+            b"GET http://a.example/x?y=1 HTTP/1.1\r\nHost: a.example\r\nProxy-Authorization: z\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(r.method, "GET");
         assert_eq!(r.target, "http://a.example/x?y=1");
         assert_eq!(r.headers.len(), 2);

@@ -72,7 +72,11 @@ pub struct ReelError {
 
 impl ReelError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), source: None }
+        Self {
+            code,
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub fn with_source(
@@ -80,7 +84,11 @@ impl ReelError {
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Self { code, message: message.into(), source: Some(Box::new(source)) }
+        Self {
+            code,
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }
 

@@ -39,13 +39,22 @@ pub struct Checksum {
 impl Checksum {
     pub fn parse(s: &str) -> Result<Self> {
         let (alg, hex) = s.split_once(':').ok_or_else(|| {
-            ReelError::new(ErrorCode::InvalidArgument, format!("checksum {s:?} must look like sha256:<hex> or blake3:<hex>"))
+            ReelError::new(
+                ErrorCode::InvalidArgument,
+                format!("checksum {s:?} must look like sha256:<hex> or blake3:<hex>"),
+            )
         })?;
         let algorithm: HashAlgorithm = alg.parse()?;
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ReelError::new(ErrorCode::InvalidArgument, format!("checksum {s:?}: expected 64 hex digits")));
+            return Err(ReelError::new(
+                ErrorCode::InvalidArgument,
+                format!("checksum {s:?}: expected 64 hex digits"),
+            ));
         }
-        Ok(Self { algorithm, hex: hex.to_ascii_lowercase() })
+        Ok(Self {
+            algorithm,
+            hex: hex.to_ascii_lowercase(),
+        })
     }
 }
 

@@ -44,14 +44,56 @@ async fn ranged_download_over_several_connections_is_byte_identical() {
     let cb: reel_core::download::ProgressFn = Arc::new(move |_p: Progress| {
         c.fetch_add(1, Ordering::SeqCst);
     });
-    let rep = download(opts(srv.url("/f"), dest.clone()), Some(cb), CancellationToken::new()).await.unwrap();
+    let rep = download(
+        opts(srv.url("/f"), dest.clone()),
+        Some(cb),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(file_sha(&dest), sha256(&data));
     assert!(rep.ranged);
     assert_eq!(rep.bytes, data.len() as u64);
     assert!(rep.connections_used > 1, "{rep:?}");
     assert_eq!(rep.etag.as_deref(), Some("\"v1\""));
-    assert!(calls.load(Ordering::SeqCst) >= 1, "a final progress call always comes");
+    assert!(
+        calls.load(Ordering::SeqCst) >= 1,
+        "a final progress call always comes"
+    );
     assert!(!dir.join("out.bin.part").exists() && !dir.join("out.bin.reel-ctl").exists());
+}
+
+#[tokio::test]
+async fn an_empty_source_answering_416_bytes_star_0_downloads_as_an_empty_file() {
+    // nginx and most servers answer any range of an empty file with 416 and `bytes */0`.
+    let srv = Server::start().await;
+    srv.route("/empty", |_| {
+        Reply::status(416).header("Content-Range", "bytes */0")
+    });
+    srv.route("/bad416", |_| {
+        Reply::status(416).header("Content-Range", "bytes */100")
+    });
+    let dir = TempDir::new("empty");
+    let dest = dir.join("out");
+    let rep = download(
+        opts(srv.url("/empty"), dest.clone()),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.bytes, 0);
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), 0);
+    assert!(!dir.join("out.reel-ctl").exists());
+    // A 416 for a non-empty resource to `bytes=0-` is still an error.
+    let err = download(
+        opts(srv.url("/bad416"), dir.join("bad")),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code, ErrorCode::SourceHttp);
 }
 
 #[tokio::test]
@@ -59,10 +101,16 @@ async fn falls_back_to_one_stream_when_the_server_ignores_range() {
     let srv = Server::start().await;
     let data = test_data(700 * KIB, 2);
     let d = data.clone();
-    srv.route("/f", move |_| Reply { body: d.clone(), range: (0, d.len()), ..Reply::status(200) });
+    srv.route("/f", move |_| Reply {
+        body: d.clone(),
+        range: (0, d.len()),
+        ..Reply::status(200)
+    });
     let dir = TempDir::new("norange");
     let dest = dir.join("out");
-    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap();
     assert!(!rep.ranged);
     assert_eq!(rep.connections_used, 1);
     assert_eq!(file_sha(&dest), sha256(&data));
@@ -74,10 +122,17 @@ async fn falls_back_to_one_stream_without_content_length() {
     let srv = Server::start().await;
     let data = test_data(300 * KIB, 3);
     let d = data.clone();
-    srv.route("/f", move |_| Reply { body: d.clone(), range: (0, d.len()), len: Len::Omit, ..Reply::status(200) });
+    srv.route("/f", move |_| Reply {
+        body: d.clone(),
+        range: (0, d.len()),
+        len: Len::Omit,
+        ..Reply::status(200)
+    });
     let dir = TempDir::new("nolen");
     let dest = dir.join("out");
-    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap();
     assert!(!rep.ranged);
     assert_eq!(file_sha(&dest), sha256(&data));
 }
@@ -87,7 +142,12 @@ async fn max_bytes_caps_an_endless_body() {
     let srv = Server::start().await;
     let data = test_data(600 * KIB, 4);
     let d = data.clone();
-    srv.route("/f", move |_| Reply { body: d.clone(), range: (0, d.len()), len: Len::Omit, ..Reply::status(200) });
+    srv.route("/f", move |_| Reply {
+        body: d.clone(),
+        range: (0, d.len()),
+        len: Len::Omit,
+        ..Reply::status(200)
+    });
     let dir = TempDir::new("cap");
     let mut o = opts(srv.url("/f"), dir.join("out"));
     o.max_bytes = Some(100 * KIB as u64);
@@ -105,13 +165,18 @@ async fn a_wrong_content_range_start_is_a_protocol_error() {
         if rep.status == 206 {
             let (a, b) = rep.range;
             rep.headers.retain(|(k, _)| k != "Content-Range");
-            rep.headers.push(("Content-Range".into(), format!("bytes {}-{}/{}", a + 1, b - 1, d.len())));
+            rep.headers.push((
+                "Content-Range".into(),
+                format!("bytes {}-{}/{}", a + 1, b - 1, d.len()),
+            ));
         }
         rep
     });
     let dir = TempDir::new("badcr");
     let dest = dir.join("out");
-    let e = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap_err();
+    let e = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::SourceProtocol, "{e}");
     assert!(!dest.exists());
 }
@@ -128,7 +193,13 @@ async fn a_wrong_content_length_is_a_protocol_error() {
         rep
     });
     let dir = TempDir::new("badcl");
-    let e = download(opts(srv.url("/f"), dir.join("out")), None, CancellationToken::new()).await.unwrap_err();
+    let e = download(
+        opts(srv.url("/f"), dir.join("out")),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::SourceProtocol, "{e}");
 }
 
@@ -155,7 +226,10 @@ async fn a_short_body_is_retried_from_where_it_stopped() {
     assert_eq!(file_sha(&dest), sha256(&data));
     assert!(rep.retries >= 1, "{rep:?}");
     // Resumed from where each body stopped: far less than three whole refetches.
-    assert!(rep.fetched_bytes < data.len() as u64 + 3 * 100 * KIB as u64 + 256 * KIB as u64, "{rep:?}");
+    assert!(
+        rep.fetched_bytes < data.len() as u64 + 3 * 100 * KIB as u64 + 256 * KIB as u64,
+        "{rep:?}"
+    );
 }
 
 #[tokio::test]
@@ -163,9 +237,18 @@ async fn a_stalled_source_fails_with_timeout_quickly() {
     let srv = Server::start().await;
     let data = test_data(64 * KIB, 8);
     let (d1, d2) = (data.clone(), data.clone());
-    srv.route("/stall", move |r| Reply { stall: Some(Duration::from_secs(20)), ..file_reply(r, &d1, None) });
-    srv.route("/trickle", move |r| Reply { trickle: Some(Duration::from_millis(700)), ..file_reply(r, &d2, None) });
-    srv.route("/nohead", |_| Reply { stall: Some(Duration::from_secs(20)), ..Reply::status(200) });
+    srv.route("/stall", move |r| Reply {
+        stall: Some(Duration::from_secs(20)),
+        ..file_reply(r, &d1, None)
+    });
+    srv.route("/trickle", move |r| Reply {
+        trickle: Some(Duration::from_millis(700)),
+        ..file_reply(r, &d2, None)
+    });
+    srv.route("/nohead", |_| Reply {
+        stall: Some(Duration::from_secs(20)),
+        ..Reply::status(200)
+    });
     let dir = TempDir::new("stall");
     for path in ["/stall", "/trickle"] {
         let mut o = opts(srv.url(path), dir.join("out"));
@@ -203,10 +286,16 @@ async fn retries_429_honouring_retry_after_and_503() {
     for path in ["/429", "/503"] {
         let dest = dir.join(&path[1..]);
         let t = Instant::now();
-        let rep = download(opts(srv.url(path), dest.clone()), None, CancellationToken::new()).await.unwrap();
+        let rep = download(opts(srv.url(path), dest.clone()), None, CancellationToken::new())
+            .await
+            .unwrap();
         assert_eq!(file_sha(&dest), sha256(&data));
         assert_eq!(rep.retries, 2, "{path}");
-        assert!(t.elapsed() >= Duration::from_millis(1900), "Retry-After honoured: {:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(1900),
+            "Retry-After honoured: {:?}",
+            t.elapsed()
+        );
     }
 }
 
@@ -215,11 +304,23 @@ async fn not_found_and_forbidden_fail_at_once() {
     let srv = Server::start().await;
     srv.route("/403", |_| Reply::text(403, "no"));
     let dir = TempDir::new("404");
-    let e = download(opts(srv.url("/missing?token=SECRET"), dir.join("out")), None, CancellationToken::new()).await.unwrap_err();
+    let e = download(
+        opts(srv.url("/missing?token=SECRET"), dir.join("out")),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::SourceNotFound);
     assert!(!e.to_string().contains("SECRET"), "{e}");
     assert_eq!(srv.requests.load(Ordering::SeqCst), 1, "no retries");
-    let e = download(opts(srv.url("/403"), dir.join("out")), None, CancellationToken::new()).await.unwrap_err();
+    let e = download(
+        opts(srv.url("/403"), dir.join("out")),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::SourceForbidden);
 }
 
@@ -233,14 +334,19 @@ async fn a_source_that_changes_mid_download_restarts_cleanly_with_the_new_versio
     srv.route("/f", move |r| {
         // The first two requests see v1, then the file is replaced by v2.
         if count.fetch_add(1, Ordering::SeqCst) < 2 {
-            Reply { rate: Some(4 * 1024 * 1024), ..file_reply(r, &o2, Some("\"v1\"")) }
+            Reply {
+                rate: Some(4 * 1024 * 1024),
+                ..file_reply(r, &o2, Some("\"v1\""))
+            }
         } else {
             file_reply(r, &n2, Some("\"v2\""))
         }
     });
     let dir = TempDir::new("changed");
     let dest = dir.join("out");
-    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap();
     assert_eq!(file_sha(&dest), sha256(&new), "never a mix of versions");
     assert_eq!(rep.restarts, 1);
     assert_eq!(rep.etag.as_deref(), Some("\"v2\""));
@@ -253,7 +359,10 @@ async fn a_source_that_keeps_changing_fails_with_source_changed() {
     let count = Arc::new(AtomicUsize::new(0));
     srv.route("/f", move |r| {
         let v = count.fetch_add(1, Ordering::SeqCst);
-        Reply { rate: Some(8 * 1024 * 1024), ..file_reply(r, &data, Some(&format!("\"v{v}\""))) }
+        Reply {
+            rate: Some(8 * 1024 * 1024),
+            ..file_reply(r, &data, Some(&format!("\"v{v}\"")))
+        }
     });
     let dir = TempDir::new("changing");
     let mut o = opts(srv.url("/f"), dir.join("out"));
@@ -270,12 +379,17 @@ async fn idle_connections_steal_work_from_a_slow_one() {
     srv.route("/f", move |r| {
         // The first connection is slow; the others are fast and must take its work.
         let rate = if r.conn == 0 { 256 * 1024 } else { 16 * 1024 * 1024 };
-        Reply { rate: Some(rate), ..file_reply(r, &d, Some("\"v\"")) }
+        Reply {
+            rate: Some(rate),
+            ..file_reply(r, &d, Some("\"v\""))
+        }
     });
     let dir = TempDir::new("steal");
     let dest = dir.join("out");
     let t = Instant::now();
-    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap();
     assert_eq!(file_sha(&dest), sha256(&data));
     // Three steals split the first range four ways; more mean idle connections took work later.
     assert!(rep.steals > 3, "{rep:?}");
@@ -306,7 +420,10 @@ async fn per_host_cap_limits_connections() {
     let srv = Server::start().await;
     let data = test_data(2048 * KIB, 15);
     let d = data.clone();
-    srv.route("/f", move |r| Reply { rate: Some(4 * 1024 * 1024), ..file_reply(r, &d, Some("\"v\"")) });
+    srv.route("/f", move |r| Reply {
+        rate: Some(4 * 1024 * 1024),
+        ..file_reply(r, &d, Some("\"v\""))
+    });
     let dir = TempDir::new("cap");
     let mut o = opts(srv.url("/f"), dir.join("out"));
     o.connections = 16;
@@ -327,7 +444,10 @@ async fn a_cancelled_download_resumes_fetching_only_what_was_missing() {
     let srv = Server::start().await;
     let data = test_data(2048 * KIB, 16);
     let d = data.clone();
-    srv.route("/f", move |r| Reply { rate: Some(1024 * 1024), ..file_reply(r, &d, Some("\"v\"")) });
+    srv.route("/f", move |r| Reply {
+        rate: Some(1024 * 1024),
+        ..file_reply(r, &d, Some("\"v\""))
+    });
     let dir = TempDir::new("resume");
     let dest = dir.join("out");
     let total = data.len() as u64;
@@ -350,8 +470,14 @@ async fn a_cancelled_download_resumes_fetching_only_what_was_missing() {
     let rep = download(o.clone(), None, CancellationToken::new()).await.unwrap();
     assert_eq!(file_sha(&dest), sha256(&data));
     let slack = o.connections as u64 * o.chunk_size;
-    assert!(rep.resumed_bytes + slack >= at_cancel.load(Ordering::SeqCst), "{rep:?}");
-    assert!(rep.fetched_bytes <= slack + (total - rep.resumed_bytes), "{rep:?}");
+    assert!(
+        rep.resumed_bytes + slack >= at_cancel.load(Ordering::SeqCst),
+        "{rep:?}"
+    );
+    assert!(
+        rep.fetched_bytes <= slack + (total - rep.resumed_bytes),
+        "{rep:?}"
+    );
     assert!(rep.fetched_bytes < total * 3 / 4, "{rep:?}");
 }
 
@@ -366,7 +492,9 @@ async fn a_stale_or_corrupt_control_file_is_discarded() {
     // Garbage control file next to a .part full of wrong bytes.
     std::fs::write(dir.join("out.part"), vec![0xAAu8; data.len()]).unwrap();
     std::fs::write(dir.join("out.reel-ctl"), b"{\"version\": 1, \"total\": tru").unwrap();
-    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap();
     assert_eq!(rep.resumed_bytes, 0);
     assert_eq!(file_sha(&dest), sha256(&data));
     // A well-formed control file from another version (ETag differs) is not trusted either.
@@ -377,7 +505,9 @@ async fn a_stale_or_corrupt_control_file_is_discarded() {
         "etag": "\"old\"", "last_modified": null, "done": [[0, data.len() / 2]]
     });
     std::fs::write(dir.join("out.reel-ctl"), ctl.to_string()).unwrap();
-    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap();
     assert_eq!(rep.restarts, 1);
     assert_eq!(rep.resumed_bytes, 0);
     assert_eq!(file_sha(&dest), sha256(&data));
@@ -393,7 +523,9 @@ async fn checksum_mismatch_leaves_no_destination_file() {
     let dest = dir.join("out");
     let mut o = opts(srv.url("/f"), dest.clone());
     o.checksum = Some(Checksum::parse(&format!("sha256:{}", "0".repeat(64))).unwrap());
-    let e = download(o.clone(), None, CancellationToken::new()).await.unwrap_err();
+    let e = download(o.clone(), None, CancellationToken::new())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::ChecksumMismatch);
     assert!(!dest.exists() && !dir.join("out.part").exists());
     o.checksum = Some(Checksum::parse(&format!("sha256:{}", sha256(&data))).unwrap());
@@ -406,7 +538,10 @@ async fn cancellation_is_prompt() {
     let srv = Server::start().await;
     let data = test_data(1024 * KIB, 19);
     let d = data.clone();
-    srv.route("/f", move |r| Reply { trickle: Some(Duration::from_millis(50)), ..file_reply(r, &d, Some("\"v\"")) });
+    srv.route("/f", move |r| Reply {
+        trickle: Some(Duration::from_millis(50)),
+        ..file_reply(r, &d, Some("\"v\""))
+    });
     let dir = TempDir::new("cancel");
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
@@ -415,7 +550,9 @@ async fn cancellation_is_prompt() {
         c2.cancel();
     });
     let t = Instant::now();
-    let e = download(opts(srv.url("/f"), dir.join("out")), None, cancel).await.unwrap_err();
+    let e = download(opts(srv.url("/f"), dir.join("out")), None, cancel)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::Cancelled);
     assert!(t.elapsed() < Duration::from_secs(1));
 }
@@ -433,13 +570,16 @@ async fn a_capped_answer_to_an_open_range_is_completed_with_more_ranges() {
             let (a, b) = (rep.range.0, rep.range.0 + 128 * KIB);
             rep.range = (a, b);
             rep.headers.retain(|(k, _)| k != "Content-Range");
-            rep.headers.push(("Content-Range".into(), format!("bytes {a}-{}/{}", b - 1, d.len())));
+            rep.headers
+                .push(("Content-Range".into(), format!("bytes {a}-{}/{}", b - 1, d.len())));
         }
         rep
     });
     let dir = TempDir::new("capped");
     let dest = dir.join("out");
-    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download(opts(srv.url("/f"), dest.clone()), None, CancellationToken::new())
+        .await
+        .unwrap();
     assert!(rep.ranged);
     assert_eq!(file_sha(&dest), sha256(&data));
 }

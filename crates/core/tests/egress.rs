@@ -30,22 +30,39 @@ async fn a_redirect_to_a_refused_address_is_denied() {
     let target = inner.url("/secret");
     outer.route("/f", move |_| Reply::status(302).header("Location", &target));
     let dir = TempDir::new("redir");
-    let e = download(opts(outer.url("/f"), dir.join("out"), &["127.0.0.2/32"]), None, CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = download(
+        opts(outer.url("/f"), dir.join("out"), &["127.0.0.2/32"]),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::EgressDenied, "{e}");
-    assert_eq!(inner.requests.load(Ordering::SeqCst), 0, "never connected to the refused address");
+    assert_eq!(
+        inner.requests.load(Ordering::SeqCst),
+        0,
+        "never connected to the refused address"
+    );
 }
 
 #[tokio::test]
 async fn a_redirect_to_file_scheme_is_refused() {
     let srv = Server::start().await;
-    srv.route("/f", |_| Reply::status(302).header("Location", "file:///etc/passwd"));
+    srv.route("/f", |_| {
+        Reply::status(302).header("Location", "file:///etc/passwd")
+    });
     let dir = TempDir::new("redir-file");
-    let e = download(opts(srv.url("/f"), dir.join("out"), &["127.0.0.1/32"]), None, CancellationToken::new())
-        .await
-        .unwrap_err();
-    assert!(matches!(e.code, ErrorCode::UnsupportedScheme | ErrorCode::SourceProtocol), "{e}");
+    let e = download(
+        opts(srv.url("/f"), dir.join("out"), &["127.0.0.1/32"]),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e.code, ErrorCode::UnsupportedScheme | ErrorCode::SourceProtocol),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -54,9 +71,13 @@ async fn redirect_loops_stop_after_ten_hops() {
     let again = srv.url("/loop");
     srv.route("/loop", move |_| Reply::status(302).header("Location", &again));
     let dir = TempDir::new("redir-loop");
-    let e = download(opts(srv.url("/loop"), dir.join("out"), &["127.0.0.1/32"]), None, CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = download(
+        opts(srv.url("/loop"), dir.join("out"), &["127.0.0.1/32"]),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::TooManyRedirects, "{e}");
     assert_eq!(srv.requests.load(Ordering::SeqCst), 11);
 }
@@ -69,9 +90,13 @@ async fn allowed_redirects_are_followed() {
     let real = srv.url("/real");
     srv.route("/f", move |_| Reply::status(301).header("Location", &real));
     let dir = TempDir::new("redir-ok");
-    let rep = download(opts(srv.url("/f"), dir.join("out"), &["127.0.0.1/32"]), None, CancellationToken::new())
-        .await
-        .unwrap();
+    let rep = download(
+        opts(srv.url("/f"), dir.join("out"), &["127.0.0.1/32"]),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(rep.bytes, 50_000);
 }
 
@@ -89,9 +114,13 @@ async fn names_resolving_to_internal_addresses_are_denied_without_connecting() {
     o.resolve = vec![("evil.test".into(), "127.0.0.1".parse().unwrap())];
     let e = download(o, None, CancellationToken::new()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::EgressDenied, "{e}");
-    let e = download(opts(format!("http://localhost:{port}/f"), dir.join("out"), &[]), None, CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = download(
+        opts(format!("http://localhost:{port}/f"), dir.join("out"), &[]),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::EgressDenied, "{e}");
     assert_eq!(srv.connections.load(Ordering::SeqCst), 0);
 }
@@ -102,9 +131,16 @@ async fn an_allowlisted_name_override_reaches_the_server() {
     let data = test_data(20_000, 3);
     srv.route("/f", move |r| file_reply(r, &data, None));
     let dir = TempDir::new("names-ok");
-    let mut o = opts(format!("http://media.test:{}/f", srv.addr.port()), dir.join("out"), &["127.0.0.1/32"]);
+    let mut o = opts(
+        format!("http://media.test:{}/f", srv.addr.port()),
+        dir.join("out"),
+        &["127.0.0.1/32"],
+    );
     o.resolve = vec![("media.test".into(), "127.0.0.1".parse().unwrap())];
-    assert_eq!(download(o, None, CancellationToken::new()).await.unwrap().bytes, 20_000);
+    assert_eq!(
+        download(o, None, CancellationToken::new()).await.unwrap().bytes,
+        20_000
+    );
 }
 
 #[tokio::test]
@@ -112,16 +148,30 @@ async fn odd_ip_spellings_of_loopback_are_denied() {
     let srv = Server::start().await;
     let port = srv.addr.port();
     let dir = TempDir::new("odd");
-    for host in ["0x7f000001", "2130706433", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]", "[::1]", "0.0.0.0"] {
+    for host in [
+        "0x7f000001",
+        "2130706433",
+        "0177.0.0.1",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+        "[::1]",
+        "0.0.0.0",
+    ] {
         let url = format!("http://{host}:{port}/f?token=SECRET");
-        let e = download(opts(url, dir.join("out"), &[]), None, CancellationToken::new()).await.unwrap_err();
+        let e = download(opts(url, dir.join("out"), &[]), None, CancellationToken::new())
+            .await
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::EgressDenied, "{host}: {e}");
         assert!(!e.to_string().contains("SECRET"));
     }
     assert_eq!(srv.connections.load(Ordering::SeqCst), 0);
-    let e = download(opts("ftp://example.com/x".into(), dir.join("out"), &[]), None, CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = download(
+        opts("ftp://example.com/x".into(), dir.join("out"), &[]),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::UnsupportedScheme);
 }
 
@@ -136,13 +186,23 @@ async fn a_tls_failure_is_reported_as_such_and_not_retried() {
         use tokio::io::AsyncWriteExt;
         while let Ok((mut s, _)) = l.accept().await {
             a.fetch_add(1, Ordering::SeqCst);
-            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+            let _ = s
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
         }
     });
     let dir = TempDir::new("tls");
-    let e = download(opts(format!("https://127.0.0.1:{port}/f"), dir.join("out"), &["127.0.0.1/32"]), None, CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = download(
+        opts(
+            format!("https://127.0.0.1:{port}/f"),
+            dir.join("out"),
+            &["127.0.0.1/32"],
+        ),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::SourceTls, "{e}");
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }

@@ -77,7 +77,10 @@ async fn picks_the_variant_for_the_target_height_and_writes_segments_in_order() 
     let expected: Vec<u8> = segs.iter().flat_map(|s| s.iter().copied()).collect();
     assert_eq!(sha256(&std::fs::read(&dest).unwrap()), sha256(&expected));
     assert_eq!(rep.bytes, expected.len() as u64);
-    assert!(srv.connections.load(Ordering::SeqCst) > 1, "segments fetched in parallel");
+    assert!(
+        srv.connections.load(Ordering::SeqCst) > 1,
+        "segments fetched in parallel"
+    );
     assert!(!rep.encrypted);
 }
 
@@ -97,7 +100,13 @@ async fn without_a_target_the_highest_bandwidth_wins_and_above_all_the_tallest()
         srv.route(&format!("/{name}-0.ts"), move |_| Reply::text(200, name));
     }
     let dir = TempDir::new("hls-choice");
-    let rep = download_hls(opts(srv.url("/m.m3u8"), dir.join("a")), None, CancellationToken::new()).await.unwrap();
+    let rep = download_hls(
+        opts(srv.url("/m.m3u8"), dir.join("a")),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(rep.variant_bandwidth, Some(5000));
     assert_eq!(std::fs::read(dir.join("a")).unwrap(), b"big");
     let mut o = opts(srv.url("/m.m3u8"), dir.join("b"));
@@ -124,12 +133,20 @@ async fn decrypts_aes_128_segments_with_tag_and_sequence_ivs() {
     let mut pl = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-KEY:METHOD=AES-128,URI=\"k1.key\"\n");
     for i in 0..6u64 {
         if i == 3 {
-            pl.push_str(&format!("#EXT-X-KEY:METHOD=AES-128,URI=\"k2.key\",IV=0x{}\n", hex::encode(tag_iv)));
+            pl.push_str(&format!(
+                "#EXT-X-KEY:METHOD=AES-128,URI=\"k2.key\",IV=0x{}\n",
+                hex::encode(tag_iv)
+            ));
         }
         pl.push_str(&format!("#EXTINF:4.0,\ns{i}.ts\n"));
         let plain = test_data(5000 + i as usize * 37, 200 + i);
-        let (key, iv) = if i < 3 { (key1, ((5 + i) as u128).to_be_bytes()) } else { (key2, tag_iv) };
-        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &iv.into()).encrypt_padded_vec_mut::<Pkcs7>(&plain);
+        let (key, iv) = if i < 3 {
+            (key1, ((5 + i) as u128).to_be_bytes())
+        } else {
+            (key2, tag_iv)
+        };
+        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &iv.into())
+            .encrypt_padded_vec_mut::<Pkcs7>(&plain);
         plain_all.extend_from_slice(&plain);
         srv.route(&format!("/s{i}.ts"), move |_| Reply::bytes(enc.clone()));
     }
@@ -137,23 +154,43 @@ async fn decrypts_aes_128_segments_with_tag_and_sequence_ivs() {
     srv.route("/enc.m3u8", move |_| Reply::text(200, &pl));
     let dir = TempDir::new("hls-aes");
     let dest = dir.join("out.ts");
-    let rep = download_hls(opts(srv.url("/enc.m3u8"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    let rep = download_hls(
+        opts(srv.url("/enc.m3u8"), dest.clone()),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert!(rep.encrypted);
     assert_eq!(std::fs::read(&dest).unwrap(), plain_all);
-    assert_eq!(key_hits.load(Ordering::SeqCst), 2, "each distinct key fetched once");
+    assert_eq!(
+        key_hits.load(Ordering::SeqCst),
+        2,
+        "each distinct key fetched once"
+    );
 }
 
 #[tokio::test]
 async fn fmp4_init_segment_is_written_first() {
     let srv = Server::start().await;
-    let pl = media(&["a.m4s".into(), "b.m4s".into()], "#EXT-X-MAP:URI=\"init.mp4\"\n", true);
+    let pl = media(
+        &["a.m4s".into(), "b.m4s".into()],
+        "#EXT-X-MAP:URI=\"init.mp4\"\n",
+        true,
+    );
     srv.route("/f.m3u8", move |_| Reply::text(200, &pl));
     srv.route("/init.mp4", |_| Reply::text(200, "INIT"));
     srv.route("/a.m4s", |_| Reply::text(200, "AAAA"));
     srv.route("/b.m4s", |_| Reply::text(200, "BBBB"));
     let dir = TempDir::new("hls-fmp4");
     let dest = dir.join("out.mp4");
-    download_hls(opts(srv.url("/f.m3u8"), dest.clone()), None, CancellationToken::new()).await.unwrap();
+    download_hls(
+        opts(srv.url("/f.m3u8"), dest.clone()),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), b"INITAAAABBBB");
 }
 
@@ -162,20 +199,34 @@ async fn refuses_live_looping_bad_uri_oversized_and_sample_aes_playlists() {
     let srv = Server::start().await;
     let live = media(&["a.ts".into()], "", false);
     srv.route("/live.m3u8", move |_| Reply::text(200, &live));
-    srv.route("/self.m3u8", |_| Reply::text(200, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nself.m3u8\n"));
-    srv.route("/a.m3u8", |_| Reply::text(200, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nb.m3u8\n"));
-    srv.route("/b.m3u8", |_| Reply::text(200, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n"));
+    srv.route("/self.m3u8", |_| {
+        Reply::text(200, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nself.m3u8\n")
+    });
+    srv.route("/a.m3u8", |_| {
+        Reply::text(200, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nb.m3u8\n")
+    });
+    srv.route("/b.m3u8", |_| {
+        Reply::text(200, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n")
+    });
     let segself = media(&["segself.m3u8".into()], "", true);
     srv.route("/segself.m3u8", move |_| Reply::text(200, &segself));
     let passwd = media(&["ok.ts".into(), "file:///etc/passwd".into()], "", true);
     srv.route("/passwd.m3u8", move |_| Reply::text(200, &passwd));
     let data = media(&["ok.ts".into(), "data:video/mp2t;base64,AAAA".into()], "", true);
     srv.route("/data.m3u8", move |_| Reply::text(200, &data));
-    let key = media(&["ok.ts".into()], "#EXT-X-KEY:METHOD=AES-128,URI=\"ftp://example.com/k\"\n", true);
+    let key = media(
+        &["ok.ts".into()],
+        "#EXT-X-KEY:METHOD=AES-128,URI=\"ftp://example.com/k\"\n",
+        true,
+    );
     srv.route("/ftpkey.m3u8", move |_| Reply::text(200, &key));
     let many = media(&(0..6).map(|i| format!("{i}.ts")).collect::<Vec<_>>(), "", true);
     srv.route("/many.m3u8", move |_| Reply::text(200, &many));
-    let sample = media(&["ok.ts".into()], "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"k\"\n", true);
+    let sample = media(
+        &["ok.ts".into()],
+        "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"k\"\n",
+        true,
+    );
     srv.route("/sample.m3u8", move |_| Reply::text(200, &sample));
     let ok_hits = Arc::new(AtomicUsize::new(0));
     let h = ok_hits.clone();
@@ -203,7 +254,11 @@ async fn refuses_live_looping_bad_uri_oversized_and_sample_aes_playlists() {
         assert_eq!(e.code, code, "{path}: {e}");
         assert!(!dest.exists() && !dir.join("out.part").exists(), "{path}");
     }
-    assert_eq!(ok_hits.load(Ordering::SeqCst), 0, "nothing is fetched before every URI is checked");
+    assert_eq!(
+        ok_hits.load(Ordering::SeqCst),
+        0,
+        "nothing is fetched before every URI is checked"
+    );
 }
 
 #[tokio::test]
@@ -212,7 +267,13 @@ async fn segments_go_through_the_egress_guard() {
     let pl = media(&["http://169.254.169.254/latest/meta-data/".into()], "", true);
     srv.route("/p.m3u8", move |_| Reply::text(200, &pl));
     let dir = TempDir::new("hls-egress");
-    let e = download_hls(opts(srv.url("/p.m3u8"), dir.join("out")), None, CancellationToken::new()).await.unwrap_err();
+    let e = download_hls(
+        opts(srv.url("/p.m3u8"), dir.join("out")),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::EgressDenied);
 }
 
@@ -230,7 +291,13 @@ async fn a_failing_segment_is_retried() {
         }
     });
     let dir = TempDir::new("hls-retry");
-    let rep = download_hls(opts(srv.url("/p.m3u8"), dir.join("out")), None, CancellationToken::new()).await.unwrap();
+    let rep = download_hls(
+        opts(srv.url("/p.m3u8"), dir.join("out")),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(rep.retries, 1);
     assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"segment");
 }

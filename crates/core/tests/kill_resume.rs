@@ -25,15 +25,29 @@ fn opts(url: String, dest: std::path::PathBuf) -> DownloadOptions {
 /// Runs only inside the child process (the parent sets the environment); a no-op otherwise.
 #[test]
 fn child_download_entry() {
-    let (Ok(url), Ok(dest)) = (std::env::var("REEL_CHILD_URL"), std::env::var("REEL_CHILD_DEST")) else { return };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (Ok(url), Ok(dest)) = (std::env::var("REEL_CHILD_URL"), std::env::var("REEL_CHILD_DEST")) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let _ = rt.block_on(download(opts(url, dest.into()), None, CancellationToken::new()));
 }
 
 fn ctl_done(path: &std::path::Path) -> u64 {
     let Ok(text) = std::fs::read(path) else { return 0 };
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&text) else { return 0 };
-    v["done"].as_array().map(|a| a.iter().map(|r| r[1].as_u64().unwrap() - r[0].as_u64().unwrap()).sum()).unwrap_or(0)
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&text) else {
+        return 0;
+    };
+    v["done"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| r[1].as_u64().unwrap() - r[0].as_u64().unwrap())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +55,10 @@ async fn a_killed_download_resumes_fetching_only_what_was_in_flight() {
     let srv = Server::start().await;
     let data = test_data(TOTAL, 77);
     let d = data.clone();
-    srv.route("/f", move |r| Reply { rate: Some(1 << 20), ..file_reply(r, &d, Some("\"v\"")) });
+    srv.route("/f", move |r| Reply {
+        rate: Some(1 << 20),
+        ..file_reply(r, &d, Some("\"v\""))
+    });
     let dir = TempDir::new("kill");
     let dest = dir.join("out");
     let ctl = dir.join("out.reel-ctl");
@@ -67,6 +84,9 @@ async fn a_killed_download_resumes_fetching_only_what_was_in_flight() {
     assert_eq!(sha256(&std::fs::read(&dest).unwrap()), sha256(&data));
     assert!(rep.resumed_bytes >= done_at_kill, "{rep:?}");
     let slack = o.connections as u64 * o.chunk_size;
-    assert!(rep.fetched_bytes <= slack + (TOTAL as u64 - rep.resumed_bytes), "{rep:?}");
+    assert!(
+        rep.fetched_bytes <= slack + (TOTAL as u64 - rep.resumed_bytes),
+        "{rep:?}"
+    );
     assert!(!ctl.exists());
 }

@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 #[ignore = "needs a server: set REEL_SMOKE_URL"]
 async fn throughput_smoke() {
     let url = std::env::var("REEL_SMOKE_URL").expect("REEL_SMOKE_URL");
-    let conns: usize = std::env::var("REEL_SMOKE_CONNECTIONS").ok().and_then(|c| c.parse().ok()).unwrap_or(8);
+    let conns: usize = std::env::var("REEL_SMOKE_CONNECTIONS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(8);
     let dest = std::env::var("REEL_SMOKE_DEST").unwrap_or_else(|_| "/tmp/reel-smoke.bin".into());
     let _ = std::fs::remove_file(&dest);
     let mut o = DownloadOptions::new(url, &dest);
@@ -21,6 +24,9 @@ async fn throughput_smoke() {
     o.idle_timeout = Duration::from_secs(30);
     let rep = download(o, None, CancellationToken::new()).await.unwrap();
     let mbps = rep.bytes as f64 / (1 << 20) as f64 / (rep.elapsed_ms.max(1) as f64 / 1000.0);
-    println!("{} bytes in {} ms = {mbps:.0} MiB/s over {} connections ({} steals)", rep.bytes, rep.elapsed_ms, rep.connections_used, rep.steals);
+    println!(
+        "{} bytes in {} ms = {mbps:.0} MiB/s over {} connections ({} steals)",
+        rep.bytes, rep.elapsed_ms, rep.connections_used, rep.steals
+    );
     let _ = std::fs::remove_file(&dest);
 }

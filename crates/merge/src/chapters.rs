@@ -69,6 +69,9 @@ mod tests {
         let len = b[25] as usize;
         assert_eq!(len, 254); // 127 two-byte characters: 255 would split one
         let next = 26 + len;
-        assert_eq!(u64::from_be_bytes(b[next..next + 8].try_into().unwrap()), 15_000_000);
+        assert_eq!(
+            u64::from_be_bytes(b[next..next + 8].try_into().unwrap()),
+            15_000_000
+        );
     }
 }

@@ -16,7 +16,12 @@ fn hex(b: &[u8]) -> String {
 fn compare_entry(out: &mut Vec<Mismatch>, input: usize, prefix: &str, a: &SampleEntry, b: &SampleEntry) {
     let mut push = |field: &str, e: String, f: String| {
         if e != f {
-            out.push(Mismatch { input, field: format!("{prefix}.{field}"), expected: e, found: f });
+            out.push(Mismatch {
+                input,
+                field: format!("{prefix}.{field}"),
+                expected: e,
+                found: f,
+            });
         }
     };
     push("codec", a.codec.clone(), b.codec.clone());
@@ -24,7 +29,11 @@ fn compare_entry(out: &mut Vec<Mismatch>, input: usize, prefix: &str, a: &Sample
         push("width", a.width.to_string(), b.width.to_string());
         push("height", a.height.to_string(), b.height.to_string());
     } else {
-        push("sample_rate", a.sample_rate.to_string(), b.sample_rate.to_string());
+        push(
+            "sample_rate",
+            a.sample_rate.to_string(),
+            b.sample_rate.to_string(),
+        );
         push("channels", a.channels.to_string(), b.channels.to_string());
     }
     // A different codec already says it all; config bytes of two codecs are noise.

@@ -21,7 +21,11 @@ pub fn parse_elst(elst: &[u8]) -> ParseResult<Edit> {
     let mut edit = Edit::default();
     let mut normal = 0;
     for _ in 0..n {
-        let (dur, time) = if v == 1 { (c.u64()?, c.u64()? as i64) } else { (c.u32()? as u64, c.u32()? as i32 as i64) };
+        let (dur, time) = if v == 1 {
+            (c.u64()?, c.u64()? as i64)
+        } else {
+            (c.u32()? as u64, c.u32()? as i32 as i64)
+        };
         let rate = c.u32()?;
         if time == -1 {
             if normal > 0 {
@@ -66,7 +70,14 @@ mod tests {
             }
             w.close();
             let e = parse_elst(&w.buf[8..]).unwrap();
-            assert_eq!(e, Edit { empty: 40, media_time: 1024, duration: Some(1360) });
+            assert_eq!(
+                e,
+                Edit {
+                    empty: 40,
+                    media_time: 1024,
+                    duration: Some(1360)
+                }
+            );
         }
     }
 }

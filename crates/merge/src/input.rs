@@ -83,16 +83,27 @@ pub fn open(index: usize, path: &Path) -> Result<Input> {
     }
     let top = top_level(&mut file, file_len).map_err(&invalid)?;
     if top.iter().any(|h| &h.kind == b"moof") {
-        return Err(err(ErrorCode::MergeUnsupported, index, path, "fragmented MP4 (moof boxes); remux it progressive first"));
+        return Err(err(
+            ErrorCode::MergeUnsupported,
+            index,
+            path,
+            "fragmented MP4 (moof boxes); remux it progressive first",
+        ));
     }
     let moov = top.iter().find(|h| &h.kind == b"moov").ok_or_else(|| {
         invalid(format!(
             "no moov box (top-level boxes: {}); the file is not an MP4 or was cut short",
-            top.iter().map(|h| kind_str(&h.kind)).collect::<Vec<_>>().join(", ")
+            top.iter()
+                .map(|h| kind_str(&h.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     if moov.size > MAX_MOOV {
-        return Err(invalid(format!("moov of {} bytes is implausibly large", moov.size)));
+        return Err(invalid(format!(
+            "moov of {} bytes is implausibly large",
+            moov.size
+        )));
     }
     let mut buf = vec![0u8; (moov.size - moov.header_len) as usize];
     file.seek(SeekFrom::Start(moov.payload_offset()))?;
@@ -102,10 +113,18 @@ pub fn open(index: usize, path: &Path) -> Result<Input> {
         Some(m) => err(ErrorCode::MergeUnsupported, index, path, m),
         None => invalid(m),
     })?;
-    let input = Input { index, path: path.to_path_buf(), movie_timescale: parsed.0, video: parsed.1, audio: parsed.2 };
+    let input = Input {
+        index,
+        path: path.to_path_buf(),
+        movie_timescale: parsed.0,
+        video: parsed.1,
+        audio: parsed.2,
+    };
     let (_, hi) = input.data_span();
     if hi > file_len {
-        return Err(invalid(format!("truncated: sample data runs to byte {hi}, the file has {file_len}")));
+        return Err(invalid(format!(
+            "truncated: sample data runs to byte {hi}, the file has {file_len}"
+        )));
     }
     Ok(input)
 }
@@ -115,7 +134,10 @@ fn parse_moov(moov: &[u8]) -> ParseResult<(u32, Track, Option<Track>)> {
     if kids.iter().any(|k| &k.kind == b"mvex") {
         return Err("UNSUPPORTED:fragmented MP4 (mvex in moov); remux it progressive first".into());
     }
-    let mvhd = kids.iter().find(|k| &k.kind == b"mvhd").ok_or("moov has no mvhd")?;
+    let mvhd = kids
+        .iter()
+        .find(|k| &k.kind == b"mvhd")
+        .ok_or("moov has no mvhd")?;
     let mut c = Cursor::new(mvhd.payload, "mvhd");
     let (v, _) = c.full()?;
     c.skip(if v == 1 { 16 } else { 8 })?;
@@ -151,17 +173,34 @@ fn parse_moov(moov: &[u8]) -> ParseResult<(u32, Track, Option<Track>)> {
         }
         let mdia = require(t.payload, b"mdia", "trak")?;
         let hdlr = require(mdia.payload, b"hdlr", "mdia")?;
-        let handler: [u8; 4] = hdlr.payload.get(8..12).ok_or("hdlr is cut short")?.try_into().unwrap();
+        let handler: [u8; 4] = hdlr
+            .payload
+            .get(8..12)
+            .ok_or("hdlr is cut short")?
+            .try_into()
+            .unwrap();
         let slot = match &handler {
             b"vide" => &mut video,
             b"soun" => &mut audio,
             _ if chapter_ids.contains(&id) => continue,
-            h => return Err(format!("UNSUPPORTED:extra '{}' track (only one video and one audio track are merged)", kind_str(h))),
+            h => {
+                return Err(format!(
+                    "UNSUPPORTED:extra '{}' track (only one video and one audio track are merged)",
+                    kind_str(h)
+                ))
+            }
         };
         if slot.is_some() {
-            return Err(format!("UNSUPPORTED:more than one '{}' track", kind_str(&handler)));
+            return Err(format!(
+                "UNSUPPORTED:more than one '{}' track",
+                kind_str(&handler)
+            ));
         }
-        let edit = match find(t.payload, b"edts")?.map(|e| find(e.payload, b"elst")).transpose()?.flatten() {
+        let edit = match find(t.payload, b"edts")?
+            .map(|e| find(e.payload, b"elst"))
+            .transpose()?
+            .flatten()
+        {
             Some(elst) => parse_elst(elst.payload)?,
             None => Edit::default(),
         };
@@ -171,7 +210,13 @@ fn parse_moov(moov: &[u8]) -> ParseResult<(u32, Track, Option<Track>)> {
     Ok((movie_timescale, video, audio))
 }
 
-fn parse_track(mdia: &[u8], hdlr: &[u8], tkhd_tail: Vec<u8>, edit: Edit, handler: &[u8; 4]) -> ParseResult<Track> {
+fn parse_track(
+    mdia: &[u8],
+    hdlr: &[u8],
+    tkhd_tail: Vec<u8>,
+    edit: Edit,
+    handler: &[u8; 4],
+) -> ParseResult<Track> {
     let mdhd = require(mdia, b"mdhd", "mdia")?;
     let mut c = Cursor::new(mdhd.payload, "mdhd");
     let (v, _) = c.full()?;
@@ -193,8 +238,21 @@ fn parse_track(mdia: &[u8], hdlr: &[u8], tkhd_tail: Vec<u8>, edit: Edit, handler
     if table.is_empty() {
         return Err("a track has no samples".into());
     }
-    let sgpd = find(stbl.payload, b"sgpd")?.map(|b| b.raw.to_vec()).filter(|_| table.groups.is_some());
-    Ok(Track { timescale, table, entry, stsd: stsd.raw.to_vec(), hdlr: hdlr.to_vec(), media_header, sgpd, language, tkhd_tail, edit })
+    let sgpd = find(stbl.payload, b"sgpd")?
+        .map(|b| b.raw.to_vec())
+        .filter(|_| table.groups.is_some());
+    Ok(Track {
+        timescale,
+        table,
+        entry,
+        stsd: stsd.raw.to_vec(),
+        hdlr: hdlr.to_vec(),
+        media_header,
+        sgpd,
+        language,
+        tkhd_tail,
+        edit,
+    })
 }
 
 fn parse_stsd(stsd: &[u8], handler: &[u8; 4]) -> ParseResult<SampleEntry> {
@@ -210,7 +268,9 @@ fn parse_stsd(stsd: &[u8], handler: &[u8; 4]) -> ParseResult<SampleEntry> {
     c.skip(8)?; // reserved + data_reference_index
     if handler == b"vide" {
         if !matches!(&e.kind, b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01") {
-            return Err(format!("UNSUPPORTED:video codec '{codec}' (H.264, HEVC and AV1 are merged)"));
+            return Err(format!(
+                "UNSUPPORTED:video codec '{codec}' (H.264, HEVC and AV1 are merged)"
+            ));
         }
         c.skip(16)?;
         let width = c.u16()?;
@@ -221,11 +281,22 @@ fn parse_stsd(stsd: &[u8], handler: &[u8; 4]) -> ParseResult<SampleEntry> {
             b"hvc1" | b"hev1" => b"hvcC",
             _ => b"av1C",
         };
-        let config = require(c.rest(), cfg_kind, "video sample entry")?.payload.to_vec();
-        Ok(SampleEntry { codec, width, height, channels: 0, sample_rate: 0, config })
+        let config = require(c.rest(), cfg_kind, "video sample entry")?
+            .payload
+            .to_vec();
+        Ok(SampleEntry {
+            codec,
+            width,
+            height,
+            channels: 0,
+            sample_rate: 0,
+            config,
+        })
     } else {
         if !matches!(&e.kind, b"mp4a" | b"Opus") {
-            return Err(format!("UNSUPPORTED:audio codec '{codec}' (AAC and Opus are merged)"));
+            return Err(format!(
+                "UNSUPPORTED:audio codec '{codec}' (AAC and Opus are merged)"
+            ));
         }
         let version = c.u16()?;
         c.skip(6)?;
@@ -249,7 +320,14 @@ fn parse_stsd(stsd: &[u8], handler: &[u8; 4]) -> ParseResult<SampleEntry> {
             let esds = find_deep(c.rest(), b"esds")?.ok_or("mp4a sample entry has no esds")?;
             esds_config(esds)?
         };
-        Ok(SampleEntry { codec, width: 0, height: 0, channels, sample_rate, config })
+        Ok(SampleEntry {
+            codec,
+            width: 0,
+            height: 0,
+            channels,
+            sample_rate,
+            config,
+        })
     }
 }
 

@@ -44,7 +44,10 @@ fn rescale(v: i64, from: u32, to: u32) -> i64 {
 /// dropped unless every input describes them identically.
 fn prepared(tracks: &[&Track]) -> (Vec<SampleTable>, u32, Option<Vec<u8>>) {
     let ts = tracks[0].timescale;
-    let sgpd = tracks[0].sgpd.clone().filter(|g| tracks.iter().all(|t| t.sgpd.as_ref() == Some(g)));
+    let sgpd = tracks[0]
+        .sgpd
+        .clone()
+        .filter(|g| tracks.iter().all(|t| t.sgpd.as_ref() == Some(g)));
     let tables = tracks
         .iter()
         .map(|t| {
@@ -85,7 +88,10 @@ pub fn plan(inputs: &[Input]) -> JoinPlan {
     // Video: contiguous; only a differing composition shift (edit media_time) needs retiming.
     let vtracks: Vec<&Track> = inputs.iter().map(|i| &i.video).collect();
     let (mut vtabs, vts, vsgpd) = prepared(&vtracks);
-    let mv: Vec<i64> = inputs.iter().map(|i| rescale(i.video.edit.media_time, i.video.timescale, vts)).collect();
+    let mv: Vec<i64> = inputs
+        .iter()
+        .map(|i| rescale(i.video.edit.media_time, i.video.timescale, vts))
+        .collect();
     let mut vpos = vec![0i64; n];
     for k in 0..n {
         if k + 1 < n {
@@ -109,16 +115,23 @@ pub fn plan(inputs: &[Input]) -> JoinPlan {
     let mut max_av_offset_ms: f64 = 0.0;
 
     let audio = if inputs[0].audio.is_some() {
-        let atracks: Vec<&Track> = inputs.iter().map(|i| i.audio.as_ref().expect("compat checked")).collect();
+        let atracks: Vec<&Track> = inputs
+            .iter()
+            .map(|i| i.audio.as_ref().expect("compat checked"))
+            .collect();
         let (mut atabs, ats, asgpd) = prepared(&atracks);
-        let ma: Vec<i64> = atracks.iter().map(|t| rescale(t.edit.media_time, t.timescale, ats)).collect();
+        let ma: Vec<i64> = atracks
+            .iter()
+            .map(|t| rescale(t.edit.media_time, t.timescale, ats))
+            .collect();
         // Where the source put its first audio sample relative to its first video frame.
         let rel: Vec<f64> = inputs
             .iter()
             .zip(&ma)
             .map(|(i, &m)| {
                 let a = i.audio.as_ref().unwrap();
-                (a.edit.empty as f64 - i.video.edit.empty as f64) / i.movie_timescale as f64 - m as f64 / ats as f64
+                (a.edit.empty as f64 - i.video.edit.empty as f64) / i.movie_timescale as f64
+                    - m as f64 / ats as f64
             })
             .collect();
         // Output edit: trim input 0's priming (and any audio that preceded the video); delay
@@ -144,10 +157,24 @@ pub fn plan(inputs: &[Input]) -> JoinPlan {
         let end = (apos[n - 1] + ma[n - 1] + content).min(table.total_duration() as i64);
         let edit_secs = (end - edit_media).max(0) as f64 / ats as f64;
         duration_secs = duration_secs.max(empty_secs + edit_secs);
-        Some(TrackPlan { table, timescale: ats, empty_secs, media_time: edit_media, edit_secs, sgpd: asgpd })
+        Some(TrackPlan {
+            table,
+            timescale: ats,
+            empty_secs,
+            media_time: edit_media,
+            edit_secs,
+            sgpd: asgpd,
+        })
     } else {
         None
     };
 
-    JoinPlan { video, audio, starts, duration_secs, max_av_offset_ms, spans }
+    JoinPlan {
+        video,
+        audio,
+        starts,
+        duration_secs,
+        max_av_offset_ms,
+        spans,
+    }
 }

@@ -77,7 +77,15 @@ pub fn build_moov(m: &MoovInput, chunk_base: u64, large: bool) -> Vec<u8> {
     w.into_inner()
 }
 
-fn write_trak(w: &mut BoxWriter, id: u32, p: &TrackPlan, src: &Track, mts: u32, chunk_base: u64, large: bool) {
+fn write_trak(
+    w: &mut BoxWriter,
+    id: u32,
+    p: &TrackPlan,
+    src: &Track,
+    mts: u32,
+    chunk_base: u64,
+    large: bool,
+) {
     let empty = to_movie(p.empty_secs, mts);
     let edit = to_movie(p.edit_secs, mts);
     let track_dur = empty + edit;
@@ -106,7 +114,11 @@ fn write_trak(w: &mut BoxWriter, id: u32, p: &TrackPlan, src: &Track, mts: u32, 
     w.open(b"edts");
     let v1 = edit > u32::MAX as u64 || empty > u32::MAX as u64 || p.media_time > i32::MAX as i64;
     w.open_full(b"elst", v1 as u8, 0);
-    let entries: Vec<(u64, i64)> = if empty > 0 { vec![(empty, -1), (edit, p.media_time)] } else { vec![(edit, p.media_time)] };
+    let entries: Vec<(u64, i64)> = if empty > 0 {
+        vec![(empty, -1), (edit, p.media_time)]
+    } else {
+        vec![(edit, p.media_time)]
+    };
     w.u32(entries.len() as u32);
     for (d, t) in entries {
         if v1 {

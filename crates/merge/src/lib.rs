@@ -41,7 +41,12 @@ pub struct MergeOptions {
 
 impl MergeOptions {
     pub fn new(inputs: Vec<MergeInput>, output: impl Into<PathBuf>) -> Self {
-        Self { inputs, output: output.into(), chapters: true, faststart: true }
+        Self {
+            inputs,
+            output: output.into(),
+            chapters: true,
+            faststart: true,
+        }
     }
 }
 
@@ -89,14 +94,28 @@ pub struct Mismatch {
 pub fn mismatch_error(list: &[Mismatch]) -> ReelError {
     let lines: Vec<String> = list
         .iter()
-        .map(|m| format!("input {}: {} is {} (input 0 has {})", m.input, m.field, m.found, m.expected))
+        .map(|m| {
+            format!(
+                "input {}: {} is {} (input 0 has {})",
+                m.input, m.field, m.found, m.expected
+            )
+        })
         .collect();
-    ReelError::new(ErrorCode::MergeMismatch, format!("inputs cannot be joined without re-encoding: {}", lines.join("; ")))
+    ReelError::new(
+        ErrorCode::MergeMismatch,
+        format!(
+            "inputs cannot be joined without re-encoding: {}",
+            lines.join("; ")
+        ),
+    )
 }
 
 fn open_all(paths: &[PathBuf]) -> Result<Vec<input::Input>> {
     if paths.is_empty() {
-        return Err(ReelError::new(ErrorCode::InvalidArgument, "merge needs at least one input"));
+        return Err(ReelError::new(
+            ErrorCode::InvalidArgument,
+            "merge needs at least one input",
+        ));
     }
     paths.iter().enumerate().map(|(i, p)| input::open(i, p)).collect()
 }
@@ -145,13 +164,14 @@ pub fn merge(
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let written = write_output(&tmp, opts, &inputs, &plan, &chapters, on_progress, cancel);
-    let output_bytes = match written.and_then(|n| std::fs::rename(&tmp, &opts.output).map(|_| n).map_err(Into::into)) {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
+    let output_bytes =
+        match written.and_then(|n| std::fs::rename(&tmp, &opts.output).map(|_| n).map_err(Into::into)) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
     Ok(MergeReport {
         output_bytes,
         duration_secs: plan.duration_secs,
@@ -175,7 +195,11 @@ fn write_output(
     let data_len: u64 = plan.spans.iter().map(|s| s.1).sum();
     let ftyp = layout::ftyp(&inputs[0].video.entry.codec);
     let mdat = boxes::write::header(b"mdat", data_len);
-    let m = layout::MoovInput { plan, first: &inputs[0], chapters: opts.chapters.then_some(chapters) };
+    let m = layout::MoovInput {
+        plan,
+        first: &inputs[0],
+        chapters: opts.chapters.then_some(chapters),
+    };
     let fits = |base: u64| base + data_len <= u32::MAX as u64;
 
     let mut out = File::create(tmp)?;
@@ -194,7 +218,12 @@ fn write_output(
         Some(layout::build_moov(&m, base, !fits(base)))
     };
     out.write_all(&mdat)?;
-    let mut copier = copy::Copier { done: 0, total: data_len, progress: on_progress, cancel };
+    let mut copier = copy::Copier {
+        done: 0,
+        total: data_len,
+        progress: on_progress,
+        cancel,
+    };
     for (inp, &(lo, len)) in inputs.iter().zip(&plan.spans) {
         let mut src = File::open(&inp.path)?;
         copier.copy(&mut src, lo, len, &mut out)?;

@@ -88,7 +88,8 @@ impl SampleTable {
         let had_cts = !self.cts.is_empty();
         if had_cts || !other.cts.is_empty() {
             self.cts.resize(self.len(), 0);
-            self.cts.extend_from_slice(if other.cts.is_empty() { &[] } else { &other.cts });
+            self.cts
+                .extend_from_slice(if other.cts.is_empty() { &[] } else { &other.cts });
             self.cts.resize(self.len() + other.len(), 0);
         }
         match (&mut self.sync, &other.sync) {
@@ -113,9 +114,10 @@ impl SampleTable {
         }
         self.durations.extend_from_slice(&other.durations);
         self.sizes.extend_from_slice(&other.sizes);
-        self.chunks.extend(
-            other.chunks.iter().map(|c| Chunk { offset: (c.offset as i64 + offset_delta) as u64, samples: c.samples }),
-        );
+        self.chunks.extend(other.chunks.iter().map(|c| Chunk {
+            offset: (c.offset as i64 + offset_delta) as u64,
+            samples: c.samples,
+        }));
     }
 
     /// Changes the track's length by `delta` ticks through its last sample durations: a longer
@@ -178,12 +180,20 @@ pub fn parse_stbl(stbl: &[u8]) -> ParseResult<SampleTable> {
                 let mut v = Vec::with_capacity(n as usize);
                 for i in 0..n {
                     let b = c.rest()[(i / 2) as usize];
-                    v.push(if i % 2 == 0 { (b >> 4) as u32 } else { (b & 15) as u32 });
+                    v.push(if i % 2 == 0 {
+                        (b >> 4) as u32
+                    } else {
+                        (b & 15) as u32
+                    });
                 }
                 v
             }
-            8 => (0..n).map(|_| c.u8().map(|x| x as u32)).collect::<ParseResult<_>>()?,
-            16 => (0..n).map(|_| c.u16().map(|x| x as u32)).collect::<ParseResult<_>>()?,
+            8 => (0..n)
+                .map(|_| c.u8().map(|x| x as u32))
+                .collect::<ParseResult<_>>()?,
+            16 => (0..n)
+                .map(|_| c.u16().map(|x| x as u32))
+                .collect::<ParseResult<_>>()?,
             f => return Err(format!("stz2 field size {f} is invalid")),
         };
     } else {
@@ -237,7 +247,9 @@ pub fn parse_stbl(stbl: &[u8]) -> ParseResult<SampleTable> {
         c.full()?;
         let entries = c.u32()? as u64;
         c.expect_table(entries, 4)?;
-        (0..entries).map(|_| c.u32().map(|x| x as u64)).collect::<ParseResult<_>>()?
+        (0..entries)
+            .map(|_| c.u32().map(|x| x as u64))
+            .collect::<ParseResult<_>>()?
     } else if let Some(p) = get(b"co64") {
         let mut c = Cursor::new(p, "co64");
         c.full()?;
@@ -269,11 +281,16 @@ pub fn parse_stbl(stbl: &[u8]) -> ParseResult<SampleTable> {
             return Err("stsc entries are out of order".into());
         }
         for ch in first as usize..next {
-            let off = *offsets.get(ch - 1).ok_or("stsc refers to a chunk missing from stco")?;
+            let off = *offsets
+                .get(ch - 1)
+                .ok_or("stsc refers to a chunk missing from stco")?;
             if assigned + per as usize > n {
                 return Err("stsc assigns more samples than stsz has".into());
             }
-            t.chunks.push(Chunk { offset: off, samples: per });
+            t.chunks.push(Chunk {
+                offset: off,
+                samples: per,
+            });
             assigned += per as usize;
         }
     }
@@ -282,7 +299,11 @@ pub fn parse_stbl(stbl: &[u8]) -> ParseResult<SampleTable> {
     }
 
     if let Some(p) = get(b"sbgp") {
-        let several = kids.iter().filter(|b| &b.kind == b"sbgp" || &b.kind == b"sgpd").count() != 2;
+        let several = kids
+            .iter()
+            .filter(|b| &b.kind == b"sbgp" || &b.kind == b"sgpd")
+            .count()
+            != 2;
         if !several {
             let mut c = Cursor::new(p, "sbgp");
             let (v, _) = c.full()?;
@@ -292,7 +313,11 @@ pub fn parse_stbl(stbl: &[u8]) -> ParseResult<SampleTable> {
             }
             let entries = c.u32()? as u64;
             c.expect_table(entries, 8)?;
-            t.groups = Some((0..entries).map(|_| Ok((c.u32()?, c.u32()?))).collect::<ParseResult<_>>()?);
+            t.groups = Some(
+                (0..entries)
+                    .map(|_| Ok((c.u32()?, c.u32()?)))
+                    .collect::<ParseResult<_>>()?,
+            );
         }
     }
     Ok(t)
@@ -311,7 +336,14 @@ fn rle<T: Copy + PartialEq>(v: &[T]) -> Vec<(u32, T)> {
 
 /// Writes the stbl box: `stsd` and `sgpd` are whole boxes copied from the first input;
 /// `chunk_base` is added to every chunk offset; `large` selects co64 over stco.
-pub fn write_stbl(w: &mut BoxWriter, t: &SampleTable, stsd: &[u8], sgpd: Option<&[u8]>, chunk_base: u64, large: bool) {
+pub fn write_stbl(
+    w: &mut BoxWriter,
+    t: &SampleTable,
+    stsd: &[u8],
+    sgpd: Option<&[u8]>,
+    chunk_base: u64,
+    large: bool,
+) {
     w.open(b"stbl");
     w.bytes(stsd);
 
@@ -362,7 +394,11 @@ pub fn write_stbl(w: &mut BoxWriter, t: &SampleTable, stsd: &[u8], sgpd: Option<
     w.close();
 
     w.open_full(b"stsz", 0, 0);
-    let fixed = t.sizes.first().copied().filter(|&s| t.sizes.iter().all(|&x| x == s));
+    let fixed = t
+        .sizes
+        .first()
+        .copied()
+        .filter(|&s| t.sizes.iter().all(|&x| x == s));
     w.u32(fixed.unwrap_or(0));
     w.u32(t.sizes.len() as u32);
     if fixed.is_none() {
@@ -410,7 +446,16 @@ mod tests {
             cts: vec![1024, 2560, 0, 512],
             sizes: vec![100, 20, 20, 20],
             sync: Some(vec![1]),
-            chunks: vec![Chunk { offset: 48, samples: 3 }, Chunk { offset: 500, samples: 1 }],
+            chunks: vec![
+                Chunk {
+                    offset: 48,
+                    samples: 3,
+                },
+                Chunk {
+                    offset: 500,
+                    samples: 1,
+                },
+            ],
             groups: None,
         }
     }

@@ -15,7 +15,10 @@ fn joins_h264_aac_clips_with_chapters_continuous_timestamps_and_av_in_sync() {
     for (i, s) in secs.iter().enumerate() {
         let p = dir.join(format!("in{i}.mp4"));
         make_clip(&p, *s, 440 + 100 * i as u32, true, &[]);
-        inputs.push(MergeInput { path: p, title: (i != 2).then(|| format!("Episode {}", i + 1)) });
+        inputs.push(MergeInput {
+            path: p,
+            title: (i != 2).then(|| format!("Episode {}", i + 1)),
+        });
     }
     let out = dir.join("out.mp4");
     let report = merge(&MergeOptions::new(inputs.clone(), &out), None, None).unwrap();
@@ -31,7 +34,10 @@ fn joins_h264_aac_clips_with_chapters_continuous_timestamps_and_av_in_sync() {
     assert_eq!(packets(&p, "audio"), sum("audio"));
     let in_dur: f64 = probes.iter().map(|q| f(&q["format"]["duration"])).sum();
     let out_dur = f(&p["format"]["duration"]);
-    assert!((out_dur - in_dur).abs() <= 0.08, "duration {out_dur} vs inputs {in_dur}");
+    assert!(
+        (out_dur - in_dur).abs() <= 0.08,
+        "duration {out_dur} vs inputs {in_dur}"
+    );
     assert!((report.duration_secs - out_dur).abs() < 0.01);
 
     let ch = p["chapters"].as_array().unwrap();
@@ -41,7 +47,11 @@ fn joins_h264_aac_clips_with_chapters_continuous_timestamps_and_av_in_sync() {
     // Chapter k starts at the sum of the video durations before it.
     let mut start = 0.0;
     for (k, c) in ch.iter().enumerate() {
-        assert!((f(&c["start_time"]) - start).abs() < 0.002, "chapter {k} starts {} not {start}", c["start_time"]);
+        assert!(
+            (f(&c["start_time"]) - start).abs() < 0.002,
+            "chapter {k} starts {} not {start}",
+            c["start_time"]
+        );
         assert!((report.chapters[k].start_secs - start).abs() < 0.001);
         start += f(&stream(&probes[k], "video").unwrap()["duration"]);
     }
@@ -77,11 +87,18 @@ fn joins_h264_aac_clips_with_chapters_continuous_timestamps_and_av_in_sync() {
     let mut dts_sorted_v: Vec<f64> = times.iter().filter(|t| t.0 == "video").map(|t| t.1).collect();
     dts_sorted_v.sort_by(f64::total_cmp);
     dts_sorted_v.dedup();
-    assert_eq!(dts_sorted_v.len() as u64, sum("video"), "every frame has its own pts");
+    assert_eq!(
+        dts_sorted_v.len() as u64,
+        sum("video"),
+        "every frame has its own pts"
+    );
     for k in 1..4 {
         // First frame in decode order is the IDR frame presented first.
         let off = first_a[k] - first_v[k];
-        assert!((off - (-1024.0 / 48000.0)).abs() < 0.002, "join {k}: audio starts {off}s from video");
+        assert!(
+            (off - (-1024.0 / 48000.0)).abs() < 0.002,
+            "join {k}: audio starts {off}s from video"
+        );
         assert!(off.abs() < 0.04, "join {k}: more than one frame apart");
     }
     assert!(report.max_av_offset_ms < 40.0, "{}", report.max_av_offset_ms);

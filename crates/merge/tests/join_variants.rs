@@ -6,7 +6,13 @@ use std::path::PathBuf;
 use reel_merge::{merge, MergeInput, MergeOptions};
 
 fn inputs(paths: &[PathBuf]) -> Vec<MergeInput> {
-    paths.iter().map(|p| MergeInput { path: p.clone(), title: None }).collect()
+    paths
+        .iter()
+        .map(|p| MergeInput {
+            path: p.clone(),
+            title: None,
+        })
+        .collect()
 }
 
 #[test]
@@ -32,7 +38,10 @@ fn joins_video_only_segments_with_moov_at_the_end_and_no_chapters() {
     let frames: u64 = paths.iter().map(|q| packets(&probe(q), "video")).sum();
     assert_eq!(packets(&p, "video"), frames);
     let d = f(&p["format"]["duration"]);
-    assert!((d - frames as f64 / 25.0).abs() < 0.041, "duration {d}, {frames} frames");
+    assert!(
+        (d - frames as f64 / 25.0).abs() < 0.041,
+        "duration {d}, {frames} frames"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -44,7 +53,21 @@ fn joins_hevc_segments() {
     let dir = temp_dir("hevc");
     let paths: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("seg{i}.mp4"))).collect();
     for p in &paths {
-        make_clip(p, 0.8, 0, false, &["-an", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]);
+        make_clip(
+            p,
+            0.8,
+            0,
+            false,
+            &[
+                "-an",
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-x265-params",
+                "log-level=error",
+            ],
+        );
     }
     let out = dir.join("out.mp4");
     let r = merge(&MergeOptions::new(inputs(&paths), &out), None, None).unwrap();
@@ -73,9 +96,10 @@ fn to_64bit(src: &[u8]) -> Vec<u8> {
     }
     fn rewrite(kind: &[u8], payload: &[u8]) -> Vec<u8> {
         let body = match kind {
-            b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" => {
-                boxes(payload).into_iter().flat_map(|(k, p)| rewrite(k, p)).collect()
-            }
+            b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" => boxes(payload)
+                .into_iter()
+                .flat_map(|(k, p)| rewrite(k, p))
+                .collect(),
             b"stco" => {
                 let n = u32::from_be_bytes(payload[4..8].try_into().unwrap()) as usize;
                 let mut v = payload[..8].to_vec();
@@ -121,7 +145,12 @@ fn reads_largesize_mdat_and_co64_inputs() {
     std::fs::write(&wide, to_64bit(&std::fs::read(&plain).unwrap())).unwrap();
     assert_eq!(decode_errors(&wide), "", "the rewritten input itself is valid");
     let out = dir.join("out.mp4");
-    merge(&MergeOptions::new(inputs(&[plain.clone(), wide]), &out), None, None).unwrap();
+    merge(
+        &MergeOptions::new(inputs(&[plain.clone(), wide]), &out),
+        None,
+        None,
+    )
+    .unwrap();
     assert_eq!(decode_errors(&out), "");
     let p = probe(&out);
     assert_eq!(packets(&p, "video"), 2 * packets(&probe(&plain), "video"));

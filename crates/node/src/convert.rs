@@ -8,7 +8,10 @@ use reel_core::{ErrorCode, ReelError};
 /// into `error.code`. napi's async rejections only take its own `Status` as a code, so the prefix is
 /// the one channel that survives the trip.
 pub fn to_napi(e: ReelError) -> napi::Error {
-    napi::Error::new(napi::Status::GenericFailure, format!("{}: {}", e.code.as_str(), e.message))
+    napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("{}: {}", e.code.as_str(), e.message),
+    )
 }
 
 pub fn invalid(message: impl Into<String>) -> napi::Error {
@@ -26,7 +29,9 @@ pub fn ms(v: Option<f64>, default: Duration) -> Duration {
 pub fn to_u64(v: Option<f64>, name: &str) -> napi::Result<Option<u64>> {
     match v {
         None => Ok(None),
-        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(Some(n as u64)),
+        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+            Ok(Some(n as u64))
+        }
         Some(n) => Err(invalid(format!("{name} must be a non-negative integer, got {n}"))),
     }
 }

@@ -113,7 +113,10 @@ fn parse_net(n: Option<NetOptions>) -> Result<Net> {
             .rsplit_once(':')
             .filter(|(h, _)| !h.is_empty())
             .ok_or_else(|| invalid(format!("resolve entry {entry:?} must look like host:ip")))?;
-        let ip = ip.trim_matches(['[', ']']).parse().map_err(|_| invalid(format!("resolve entry {entry:?}: bad IP")))?;
+        let ip = ip
+            .trim_matches(['[', ']'])
+            .parse()
+            .map_err(|_| invalid(format!("resolve entry {entry:?}: bad IP")))?;
         resolve.push((host.to_string(), ip));
     }
     let opt_ms = |v: Option<f64>| v.map(|_| ms(v, Duration::ZERO));
@@ -135,12 +138,24 @@ macro_rules! apply_net {
         let n = $n;
         $o.egress = n.egress;
         $o.resolve = n.resolve;
-        if let Some(v) = n.connect_timeout { $o.connect_timeout = v; }
-        if let Some(v) = n.idle_timeout { $o.idle_timeout = v; }
-        if n.total_timeout.is_some() { $o.total_timeout = n.total_timeout; }
-        if let Some(v) = n.max_retries { $o.max_retries = v; }
-        if let Some(v) = n.progress_interval { $o.progress_interval = v; }
-        if let Some(v) = n.user_agent { $o.user_agent = v; }
+        if let Some(v) = n.connect_timeout {
+            $o.connect_timeout = v;
+        }
+        if let Some(v) = n.idle_timeout {
+            $o.idle_timeout = v;
+        }
+        if n.total_timeout.is_some() {
+            $o.total_timeout = n.total_timeout;
+        }
+        if let Some(v) = n.max_retries {
+            $o.max_retries = v;
+        }
+        if let Some(v) = n.progress_interval {
+            $o.progress_interval = v;
+        }
+        if let Some(v) = n.user_agent {
+            $o.user_agent = v;
+        }
     }};
 }
 
@@ -148,16 +163,31 @@ macro_rules! apply_net {
 pub fn download<'e>(
     env: &'e Env,
     options: DownloadOptions,
-    #[napi(ts_arg_type = "((progress: ProgressEvent) => void) | undefined | null")] on_progress: Option<ProgressFn>,
+    #[napi(ts_arg_type = "((progress: ProgressEvent) => void) | undefined | null")] on_progress: Option<
+        ProgressFn,
+    >,
     cancel: Option<&CancelToken>,
 ) -> Result<PromiseRaw<'e, DownloadReport>> {
     let mut o = CoreDownload::new(options.url, options.dest);
     o.connections = to_usize(options.connections, o.connections, "connections")?;
-    o.per_host_connections = to_usize(options.per_host_connections, o.per_host_connections, "perHostConnections")?;
-    if let Some(v) = to_u64(options.min_split_size, "minSplitSize")? { o.min_split_size = v; }
-    if let Some(v) = to_u64(options.chunk_size, "chunkSize")? { o.chunk_size = v; }
+    o.per_host_connections = to_usize(
+        options.per_host_connections,
+        o.per_host_connections,
+        "perHostConnections",
+    )?;
+    if let Some(v) = to_u64(options.min_split_size, "minSplitSize")? {
+        o.min_split_size = v;
+    }
+    if let Some(v) = to_u64(options.chunk_size, "chunkSize")? {
+        o.chunk_size = v;
+    }
     o.max_bytes = to_u64(options.max_bytes, "maxBytes")?;
-    o.checksum = options.checksum.as_deref().map(Checksum::parse).transpose().map_err(to_napi)?;
+    o.checksum = options
+        .checksum
+        .as_deref()
+        .map(Checksum::parse)
+        .transpose()
+        .map_err(to_napi)?;
     apply_net!(o, parse_net(options.net)?);
     let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
     let progress = progress_sink(on_progress);
@@ -203,7 +233,9 @@ pub struct HlsReport {
 pub fn download_hls<'e>(
     env: &'e Env,
     options: HlsOptions,
-    #[napi(ts_arg_type = "((progress: ProgressEvent) => void) | undefined | null")] on_progress: Option<ProgressFn>,
+    #[napi(ts_arg_type = "((progress: ProgressEvent) => void) | undefined | null")] on_progress: Option<
+        ProgressFn,
+    >,
     cancel: Option<&CancelToken>,
 ) -> Result<PromiseRaw<'e, HlsReport>> {
     let mut o = CoreHls::new(options.url, options.dest);

@@ -8,8 +8,16 @@ use crate::convert::to_napi;
 
 /// Hashes a file without reading it into memory; resolves to `blake3:<hex>` or `sha256:<hex>`.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn hash_file<'e>(env: &'e Env, path: String, algorithm: Option<String>) -> Result<PromiseRaw<'e, String>> {
-    let alg: HashAlgorithm = algorithm.as_deref().unwrap_or("blake3").parse().map_err(to_napi)?;
+pub fn hash_file<'e>(
+    env: &'e Env,
+    path: String,
+    algorithm: Option<String>,
+) -> Result<PromiseRaw<'e, String>> {
+    let alg: HashAlgorithm = algorithm
+        .as_deref()
+        .unwrap_or("blake3")
+        .parse()
+        .map_err(to_napi)?;
     env.spawn_future(async move {
         tokio::task::spawn_blocking(move || core_hash(&PathBuf::from(path), alg))
             .await

@@ -23,6 +23,9 @@ pub struct ErrorCodeInfo {
 pub fn error_codes() -> Vec<ErrorCodeInfo> {
     reel_core::ErrorCode::ALL
         .iter()
-        .map(|c| ErrorCodeInfo { code: c.as_str().to_string(), meaning: c.meaning().to_string() })
+        .map(|c| ErrorCodeInfo {
+            code: c.as_str().to_string(),
+            meaning: c.meaning().to_string(),
+        })
         .collect()
 }

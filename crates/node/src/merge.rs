@@ -57,7 +57,9 @@ pub type MergeProgressFn = ThreadsafeFunction<MergeProgress, (), MergeProgress, 
 pub fn merge<'e>(
     env: &'e Env,
     options: MergeOptions,
-    #[napi(ts_arg_type = "((progress: MergeProgress) => void) | undefined | null")] on_progress: Option<MergeProgressFn>,
+    #[napi(ts_arg_type = "((progress: MergeProgress) => void) | undefined | null")] on_progress: Option<
+        MergeProgressFn,
+    >,
     cancel: Option<&CancelToken>,
 ) -> Result<PromiseRaw<'e, MergeReport>> {
     if options.inputs.is_empty() {
@@ -67,7 +69,10 @@ pub fn merge<'e>(
         inputs: options
             .inputs
             .into_iter()
-            .map(|i| CoreInput { path: PathBuf::from(i.path), title: i.title })
+            .map(|i| CoreInput {
+                path: PathBuf::from(i.path),
+                title: i.title,
+            })
             .collect(),
         output: PathBuf::from(options.output),
         chapters: options.chapters.unwrap_or(true),
@@ -84,7 +89,13 @@ pub fn merge<'e>(
                     let prev = last.load(std::sync::atomic::Ordering::Relaxed);
                     if done == total || done >= prev + step {
                         last.store(done, std::sync::atomic::Ordering::Relaxed);
-                        f.call(MergeProgress { done: done as f64, total: total as f64 }, ThreadsafeFunctionCallMode::NonBlocking);
+                        f.call(
+                            MergeProgress {
+                                done: done as f64,
+                                total: total as f64,
+                            },
+                            ThreadsafeFunctionCallMode::NonBlocking,
+                        );
                     }
                 }
             });
@@ -100,7 +111,11 @@ pub fn merge<'e>(
             chapters: r
                 .chapters
                 .into_iter()
-                .map(|c| Chapter { title: c.title, start_secs: c.start_secs, end_secs: c.end_secs })
+                .map(|c| Chapter {
+                    title: c.title,
+                    start_secs: c.start_secs,
+                    end_secs: c.end_secs,
+                })
                 .collect(),
             video_codec: r.video_codec,
             audio_codec: r.audio_codec,
@@ -130,7 +145,12 @@ pub fn check_compatible<'e>(env: &'e Env, paths: Vec<String>) -> Result<PromiseR
             .map_err(to_napi)?;
         Ok(list
             .into_iter()
-            .map(|m| Mismatch { input: m.input as u32, field: m.field, expected: m.expected, found: m.found })
+            .map(|m| Mismatch {
+                input: m.input as u32,
+                field: m.field,
+                expected: m.expected,
+                found: m.found,
+            })
             .collect())
     })
 }

@@ -41,7 +41,10 @@ pub fn start_egress_proxy_native<'e>(
     options: Option<EgressProxyOptions>,
 ) -> Result<PromiseRaw<'e, EgressProxyHandle>> {
     let (allow, timeout) = match options {
-        Some(o) => (o.allow.unwrap_or_default(), ms(o.connect_timeout_ms, Duration::from_secs(15))),
+        Some(o) => (
+            o.allow.unwrap_or_default(),
+            ms(o.connect_timeout_ms, Duration::from_secs(15)),
+        ),
         None => (Vec::new(), Duration::from_secs(15)),
     };
     let policy = EgressPolicy::with_allow(&allow).map_err(to_napi)?;

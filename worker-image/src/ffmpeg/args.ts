@@ -90,8 +90,7 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   const silent = o.silentAudio === true && !o.source.hasAudio;
   // lavfi is a second input we write ourselves, never user data.
   if (silent) args.push("-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo");
-  const audio: AudioSettings =
-    o.audio ?? (o.source.hasAudio || silent ? { mode: "encode" } : { mode: "none" });
+  const audio: AudioSettings = o.audio ?? (o.source.hasAudio || silent ? { mode: "encode" } : { mode: "none" });
   args.push("-map", "0:v:0");
   if (audio.mode !== "none") args.push("-map", silent ? "1:a:0" : "0:a:0");
   args.push("-vf", o.canvas ? canvasFilter(o.canvas) : pipeline.filter);

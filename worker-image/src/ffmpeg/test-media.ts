@@ -1,6 +1,6 @@
 // Test fixtures: small synthetic media made with ffmpeg's lavfi sources, so tests need no files
 // checked in and no network. Used by *.test.ts only.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execCommand } from "./exec.ts";
@@ -35,4 +35,16 @@ export async function makeTestClip(path: string, o: TestMediaOptions = {}): Prom
 export async function makeTempDir(prefix = "reel-ffmpeg-"): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Copies a small rawvideo AVI, rewriting its headers to claim a w x h picture. */
+export async function aviClaiming(src: string, dest: string, w: number, h: number): Promise<void> {
+  const b = Buffer.from(await readFile(src));
+  const strf = b.indexOf("strf");
+  b.writeUInt32LE(w, strf + 12);
+  b.writeUInt32LE(h, strf + 16);
+  const avih = b.indexOf("avih");
+  b.writeUInt32LE(w, avih + 40);
+  b.writeUInt32LE(h, avih + 44);
+  await writeFile(dest, b);
 }

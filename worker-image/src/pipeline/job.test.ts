@@ -138,7 +138,7 @@ describe("runJob", () => {
     const again = await runJob(job(), opts(stages));
     expect(again.phase).toBe("Completed");
     expect(calls.encode).toBe(3);
-    expect(again.episodes.every((e) => e.encoder === "cached")).toBe(true);
+    expect(again.episodes.every((e) => e.encoder === "libx264 (reused)" && e.quality?.ssim === 0.99)).toBe(true);
   });
 
   it("changing the quality invalidates the reuse", async () => {

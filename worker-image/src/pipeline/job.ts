@@ -3,7 +3,7 @@
 // A failed episode never stops the others; finished encodes are kept in a content-keyed cache so
 // a re-run reuses them; the temporary directory goes away on success and on failure.
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
@@ -60,6 +60,14 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+async function readSidecar(path: string): Promise<{ encoder: string; quality: EpisodeStatus["quality"] } | undefined> {
+  try {
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 class Timer {
   readonly totals: Record<string, number> = {};
   async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -111,22 +119,27 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
 
       const key = encodeKey(await o.stages.hash(fetched.path), spec);
       const encodedPath = join(encodedDir, `${key}.mp4`);
+      const sidecar = join(encodedDir, `${key}.json`);
       const encCtx = ctx(index, "encode", "Transcoding");
-      if (await exists(encodedPath)) {
-        status.encoder = "cached";
+      const reused = (await exists(encodedPath)) ? await readSidecar(sidecar) : undefined;
+      if (reused) {
+        status.encoder = `${reused.encoder} (reused)`;
+        status.quality = reused.quality;
         encCtx.progress(1, "reused a finished encode");
       } else {
         const partial = join(dir, "encoded.mp4");
         const enc = await timer.time("encode", () => o.stages.encode(fetched.path, probe, partial, spec, encCtx));
         status.encoder = enc.encoder;
+        status.quality = await timer.time("measure", () =>
+          o.stages.measure(fetched.path, partial, probe, ctx(index, "measure", "Measuring")),
+        );
         await rename(partial, encodedPath).catch(async () => {
           await copyFile(partial, encodedPath); // cache on another filesystem
         });
+        // The sidecar goes last: an encode without one is never trusted as finished.
+        await writeFile(sidecar, JSON.stringify({ encoder: enc.encoder, quality: status.quality }));
       }
       status.bytesOutput = (await stat(encodedPath)).size;
-      status.quality = await timer.time("measure", () =>
-        o.stages.measure(fetched.path, encodedPath, probe, ctx(index, "measure", "Measuring")),
-      );
       // The source is no longer needed: free the disk before the next episode starts.
       await rm(dir, { recursive: true, force: true });
       status.phase = "Completed";

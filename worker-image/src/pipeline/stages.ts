@@ -42,13 +42,7 @@ export interface Stages {
   /** Mismatches that stop a lossless join of these files; empty when they can be merged as they are. */
   compatible(paths: string[]): Promise<MergeMismatch[]>;
   /** Re-encodes `input` to match the encoded file `reference` (canvas, frame rate, audio layout). */
-  normalise(
-    input: string,
-    reference: string,
-    output: string,
-    spec: VideoJobSpec,
-    ctx: StageContext,
-  ): Promise<void>;
+  normalise(input: string, reference: string, output: string, spec: VideoJobSpec, ctx: StageContext): Promise<void>;
   merge(
     inputs: { path: string; title: string }[],
     output: string,

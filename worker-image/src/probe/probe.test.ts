@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execCommand } from "../ffmpeg/exec.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
 import { runFfmpeg } from "../ffmpeg/run.ts";
-import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
+import { aviClaiming, makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
 import { frameTimes } from "./frames.ts";
 import { probe, safeProbeInput } from "./probe.ts";
 
@@ -21,17 +21,6 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 /** Rewrites the width/height fields of a tiny rawvideo AVI's headers (avih and strf are 32-bit). */
-async function aviClaiming(src: string, dest: string, w: number, h: number): Promise<void> {
-  const b = Buffer.from(await readFile(src));
-  const strf = b.indexOf("strf");
-  b.writeUInt32LE(w, strf + 12);
-  b.writeUInt32LE(h, strf + 16);
-  const avih = b.indexOf("avih");
-  b.writeUInt32LE(w, avih + 40);
-  b.writeUInt32LE(h, avih + 44);
-  await writeFile(dest, b);
-}
-
 describe("probe (real ffprobe)", () => {
   let tmp: { dir: string; cleanup(): Promise<void> };
   let clip: string;

@@ -43,14 +43,20 @@ impl Net {
         pool_per_host: usize,
     ) -> Result<Self> {
         let egress = Arc::new(egress.clone());
-        let resolver = GuardedResolver { policy: egress.clone(), overrides: Arc::new(resolve.to_vec()) };
+        let resolver = GuardedResolver {
+            policy: egress.clone(),
+            overrides: Arc::new(resolve.to_vec()),
+        };
         let policy = egress.clone();
         // Every hop is re-checked: scheme, IP-literal host (names go through the resolver again).
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > MAX_REDIRECTS {
                 let e = ReelError::new(
                     ErrorCode::TooManyRedirects,
-                    format!("more than {MAX_REDIRECTS} redirects, last to {}", redact(attempt.url())),
+                    format!(
+                        "more than {MAX_REDIRECTS} redirects, last to {}",
+                        redact(attempt.url())
+                    ),
                 );
                 return attempt.error(e);
             }
@@ -71,7 +77,14 @@ impl Net {
             .referer(false)
             .build()
             .map_err(|e| ReelError::with_source(ErrorCode::Io, "cannot build HTTP client", e))?;
-        Ok(Self { client, egress, idle_timeout, connect_timeout, max_retries, retry_base })
+        Ok(Self {
+            client,
+            egress,
+            idle_timeout,
+            connect_timeout,
+            max_retries,
+            retry_base,
+        })
     }
 }
 
@@ -136,19 +149,41 @@ pub(crate) fn map_reqwest(e: reqwest::Error, url: &Url) -> Fail {
     let target = redact(url);
     let text = chain_text(&e);
     if is_tls(&e) || text.contains("certificate") || text.contains("tls handshake") {
-        return Fail::Permanent(ReelError::new(ErrorCode::SourceTls, format!("TLS failure talking to {target}")));
+        return Fail::Permanent(ReelError::new(
+            ErrorCode::SourceTls,
+            format!("TLS failure talking to {target}"),
+        ));
     }
     if e.is_timeout() {
-        return Fail::Transient(ReelError::new(ErrorCode::SourceTimeout, format!("timed out talking to {target}")), None);
+        return Fail::Transient(
+            ReelError::new(ErrorCode::SourceTimeout, format!("timed out talking to {target}")),
+            None,
+        );
     }
     if e.is_redirect() {
-        return Fail::Permanent(ReelError::new(ErrorCode::SourceProtocol, format!("bad redirect from {target}")));
+        return Fail::Permanent(ReelError::new(
+            ErrorCode::SourceProtocol,
+            format!("bad redirect from {target}"),
+        ));
     }
     if e.is_body() || e.is_decode() {
-        return Fail::Transient(ReelError::new(ErrorCode::SourceProtocol, format!("body from {target} was cut off")), None);
+        return Fail::Transient(
+            ReelError::new(
+                ErrorCode::SourceProtocol,
+                format!("body from {target} was cut off"),
+            ),
+            None,
+        );
     }
-    let what = if e.is_connect() { "cannot connect to" } else { "connection failed with" };
-    Fail::Transient(ReelError::new(ErrorCode::SourceUnreachable, format!("{what} {target}")), None)
+    let what = if e.is_connect() {
+        "cannot connect to"
+    } else {
+        "connection failed with"
+    };
+    Fail::Transient(
+        ReelError::new(ErrorCode::SourceUnreachable, format!("{what} {target}")),
+        None,
+    )
 }
 
 /// Retry-After as seconds or an HTTP date, capped.
@@ -166,23 +201,43 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Turns a non-success status into a failure with the right code and retry class.
 pub(crate) fn check_status(resp: &Response, url: &Url) -> std::result::Result<(), Fail> {
     let st = resp.status();
-    if st.is_success() {
+    if st.is_success() || is_empty_resource(resp) {
         return Ok(());
     }
     let target = redact(url);
     let msg = format!("{target} answered HTTP {}", st.as_u16());
     Err(match st {
-        StatusCode::NOT_FOUND | StatusCode::GONE => Fail::Permanent(ReelError::new(ErrorCode::SourceNotFound, msg)),
+        StatusCode::NOT_FOUND | StatusCode::GONE => {
+            Fail::Permanent(ReelError::new(ErrorCode::SourceNotFound, msg))
+        }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             Fail::Permanent(ReelError::new(ErrorCode::SourceForbidden, msg))
         }
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
-            Fail::Transient(ReelError::new(ErrorCode::SourceHttp, msg), retry_after(resp.headers()))
-        }
-        s if s.is_server_error() => Fail::Transient(ReelError::new(ErrorCode::SourceHttp, msg), retry_after(resp.headers())),
-        s if s.is_redirection() => Fail::Permanent(ReelError::new(ErrorCode::SourceProtocol, format!("{msg} without a usable Location"))),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Fail::Transient(
+            ReelError::new(ErrorCode::SourceHttp, msg),
+            retry_after(resp.headers()),
+        ),
+        s if s.is_server_error() => Fail::Transient(
+            ReelError::new(ErrorCode::SourceHttp, msg),
+            retry_after(resp.headers()),
+        ),
+        s if s.is_redirection() => Fail::Permanent(ReelError::new(
+            ErrorCode::SourceProtocol,
+            format!("{msg} without a usable Location"),
+        )),
         _ => Fail::Permanent(ReelError::new(ErrorCode::SourceHttp, msg)),
     })
+}
+
+/// A 416 with `Content-Range: bytes */0`: the resource exists and is empty, so every byte range
+/// of it is unsatisfiable (RFC 9110 §14.4). Not an error: the download is an empty file.
+pub(crate) fn is_empty_resource(resp: &Response) -> bool {
+    resp.status() == StatusCode::RANGE_NOT_SATISFIABLE
+        && resp
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "bytes */0")
 }
 
 /// Sends a GET through the guard: URL check, a deadline on the response head, the peer address
@@ -195,7 +250,10 @@ pub(crate) async fn get(net: &Net, url: &Url, headers: HeaderMap) -> std::result
     let resp = match tokio::time::timeout(head_deadline, send).await {
         Err(_) => {
             return Err(Fail::Transient(
-                ReelError::new(ErrorCode::SourceTimeout, format!("no response from {} within {head_deadline:?}", redact(url))),
+                ReelError::new(
+                    ErrorCode::SourceTimeout,
+                    format!("no response from {} within {head_deadline:?}", redact(url)),
+                ),
                 None,
             ))
         }
@@ -212,7 +270,13 @@ pub(crate) async fn get(net: &Net, url: &Url, headers: HeaderMap) -> std::result
 
 /// The Content-Length header as sent (reqwest's `content_length` reports the body's size hint).
 pub(crate) fn content_length_of(resp: &Response) -> Option<u64> {
-    resp.headers().get(reqwest::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    resp.headers()
+        .get(reqwest::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Reads the next body chunk, failing when nothing arrives for `idle`.
@@ -223,7 +287,10 @@ pub(crate) async fn next_chunk(
 ) -> std::result::Result<Option<bytes::Bytes>, Fail> {
     match tokio::time::timeout(idle, resp.chunk()).await {
         Err(_) => Err(Fail::Transient(
-            ReelError::new(ErrorCode::SourceTimeout, format!("{} sent nothing for {idle:?}", redact(url))),
+            ReelError::new(
+                ErrorCode::SourceTimeout,
+                format!("{} sent nothing for {idle:?}", redact(url)),
+            ),
             None,
         )),
         Ok(Err(e)) => Err(map_reqwest(e, url)),
@@ -235,7 +302,10 @@ static JITTER_STATE: AtomicU64 = AtomicU64::new(0);
 
 /// A cheap random number in [0, 1) for jitter; cryptographic quality is not needed.
 fn jitter_unit() -> f64 {
-    let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
     let mut x = JITTER_STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
     // splitmix64 finaliser
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -247,7 +317,9 @@ fn jitter_unit() -> f64 {
 /// Exponential backoff with jitter (half to full of the step), capped at 10 s; a server's
 /// Retry-After wins when it is longer.
 pub(crate) fn backoff(attempt: u32, base: Duration, retry_after: Option<Duration>) -> Duration {
-    let step = base.saturating_mul(1u32 << attempt.min(16)).min(Duration::from_secs(10));
+    let step = base
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(Duration::from_secs(10));
     let jittered = step.mul_f64(0.5 + 0.5 * jitter_unit());
     match retry_after {
         Some(ra) if ra > jittered => ra,
@@ -285,8 +357,14 @@ mod tests {
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(5));
         h.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
         let d = retry_after(&h).unwrap();
-        assert!(d <= Duration::from_secs(5) && d >= Duration::from_secs(3), "{d:?}");
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert!(
+            d <= Duration::from_secs(5) && d >= Duration::from_secs(3),
+            "{d:?}"
+        );
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 
@@ -299,6 +377,9 @@ mod tests {
             assert!(d >= step / 2 && d <= step, "{a}: {d:?}");
         }
         assert!(backoff(30, base, None) <= Duration::from_secs(10));
-        assert_eq!(backoff(0, base, Some(Duration::from_secs(3))), Duration::from_secs(3));
+        assert_eq!(
+            backoff(0, base, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
     }
 }

@@ -180,15 +180,24 @@ pub async fn download(
 ) -> Result<DownloadReport> {
     let started = Instant::now();
     let url = Url::parse(&opts.url).map_err(|e| {
-        ReelError::new(ErrorCode::InvalidArgument, format!("not a valid URL ({e}): {}", redact_str(&opts.url)))
+        ReelError::new(
+            ErrorCode::InvalidArgument,
+            format!("not a valid URL ({e}): {}", redact_str(&opts.url)),
+        )
     })?;
     opts.egress.check_url(&url)?;
     if opts.connections == 0 || opts.per_host_connections == 0 || opts.chunk_size == 0 {
-        return Err(ReelError::new(ErrorCode::InvalidArgument, "connections, per_host_connections and chunk_size must be at least 1"));
+        return Err(ReelError::new(
+            ErrorCode::InvalidArgument,
+            "connections, per_host_connections and chunk_size must be at least 1",
+        ));
     }
     if let Some(parent) = opts.dest.parent().filter(|p| !p.as_os_str().is_empty()) {
         if !parent.is_dir() {
-            return Err(ReelError::new(ErrorCode::Io, format!("directory {} does not exist", parent.display())));
+            return Err(ReelError::new(
+                ErrorCode::Io,
+                format!("directory {} does not exist", parent.display()),
+            ));
         }
     }
     let workers = opts.connections.min(opts.per_host_connections);
@@ -202,7 +211,10 @@ pub async fn download(
         &opts.user_agent,
         workers,
     )?;
-    let stats = Arc::new(Stats { total: AtomicU64::new(u64::MAX), ..Default::default() });
+    let stats = Arc::new(Stats {
+        total: AtomicU64::new(u64::MAX),
+        ..Default::default()
+    });
     let ctx = Arc::new(Ctx {
         target: redact(&url),
         part: part_path(&opts.dest),
@@ -231,7 +243,10 @@ pub async fn download(
     let result = match ctx.opts.total_timeout {
         Some(t) => match tokio::time::timeout(t, work).await {
             Ok(r) => r,
-            Err(_) => Err(ReelError::new(ErrorCode::SourceTimeout, format!("{} not finished within {t:?}", ctx.target))),
+            Err(_) => Err(ReelError::new(
+                ErrorCode::SourceTimeout,
+                format!("{} not finished within {t:?}", ctx.target),
+            )),
         },
         None => work.await,
     };
@@ -284,13 +299,26 @@ async fn attempt(ctx: &Arc<Ctx>, resume: Option<Control>) -> std::result::Result
             None => {
                 ctx.stats.total.store(c.total, Ordering::Relaxed);
                 ctx.stats.downloaded.store(c.total, Ordering::Relaxed);
-                let identity = Identity { etag: c.etag.clone(), last_modified: c.last_modified.clone() };
-                return Ok(Finished { total: c.total, ranged: true, connections_used: 0, resumed: c.total, identity, steals: 0 });
+                let identity = Identity {
+                    etag: c.etag.clone(),
+                    last_modified: c.last_modified.clone(),
+                };
+                return Ok(Finished {
+                    total: c.total,
+                    ranged: true,
+                    connections_used: 0,
+                    resumed: c.total,
+                    identity,
+                    steals: 0,
+                });
             }
         },
         None => (0, None),
     };
-    let identity = resume.as_ref().map(|c| Identity { etag: c.etag.clone(), last_modified: c.last_modified.clone() });
+    let identity = resume.as_ref().map(|c| Identity {
+        etag: c.etag.clone(),
+        last_modified: c.last_modified.clone(),
+    });
 
     let mut h = HeaderMap::new();
     let range = match end {
@@ -316,7 +344,31 @@ async fn attempt(ctx: &Arc<Ctx>, resume: Option<Control>) -> std::result::Result
                 None => seen,
             };
             let resumed = done.covered();
-            ranged::run(ctx, resp, (start, got_end), total, identity, std::mem::take(&mut done), resumed).await
+            ranged::run(
+                ctx,
+                resp,
+                (start, got_end),
+                total,
+                identity,
+                std::mem::take(&mut done),
+                resumed,
+            )
+            .await
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE if client::is_empty_resource(&resp) => {
+            if resume.as_ref().is_some_and(|c| c.total != 0) {
+                return Err(AttemptErr::Changed);
+            }
+            std::fs::File::create(&ctx.part)?;
+            let identity = Identity::from_headers(resp.headers());
+            Ok(Finished {
+                total: 0,
+                ranged: false,
+                connections_used: 1,
+                resumed: 0,
+                identity,
+                steals: 0,
+            })
         }
         // A 200 to If-Range means the stored bytes are from another version.
         _ if resume.is_some() => Err(AttemptErr::Changed),
@@ -325,7 +377,10 @@ async fn attempt(ctx: &Arc<Ctx>, resume: Option<Control>) -> std::result::Result
 }
 
 /// A request with retries; used where no bytes have been taken from the response yet.
-pub(crate) async fn get_with_retries(ctx: &Ctx, h: HeaderMap) -> std::result::Result<reqwest::Response, AttemptErr> {
+pub(crate) async fn get_with_retries(
+    ctx: &Ctx,
+    h: HeaderMap,
+) -> std::result::Result<reqwest::Response, AttemptErr> {
     let mut tries = 0;
     loop {
         let res = tokio::select! {
@@ -348,7 +403,10 @@ pub(crate) async fn get_with_retries(ctx: &Ctx, h: HeaderMap) -> std::result::Re
 }
 
 pub(crate) fn too_large(ctx: &Ctx, size: u64, max: u64) -> ReelError {
-    ReelError::new(ErrorCode::SourceTooLarge, format!("{} is larger than the cap of {max} bytes ({size}+)", ctx.target))
+    ReelError::new(
+        ErrorCode::SourceTooLarge,
+        format!("{} is larger than the cap of {max} bytes ({size}+)", ctx.target),
+    )
 }
 
 /// Size and checksum checks, then `.part` becomes the destination and the control file goes.
@@ -363,9 +421,10 @@ async fn finish(ctx: &Arc<Ctx>, f: Finished, restarts: u32) -> Result<DownloadRe
     let mut verified = None;
     if let Some(expected) = ctx.opts.checksum.clone() {
         let part = ctx.part.clone();
-        let res = tokio::task::spawn_blocking(move || crate::hash::verify_file(&part, &expected).map(|_| expected))
-            .await
-            .map_err(|e| ReelError::new(ErrorCode::Io, format!("checksum task failed: {e}")))?;
+        let res =
+            tokio::task::spawn_blocking(move || crate::hash::verify_file(&part, &expected).map(|_| expected))
+                .await
+                .map_err(|e| ReelError::new(ErrorCode::Io, format!("checksum task failed: {e}")))?;
         match res {
             Ok(c) => verified = Some(c.to_string()),
             Err(e) => {

@@ -80,7 +80,12 @@ pub(super) async fn run(
     done: RangeSet,
     resumed: u64,
 ) -> Result<Finished, AttemptErr> {
-    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&ctx.part)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&ctx.part)?;
     if file.metadata()?.len() != total {
         // Sparse preallocation: every worker writes at its own offset, nothing is held in memory.
         file.set_len(total)?;
@@ -96,7 +101,10 @@ pub(super) async fn run(
         total,
         identity: identity.clone(),
         sched: Mutex::new(sched),
-        done: Mutex::new(DoneLog { set: done, last_store: Instant::now() }),
+        done: Mutex::new(DoneLog {
+            set: done,
+            last_store: Instant::now(),
+        }),
         stop: CancellationToken::new(),
     });
     // Written before any byte lands, so a kill from here on leaves a resumable pair.
@@ -129,7 +137,10 @@ pub(super) async fn run(
             }
             Err(join) => {
                 shared.stop.cancel();
-                failure.get_or_insert(AttemptErr::Fail(ReelError::new(ErrorCode::Io, format!("download worker failed: {join}"))));
+                failure.get_or_insert(AttemptErr::Fail(ReelError::new(
+                    ErrorCode::Io,
+                    format!("download worker failed: {join}"),
+                )));
             }
         }
     }
@@ -149,7 +160,14 @@ pub(super) async fn run(
         .into());
     }
     let steals = shared.sched.lock().unwrap().steals;
-    Ok(Finished { total, ranged: true, connections_used: used.max(1), resumed, identity, steals })
+    Ok(Finished {
+        total,
+        ranged: true,
+        connections_used: used.max(1),
+        resumed,
+        identity,
+        steals,
+    })
 }
 
 /// One connection: fetches its range, then asks for more until nothing is worth splitting.
@@ -190,7 +208,11 @@ async fn worker(sh: Arc<Shared>, slot: usize, mut first: Option<Response>) -> Re
                     // A connection that delivered a whole chunk before failing is flaky, not dead:
                     // start counting again. A trickle of a few bytes per attempt (slowloris) is not
                     // progress and runs out of retries.
-                    failures = if progressed >= sh.ctx.opts.chunk_size { 0 } else { failures + 1 };
+                    failures = if progressed >= sh.ctx.opts.chunk_size {
+                        0
+                    } else {
+                        failures + 1
+                    };
                     if failures > sh.ctx.opts.max_retries {
                         return Err(e.into());
                     }
@@ -271,7 +293,10 @@ async fn stream(sh: &Shared, slot: usize, mut resp: Response, buf: &mut Vec<u8>)
                 if pos < end {
                     // A short body is retried from where it stopped, never taken as the end.
                     break Err(Fail::Transient(
-                        ReelError::new(ErrorCode::SourceProtocol, format!("{}: body ended {} bytes early", sh.ctx.target, end - pos)),
+                        ReelError::new(
+                            ErrorCode::SourceProtocol,
+                            format!("{}: body ended {} bytes early", sh.ctx.target, end - pos),
+                        ),
                         None,
                     )
                     .into());
@@ -280,7 +305,10 @@ async fn stream(sh: &Shared, slot: usize, mut resp: Response, buf: &mut Vec<u8>)
             }
             Ok(Some(b)) => b,
         };
-        sh.ctx.stats.fetched.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        sh.ctx
+            .stats
+            .fetched
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let (at, take, left) = {
             let mut s = sh.sched.lock().unwrap();
             let (at, take) = s.reserve(slot, bytes.len() as u64);
@@ -319,10 +347,17 @@ fn flush(sh: &Shared, buf: &mut Vec<u8>, at: &mut u64) -> Result<(), ReelError> 
         return Ok(());
     }
     sh.file.write_all_at(buf, *at).map_err(|e| {
-        ReelError::with_source(ErrorCode::Io, format!("cannot write {}", sh.ctx.part.display()), e)
+        ReelError::with_source(
+            ErrorCode::Io,
+            format!("cannot write {}", sh.ctx.part.display()),
+            e,
+        )
     })?;
     *at += buf.len() as u64;
-    sh.ctx.stats.downloaded.fetch_add(buf.len() as u64, Ordering::Relaxed);
+    sh.ctx
+        .stats
+        .downloaded
+        .fetch_add(buf.len() as u64, Ordering::Relaxed);
     buf.clear();
     Ok(())
 }

@@ -86,7 +86,12 @@ pub(crate) struct Scheduler {
 
 impl Scheduler {
     pub fn new(pending: Vec<(u64, u64)>, workers: usize, min_split: u64) -> Self {
-        Self { pending, slots: vec![Slot::default(); workers], min_split: min_split.max(1), steals: 0 }
+        Self {
+            pending,
+            slots: vec![Slot::default(); workers],
+            min_split: min_split.max(1),
+            steals: 0,
+        }
     }
 
     /// Gives `slot` exactly `[start, end)` (the range the first request already asked for).

@@ -46,13 +46,18 @@ pub(crate) fn check_partial(
     target: &str,
 ) -> Result<(u64, u64), ReelError> {
     let bad = |why: String| ReelError::new(ErrorCode::SourceProtocol, format!("{target}: {why}"));
-    let raw = h.get(CONTENT_RANGE).ok_or_else(|| bad("206 without Content-Range".into()))?;
+    let raw = h
+        .get(CONTENT_RANGE)
+        .ok_or_else(|| bad("206 without Content-Range".into()))?;
     let cr = raw
         .to_str()
         .ok()
         .and_then(parse_content_range)
         .ok_or_else(|| bad(format!("unparseable Content-Range {raw:?}")))?;
-    let file_total = cr.total.or(total).ok_or_else(|| bad("Content-Range without a total size".into()))?;
+    let file_total = cr
+        .total
+        .or(total)
+        .ok_or_else(|| bad("Content-Range without a total size".into()))?;
     if let Some(t) = total {
         if file_total != t {
             return Err(bad(format!("Content-Range total {file_total} differs from {t}")));
@@ -68,7 +73,10 @@ pub(crate) fn check_partial(
     }
     if let Some(len) = content_length(h) {
         if len != cr.last - cr.first + 1 {
-            return Err(bad(format!("Content-Length {len} does not match Content-Range {}-{}", cr.first, cr.last)));
+            return Err(bad(format!(
+                "Content-Length {len} does not match Content-Range {}-{}",
+                cr.first, cr.last
+            )));
         }
     }
     Ok((file_total, cr.last + 1))
@@ -83,8 +91,15 @@ pub(crate) struct Identity {
 
 impl Identity {
     pub fn from_headers(h: &HeaderMap) -> Self {
-        let get = |k| h.get(k).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string);
-        Self { etag: get(ETAG), last_modified: get(LAST_MODIFIED) }
+        let get = |k| {
+            h.get(k)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Self {
+            etag: get(ETAG),
+            last_modified: get(LAST_MODIFIED),
+        }
     }
 
     /// The If-Range value: a strong ETag, else Last-Modified (weak ETags are not allowed there).
@@ -118,8 +133,22 @@ mod tests {
 
     #[test]
     fn parses_content_range() {
-        assert_eq!(parse_content_range("bytes 0-99/1000"), Some(ContentRange { first: 0, last: 99, total: Some(1000) }));
-        assert_eq!(parse_content_range("bytes 5-9/*"), Some(ContentRange { first: 5, last: 9, total: None }));
+        assert_eq!(
+            parse_content_range("bytes 0-99/1000"),
+            Some(ContentRange {
+                first: 0,
+                last: 99,
+                total: Some(1000)
+            })
+        );
+        assert_eq!(
+            parse_content_range("bytes 5-9/*"),
+            Some(ContentRange {
+                first: 5,
+                last: 9,
+                total: None
+            })
+        );
         assert_eq!(parse_content_range("bytes 9-5/100"), None);
         assert_eq!(parse_content_range("bytes 0-100/100"), None);
         assert_eq!(parse_content_range("items 0-1/2"), None);
@@ -127,10 +156,19 @@ mod tests {
 
     #[test]
     fn partial_responses_must_match_the_request() {
-        assert_eq!(check_partial(&headers("bytes 0-999/1000", Some("1000")), 0, None, None, "t").unwrap(), (1000, 1000));
-        assert_eq!(check_partial(&headers("bytes 10-19/1000", None), 10, Some(20), Some(1000), "t").unwrap(), (1000, 20));
+        assert_eq!(
+            check_partial(&headers("bytes 0-999/1000", Some("1000")), 0, None, None, "t").unwrap(),
+            (1000, 1000)
+        );
+        assert_eq!(
+            check_partial(&headers("bytes 10-19/1000", None), 10, Some(20), Some(1000), "t").unwrap(),
+            (1000, 20)
+        );
         // An open-ended request answered with a capped range is fine; a capped explicit one is not.
-        assert_eq!(check_partial(&headers("bytes 0-99/1000", None), 0, None, None, "t").unwrap(), (1000, 100));
+        assert_eq!(
+            check_partial(&headers("bytes 0-99/1000", None), 0, None, None, "t").unwrap(),
+            (1000, 100)
+        );
         for (cr, cl, start, end, total) in [
             ("bytes 11-19/1000", None, 10, Some(20), Some(1000)),
             ("bytes 10-18/1000", None, 10, Some(20), Some(1000)),
@@ -145,11 +183,20 @@ mod tests {
 
     #[test]
     fn identity_prefers_strong_etags_for_if_range() {
-        let a = Identity { etag: Some("\"v1\"".into()), last_modified: Some("Mon".into()) };
+        let a = Identity {
+            etag: Some("\"v1\"".into()),
+            last_modified: Some("Mon".into()),
+        };
         assert_eq!(a.if_range(), Some("\"v1\""));
-        let w = Identity { etag: Some("W/\"v1\"".into()), last_modified: Some("Mon".into()) };
+        let w = Identity {
+            etag: Some("W/\"v1\"".into()),
+            last_modified: Some("Mon".into()),
+        };
         assert_eq!(w.if_range(), Some("Mon"));
-        let b = Identity { etag: Some("\"v2\"".into()), last_modified: None };
+        let b = Identity {
+            etag: Some("\"v2\"".into()),
+            last_modified: None,
+        };
         assert!(a.differs(&b));
         assert!(!a.differs(&Identity::default()));
     }

@@ -101,7 +101,10 @@ mod tests {
             done: vec![(0, 40)],
         };
         c.store(&ctl).unwrap();
-        assert_eq!(Control::load_valid(&ctl, &part, "http://h/f?sig=1"), Some(c.clone()));
+        assert_eq!(
+            Control::load_valid(&ctl, &part, "http://h/f?sig=1"),
+            Some(c.clone())
+        );
         assert_eq!(Control::load_valid(&ctl, &part, "http://h/other"), None);
         std::fs::write(&part, vec![0u8; 99]).unwrap();
         assert_eq!(Control::load_valid(&ctl, &part, "http://h/f?sig=1"), None);

@@ -29,7 +29,14 @@ pub(super) async fn run(ctx: &Arc<Ctx>, first: Response) -> Result<Finished, Att
         };
         match body(ctx, resp, &mut buf).await {
             Ok(total) => {
-                return Ok(Finished { total, ranged: false, connections_used: 1, resumed: 0, identity, steals: 0 });
+                return Ok(Finished {
+                    total,
+                    ranged: false,
+                    connections_used: 1,
+                    resumed: 0,
+                    identity,
+                    steals: 0,
+                });
             }
             Err(Fail::Permanent(e)) => return Err(e.into()),
             Err(Fail::Transient(e, ra)) => {
@@ -52,7 +59,9 @@ async fn body(ctx: &Ctx, mut resp: Response, buf: &mut Vec<u8>) -> Result<u64, F
             return Err(Fail::Permanent(too_large(ctx, len, max)));
         }
     }
-    ctx.stats.total.store(announced.unwrap_or(u64::MAX), Ordering::Relaxed);
+    ctx.stats
+        .total
+        .store(announced.unwrap_or(u64::MAX), Ordering::Relaxed);
     ctx.stats.downloaded.store(0, Ordering::Relaxed);
     let file = std::fs::File::create(&ctx.part).map_err(ReelError::from)?;
     let mut written = 0u64;
@@ -70,7 +79,11 @@ async fn body(ctx: &Ctx, mut resp: Response, buf: &mut Vec<u8>) -> Result<u64, F
             Ok(Some(b)) => {
                 ctx.stats.fetched.fetch_add(b.len() as u64, Ordering::Relaxed);
                 if written + (buf.len() + b.len()) as u64 > max {
-                    break Err(Fail::Permanent(too_large(ctx, written + (buf.len() + b.len()) as u64, max)));
+                    break Err(Fail::Permanent(too_large(
+                        ctx,
+                        written + (buf.len() + b.len()) as u64,
+                        max,
+                    )));
                 }
                 buf.extend_from_slice(&b);
                 if buf.len() >= WRITE_BUF {
@@ -95,7 +108,10 @@ async fn body(ctx: &Ctx, mut resp: Response, buf: &mut Vec<u8>) -> Result<u64, F
     if let Some(len) = announced {
         if written != len {
             return Err(Fail::Transient(
-                ReelError::new(ErrorCode::SourceProtocol, format!("{}: got {written} of {len} bytes", ctx.target)),
+                ReelError::new(
+                    ErrorCode::SourceProtocol,
+                    format!("{}: got {written} of {len} bytes", ctx.target),
+                ),
                 None,
             ));
         }

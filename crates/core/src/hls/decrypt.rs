@@ -14,7 +14,12 @@ pub(crate) fn sequence_iv(seq: u64) -> [u8; 16] {
 pub(crate) fn decrypt_in_place(data: &mut Vec<u8>, key: &[u8; 16], iv: &[u8; 16]) -> Result<()> {
     let len = Decryptor::new(key.into(), iv.into())
         .decrypt_padded_mut::<Pkcs7>(data)
-        .map_err(|_| ReelError::new(ErrorCode::HlsInvalid, "segment does not decrypt with its key (bad length or padding)"))?
+        .map_err(|_| {
+            ReelError::new(
+                ErrorCode::HlsInvalid,
+                "segment does not decrypt with its key (bad length or padding)",
+            )
+        })?
         .len();
     data.truncate(len);
     Ok(())
@@ -31,7 +36,8 @@ mod tests {
         let iv = sequence_iv(42);
         assert_eq!(iv[15], 42);
         let plain = b"some transport stream bytes".to_vec();
-        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &iv.into()).encrypt_padded_vec_mut::<Pkcs7>(&plain);
+        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &iv.into())
+            .encrypt_padded_vec_mut::<Pkcs7>(&plain);
         let mut buf = enc.clone();
         decrypt_in_place(&mut buf, &key, &iv).unwrap();
         assert_eq!(buf, plain);

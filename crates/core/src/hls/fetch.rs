@@ -61,7 +61,10 @@ impl Fetcher<'_> {
         }
         if announced.is_some_and(|n| n != out.len() as u64) {
             return Err(Fail::Transient(
-                ReelError::new(ErrorCode::SourceProtocol, format!("{}: body was cut off", redact(url))),
+                ReelError::new(
+                    ErrorCode::SourceProtocol,
+                    format!("{}: body was cut off", redact(url)),
+                ),
                 None,
             ));
         }

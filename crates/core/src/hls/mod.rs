@@ -90,11 +90,17 @@ pub async fn download_hls(
 ) -> Result<HlsReport> {
     let started = Instant::now();
     let url = Url::parse(&opts.url).map_err(|e| {
-        ReelError::new(ErrorCode::InvalidArgument, format!("not a valid URL ({e}): {}", redact_str(&opts.url)))
+        ReelError::new(
+            ErrorCode::InvalidArgument,
+            format!("not a valid URL ({e}): {}", redact_str(&opts.url)),
+        )
     })?;
     opts.egress.check_url(&url)?;
     if opts.concurrency == 0 {
-        return Err(ReelError::new(ErrorCode::InvalidArgument, "concurrency must be at least 1"));
+        return Err(ReelError::new(
+            ErrorCode::InvalidArgument,
+            "concurrency must be at least 1",
+        ));
     }
     let net = Net::new(
         &opts.egress,
@@ -110,7 +116,11 @@ pub async fn download_hls(
     let active = Arc::new(AtomicUsize::new(0));
     let progress = {
         let (w, a) = (written.clone(), active.clone());
-        move || Progress { downloaded: w.load(Ordering::Relaxed), total: None, active_connections: a.load(Ordering::Relaxed) }
+        move || Progress {
+            downloaded: w.load(Ordering::Relaxed),
+            total: None,
+            active_connections: a.load(Ordering::Relaxed),
+        }
     };
     let ticker = on_progress.clone().map(|cb| {
         let progress = progress.clone();
@@ -132,7 +142,10 @@ pub async fn download_hls(
     let work = run(&opts, &url, &net, &cancel, &part, &written, &active);
     let result = match opts.total_timeout {
         Some(t) => tokio::time::timeout(t, work).await.unwrap_or_else(|_| {
-            Err(ReelError::new(ErrorCode::SourceTimeout, format!("{} not finished within {t:?}", redact(&url))))
+            Err(ReelError::new(
+                ErrorCode::SourceTimeout,
+                format!("{} not finished within {t:?}", redact(&url)),
+            ))
         }),
         None => work.await,
     };
@@ -161,7 +174,9 @@ fn bad_uri(uri: &str, why: &str) -> ReelError {
 
 /// Resolves a playlist reference and refuses anything but http(s), before anything is fetched.
 fn resolve(base: &Url, reference: &str, egress: &EgressPolicy) -> Result<Url> {
-    let u = base.join(reference).map_err(|_| bad_uri(reference, "does not parse"))?;
+    let u = base
+        .join(reference)
+        .map_err(|_| bad_uri(reference, "does not parse"))?;
     if !matches!(u.scheme(), "http" | "https") {
         return Err(ReelError::new(
             ErrorCode::HlsBadUri,
@@ -190,16 +205,24 @@ async fn run(
     active: &AtomicUsize,
 ) -> Result<HlsReport> {
     let retries = AtomicU32::new(0);
-    let fetcher = Fetcher { net, cancel, retries: &retries };
+    let fetcher = Fetcher {
+        net,
+        cancel,
+        retries: &retries,
+    };
     let mut visited: HashSet<Url> = HashSet::new();
     let mut current = url.clone();
     let mut chosen = None;
     let media = loop {
         if !visited.insert(current.clone()) || visited.len() > MAX_PLAYLIST_DEPTH {
-            return Err(ReelError::new(ErrorCode::HlsLoop, format!("playlist {} was already visited", redact(&current))));
+            return Err(ReelError::new(
+                ErrorCode::HlsLoop,
+                format!("playlist {} was already visited", redact(&current)),
+            ));
         }
         let body = fetcher.bytes(&current, MAX_PLAYLIST_BYTES).await?;
-        let text = String::from_utf8(body).map_err(|_| ReelError::new(ErrorCode::HlsInvalid, "playlist is not UTF-8"))?;
+        let text = String::from_utf8(body)
+            .map_err(|_| ReelError::new(ErrorCode::HlsInvalid, "playlist is not UTF-8"))?;
         match playlist::parse(&text, opts.max_segments)? {
             Playlist::Master(variants) => {
                 let v = choose_variant(&variants, opts.target_height)
@@ -207,7 +230,10 @@ async fn run(
                     .clone();
                 let next = resolve(&current, &v.uri, &opts.egress)?;
                 if visited.contains(&next) {
-                    return Err(ReelError::new(ErrorCode::HlsLoop, format!("playlist {} refers to itself", redact(&current))));
+                    return Err(ReelError::new(
+                        ErrorCode::HlsLoop,
+                        format!("playlist {} refers to itself", redact(&current)),
+                    ));
                 }
                 chosen = Some(v);
                 current = next;
@@ -216,10 +242,16 @@ async fn run(
         }
     };
     if !media.ended {
-        return Err(ReelError::new(ErrorCode::HlsLive, format!("{} has no #EXT-X-ENDLIST (live stream)", redact(&current))));
+        return Err(ReelError::new(
+            ErrorCode::HlsLive,
+            format!("{} has no #EXT-X-ENDLIST (live stream)", redact(&current)),
+        ));
     }
     if media.segments.is_empty() {
-        return Err(ReelError::new(ErrorCode::HlsInvalid, "media playlist has no segments"));
+        return Err(ReelError::new(
+            ErrorCode::HlsInvalid,
+            "media playlist has no segments",
+        ));
     }
 
     // Every URI is checked before the first segment is fetched: a bad one fails the job cleanly.
@@ -232,7 +264,10 @@ async fn run(
     for k in &key_urls {
         let raw = fetcher.bytes(k, MAX_KEY_BYTES).await?;
         let key: [u8; 16] = raw.as_slice().try_into().map_err(|_| {
-            ReelError::new(ErrorCode::HlsInvalid, format!("AES-128 key {} is {} bytes, not 16", redact(k), raw.len()))
+            ReelError::new(
+                ErrorCode::HlsInvalid,
+                format!("AES-128 key {} is {} bytes, not 16", redact(k), raw.len()),
+            )
         })?;
         keys.insert(k.clone(), key);
     }
@@ -313,13 +348,19 @@ fn plan_refs(
 ) -> Result<Refs> {
     let url = resolve(base, &seg.uri, &opts.egress)?;
     if visited.contains(&url) {
-        return Err(ReelError::new(ErrorCode::HlsLoop, format!("segment {} is a playlist already visited", redact(&url))));
+        return Err(ReelError::new(
+            ErrorCode::HlsLoop,
+            format!("segment {} is a playlist already visited", redact(&url)),
+        ));
     }
     let key = match &seg.key {
         None => None,
         Some(k) => match &k.method {
             KeyMethod::Aes128 => {
-                let uri = k.uri.as_deref().ok_or_else(|| ReelError::new(ErrorCode::HlsInvalid, "AES-128 key without URI"))?;
+                let uri = k
+                    .uri
+                    .as_deref()
+                    .ok_or_else(|| ReelError::new(ErrorCode::HlsInvalid, "AES-128 key without URI"))?;
                 let ku = resolve(base, uri, &opts.egress)?;
                 if !key_urls.contains(&ku) {
                     key_urls.push(ku.clone());
@@ -327,13 +368,23 @@ fn plan_refs(
                 Some((ku, k.iv.unwrap_or_else(|| decrypt::sequence_iv(seg.seq))))
             }
             KeyMethod::SampleAes => {
-                return Err(ReelError::new(ErrorCode::HlsUnsupported, "METHOD=SAMPLE-AES is not supported"))
+                return Err(ReelError::new(
+                    ErrorCode::HlsUnsupported,
+                    "METHOD=SAMPLE-AES is not supported",
+                ))
             }
             KeyMethod::Other(m) => {
-                return Err(ReelError::new(ErrorCode::HlsUnsupported, format!("METHOD={m} is not supported")))
+                return Err(ReelError::new(
+                    ErrorCode::HlsUnsupported,
+                    format!("METHOD={m} is not supported"),
+                ))
             }
         },
     };
-    let map = seg.map.as_deref().map(|m| resolve(base, m, &opts.egress)).transpose()?;
+    let map = seg
+        .map
+        .as_deref()
+        .map(|m| resolve(base, m, &opts.egress))
+        .transpose()?;
     Ok((url, key, map))
 }

@@ -79,7 +79,10 @@ fn attr<'a>(attrs: &'a [(String, String)], k: &str) -> Option<&'a str> {
 }
 
 fn parse_iv(s: &str) -> Result<[u8; 16]> {
-    let hexs = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(|| invalid(format!("IV {s:?} is not hex")))?;
+    let hexs = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .ok_or_else(|| invalid(format!("IV {s:?} is not hex")))?;
     if hexs.len() > 32 {
         return Err(invalid(format!("IV {s:?} is longer than 128 bits")));
     }
@@ -115,15 +118,25 @@ pub(crate) fn parse(text: &str, max_segments: usize) -> Result<Playlist> {
                         .and_then(|r| r.split_once(['x', 'X']))
                         .and_then(|(_, h)| h.parse().ok());
                     let bandwidth = attr(&a, "BANDWIDTH").and_then(|b| b.parse().ok());
-                    pending_variant = Some(Variant { uri: String::new(), bandwidth, height });
+                    pending_variant = Some(Variant {
+                        uri: String::new(),
+                        bandwidth,
+                        height,
+                    });
                 }
                 "EXT-X-MEDIA-SEQUENCE" => {
-                    seq = value.trim().parse().map_err(|_| invalid("bad EXT-X-MEDIA-SEQUENCE"))?;
+                    seq = value
+                        .trim()
+                        .parse()
+                        .map_err(|_| invalid("bad EXT-X-MEDIA-SEQUENCE"))?;
                 }
                 "EXTINF" => saw_segment_tag = true,
                 "EXT-X-ENDLIST" => ended = true,
                 "EXT-X-BYTERANGE" => {
-                    return Err(ReelError::new(ErrorCode::HlsUnsupported, "EXT-X-BYTERANGE segments are not supported"));
+                    return Err(ReelError::new(
+                        ErrorCode::HlsUnsupported,
+                        "EXT-X-BYTERANGE segments are not supported",
+                    ));
                 }
                 "EXT-X-KEY" => {
                     let a = parse_attrs(value);
@@ -144,9 +157,16 @@ pub(crate) fn parse(text: &str, max_segments: usize) -> Result<Playlist> {
                 "EXT-X-MAP" => {
                     let a = parse_attrs(value);
                     if attr(&a, "BYTERANGE").is_some() {
-                        return Err(ReelError::new(ErrorCode::HlsUnsupported, "EXT-X-MAP with BYTERANGE is not supported"));
+                        return Err(ReelError::new(
+                            ErrorCode::HlsUnsupported,
+                            "EXT-X-MAP with BYTERANGE is not supported",
+                        ));
                     }
-                    map = Some(attr(&a, "URI").ok_or_else(|| invalid("EXT-X-MAP without URI"))?.to_string());
+                    map = Some(
+                        attr(&a, "URI")
+                            .ok_or_else(|| invalid("EXT-X-MAP without URI"))?
+                            .to_string(),
+                    );
                 }
                 _ => {} // other tags do not change what is downloaded
             }
@@ -164,7 +184,12 @@ pub(crate) fn parse(text: &str, max_segments: usize) -> Result<Playlist> {
                 format!("playlist has more than {max_segments} segments"),
             ));
         }
-        segments.push(Segment { uri: line.to_string(), seq, key: key.clone(), map: map.clone() });
+        segments.push(Segment {
+            uri: line.to_string(),
+            seq,
+            key: key.clone(),
+            map: map.clone(),
+        });
         seq += 1;
     }
     if !variants.is_empty() {
@@ -187,7 +212,8 @@ pub(crate) fn choose_variant(variants: &[Variant], target_height: Option<u32>) -
                 .iter()
                 .filter(|v| v.height.unwrap() >= t)
                 .min_by_key(|v| (v.height.unwrap(), std::cmp::Reverse(bw(v))));
-            fits.or_else(|| with_height.iter().max_by_key(|v| (v.height.unwrap(), bw(v)))).copied()
+            fits.or_else(|| with_height.iter().max_by_key(|v| (v.height.unwrap(), bw(v))))
+                .copied()
         }
         _ => variants.iter().max_by_key(|v| (bw(v), v.height.unwrap_or(0))),
     }
@@ -226,7 +252,9 @@ mod tests {
         let text = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-MAP:URI=\"init.mp4\"\n\
             #EXT-X-KEY:METHOD=AES-128,URI=\"k1.key\",IV=0x000102030405060708090a0b0c0d0e0f\n#EXTINF:4,\na.m4s\n\
             #EXT-X-KEY:METHOD=NONE\n#EXTINF:4,\nb.m4s\n#EXT-X-ENDLIST\n";
-        let Playlist::Media(m) = parse(text, 10).unwrap() else { panic!() };
+        let Playlist::Media(m) = parse(text, 10).unwrap() else {
+            panic!()
+        };
         assert!(m.ended);
         assert_eq!(m.segments.len(), 2);
         assert_eq!(m.segments[0].seq, 7);
@@ -240,7 +268,10 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_handle() {
-        assert_eq!(parse("not a playlist", 10).unwrap_err().code, ErrorCode::HlsInvalid);
+        assert_eq!(
+            parse("not a playlist", 10).unwrap_err().code,
+            ErrorCode::HlsInvalid
+        );
         let many = format!("#EXTM3U\n{}", "#EXTINF:1,\ns.ts\n".repeat(11));
         assert_eq!(parse(&many, 10).unwrap_err().code, ErrorCode::HlsTooManySegments);
         let br = "#EXTM3U\n#EXTINF:1,\n#EXT-X-BYTERANGE:100@0\ns.ts\n";

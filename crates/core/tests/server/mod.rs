@@ -67,11 +67,19 @@ impl Reply {
     }
     pub fn text(status: u16, body: &str) -> Self {
         let b = Arc::new(body.as_bytes().to_vec());
-        Self { range: (0, b.len()), body: b, ..Self::status(status) }
+        Self {
+            range: (0, b.len()),
+            body: b,
+            ..Self::status(status)
+        }
     }
     pub fn bytes(body: Vec<u8>) -> Self {
         let n = body.len();
-        Self { range: (0, n), body: Arc::new(body), ..Self::status(200) }
+        Self {
+            range: (0, n),
+            body: Arc::new(body),
+            ..Self::status(200)
+        }
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.into(), v.into()));
@@ -82,7 +90,11 @@ impl Reply {
 /// Serves `data` honouring Range and If-Range like a well-behaved server.
 pub fn file_reply(req: &Req, data: &Arc<Vec<u8>>, etag: Option<&str>) -> Reply {
     let total = data.len();
-    let mut r = Reply { body: data.clone(), range: (0, total), ..Reply::status(200) };
+    let mut r = Reply {
+        body: data.clone(),
+        range: (0, total),
+        ..Reply::status(200)
+    };
     r.headers.push(("Accept-Ranges".into(), "bytes".into()));
     if let Some(e) = etag {
         r.headers.push(("ETag".into(), e.into()));
@@ -96,10 +108,15 @@ pub fn file_reply(req: &Req, data: &Arc<Vec<u8>>, etag: Option<&str>) -> Reply {
         if let Some(spec) = range.strip_prefix("bytes=") {
             let (a, b) = spec.split_once('-').unwrap();
             let a: usize = a.parse().unwrap();
-            let b: usize = if b.is_empty() { total - 1 } else { b.parse::<usize>().unwrap().min(total - 1) };
+            let b: usize = if b.is_empty() {
+                total - 1
+            } else {
+                b.parse::<usize>().unwrap().min(total - 1)
+            };
             r.status = 206;
             r.range = (a, b + 1);
-            r.headers.push(("Content-Range".into(), format!("bytes {a}-{b}/{total}")));
+            r.headers
+                .push(("Content-Range".into(), format!("bytes {a}-{b}/{total}")));
         }
     }
     r
@@ -128,7 +145,9 @@ impl Server {
         let (r2, q2, c2) = (routes.clone(), requests.clone(), connections.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let conn = c2.fetch_add(1, Ordering::SeqCst);
                 let (routes, requests) = (r2.clone(), q2.clone());
                 tokio::spawn(async move {
@@ -136,7 +155,12 @@ impl Server {
                 });
             }
         });
-        Server { addr, requests, connections, routes }
+        Server {
+            addr,
+            requests,
+            connections,
+            routes,
+        }
     }
 
     pub fn route(&self, path: &str, h: impl Fn(&Req) -> Reply + Send + Sync + 'static) {
@@ -175,7 +199,11 @@ async fn serve_conn(
             }
         }
         requests.fetch_add(1, Ordering::SeqCst);
-        let req = Req { path: path.clone(), headers, conn };
+        let req = Req {
+            path: path.clone(),
+            headers,
+            conn,
+        };
         let handler = routes.lock().unwrap().get(&path).cloned();
         let reply = match handler {
             Some(h) => h(&req),
@@ -214,7 +242,11 @@ async fn write_reply(w: &mut TcpStream, r: &Reply) -> std::io::Result<bool> {
         Len::Omit => {}
     }
     let close = r.close || matches!(r.len, Len::Omit) || r.send_limit.is_some();
-    head.push_str(if close { "Connection: close\r\n\r\n" } else { "Connection: keep-alive\r\n\r\n" });
+    head.push_str(if close {
+        "Connection: close\r\n\r\n"
+    } else {
+        "Connection: keep-alive\r\n\r\n"
+    });
     w.write_all(head.as_bytes()).await?;
     if let Some(d) = r.stall {
         tokio::time::sleep(d).await;

@@ -26,7 +26,15 @@ impl BoxHeader {
 }
 
 pub fn kind_str(kind: &[u8; 4]) -> String {
-    kind.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' }).collect()
+    kind.iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 /// Parses the header at the start of `buf`, which lies at absolute `offset`; `limit` is the end of
@@ -38,8 +46,14 @@ pub fn parse_header(buf: &[u8], offset: u64, limit: u64) -> ParseResult<BoxHeade
     let size32 = u32::from_be_bytes(buf[0..4].try_into().unwrap()) as u64;
     let kind: [u8; 4] = buf[4..8].try_into().unwrap();
     // A real box type is four printable characters (©xyz boxes only live inside udta/ilst).
-    if !kind.iter().all(|&b| b.is_ascii_graphic() || b == b' ' || b == 0xa9) {
-        return Err(format!("no MP4 box at offset {offset} (type bytes {:02x?})", kind));
+    if !kind
+        .iter()
+        .all(|&b| b.is_ascii_graphic() || b == b' ' || b == 0xa9)
+    {
+        return Err(format!(
+            "no MP4 box at offset {offset} (type bytes {:02x?})",
+            kind
+        ));
     }
     let (header_len, size) = match size32 {
         0 => (8, limit.saturating_sub(offset)),
@@ -52,9 +66,17 @@ pub fn parse_header(buf: &[u8], offset: u64, limit: u64) -> ParseResult<BoxHeade
         s => (8, s),
     };
     if size < header_len {
-        return Err(format!("box '{}' at {offset} has impossible size {size}", kind_str(&kind)));
+        return Err(format!(
+            "box '{}' at {offset} has impossible size {size}",
+            kind_str(&kind)
+        ));
     }
-    Ok(BoxHeader { kind, offset, header_len, size })
+    Ok(BoxHeader {
+        kind,
+        offset,
+        header_len,
+        size,
+    })
 }
 
 /// Reads the top-level box headers of a file without reading payloads. A box that runs past the
@@ -100,7 +122,11 @@ pub fn children(buf: &[u8]) -> ParseResult<Vec<BoxRef<'_>>> {
             return Err(format!("box '{}' overruns its parent", kind_str(&h.kind)));
         }
         let end = h.end() as usize;
-        out.push(BoxRef { kind: h.kind, raw: &buf[pos..end], payload: &buf[pos + h.header_len as usize..end] });
+        out.push(BoxRef {
+            kind: h.kind,
+            raw: &buf[pos..end],
+            payload: &buf[pos + h.header_len as usize..end],
+        });
         pos = end;
     }
     Ok(out)
@@ -159,7 +185,10 @@ impl<'a> Cursor<'a> {
     /// Guards `count * unit` table sizes before allocating, so a corrupt count cannot ask for GBs.
     pub fn expect_table(&self, count: u64, unit: u64) -> ParseResult<()> {
         if count.saturating_mul(unit) > (self.buf.len() - self.pos) as u64 {
-            return Err(format!("'{}' table claims {count} entries but is cut short", self.what));
+            return Err(format!(
+                "'{}' table claims {count} entries but is cut short",
+                self.what
+            ));
         }
         Ok(())
     }
@@ -184,7 +213,10 @@ mod tests {
         assert_eq!(top.len(), 1);
         assert_eq!(&top[0].kind, b"moov");
         let kids = children(top[0].payload).unwrap();
-        assert_eq!(kids.iter().map(|k| k.kind).collect::<Vec<_>>(), vec![*b"mvhd", *b"udta"]);
+        assert_eq!(
+            kids.iter().map(|k| k.kind).collect::<Vec<_>>(),
+            vec![*b"mvhd", *b"udta"]
+        );
         let mut c = Cursor::new(kids[0].payload, "mvhd");
         assert_eq!(c.full().unwrap(), (0, 0));
         assert_eq!(c.u32().unwrap(), 1000);

@@ -7,7 +7,10 @@ use std::process::Command;
 use serde_json::Value;
 
 pub fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("SKIPPED: ffmpeg is not on PATH (CI installs it)");
     }
@@ -22,8 +25,16 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 pub fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).output().unwrap();
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A 320x240 25 fps H.264 (+ 48 kHz AAC unless `audio` is false) clip of `secs` seconds.
@@ -49,20 +60,39 @@ pub fn make_clip(path: &Path, secs: f64, freq: u32, audio: bool, extra: &[&str])
 
 pub fn probe(path: &Path) -> Value {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_packets", "-show_format", "-show_streams", "-show_chapters", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_format",
+            "-show_streams",
+            "-show_chapters",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 pub fn stream<'a>(p: &'a Value, kind: &str) -> Option<&'a Value> {
-    p["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == kind)
+    p["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == kind)
 }
 
 pub fn packets(p: &Value, kind: &str) -> u64 {
-    stream(p, kind).map(|s| s["nb_read_packets"].as_str().unwrap().parse().unwrap()).unwrap_or(0)
+    stream(p, kind)
+        .map(|s| s["nb_read_packets"].as_str().unwrap().parse().unwrap())
+        .unwrap_or(0)
 }
 
 pub fn f(v: &Value) -> f64 {
@@ -71,14 +101,30 @@ pub fn f(v: &Value) -> f64 {
 
 /// What `ffmpeg -v error -i out -f null -` prints: must be nothing for a clean file.
 pub fn decode_errors(path: &Path) -> String {
-    let out = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(path).args(["-f", "null", "-"]).output().unwrap();
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// (pts seconds, is_video) of every packet, in file order per stream.
 pub fn packet_times(path: &Path) -> Vec<(String, f64)> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "packet=codec_type,pts_time", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=codec_type,pts_time",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -87,7 +133,12 @@ pub fn packet_times(path: &Path) -> Vec<(String, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|p| Some((p["codec_type"].as_str()?.to_string(), p["pts_time"].as_str()?.parse().ok()?)))
+        .filter_map(|p| {
+            Some((
+                p["codec_type"].as_str()?.to_string(),
+                p["pts_time"].as_str()?.parse().ok()?,
+            ))
+        })
         .collect()
 }
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// `reel`: runs VideoJobs on this machine (`reel run`, `reel demo`). Exit codes: 0 the job
+// completed, 1 it failed or was cancelled, 2 the command or the manifest was wrong or the machine
+// lacks a tool (the message says which and what to do).
+import { Command, CommanderError, Option } from "commander";
+import { ReelError } from "@reel/crds";
+import { demo } from "./demo.ts";
+import { runFile } from "./run.ts";
+
+const program = new Command()
+  .name("reel")
+  .description("Reel: turn a list of episode URLs into one compressed, merged video with chapters.")
+  .version("0.1.0")
+  .exitOverride();
+
+program
+  .command("run")
+  .description("run a VideoJob manifest on this machine (no cluster, no Redis, no PostgreSQL, no S3 needed)")
+  .argument("<job.yaml>", "a VideoJob manifest (kind: VideoJob, apiVersion: reel.dev/v1alpha1)")
+  .option("-c, --concurrency <n>", "episodes processed at once", (v) => positiveInt(v, "--concurrency"), 2)
+  .option("-o, --out <dir>", "output directory (overrides spec.output)")
+  .option("--json", "print the result as JSON on stdout, no progress bars", false)
+  .addOption(
+    new Option("--allow <cidr...>", "open these address ranges past the egress guard (private sources)").default([]),
+  )
+  .action(async (file: string, opts: { concurrency: number; out?: string; json: boolean; allow: string[] }) => {
+    process.exitCode = await runFile(file, opts);
+  });
+
+program
+  .command("demo")
+  .description("make sample episodes, serve them on loopback and run a whole job on them")
+  .option("-o, --out <dir>", "where the merged video goes", "reel-demo")
+  .option("-n, --episodes <n>", "how many sample episodes", (v) => positiveInt(v, "--episodes"), 3)
+  .option("--json", "print the result as JSON on stdout", false)
+  .action(async (opts: { out: string; episodes: number; json: boolean }) => {
+    process.exitCode = await demo(opts);
+  });
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ReelError("REEL_JOB_INVALID", `${name} must be a whole number ≥ 1`);
+  return n;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof ReelError) {
+    process.stderr.write(`error ${err.code}: ${err.message}\n  ${err.hint}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,288 @@
+// The real stages: the Rust core for downloads, HLS, merge and hashing; yt-dlp behind the egress
+// proxy for pages; ffmpeg/ffprobe for probe, encode and quality; the hardware manager for the
+// encoder and its CPU fallback.
+import { createHash } from "node:crypto";
+import { mkdir, rename, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import type { VideoJobSpec } from "@reel/crds";
+import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
+import { type SourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
+import { execCommand } from "../ffmpeg/exec.ts";
+import { ladder } from "../ffmpeg/ladder.ts";
+import type { FfmpegBinaries } from "../ffmpeg/run.ts";
+import { runFfmpeg } from "../ffmpeg/run.ts";
+import { type FallbackResult, withFallback } from "../hw/fallback.ts";
+import { probeHardware } from "../hw/capabilities.ts";
+import { realHost } from "../hw/inventory.ts";
+import { type EncodePlan, planEncode } from "../hw/plan.ts";
+import { probe as ffprobe } from "../probe/probe.ts";
+import type { ProbeResult } from "../probe/parse.ts";
+import { measureQuality } from "../quality/measure.ts";
+import { findLevelForTarget, sampleWindows } from "../quality/target.ts";
+import { classify } from "../fetch/classify.ts";
+import { runYtDlp } from "../fetch/ytdlp.ts";
+import { CircuitBreaker } from "../resilience/breaker.ts";
+import type { MetadataCache } from "../resilience/cache.ts";
+import { encodeSegmented } from "../segments/encode.ts";
+import type { Fetched, StageContext, Stages } from "./stages.ts";
+
+export interface RealStagesOptions {
+  binaries: FfmpegBinaries;
+  ytDlp: string;
+  childEnv: NodeJS.ProcessEnv;
+  /** CIDRs opened past the egress guard (set by whoever runs Reel, never by the job). */
+  allow: string[];
+  cacheDir: string;
+  metadata: MetadataCache;
+  /** Episodes at least this long are encoded in keyframe-aligned segments in parallel. */
+  segmentMinSecs: number;
+  cores?: number;
+}
+
+const PROBE_TTL_SECS = 7 * 24 * 3600;
+
+export function realStages(o: RealStagesOptions): Stages {
+  const breaker = new CircuitBreaker({ threshold: 5, cooldownMs: 30_000 });
+  const cores = o.cores ?? availableParallelism();
+  const probes = new Map<string, ProbeResult>();
+  // Which URL each fetched file came from, so probe results can be cached by URL.
+  const origins = new Map<string, { url: string; bytes: number }>();
+  let caps: ReturnType<typeof probeHardware> | undefined;
+  const hardware = () => {
+    caps ??= probeHardware({
+      host: realHost(execCommand, o.binaries),
+      cachePath: join(o.cacheDir, "hw-capabilities.json"),
+    });
+    return caps;
+  };
+  const net = { allow: o.allow, progressIntervalMs: 200 };
+
+  async function probeFull(path: string, signal: AbortSignal): Promise<ProbeResult> {
+    const known = probes.get(path);
+    if (known) return known;
+    const origin = origins.get(path);
+    type Cached = { bytes: number; probe: ProbeResult };
+    const cached = origin ? await o.metadata.get<Cached>("probe", origin.url) : undefined;
+    // Same URL and same size: the same source (a changed one would differ in size, or be caught
+    // by the content hash that keys the encode).
+    const p =
+      cached && cached.bytes === origin?.bytes ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
+    if (origin && !cached) await o.metadata.set("probe", origin.url, { bytes: origin.bytes, probe: p }, PROBE_TTL_SECS);
+    probes.set(path, p);
+    return p;
+  }
+
+  const sourceInfo = (p: ProbeResult): SourceInfo => ({
+    demuxer: p.demuxer,
+    width: p.video.width,
+    height: p.video.height,
+    sar: p.video.sar,
+    videoCodec: p.video.codec,
+    bitDepth: p.video.bitDepth,
+    hasAudio: p.hasAudio,
+  });
+
+  return {
+    async fetch(url, dir, spec, ctx) {
+      const fetched = await fetchSource(url, dir, spec, ctx);
+      origins.set(fetched.path, { url, bytes: fetched.bytes });
+      return fetched;
+    },
+
+    async probe(path, ctx) {
+      const p = await probeFull(path, ctx.signal);
+      ctx.progress(1);
+      return {
+        durationSecs: p.durationSecs,
+        width: p.video.width,
+        height: p.video.height,
+        fps: p.video.fps,
+        hasAudio: p.hasAudio,
+      };
+    },
+
+    async encode(source, sp, output, spec, ctx) {
+      const p = await probeFull(source, ctx.signal);
+      const plan: EncodePlan = planEncode(await hardware(), { codec: spec.codec, gpu: spec.gpu });
+      const level = await chooseLevel(source, p, spec, plan, output, ctx);
+      const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
+      const result: FallbackResult<void> = await withFallback(plan, async (step) => {
+        const settings = {
+          input: source,
+          source: sourceInfo(p),
+          quality: spec.quality,
+          codec: spec.codec,
+          preset: spec.compression.preset,
+          level,
+          encoder: step.family,
+          hwDecode: step.hwDecode,
+          device: step.device,
+        };
+        if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1) {
+          const workDir = join(output, "..", "segments");
+          await mkdir(workDir, { recursive: true });
+          await encodeSegmented(settings, output, {
+            workDir,
+            startTimeSecs: p.startTimeSecs,
+            durationSecs: p.durationSecs,
+            cores,
+            binaries: o.binaries,
+            signal: ctx.signal,
+            onProgress: (e) => ctx.progress(e.percent / 100),
+          });
+          return;
+        }
+        await runFfmpeg(transcodeArgs({ ...settings, output, threads: cores }), {
+          binaries: o.binaries,
+          signal: ctx.signal,
+          durationSecs: p.durationSecs,
+          onProgress,
+          label: "encode",
+        });
+      });
+      return {
+        encoder:
+          result.step.hwDecode !== "none"
+            ? `${result.step.encoder} (${result.step.hwDecode} decode)`
+            : result.step.encoder,
+      };
+    },
+
+    async measure(source, encoded, _sp, ctx) {
+      const src = await probeFull(source, ctx.signal);
+      const enc = await ffprobe(encoded, { binaries: o.binaries, signal: ctx.signal });
+      const scores = await measureQuality(
+        { path: encoded, demuxer: enc.demuxer },
+        { path: source, demuxer: src.demuxer },
+        {
+          width: enc.video.width,
+          height: enc.video.height,
+          windows: measureWindows(enc.durationSecs),
+          binaries: o.binaries,
+          signal: ctx.signal,
+        },
+      );
+      ctx.progress(1);
+      return scores;
+    },
+
+    async compatible(paths) {
+      return checkCompatible(paths);
+    },
+
+    async normalise(input, reference, output, spec, ctx) {
+      const [inp, ref] = await Promise.all([
+        probeFull(input, ctx.signal),
+        ffprobe(reference, { binaries: o.binaries, signal: ctx.signal }),
+      ]);
+      await runFfmpeg(
+        transcodeArgs({
+          input,
+          output,
+          source: sourceInfo(inp),
+          quality: spec.quality,
+          codec: spec.codec,
+          preset: spec.compression.preset,
+          level: spec.compression.level,
+          encoder: "cpu",
+          canvas: { width: ref.video.width, height: ref.video.height, fps: ref.video.fps },
+          silentAudio: ref.hasAudio,
+          ...(ref.hasAudio ? {} : { audio: { mode: "none" as const } }),
+          threads: cores,
+        }),
+        { binaries: o.binaries, signal: ctx.signal, durationSecs: inp.durationSecs, label: "normalise" },
+      );
+    },
+
+    async merge(inputs, output, chapters, ctx) {
+      const r = await merge(
+        { inputs, output, chapters, faststart: true },
+        { onProgress: (p) => ctx.progress(p.total ? p.done / p.total : 0), signal: ctx.signal },
+      );
+      return { durationSecs: r.durationSecs, chapters: r.chapters.length };
+    },
+
+    hash: async (path) => (await hashFile(path, "blake3")).slice("blake3:".length),
+    sha256: async (path) => (await hashFile(path, "sha256")).slice("sha256:".length),
+  };
+
+  async function fetchSource(url: string, dir: string, spec: VideoJobSpec, ctx: StageContext): Promise<Fetched> {
+    const route = classify(url);
+    const host = new URL(url).host;
+    const maxHeight = ladder[spec.quality].shortSide;
+    return breaker.run(`source:${host}`, async () => {
+      const onProgress = (p: { downloaded: number; total?: number | null }) =>
+        ctx.progress(p.total ? p.downloaded / p.total : 0, mb(p.downloaded));
+      if (route === "direct") {
+        // Downloads land beside a stable name first, so a run killed mid-download resumes from its
+        // control file next time instead of starting over; then they move into the run's folder.
+        const partials = join(o.cacheDir, "partial");
+        await mkdir(partials, { recursive: true });
+        const stable = join(partials, createHash("sha256").update(url).digest("hex").slice(0, 32));
+        const r = await download({ url, dest: stable, connections: 8, net }, { onProgress, signal: ctx.signal });
+        const dest = join(dir, "source");
+        await rename(stable, dest);
+        return { path: dest, bytes: r.bytes, route };
+      }
+      if (route === "hls") {
+        const dest = join(dir, "source.ts");
+        const r = await downloadHls({ url, dest, targetHeight: maxHeight, net }, { onProgress, signal: ctx.signal });
+        return { path: dest, bytes: r.bytes, route };
+      }
+      // Pages: yt-dlp extracts and downloads, every connection through the egress proxy.
+      const proxy = await startEgressProxy({ allow: o.allow });
+      try {
+        const r = await runYtDlp(
+          o.ytDlp,
+          { url, outBase: join(dir, "source"), proxy: proxy.url, maxHeight },
+          o.childEnv,
+          ctx.signal,
+        );
+        const { size } = await stat(r.path);
+        return { path: r.path, bytes: size, route };
+      } finally {
+        proxy.stop();
+      }
+    });
+  }
+
+  async function chooseLevel(
+    source: string,
+    p: ProbeResult,
+    spec: VideoJobSpec,
+    plan: EncodePlan,
+    output: string,
+    ctx: StageContext,
+  ): Promise<number> {
+    const target = spec.compression.targetQuality;
+    if (!target) return spec.compression.level;
+    const workDir = join(output, "..", "samples");
+    await mkdir(workDir, { recursive: true });
+    const choice = await findLevelForTarget({
+      source,
+      sourceInfo: sourceInfo(p),
+      durationSecs: p.durationSecs,
+      quality: spec.quality,
+      codec: spec.codec,
+      preset: spec.compression.preset,
+      encoder: plan.family,
+      hwDecode: plan.hwDecode,
+      target,
+      workDir,
+      binaries: o.binaries,
+      signal: ctx.signal,
+      threads: cores,
+    });
+    return choice.level;
+  }
+}
+
+function mb(n: number): string {
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+/** Short episodes are compared whole; long ones on spread windows, which costs a fraction. */
+function measureWindows(durationSecs: number) {
+  return durationSecs <= 60 ? undefined : sampleWindows(durationSecs, 6, 5);
+}
