@@ -64,6 +64,14 @@ describe("parseVideoJob", () => {
     expect(issues.join("\n")).toContain(expected);
   });
 
+  it("accepts the commented example in examples/videojob.yaml", async () => {
+    const { parse } = await import("yaml");
+    const text = await readFile(join(import.meta.dirname, "..", "..", "examples", "videojob.yaml"), "utf8");
+    const job = parseVideoJob(parse(text));
+    expect(job.spec.episodes).toHaveLength(3);
+    expect(job.spec.output.s3?.bucket).toBe("videos");
+  });
+
   it("refuses a wrong apiVersion", () => {
     expect(issuesOf({ ...base, apiVersion: "reel.dev/v1" }).join()).toContain("apiVersion");
   });
