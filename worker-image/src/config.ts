@@ -1,4 +1,5 @@
 // The worker's configuration, parsed once from the environment. Nothing else reads process.env.
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -22,6 +23,7 @@ const ConfigSchema = z.object({
   REEL_FFMPEG: z.string().default("ffmpeg"),
   REEL_FFPROBE: z.string().default("ffprobe"),
   REEL_YTDLP: z.string().optional(),
+  REEL_VENV: z.string().default(join(homedir(), ".cache", "reel", "venv")),
   /** Episodes at least this long are encoded as keyframe-aligned segments in parallel. */
   REEL_SEGMENT_MIN_SECS: z.coerce.number().positive().default(120),
   REEL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -36,7 +38,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = ConfigSchema.parse(env);
   return {
     ...c,
-    ytDlp: c.REEL_YTDLP ?? join(c.REEL_CACHE_DIR, "venv", "bin", "yt-dlp"),
+    // scripts/bootstrap.sh installs the pinned yt-dlp into REEL_VENV; the worker image has it on PATH.
+    ytDlp:
+      c.REEL_YTDLP ?? (existsSync(join(c.REEL_VENV, "bin", "yt-dlp")) ? join(c.REEL_VENV, "bin", "yt-dlp") : "yt-dlp"),
     // Subprocesses (ffmpeg, yt-dlp) get only these: no cloud credentials, no proxy settings.
     childEnv: { PATH: c.PATH, HOME: c.HOME, LANG: "C.UTF-8", ...(c.TMPDIR ? { TMPDIR: c.TMPDIR } : {}) },
   };

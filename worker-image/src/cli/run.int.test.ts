@@ -62,6 +62,7 @@ beforeAll(async () => {
   await mkdir(join(src, "hls-live"), { recursive: true });
   await makeTestClip(join(src, "good1.mp4"), { seconds: 2 });
   await makeTestClip(join(src, "good2.mp4"), { seconds: 1.5 });
+  await makeTestClip(join(src, "wide30.mp4"), { seconds: 1.2, width: 640, height: 360, fps: 30, audio: false });
   await writeFile(join(src, "zero.mp4"), "");
   const good = await readFile(join(src, "good1.mp4"));
   // ffmpeg writes moov at the end: the first half has none.
@@ -84,6 +85,8 @@ beforeAll(async () => {
   await writeFile(join(src, "passwd.m3u8"), hls("file:///etc/passwd"));
   await writeFile(join(src, "disclosure.avi"), hls("file:///etc/passwd"));
   await writeFile(join(src, "live.m3u8"), hls("seg0.ts", false));
+  // A page for yt-dlp's generic extractor: the video is found in the HTML.
+  await writeFile(join(src, "watch.html"), '<html><body><video src="/good2.mp4"></video></body></html>\n');
   // 127.0.0.2 serves; 127.0.0.1 stays denied, so URLs to it test the guard for real.
   server = await serveDir(src, { host: "127.0.0.2", redirects: { "/to-internal.mp4": "http://127.0.0.1:9/x.mp4" } });
   await writeFile(join(src, "self.m3u8"), `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\n${server.origin}/self.m3u8\n`);
@@ -135,6 +138,49 @@ describe("reel run", () => {
     // Nothing escaped the output directory, and no temporary files were left behind.
     expect(await readdir(join(tmp.dir, "out"))).toEqual(["bad-inputs.mp4"]);
   }, 180_000);
+
+  it("fetches a page through yt-dlp behind the egress proxy, and the proxy refuses internal pages", async () => {
+    const denied = await serveDir(src, { host: "127.0.0.1" });
+    try {
+      const job = await writeJob(
+        "pages",
+        [
+          { url: `${server.origin}/watch.html`, title: "Page" },
+          { url: `${denied.origin}/watch.html`, title: "Internal page" },
+        ],
+        true,
+      );
+      const r = await reel(["run", job, "--json", "--allow", "127.0.0.2/32"]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const result = JSON.parse(r.stdout) as { episodes: { phase: string; error?: { code: string; message: string } }[] };
+      expect(result.episodes[0]?.phase, JSON.stringify(result.episodes[0])).toBe("Completed");
+      expect(result.episodes[1]?.error?.code, result.episodes[1]?.error?.message).toBe("REEL_EGRESS_DENIED");
+    } finally {
+      await denied.close();
+    }
+  }, 120_000);
+
+  it("normalises episodes that differ in size, frame rate and audio, then merges them", async () => {
+    const job = await writeJob(
+      "mixed",
+      [
+        { url: `${server.origin}/good1.mp4`, title: "4:3 at 25 fps" },
+        { url: `${server.origin}/wide30.mp4`, title: "16:9 at 30 fps, silent" },
+      ],
+      false,
+    );
+    const r = await reel(["run", job, "--json", "--allow", "127.0.0.2/32"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const out = (JSON.parse(r.stdout) as { output: { location: string; chapters: number } }).output;
+    expect(out.chapters).toBe(2);
+    const decode = execFileSync("ffmpeg", ["-v", "error", "-i", out.location, "-f", "null", "-"], { stdio: "pipe" });
+    expect(decode.toString()).toBe("");
+    const probe = JSON.parse(
+      execFileSync("ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", out.location]).toString(),
+    ) as { streams: { codec_type: string; width?: number }[]; format: { duration: string } };
+    expect(probe.streams.map((st) => st.codec_type).sort()).toEqual(["audio", "video"]);
+    expect(Number(probe.format.duration)).toBeCloseTo(3.2, 0);
+  }, 120_000);
 
   it("without allowPartial fails with exit 1 and names each failed episode's code", async () => {
     const job = await writeJob(
