@@ -152,7 +152,9 @@ describe("reel run", () => {
       );
       const r = await reel(["run", job, "--json", "--allow", "127.0.0.2/32"]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      const result = JSON.parse(r.stdout) as { episodes: { phase: string; error?: { code: string; message: string } }[] };
+      const result = JSON.parse(r.stdout) as {
+        episodes: { phase: string; error?: { code: string; message: string } }[];
+      };
       expect(result.episodes[0]?.phase, JSON.stringify(result.episodes[0])).toBe("Completed");
       expect(result.episodes[1]?.error?.code, result.episodes[1]?.error?.message).toBe("REEL_EGRESS_DENIED");
     } finally {
