@@ -10,7 +10,7 @@ log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
 # command -> Debian package
 declare -A pkgs=(
   [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [nginx]=nginx-light [aria2c]=aria2 [curl]=curl
-  [cc]=build-essential [pkg-config]=pkg-config [/usr/bin/time]=time
+  [cc]=build-essential [pkg-config]=pkg-config [/usr/bin/time]=time [redis-server]=redis-server
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do

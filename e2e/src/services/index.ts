@@ -1,2 +1,3 @@
 export { freePort, start, waitFor } from "./proc.ts";
+export { type RedisServer, startRedis } from "./redis.ts";
 export { type S3Server, startS3 } from "./s3.ts";
