@@ -20,6 +20,8 @@ const ConfigSchema = z.object({
   /** CIDRs the egress guard opens (private sources, loopback in tests). Set by whoever runs Reel. */
   REEL_EGRESS_ALLOW: List,
   REEL_CACHE_DIR: z.string().default(join(homedir(), ".cache", "reel")),
+  /** When set, source metadata is cached in Redis (shared by every worker) instead of on disk. */
+  REEL_REDIS_URL: z.string().optional(),
   REEL_FFMPEG: z.string().default("ffmpeg"),
   REEL_FFPROBE: z.string().default("ffprobe"),
   REEL_YTDLP: z.string().optional(),

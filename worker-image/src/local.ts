@@ -5,12 +5,14 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { ReelError, type VideoJob } from "@reel/crds";
+import { Redis } from "ioredis";
 import { config } from "./config.ts";
 import { LocalTarget } from "./output/local.ts";
 import type { Emit } from "./pipeline/events.ts";
 import { type JobResult, runJob } from "./pipeline/job.ts";
 import { realStages } from "./pipeline/stages-real.ts";
 import { DiskCache } from "./resilience/cache.ts";
+import { RedisCache } from "./resilience/redis-cache.ts";
 
 const run = promisify(execFile);
 
@@ -38,22 +40,27 @@ export async function preflight(binaries = { ffmpeg: config.REEL_FFMPEG, ffprobe
 
 export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobResult> {
   await preflight();
+  const redis = config.REEL_REDIS_URL ? new Redis(config.REEL_REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
   const stages = realStages({
     binaries: { ffmpeg: config.REEL_FFMPEG, ffprobe: config.REEL_FFPROBE },
     ytDlp: config.ytDlp,
     childEnv: config.childEnv,
     allow: [...config.REEL_EGRESS_ALLOW, ...o.allow],
     cacheDir: config.REEL_CACHE_DIR,
-    metadata: new DiskCache(join(config.REEL_CACHE_DIR, "metadata")),
+    metadata: redis ? new RedisCache(redis) : new DiskCache(join(config.REEL_CACHE_DIR, "metadata")),
     segmentMinSecs: config.REEL_SEGMENT_MIN_SECS,
   });
-  return runJob(job, {
-    stages,
-    target: new LocalTarget(o.outDir),
-    cacheDir: config.REEL_CACHE_DIR,
-    tmpDir: config.TMPDIR ?? tmpdir(),
-    concurrency: o.concurrency,
-    ...(o.emit ? { emit: o.emit } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
+  try {
+    return await runJob(job, {
+      stages,
+      target: new LocalTarget(o.outDir),
+      cacheDir: config.REEL_CACHE_DIR,
+      tmpDir: config.TMPDIR ?? tmpdir(),
+      concurrency: o.concurrency,
+      ...(o.emit ? { emit: o.emit } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  } finally {
+    redis?.disconnect();
+  }
 }
