@@ -29,6 +29,9 @@ const ConfigSchema = z.object({
   /** Episodes at least this long are encoded as keyframe-aligned segments in parallel. */
   REEL_SEGMENT_MIN_SECS: z.coerce.number().positive().default(120),
   REEL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** S3 credentials for spec.output.s3 (in a cluster they come from the job's credentialsSecret). */
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
   PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
   HOME: z.string().default(homedir()),
   TMPDIR: z.string().optional(),

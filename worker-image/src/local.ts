@@ -8,6 +8,8 @@ import { ReelError, type VideoJob } from "@reel/crds";
 import { Redis } from "ioredis";
 import { config } from "./config.ts";
 import { LocalTarget } from "./output/local.ts";
+import { parseDuration, S3Target } from "./output/s3.ts";
+import type { OutputTarget } from "./output/target.ts";
 import type { Emit } from "./pipeline/events.ts";
 import { type JobResult, runJob } from "./pipeline/job.ts";
 import { realStages } from "./pipeline/stages-real.ts";
@@ -17,7 +19,8 @@ import { RedisCache } from "./resilience/redis-cache.ts";
 const run = promisify(execFile);
 
 export interface LocalRunOptions {
-  outDir: string;
+  /** A local directory; when absent the job's own output (local path or S3) is used. */
+  outDir?: string;
   concurrency: number;
   /** CIDRs opened past the egress guard, from the command line (never from the job). */
   allow: string[];
@@ -53,7 +56,7 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
   try {
     return await runJob(job, {
       stages,
-      target: new LocalTarget(o.outDir),
+      target: targetFor(job, o.outDir),
       cacheDir: config.REEL_CACHE_DIR,
       tmpDir: config.TMPDIR ?? tmpdir(),
       concurrency: o.concurrency,
@@ -63,4 +66,32 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
   } finally {
     redis?.disconnect();
   }
+}
+
+/** `--out` wins; else the job's local path; else its S3 output with credentials from the environment. */
+export function targetFor(job: VideoJob, outDir?: string): OutputTarget {
+  const out = job.spec.output;
+  if (outDir) return new LocalTarget(outDir);
+  if (out.local) return new LocalTarget(out.local.path);
+  if (out.s3) {
+    if (!config.AWS_ACCESS_KEY_ID || !config.AWS_SECRET_ACCESS_KEY) {
+      throw new ReelError(
+        "REEL_JOB_INVALID",
+        "spec.output.s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment for reel run (or give --out DIR)",
+      );
+    }
+    return new S3Target({
+      bucket: out.s3.bucket,
+      prefix: out.s3.prefix,
+      ...(out.s3.region ? { region: out.s3.region } : {}),
+      ...(out.s3.endpoint ? { endpoint: out.s3.endpoint } : {}),
+      accessKeyId: config.AWS_ACCESS_KEY_ID,
+      secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
+      urlExpirySecs: parseDuration(out.s3.urlExpiry),
+    });
+  }
+  throw new ReelError(
+    "REEL_JOB_INVALID",
+    "reel run writes to a local directory or S3: give --out DIR or set spec.output",
+  );
 }

@@ -2,9 +2,12 @@
 // server, with the issue's list of bad inputs as episodes beside two good ones. Each bad episode
 // gets its coded error, nothing else is lost, and the good ones are merged with chapters.
 import { execFile, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { startS3 } from "@reel/e2e/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { aviClaiming, makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
@@ -182,6 +185,56 @@ describe("reel run", () => {
     ) as { streams: { codec_type: string; width?: number }[]; format: { duration: string } };
     expect(probe.streams.map((st) => st.codec_type).sort()).toEqual(["audio", "video"]);
     expect(Number(probe.format.duration)).toBeCloseTo(3.2, 0);
+  }, 120_000);
+
+  it("uploads the merged file to S3 (a real S3 server) and answers an expiring URL", async () => {
+    const s3 = await startS3();
+    try {
+      const client = new S3Client({
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
+      await client.send(new CreateBucketCommand({ Bucket: "videos" }));
+      const path = join(tmp.dir, "s3.yaml");
+      await writeFile(
+        path,
+        stringify({
+          apiVersion: "reel.dev/v1alpha1",
+          kind: "VideoJob",
+          metadata: { name: "to-s3" },
+          spec: {
+            episodes: [{ url: `${server.origin}/good1.mp4` }, { url: `${server.origin}/good2.mp4` }],
+            quality: "480p",
+            output: {
+              s3: {
+                bucket: "videos",
+                prefix: "shows/",
+                endpoint: s3.endpoint,
+                credentialsSecret: "s3-creds",
+                urlExpiry: "2h",
+              },
+            },
+          },
+        }),
+      );
+      const r = await reel(["run", path, "--json", "--allow", "127.0.0.2/32"], {
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const out = (
+        JSON.parse(r.stdout) as { output: { location: string; url: string; checksum: string; urlExpiresAt: string } }
+      ).output;
+      expect(out.location).toBe("s3://videos/shows/to-s3.mp4");
+      const body = Buffer.from(await (await fetch(out.url)).arrayBuffer());
+      expect(`sha256:${createHash("sha256").update(body).digest("hex")}`).toBe(out.checksum);
+      expect(new Date(out.urlExpiresAt).getTime() - Date.now()).toBeGreaterThan(7000_000);
+      expect(r.stdout).not.toContain(s3.secretAccessKey);
+    } finally {
+      await s3.stop();
+    }
   }, 120_000);
 
   it("without allowPartial fails with exit 1 and names each failed episode's code", async () => {

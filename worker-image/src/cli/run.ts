@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseVideoJob, ReelError, type VideoJob } from "@reel/crds";
 import { parse as parseYaml } from "yaml";
-import { runLocal } from "../local.ts";
+import { runLocal, targetFor } from "../local.ts";
 import { summary } from "./format.ts";
 import { progress } from "./progress.ts";
 
@@ -37,13 +37,8 @@ export async function runFile(file: string, flags: RunFlags): Promise<number> {
 }
 
 export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<number> {
-  const out = flags.out ?? job.spec.output.local?.path;
-  if (!out) {
-    throw new ReelError(
-      "REEL_JOB_INVALID",
-      "reel run writes to a local directory: give --out DIR or set spec.output.local.path",
-    );
-  }
+  // Fail on a bad output before any work starts.
+  targetFor(job, flags.out && resolve(flags.out));
   const titles = job.spec.episodes.map((e, i) => e.title ?? `Episode ${i + 1}`);
   const bars = flags.json ? undefined : progress(titles);
   const ac = new AbortController();
@@ -53,7 +48,7 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
   let result: Awaited<ReturnType<typeof runLocal>>;
   try {
     result = await runLocal(job, {
-      outDir: resolve(out),
+      ...(flags.out ? { outDir: resolve(flags.out) } : {}),
       concurrency: flags.concurrency,
       allow: flags.allow,
       signal: ac.signal,
