@@ -54,7 +54,12 @@ for (const name of names) {
   process.stderr.write(`\n# ${name}\n`);
   try {
     const result = await scenarios[name]({ quick, log: (m) => log(`[${name}] ${m}`) });
-    result.params = { ...result.params, quick, rss_method: rssMethod, scenario_seconds: Math.round((performance.now() - t0) / 100) / 10 };
+    result.params = {
+      ...result.params,
+      quick,
+      rss_method: rssMethod,
+      scenario_seconds: Math.round((performance.now() - t0) / 100) / 10,
+    };
     await annotateReelRss(result.rows);
     report(result);
   } catch (err) {
@@ -63,5 +68,7 @@ for (const name of names) {
   }
 }
 await runCleanup();
-process.stdout.write(`\nbench: done in ${Math.round((performance.now() - started) / 1000)} s${failed ? `, ${failed} scenario(s) failed` : ""}\n`);
+process.stdout.write(
+  `\nbench: done in ${Math.round((performance.now() - started) / 1000)} s${failed ? `, ${failed} scenario(s) failed` : ""}\n`,
+);
 process.exitCode = failed ? 1 : 0;

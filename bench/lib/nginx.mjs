@@ -140,8 +140,12 @@ http {
   server {
     listen 127.0.0.1:${port};
     root ${root};
-    ${limitRate ? `limit_rate ${limitRate};
-    sendfile_max_chunk ${WRITE_CHUNK};` : "# unthrottled"}
+    ${
+      limitRate
+        ? `limit_rate ${limitRate};
+    sendfile_max_chunk ${WRITE_CHUNK};`
+        : "# unthrottled"
+    }
     location / { }
   }
 }

@@ -99,8 +99,7 @@ export function runMeasured(cmd, args, opts) {
       if (stdout.length < maxOutput) stdout += chunk;
       if (!onLine) return;
       pending += chunk;
-      let nl;
-      while ((nl = pending.indexOf("\n")) >= 0) {
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         try {

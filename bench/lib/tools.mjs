@@ -48,7 +48,8 @@ export function reelAvailable() {
   return once("reel", async () => {
     const res = await runMeasured(nodeBinary(), [reelCli, "probe"], { timeoutMs: 60_000, cwd: repoRoot });
     const done = parseReelEvents(res.stdout).find((e) => e.event === "done" || e.event === "error");
-    if (res.code === 0 && done?.event === "done") return { ok: true, idleRssMb: res.peakRssMb, startupMs: res.elapsedMs };
+    if (res.code === 0 && done?.event === "done")
+      return { ok: true, idleRssMb: res.peakRssMb, startupMs: res.elapsedMs };
     const why = done?.event === "error" ? done.message : failureReason(res, "reel-cli probe");
     return { ok: false, error: `reel binding unavailable (build it: npm run build -w @reel/native): ${why}` };
   });

@@ -2,7 +2,15 @@
 // Each returns { value: MB/s, rssMb, bytes, elapsedMs, report? } or throws with a reason.
 import { existsSync, rmSync, statSync } from "node:fs";
 import { failureReason, runMeasured } from "../lib/proc.mjs";
-import { commandAvailable, nodeBinary, parseReelEvents, reelAvailable, reelCli, repoRoot, unavailable } from "../lib/tools.mjs";
+import {
+  commandAvailable,
+  nodeBinary,
+  parseReelEvents,
+  reelAvailable,
+  reelCli,
+  repoRoot,
+  unavailable,
+} from "../lib/tools.mjs";
 
 export const MB = 1e6;
 /** Loopback is refused by reel's egress guard unless the runner allows it. */
@@ -24,7 +32,13 @@ function throughput(bytes, elapsedMs) {
 export async function reelDownload({ url, dest, size, connections, chunkSize, timeoutMs, onLine, progress = false }) {
   const avail = await reelAvailable();
   if (!avail.ok) throw unavailable(avail.error);
-  const options = { url, dest, connections, perHostConnections: connections, net: { allow: LOOPBACK, progressIntervalMs: 50 } };
+  const options = {
+    url,
+    dest,
+    connections,
+    perHostConnections: connections,
+    net: { allow: LOOPBACK, progressIntervalMs: 50 },
+  };
   if (chunkSize) options.chunkSize = chunkSize;
   const args = [reelCli, "download", JSON.stringify(options)];
   if (progress) args.push("--progress");
@@ -38,7 +52,13 @@ export async function reelDownload({ url, dest, size, connections, chunkSize, ti
   }
   const bytes = sizeOf(dest);
   if (size != null && bytes !== size) throw new Error(`reel: wrote ${bytes} bytes, want ${size}`);
-  return { value: throughput(bytes, res.elapsedMs), rssMb: res.peakRssMb, bytes, elapsedMs: res.elapsedMs, report: done.report };
+  return {
+    value: throughput(bytes, res.elapsedMs),
+    rssMb: res.peakRssMb,
+    bytes,
+    elapsedMs: res.elapsedMs,
+    report: done.report,
+  };
 }
 
 /**
@@ -54,10 +74,22 @@ export async function aria2Download({ url, dest, size, timeoutMs }) {
   const res = await runMeasured(
     "aria2c",
     [
-      "--no-conf=true", "-x16", "-s16", "-k1M", "--file-allocation=none",
-      "--allow-overwrite=true", "--auto-file-renaming=false", "--summary-interval=0",
-      "--console-log-level=warn", "--download-result=hide", "-q",
-      "-d", dir, "-o", name, url,
+      "--no-conf=true",
+      "-x16",
+      "-s16",
+      "-k1M",
+      "--file-allocation=none",
+      "--allow-overwrite=true",
+      "--auto-file-renaming=false",
+      "--summary-interval=0",
+      "--console-log-level=warn",
+      "--download-result=hide",
+      "-q",
+      "-d",
+      dir,
+      "-o",
+      name,
+      url,
     ],
     { timeoutMs },
   );
@@ -83,5 +115,11 @@ export async function curlDownload({ url, dest, size, timeoutMs, capSeconds }) {
   const capped = capSeconds && res.code === 28 && bytes > 0;
   if (res.code !== 0 && !capped) throw new Error(failureReason(res, "curl"));
   if (!capped && bytes !== size) throw new Error(`curl: wrote ${bytes} bytes, want ${size}`);
-  return { value: throughput(bytes, res.elapsedMs), rssMb: res.peakRssMb, bytes, elapsedMs: res.elapsedMs, capped: Boolean(capped) };
+  return {
+    value: throughput(bytes, res.elapsedMs),
+    rssMb: res.peakRssMb,
+    bytes,
+    elapsedMs: res.elapsedMs,
+    capped: Boolean(capped),
+  };
 }

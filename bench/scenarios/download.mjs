@@ -56,13 +56,16 @@ export async function downloadThrottled({ quick, log }) {
     const tools = [
       tool("reel", dir, source, (dest) => reelDownload({ url, dest, size, connections, timeoutMs })),
       tool("aria2c", dir, source, (dest) => aria2Download({ url, dest, size, timeoutMs })),
-      tool("curl", dir, source, (dest) => curlDownload({ url, dest, size, capSeconds: curlCapSeconds, timeoutMs: (curlCapSeconds + 30) * 1000 })),
+      tool("curl", dir, source, (dest) =>
+        curlDownload({ url, dest, size, capSeconds: curlCapSeconds, timeoutMs: (curlCapSeconds + 30) * 1000 }),
+      ),
     ];
     const results = await runRounds({ rounds, tools, log });
     const rows = rowsFrom(results, (name) => {
       const t = tools.find((x) => x.name === name);
       const extra = { checksum_ok: t.state.checksumOk };
-      if (name === "reel") Object.assign(extra, { connections, connections_used: t.state.last?.report?.connectionsUsed ?? null });
+      if (name === "reel")
+        Object.assign(extra, { connections, connections_used: t.state.last?.report?.connectionsUsed ?? null });
       if (name === "aria2c") extra.connections = 16;
       if (name === "curl") Object.assign(extra, { connections: 1, capped_at_s: curlCapSeconds });
       return extra;
@@ -71,13 +74,21 @@ export async function downloadThrottled({ quick, log }) {
     const ideal = (connections * perConn) / MB;
     const reel = by.reel?.median;
     const goals = [
-      goal("reel >= aria2c", reel != null && by.aria2c?.median != null ? reel >= by.aria2c.median : null, `${reel ?? "-"} vs ${by.aria2c?.median ?? "-"} MB/s`),
+      goal(
+        "reel >= aria2c",
+        reel != null && by.aria2c?.median != null ? reel >= by.aria2c.median : null,
+        `${reel ?? "-"} vs ${by.aria2c?.median ?? "-"} MB/s`,
+      ),
       goal(
         `reel >= 0.9 x ${connections} connections x ${limitRate}/s`,
         reel != null ? reel >= 0.9 * ideal : null,
         `${reel ?? "-"} vs ${round(0.9 * ideal)} MB/s (ideal ${round(ideal)})`,
       ),
-      goal("reel peak RSS < 64 MiB", by.reel?.peak_rss_mb != null ? by.reel.peak_rss_mb < 64 : null, rssDetail(by.reel, await reelAvailable(), await nodeFloorRssMb())),
+      goal(
+        "reel peak RSS < 64 MiB",
+        by.reel?.peak_rss_mb != null ? by.reel.peak_rss_mb < 64 : null,
+        rssDetail(by.reel, await reelAvailable(), await nodeFloorRssMb()),
+      ),
     ];
     return {
       scenario: "download-throttled",
@@ -155,7 +166,11 @@ export async function downloadUnthrottled({ quick, log }) {
     const reel = by.reel?.median;
     const curl = by.curl?.median;
     const goals = [
-      goal("reel >= 0.9 x curl", reel != null && curl != null ? reel >= 0.9 * curl : null, `${reel ?? "-"} vs ${curl != null ? round(0.9 * curl) : "-"} MB/s (curl ${curl ?? "-"})`),
+      goal(
+        "reel >= 0.9 x curl",
+        reel != null && curl != null ? reel >= 0.9 * curl : null,
+        `${reel ?? "-"} vs ${curl != null ? round(0.9 * curl) : "-"} MB/s (curl ${curl ?? "-"})`,
+      ),
     ];
     return {
       scenario: "download-unthrottled",

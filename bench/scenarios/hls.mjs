@@ -9,7 +9,15 @@ import { startNginx } from "../lib/nginx.mjs";
 import { failureReason, runMeasured } from "../lib/proc.mjs";
 import { goal } from "../lib/report.mjs";
 import { rowsFrom, runRounds } from "../lib/rounds.mjs";
-import { nodeBinary, parseReelEvents, reelAvailable, reelCli, repoRoot, unavailable, ytDlpAvailable } from "../lib/tools.mjs";
+import {
+  nodeBinary,
+  parseReelEvents,
+  reelAvailable,
+  reelCli,
+  repoRoot,
+  unavailable,
+  ytDlpAvailable,
+} from "../lib/tools.mjs";
 import { LOOPBACK } from "./download-tools.mjs";
 
 /**
@@ -19,12 +27,25 @@ import { LOOPBACK } from "./download-tools.mjs";
  */
 export function ytDlpArgs({ url, dest, fragments }) {
   return [
-    "--ignore-config", "--no-cache-dir", "--no-playlist", "--no-part", "--no-mtime",
-    "--no-progress", "--quiet", "--no-warnings",
-    "--hls-prefer-native", "--hls-use-mpegts", "--fixup", "never",
-    "--socket-timeout", "30",
-    "--concurrent-fragments", String(fragments),
-    "-o", dest, url,
+    "--ignore-config",
+    "--no-cache-dir",
+    "--no-playlist",
+    "--no-part",
+    "--no-mtime",
+    "--no-progress",
+    "--quiet",
+    "--no-warnings",
+    "--hls-prefer-native",
+    "--hls-use-mpegts",
+    "--fixup",
+    "never",
+    "--socket-timeout",
+    "30",
+    "--concurrent-fragments",
+    String(fragments),
+    "-o",
+    dest,
+    url,
   ];
 }
 
@@ -52,7 +73,8 @@ export async function hls({ quick, log }) {
   };
   const clean = (dest) => {
     rmSync(dest, { force: true });
-    for (const f of readdirSync(dir)) if (f.startsWith(dest.split("/").at(-1))) rmSync(join(dir, f), { force: true, recursive: true });
+    for (const f of readdirSync(dir))
+      if (f.startsWith(dest.split("/").at(-1))) rmSync(join(dir, f), { force: true, recursive: true });
   };
 
   let reelReport;
@@ -65,12 +87,17 @@ export async function hls({ quick, log }) {
       clean(dest);
       try {
         const options = { url, dest, concurrency: reelConcurrency, net: { allow: LOOPBACK } };
-        const res = await runMeasured(nodeBinary(), [reelCli, "hls", JSON.stringify(options)], { timeoutMs, cwd: repoRoot });
+        const res = await runMeasured(nodeBinary(), [reelCli, "hls", JSON.stringify(options)], {
+          timeoutMs,
+          cwd: repoRoot,
+        });
         const events = parseReelEvents(res.stdout);
         const done = events.find((e) => e.event === "done");
         const error = events.find((e) => e.event === "error");
-        if (res.code !== 0 || !done) throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
-        if (done.report.segments !== vod.segments) throw new Error(`reel: fetched ${done.report.segments} segments, want ${vod.segments}`);
+        if (res.code !== 0 || !done)
+          throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
+        if (done.report.segments !== vod.segments)
+          throw new Error(`reel: fetched ${done.report.segments} segments, want ${vod.segments}`);
         checkOutput("reel", dest);
         reelReport = done.report;
         return { value: res.elapsedMs / 1000, rssMb: res.peakRssMb };
@@ -103,7 +130,9 @@ export async function hls({ quick, log }) {
     const rows = rowsFrom(results, (name) => ({
       concurrency: name === "reel" ? reelConcurrency : Number(name.split("-N")[1]),
       output_bytes: bytesSeen[name] ?? null,
-      ...(name === "reel" && reelReport ? { segments: reelReport.segments, variant_height: reelReport.variantHeight } : {}),
+      ...(name === "reel" && reelReport
+        ? { segments: reelReport.segments, variant_height: reelReport.variantHeight }
+        : {}),
     }));
     const by = Object.fromEntries(rows.map((r) => [r.tool, r]));
     const yt = await ytDlpAvailable();

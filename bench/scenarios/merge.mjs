@@ -10,10 +10,22 @@ import { moovBeforeMdat } from "../lib/mp4.mjs";
 import { failureReason, runMeasured } from "../lib/proc.mjs";
 import { goal, median, round } from "../lib/report.mjs";
 import { rowsFrom, runRounds } from "../lib/rounds.mjs";
-import { commandAvailable, nodeBinary, parseReelEvents, reelAvailable, reelCli, repoRoot, unavailable } from "../lib/tools.mjs";
+import {
+  commandAvailable,
+  nodeBinary,
+  parseReelEvents,
+  reelAvailable,
+  reelCli,
+  repoRoot,
+  unavailable,
+} from "../lib/tools.mjs";
 
 async function probe(path) {
-  const res = await runMeasured("ffprobe", ["-v", "error", "-print_format", "json", "-show_chapters", "-show_format", path], { timeoutMs: 60_000 });
+  const res = await runMeasured(
+    "ffprobe",
+    ["-v", "error", "-print_format", "json", "-show_chapters", "-show_format", path],
+    { timeoutMs: 60_000 },
+  );
   if (res.code !== 0) throw new Error(failureReason(res, "ffprobe"));
   const j = JSON.parse(res.stdout);
   return { chapters: j.chapters?.length ?? 0, durationS: Number(j.format?.duration ?? Number.NaN) };
@@ -21,7 +33,9 @@ async function probe(path) {
 
 /** Decodes every frame; a clean file makes ffmpeg print nothing at -v error. */
 async function decodeClean(path) {
-  const res = await runMeasured("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], { timeoutMs: 600_000 });
+  const res = await runMeasured("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], {
+    timeoutMs: 600_000,
+  });
   const out = `${res.stdout}${res.stderr}`.trim();
   return { ok: res.code === 0 && out === "", detail: out.split("\n").slice(0, 3).join(" | ") };
 }
@@ -36,14 +50,19 @@ export async function merge({ quick, log }) {
   const timeoutMs = 300_000;
   const checks = { reel: {}, "ffmpeg-concat": {} };
   // merge()'s own elapsedMs: the row's wall time less Node's start and the binding's load.
-  let internal;
+  const internal = [];
 
   // Cheap checks every round; the full decode once, on reel's first good output.
   const inspect = async (name, out) => {
     const c = checks[name];
     const { chapters, durationS } = await probe(out);
     const moovFirst = moovBeforeMdat(out);
-    Object.assign(c, { chapters, moov_before_mdat: moovFirst, duration_s: Math.round(durationS * 100) / 100, output_bytes: statSync(out).size });
+    Object.assign(c, {
+      chapters,
+      moov_before_mdat: moovFirst,
+      duration_s: Math.round(durationS * 100) / 100,
+      output_bytes: statSync(out).size,
+    });
     if (name !== "reel") return;
     if (chapters !== count) c.failed = `ffprobe shows ${chapters} chapters, want ${count}`;
     else if (!moovFirst) c.failed ??= "moov is not before mdat";
@@ -62,14 +81,23 @@ export async function merge({ quick, log }) {
       const out = join(dir, `reel-${r}.mp4`);
       rmSync(out, { force: true });
       try {
-        const options = { inputs: eps.paths.map((path, i) => ({ path, title: `Episode ${i + 1}` })), output: out, chapters: true, faststart: true };
-        const res = await runMeasured(nodeBinary(), [reelCli, "merge", JSON.stringify(options)], { timeoutMs, cwd: repoRoot });
+        const options = {
+          inputs: eps.paths.map((path, i) => ({ path, title: `Episode ${i + 1}` })),
+          output: out,
+          chapters: true,
+          faststart: true,
+        };
+        const res = await runMeasured(nodeBinary(), [reelCli, "merge", JSON.stringify(options)], {
+          timeoutMs,
+          cwd: repoRoot,
+        });
         const events = parseReelEvents(res.stdout);
         const done = events.find((e) => e.event === "done");
         const error = events.find((e) => e.event === "error");
-        if (res.code !== 0 || !done) throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
+        if (res.code !== 0 || !done)
+          throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
         checks.reel.max_av_offset_ms = done.report.maxAvOffsetMs;
-        (internal ??= []).push(done.report.elapsedMs / 1000);
+        internal.push(done.report.elapsedMs / 1000);
         await inspect("reel", out);
         return { value: res.elapsedMs / 1000, rssMb: res.peakRssMb };
       } finally {
@@ -83,11 +111,31 @@ export async function merge({ quick, log }) {
       const avail = await commandAvailable("ffmpeg", ["-version"]);
       if (!avail.ok) throw unavailable(avail.error);
       const list = join(dir, "list.txt");
-      if (!existsSync(list)) writeFileSync(list, eps.paths.map((f) => `file '${f.replaceAll("'", "'\\''")}'\n`).join(""));
+      if (!existsSync(list))
+        writeFileSync(list, eps.paths.map((f) => `file '${f.replaceAll("'", "'\\''")}'\n`).join(""));
       const out = join(dir, `concat-${r}.mp4`);
       rmSync(out, { force: true });
       try {
-        const res = await runMeasured("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", list, "-c", "copy", out], { timeoutMs });
+        const res = await runMeasured(
+          "ffmpeg",
+          [
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            list,
+            "-c",
+            "copy",
+            out,
+          ],
+          { timeoutMs },
+        );
         if (res.code !== 0) throw new Error(failureReason(res, "ffmpeg concat"));
         await inspect("ffmpeg-concat", out);
         return { value: res.elapsedMs / 1000, rssMb: res.peakRssMb };
@@ -101,12 +149,13 @@ export async function merge({ quick, log }) {
     const results = await runRounds({ rounds: p.rounds, tools: [reel, concat], log });
     const rows = rowsFrom(results, (name) => {
       const { failed, ...c } = checks[name];
-      const inner = name === "reel" && internal ? { merge_call_median_s: round(median(internal)) } : {};
+      const inner = name === "reel" && internal.length ? { merge_call_median_s: round(median(internal)) } : {};
       return { ...inner, ...c, ...(failed ? { check_failed: failed } : {}) };
     });
     const by = Object.fromEntries(rows.map((r) => [r.tool, r]));
     const checksPass = by.reel.median != null ? !checks.reel.failed && checks.reel.decode_clean === true : null;
-    const faster = by.reel.median != null && by["ffmpeg-concat"].median != null ? by.reel.median < by["ffmpeg-concat"].median : null;
+    const faster =
+      by.reel.median != null && by["ffmpeg-concat"].median != null ? by.reel.median < by["ffmpeg-concat"].median : null;
     const goals = [
       goal(
         "reel faster than ffmpeg-concat, with checks passing",
@@ -130,7 +179,8 @@ export async function merge({ quick, log }) {
         rounds: p.rounds,
         ffmpeg_concat: "ffmpeg -f concat -safe 0 -i list.txt -c copy out.mp4",
         reel_process_startup_s: (await reelAvailable()).ok ? round((await reelAvailable()).startupMs / 1000) : null,
-        checks: "every reel round: ffprobe chapters == 4, moov before mdat; once: ffmpeg -v error -i out.mp4 -f null - prints nothing",
+        checks:
+          "every reel round: ffprobe chapters == 4, moov before mdat; once: ffmpeg -v error -i out.mp4 -f null - prints nothing",
       },
     };
   } finally {

@@ -17,9 +17,7 @@ import { reelDownload, removeDownload } from "./download-tools.mjs";
 const MiB = 1024 ** 2;
 
 export async function downloadResume({ quick, log }) {
-  const p = quick
-    ? { size: 64 * MiB, limitRate: "1m", runs: 5 }
-    : { size: 256 * MiB, limitRate: "2m", runs: 20 };
+  const p = quick ? { size: 64 * MiB, limitRate: "1m", runs: 5 } : { size: 256 * MiB, limitRate: "2m", runs: 20 };
   const connections = 16;
   const chunkSize = 1 * MiB;
   const killAt = 0.5;
@@ -39,10 +37,15 @@ export async function downloadResume({ quick, log }) {
   const goalName = `refetched bytes <= connections x chunk size (${limit})`;
 
   const avail = await reelAvailable();
-  if (!avail.ok) return { ...base, rows: [errorRow("reel", avail.error)], goals: [goal(goalName, null, "reel unavailable")] };
+  if (!avail.ok)
+    return { ...base, rows: [errorRow("reel", avail.error)], goals: [goal(goalName, null, "reel unavailable")] };
 
   const source = await blob(p.size);
-  const server = await startNginx({ root: source.path.slice(0, source.path.lastIndexOf("/")), limitRate: p.limitRate, accessLog: true });
+  const server = await startNginx({
+    root: source.path.slice(0, source.path.lastIndexOf("/")),
+    limitRate: p.limitRate,
+    accessLog: true,
+  });
   const { dir, remove } = makeTempDir("reel-bench-resume-");
   const url = `${server.baseUrl}/${source.path.split("/").at(-1)}`;
   const timeoutMs = Math.max(60_000, ((p.size / perConn) * 1000 * 10) / connections);
@@ -78,7 +81,8 @@ export async function downloadResume({ quick, log }) {
             }
           },
         });
-        if (!first.killed) throw new Error("the first run finished before it could be killed at 50%: lower the rate or grow the file");
+        if (!first.killed)
+          throw new Error("the first run finished before it could be killed at 50%: lower the rate or grow the file");
         // 2. A fresh process resumes the same dest.
         const second = await reelDownload({ url, dest, size: p.size, connections, chunkSize, timeoutMs });
         const ok = (await sha256File(dest)) === source.sha256;
@@ -90,7 +94,8 @@ export async function downloadResume({ quick, log }) {
           .slice(logBefore)
           .reduce((sum, e) => sum + e.bodyBytes, 0);
         const rep = second.report;
-        const reported = Math.max(0, downloadedAtKill - rep.resumedBytes) + Math.max(0, rep.fetchedBytes + rep.resumedBytes - p.size);
+        const reported =
+          Math.max(0, downloadedAtKill - rep.resumedBytes) + Math.max(0, rep.fetchedBytes + rep.resumedBytes - p.size);
         refetchedServer.push(served - p.size);
         refetchedReported.push(reported);
         killedAtFractions.push(downloadedAtKill / p.size);
@@ -118,8 +123,16 @@ export async function downloadResume({ quick, log }) {
     refetched_bytes: refetched,
     refetched_bytes_reported: maxOrNull(refetchedReported),
     checksum_ok: samples.length ? checksumOk : null,
-    killed_at_pct: killedAtFractions.length ? round((100 * killedAtFractions.reduce((a, b) => a + b, 0)) / killedAtFractions.length) : null,
+    killed_at_pct: killedAtFractions.length
+      ? round((100 * killedAtFractions.reduce((a, b) => a + b, 0)) / killedAtFractions.length)
+      : null,
   });
-  const goals = [goal(goalName, refetched != null ? refetched <= limit && checksumOk : null, `max ${refetched ?? "-"} B over ${samples.length} runs; checksums ${checksumOk ? "all ok" : "MISMATCH"}`)];
+  const goals = [
+    goal(
+      goalName,
+      refetched != null ? refetched <= limit && checksumOk : null,
+      `max ${refetched ?? "-"} B over ${samples.length} runs; checksums ${checksumOk ? "all ok" : "MISMATCH"}`,
+    ),
+  ];
   return { ...base, rows: [row], goals };
 }
