@@ -274,7 +274,6 @@ async fn request(sh: &Shared, pos: u64, end: u64) -> Result<Response, StreamErr>
 /// Streams one response into the file at the slot's offsets until the slot's (possibly shrunk)
 /// end. Everything written is committed before returning, on success and on failure alike.
 async fn stream(sh: &Shared, slot: usize, mut resp: Response, buf: &mut Vec<u8>) -> Result<(), StreamErr> {
-    let chunk = sh.ctx.opts.chunk_size;
     let cap = buf.capacity();
     buf.clear();
     let mut buf_at = sh.sched.lock().unwrap().current(slot).0;
@@ -323,10 +322,11 @@ async fn stream(sh: &Shared, slot: usize, mut resp: Response, buf: &mut Vec<u8>)
             if let Err(e) = flush(sh, buf, &mut buf_at) {
                 break Err(e.into());
             }
-            if buf_at - committed >= chunk || left == 0 {
-                sh.commit(committed, buf_at, false);
-                committed = buf_at;
-            }
+            // Every write is recorded as soon as it is on disk (the control file itself is
+            // rewritten at most every CTL_DEBOUNCE), so a kill loses at most one write buffer per
+            // connection plus the debounce window, well inside one chunk per connection.
+            sh.commit(committed, buf_at, false);
+            committed = buf_at;
         }
         if left == 0 {
             // Done, or the rest was stolen: dropping the response closes this connection early.
