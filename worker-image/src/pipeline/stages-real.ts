@@ -47,7 +47,7 @@ export function realStages(o: RealStagesOptions): Stages {
   const cores = o.cores ?? availableParallelism();
   const probes = new Map<string, ProbeResult>();
   // Which URL each fetched file came from, so probe results can be cached by URL.
-  const origins = new Map<string, { url: string; bytes: number }>();
+  const origins = new Map<string, string>();
   let caps: ReturnType<typeof probeHardware> | undefined;
   const hardware = () => {
     caps ??= probeHardware({
@@ -58,17 +58,28 @@ export function realStages(o: RealStagesOptions): Stages {
   };
   const net = { allow: o.allow, progressIntervalMs: 200 };
 
+  // Content hashes, once per file: the probe cache and the encode cache both key on them.
+  const hashes = new Map<string, Promise<string>>();
+  const contentHash = (path: string) => {
+    let h = hashes.get(path);
+    if (!h) {
+      h = hashFile(path, "blake3").then((x) => x.slice("blake3:".length));
+      hashes.set(path, h);
+    }
+    return h;
+  };
+
   async function probeFull(path: string, signal: AbortSignal): Promise<ProbeResult> {
     const known = probes.get(path);
     if (known) return known;
-    const origin = origins.get(path);
-    type Cached = { bytes: number; probe: ProbeResult };
-    const cached = origin ? await o.metadata.get<Cached>("probe", origin.url) : undefined;
-    // Same URL and same size: the same source (a changed one would differ in size, or be caught
-    // by the content hash that keys the encode).
-    const p =
-      cached && cached.bytes === origin?.bytes ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
-    if (origin && !cached) await o.metadata.set("probe", origin.url, { bytes: origin.bytes, probe: p }, PROBE_TTL_SECS);
+    const url = origins.get(path);
+    type Cached = { blake3: string; probe: ProbeResult };
+    // Cached by URL, trusted only for the same bytes: a source that changed is probed again.
+    const blake3 = url ? await contentHash(path) : undefined;
+    const cached = url ? await o.metadata.get<Cached>("probe", url) : undefined;
+    const p = cached && cached.blake3 === blake3 ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
+    if (url && blake3 && cached?.blake3 !== blake3)
+      await o.metadata.set("probe", url, { blake3, probe: p }, PROBE_TTL_SECS);
     probes.set(path, p);
     return p;
   }
@@ -86,7 +97,7 @@ export function realStages(o: RealStagesOptions): Stages {
   return {
     async fetch(url, dir, spec, ctx) {
       const fetched = await fetchSource(url, dir, spec, ctx);
-      origins.set(fetched.path, { url, bytes: fetched.bytes });
+      origins.set(fetched.path, url);
       return fetched;
     },
 
@@ -203,7 +214,7 @@ export function realStages(o: RealStagesOptions): Stages {
       return { durationSecs: r.durationSecs, chapters: r.chapters.length };
     },
 
-    hash: async (path) => (await hashFile(path, "blake3")).slice("blake3:".length),
+    hash: contentHash,
     sha256: async (path) => (await hashFile(path, "sha256")).slice("sha256:".length),
   };
 
