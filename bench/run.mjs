@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Reel's benchmarks: `npm run bench -- [download|merge|hls|resume|<scenario>...] [--quick]`.
+// Reel's benchmarks: `npm run bench -- [download|merge|hls|resume|transcode|job|<scenario>...] [--quick]`.
 // No name runs them all. Every scenario prints a table and writes bench/results/<scenario>.json.
 // Exit status is non-zero only when the harness itself failed; unmet goals are reported
 // as FAIL in the table and the JSON, not through the exit code.
@@ -14,12 +14,16 @@ const scenarios = {
   "download-resume": async (ctx) => (await import("./scenarios/resume.mjs")).downloadResume(ctx),
   hls: async (ctx) => (await import("./scenarios/hls.mjs")).hls(ctx),
   merge: async (ctx) => (await import("./scenarios/merge.mjs")).merge(ctx),
+  "transcode-segments": async (ctx) => (await import("./scenarios/transcode.mjs")).transcodeSegments(ctx),
+  "job-e2e": async (ctx) => (await import("./scenarios/job.mjs")).jobE2e(ctx),
 };
 const groups = {
   download: ["download-throttled", "download-unthrottled"],
   resume: ["download-resume"],
   hls: ["hls"],
   merge: ["merge"],
+  transcode: ["transcode-segments"],
+  job: ["job-e2e"],
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(groups).join("|")}|${Object.keys(scenarios).join("|")}]... [--quick]
@@ -60,7 +64,8 @@ for (const name of names) {
       rss_method: rssMethod,
       scenario_seconds: Math.round((performance.now() - t0) / 100) / 10,
     };
-    await annotateReelRss(result.rows);
+    // Where reel's peak is a child's (an ffmpeg under Node), Node's idle RSS is no baseline.
+    if (result.rssOverIdle !== false) await annotateReelRss(result.rows);
     report(result);
   } catch (err) {
     failed++;
