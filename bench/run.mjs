@@ -27,7 +27,7 @@ const groups = {
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(groups).join("|")}|${Object.keys(scenarios).join("|")}]... [--quick]
-  --quick   small inputs and 2-3 rounds: the whole set in under three minutes
+  --quick   small inputs and 2-3 rounds: the whole set in about five minutes
   no name   runs every scenario`;
 
 function parseArgs(argv) {

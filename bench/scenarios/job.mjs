@@ -119,7 +119,10 @@ export async function jobE2e({ quick, log }) {
       const avail = await reelAvailable();
       if (!avail.ok) throw unavailable(avail.error);
       const cache = makeTempDir("reel-bench-job-cache-");
-      const { res, result, out, outDir } = await runReel(`reel-${r}`, cache.dir);
+      const { res, result, out, outDir } = await runReel(`reel-${r}`, cache.dir).catch(async (err) => {
+        await cache.remove();
+        throw err;
+      });
       try {
         reelRuns.push(result);
         const c = checks.reel;
@@ -238,6 +241,8 @@ export async function jobE2e({ quick, log }) {
           store: stage("store"),
         },
         reel_episode_psnr_median: psnrs.length ? round(median(psnrs)) : null,
+        manual_differs:
+          "the script scales with ffmpeg's default (bicubic, scale=-2:720) where reel uses scale=W:H:flags=lanczos,setsar=1,format=yuv420p (sharper, a little slower, more bits at the same CRF: compare output_bytes); reel also adds -fps_mode passthrough and +faststart",
         reel_does_more:
           "per episode: ffprobe with limits and a format whitelist, a blake3 content hash (the encode cache key), SSIM + PSNR of the encode against the source (a second decode of both), the hardware probe on a fresh cache; downloads through the egress guard (allowlist 127.0.0.1/32) with a resume log; the merge writes a chapter per episode and moov first; the output's sha256; 2 episodes at once",
         rounds: p.rounds,
