@@ -37,6 +37,10 @@ pub struct MergeOptions {
     pub chapters: bool,
     /// moov before mdat, so players can start before the whole file arrives. Default true.
     pub faststart: bool,
+    /// fsync the output before it is renamed into place. Default false: most merges write an
+    /// intermediate file that is uploaded or copied next, and the sync alone costs as much as
+    /// the whole copy; a caller writing a final file it must not lose on power failure sets it.
+    pub durable: bool,
 }
 
 impl MergeOptions {
@@ -46,6 +50,7 @@ impl MergeOptions {
             output: output.into(),
             chapters: true,
             faststart: true,
+            durable: false,
         }
     }
 }
@@ -231,6 +236,8 @@ fn write_output(
     if let Some(moov) = moov_after {
         out.write_all(&moov)?;
     }
-    out.sync_all()?;
+    if opts.durable {
+        out.sync_all()?;
+    }
     Ok(out.metadata()?.len())
 }

@@ -25,6 +25,8 @@ pub struct MergeOptions {
     pub chapters: Option<bool>,
     /// moov before mdat so players can start before the whole file arrives (default true).
     pub faststart: Option<bool>,
+    /// fsync before renaming into place (default false: most merges write an intermediate file).
+    pub durable: Option<bool>,
 }
 
 #[napi(object)]
@@ -77,6 +79,7 @@ pub fn merge<'e>(
         output: PathBuf::from(options.output),
         chapters: options.chapters.unwrap_or(true),
         faststart: options.faststart.unwrap_or(true),
+        durable: options.durable.unwrap_or(false),
     };
     let flag = cancel.map(|c| c.flag.clone()).unwrap_or_default();
     env.spawn_future(async move {

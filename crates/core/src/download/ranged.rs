@@ -21,8 +21,8 @@ use crate::egress::redact;
 use crate::error::{ErrorCode, ReelError};
 
 /// Bytes gathered before one positioned write: large writes, bounded memory per connection.
-const WRITE_BUF: usize = 256 * 1024;
-/// The control file is rewritten at most this often (and per finished chunk, whichever is rarer).
+const WRITE_BUF: usize = 128 * 1024;
+/// The control file is rewritten at most this often; every write is recorded in memory at once.
 const CTL_DEBOUNCE: Duration = Duration::from_millis(50);
 
 struct Shared {
