@@ -53,6 +53,18 @@ impl EgressPolicy {
         self.allow.iter().any(|n| n.contains(&ip) || n.contains(&canon))
     }
 
+    /// Parses a user's URL and checks it (scheme, IP-literal host) before any traffic.
+    pub fn parse_url(&self, raw: &str) -> Result<Url> {
+        let url = Url::parse(raw).map_err(|e| {
+            ReelError::new(
+                ErrorCode::InvalidArgument,
+                format!("not a valid URL ({e}): {}", redact_str(raw)),
+            )
+        })?;
+        self.check_url(&url)?;
+        Ok(url)
+    }
+
     /// `Ok` when the address may be connected to, `REEL_EGRESS_DENIED` otherwise.
     pub fn check_ip(&self, ip: IpAddr) -> Result<()> {
         if self.allowed_explicitly(ip) {

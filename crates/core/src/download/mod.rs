@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::egress::{redact, redact_str, EgressPolicy};
+use crate::egress::{redact, EgressPolicy};
 use crate::error::{ErrorCode, ReelError, Result};
 use crate::hash::Checksum;
 use client::{backoff, cancelled, header, sleep_or_cancel, Fail, Net};
@@ -179,13 +179,7 @@ pub async fn download(
     cancel: CancellationToken,
 ) -> Result<DownloadReport> {
     let started = Instant::now();
-    let url = Url::parse(&opts.url).map_err(|e| {
-        ReelError::new(
-            ErrorCode::InvalidArgument,
-            format!("not a valid URL ({e}): {}", redact_str(&opts.url)),
-        )
-    })?;
-    opts.egress.check_url(&url)?;
+    let url = opts.egress.parse_url(&opts.url)?;
     if opts.connections == 0 || opts.per_host_connections == 0 || opts.chunk_size == 0 {
         return Err(ReelError::new(
             ErrorCode::InvalidArgument,

@@ -89,13 +89,7 @@ pub async fn download_hls(
     cancel: CancellationToken,
 ) -> Result<HlsReport> {
     let started = Instant::now();
-    let url = Url::parse(&opts.url).map_err(|e| {
-        ReelError::new(
-            ErrorCode::InvalidArgument,
-            format!("not a valid URL ({e}): {}", redact_str(&opts.url)),
-        )
-    })?;
-    opts.egress.check_url(&url)?;
+    let url = opts.egress.parse_url(&opts.url)?;
     if opts.concurrency == 0 {
         return Err(ReelError::new(
             ErrorCode::InvalidArgument,
