@@ -53,7 +53,9 @@ describe.skipIf(!built)(title, () => {
     console.log(`[cluster.int.test] up in ${((Date.now() - t0) / 1000).toFixed(1)} s, kubeconfig ${c.kubeconfig}`);
     await k(["create", "namespace", ns]);
     // pods are refused until the serviceaccount controller made the namespace's default SA
-    await until("default service account", async () => ((await k(["-n", ns, "get", "sa", "default", "-o", "name"])) ? true : undefined));
+    await until("default service account", async () =>
+      (await k(["-n", ns, "get", "sa", "default", "-o", "name"])) ? true : undefined,
+    );
   }, 150_000);
 
   afterAll(async () => {
@@ -62,15 +64,20 @@ describe.skipIf(!built)(title, () => {
   }, 30_000);
 
   it("has the six simulated nodes Ready with their GPU resources", async () => {
-    const nodes = await json<{ items: { metadata: { name: string; labels: Record<string, string> }; status: { allocatable: Record<string, string>; conditions: { type: string; status: string }[] } }[] }>(["get", "nodes"]);
+    const nodes = await json<{
+      items: {
+        metadata: { name: string; labels: Record<string, string> };
+        status: { allocatable: Record<string, string>; conditions: { type: string; status: string }[] };
+      }[];
+    }>(["get", "nodes"]);
     const byName = Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n]));
     expect(Object.keys(byName).sort()).toEqual(["amd-1", "cpu-1", "cpu-2", "intel-1", "nvidia-1", "nvidia-2"]);
     for (const n of nodes.items) expect(n.status.conditions.find((x) => x.type === "Ready")?.status).toBe("True");
-    expect(byName["nvidia-1"].status.allocatable["nvidia.com/gpu"]).toBe("1");
-    expect(byName["nvidia-1"].metadata.labels["reel.dev/encoder.h264_nvenc"]).toBe("false");
-    expect(byName["nvidia-2"].metadata.labels["reel.dev/encoder.h264_nvenc"]).toBe("true");
-    expect(byName["amd-1"].status.allocatable["amd.com/gpu"]).toBe("1");
-    expect(byName["intel-1"].status.allocatable["gpu.intel.com/i915"]).toBe("1");
+    expect(byName["nvidia-1"]?.status.allocatable["nvidia.com/gpu"]).toBe("1");
+    expect(byName["nvidia-1"]?.metadata.labels["reel.dev/encoder.h264_nvenc"]).toBe("false");
+    expect(byName["nvidia-2"]?.metadata.labels["reel.dev/encoder.h264_nvenc"]).toBe("true");
+    expect(byName["amd-1"]?.status.allocatable["amd.com/gpu"]).toBe("1");
+    expect(byName["intel-1"]?.status.allocatable["gpu.intel.com/i915"]).toBe("1");
   });
 
   it("a GPU Job gets a Pod from the job controller, bound by the scheduler to an NVIDIA node, left alone by KWOK", async () => {
@@ -104,7 +111,9 @@ describe.skipIf(!built)(title, () => {
     expect(["nvidia-1", "nvidia-2"]).toContain(pod.spec.nodeName);
     // the binding is the scheduler's: a Scheduled event from default-scheduler
     const ev = await until("Scheduled event", async () => {
-      const evs = await json<{ items: { reason: string; message: string; source?: { component?: string }; reportingComponent?: string }[] }>(["-n", ns, "get", "events", "--field-selector", `involvedObject.name=${pod.metadata.name},reason=Scheduled`]);
+      const evs = await json<{
+        items: { reason: string; message: string; source?: { component?: string }; reportingComponent?: string }[];
+      }>(["-n", ns, "get", "events", "--field-selector", `involvedObject.name=${pod.metadata.name},reason=Scheduled`]);
       return evs.items[0];
     });
     expect(ev.reportingComponent ?? ev.source?.component).toBe("default-scheduler");
@@ -122,12 +131,21 @@ describe.skipIf(!built)(title, () => {
       metadata: { name: "too-many-gpus", namespace: ns },
       spec: {
         nodeSelector: { "reel.dev/gpu-vendor": "nvidia" },
-        containers: [{ name: "worker", image: "ghcr.io/reel/worker:dev", resources: { limits: { "nvidia.com/gpu": "2" } } }],
+        containers: [
+          { name: "worker", image: "ghcr.io/reel/worker:dev", resources: { limits: { "nvidia.com/gpu": "2" } } },
+        ],
       },
     };
     await k(["apply", "-f", "-"], JSON.stringify(pod));
     const ev = await until("FailedScheduling event", async () => {
-      const evs = await json<{ items: { message: string }[] }>(["-n", ns, "get", "events", "--field-selector", "involvedObject.name=too-many-gpus,reason=FailedScheduling"]);
+      const evs = await json<{ items: { message: string }[] }>([
+        "-n",
+        ns,
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=too-many-gpus,reason=FailedScheduling",
+      ]);
       return evs.items[0];
     });
     expect(ev.message).toMatch(/Insufficient nvidia\.com\/gpu|didn't match Pod's node affinity\/selector/);
@@ -154,7 +172,13 @@ describe.skipIf(!built)(title, () => {
     };
     await k(["apply", "-f", "-"], JSON.stringify(job));
     await until("job simulated Complete", async () => {
-      const j = await json<{ status: { conditions?: { type: string; status: string }[] } }>(["-n", ns, "get", "job", "simulated"]);
+      const j = await json<{ status: { conditions?: { type: string; status: string }[] } }>([
+        "-n",
+        ns,
+        "get",
+        "job",
+        "simulated",
+      ]);
       return j.status.conditions?.find((x) => x.type === "Complete" && x.status === "True");
     });
   });

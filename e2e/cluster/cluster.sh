@@ -246,15 +246,16 @@ do_down() {
 
 do_status() {
   if [ ! -d "$state" ]; then echo "down"; return 1; fi
+  LEVEL=? API_PORT=
   # shellcheck disable=SC1091
-  source "$state/env"
+  [ ! -f "$state/env" ] || source "$state/env"
   echo "level $LEVEL, state $state"
-  for c in $(cat "$state/components"); do
+  for c in $(cat "$state/components" 2>/dev/null); do
     if alive "$c"; then echo "  $c: running (pid $(cat "$pids/$c"))"; else echo "  $c: NOT running (log $logs/$c.log)"; fi
   done
   if is_up && api_ok /readyz; then
     echo "  apiserver: https://127.0.0.1:$API_PORT /readyz ok"
-    [ "$LEVEL" -lt 3 ] || kctl get nodes -L reel.dev/gpu-vendor --no-headers 2>/dev/null | sed 's/^/  node /'
+    [ "$LEVEL" != 3 ] || kctl get nodes -L reel.dev/gpu-vendor --no-headers 2>/dev/null | sed 's/^/  node /'
     echo "kubeconfig: $kubeconfig"
     return 0
   fi

@@ -56,7 +56,8 @@ export async function clusterUp(opts: { level?: 2 | 3; dir?: string } = {}): Pro
           join(bin, "kubectl"),
           ["--kubeconfig", kubeconfig, ...args],
           { maxBuffer: 64 << 20 },
-          (err, out, errOut) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${errOut || err.message}`)) : resolve(out)),
+          (err, out, errOut) =>
+            err ? reject(new Error(`kubectl ${args.join(" ")}: ${errOut || err.message}`)) : resolve(out),
         );
         if (input !== undefined) child.stdin?.end(input);
       }),
