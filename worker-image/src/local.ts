@@ -52,6 +52,7 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
     cacheDir: config.REEL_CACHE_DIR,
     metadata: redis ? new RedisCache(redis) : new DiskCache(join(config.REEL_CACHE_DIR, "metadata")),
     segmentMinSecs: config.REEL_SEGMENT_MIN_SECS,
+    concurrency: o.concurrency,
   });
   try {
     return await runJob(job, {

@@ -40,7 +40,7 @@ describe("transcodeArgs", () => {
       "-map",
       "0:a:0",
       "-vf",
-      "scale=1280:720:flags=lanczos,setsar=1,format=yuv420p",
+      "scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
       "-c:v",
       "libx264",
       "-preset",
@@ -124,7 +124,7 @@ describe("transcodeArgs", () => {
       opts: { encoder: "nvenc", codec: "hevc" },
       encoder: "hevc_nvenc",
       beforeInput: [],
-      vf: "scale=1280:720:flags=lanczos,setsar=1,format=yuv420p",
+      vf: "scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
     },
     {
       name: "AMD/Intel VAAPI: VAAPI decode, scale_vaapi, h264_vaapi",
@@ -169,7 +169,7 @@ describe("transcodeArgs", () => {
       opts: { encoder: "videotoolbox", hwDecode: "videotoolbox" },
       encoder: "h264_videotoolbox",
       beforeInput: ["-hwaccel", "videotoolbox"],
-      vf: "scale=1280:720:flags=lanczos,setsar=1,format=yuv420p",
+      vf: "scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
     },
   ];
   for (const c of vendorCases) {

@@ -38,6 +38,8 @@ export interface RealStagesOptions {
   /** Episodes at least this long are encoded in keyframe-aligned segments in parallel. */
   segmentMinSecs: number;
   cores?: number;
+  /** Episodes processed at once: each encode gets its share of the cores, not all of them. */
+  concurrency?: number;
 }
 
 const PROBE_TTL_SECS = 7 * 24 * 3600;
@@ -45,6 +47,8 @@ const PROBE_TTL_SECS = 7 * 24 * 3600;
 export function realStages(o: RealStagesOptions): Stages {
   const breaker = new CircuitBreaker({ threshold: 5, cooldownMs: 30_000 });
   const cores = o.cores ?? availableParallelism();
+  // Two encodes each told to use every core oversubscribe the machine (measured on job-e2e).
+  const threads = Math.max(1, Math.floor(cores / Math.max(1, o.concurrency ?? 1)));
   const probes = new Map<string, ProbeResult>();
   // Which URL each fetched file came from, so probe results can be cached by URL.
   const origins = new Map<string, string>();
@@ -137,14 +141,14 @@ export function realStages(o: RealStagesOptions): Stages {
             workDir,
             startTimeSecs: p.startTimeSecs,
             durationSecs: p.durationSecs,
-            cores,
+            cores: threads,
             binaries: o.binaries,
             signal: ctx.signal,
             onProgress: (e) => ctx.progress(e.percent / 100),
           });
           return;
         }
-        await runFfmpeg(transcodeArgs({ ...settings, output, threads: cores }), {
+        await runFfmpeg(transcodeArgs({ ...settings, output, threads }), {
           binaries: o.binaries,
           signal: ctx.signal,
           durationSecs: p.durationSecs,
@@ -200,7 +204,7 @@ export function realStages(o: RealStagesOptions): Stages {
           canvas: { width: ref.video.width, height: ref.video.height, fps: ref.video.fps },
           silentAudio: ref.hasAudio,
           ...(ref.hasAudio ? {} : { audio: { mode: "none" as const } }),
-          threads: cores,
+          threads,
         }),
         { binaries: o.binaries, signal: ctx.signal, durationSecs: inp.durationSecs, label: "normalise" },
       );
@@ -283,7 +287,7 @@ export function realStages(o: RealStagesOptions): Stages {
       workDir,
       binaries: o.binaries,
       signal: ctx.signal,
-      threads: cores,
+      threads,
     });
     return choice.level;
   }
@@ -294,11 +298,11 @@ function mb(n: number): string {
 }
 
 /**
- * Short episodes are compared whole. Longer ones on 2 s windows spread over the file, one per
+ * Episodes up to 10 s are compared whole. Longer ones on 2 s windows spread over the file, one per
  * minute (at least 4, at most 30): a few percent of the encode's cost instead of a second decode
  * of everything, and still every part of the episode is looked at.
  */
 export function measureWindows(durationSecs: number) {
-  if (durationSecs <= 20) return undefined;
+  if (durationSecs <= 10) return undefined;
   return sampleWindows(durationSecs, Math.min(30, Math.max(4, Math.round(durationSecs / 60))), 2);
 }
