@@ -192,6 +192,7 @@ EOF
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --service-cluster-ip-range 10.96.0.0/16 \
     --authorization-mode Node,RBAC \
+    --endpoint-reconciler-type none \
     --allow-privileged=true --profiling=false
   wait_for kube-apiserver "ready (/readyz)" api_ok /readyz
 
