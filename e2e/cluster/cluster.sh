@@ -22,7 +22,6 @@ bin="${REEL_K8S_BIN:-$("$here/../scripts/build-k8s.sh" --print-bin)}"
 timeout="${REEL_CLUSTER_TIMEOUT:-90}"
 pki="$state/pki" logs="$state/logs" pids="$state/pids"
 kubeconfig="$state/kubeconfig"
-order=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 say() { echo "[cluster] $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -225,24 +224,32 @@ EOF
   echo "$kubeconfig"
 }
 
-do_down() {
-  [ -d "$state" ] || { say "not running"; return 0; }
-  local live=() c i
-  for ((i = ${#order[@]} - 1; i >= 0; i--)); do
-    c=${order[i]}
+stop_group() { # names...: SIGTERM those alive, wait up to 10 s, SIGKILL what is left, wait until gone
+  local live=() c
+  for c in "$@"; do
     if alive "$c"; then kill -TERM "$(cat "$pids/$c")" 2>/dev/null || true; live+=("$c"); fi
   done
   local deadline=$((SECONDS + 10))
   for c in "${live[@]}"; do
-    while alive "$c" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    while alive "$c" && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
     if alive "$c"; then
-      say "$c did not stop after SIGTERM: SIGKILL"
+      say "$c did not stop within 10 s of SIGTERM: SIGKILL"
       kill -KILL "$(cat "$pids/$c")" 2>/dev/null || true
-      while alive "$c"; do sleep 0.1; done
+      while alive "$c"; do sleep 0.05; done
     fi
   done
+  stopped+=("${live[@]}")
+}
+
+do_down() {
+  [ -d "$state" ] || { say "not running"; return 0; }
+  # clients first, then the apiserver, then etcd: an apiserver whose etcd is gone shuts down slowly
+  local stopped=()
+  stop_group kwok kube-scheduler kube-controller-manager
+  stop_group kube-apiserver
+  stop_group etcd
   rm -rf "$state"
-  say "stopped ${live[*]:-nothing}; removed $state"
+  say "stopped ${stopped[*]:-nothing}; removed $state"
 }
 
 do_status() {
