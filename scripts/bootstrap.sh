@@ -43,6 +43,11 @@ fi
 # Pinned Go tools the tests start as real processes (the S3 server), built once and cached.
 command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"; }
 bash e2e/scripts/build-tools.sh
+# Kubernetes control plane for the L2/L3 tests (cached; ~13 min cold on 2 cores, instant when built).
+bash e2e/scripts/build-k8s.sh --check || {
+  log "building pinned Kubernetes components into ~/.cache/reel/k8s"
+  bash e2e/scripts/build-k8s.sh
+}
 
 stamp=node_modules/.reel-lock-stamp
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
