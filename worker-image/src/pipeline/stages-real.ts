@@ -298,11 +298,13 @@ function mb(n: number): string {
 }
 
 /**
- * Episodes up to 10 s are compared whole. Longer ones on 2 s windows spread over the file, one per
- * minute (at least 4, at most 30): a few percent of the encode's cost instead of a second decode
- * of everything, and still every part of the episode is looked at.
+ * Episodes up to a minute are compared whole: a window must decode from the keyframe before it
+ * (x264 puts one every ~8 s), so on short episodes windows cost more than the whole file (on the
+ * job benchmark, three 1 s windows of an 8 s episode took longer than one whole comparison).
+ * Longer episodes are compared on 2 s windows spread over the file, one per minute (4 to 30), and
+ * status says how many seconds were compared.
  */
 export function measureWindows(durationSecs: number) {
-  if (durationSecs <= 10) return undefined;
+  if (durationSecs <= 60) return undefined;
   return sampleWindows(durationSecs, Math.min(30, Math.max(4, Math.round(durationSecs / 60))), 2);
 }
