@@ -10,6 +10,7 @@
 import { mkdir } from "node:fs/promises";
 import type { EncoderFamily, CompressionPreset } from "../../worker-image/src/ffmpeg/presets.ts";
 import type { Quality, VideoCodec } from "../../worker-image/src/ffmpeg/ladder.ts";
+import { sourceInfo } from "../../worker-image/src/ffmpeg/args.ts";
 import { probe } from "../../worker-image/src/probe/probe.ts";
 import { type EncodeSettings, encodeSegmented, encodeWhole } from "../../worker-image/src/segments/encode.ts";
 
@@ -36,15 +37,7 @@ try {
   const p = await probe(o.input);
   const settings: EncodeSettings = {
     input: o.input,
-    source: {
-      demuxer: p.demuxer,
-      width: p.video.width,
-      height: p.video.height,
-      sar: p.video.sar,
-      videoCodec: p.video.codec,
-      bitDepth: p.video.bitDepth,
-      hasAudio: p.hasAudio,
-    },
+    source: sourceInfo(p),
     quality: o.quality,
     codec: o.codec,
     preset: o.preset,

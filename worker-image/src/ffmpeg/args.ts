@@ -1,4 +1,5 @@
 // Typed, pure builders for ffmpeg argument arrays. Nothing here runs a process.
+import type { ProbeResult } from "../probe/parse.ts";
 import { type InputLimits, inputArgs } from "./input.ts";
 import { bufsizeK, ladder, type Quality, targetSize, type VideoCodec } from "./ladder.ts";
 import { type HwDecode, hwPipeline } from "./hwargs.ts";
@@ -14,6 +15,19 @@ export interface SourceInfo {
   videoCodec: string;
   bitDepth?: number;
   hasAudio: boolean;
+}
+
+/** What the argument builders need to know of a probed source. */
+export function sourceInfo(p: ProbeResult): SourceInfo {
+  return {
+    demuxer: p.demuxer,
+    width: p.video.width,
+    height: p.video.height,
+    sar: p.video.sar,
+    videoCodec: p.video.codec,
+    bitDepth: p.video.bitDepth,
+    hasAudio: p.hasAudio,
+  };
 }
 
 export interface SegmentRange {

@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { VideoJobSpec } from "@reel/crds";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
-import { type SourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
+import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
 import { execCommand } from "../ffmpeg/exec.ts";
 import { ladder } from "../ffmpeg/ladder.ts";
 import type { FfmpegBinaries } from "../ffmpeg/run.ts";
@@ -87,16 +87,6 @@ export function realStages(o: RealStagesOptions): Stages {
     probes.set(path, p);
     return p;
   }
-
-  const sourceInfo = (p: ProbeResult): SourceInfo => ({
-    demuxer: p.demuxer,
-    width: p.video.width,
-    height: p.video.height,
-    sar: p.video.sar,
-    videoCodec: p.video.codec,
-    bitDepth: p.video.bitDepth,
-    hasAudio: p.hasAudio,
-  });
 
   return {
     async fetch(url, dir, spec, ctx) {
