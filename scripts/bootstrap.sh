@@ -2,16 +2,21 @@
 # Installs everything Reel's build, tests and benchmarks need on a fresh Debian machine, and
 # nothing twice: system packages only when a command is missing, npm ci only when the lock changed
 # (npm ci builds the Rust addon through the root `prepare` script).
+#
+#   scripts/bootstrap.sh          everything (tests, benchmarks, the control plane for e2e)
+#   scripts/bootstrap.sh --run    only what `reel run` / `npm run demo` need (no test servers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+run_only=false
+[ "${1:-}" = "--run" ] && run_only=true
 
 log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
 
 # command -> Debian package
-declare -A pkgs=(
-  [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [nginx]=nginx-light [aria2c]=aria2 [curl]=curl
-  [cc]=build-essential [pkg-config]=pkg-config [/usr/bin/time]=time [redis-server]=redis-server
-)
+declare -A pkgs=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [cc]=build-essential [pkg-config]=pkg-config)
+if ! $run_only; then
+  pkgs+=([nginx]=nginx-light [aria2c]=aria2 [curl]=curl [/usr/bin/time]=time [redis-server]=redis-server)
+fi
 missing=()
 for cmd in "${!pkgs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkgs[$cmd]}")
@@ -40,14 +45,16 @@ if [ ! -x "$venv/bin/yt-dlp" ] || [ "$(cat "$venv/.reel-req-stamp" 2>/dev/null)"
   echo "$req_sum" >"$venv/.reel-req-stamp"
 fi
 
-# Pinned Go tools the tests start as real processes (the S3 server), built once and cached.
-command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"; }
-bash e2e/scripts/build-tools.sh
-# Kubernetes control plane for the L2/L3 tests (cached; ~13 min cold on 2 cores, instant when built).
-bash e2e/scripts/build-k8s.sh --check || {
-  log "building pinned Kubernetes components into ~/.cache/reel/k8s"
-  bash e2e/scripts/build-k8s.sh
-}
+if ! $run_only; then
+  # Pinned Go tools the tests start as real processes (the S3 server), built once and cached.
+  command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"; }
+  bash e2e/scripts/build-tools.sh
+  # Kubernetes control plane for the L2/L3 tests (cached; ~13 min cold on 2 cores, instant when built).
+  bash e2e/scripts/build-k8s.sh --check || {
+    log "building pinned Kubernetes components into ~/.cache/reel/k8s"
+    bash e2e/scripts/build-k8s.sh
+  }
+fi
 
 stamp=node_modules/.reel-lock-stamp
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
