@@ -1,1 +1,3 @@
+export * from "./plan/jobs.ts";
+export * from "./plan/names.ts";
 export * from "./scheduling/gpu.ts";

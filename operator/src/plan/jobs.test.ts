@@ -1,0 +1,124 @@
+import { parseVideoJob } from "@reel/crds";
+import { describe, expect, it } from "vitest";
+import type { ObservedNode } from "../scheduling/gpu.ts";
+import { type EpisodeObservation, type OperatorSettings, planEpisodeJobs } from "./jobs.ts";
+import { childName } from "./names.ts";
+
+const nodes: ObservedNode[] = [
+  { name: "cpu-1", labels: {} },
+  { name: "nvidia-2", labels: { "reel.dev/gpu-vendor": "nvidia", "reel.dev/encoder.h264_nvenc": "true" } },
+];
+
+const settings: OperatorSettings = {
+  image: "ghcr.io/reel/worker:0.1.0",
+  backoffLimit: 3,
+  activeDeadlineSeconds: 21_600,
+  ttlSecondsAfterFinished: 3600,
+  egressAllow: [],
+};
+
+function videoJob(spec: Record<string, unknown> = {}) {
+  return parseVideoJob({
+    apiVersion: "reel.dev/v1alpha1",
+    kind: "VideoJob",
+    metadata: { name: "season-1", namespace: "media", uid: "uid-1", generation: 1 },
+    spec: {
+      episodes: [{ url: "https://cdn.example.com/1.mp4" }, { url: "https://cdn.example.com/2.mp4" }],
+      gpu: { policy: "auto", vendor: "nvidia" },
+      priority: "high",
+      output: { s3: { bucket: "videos", credentialsSecret: "s3-creds" } },
+      ...spec,
+    },
+  });
+}
+
+type JobShape = {
+  metadata: { name: string; labels: Record<string, string>; ownerReferences: { uid: string; controller: boolean }[] };
+  spec: {
+    suspend?: boolean;
+    backoffLimit: number;
+    podFailurePolicy: { rules: { action: string }[] };
+    template: {
+      spec: {
+        priorityClassName: string;
+        affinity: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: unknown } };
+        containers: {
+          env: { name: string; value?: string; valueFrom?: unknown }[];
+          resources: { limits: Record<string, string> };
+        }[];
+      };
+    };
+  };
+};
+
+/** The planned Job of episode i, typed for the assertions (throws if there is none). */
+function jobOf(planned: ReturnType<typeof planEpisodeJobs>, i: number): JobShape {
+  const job = planned[i]?.job;
+  if (!job) throw new Error(`episode ${i} has no planned Job`);
+  return job as JobShape;
+}
+
+const plan = (spec?: Record<string, unknown>, observed = new Map<number, EpisodeObservation>(), s = settings) =>
+  planEpisodeJobs(videoJob(spec), nodes, observed, s);
+
+describe("planEpisodeJobs", () => {
+  it("plans one owned, labelled Job per episode, on a capable NVIDIA node, with the job's priority", () => {
+    const planned = plan();
+    expect(planned.map((_, i) => jobOf(planned, i).metadata.name)).toEqual(["season-1-ep0", "season-1-ep1"]);
+    const j = jobOf(planned, 0);
+    expect(j.metadata.labels).toMatchObject({
+      "app.kubernetes.io/managed-by": "reel-operator",
+      "reel.dev/videojob": "season-1",
+      "reel.dev/episode": "0",
+    });
+    expect(j.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: "uid-1", controller: true })]);
+    expect(j.spec.template.spec.priorityClassName).toBe("reel-high");
+    expect(j.spec.template.spec.containers[0]?.resources.limits).toEqual({ "nvidia.com/gpu": "1" });
+    expect(JSON.stringify(j.spec.template.spec.affinity)).toContain("reel.dev/encoder.h264_nvenc");
+    expect(j.spec.podFailurePolicy.rules.map((r) => r.action)).toEqual(["FailJob", "Ignore"]);
+  });
+
+  it("puts Secret references in the pod, never secret values", () => {
+    const env = jobOf(plan(), 0).spec.template.spec.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === "AWS_SECRET_ACCESS_KEY")).toEqual({
+      name: "AWS_SECRET_ACCESS_KEY",
+      valueFrom: { secretKeyRef: { name: "s3-creds", key: "secretAccessKey" } },
+    });
+    expect(env.filter((e) => e.name.startsWith("AWS_")).every((e) => e.value === undefined)).toBe(true);
+  });
+
+  it("is stable: planning the same VideoJob twice gives the same objects (so applying again writes nothing)", () => {
+    expect(plan()).toEqual(plan());
+  });
+
+  it("moves an episode off the node where its encoder failed, and falls back to CPU when none is left", () => {
+    const planned = plan(undefined, new Map([[1, { failedNodes: ["nvidia-2"] }]]));
+    expect(planned[0]?.placement?.kind).toBe("gpu");
+    expect(planned[1]?.placement?.kind).toBe("cpu");
+    expect(jobOf(planned, 1).spec.template.spec.containers[0]?.resources.limits).toEqual({});
+  });
+
+  it("refuses, with a code, an episode that requires a GPU no node can provide", () => {
+    const planned = plan({ gpu: { policy: "require", vendor: "amd" } });
+    expect(planned[0]).toMatchObject({ refused: { code: "REEL_ENCODER_UNAVAILABLE" } });
+    expect(planned[0]?.job).toBeUndefined();
+  });
+
+  it("creates Jobs suspended with the queue label when Kueue is used", () => {
+    const j = jobOf(plan(undefined, undefined, { ...settings, kueueQueue: "media-queue" }), 0);
+    expect(j.spec.suspend).toBe(true);
+    expect(j.metadata.labels["kueue.x-k8s.io/queue-name"]).toBe("media-queue");
+  });
+});
+
+describe("childName", () => {
+  it("keeps short names readable and long ones unique within 63 characters", () => {
+    expect(childName("season-1", "ep3")).toBe("season-1-ep3");
+    const long = "a".repeat(60);
+    const a = childName(long, "ep1");
+    const b = childName(`${long}b`, "ep1");
+    expect(a.length).toBeLessThanOrEqual(63);
+    expect(a).not.toBe(b);
+    expect(a.endsWith("-ep1")).toBe(true);
+  });
+});
