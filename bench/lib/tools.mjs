@@ -43,6 +43,18 @@ export function parseReelEvents(stdout) {
   return events;
 }
 
+/**
+ * The `done` event of a reel (or transcode) CLI child; throws naming its `error` event, or its
+ * exit when it printed none.
+ */
+export function reelOutcome(res, label = "reel") {
+  const events = parseReelEvents(res.stdout);
+  const done = events.find((e) => e.event === "done");
+  if (res.code === 0 && done) return { done, events };
+  const error = events.find((e) => e.event === "error");
+  throw new Error(error ? `${label}: ${error.code ?? "error"}: ${error.message}` : failureReason(res, label));
+}
+
 /** { ok: true, idleRssMb } when the binding loads here, else { ok: false, error }. */
 export function reelAvailable() {
   return once("reel", async () => {

@@ -6,6 +6,7 @@ import {
   commandAvailable,
   nodeBinary,
   parseReelEvents,
+  reelOutcome,
   reelAvailable,
   reelCli,
   repoRoot,
@@ -43,13 +44,8 @@ export async function reelDownload({ url, dest, size, connections, chunkSize, ti
   const args = [reelCli, "download", JSON.stringify(options)];
   if (progress) args.push("--progress");
   const res = await runMeasured(nodeBinary(), args, { timeoutMs, cwd: repoRoot, onLine });
-  const events = parseReelEvents(res.stdout);
-  const done = events.find((e) => e.event === "done");
-  const error = events.find((e) => e.event === "error");
-  if (res.killed) return { killed: true, res, events };
-  if (res.code !== 0 || !done) {
-    throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
-  }
+  if (res.killed) return { killed: true, res, events: parseReelEvents(res.stdout) };
+  const { done } = reelOutcome(res);
   const bytes = sizeOf(dest);
   if (size != null && bytes !== size) throw new Error(`reel: wrote ${bytes} bytes, want ${size}`);
   return {

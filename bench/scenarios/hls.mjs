@@ -11,7 +11,7 @@ import { goal } from "../lib/report.mjs";
 import { rowsFrom, runRounds } from "../lib/rounds.mjs";
 import {
   nodeBinary,
-  parseReelEvents,
+  reelOutcome,
   reelAvailable,
   reelCli,
   repoRoot,
@@ -91,11 +91,7 @@ export async function hls({ quick, log }) {
           timeoutMs,
           cwd: repoRoot,
         });
-        const events = parseReelEvents(res.stdout);
-        const done = events.find((e) => e.event === "done");
-        const error = events.find((e) => e.event === "error");
-        if (res.code !== 0 || !done)
-          throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
+        const { done } = reelOutcome(res);
         if (done.report.segments !== vod.segments)
           throw new Error(`reel: fetched ${done.report.segments} segments, want ${vod.segments}`);
         checkOutput("reel", dest);

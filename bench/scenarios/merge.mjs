@@ -13,7 +13,7 @@ import { rowsFrom, runRounds } from "../lib/rounds.mjs";
 import {
   commandAvailable,
   nodeBinary,
-  parseReelEvents,
+  reelOutcome,
   reelAvailable,
   reelCli,
   repoRoot,
@@ -91,11 +91,7 @@ export async function merge({ quick, log }) {
           timeoutMs,
           cwd: repoRoot,
         });
-        const events = parseReelEvents(res.stdout);
-        const done = events.find((e) => e.event === "done");
-        const error = events.find((e) => e.event === "error");
-        if (res.code !== 0 || !done)
-          throw new Error(error ? `reel: ${error.code ?? "error"}: ${error.message}` : failureReason(res, "reel"));
+        const { done } = reelOutcome(res);
         checks.reel.max_av_offset_ms = done.report.maxAvOffsetMs;
         internal.push(done.report.elapsedMs / 1000);
         await inspect("reel", out);

@@ -11,10 +11,10 @@ import { rmSync, statSync } from "node:fs";
 import { makeTempDir } from "../lib/cleanup.mjs";
 import { episodes } from "../lib/fixtures.mjs";
 import { countFrames, probeMedia, ssimAgainst } from "../lib/media.mjs";
-import { failureReason, runMeasured } from "../lib/proc.mjs";
+import { runMeasured } from "../lib/proc.mjs";
 import { goal, median, round } from "../lib/report.mjs";
 import { rowsFrom, runRounds } from "../lib/rounds.mjs";
-import { commandAvailable, nodeBinary, parseReelEvents, repoRoot } from "../lib/tools.mjs";
+import { commandAvailable, nodeBinary, reelOutcome, repoRoot } from "../lib/tools.mjs";
 
 const transcodeCli = join(repoRoot, "bench", "tools", "transcode-cli.ts");
 
@@ -45,11 +45,7 @@ export async function transcodeSegments({ quick, log }) {
           timeoutMs: p.timeoutMs,
           cwd: repoRoot,
         });
-        const events = parseReelEvents(res.stdout);
-        const done = events.find((e) => e.event === "done");
-        const error = events.find((e) => e.event === "error");
-        if (res.code !== 0 || !done)
-          throw new Error(error ? `${mode}: ${error.code ?? "error"}: ${error.message}` : failureReason(res, mode));
+        const { done } = reelOutcome(res, mode);
         const f = facts[name];
         f.reports.push(done.report);
         const frames = await countFrames(output);
