@@ -167,8 +167,22 @@ export interface VideoJob {
       bytesOutput?: number;
       durationSecs?: number;
       quality?: {
+        /**
+         * Mean SSIM of the luma plane, 0..1.
+         */
         ssim?: number;
+        /**
+         * PSNR in dB over all frames (from the summed squared error).
+         */
         psnr?: number;
+        /**
+         * encoder: measured by x264/x265 during the encode; comparison: a decode of both files.
+         */
+        method?: "encoder" | "comparison";
+        /**
+         * Seconds compared when only windows were measured.
+         */
+        comparedSecs?: number;
         vmaf?: number;
         /**
          * Why VMAF was not measured.

@@ -144,8 +144,13 @@ export const CodedError = z.object({
 });
 
 export const QualityScores = z.object({
-  ssim: z.number().optional(),
-  psnr: z.number().optional(),
+  ssim: z.number().optional().describe("Mean SSIM of the luma plane, 0..1."),
+  psnr: z.number().optional().describe("PSNR in dB over all frames (from the summed squared error)."),
+  method: z
+    .enum(["encoder", "comparison"])
+    .optional()
+    .describe("encoder: measured by x264/x265 during the encode; comparison: a decode of both files."),
+  comparedSecs: z.number().min(0).optional().describe("Seconds compared when only windows were measured."),
   vmaf: z.number().optional(),
   vmafUnavailable: z.string().optional().describe("Why VMAF was not measured."),
 });

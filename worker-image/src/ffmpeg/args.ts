@@ -4,6 +4,7 @@ import { type InputLimits, inputArgs } from "./input.ts";
 import { bufsizeK, ladder, type Quality, targetSize, type VideoCodec } from "./ladder.ts";
 import { type HwDecode, hwPipeline } from "./hwargs.ts";
 import { type CompressionPreset, type EncoderFamily, encoderArgs } from "./presets.ts";
+import { hasEncoderStats, withEncoderStats } from "../quality/encoder-stats.ts";
 
 export interface SourceInfo {
   /** Pinned demuxer (from the probe). */
@@ -67,6 +68,8 @@ export interface TranscodeOptions {
   canvas?: { width: number; height: number; fps: number };
   /** Add silent stereo audio when the source has none (normalising to an episode with audio). */
   silentAudio?: boolean;
+  /** Have the encoder print SSIM/PSNR of its own output (x264/x265 only: see quality/encoder-stats.ts). */
+  encoderStats?: boolean;
 }
 
 /** Seconds as ffmpeg's duration syntax, floored to microseconds so a seek never lands after its frame. */
@@ -109,16 +112,16 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   if (audio.mode !== "none") args.push("-map", silent ? "1:a:0" : "0:a:0");
   args.push("-vf", o.canvas ? canvasFilter(o.canvas) : pipeline.filter);
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
-  args.push(
-    ...encoderArgs({
-      codec: o.codec,
-      family: o.encoder,
-      preset: o.preset,
-      level: o.level,
-      maxrateK,
-      bufsizeK: bufsizeK(maxrateK),
-    }),
-  );
+  const encoder = encoderArgs({
+    codec: o.codec,
+    family: o.encoder,
+    preset: o.preset,
+    level: o.level,
+    maxrateK,
+    bufsizeK: bufsizeK(maxrateK),
+  });
+  const stats = o.encoderStats === true && hasEncoderStats(o.encoder, o.codec);
+  args.push(...(stats ? withEncoderStats(encoder, o.codec) : encoder));
   if (o.codec === "hevc") args.push("-tag:v", "hvc1"); // Apple players refuse the default hev1 tag.
   if (o.keyframeIntervalFrames !== undefined) {
     const g = String(o.keyframeIntervalFrames);

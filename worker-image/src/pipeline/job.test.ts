@@ -35,8 +35,14 @@ function job(over: Record<string, unknown> = {}, n = 3) {
   });
 }
 
-function fakeStages(opts: { failUrl?: string; mismatch?: MergeMismatch[] } = {}) {
-  const calls = { fetch: 0, encode: 0, normalise: [] as string[], merged: [] as { path: string; title: string }[] };
+function fakeStages(opts: { failUrl?: string; mismatch?: MergeMismatch[]; encoderScores?: boolean } = {}) {
+  const calls = {
+    fetch: 0,
+    encode: 0,
+    measure: 0,
+    normalise: [] as string[],
+    merged: [] as { path: string; title: string }[],
+  };
   const stages: Stages = {
     async fetch(url, dir, _spec, ctx) {
       calls.fetch++;
@@ -53,9 +59,11 @@ function fakeStages(opts: { failUrl?: string; mismatch?: MergeMismatch[] } = {})
     async encode(source, _p, output) {
       calls.encode++;
       await writeFile(output, `encoded(${await readFile(source, "utf8")})`);
+      if (opts.encoderScores) return { encoder: "libx264", quality: { ssim: 0.98, psnr: 41, method: "encoder" } };
       return { encoder: "libx264" };
     },
     async measure() {
+      calls.measure++;
       return { ssim: 0.99, psnr: 44 };
     },
     async compatible() {
@@ -95,6 +103,16 @@ const opts = (stages: Stages, events?: JobEvent[]) => ({
 });
 
 describe("runJob", () => {
+  it("takes the scores the encoder measured itself and skips the measure stage", async () => {
+    const { stages, calls } = fakeStages({ encoderScores: true });
+    // Another quality keys other encodes: the cache must not hand these scores to later tests.
+    const r = await runJob(job({ quality: "480p" }), opts(stages));
+    expect(r.phase).toBe("Completed");
+    expect(calls.measure).toBe(0);
+    expect(r.episodes.map((e) => e.quality)).toEqual(Array(3).fill({ ssim: 0.98, psnr: 41, method: "encoder" }));
+    expect(r.stageSeconds.measure).toBeUndefined();
+  });
+
   it("processes every episode and stores one merged file with a chapter per episode", async () => {
     const { stages, calls } = fakeStages();
     const events: JobEvent[] = [];

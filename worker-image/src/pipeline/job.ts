@@ -44,7 +44,7 @@ export interface JobResult {
 /** The settings that change an encode's bytes; with the source hash they key the encode cache. */
 export function encodeKey(sourceHash: string, spec: VideoJobSpec): string {
   const settings = {
-    v: 1,
+    v: 2, // 2: SSIM is of the luma plane
     quality: spec.quality,
     codec: spec.codec,
     compression: spec.compression,
@@ -130,9 +130,11 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
         const partial = join(dir, "encoded.mp4");
         const enc = await timer.time("encode", () => o.stages.encode(fetched.path, probe, partial, spec, encCtx));
         status.encoder = enc.encoder;
-        status.quality = await timer.time("measure", () =>
-          o.stages.measure(fetched.path, partial, probe, ctx(index, "measure", "Measuring")),
-        );
+        status.quality =
+          enc.quality ??
+          (await timer.time("measure", () =>
+            o.stages.measure(fetched.path, partial, probe, ctx(index, "measure", "Measuring")),
+          ));
         await rename(partial, encodedPath).catch(async () => {
           await copyFile(partial, encodedPath); // cache on another filesystem
         });

@@ -18,7 +18,8 @@ import { realHost } from "../hw/inventory.ts";
 import { type EncodePlan, planEncode } from "../hw/plan.ts";
 import { probe as ffprobe } from "../probe/probe.ts";
 import type { ProbeResult } from "../probe/parse.ts";
-import { measureQuality } from "../quality/measure.ts";
+import { type EncoderStats, parseEncoderStats } from "../quality/encoder-stats.ts";
+import { measureQuality, vmafAvailable } from "../quality/measure.ts";
 import { findLevelForTarget, sampleWindows } from "../quality/target.ts";
 import { classify } from "../fetch/classify.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
@@ -112,7 +113,8 @@ export function realStages(o: RealStagesOptions): Stages {
       const plan: EncodePlan = planEncode(await hardware(), { codec: spec.codec, gpu: spec.gpu });
       const level = await chooseLevel(source, p, spec, plan, output, ctx);
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
-      const result: FallbackResult<void> = await withFallback(plan, async (step) => {
+      const vmaf = await vmafAvailable(o.binaries);
+      const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
         const settings = {
           input: source,
           source: sourceInfo(p),
@@ -123,11 +125,14 @@ export function realStages(o: RealStagesOptions): Stages {
           encoder: step.family,
           hwDecode: step.hwDecode,
           device: step.device,
+          // x264/x265 measure their own output as they write it: no second decode of the source.
+          // With libvmaf the comparison pass runs anyway (VMAF needs it), so it measures all.
+          encoderStats: !vmaf,
         };
         if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1) {
           const workDir = join(output, "..", "segments");
           await mkdir(workDir, { recursive: true });
-          await encodeSegmented(settings, output, {
+          const r = await encodeSegmented(settings, output, {
             workDir,
             startTimeSecs: p.startTimeSecs,
             durationSecs: p.durationSecs,
@@ -136,21 +141,33 @@ export function realStages(o: RealStagesOptions): Stages {
             signal: ctx.signal,
             onProgress: (e) => ctx.progress(e.percent / 100),
           });
-          return;
+          return r.stats;
         }
-        await runFfmpeg(transcodeArgs({ ...settings, output, threads }), {
+        const r = await runFfmpeg(transcodeArgs({ ...settings, output, threads }), {
           binaries: o.binaries,
           signal: ctx.signal,
           durationSecs: p.durationSecs,
           onProgress,
           label: "encode",
         });
+        return parseEncoderStats(r.stderr);
       });
+      const stats = result.result;
       return {
         encoder:
           result.step.hwDecode !== "none"
             ? `${result.step.encoder} (${result.step.hwDecode} decode)`
             : result.step.encoder,
+        ...(stats
+          ? {
+              quality: {
+                ssim: stats.ssim,
+                psnr: stats.psnr,
+                method: "encoder" as const,
+                vmafUnavailable: "ffmpeg has no libvmaf",
+              },
+            }
+          : {}),
       };
     },
 

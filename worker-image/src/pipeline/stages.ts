@@ -25,6 +25,8 @@ export interface Fetched {
 
 export interface Encoded {
   encoder: string;
+  /** Scores the encoder measured itself; when present the job skips the measure stage. */
+  quality?: QualityScores;
 }
 
 export interface MergeMismatch {

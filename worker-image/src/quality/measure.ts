@@ -23,6 +23,7 @@ export interface Window {
 export interface QualityScores {
   ssim: number;
   psnr: number;
+  method?: "encoder" | "comparison";
   vmaf?: number;
   vmafUnavailable?: string;
   /** Seconds of video compared when windows were used. */
@@ -120,7 +121,7 @@ export async function measureQuality(
     vmaf += (parseVmaf(stderr) ?? 0) * weight;
     total += weight;
   }
-  const scores: QualityScores = { ssim: ssim / total, psnr: psnr / total };
+  const scores: QualityScores = { ssim: ssim / total, psnr: psnr / total, method: "comparison" };
   if (options.windows?.length) scores.comparedSecs = options.windows.reduce((a, w) => a + w.duration, 0);
   if (useVmaf) scores.vmaf = vmaf / total;
   else scores.vmafUnavailable = "ffmpeg has no libvmaf";

@@ -1,8 +1,12 @@
 // Reads the summary lines ffmpeg's ssim, psnr and libvmaf filters print to stderr at the end.
 
-/** `[Parsed_ssim_4 @ 0x..] SSIM Y:0.995 (23.0) U:0.99 (20.0) V:0.99 (20.0) All:0.993 (21.5)` -> 0.993 */
+/**
+ * `[Parsed_ssim_4 @ 0x..] SSIM Y:0.995 (23.0) U:0.99 (20.0) V:0.99 (20.0) All:0.993 (21.5)` -> 0.995.
+ * The luma figure: it is what x264 and x265 report of their own encodes (encoder-stats.ts), so
+ * a score means the same whichever way it was measured.
+ */
 export function parseSsim(stderr: string): number | undefined {
-  const m = /SSIM Y:.*All:([0-9.]+)/.exec(stderr);
+  const m = /SSIM Y:([0-9.]+)/.exec(stderr);
   return m?.[1] ? Number.parseFloat(m[1]) : undefined;
 }
 

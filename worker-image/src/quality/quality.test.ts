@@ -8,13 +8,13 @@ import { hasFilter, parsePsnr, parseSsim, parseVmaf } from "./parse.ts";
 import { findLevelForTarget, highestPassingLevel, sampleWindows } from "./target.ts";
 
 describe("parsing filter summaries", () => {
-  it("reads SSIM All, PSNR average (inf included) and VMAF score", () => {
+  it("reads SSIM of the luma plane, PSNR average (inf included) and VMAF score", () => {
     const err = [
       "[Parsed_ssim_4 @ 0x5] SSIM Y:0.995360 (23.334) U:0.993 (21.6) V:0.992 (21.2) All:0.994508 (22.602)",
       "[Parsed_psnr_5 @ 0x6] PSNR y:41.21 u:44.01 v:44.15 average:42.003411 min:39.90 max:45.12",
       "[Parsed_libvmaf_8 @ 0x7] VMAF score: 95.123456",
     ].join("\n");
-    expect([parseSsim(err), parsePsnr(err), parseVmaf(err)]).toEqual([0.994508, 42.003411, 95.123456]);
+    expect([parseSsim(err), parsePsnr(err), parseVmaf(err)]).toEqual([0.99536, 42.003411, 95.123456]);
     expect(parsePsnr("PSNR y:inf u:inf v:inf average:inf min:inf max:inf")).toBe(Number.POSITIVE_INFINITY);
     expect(parseSsim("nothing")).toBeUndefined();
   });

@@ -8,6 +8,7 @@ import { inputArgs } from "../ffmpeg/input.ts";
 import { audioArgs, outputPath } from "../ffmpeg/args.ts";
 import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { type FrameTimes, frameTimes } from "../probe/frames.ts";
+import { combineEncoderStats, type EncoderStats, parseEncoderStats } from "../quality/encoder-stats.ts";
 import { ffmpegConcatJoin, type Joiner, nativeJoin, nativeMergeAvailable } from "./join.ts";
 import { runPool } from "./pool.ts";
 import { planSegments, type Segment, targetSegmentSecs } from "./split.ts";
@@ -32,6 +33,8 @@ export interface EncodeCommon {
 export interface EncodeWholeResult {
   output: string;
   elapsedMs: number;
+  /** The encoder's own SSIM/PSNR, when `settings.encoderStats` asked and the encoder has them. */
+  stats?: EncoderStats;
 }
 
 /** One ffmpeg process using all the cores: the baseline. */
@@ -42,7 +45,7 @@ export async function encodeWhole(
 ): Promise<EncodeWholeResult> {
   const started = performance.now();
   const cores = options.cores ?? availableParallelism();
-  await runFfmpeg(transcodeArgs({ ...settings, output, threads: cores }), {
+  const r = await runFfmpeg(transcodeArgs({ ...settings, output, threads: cores }), {
     binaries: options.binaries,
     signal: options.signal,
     durationSecs: options.durationSecs,
@@ -51,7 +54,8 @@ export async function encodeWhole(
       ? (e) => options.onProgress?.({ percent: e.percent ?? 0, framesDone: e.frame ?? 0, framesTotal: 0 })
       : undefined,
   });
-  return { output, elapsedMs: performance.now() - started };
+  const stats = settings.encoderStats ? parseEncoderStats(r.stderr) : undefined;
+  return { output, elapsedMs: performance.now() - started, ...(stats ? { stats } : {}) };
 }
 
 export interface SegmentedOptions extends EncodeCommon {
@@ -77,6 +81,8 @@ export interface EncodeSegmentedResult {
   elapsedMs: number;
   encodeMs: number;
   joinMs: number;
+  /** The segments' own SSIM/PSNR combined, when every segment reported them. */
+  stats?: EncoderStats;
 }
 
 /**
@@ -106,7 +112,8 @@ export async function encodeSegmented(
     o.onProgress?.({ percent: framesTotal ? (framesDone / framesTotal) * 100 : 0, framesDone, framesTotal });
   };
   const segmentPath = (s: Segment) => joinPath(o.workDir, `segment-${String(s.index).padStart(4, "0")}.mp4`);
-  const tasks = segments.map((s) => (signal: AbortSignal) => {
+  const segmentStats: Array<EncoderStats | undefined> = [];
+  const tasks = segments.map((s) => async (signal: AbortSignal) => {
     const args = transcodeArgs({
       ...settings,
       output: segmentPath(s),
@@ -114,7 +121,7 @@ export async function encodeSegmented(
       range: { startSecs: s.startPts - o.startTimeSecs, frames: s.frames },
       threads,
     });
-    return runFfmpeg(args, {
+    const r = await runFfmpeg(args, {
       binaries,
       signal,
       label: `encode segment ${s.index}`,
@@ -123,6 +130,8 @@ export async function encodeSegmented(
         report();
       },
     });
+    if (settings.encoderStats) segmentStats[s.index] = parseEncoderStats(r.stderr);
+    return r;
   });
   const audioPath = joinPath(o.workDir, "audio.m4a");
   const withAudio = settings.source.hasAudio;
@@ -160,5 +169,8 @@ export async function encodeSegmented(
   await Promise.all(
     [...segments.map(segmentPath), ...(withAudio ? [audioPath, videoPath] : [])].map((p) => rm(p, { force: true })),
   );
-  return { output, segments, joinedWith, elapsedMs: performance.now() - started, encodeMs, joinMs };
+  const parts = segmentStats.filter((x): x is EncoderStats => x !== undefined);
+  const stats = parts.length === segments.length ? combineEncoderStats(parts) : undefined;
+  const result = { output, segments, joinedWith, elapsedMs: performance.now() - started, encodeMs, joinMs };
+  return stats ? { ...result, stats } : result;
 }
