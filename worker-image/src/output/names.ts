@@ -13,3 +13,13 @@ export function safeName(text: string, fallback = "output"): string {
     .trim();
   return cleaned || fallback;
 }
+
+/** The merged output's file name, as `reel run` and the merge pod store it. */
+export function mergedFileName(jobName: string): string {
+  return `${safeName(jobName)}.mp4`;
+}
+
+/** One episode's file name when merge is off: `<job>-<001>-<title>.mp4`. */
+export function episodeFileName(jobName: string, index: number, title: string): string {
+  return `${safeName(jobName)}-${String(index + 1).padStart(3, "0")}-${safeName(title)}.mp4`;
+}

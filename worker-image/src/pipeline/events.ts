@@ -5,7 +5,17 @@ import type { EpisodeStatus, QualityScores } from "./types.ts";
 export type Stage = "fetch" | "probe" | "encode" | "measure" | "store";
 
 export type JobEvent =
-  | { type: "episode"; index: number; phase: EpisodeStatus["phase"]; progress: number; stage?: Stage; detail?: string }
+  | {
+      type: "episode";
+      index: number;
+      phase: EpisodeStatus["phase"];
+      /** Percent of the whole episode (stages weighted, see SPAN). */
+      progress: number;
+      stage?: Stage;
+      /** Fraction 0..1 of the current stage. */
+      fraction?: number;
+      detail?: string;
+    }
   | { type: "episode-done"; index: number; status: EpisodeStatus }
   | { type: "merge"; progress: number }
   | { type: "store"; progress: number }

@@ -7,9 +7,9 @@ import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 
 import { join } from "node:path";
 import { ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
-import { safeName } from "../output/names.ts";
+import { episodeFileName, mergedFileName, safeName } from "../output/names.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
-import type { SourceProbe, StageContext, Stages } from "./stages.ts";
+import type { Fetched, SourceProbe, StageContext, Stages } from "./stages.ts";
 import type { EpisodeStatus } from "./types.ts";
 
 export interface RunOptions {
@@ -29,6 +29,9 @@ export interface EpisodeResult {
   status: EpisodeStatus;
   encodedPath?: string;
   probe?: SourceProbe;
+  /** The encode cache key (source content + settings) of a completed episode. */
+  key?: string;
+  route?: Fetched["route"];
 }
 
 export interface JobResult {
@@ -41,16 +44,24 @@ export interface JobResult {
   stageSeconds: Record<string, number>;
 }
 
-/** The settings that change an encode's bytes; with the source hash they key the encode cache. */
-export function encodeKey(sourceHash: string, spec: VideoJobSpec): string {
-  const settings = {
+/** The settings that change an encode's bytes. */
+export function encodeSettings(spec: VideoJobSpec) {
+  return {
     v: 2, // 2: SSIM is of the luma plane
     quality: spec.quality,
     codec: spec.codec,
     compression: spec.compression,
     gpu: spec.gpu.policy,
   };
-  return createHash("sha256").update(sourceHash).update(JSON.stringify(settings)).digest("hex").slice(0, 32);
+}
+
+/** With the source's content hash, the settings key the encode cache. */
+export function encodeKey(sourceHash: string, spec: VideoJobSpec): string {
+  return createHash("sha256")
+    .update(sourceHash)
+    .update(JSON.stringify(encodeSettings(spec)))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -80,6 +91,165 @@ class Timer {
   }
 }
 
+/** What one episode needs to run alone: `runJob` passes its own; a worker pod passes its one episode. */
+export interface EpisodeOptions {
+  stages: Stages;
+  spec: VideoJobSpec;
+  /** Where finished encodes are kept (content-keyed); reused when the same bytes come again. */
+  cacheDir: string;
+  /** Scratch for this episode's source; removed when the episode ends. */
+  workDir: string;
+  signal: AbortSignal;
+  emit: Emit;
+  now: () => Date;
+  time?: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * fetch → probe → encode (or reuse) → measure for one episode. Never throws: a failure is in the
+ * status with its code. `index` is the episode's place in the whole job (titles, events), which a
+ * worker pod's single-episode spec does not know.
+ */
+export async function processEpisode(
+  ep: VideoJobSpec["episodes"][number],
+  index: number,
+  o: EpisodeOptions,
+): Promise<EpisodeResult> {
+  const { spec, stages, signal, emit, now } = o;
+  const time = o.time ?? ((_stage, fn) => fn());
+  const encodedDir = join(o.cacheDir, "encoded");
+  const ctx = (stage: Stage, phase: EpisodeStatus["phase"]): StageContext => ({
+    signal,
+    progress: (f, detail) =>
+      emit({
+        type: "episode",
+        index,
+        phase,
+        stage,
+        progress: overall(stage, f),
+        fraction: Math.min(1, Math.max(0, Number.isFinite(f) ? f : 0)),
+        ...(detail ? { detail } : {}),
+      }),
+  });
+  const title = ep.title ?? `Episode ${index + 1}`;
+  const status: EpisodeStatus = {
+    index,
+    title,
+    phase: "Pending",
+    progress: 0,
+    attempts: 1,
+    startedAt: now().toISOString(),
+  };
+  const dir = o.workDir;
+  try {
+    await mkdir(dir, { recursive: true });
+    await mkdir(encodedDir, { recursive: true });
+    const fetched = await time("fetch", () => stages.fetch(ep.url, dir, spec, ctx("fetch", "Downloading")));
+    status.bytesDownloaded = fetched.bytes;
+    const probe = await time("probe", () => stages.probe(fetched.path, ctx("probe", "Probing")));
+    status.durationSecs = probe.durationSecs;
+
+    const key = encodeKey(await stages.hash(fetched.path), spec);
+    const encodedPath = join(encodedDir, `${key}.mp4`);
+    const sidecar = join(encodedDir, `${key}.json`);
+    const encCtx = ctx("encode", "Transcoding");
+    const reused = (await exists(encodedPath)) ? await readSidecar(sidecar) : undefined;
+    if (reused) {
+      status.encoder = `${reused.encoder} (reused)`;
+      status.quality = reused.quality;
+      encCtx.progress(1, "reused a finished encode");
+    } else {
+      const partial = join(dir, "encoded.mp4");
+      const enc = await time("encode", () => stages.encode(fetched.path, probe, partial, spec, encCtx));
+      status.encoder = enc.encoder;
+      status.quality =
+        enc.quality ??
+        (await time("measure", () => stages.measure(fetched.path, partial, probe, ctx("measure", "Measuring"))));
+      await rename(partial, encodedPath).catch(async () => {
+        await copyFile(partial, encodedPath); // cache on another filesystem
+      });
+      // The sidecar goes last: an encode without one is never trusted as finished.
+      await writeFile(sidecar, JSON.stringify({ encoder: enc.encoder, quality: status.quality }));
+    }
+    status.bytesOutput = (await stat(encodedPath)).size;
+    // The source is no longer needed: free the disk before the next episode starts.
+    await rm(dir, { recursive: true, force: true });
+    status.phase = "Completed";
+    status.progress = 100;
+    status.finishedAt = now().toISOString();
+    return { status, encodedPath, probe, key, route: fetched.route };
+  } catch (err) {
+    const e = ReelError.from(err, "REEL_FFMPEG_FAILED", `episode ${index + 1}`);
+    status.phase = signal.aborted ? "Cancelled" : "Failed";
+    status.error = { code: e.code, message: e.message };
+    status.finishedAt = now().toISOString();
+    await rm(dir, { recursive: true, force: true });
+    return { status };
+  } finally {
+    emit({ type: "episode-done", index, status });
+  }
+}
+
+export interface MergeOptions {
+  stages: Stages;
+  spec: VideoJobSpec;
+  /** Scratch for normalised copies; the caller removes it. */
+  tmp: string;
+  signal: AbortSignal;
+  emit: Emit;
+}
+
+/**
+ * Joins encoded episodes in order into `output`, a chapter per title when the spec asks.
+ * Episodes from different sources can differ in size or frame rate: the odd ones are re-encoded to
+ * the first episode's parameters first, then everything is joined losslessly.
+ */
+export async function mergeEncoded(
+  inputs: { path: string; title: string }[],
+  output: string,
+  o: MergeOptions,
+): Promise<{ durationSecs: number; chapters: number }> {
+  const mctx: StageContext = {
+    signal: o.signal,
+    progress: (f) => o.emit({ type: "merge", progress: Math.round(f * 100) }),
+  };
+  const mismatches = await o.stages.compatible(inputs.map((i) => i.path));
+  if (mismatches.length) {
+    const odd = new Set(mismatches.map((m) => m.input));
+    const reference = inputs[0]?.path as string;
+    o.emit({
+      type: "note",
+      level: "info",
+      message: `normalising ${odd.size} episode(s) to match episode 1 before merging`,
+    });
+    inputs = await Promise.all(
+      inputs.map(async (input, i) => {
+        if (!odd.has(i)) return input;
+        const out = join(o.tmp, `normalised-${i}.mp4`);
+        await o.stages.normalise(input.path, reference, out, o.spec, mctx);
+        return { ...input, path: out };
+      }),
+    );
+  }
+  return o.stages.merge(inputs, output, o.spec.merge.chapters, mctx);
+}
+
+/** Stores a finished file on the target with its sha256, reporting upload progress. */
+export async function storeFile(
+  stages: Stages,
+  target: OutputTarget,
+  path: string,
+  file: string,
+  o: { signal: AbortSignal; emit: Emit },
+): Promise<StoredObject> {
+  const sha256 = await stages.sha256(path);
+  return target.put(path, file, {
+    sha256,
+    signal: o.signal,
+    onProgress: (d, t) => o.emit({ type: "store", progress: t ? Math.round((d / t) * 100) : 100 }),
+  });
+}
+
 export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   const { spec } = job;
   const emit: Emit = o.emit ?? (() => {});
@@ -87,78 +257,19 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   const signal = o.signal ?? new AbortController().signal;
   const timer = new Timer();
   const tmp = await mkdtemp(join(o.tmpDir, `reel-${safeName(job.metadata.name)}-`));
-  const encodedDir = join(o.cacheDir, "encoded");
-  await mkdir(encodedDir, { recursive: true });
+  const time = <T>(stage: string, fn: () => Promise<T>) => timer.time(stage, fn);
 
-  const ctx = (index: number, stage: Stage, phase: EpisodeStatus["phase"]): StageContext => ({
-    signal,
-    progress: (f, detail) =>
-      emit({ type: "episode", index, phase, stage, progress: overall(stage, f), ...(detail ? { detail } : {}) }),
-  });
-
-  async function runEpisode(index: number): Promise<EpisodeResult> {
-    const ep = spec.episodes[index] as VideoJobSpec["episodes"][number];
-    const title = ep.title ?? `Episode ${index + 1}`;
-    const status: EpisodeStatus = {
-      index,
-      title,
-      phase: "Pending",
-      progress: 0,
-      attempts: 1,
-      startedAt: now().toISOString(),
-    };
-    const dir = join(tmp, `ep${index}`);
-    try {
-      await mkdir(dir, { recursive: true });
-      const fetched = await timer.time("fetch", () =>
-        o.stages.fetch(ep.url, dir, spec, ctx(index, "fetch", "Downloading")),
-      );
-      status.bytesDownloaded = fetched.bytes;
-      const probe = await timer.time("probe", () => o.stages.probe(fetched.path, ctx(index, "probe", "Probing")));
-      status.durationSecs = probe.durationSecs;
-
-      const key = encodeKey(await o.stages.hash(fetched.path), spec);
-      const encodedPath = join(encodedDir, `${key}.mp4`);
-      const sidecar = join(encodedDir, `${key}.json`);
-      const encCtx = ctx(index, "encode", "Transcoding");
-      const reused = (await exists(encodedPath)) ? await readSidecar(sidecar) : undefined;
-      if (reused) {
-        status.encoder = `${reused.encoder} (reused)`;
-        status.quality = reused.quality;
-        encCtx.progress(1, "reused a finished encode");
-      } else {
-        const partial = join(dir, "encoded.mp4");
-        const enc = await timer.time("encode", () => o.stages.encode(fetched.path, probe, partial, spec, encCtx));
-        status.encoder = enc.encoder;
-        status.quality =
-          enc.quality ??
-          (await timer.time("measure", () =>
-            o.stages.measure(fetched.path, partial, probe, ctx(index, "measure", "Measuring")),
-          ));
-        await rename(partial, encodedPath).catch(async () => {
-          await copyFile(partial, encodedPath); // cache on another filesystem
-        });
-        // The sidecar goes last: an encode without one is never trusted as finished.
-        await writeFile(sidecar, JSON.stringify({ encoder: enc.encoder, quality: status.quality }));
-      }
-      status.bytesOutput = (await stat(encodedPath)).size;
-      // The source is no longer needed: free the disk before the next episode starts.
-      await rm(dir, { recursive: true, force: true });
-      status.phase = "Completed";
-      status.progress = 100;
-      status.finishedAt = now().toISOString();
-      return { status, encodedPath, probe };
-    } catch (err) {
-      const e = ReelError.from(err, "REEL_FFMPEG_FAILED", `episode ${index + 1}`);
-      status.phase = signal.aborted ? "Cancelled" : "Failed";
-      status.error = { code: e.code, message: e.message };
-      status.finishedAt = now().toISOString();
-      await rm(dir, { recursive: true, force: true });
-      return { status };
-    } finally {
-      emit({ type: "episode-done", index, status });
-    }
-  }
+  const runEpisode = (index: number) =>
+    processEpisode(spec.episodes[index] as VideoJobSpec["episodes"][number], index, {
+      stages: o.stages,
+      spec,
+      cacheDir: o.cacheDir,
+      workDir: join(tmp, `ep${index}`),
+      signal,
+      emit,
+      now,
+      time,
+    });
 
   try {
     const results = await pool(spec.episodes.length, Math.max(1, o.concurrency), runEpisode);
@@ -181,57 +292,26 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       });
     }
 
-    const name = safeName(job.metadata.name);
+    const store = (path: string, file: string) =>
+      time("store", () => storeFile(o.stages, o.target, path, file, { signal, emit }));
     if (!spec.merge.enabled) {
       const episodeOutputs: StoredObject[] = [];
       for (const r of done) {
-        const file = `${name}-${String(r.status.index + 1).padStart(3, "0")}-${safeName(r.status.title ?? "")}.mp4`;
-        episodeOutputs.push(await timer.time("store", () => store(r.encodedPath as string, file)));
+        const file = episodeFileName(job.metadata.name, r.status.index, r.status.title ?? "");
+        episodeOutputs.push(await store(r.encodedPath as string, file));
       }
       return { ...base, phase: "Completed", episodeOutputs };
     }
 
     const mergedPath = join(tmp, "merged.mp4");
-    const merged = await timer.time("merge", () => mergeEpisodes(done, mergedPath));
-    const stored = await timer.time("store", () => store(mergedPath, `${name}.mp4`));
+    const inputs = done.map((r) => ({ path: r.encodedPath as string, title: r.status.title ?? "" }));
+    const merged = await time("merge", () =>
+      mergeEncoded(inputs, mergedPath, { stages: o.stages, spec, tmp, signal, emit }),
+    );
+    const stored = await store(mergedPath, mergedFileName(job.metadata.name));
     return { ...base, phase: "Completed", output: { ...stored, ...merged } };
   } finally {
     await rm(tmp, { recursive: true, force: true });
-  }
-
-  async function mergeEpisodes(done: EpisodeResult[], output: string) {
-    const mctx: StageContext = { signal, progress: (f) => emit({ type: "merge", progress: Math.round(f * 100) }) };
-    let inputs = done.map((r) => ({ path: r.encodedPath as string, title: r.status.title ?? "" }));
-    const mismatches = await o.stages.compatible(inputs.map((i) => i.path));
-    if (mismatches.length) {
-      // Episodes from different sources can differ in size or frame rate; re-encode the odd ones
-      // to the first episode's parameters, then join losslessly.
-      const odd = new Set(mismatches.map((m) => m.input));
-      const reference = inputs[0]?.path as string;
-      emit({
-        type: "note",
-        level: "info",
-        message: `normalising ${odd.size} episode(s) to match episode 1 before merging`,
-      });
-      inputs = await Promise.all(
-        inputs.map(async (input, i) => {
-          if (!odd.has(i)) return input;
-          const out = join(tmp, `normalised-${i}.mp4`);
-          await o.stages.normalise(input.path, reference, out, spec, mctx);
-          return { ...input, path: out };
-        }),
-      );
-    }
-    return o.stages.merge(inputs, output, spec.merge.chapters, mctx);
-  }
-
-  async function store(path: string, file: string): Promise<StoredObject> {
-    const sha256 = await o.stages.sha256(path);
-    return o.target.put(path, file, {
-      sha256,
-      signal,
-      onProgress: (d, t) => emit({ type: "store", progress: t ? Math.round((d / t) * 100) : 100 }),
-    });
   }
 }
 
