@@ -57,6 +57,10 @@ export const errorCodes = {
     "Writing the output to storage failed after retries; check the bucket, credentials and endpoint.",
   REEL_QUALITY_TARGET_UNREACHABLE: "No compression level reached the target quality; lower the target or use level 1.",
   REEL_EPISODES_FAILED: "One or more episodes failed and partial merge is not allowed; see each episode's error.",
+  REEL_WORKER_ENV_INVALID:
+    "The worker pod's environment (set by the operator) is missing a variable or has a malformed one; the message names it. Check that the operator and worker image versions match.",
+  REEL_STAGING_MISSING:
+    "A file the merge needs is not in staging (an episode pod did not finish or its staging was removed); the operator re-runs the episode.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -87,4 +91,37 @@ export class ReelError extends Error {
     const prefixed = context ? `${context}: ${message}` : message;
     return new ReelError(isErrorCode(code) ? code : fallback, prefixed, { cause: err });
   }
+}
+
+/**
+ * Codes that mean the request itself is wrong: retrying the same input cannot succeed, so a worker
+ * pod exits 2 and the Job fails at once (podFailurePolicy FailJob). Everything else exits 1 and is
+ * retried. When unsure a code stays out: a wrongly final code loses a job that a retry would have
+ * finished, a wrongly retried one only costs a few attempts. So REEL_YTDLP_FAILED (also a network
+ * failure inside yt-dlp), REEL_SOURCE_TLS, REEL_SOURCE_HTTP (5xx) and REEL_ENCODER_UNAVAILABLE
+ * (another node may have one) are retried.
+ */
+export const badInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "REEL_EGRESS_DENIED",
+  "REEL_SOURCE_NOT_FOUND",
+  "REEL_SOURCE_FORBIDDEN",
+  "REEL_SOURCE_TOO_LARGE",
+  "REEL_TOO_MANY_REDIRECTS",
+  "REEL_UNSUPPORTED_SCHEME",
+  "REEL_HLS_INVALID",
+  "REEL_HLS_LIVE",
+  "REEL_HLS_LOOP",
+  "REEL_HLS_BAD_URI",
+  "REEL_HLS_TOO_MANY_SEGMENTS",
+  "REEL_HLS_UNSUPPORTED",
+  "REEL_JOB_INVALID",
+  "REEL_MEDIA_INVALID",
+  "REEL_MEDIA_LIMITS",
+  "REEL_QUALITY_TARGET_UNREACHABLE",
+  "REEL_WORKER_ENV_INVALID",
+]);
+
+/** True when `code` is bad input that retrying cannot fix (see badInputCodes). */
+export function isBadInput(code: unknown): boolean {
+  return isErrorCode(code) && badInputCodes.has(code);
 }
