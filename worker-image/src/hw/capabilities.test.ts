@@ -53,6 +53,34 @@ describe("probeHardware (fake machines)", () => {
     expect(other.calls.some((c) => c.includes("h264_vaapi"))).toBe(true);
   });
 
+  it("tests again with refresh even when the cache knows the machine, and caches the new outcome", async () => {
+    const cachePath = join(tmp.dir, "refresh.json");
+    await probeHardware({ host: fakeHost(machines.rtx), cachePath });
+    // Same devices and ffmpeg, but NVENC now fails (a broken driver): only a fresh test sees it.
+    const broken = fakeHost({ ...machines.rtx, working: machines.cpuOnly.working });
+    const caps = await probeHardware({ host: broken, cachePath, refresh: true });
+    expect(caps.encoders.h264_nvenc?.ok).toBe(false);
+    clearCapabilityCache();
+    const later = await probeHardware({ host: fakeHost(machines.rtx), cachePath });
+    expect(later.encoders.h264_nvenc?.ok).toBe(false);
+  });
+
+  it("caches and returns nothing from a cancelled probe", async () => {
+    const cachePath = join(tmp.dir, "cancelled.json");
+    const ac = new AbortController();
+    const host = fakeHost(machines.rtx);
+    const runner = host.runner;
+    host.runner = async (cmd, args, opts) => {
+      if (args.includes("-c:v")) ac.abort(new Error("SIGTERM"));
+      return runner(cmd, args, opts);
+    };
+    await expect(probeHardware({ host, cachePath, signal: ac.signal })).rejects.toThrow("SIGTERM");
+    clearCapabilityCache();
+    const fresh = fakeHost(machines.rtx);
+    await probeHardware({ host: fresh, cachePath });
+    expect(fresh.calls.some((c) => c.includes("h264_nvenc"))).toBe(true);
+  });
+
   it("lists no GPU candidates on a Linux box without devices", () => {
     const inv = {
       ffmpegVersion: "5.1",

@@ -111,6 +111,13 @@ export interface ProbeHardwareOptions {
   /** JSON cache file; skipped when absent. */
   cachePath?: string;
   testTimeoutMs?: number;
+  /**
+   * Test again even when results are known, then remember the new ones. The node probe does: a
+   * driver can break (or be fixed) without the ffmpeg version or the device list changing.
+   */
+  refresh?: boolean;
+  /** Stops the test encodes; nothing is cached or returned from a cancelled probe. */
+  signal?: AbortSignal;
 }
 
 const memory = new Map<string, HwCapabilities>();
@@ -129,22 +136,24 @@ async function readCache(path: string, key: string): Promise<HwCapabilities | un
   }
 }
 
-async function outcome(host: HostPort, args: string[], timeoutMs: number): Promise<TestOutcome> {
+async function outcome(host: HostPort, args: string[], timeoutMs: number, signal?: AbortSignal): Promise<TestOutcome> {
   try {
-    const r = await host.runner(host.binaries.ffmpeg, args, { timeoutMs });
+    const r = await host.runner(host.binaries.ffmpeg, args, { timeoutMs, ...(signal ? { signal } : {}) });
     if (r.code === 0) return { ok: true };
     return { ok: false, error: r.timedOut ? "timed out" : tailLines(r.stderr, 3).join("; ") };
   } catch (err) {
+    // A cancelled test says nothing about the encoder: stop instead of recording a failure.
+    signal?.throwIfAborted();
     return { ok: false, error: (err as Error).message };
   }
 }
 
 /** Probes (or recalls) what this machine can encode and decode. */
 export async function probeHardware(options: ProbeHardwareOptions): Promise<HwCapabilities> {
-  const { host, cachePath, testTimeoutMs = 15_000 } = options;
+  const { host, cachePath, testTimeoutMs = 15_000, refresh = false, signal } = options;
   const inv = await takeInventory(host);
   const key = cacheKey(inv);
-  const known = memory.get(key) ?? (cachePath ? await readCache(cachePath, key) : undefined);
+  const known = refresh ? undefined : (memory.get(key) ?? (cachePath ? await readCache(cachePath, key) : undefined));
   if (known) {
     memory.set(key, known);
     return known;
@@ -153,10 +162,10 @@ export async function probeHardware(options: ProbeHardwareOptions): Promise<HwCa
   const encoders: Record<string, TestOutcome> = {};
   // One at a time: parallel test encodes on a GPU can fail for session limits, not capability.
   for (const c of candidates(inv))
-    encoders[c.encoder] = await outcome(host, testEncodeArgs(c, renderNode), testTimeoutMs);
+    encoders[c.encoder] = await outcome(host, testEncodeArgs(c, renderNode), testTimeoutMs, signal);
   const decodeTest = async (kind: "cuda" | "vaapi" | "qsv", present: boolean) =>
     present && inv.hwaccels.includes(kind)
-      ? (await outcome(host, testDecodeArgs(kind, renderNode), testTimeoutMs)).ok
+      ? (await outcome(host, testDecodeArgs(kind, renderNode), testTimeoutMs, signal)).ok
       : false;
   const caps: HwCapabilities = {
     inventory: inv,
@@ -169,6 +178,7 @@ export async function probeHardware(options: ProbeHardwareOptions): Promise<HwCa
     },
     renderNode,
   };
+  signal?.throwIfAborted();
   memory.set(key, caps);
   if (cachePath) {
     await mkdir(dirname(cachePath), { recursive: true });
