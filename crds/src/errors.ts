@@ -61,6 +61,8 @@ export const errorCodes = {
     "The worker pod's environment (set by the operator) is missing a variable or has a malformed one; the message names it. Check that the operator and worker image versions match.",
   REEL_STAGING_MISSING:
     "A file the merge needs is not in staging (an episode pod did not finish or its staging was removed); the operator re-runs the episode.",
+  REEL_INTERNAL:
+    "An unexpected error inside Reel (a bug, not the input); the message has the details. It is retried; report it if it persists.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -37,6 +37,24 @@ export function parseDuration(text: string): number {
   return total;
 }
 
+export interface S3Connection {
+  region?: string;
+  endpoint?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** One client setup for outputs and staging: path-style when an endpoint is given, checksums on. */
+export function s3Client(o: S3Connection): S3Client {
+  return new S3Client({
+    region: o.region ?? "us-east-1",
+    ...(o.endpoint ? { endpoint: o.endpoint, forcePathStyle: true } : {}),
+    credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
+    requestChecksumCalculation: "WHEN_SUPPORTED",
+    maxAttempts: 5,
+  });
+}
+
 export class S3Target implements OutputTarget {
   readonly #o: S3TargetOptions;
   readonly #client: S3Client;
@@ -45,13 +63,7 @@ export class S3Target implements OutputTarget {
   constructor(o: S3TargetOptions) {
     this.#o = o;
     this.#breaker = o.breaker ?? new CircuitBreaker({ threshold: 3, cooldownMs: 30_000 });
-    this.#client = new S3Client({
-      region: o.region ?? "us-east-1",
-      ...(o.endpoint ? { endpoint: o.endpoint, forcePathStyle: true } : {}),
-      credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
-      requestChecksumCalculation: "WHEN_SUPPORTED",
-      maxAttempts: 5,
-    });
+    this.#client = s3Client(o);
   }
 
   key(name: string): string {
@@ -99,16 +111,17 @@ export class S3Target implements OutputTarget {
         );
       }
     });
+    return { location: where, ...(await this.presign(name)), sizeBytes: size, checksum: `sha256:${opts.sha256}` };
+  }
+
+  /** A fresh expiring GET URL for a stored name (also for an object stored by an earlier attempt). */
+  async presign(name: string): Promise<{ url: string; urlExpiresAt: string }> {
     const expiresIn = Math.min(this.#o.urlExpirySecs, MAX_PRESIGN_SECS);
-    const url = await getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#o.bucket, Key: key }), {
-      expiresIn,
-    });
-    return {
-      location: where,
-      url,
-      urlExpiresAt: new Date(Date.now() + expiresIn * 1000).toISOString(),
-      sizeBytes: size,
-      checksum: `sha256:${opts.sha256}`,
-    };
+    const url = await getSignedUrl(
+      this.#client,
+      new GetObjectCommand({ Bucket: this.#o.bucket, Key: this.key(name) }),
+      { expiresIn },
+    );
+    return { url, urlExpiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() };
   }
 }

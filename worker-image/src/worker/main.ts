@@ -1,0 +1,182 @@
+// `reel worker`: what runs inside each Kubernetes Job pod the operator creates. Reads the contract
+// in env.ts, runs one episode or the merge, writes one JSON result to the termination log, logs
+// JSON lines (pino) on stdout, and answers the exit code the Job's podFailurePolicy reads:
+// 0 done, 2 bad input that retrying cannot fix (the Job fails at once), 1 anything else (retried).
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { isBadInput, ReelError } from "@reel/crds";
+import { Redis } from "ioredis";
+import { type Logger, pino } from "pino";
+import { ytDlpVersion } from "../fetch/ytdlp.ts";
+import { preflight } from "../local.ts";
+import type { S3Connection } from "../output/s3.ts";
+import { realStages } from "../pipeline/stages-real.ts";
+import { DiskCache } from "../resilience/cache.ts";
+import { RedisCache } from "../resilience/redis-cache.ts";
+import { type EpisodeOutcome, type PodContext, runEpisodePod } from "./episode.ts";
+import { parseWorkerEnv, terminationLogPath, type WorkerEnv } from "./env.ts";
+import { type MergeOutcome, outputTarget, runMergePod } from "./merge.ts";
+import { noProgress, type ProgressSink, redisProgress } from "./progress.ts";
+import { openStaging } from "./staging.ts";
+import { terminationMessage, writeTermination } from "./termination.ts";
+
+export const EXIT_OK = 0;
+export const EXIT_RETRY = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export type WorkerResult =
+  | EpisodeOutcome
+  | MergeOutcome
+  | { mode: string; phase: "Failed" | "Cancelled"; index?: number; error: { code: string; message: string } };
+
+export interface WorkerIO {
+  /** Where the JSON log lines go (stdout by default). */
+  logStream?: NodeJS.WritableStream;
+  /** Cancels the run (SIGTERM does too). */
+  signal?: AbortSignal;
+}
+
+const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+export function exitCodeOf(result: WorkerResult): number {
+  if (result.phase === "Completed") return EXIT_OK;
+  return result.error && isBadInput(result.error.code) ? EXIT_BAD_INPUT : EXIT_RETRY;
+}
+
+export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Promise<number> {
+  const level = env.REEL_LOG_LEVEL && LEVELS.has(env.REEL_LOG_LEVEL) ? env.REEL_LOG_LEVEL : "info";
+  const root = pino(
+    {
+      level,
+      base: { component: "reel-worker" },
+      // Nothing secret is ever put in a log line; this is the belt to those braces.
+      redact: { paths: ["*.secretAccessKey", "*.AWS_SECRET_ACCESS_KEY", "*.accessKeyId"], censor: "[redacted]" },
+    },
+    (io.logStream ?? process.stdout) as pino.DestinationStream,
+  );
+  const ac = new AbortController();
+  const onSigterm = () => {
+    root.warn("SIGTERM: cancelling");
+    ac.abort();
+  };
+  process.once("SIGTERM", onSigterm);
+  const stopOnIo = () => ac.abort();
+  io.signal?.addEventListener("abort", stopOnIo, { once: true });
+  if (io.signal?.aborted) ac.abort();
+
+  const mode = env.REEL_MODE === "merge" ? "merge" : "episode";
+  const index = /^\d+$/.test(env.REEL_EPISODE_INDEX ?? "") ? Number(env.REEL_EPISODE_INDEX) : undefined;
+  let log: Logger = root.child({
+    videojob: env.REEL_VIDEOJOB,
+    mode,
+    ...(mode === "episode" && index !== undefined ? { episode: index } : {}),
+  });
+  let result: WorkerResult;
+  try {
+    const w = parseWorkerEnv(env);
+    log = root.child({
+      videojob: w.ref,
+      mode: w.mode,
+      ...(w.mode === "episode" ? { episode: w.episode.index } : {}),
+    });
+    result = await run(w, log, ac.signal);
+  } catch (err) {
+    const e = ReelError.from(err, "REEL_INTERNAL");
+    const code = ac.signal.aborted ? "REEL_CANCELLED" : e.code;
+    log.error({ code, err: { message: e.message, stack: e.stack } }, "worker failed");
+    result = {
+      mode,
+      phase: ac.signal.aborted ? "Cancelled" : "Failed",
+      ...(mode === "episode" && index !== undefined ? { index } : {}),
+      error: { code, message: e.message },
+    };
+  } finally {
+    process.off("SIGTERM", onSigterm);
+    io.signal?.removeEventListener("abort", stopOnIo);
+  }
+  const code = exitCodeOf(result);
+  const message = terminationMessage(result);
+  try {
+    await writeTermination(terminationLogPath(env), message);
+  } catch (err) {
+    log.warn({ path: terminationLogPath(env), reason: (err as Error).message }, "cannot write the termination log");
+  }
+  log.info({ result: JSON.parse(message), exitCode: code }, "worker done");
+  await new Promise<void>((resolve) => root.flush(() => resolve()));
+  return code;
+}
+
+async function run(w: WorkerEnv, log: Logger, signal: AbortSignal): Promise<WorkerResult> {
+  const c = w.config;
+  await preflight({ ffmpeg: c.REEL_FFMPEG, ffprobe: c.REEL_FFPROBE });
+  // The root filesystem may be read-only: every temporary file goes under the scratch volume.
+  const tmpRoot = join(c.REEL_CACHE_DIR, "tmp");
+  await mkdir(tmpRoot, { recursive: true });
+  const scratch = await mkdtemp(join(tmpRoot, `${w.mode}-`));
+  const redis = w.redisUrl ? connectRedis(w.redisUrl, log) : undefined;
+  const progress: ProgressSink = redis
+    ? redisProgress(redis, w.ref, { onError: onceWarn(log, "progress not published to Redis") })
+    : noProgress;
+  const conn: S3Connection | undefined =
+    c.AWS_ACCESS_KEY_ID && c.AWS_SECRET_ACCESS_KEY && w.job.spec.output.s3
+      ? {
+          accessKeyId: c.AWS_ACCESS_KEY_ID,
+          secretAccessKey: c.AWS_SECRET_ACCESS_KEY,
+          ...(w.job.spec.output.s3.endpoint ? { endpoint: w.job.spec.output.s3.endpoint } : {}),
+          ...(w.job.spec.output.s3.region ? { region: w.job.spec.output.s3.region } : {}),
+        }
+      : undefined;
+  let ytDlp: Promise<string | undefined> | undefined;
+  const ctx: PodContext = {
+    stages: realStages({
+      binaries: { ffmpeg: c.REEL_FFMPEG, ffprobe: c.REEL_FFPROBE },
+      ytDlp: c.ytDlp,
+      childEnv: { ...c.childEnv, TMPDIR: scratch },
+      allow: c.REEL_EGRESS_ALLOW,
+      cacheDir: c.REEL_CACHE_DIR,
+      metadata: redis ? new RedisCache(redis) : new DiskCache(join(c.REEL_CACHE_DIR, "metadata")),
+      segmentMinSecs: c.REEL_SEGMENT_MIN_SECS,
+      concurrency: 1,
+    }),
+    staging: openStaging(w.staging, conn),
+    scratch,
+    cacheDir: c.REEL_CACHE_DIR,
+    log,
+    progress,
+    signal,
+    ytDlpVersion: () => {
+      ytDlp ??= ytDlpVersion(c.ytDlp).then(
+        (v) => v || undefined,
+        () => undefined,
+      );
+      return ytDlp;
+    },
+  };
+  try {
+    return w.mode === "episode" ? await runEpisodePod(w, ctx) : await runMergePod(w, ctx, outputTarget(w, conn));
+  } finally {
+    await progress.close();
+    redis?.disconnect();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function connectRedis(url: string, log: Logger): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  // Redis is an extra (progress, metadata cache): an outage is logged once, never fatal.
+  redis.on("error", onceWarn(log, "Redis unavailable"));
+  return redis;
+}
+
+function onceWarn(log: Logger, msg: string) {
+  let warned = false;
+  return (err: Error) => {
+    if (warned) return;
+    warned = true;
+    log.warn({ reason: err.message }, msg);
+  };
+}

@@ -1,0 +1,203 @@
+// The merge pod: the staged episodes (checked against their records) joined in order with a
+// chapter per title by the same code as `reel run` (mergeEncoded), stored where `reel run` would
+// store it and named the same; then merge.json in staging. With merge off, each listed episode is
+// stored on its own under `reel run`'s per-episode name instead.
+import { createHash } from "node:crypto";
+import { join, posix } from "node:path";
+import { ReelError, type VideoJobSpec } from "@reel/crds";
+import { LocalTarget } from "../output/local.ts";
+import { episodeFileName, mergedFileName } from "../output/names.ts";
+import { parseDuration, type S3Connection, S3Target } from "../output/s3.ts";
+import type { OutputTarget, StoredObject } from "../output/target.ts";
+import type { JobEvent } from "../pipeline/events.ts";
+import { mergeEncoded, storeFile } from "../pipeline/job.ts";
+import { type EpisodeRecord, episodeFile, episodeRecordFile, type PodContext } from "./episode.ts";
+import type { MergeEnv } from "./env.ts";
+import { putJson } from "./staging.ts";
+
+export interface StoredOutput {
+  location: string;
+  bytes: number;
+  sha256: string;
+  url?: string;
+  urlExpiresAt?: string;
+  durationSecs?: number;
+  chapters?: number;
+}
+
+export interface MergeOutcome {
+  mode: "merge";
+  phase: "Completed" | "Failed" | "Cancelled";
+  reused?: boolean;
+  /** The merged file (merge enabled). */
+  output?: StoredOutput;
+  /** One file per episode (merge disabled), in list order. */
+  outputs?: StoredOutput[];
+  error?: { code: string; message: string };
+}
+
+/** What merge.json holds. */
+export interface MergeRecord {
+  v: 1;
+  videojob: string;
+  uid: string;
+  key: string;
+  /** Stored names, so a later pod can presign them again. */
+  names: string[];
+  output?: StoredOutput;
+  outputs?: StoredOutput[];
+}
+
+export const MERGE_RECORD = "merge.json";
+
+/**
+ * The merge is the same when the same staged bytes (by their sha256) are joined in the same order
+ * under the same titles into the same output: then a retried merge pod answers the stored result.
+ */
+export function mergeKey(env: MergeEnv, records: EpisodeRecord[]): string {
+  const spec = env.job.spec;
+  const what = {
+    v: 1,
+    uid: env.uid,
+    name: env.job.metadata.name,
+    episodes: env.episodes.map((e, i) => ({ index: e.index, title: e.title, sha256: records[i]?.sha256 })),
+    merge: spec.merge,
+    output: spec.output,
+  };
+  return createHash("sha256").update(JSON.stringify(what)).digest("hex").slice(0, 32);
+}
+
+export function outputTarget(env: MergeEnv, conn?: S3Connection): OutputTarget & { presign?: S3Target["presign"] } {
+  const s3 = env.job.spec.output.s3;
+  if (s3) {
+    if (!conn)
+      throw new ReelError("REEL_WORKER_ENV_INVALID", "S3 output needs AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+    const t = new S3Target({
+      ...conn,
+      bucket: s3.bucket,
+      prefix: s3.prefix,
+      urlExpirySecs: parseDuration(s3.urlExpiry),
+    });
+    return { put: (p, n, o) => t.put(p, n, o), presign: (n) => t.presign(n) };
+  }
+  const dir = env.outputDir;
+  if (!dir) throw new ReelError("REEL_WORKER_ENV_INVALID", "no output directory for a volume output");
+  const local = new LocalTarget(dir);
+  const vol = env.job.spec.output.volume;
+  return {
+    async put(path, name, o) {
+      const stored = await local.put(path, name, o);
+      // Status names the file on the claim, not where this pod happened to mount it.
+      return vol
+        ? {
+            ...stored,
+            location: `pvc://${vol.claimName}${posix.join("/", vol.path, stored.location.slice(dir.length))}`,
+          }
+        : stored;
+    },
+  };
+}
+
+function toOutput(s: StoredObject, extra: { durationSecs?: number; chapters?: number } = {}): StoredOutput {
+  return {
+    location: s.location,
+    bytes: s.sizeBytes,
+    sha256: s.checksum.replace(/^sha256:/, ""),
+    ...(s.url ? { url: s.url } : {}),
+    ...(s.urlExpiresAt ? { urlExpiresAt: s.urlExpiresAt } : {}),
+    ...extra,
+  };
+}
+
+export async function runMergePod(
+  env: MergeEnv,
+  ctx: PodContext,
+  target: ReturnType<typeof outputTarget>,
+): Promise<MergeOutcome> {
+  const { staging, stages, signal, log, progress } = ctx;
+  const spec: VideoJobSpec = env.job.spec;
+
+  const records: EpisodeRecord[] = [];
+  for (const e of env.episodes) {
+    const r = await staging.readJson<EpisodeRecord>(episodeRecordFile(e.index), signal);
+    if (r?.status?.phase !== "Completed") {
+      throw new ReelError(
+        "REEL_STAGING_MISSING",
+        `episode ${e.index + 1} has no finished record at ${staging.locate(episodeRecordFile(e.index))}`,
+      );
+    }
+    records.push(r);
+  }
+  const key = mergeKey(env, records);
+
+  const previous = await staging.readJson<MergeRecord>(MERGE_RECORD, signal);
+  if (previous?.key === key) {
+    log.info({ key }, "merge already done; answering the stored result");
+    // A presigned URL from an earlier attempt may be close to expiry: sign it again.
+    const fresh = async (o: StoredOutput | undefined, name: string | undefined) =>
+      o && name && target.presign ? { ...o, ...(await target.presign(name)) } : o;
+    const output = await fresh(previous.output, previous.names[0]);
+    const outputs = previous.outputs
+      ? await Promise.all(previous.outputs.map((o, i) => fresh(o, previous.names[i]) as Promise<StoredOutput>))
+      : undefined;
+    progress.report({ index: "merge", stage: "done", progress: 1, percent: 100, phase: "Completed" });
+    return {
+      mode: "merge",
+      phase: "Completed",
+      reused: true,
+      ...(output ? { output } : {}),
+      ...(outputs ? { outputs } : {}),
+    } satisfies MergeOutcome;
+  }
+
+  log.info({ episodes: env.episodes.map((e) => e.index), staging: staging.location }, "merge starting");
+  const inputs: { path: string; title: string }[] = [];
+  for (const [i, e] of env.episodes.entries()) {
+    progress.report({ index: "merge", stage: "fetch", progress: i / env.episodes.length, phase: "Downloading" });
+    const path = await staging.materialise(episodeFile(e.index), join(ctx.scratch, "staged"), signal);
+    const sha256 = await stages.sha256(path);
+    if (sha256 !== records[i]?.sha256) {
+      throw new ReelError(
+        "REEL_CHECKSUM_MISMATCH",
+        `staged episode ${e.index + 1} does not match its record (sha256 ${sha256.slice(0, 12)}…, recorded ${records[i]?.sha256?.slice(0, 12)}…)`,
+      );
+    }
+    inputs.push({ path, title: e.title });
+  }
+
+  const emit = (e: JobEvent) => {
+    if (e.type === "merge")
+      progress.report({ index: "merge", stage: "merge", progress: e.progress / 100, phase: "Merging" });
+    else if (e.type === "store")
+      progress.report({ index: "merge", stage: "store", progress: e.progress / 100, phase: "Uploading" });
+    else if (e.type === "note") log[e.level]({}, e.message);
+  };
+  const name = env.job.metadata.name;
+  let record: MergeRecord;
+  if (spec.merge.enabled) {
+    const merged = join(ctx.scratch, "merged.mp4");
+    const m = await mergeEncoded(inputs, merged, { stages, spec, tmp: ctx.scratch, signal, emit });
+    const file = mergedFileName(name);
+    const stored = await storeFile(stages, target, merged, file, { signal, emit });
+    const output = toOutput(stored, { durationSecs: m.durationSecs, chapters: m.chapters });
+    record = { v: 1, videojob: env.ref, uid: env.uid, key, names: [file], output };
+  } else {
+    const names: string[] = [];
+    const outputs: StoredOutput[] = [];
+    for (const [i, input] of inputs.entries()) {
+      const file = episodeFileName(name, env.episodes[i]?.index ?? i, input.title);
+      outputs.push(toOutput(await storeFile(stages, target, input.path, file, { signal, emit })));
+      names.push(file);
+    }
+    record = { v: 1, videojob: env.ref, uid: env.uid, key, names, outputs };
+  }
+  await putJson(staging, ctx.scratch, MERGE_RECORD, record);
+  progress.report({ index: "merge", stage: "done", progress: 1, percent: 100, phase: "Completed" });
+  log.info({ location: record.output?.location ?? record.outputs?.map((o) => o.location) }, "merge stored");
+  return {
+    mode: "merge",
+    phase: "Completed",
+    ...(record.output ? { output: record.output } : {}),
+    ...(record.outputs ? { outputs: record.outputs } : {}),
+  } satisfies MergeOutcome;
+}
