@@ -16,6 +16,8 @@ export interface VideoJob {
     generation?: number;
     resourceVersion?: string;
     creationTimestamp?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
   };
   spec: {
     /**

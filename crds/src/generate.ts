@@ -13,7 +13,7 @@ const HEADER = "Generated from crds/src/schema.ts by `npm run generate -w @reel/
 const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "generated");
 
 export async function render(): Promise<Record<string, string>> {
-  const crd = `# ${HEADER}\n${stringify(videoJobCrd(), { lineWidth: 0 })}`;
+  const crd = `# ${HEADER}\n${stringify(videoJobCrd(), { lineWidth: 0, version: "1.1" })}`;
   const jsonSchema = z.toJSONSchema(VideoJob, { io: "output" });
   const types = await compile(jsonSchema as Parameters<typeof compile>[0], "VideoJob", {
     bannerComment: `// ${HEADER}`,

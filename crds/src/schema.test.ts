@@ -3,6 +3,7 @@ import { videoJobCrd } from "./crd.ts";
 import { render } from "./generate.ts";
 import { parseVideoJob, VideoJobInvalidError } from "./parse.ts";
 import { readFile } from "node:fs/promises";
+import { parse } from "yaml";
 import { join } from "node:path";
 
 const base = {
@@ -118,6 +119,14 @@ describe("the CRD", () => {
     const text = JSON.stringify(version.schema.openAPIV3Schema);
     expect(text).toContain("exactly one of s3, volume or local");
     expect(text).toContain("cannot be resumed");
+  });
+
+  it("reads the same under YAML 1.1 (kubectl's parser): `off` stays a string, not false", async () => {
+    const text = (await render())["videojob.crd.yaml"] ?? "";
+    const old = parse(text, { version: "1.1" });
+    expect(old).toEqual(parse(text));
+    const policy = old.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.gpu.properties.policy;
+    expect(policy.enum).toEqual(["off", "auto", "require"]);
   });
 
   it("committed generated files are up to date (run npm run generate -w @reel/crds)", async () => {

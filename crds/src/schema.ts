@@ -213,6 +213,8 @@ export const ObjectMeta = z.object({
   generation: z.number().int().optional(),
   resourceVersion: z.string().optional(),
   creationTimestamp: z.string().optional(),
+  deletionTimestamp: z.string().optional(),
+  finalizers: z.array(z.string()).optional(),
 });
 
 export const VideoJob = z.object({
