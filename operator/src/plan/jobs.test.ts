@@ -1,7 +1,14 @@
 import { parseVideoJob } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import type { ObservedNode } from "../scheduling/gpu.ts";
-import { type EpisodeObservation, type OperatorSettings, planEpisodeJobs } from "./jobs.ts";
+import {
+  type EpisodeObservation,
+  type OperatorSettings,
+  planEpisodeJobs,
+  planMergeJob,
+  SPEC_HASH,
+  stagingLocation,
+} from "./jobs.ts";
 import { childName } from "./names.ts";
 
 const nodes: ObservedNode[] = [
@@ -41,10 +48,10 @@ type JobShape = {
     template: {
       spec: {
         priorityClassName: string;
-        affinity: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: unknown } };
+        affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: unknown } };
         containers: {
           env: { name: string; value?: string; valueFrom?: unknown }[];
-          resources: { limits: Record<string, string> };
+          resources: { limits?: Record<string, string> };
         }[];
       };
     };
@@ -55,7 +62,7 @@ type JobShape = {
 function jobOf(planned: ReturnType<typeof planEpisodeJobs>, i: number): JobShape {
   const job = planned[i]?.job;
   if (!job) throw new Error(`episode ${i} has no planned Job`);
-  return job as JobShape;
+  return job as unknown as JobShape;
 }
 
 const plan = (spec?: Record<string, unknown>, observed = new Map<number, EpisodeObservation>(), s = settings) =>
@@ -95,7 +102,7 @@ describe("planEpisodeJobs", () => {
     const planned = plan(undefined, new Map([[1, { failedNodes: ["nvidia-2"] }]]));
     expect(planned[0]?.placement?.kind).toBe("gpu");
     expect(planned[1]?.placement?.kind).toBe("cpu");
-    expect(jobOf(planned, 1).spec.template.spec.containers[0]?.resources.limits).toEqual({});
+    expect(jobOf(planned, 1).spec.template.spec.containers[0]?.resources.limits).toBeUndefined();
   });
 
   it("refuses, with a code, an episode that requires a GPU no node can provide", () => {
@@ -120,5 +127,58 @@ describe("childName", () => {
     expect(a.length).toBeLessThanOrEqual(63);
     expect(a).not.toBe(b);
     expect(a.endsWith("-ep1")).toBe(true);
+  });
+});
+
+describe("the worker contract in the planned pods", () => {
+  const envOf = (j: JobShape) =>
+    Object.fromEntries((j.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
+
+  it("gives each episode pod only its own episode, the staging prefix and the job's identity", () => {
+    const env = envOf(jobOf(plan(), 1));
+    expect(env.REEL_MODE).toBe("episode");
+    expect(env.REEL_VIDEOJOB).toBe("media/season-1");
+    expect(env.REEL_VIDEOJOB_UID).toBe("uid-1");
+    expect(env.REEL_STAGING).toBe("s3://videos/.reel-staging/uid-1/");
+    const spec = JSON.parse(String(env.REEL_SPEC));
+    expect(spec.episodes).toEqual([{ url: "https://cdn.example.com/2.mp4" }]);
+    expect(spec.quality).toBe("720p");
+  });
+
+  it("stamps a hash of the planned object, equal for equal plans and different when the spec changes", () => {
+    const a = plan()[0]?.job?.metadata.annotations[SPEC_HASH];
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(plan()[0]?.job?.metadata.annotations[SPEC_HASH]).toBe(a);
+    expect(plan({ quality: "1080p" })[0]?.job?.metadata.annotations[SPEC_HASH]).not.toBe(a);
+  });
+
+  it("mounts the output volume and stages episodes on it", () => {
+    const planned = plan({ output: { volume: { claimName: "media-out", path: "/shows/s1/" } } });
+    const j = planned[0]?.job as unknown as {
+      spec: { template: { spec: { volumes: unknown[]; containers: { volumeMounts: unknown[] }[] } } };
+    };
+    expect(j.spec.template.spec.volumes).toContainEqual({
+      name: "output",
+      persistentVolumeClaim: { claimName: "media-out" },
+    });
+    expect(envOf(jobOf(planned, 0)).REEL_STAGING).toBe("/output/shows/s1/.reel-staging/uid-1/");
+  });
+
+  it("refuses output.local in a cluster with a code", () => {
+    const planned = plan({ output: { local: { path: "/tmp/out" } } });
+    expect(planned[0]?.refused?.code).toBe("REEL_JOB_INVALID");
+    expect(stagingLocation(videoJob({ output: { local: { path: "/x" } } }))).toEqual({
+      error: expect.stringContaining("output.s3 or output.volume"),
+    });
+  });
+
+  it("plans the merge Job with the episodes to join, on the CPU", () => {
+    const m = planMergeJob(videoJob(), [{ index: 1, title: "Two" }], settings) as unknown as JobShape;
+    expect(m.metadata.name).toBe("season-1-merge");
+    expect(m.metadata.labels["reel.dev/role"]).toBe("merge");
+    const env = envOf(m);
+    expect(env.REEL_MODE).toBe("merge");
+    expect(JSON.parse(String(env.REEL_MERGE_EPISODES))).toEqual([{ index: 1, title: "Two" }]);
+    expect(m.spec.template.spec.affinity).toBeUndefined();
   });
 });

@@ -1,6 +1,13 @@
-// plan: the desired per-episode Jobs of a VideoJob, computed from its spec and what is observed.
-// Pure; the reconciler applies the result with Server-Side Apply under one field manager, so a
-// plan that equals what exists writes nothing.
+// plan: the desired per-episode Jobs and the merge Job of a VideoJob, computed from its spec and
+// what is observed. Pure; the reconciler applies the result with Server-Side Apply under one field
+// manager, and only when the planned object differs from what exists (see `specHash`).
+//
+// The worker contract (worker-image/src/worker reads exactly these): REEL_MODE episode|merge,
+// REEL_VIDEOJOB ns/name, REEL_VIDEOJOB_UID, REEL_SPEC (the spec; an episode pod gets only its own
+// episode), REEL_STAGING (s3://bucket/prefix/.reel-staging/<uid>/ or a directory on the mounted
+// volume), REEL_EPISODE_INDEX/URL/TITLE, REEL_MERGE_EPISODES, REEL_EGRESS_ALLOW, REEL_CACHE_DIR,
+// REEL_ENCODER_HINT, REEL_REDIS_URL, and S3 credentials from the job's Secret by reference.
+import { createHash } from "node:crypto";
 import type { VideoJob } from "@reel/crds";
 import { type ObservedNode, type Placement, placeEpisode } from "../scheduling/gpu.ts";
 import { childName } from "./names.ts";
@@ -21,6 +28,8 @@ export interface OperatorSettings {
   kueueQueue?: string;
   /** CIDRs opened past the egress guard for every job (private sources), from the operator's flags. */
   egressAllow: string[];
+  /** Redis the workers publish fine progress to. */
+  redisUrl?: string;
 }
 
 export interface EpisodeObservation {
@@ -31,16 +40,37 @@ export interface EpisodeObservation {
 export interface PlannedEpisode {
   index: number;
   /** The Job to apply, or the reason no Job can run (e.g. GPU required but none capable). */
-  job?: Record<string, unknown>;
+  job?: KubeJob;
   placement?: Placement;
   refused?: { code: string; message: string };
 }
+
+export type KubeJob = {
+  apiVersion: "batch/v1";
+  kind: "Job";
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    ownerReferences: Array<Record<string, unknown>>;
+  };
+  spec: Record<string, unknown>;
+};
 
 type EnvVar =
   | { name: string; value: string }
   | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } };
 
 const PRIORITY_CLASS = { low: "reel-low", normal: "reel-normal", high: "reel-high" } as const;
+
+/** Annotation holding the hash of the planned object: equal hash, nothing to write. */
+export const SPEC_HASH = "reel.dev/spec-hash";
+export const GENERATION = "reel.dev/generation";
+export const VIDEOJOB_LABEL = "reel.dev/videojob";
+export const EPISODE_LABEL = "reel.dev/episode";
+export const ROLE_LABEL = "reel.dev/role";
+export const OUTPUT_MOUNT = "/output";
 
 function affinity(p: Placement) {
   const a: Record<string, unknown> = {};
@@ -59,94 +89,187 @@ function affinity(p: Placement) {
   return a;
 }
 
+/** A stable hash of a planned object (keys sorted), stored on it as SPEC_HASH. */
+export function specHash(o: unknown): string {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v as object)
+              .sort()
+              .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash("sha256")
+    .update(JSON.stringify(canon(o)))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Where episodes are staged before the merge: a prefix in the output bucket, or a volume directory. */
+export function stagingLocation(job: VideoJob): string | { error: string } {
+  const uid = job.metadata.uid ?? "";
+  const s3 = job.spec.output.s3;
+  if (s3) return `s3://${s3.bucket}/${s3.prefix}.reel-staging/${uid}/`;
+  const vol = job.spec.output.volume;
+  if (vol) return `${OUTPUT_MOUNT}${`/${vol.path}`.replace(/\/+/g, "/").replace(/\/$/, "")}/.reel-staging/${uid}/`;
+  return {
+    error:
+      "output.local names a directory on the machine running `reel run`; in a cluster use output.s3 or output.volume",
+  };
+}
+
+interface PodParts {
+  job: VideoJob;
+  s: OperatorSettings;
+  role: "episode" | "merge";
+  suffix: string;
+  labels: Record<string, string>;
+  env: EnvVar[];
+  placement?: Placement;
+}
+
+function jobObject({ job, s, role, suffix, labels: extra, env, placement }: PodParts): KubeJob {
+  const name = job.metadata.name;
+  const namespace = job.metadata.namespace ?? "default";
+  const labels = {
+    ...MANAGED_BY,
+    "app.kubernetes.io/name": "reel-worker",
+    [VIDEOJOB_LABEL]: name,
+    [ROLE_LABEL]: role,
+    ...extra,
+    ...(s.kueueQueue ? { "kueue.x-k8s.io/queue-name": s.kueueQueue } : {}),
+  };
+  const s3 = job.spec.output.s3;
+  const vol = job.spec.output.volume;
+  const staging = stagingLocation(job);
+  const fullEnv: EnvVar[] = [
+    { name: "REEL_MODE", value: role },
+    { name: "REEL_VIDEOJOB", value: `${namespace}/${name}` },
+    { name: "REEL_VIDEOJOB_UID", value: job.metadata.uid ?? "" },
+    { name: "REEL_STAGING", value: typeof staging === "string" ? staging : "" },
+    ...env,
+    { name: "REEL_EGRESS_ALLOW", value: s.egressAllow.join(",") },
+    { name: "REEL_CACHE_DIR", value: "/scratch" },
+    { name: "REEL_TERMINATION_LOG", value: "/dev/termination-log" },
+    ...(s.redisUrl ? [{ name: "REEL_REDIS_URL", value: s.redisUrl }] : []),
+  ];
+  if (s3) {
+    // Secret references only: no secret value is ever part of a planned object.
+    for (const [envName, key] of [
+      ["AWS_ACCESS_KEY_ID", "accessKeyId"],
+      ["AWS_SECRET_ACCESS_KEY", "secretAccessKey"],
+    ] as const) {
+      fullEnv.push({ name: envName, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
+    }
+  }
+  const volumes: Array<Record<string, unknown>> = [{ name: "scratch", emptyDir: {} }];
+  const mounts: Array<Record<string, unknown>> = [{ name: "scratch", mountPath: "/scratch" }];
+  if (vol) {
+    volumes.push({ name: "output", persistentVolumeClaim: { claimName: vol.claimName } });
+    mounts.push({ name: "output", mountPath: OUTPUT_MOUNT });
+  }
+  const spec = {
+    ...(s.kueueQueue ? { suspend: true } : {}),
+    backoffLimit: s.backoffLimit,
+    activeDeadlineSeconds: s.activeDeadlineSeconds,
+    ttlSecondsAfterFinished: s.ttlSecondsAfterFinished,
+    podFailurePolicy: {
+      rules: [
+        // Bad input never gets better by retrying: fail the episode at once with its code.
+        { action: "FailJob", onExitCodes: { containerName: "worker", operator: "In", values: [EXIT_BAD_INPUT] } },
+        // Evictions and node loss are not the episode's fault: retry without counting.
+        { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] },
+      ],
+    },
+    template: {
+      metadata: { labels },
+      spec: {
+        restartPolicy: "Never",
+        priorityClassName: PRIORITY_CLASS[job.spec.priority],
+        ...(placement ? { affinity: affinity(placement), tolerations: placement.tolerations } : {}),
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: "worker",
+            image: s.image,
+            command: ["reel", "worker"],
+            env: fullEnv,
+            resources: {
+              requests: { cpu: "1", memory: "1Gi" },
+              ...(placement && Object.keys(placement.limits).length ? { limits: placement.limits } : {}),
+            },
+            volumeMounts: mounts,
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
+            },
+            terminationMessagePolicy: "FallbackToLogsOnError",
+          },
+        ],
+        volumes,
+      },
+    },
+  };
+  const metadata = {
+    name: childName(name, suffix),
+    namespace,
+    labels,
+    annotations: { [GENERATION]: String(job.metadata.generation ?? 0) },
+    ownerReferences: [
+      {
+        apiVersion: job.apiVersion,
+        kind: job.kind,
+        name,
+        uid: job.metadata.uid ?? "",
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  };
+  const obj: KubeJob = { apiVersion: "batch/v1", kind: "Job", metadata, spec };
+  obj.metadata.annotations[SPEC_HASH] = specHash({ metadata: { ...metadata, annotations: {} }, spec });
+  return obj;
+}
+
 export function planEpisodeJobs(
   job: VideoJob,
   nodes: ObservedNode[],
   observed: Map<number, EpisodeObservation>,
   s: OperatorSettings,
 ): PlannedEpisode[] {
-  const name = job.metadata.name;
-  const owner = {
-    apiVersion: job.apiVersion,
-    kind: job.kind,
-    name,
-    uid: job.metadata.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  const staging = stagingLocation(job);
   return job.spec.episodes.map((episode, index) => {
+    if (typeof staging !== "string") return { index, refused: { code: "REEL_JOB_INVALID", message: staging.error } };
     const o = observed.get(index) ?? { failedNodes: [] };
     const placed = placeEpisode({ gpu: job.spec.gpu, codec: job.spec.codec, nodes, ...o });
     if (!placed.ok) return { index, refused: { code: placed.code, message: placed.message } };
     const p = placed.placement;
-    const labels = {
-      ...MANAGED_BY,
-      "app.kubernetes.io/name": "reel-worker",
-      "reel.dev/videojob": name,
-      "reel.dev/episode": String(index),
-      ...(s.kueueQueue ? { "kueue.x-k8s.io/queue-name": s.kueueQueue } : {}),
-    };
     const env: EnvVar[] = [
-      { name: "REEL_MODE", value: "episode" },
-      { name: "REEL_VIDEOJOB", value: `${job.metadata.namespace ?? "default"}/${name}` },
       { name: "REEL_EPISODE_INDEX", value: String(index) },
       { name: "REEL_EPISODE_URL", value: episode.url },
+      ...(episode.title ? [{ name: "REEL_EPISODE_TITLE", value: episode.title }] : []),
+      { name: "REEL_SPEC", value: JSON.stringify({ ...job.spec, episodes: [episode] }) },
       { name: "REEL_ENCODER_HINT", value: p.encoder },
-      { name: "REEL_EGRESS_ALLOW", value: s.egressAllow.join(",") },
     ];
-    const s3 = job.spec.output.s3;
-    if (s3) {
-      // Secret references only: no secret value is ever part of a planned object.
-      for (const [envName, key] of [
-        ["AWS_ACCESS_KEY_ID", "accessKeyId"],
-        ["AWS_SECRET_ACCESS_KEY", "secretAccessKey"],
-      ] as const) {
-        env.push({ name: envName, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
-      }
-    }
-    const jobObject = {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: {
-        name: childName(name, `ep${index}`),
-        namespace: job.metadata.namespace,
-        labels,
-        ownerReferences: [owner],
-      },
-      spec: {
-        ...(s.kueueQueue ? { suspend: true } : {}),
-        backoffLimit: s.backoffLimit,
-        activeDeadlineSeconds: s.activeDeadlineSeconds,
-        ttlSecondsAfterFinished: s.ttlSecondsAfterFinished,
-        podFailurePolicy: {
-          rules: [
-            // Bad input never gets better by retrying: fail the episode at once with its code.
-            { action: "FailJob", onExitCodes: { containerName: "worker", operator: "In", values: [EXIT_BAD_INPUT] } },
-            // Evictions and node loss are not the episode's fault: retry without counting.
-            { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] },
-          ],
-        },
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: "Never",
-            priorityClassName: PRIORITY_CLASS[job.spec.priority],
-            affinity: affinity(p),
-            tolerations: p.tolerations,
-            containers: [
-              {
-                name: "worker",
-                image: s.image,
-                command: ["reel", "worker"],
-                env,
-                resources: { limits: p.limits, requests: { cpu: "1", memory: "1Gi" } },
-                terminationMessagePolicy: "FallbackToLogsOnError",
-              },
-            ],
-          },
-        },
-      },
-    };
-    return { index, job: jobObject, placement: p };
+    const labels = { [EPISODE_LABEL]: String(index) };
+    const obj = jobObject({ job, s, role: "episode", suffix: `ep${index}`, labels, env, placement: p });
+    return { index, job: obj, placement: p };
   });
+}
+
+/** The merge Job: joins the listed episodes (in order, a chapter per title) into the output. */
+export function planMergeJob(
+  job: VideoJob,
+  episodes: Array<{ index: number; title: string }>,
+  s: OperatorSettings,
+): KubeJob {
+  const env: EnvVar[] = [
+    { name: "REEL_SPEC", value: JSON.stringify(job.spec) },
+    { name: "REEL_MERGE_EPISODES", value: JSON.stringify(episodes) },
+  ];
+  return jobObject({ job, s, role: "merge", suffix: "merge", labels: {}, env });
 }

@@ -1,0 +1,163 @@
+// The controller: informers for VideoJobs, their Jobs and Pods, and Nodes feed one work queue of
+// VideoJob keys; the reconciler plans and applies. Started by the leader only.
+import type { Logger } from "pino";
+import type { KubeApi } from "../kube/api.ts";
+import { GVK, Informer, objectKey } from "../kube/informer.ts";
+import type { Metrics } from "../metrics.ts";
+import { MANAGED_BY, VIDEOJOB_LABEL } from "../plan/jobs.ts";
+import type { DecideSettings } from "../reconcile/decide.ts";
+import type { EpisodeProgress } from "../reconcile/observed.ts";
+import { Reconciler } from "../reconcile/reconciler.ts";
+import { WorkQueue } from "./queue.ts";
+
+export interface ControllerOptions {
+  api: KubeApi;
+  log: Logger;
+  metrics: Metrics;
+  settings: DecideSettings;
+  namespace?: string;
+  workers: number;
+  resyncSeconds: number;
+  stallSeconds: number;
+  progress?: (key: string) => Promise<Map<number, EpisodeProgress> | undefined>;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly videojobs: Informer;
+  readonly jobs: Informer;
+  readonly pods: Informer;
+  readonly nodes: Informer;
+  private readonly reconciler: Reconciler;
+  private resync?: NodeJS.Timeout;
+  private readonly o: ControllerOptions;
+  private ready = false;
+
+  constructor(o: ControllerOptions) {
+    this.o = o;
+    const { log, metrics } = o;
+    const ownerKey = (obj: { metadata: { namespace?: string; labels?: Record<string, string> } }) => {
+      const vj = obj.metadata.labels?.[VIDEOJOB_LABEL];
+      return vj ? `${obj.metadata.namespace}/${vj}` : undefined;
+    };
+    const watchEvent = (resource: string) => (event: string, detail?: unknown) => {
+      metrics.watchEvents.inc({ resource, event });
+      if (
+        event !== "list" &&
+        event !== "connect" &&
+        event !== "cache_miss" &&
+        event !== "init_cache_miss" &&
+        event !== "inc_resync_failure_count"
+      ) {
+        log.warn({ resource, event, detail: detail instanceof Error ? detail.message : String(detail ?? "") }, "watch");
+      }
+    };
+    const common = {
+      namespace: o.namespace || undefined,
+      stallSeconds: o.stallSeconds,
+      relistSeconds: Math.max(60, o.resyncSeconds * 2),
+    };
+    this.videojobs = new Informer({
+      ...common,
+      gvk: GVK.VideoJob,
+      onChange: (obj) => this.queue.add(objectKey(obj)),
+      onWatchEvent: watchEvent("videojobs"),
+    });
+    this.jobs = new Informer({
+      ...common,
+      gvk: GVK.Job,
+      labels: { ...MANAGED_BY },
+      indexBy: ownerKey,
+      onChange: (obj, change) => {
+        if (change !== "deleted") this.reconciler.jobSeen(obj.metadata.namespace ?? "", obj.metadata.name);
+        const k = ownerKey(obj);
+        if (k) this.queue.add(k);
+        // A finished Job frees a slot of its namespace's cap: the namespace's waiting jobs get a turn.
+        if (o.settings.maxRunningPerNamespace > 0 && change !== "added")
+          this.requeueNamespace(obj.metadata.namespace ?? "");
+      },
+      onWatchEvent: watchEvent("jobs"),
+    });
+    this.pods = new Informer({
+      ...common,
+      gvk: GVK.Pod,
+      labels: { ...MANAGED_BY },
+      indexBy: ownerKey,
+      onChange: (obj) => {
+        const k = ownerKey(obj);
+        if (k) this.queue.add(k);
+      },
+      onWatchEvent: watchEvent("pods"),
+    });
+    this.nodes = new Informer({
+      stallSeconds: o.stallSeconds,
+      relistSeconds: common.relistSeconds,
+      gvk: GVK.Node,
+      // Placement reads node labels at planning time; new capability labels matter to jobs still waiting.
+      onChange: () => {},
+      onWatchEvent: watchEvent("nodes"),
+    });
+    this.reconciler = new Reconciler({
+      api: o.api,
+      videojobs: this.videojobs,
+      jobs: this.jobs,
+      pods: this.pods,
+      nodes: this.nodes,
+      settings: o.settings,
+      log,
+      progress: o.progress,
+    });
+    this.queue = new WorkQueue(
+      async (key) => {
+        const end = metrics.reconcileDuration.startTimer();
+        try {
+          return await this.reconciler.reconcile(key);
+        } finally {
+          end();
+        }
+      },
+      { workers: o.workers, onDepth: (d) => metrics.queueDepth.set(d) },
+      (key, err, retryInMs) => {
+        const code =
+          (err as { code?: string; reason?: string }).code ?? (err as { reason?: string }).reason ?? "unknown";
+        metrics.reconcileErrors.inc({ code: String(code) });
+        log.warn({ videojob: key, err: (err as Error).message, retryInMs }, "reconcile failed; retrying with backoff");
+      },
+    );
+  }
+
+  private requeueNamespace(ns: string) {
+    for (const vj of this.videojobs.values()) {
+      if (vj.metadata.namespace === ns) this.queue.add(objectKey(vj));
+    }
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  async start(): Promise<void> {
+    // Children first: a VideoJob reconciled before its Jobs are known would plan them again.
+    await Promise.all([this.nodes.start(), this.jobs.start(), this.pods.start()]);
+    await Promise.all([this.nodes.hasSynced(), this.jobs.hasSynced(), this.pods.hasSynced()]);
+    this.queue.start();
+    await this.videojobs.start();
+    await this.videojobs.hasSynced();
+    this.ready = true;
+    this.resync = setInterval(() => {
+      for (const vj of this.videojobs.values()) this.queue.add(objectKey(vj));
+    }, this.o.resyncSeconds * 1000);
+    this.o.log.info({ videojobs: this.videojobs.store.size, jobs: this.jobs.store.size }, "controller started");
+  }
+
+  /** Every VideoJob, queued again (what the periodic resync does). */
+  resyncAll(): void {
+    for (const vj of this.videojobs.values()) this.queue.add(objectKey(vj));
+  }
+
+  async stop(): Promise<void> {
+    if (this.resync) clearInterval(this.resync);
+    for (const i of [this.videojobs, this.jobs, this.pods, this.nodes]) i.stop();
+    await this.queue.stop();
+  }
+}

@@ -1,0 +1,112 @@
+// The operator process: config, logs, metrics, leader election, and the controller while leading.
+import { Controller } from "./controller/controller.ts";
+import { LeaderElector } from "./controller/leader.ts";
+import { type Config, parseConfig } from "./config.ts";
+import { KubeApi, loadKubeConfig } from "./kube/api.ts";
+import { createLogger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { startServer } from "./server.ts";
+
+export interface RunningOperator {
+  port: number;
+  controller: () => Controller | undefined;
+  isLeader: () => boolean;
+  stop(): Promise<void>;
+}
+
+export async function startOperator(config: Config): Promise<RunningOperator> {
+  const log = createLogger(config.LOG_LEVEL);
+  let controller: Controller | undefined;
+  const metrics = createMetrics(function* () {
+    for (const vj of controller?.videojobs.values() ?? []) {
+      yield (vj as { status?: { phase?: string } }).status?.phase ?? "Pending";
+    }
+  });
+  const api = await KubeApi.create({
+    kubeConfig: loadKubeConfig(),
+    qps: config.REEL_API_QPS,
+    burst: config.REEL_API_BURST,
+    onWrite: (verb, kind) => metrics.apiWrites.inc({ verb, kind }),
+  });
+  let stopping = false;
+  const startController = async () => {
+    controller = new Controller({
+      api,
+      log,
+      metrics,
+      namespace: config.REEL_WATCH_NAMESPACE,
+      workers: config.REEL_WORKERS,
+      resyncSeconds: config.REEL_RESYNC_SECONDS,
+      stallSeconds: config.REEL_WATCH_STALL_SECONDS,
+      settings: {
+        image: config.REEL_WORKER_IMAGE,
+        backoffLimit: config.REEL_BACKOFF_LIMIT,
+        activeDeadlineSeconds: config.REEL_ACTIVE_DEADLINE_SECONDS,
+        ttlSecondsAfterFinished: config.REEL_TTL_AFTER_FINISHED_SECONDS,
+        kueueQueue: config.REEL_KUEUE_QUEUE,
+        egressAllow: config.REEL_EGRESS_ALLOW,
+        redisUrl: config.REEL_REDIS_URL,
+        maxRunningPerNamespace: config.REEL_MAX_RUNNING_PER_NAMESPACE,
+      },
+    });
+    await controller.start();
+  };
+  const leader = config.REEL_LEADER_ELECT
+    ? new LeaderElector({
+        api,
+        namespace: config.REEL_LEASE_NAMESPACE,
+        name: config.REEL_LEASE_NAME,
+        identity: config.POD_NAME,
+        leaseSeconds: config.REEL_LEASE_SECONDS,
+        onStartedLeading: () => {
+          metrics.leader.set(1);
+          log.info({ identity: config.POD_NAME }, "leading");
+          startController().catch((err) => {
+            log.error({ err: (err as Error).message }, "controller failed to start");
+            process.exitCode = 1;
+          });
+        },
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+          if (stopping) return;
+          // Another replica may already act: stop acting at once, and let the pod restart clean.
+          log.error("lost the lease; exiting");
+          void controller?.stop();
+          controller = undefined;
+          process.exitCode = 1;
+        },
+        onError: (err) => log.warn({ err: (err as Error).message }, "leader election"),
+      })
+    : undefined;
+  const { server, port } = await startServer({
+    host: config.REEL_METRICS_HOST,
+    port: config.REEL_METRICS_PORT,
+    registry: metrics.registry,
+    ready: () => (controller ? controller.isReady : leader !== undefined),
+  });
+  if (leader) leader.start();
+  else await startController();
+  log.info({ port, leaderElection: config.REEL_LEADER_ELECT }, "operator started");
+  return {
+    port,
+    controller: () => controller,
+    isLeader: () => leader?.isLeader ?? true,
+    async stop() {
+      stopping = true;
+      await controller?.stop();
+      await leader?.stop();
+      server.close();
+      await api.close();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const config = parseConfig(process.env);
+  const op = await startOperator(config);
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.once(sig, () => {
+      void op.stop().then(() => process.exit(process.exitCode ?? 0));
+    });
+  }
+}

@@ -1,0 +1,302 @@
+// The operator on a real control plane (L2: etcd + kube-apiserver from e2e/cluster/cluster.sh).
+// Nothing runs the Jobs here (no controller-manager, no kubelet): the test writes Job status the
+// way the Job controller would, and checks what the operator makes of it.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
+import { parseConfig } from "./config.ts";
+import { type RunningOperator, startOperator } from "./main.ts";
+
+const built = k8sBinariesBuilt();
+const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Job {
+  metadata: {
+    name: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    ownerReferences: { uid: string; controller: boolean }[];
+  };
+  spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+}
+interface VJ {
+  metadata: { uid: string; finalizers?: string[]; generation: number };
+  status?: {
+    phase?: string;
+    progress?: number;
+    episodesSummary?: string;
+    observedGeneration?: number;
+    episodes?: { index: number; phase: string; error?: { code: string }; encoder?: string }[];
+    conditions?: { type: string; status: string; reason: string; observedGeneration?: number }[];
+    output?: { location: string; chapters?: number };
+  };
+}
+
+function videoJob(name: string, episodes: number, extra: Record<string, unknown> = {}) {
+  return JSON.stringify({
+    apiVersion: "reel.dev/v1alpha1",
+    kind: "VideoJob",
+    metadata: { name, namespace: "media" },
+    spec: {
+      episodes: Array.from({ length: episodes }, (_, i) => ({
+        url: `https://cdn.example.com/${name}/${i}.mp4`,
+        title: `Ep ${i + 1}`,
+      })),
+      gpu: { policy: "off" },
+      output: { s3: { bucket: "videos", prefix: `${name}/`, credentialsSecret: "s3-creds" } },
+      merge: { enabled: true, chapters: true, allowPartial: true },
+      ...extra,
+    },
+  });
+}
+
+describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
+  let dir: string;
+  let cluster: Cluster;
+  let op: RunningOperator;
+  const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
+  const getJson = async <T>(args: string[]) => JSON.parse(await kubectl([...args, "-o", "json"])) as T;
+  const jobsOf = async (vj: string) =>
+    (await getJson<{ items: Job[] }>(["-n", "media", "get", "jobs", "-l", `reel.dev/videojob=${vj}`])).items;
+  const vjOf = (name: string) => getJson<VJ>(["-n", "media", "get", "videojob", name]);
+  const config = (over: Record<string, string> = {}) =>
+    parseConfig({
+      REEL_METRICS_PORT: "0",
+      REEL_METRICS_HOST: "127.0.0.1",
+      REEL_LEASE_SECONDS: "3",
+      REEL_RESYNC_SECONDS: "3600",
+      LOG_LEVEL: "warn",
+      ...over,
+    });
+  /** Marks a Job finished the way the Job controller does (status subresource). */
+  const finishJob = async (name: string, outcome: "Complete" | "Failed", message?: string) => {
+    const now = new Date().toISOString();
+    const conditions =
+      outcome === "Complete"
+        ? [
+            { type: "SuccessCriteriaMet", status: "True", lastProbeTime: now, lastTransitionTime: now },
+            { type: "Complete", status: "True", lastProbeTime: now, lastTransitionTime: now },
+          ]
+        : [
+            {
+              type: "FailureTarget",
+              status: "True",
+              reason: "BackoffLimitExceeded",
+              message: message ?? "",
+              lastProbeTime: now,
+              lastTransitionTime: now,
+            },
+            {
+              type: "Failed",
+              status: "True",
+              reason: "BackoffLimitExceeded",
+              message: message ?? "",
+              lastProbeTime: now,
+              lastTransitionTime: now,
+            },
+          ];
+    const status = {
+      startTime: now,
+      ...(outcome === "Complete" ? { completionTime: now, succeeded: 1 } : { failed: 4 }),
+      conditions,
+    };
+    await kubectl([
+      "-n",
+      "media",
+      "patch",
+      "job",
+      name,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+  };
+  const writes = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
+    return [...text.matchAll(/^reel_operator_api_writes_total\{verb="[^"]+"\} (\d+)/gm)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "reel-op-"));
+    cluster = await clusterUp({ level: 2, dir });
+    process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
+    await kubectl(["apply", "--server-side", "-f", crd]);
+    await kubectl(["create", "namespace", "media"]);
+    await kubectl(["create", "namespace", "reel-system"]);
+    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
+    op = await startOperator(config({ POD_NAME: "op-a" }));
+    await until("the operator to lead and sync", async () => op.controller()?.isReady);
+  }, 120_000);
+
+  afterAll(async () => {
+    await op?.stop();
+    await cluster?.down();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("turns a VideoJob into one owned Job per episode, with a finalizer and a readable status", async () => {
+    await kubectl(["apply", "-f", "-"], videoJob("season-1", 3));
+    const jobs = await until("3 Jobs", async () => {
+      const j = await jobsOf("season-1");
+      return j.length === 3 ? j : undefined;
+    });
+    const vj = await vjOf("season-1");
+    expect(jobs.map((j) => j.metadata.name).sort()).toEqual(["season-1-ep0", "season-1-ep1", "season-1-ep2"]);
+    for (const j of jobs) {
+      expect(j.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: vj.metadata.uid, controller: true })]);
+      expect(j.metadata.labels["app.kubernetes.io/managed-by"]).toBe("reel-operator");
+    }
+    expect(vj.metadata.finalizers).toContain("reel.dev/cleanup");
+    const st = await until("status", async () => {
+      const v = await vjOf("season-1");
+      return v.status?.phase ? v.status : undefined;
+    });
+    expect(st.phase).toBe("Pending");
+    expect(st.episodesSummary).toBe("0/3");
+    expect(st.conditions?.find((c) => c.type === "Reconciling")).toMatchObject({
+      status: "True",
+      observedGeneration: 1,
+    });
+    // kubectl's printer columns read it.
+    const table = await kubectl(["-n", "media", "get", "videojobs"]);
+    expect(table).toMatch(/NAME\s+PHASE\s+PROGRESS\s+EPISODES\s+AGE/);
+    expect(table).toMatch(/season-1\s+Pending\s+0\s+0\/3/);
+    const managers = await getJson<{ metadata: { managedFields: { manager: string }[] } }>([
+      "-n",
+      "media",
+      "get",
+      "job",
+      "season-1-ep0",
+      "--show-managed-fields",
+    ]);
+    expect(managers.metadata.managedFields.map((m) => m.manager)).toContain("reel-operator");
+  });
+
+  it("records finished episodes, merges the good ones when partial output is allowed, and becomes Ready", async () => {
+    await finishJob("season-1-ep0", "Complete");
+    await finishJob("season-1-ep1", "Failed", "Job has reached the specified backoff limit");
+    await finishJob("season-1-ep2", "Complete");
+    const merge = await until("the merge Job", async () =>
+      (await jobsOf("season-1")).find((j) => j.metadata.labels["reel.dev/role"] === "merge"),
+    );
+    const env = Object.fromEntries(merge.spec.template.spec.containers[0]?.env.map((e) => [e.name, e.value]) ?? []);
+    expect(JSON.parse(env.REEL_MERGE_EPISODES ?? "[]")).toEqual([
+      { index: 0, title: "Ep 1" },
+      { index: 2, title: "Ep 3" },
+    ]);
+    const merging = await until("Merging", async () =>
+      (await vjOf("season-1")).status?.phase === "Merging" ? true : undefined,
+    );
+    expect(merging).toBe(true);
+    const v = await vjOf("season-1");
+    expect(v.status?.episodes?.[1]).toMatchObject({ phase: "Failed", error: { code: "REEL_WORKER_FAILED" } });
+    await finishJob(merge.metadata.name, "Complete");
+    const done = await until("Completed", async () => {
+      const x = await vjOf("season-1");
+      return x.status?.phase === "Completed" ? x : undefined;
+    });
+    expect(done.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "True",
+      reason: "Completed",
+    });
+    expect(done.status?.progress).toBe(100);
+    // kubectl wait reads the same condition.
+    await kubectl(["-n", "media", "wait", "--for=condition=Ready", "videojob/season-1", "--timeout=10s"]);
+  });
+
+  it("writes nothing during a full resync when nothing changed", async () => {
+    await op.controller()?.queue.idle();
+    const before = await writes();
+    op.controller()?.resyncAll();
+    await op.controller()?.queue.idle();
+    expect(await writes()).toBe(before);
+  });
+
+  it("refuses an invalid VideoJob at the apiserver with a readable message", async () => {
+    const bad = videoJob("bad", 1, {
+      output: { s3: { bucket: "videos", credentialsSecret: "c" }, local: { path: "/x" } },
+    });
+    await expect(kubectl(["apply", "-f", "-"], bad)).rejects.toThrow(
+      /output must name exactly one of s3, volume or local/,
+    );
+    const ftp = JSON.parse(videoJob("ftp", 1));
+    ftp.spec.episodes[0].url = "ftp://example.com/a.mp4";
+    await expect(kubectl(["apply", "-f", "-"], JSON.stringify(ftp))).rejects.toThrow(/http/);
+  });
+
+  it("cancels: running Jobs removed, phase Cancelled, and cancel cannot be undone", async () => {
+    await kubectl(["apply", "-f", "-"], videoJob("to-cancel", 2));
+    await until("2 Jobs", async () => ((await jobsOf("to-cancel")).length === 2 ? true : undefined));
+    await kubectl(["-n", "media", "patch", "videojob", "to-cancel", "--type=merge", "-p", '{"spec":{"cancel":true}}']);
+    await until("Jobs removed", async () => ((await jobsOf("to-cancel")).length === 0 ? true : undefined));
+    const v = await until("Cancelled", async () => {
+      const x = await vjOf("to-cancel");
+      return x.status?.phase === "Cancelled" ? x : undefined;
+    });
+    expect(v.status?.episodes?.map((e) => e.phase)).toEqual(["Cancelled", "Cancelled"]);
+    await expect(
+      kubectl(["-n", "media", "patch", "videojob", "to-cancel", "--type=merge", "-p", '{"spec":{"cancel":false}}']),
+    ).rejects.toThrow(/cannot be resumed/);
+  });
+
+  it("deletes: the finalizer runs and the VideoJob goes", async () => {
+    await kubectl(["apply", "-f", "-"], videoJob("to-delete", 1));
+    await until("finalizer", async () => (await vjOf("to-delete")).metadata.finalizers?.includes("reel.dev/cleanup"));
+    await kubectl(["-n", "media", "delete", "videojob", "to-delete", "--wait=true", "--timeout=20s"]);
+    await expect(vjOf("to-delete")).rejects.toThrow(/NotFound|not found/);
+  });
+
+  it("restarted, creates no duplicate Job and writes nothing for what is already done", async () => {
+    await kubectl(["apply", "-f", "-"], videoJob("restart", 4));
+    await until("4 Jobs", async () => ((await jobsOf("restart")).length === 4 ? true : undefined));
+    await op.controller()?.queue.idle();
+    await op.stop();
+    op = await startOperator(config({ POD_NAME: "op-b" }));
+    await until("the new operator to lead", async () => op.controller()?.isReady, 20_000);
+    await op.controller()?.queue.idle();
+    expect((await jobsOf("restart")).length).toBe(4);
+    expect(await writes()).toBe(0);
+  });
+
+  it("two replicas never both lead; the standby takes over when the leader stops", async () => {
+    const second = await startOperator(config({ POD_NAME: "op-c" }));
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      expect([op.isLeader(), second.isLeader()]).toEqual([true, false]);
+      expect(second.controller()).toBeUndefined();
+      await op.stop();
+      await until("the standby to lead", async () => second.isLeader(), 15_000);
+      const lease = await getJson<{ spec: { holderIdentity: string; leaseTransitions: number } }>([
+        "-n",
+        "reel-system",
+        "get",
+        "lease",
+        "reel-operator",
+      ]);
+      expect(lease.spec.holderIdentity).toBe("op-c");
+    } finally {
+      op = second;
+    }
+  });
+});

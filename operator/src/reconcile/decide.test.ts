@@ -1,0 +1,266 @@
+import { parseVideoJob, type VideoJob } from "@reel/crds";
+import { describe, expect, it } from "vitest";
+import type { OperatorSettings } from "../plan/jobs.ts";
+import { type DecideSettings, decide, FINALIZER } from "./decide.ts";
+import type { Observed, ObservedJob, ObservedPod } from "./observed.ts";
+
+const settings: DecideSettings = {
+  image: "reel-worker:test",
+  backoffLimit: 3,
+  activeDeadlineSeconds: 3600,
+  ttlSecondsAfterFinished: 600,
+  egressAllow: [],
+  maxRunningPerNamespace: 0,
+} satisfies OperatorSettings & { maxRunningPerNamespace: number };
+
+const now = new Date("2026-11-25T10:00:00Z");
+
+function vj(over: { spec?: Record<string, unknown>; meta?: Record<string, unknown>; status?: unknown } = {}): VideoJob {
+  return parseVideoJob({
+    apiVersion: "reel.dev/v1alpha1",
+    kind: "VideoJob",
+    metadata: { name: "s1", namespace: "media", uid: "u1", generation: 2, finalizers: [FINALIZER], ...over.meta },
+    spec: {
+      episodes: [
+        { url: "https://cdn.example.com/1.mp4", title: "One" },
+        { url: "https://cdn.example.com/2.mp4", title: "Two" },
+        { url: "https://cdn.example.com/3.mp4", title: "Three" },
+      ],
+      gpu: { policy: "off" },
+      output: { s3: { bucket: "videos", prefix: "s1/", credentialsSecret: "creds" } },
+      ...over.spec,
+    },
+    ...(over.status ? { status: over.status } : {}),
+  });
+}
+
+const job = (
+  name: string,
+  labels: Record<string, string>,
+  status: ObservedJob["status"] = { active: 1 },
+): ObservedJob => ({
+  metadata: { name, labels: { "reel.dev/videojob": "s1", ...labels } },
+  status,
+});
+const ep = (i: number, status?: ObservedJob["status"]) =>
+  job(`s1-ep${i}`, { "reel.dev/role": "episode", "reel.dev/episode": String(i) }, status);
+const mergeJob = (status?: ObservedJob["status"]) => job("s1-merge", { "reel.dev/role": "merge" }, status);
+const complete = {
+  succeeded: 1,
+  completionTime: "2026-11-25T09:59:00Z",
+  conditions: [{ type: "Complete", status: "True" }],
+};
+const failedJob = (reason = "BackoffLimitExceeded") => ({
+  failed: 4,
+  conditions: [{ type: "Failed", status: "True", reason, message: "m" }],
+});
+const pod = (jobName: string, message: unknown, node = "cpu-1"): ObservedPod => ({
+  metadata: {
+    name: `${jobName}-x`,
+    labels: { "batch.kubernetes.io/job-name": jobName },
+    creationTimestamp: "2026-11-25T09:00:00Z",
+  },
+  spec: { nodeName: node },
+  status: {
+    phase: "Succeeded",
+    containerStatuses: [{ name: "worker", state: { terminated: { exitCode: 0, message: JSON.stringify(message) } } }],
+  },
+});
+const observed = (o: Partial<Observed> = {}): Observed => ({
+  jobs: [],
+  pods: [],
+  nodes: [{ name: "cpu-1", labels: {} }],
+  namespaceActive: 0,
+  ...o,
+});
+const cond = (d: ReturnType<typeof decide>, type: string) => d.status.conditions?.find((c) => c.type === type);
+
+describe("decide", () => {
+  it("creates one Job per episode for a new VideoJob, adds the finalizer when missing, and reports Pending", () => {
+    const d = decide(vj({ meta: { finalizers: [] } }), observed(), settings, now);
+    expect(d.create.map((j) => j.metadata.name)).toEqual(["s1-ep0", "s1-ep1", "s1-ep2"]);
+    expect(d.finalizer).toBe("add");
+    expect(d.status).toMatchObject({ phase: "Pending", progress: 0, episodesSummary: "0/3", observedGeneration: 2 });
+    expect(cond(d, "Reconciling")).toMatchObject({ status: "True", reason: "EpisodesRunning", observedGeneration: 2 });
+    expect(cond(d, "Ready")).toMatchObject({ status: "False" });
+    expect(d.events.filter((e) => e.reason === "EpisodeScheduled")).toHaveLength(3);
+  });
+
+  it("creates nothing for episodes whose Jobs exist", () => {
+    const d = decide(vj(), observed({ jobs: [ep(0), ep(1), ep(2)] }), settings, now);
+    expect(d.create).toEqual([]);
+    expect(d.finalizer).toBeUndefined();
+  });
+
+  it("holds episodes back at the namespace cap and says so", () => {
+    const d = decide(vj(), observed({ namespaceActive: 1 }), { ...settings, maxRunningPerNamespace: 2 }, now);
+    expect(d.create.map((j) => j.metadata.name)).toEqual(["s1-ep0"]);
+    expect(cond(d, "Reconciling")).toMatchObject({
+      reason: "NamespaceCapReached",
+      message: expect.stringContaining("2 episode(s) wait"),
+    });
+  });
+
+  it("reads the worker's result from the termination message and starts the merge when all episodes are done", () => {
+    const result = {
+      mode: "episode",
+      phase: "Completed",
+      encoder: "libx264",
+      quality: { ssim: 0.99, psnr: 44 },
+      bytesOutput: 1000,
+      ytDlp: "2026.10.26",
+    };
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), ep(1, complete), ep(2, complete)],
+        pods: [pod("s1-ep0", result), pod("s1-ep1", result), pod("s1-ep2", result)],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.[0]).toMatchObject({
+      phase: "Completed",
+      encoder: "libx264",
+      quality: { ssim: 0.99 },
+      bytesOutput: 1000,
+      node: "cpu-1",
+      progress: 100,
+    });
+    expect(d.status.ytDlpVersion).toBe("2026.10.26");
+    expect(d.create.map((j) => j.metadata.name)).toEqual(["s1-merge"]);
+    expect(d.status.phase).toBe("Merging");
+  });
+
+  it("is Completed and Ready with the output the merge reported", () => {
+    const out = {
+      mode: "merge",
+      phase: "Completed",
+      output: { location: "s3://videos/s1/s1.mp4", bytes: 5, sha256: "ab", chapters: 3, url: "https://x/y" },
+    };
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), ep(1, complete), ep(2, complete), mergeJob(complete)],
+        pods: [pod("s1-merge", out)],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.phase).toBe("Completed");
+    expect(d.status.output).toEqual({
+      location: "s3://videos/s1/s1.mp4",
+      sizeBytes: 5,
+      checksum: "sha256:ab",
+      chapters: 3,
+      url: "https://x/y",
+    });
+    expect(cond(d, "Ready")).toMatchObject({ status: "True", reason: "Completed" });
+    expect(cond(d, "Reconciling")?.status).toBe("False");
+    expect(d.create).toEqual([]);
+  });
+
+  it("fails the job listing each failed episode's code when partial output is not allowed", () => {
+    const bad = { mode: "episode", phase: "Failed", error: { code: "REEL_SOURCE_NOT_FOUND", message: "404" } };
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), ep(1, failedJob("PodFailurePolicy")), ep(2, complete)],
+        pods: [pod("s1-ep1", bad)],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.phase).toBe("Failed");
+    expect(d.status.episodes?.[1]?.error).toEqual({ code: "REEL_SOURCE_NOT_FOUND", message: "404" });
+    expect(cond(d, "Stalled")).toMatchObject({
+      status: "True",
+      message: expect.stringContaining("episode 2 (Two): REEL_SOURCE_NOT_FOUND"),
+    });
+    expect(d.create).toEqual([]);
+  });
+
+  it("names a Job that ran out of time or retries without a worker result", () => {
+    const d = decide(
+      vj(),
+      observed({ jobs: [ep(0, failedJob("DeadlineExceeded")), ep(1, failedJob()), ep(2)] }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.map((e) => e.error?.code)).toEqual([
+      "REEL_EPISODE_DEADLINE",
+      "REEL_WORKER_FAILED",
+      undefined,
+    ]);
+  });
+
+  it("merges without the failed episode when partial output is allowed", () => {
+    const d = decide(
+      vj({ spec: { merge: { allowPartial: true } } }),
+      observed({ jobs: [ep(0, complete), ep(1, failedJob()), ep(2, complete)] }),
+      settings,
+      now,
+    );
+    const env = (
+      d.create[0]?.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } }
+    ).template.spec.containers[0]?.env;
+    expect(JSON.parse(env?.find((e) => e.name === "REEL_MERGE_EPISODES")?.value ?? "")).toEqual([
+      { index: 0, title: "One" },
+      { index: 2, title: "Three" },
+    ]);
+  });
+
+  it("cancels: running Jobs deleted, finished ones kept, phase Cancelled", () => {
+    const d = decide(
+      vj({ spec: { cancel: true } }),
+      observed({ jobs: [ep(0, complete), ep(1), ep(2)] }),
+      settings,
+      now,
+    );
+    expect(d.delete).toEqual(["s1-ep1", "s1-ep2"]);
+    expect(d.create).toEqual([]);
+    expect(d.status.phase).toBe("Cancelled");
+    expect(d.status.episodes?.map((e) => e.phase)).toEqual(["Completed", "Cancelled", "Cancelled"]);
+  });
+
+  it("on deletion removes the children and the S3 staging, then the finalizer", () => {
+    const d = decide(
+      vj({ meta: { deletionTimestamp: "2026-11-25T09:00:00Z" } }),
+      observed({ jobs: [ep(0), ep(1, complete)] }),
+      settings,
+      now,
+    );
+    expect(d.delete).toEqual(["s1-ep0", "s1-ep1"]);
+    expect(d.cleanupStaging).toBe("s3://videos/s1/.reel-staging/u1/");
+    expect(d.finalizer).toBe("remove");
+  });
+
+  it("keeps the recorded result of a finished episode whose Job was garbage-collected", () => {
+    const status = {
+      episodes: [{ index: 0, title: "One", phase: "Completed", progress: 100, attempts: 1, encoder: "libx264" }],
+    };
+    const d = decide(vj({ status }), observed({ jobs: [ep(1), ep(2)] }), settings, now);
+    expect(d.status.episodes?.[0]).toMatchObject({ phase: "Completed", encoder: "libx264" });
+    expect(d.create).toEqual([]);
+  });
+
+  it("shows the stage a worker reports through Redis", () => {
+    const d = decide(
+      vj(),
+      observed({ jobs: [ep(0), ep(1), ep(2)], progress: new Map([[1, { stage: "encode", progress: 0.5 }]]) }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.[1]).toMatchObject({ phase: "Transcoding", progress: 62 });
+    expect(d.status.phase).toBe("Processing");
+  });
+
+  it("is stable: deciding again on its own status changes nothing (no write on resync)", () => {
+    const o = observed({ jobs: [ep(0, complete), ep(1), ep(2)] });
+    const first = decide(vj(), o, settings, now);
+    const again = decide(vj({ status: first.status }), o, settings, new Date(now.getTime() + 60_000));
+    expect(again.status).toEqual(first.status);
+    expect(again.create).toEqual([]);
+    expect(again.events).toEqual([]);
+  });
+});

@@ -1,0 +1,385 @@
+// decide: everything a reconcile of one VideoJob should do, from the VideoJob and what was
+// observed — the Jobs to create, the Jobs to delete, the status to report, the events to record,
+// the finalizer. Pure and table-tested; reconciler.ts carries it out.
+import type { Condition, EpisodeStatus, VideoJob, VideoJobStatus } from "@reel/crds";
+import {
+  EPISODE_LABEL,
+  type KubeJob,
+  type OperatorSettings,
+  planEpisodeJobs,
+  planMergeJob,
+  ROLE_LABEL,
+  stagingLocation,
+} from "../plan/jobs.ts";
+import { setCondition } from "../status/conditions.ts";
+import { jobCondition, jobDone, type Observed, type ObservedJob, type ObservedPod } from "./observed.ts";
+
+export const FINALIZER = "reel.dev/cleanup";
+
+export interface DecideSettings extends OperatorSettings {
+  /** Episode Jobs running at once per namespace (0 = no cap). */
+  maxRunningPerNamespace: number;
+}
+
+export interface KubeEvent {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  create: KubeJob[];
+  /** Names of Jobs to delete (cancel, deletion). */
+  delete: string[];
+  status: VideoJobStatus;
+  events: KubeEvent[];
+  finalizer?: "add" | "remove";
+  /** Staging to remove before the finalizer goes (S3 prefix or volume directory). */
+  cleanupStaging?: string;
+}
+
+/** The worker's result, read from its container's termination message. */
+export interface WorkerResult {
+  mode?: "episode" | "merge";
+  phase?: string;
+  encoder?: string;
+  quality?: EpisodeStatus["quality"];
+  bytesDownloaded?: number;
+  bytesOutput?: number;
+  durationSecs?: number;
+  ytDlp?: string;
+  error?: { code: string; message: string };
+  output?: {
+    location?: string;
+    bytes?: number;
+    sizeBytes?: number;
+    sha256?: string;
+    checksum?: string;
+    durationSecs?: number;
+    chapters?: number;
+    url?: string;
+    urlExpiresAt?: string;
+  };
+}
+
+export function parseTermination(message: string | undefined): WorkerResult | undefined {
+  if (!message) return undefined;
+  try {
+    const v = JSON.parse(message) as unknown;
+    return v && typeof v === "object" ? (v as WorkerResult) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const terminated = (p: ObservedPod) => p.status?.containerStatuses?.find((c) => c.name === "worker")?.state?.terminated;
+
+/** The latest pod of a Job that has a result, and the latest pod at all. */
+function podsOf(job: ObservedJob, pods: ObservedPod[]) {
+  const mine = pods
+    .filter((p) => p.metadata.labels?.["batch.kubernetes.io/job-name"] === job.metadata.name)
+    .sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
+  const withResult = mine.filter((p) => parseTermination(terminated(p)?.message));
+  return { latest: mine.at(-1), result: withResult.at(-1) };
+}
+
+function jobFailure(job: ObservedJob, result: WorkerResult | undefined): { code: string; message: string } {
+  if (result?.error) return result.error;
+  const failed = jobCondition(job, "Failed");
+  if (failed?.reason === "DeadlineExceeded") {
+    return { code: "REEL_EPISODE_DEADLINE", message: failed.message ?? "the Job ran past activeDeadlineSeconds" };
+  }
+  return {
+    code: "REEL_WORKER_FAILED",
+    message: `${failed?.reason ?? "Failed"}: ${failed?.message ?? "the worker failed without a result"}`,
+  };
+}
+
+const isFinal = (phase: string | undefined) => phase === "Completed" || phase === "Failed" || phase === "Cancelled";
+
+export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now: Date): Decision {
+  const generation = vj.metadata.generation ?? 0;
+  const prev = vj.status ?? {};
+  const prevEpisodes = new Map((prev.episodes ?? []).map((e) => [e.index, e]));
+  const events: KubeEvent[] = [];
+  const jobsByEpisode = new Map<number, ObservedJob>();
+  let mergeJob: ObservedJob | undefined;
+  for (const j of observed.jobs) {
+    if (j.metadata.labels?.[ROLE_LABEL] === "merge") mergeJob = j;
+    else {
+      const i = Number(j.metadata.labels?.[EPISODE_LABEL]);
+      if (Number.isInteger(i)) jobsByEpisode.set(i, j);
+    }
+  }
+  const deleting = vj.metadata.deletionTimestamp !== undefined;
+  const hasFinalizer = vj.metadata.finalizers?.includes(FINALIZER) ?? false;
+  const cancelled = vj.spec.cancel || deleting;
+
+  // Deletion: remove the children and the staging, then let the VideoJob go.
+  if (deleting) {
+    const alive = observed.jobs.filter((j) => !j.metadata.deletionTimestamp).map((j) => j.metadata.name);
+    const staging = stagingLocation(vj);
+    return {
+      create: [],
+      delete: alive,
+      status: prev,
+      events: [],
+      ...(hasFinalizer ? { finalizer: "remove" as const } : {}),
+      ...(hasFinalizer && typeof staging === "string" ? { cleanupStaging: staging } : {}),
+    };
+  }
+
+  const planned = cancelled ? [] : planEpisodeJobs(vj, observed.nodes, new Map(), s);
+  let budget =
+    s.maxRunningPerNamespace > 0
+      ? s.maxRunningPerNamespace -
+        observed.namespaceActive -
+        [...jobsByEpisode.values()].filter((j) => !jobDone(j)).length
+      : Number.POSITIVE_INFINITY;
+
+  const create: KubeJob[] = [];
+  const toDelete: string[] = [];
+  let waitingForCap = 0;
+  const episodes: EpisodeStatus[] = vj.spec.episodes.map((ep, index) => {
+    const before = prevEpisodes.get(index);
+    const title = ep.title ?? `Episode ${index + 1}`;
+    const base: EpisodeStatus = { index, title, phase: "Pending", progress: 0, attempts: 0 };
+    const job = jobsByEpisode.get(index);
+    if (!job) {
+      // A finished episode whose Job was garbage-collected keeps its recorded result.
+      if (before && isFinal(before.phase)) return before;
+      if (cancelled) return { ...base, ...before, phase: "Cancelled" };
+      const plan = planned[index];
+      if (plan?.refused) {
+        if (before?.phase !== "Failed")
+          events.push({
+            type: "Warning",
+            reason: "EpisodeRefused",
+            message: `episode ${index + 1}: ${plan.refused.code}: ${plan.refused.message}`,
+          });
+        return { ...base, phase: "Failed", error: plan.refused, finishedAt: before?.finishedAt ?? now.toISOString() };
+      }
+      if (plan?.job && budget > 0) {
+        budget--;
+        create.push(plan.job);
+        const where =
+          plan.placement?.kind === "gpu"
+            ? `a ${plan.placement.vendor} GPU node (${plan.placement.encoder})`
+            : `the CPU (${plan.placement?.encoder})`;
+        events.push({
+          type: "Normal",
+          reason: "EpisodeScheduled",
+          message: `episode ${index + 1}: Job ${plan.job.metadata.name} for ${where}`,
+        });
+      } else if (plan?.job) waitingForCap++;
+      return { ...base, ...(before ?? {}), phase: "Pending" };
+    }
+    const { latest, result: withResult } = podsOf(job, observed.pods);
+    const result = parseTermination(withResult ? terminated(withResult)?.message : undefined);
+    const st = job.status ?? {};
+    const attempts = (st.failed ?? 0) + (st.succeeded ?? 0) + (st.active ?? 0);
+    const common: EpisodeStatus = {
+      ...base,
+      ...(before ?? {}),
+      attempts,
+      ...(latest?.spec?.nodeName ? { node: latest.spec.nodeName } : {}),
+      ...(st.startTime ? { startedAt: st.startTime } : {}),
+    };
+    if (jobCondition(job, "Complete")) {
+      const done: EpisodeStatus = {
+        ...common,
+        phase: "Completed",
+        progress: 100,
+        finishedAt: st.completionTime ?? before?.finishedAt ?? now.toISOString(),
+      };
+      delete done.error;
+      if (result?.encoder) done.encoder = result.encoder;
+      if (result?.quality) done.quality = result.quality;
+      if (result?.bytesDownloaded !== undefined) done.bytesDownloaded = result.bytesDownloaded;
+      if (result?.bytesOutput !== undefined) done.bytesOutput = result.bytesOutput;
+      if (result?.durationSecs !== undefined) done.durationSecs = result.durationSecs;
+      if (before?.phase !== "Completed")
+        events.push({
+          type: "Normal",
+          reason: "EpisodeCompleted",
+          message: `episode ${index + 1} (${title}) completed${result?.encoder ? ` with ${result.encoder}` : ""}`,
+        });
+      return done;
+    }
+    if (jobCondition(job, "Failed")) {
+      const error = jobFailure(job, result);
+      if (before?.phase !== "Failed")
+        events.push({
+          type: "Warning",
+          reason: "EpisodeFailed",
+          message: `episode ${index + 1} (${title}): ${error.code}: ${error.message}`.slice(0, 1000),
+        });
+      return { ...common, phase: "Failed", error, finishedAt: before?.finishedAt ?? now.toISOString() };
+    }
+    if (cancelled) {
+      toDelete.push(job.metadata.name);
+      return { ...common, phase: "Cancelled", finishedAt: now.toISOString() };
+    }
+    const fine = observed.progress?.get(index);
+    const running = latest?.status?.phase === "Running";
+    return {
+      ...common,
+      phase: fine ? stagePhase(fine.stage) : running ? "Downloading" : "Pending",
+      progress: fine
+        ? Math.round(stageBase(fine.stage) + fine.progress * stageWeight(fine.stage))
+        : (before?.progress ?? 0),
+    };
+  });
+
+  const total = episodes.length;
+  const completed = episodes.filter((e) => e.phase === "Completed");
+  const failed = episodes.filter((e) => e.phase === "Failed");
+  const allFinished = episodes.every((e) => isFinal(e.phase));
+  const status: VideoJobStatus = {
+    ...prev,
+    observedGeneration: generation,
+    episodes,
+    episodesSummary: `${completed.length}/${total}`,
+    startedAt: prev.startedAt ?? now.toISOString(),
+  };
+  const ytDlp = observed.pods.map((p) => parseTermination(terminated(p)?.message)?.ytDlp).find(Boolean);
+  if (ytDlp) status.ytDlpVersion = ytDlp;
+  let conditions: Condition[] = prev.conditions ?? [];
+  const cond = (type: "Ready" | "Reconciling" | "Stalled", st: "True" | "False", reason: string, message = "") => {
+    conditions = setCondition(conditions, { type, status: st, reason, message, observedGeneration: generation }, now);
+  };
+
+  const episodeProgress = episodes.reduce((a, e) => a + (isFinal(e.phase) ? 100 : e.progress), 0) / total;
+  const finish = (phase: "Completed" | "Failed" | "Cancelled") => {
+    status.phase = phase;
+    status.completedAt = prev.completedAt ?? now.toISOString();
+  };
+
+  if (cancelled) {
+    if (mergeJob && !jobDone(mergeJob)) toDelete.push(mergeJob.metadata.name);
+    finish("Cancelled");
+    status.progress = Math.round(episodeProgress * 0.95);
+    cond("Ready", "False", "Cancelled", "spec.cancel is true");
+    cond("Reconciling", "False", "Cancelled");
+    cond("Stalled", "False", "Cancelled");
+    if (prev.phase !== "Cancelled")
+      events.push({
+        type: "Normal",
+        reason: "Cancelled",
+        message: `cancelled; ${toDelete.length} running Job(s) removed`,
+      });
+  } else if (!allFinished) {
+    const active = episodes.filter((e) => !isFinal(e.phase) && e.phase !== "Pending");
+    status.phase =
+      active.length === 0 ? "Pending" : active.every((e) => e.phase === "Downloading") ? "Downloading" : "Processing";
+    status.progress = Math.round(episodeProgress * 0.95);
+    const reason = waitingForCap > 0 ? "NamespaceCapReached" : "EpisodesRunning";
+    const message =
+      waitingForCap > 0
+        ? `${waitingForCap} episode(s) wait: the namespace runs ${s.maxRunningPerNamespace} episodes at most`
+        : `${completed.length}/${total} episodes done`;
+    cond("Ready", "False", reason, message);
+    cond("Reconciling", "True", reason, message);
+    cond("Stalled", "False", reason);
+  } else if (completed.length === 0 || (failed.length > 0 && !vj.spec.merge.allowPartial)) {
+    finish("Failed");
+    status.progress = Math.round(episodeProgress * 0.95);
+    const list = failed.map((e) => `episode ${e.index + 1} (${e.title}): ${e.error?.code}`).join("; ");
+    const message = `REEL_EPISODES_FAILED: ${list}`.slice(0, 2000);
+    cond("Ready", "False", "EpisodesFailed", message);
+    cond("Reconciling", "False", "EpisodesFailed");
+    cond("Stalled", "True", "EpisodesFailed", message);
+    if (prev.phase !== "Failed") events.push({ type: "Warning", reason: "Failed", message });
+  } else if (!vj.spec.merge.enabled) {
+    finish("Completed");
+    status.progress = 100;
+    const staging = stagingLocation(vj);
+    if (typeof staging === "string") status.output = { location: staging };
+    cond("Ready", "True", "Completed", `${completed.length}/${total} episodes, not merged (merge.enabled is false)`);
+    cond("Reconciling", "False", "Completed");
+    cond("Stalled", "False", "Completed");
+  } else if (!mergeJob) {
+    if (prev.phase === "Completed" && prev.output) {
+      // The merge Job was garbage-collected after it finished: the recorded output stands.
+      status.phase = "Completed";
+      status.progress = 100;
+    } else {
+      const list = completed.map((e) => ({ index: e.index, title: e.title ?? `Episode ${e.index + 1}` }));
+      const m = planMergeJob(vj, list, s);
+      create.push(m);
+      events.push({
+        type: "Normal",
+        reason: "Merging",
+        message: `merging ${list.length} episode(s) with Job ${m.metadata.name}`,
+      });
+      status.phase = "Merging";
+      status.progress = 95;
+      cond("Ready", "False", "Merging", `joining ${list.length} episode(s)`);
+      cond("Reconciling", "True", "Merging");
+      cond("Stalled", "False", "Merging");
+    }
+  } else {
+    const { result: withResult } = podsOf(mergeJob, observed.pods);
+    const result = parseTermination(withResult ? terminated(withResult)?.message : undefined);
+    if (jobCondition(mergeJob, "Complete")) {
+      finish("Completed");
+      status.progress = 100;
+      const o = result?.output;
+      if (o?.location) {
+        status.output = {
+          location: o.location,
+          ...(o.url ? { url: o.url } : {}),
+          ...(o.urlExpiresAt ? { urlExpiresAt: o.urlExpiresAt } : {}),
+          ...((o.sizeBytes ?? o.bytes) !== undefined ? { sizeBytes: o.sizeBytes ?? o.bytes } : {}),
+          ...((o.checksum ?? o.sha256) ? { checksum: o.checksum ?? `sha256:${o.sha256}` } : {}),
+          ...(o.durationSecs !== undefined ? { durationSecs: o.durationSecs } : {}),
+          ...(o.chapters !== undefined ? { chapters: o.chapters } : {}),
+        };
+      }
+      const partial = failed.length ? `, ${failed.length} failed episode(s) left out` : "";
+      cond("Ready", "True", "Completed", `${completed.length}/${total} episodes merged${partial}`);
+      cond("Reconciling", "False", "Completed");
+      cond("Stalled", "False", "Completed");
+      if (prev.phase !== "Completed")
+        events.push({
+          type: "Normal",
+          reason: "Completed",
+          message: `output at ${status.output?.location ?? "(unknown)"}`,
+        });
+    } else if (jobCondition(mergeJob, "Failed")) {
+      finish("Failed");
+      const error = jobFailure(mergeJob, result);
+      const message = `merge: ${error.code}: ${error.message}`.slice(0, 2000);
+      cond("Ready", "False", "MergeFailed", message);
+      cond("Reconciling", "False", "MergeFailed");
+      cond("Stalled", "True", "MergeFailed", message);
+      if (prev.phase !== "Failed") events.push({ type: "Warning", reason: "MergeFailed", message });
+    } else {
+      status.phase = "Merging";
+      status.progress = 95;
+      cond("Ready", "False", "Merging", `joining ${completed.length} episode(s)`);
+      cond("Reconciling", "True", "Merging");
+      cond("Stalled", "False", "Merging");
+    }
+  }
+  status.conditions = conditions;
+  return {
+    create,
+    delete: toDelete,
+    status,
+    events,
+    ...(hasFinalizer ? {} : { finalizer: "add" as const }),
+  };
+}
+
+// Stages of a running episode as the worker reports them (Redis), mapped onto phase and percent.
+const STAGES: Record<string, { phase: EpisodeStatus["phase"]; base: number; weight: number }> = {
+  fetch: { phase: "Downloading", base: 0, weight: 30 },
+  probe: { phase: "Probing", base: 30, weight: 2 },
+  encode: { phase: "Transcoding", base: 32, weight: 60 },
+  measure: { phase: "Measuring", base: 92, weight: 3 },
+  upload: { phase: "Uploading", base: 95, weight: 5 },
+};
+const stagePhase = (stage: string) => STAGES[stage]?.phase ?? "Downloading";
+const stageBase = (stage: string) => STAGES[stage]?.base ?? 0;
+const stageWeight = (stage: string) => STAGES[stage]?.weight ?? 0;

@@ -1,0 +1,229 @@
+// The I/O half of a reconcile: read the VideoJob and its children from the informers' memory,
+// `decide()`, then carry the decision out — writing only what differs from what exists, so a
+// resync over unchanged VideoJobs sends nothing to the apiserver.
+import { ReelError, type VideoJob, VideoJob as VideoJobSchema, type VideoJobStatus } from "@reel/crds";
+import type { Logger } from "pino";
+import type { ReconcileResult } from "../controller/queue.ts";
+import { ApiError, type KubeApi, type KubeObject } from "../kube/api.ts";
+import type { Informer } from "../kube/informer.ts";
+import { SPEC_HASH, specHash } from "../plan/jobs.ts";
+import type { ObservedNode } from "../scheduling/gpu.ts";
+import { setCondition } from "../status/conditions.ts";
+import { type DecideSettings, decide, FINALIZER, type KubeEvent } from "./decide.ts";
+import { jobDone, type EpisodeProgress, type ObservedJob, type ObservedPod } from "./observed.ts";
+import { cleanupStaging } from "./staging.ts";
+
+export interface ReconcilerDeps {
+  api: KubeApi;
+  videojobs: Informer;
+  jobs: Informer;
+  pods: Informer;
+  nodes: Informer;
+  settings: DecideSettings;
+  log: Logger;
+  /** Fine progress per episode from Redis, when configured. */
+  progress?: (key: string) => Promise<Map<number, EpisodeProgress> | undefined>;
+  now?: () => Date;
+}
+
+const VJ_API = "reel.dev/v1alpha1";
+
+export class Reconciler {
+  private readonly d: ReconcilerDeps;
+  /** Jobs created but not yet seen by the informer, per namespace (the cap counts them). */
+  private readonly inflight = new Map<string, Set<string>>();
+  private readonly nsLocks = new Map<string, Promise<unknown>>();
+
+  constructor(d: ReconcilerDeps) {
+    this.d = d;
+  }
+
+  /** The informer saw a Job: it no longer needs counting as in flight. */
+  jobSeen(namespace: string, name: string): void {
+    this.inflight.get(namespace)?.delete(name);
+  }
+
+  private namespaceActive(namespace: string, exceptVideoJob: string): number {
+    let n = this.inflight.get(namespace)?.size ?? 0;
+    for (const j of this.d.jobs.values()) {
+      if (j.metadata.namespace !== namespace) continue;
+      const labels = j.metadata.labels ?? {};
+      if (labels["reel.dev/role"] !== "episode" || labels["reel.dev/videojob"] === exceptVideoJob) continue;
+      if (!jobDone(j as unknown as ObservedJob)) n++;
+    }
+    return n;
+  }
+
+  /** Serialise reconciles within a namespace when a cap applies, so two cannot both take the last slot. */
+  private async withNamespace<T>(ns: string, fn: () => Promise<T>): Promise<T> {
+    if (this.d.settings.maxRunningPerNamespace <= 0) return fn();
+    const before = this.nsLocks.get(ns) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.nsLocks.set(ns, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.nsLocks.get(ns) === tail) this.nsLocks.delete(ns);
+    }
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | undefined> {
+    const raw = this.d.videojobs.get(key);
+    if (!raw) return undefined; // gone: owner references let the garbage collector take the children
+    const [namespace = "default", name = ""] = key.split("/");
+    const log = this.d.log.child({ videojob: key });
+    const parsed = VideoJobSchema.safeParse(raw);
+    if (!parsed.success) {
+      // The CRD's schema should make this impossible; report it instead of looping on it.
+      const status = (raw as { status?: VideoJobStatus }).status ?? {};
+      const generation = raw.metadata.generation ?? 0;
+      const conditions = setCondition(
+        setCondition(
+          status.conditions,
+          {
+            type: "Stalled",
+            status: "True",
+            reason: "Invalid",
+            message: parsed.error.message.slice(0, 2000),
+            observedGeneration: generation,
+          },
+          this.now(),
+        ),
+        { type: "Ready", status: "False", reason: "Invalid", observedGeneration: generation },
+        this.now(),
+      );
+      await this.writeStatus(raw, status, { ...status, phase: "Failed", observedGeneration: generation, conditions });
+      return undefined;
+    }
+    const vj = parsed.data;
+    return this.withNamespace(namespace, async () => {
+      const observed = {
+        jobs: this.d.jobs.byIndex(key) as unknown as ObservedJob[],
+        pods: this.d.pods.byIndex(key) as unknown as ObservedPod[],
+        nodes: this.nodes(),
+        namespaceActive: this.namespaceActive(namespace, name),
+        progress: await this.d.progress?.(key),
+      };
+      const decision = decide(vj, observed, this.d.settings, this.now());
+
+      if (decision.finalizer === "add") {
+        await this.setFinalizers(vj, [...(vj.metadata.finalizers ?? []), FINALIZER]);
+      }
+      for (const job of decision.create) {
+        const existing = this.d.jobs.get(`${job.metadata.namespace}/${job.metadata.name}`);
+        // Jobs are immutable once created; an equal hash means nothing to write either way.
+        if (existing) {
+          if (existing.metadata.annotations?.[SPEC_HASH] !== job.metadata.annotations[SPEC_HASH]) {
+            log.debug(
+              { job: job.metadata.name },
+              "planned Job differs from the running one; kept (spec edits apply to episodes not started)",
+            );
+          }
+          continue;
+        }
+        await this.d.api.apply(job as unknown as KubeObject);
+        const set = this.inflight.get(namespace) ?? new Set<string>();
+        this.inflight.set(namespace, set);
+        set.add(job.metadata.name);
+      }
+      for (const jobName of decision.delete) {
+        await this.d.api.delete("batch/v1", "Job", namespace, jobName);
+      }
+      for (const e of decision.events) await this.event(vj, e);
+      if (decision.cleanupStaging) {
+        const r = await cleanupStaging(this.d.api, vj, decision.cleanupStaging);
+        log.info({ removed: r.removed, skipped: r.skipped }, "staging cleaned");
+        if (r.skipped) await this.event(vj, { type: "Warning", reason: "StagingKept", message: r.skipped });
+      }
+      if (decision.finalizer === "remove") {
+        await this.setFinalizers(
+          vj,
+          (vj.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+        );
+        return undefined;
+      }
+      await this.writeStatus(raw, vj.status ?? {}, decision.status);
+      return undefined;
+    });
+  }
+
+  private now(): Date {
+    return this.d.now?.() ?? new Date();
+  }
+
+  private nodes(): ObservedNode[] {
+    const out: ObservedNode[] = [];
+    for (const n of this.d.nodes.values()) {
+      out.push({
+        name: n.metadata.name,
+        labels: n.metadata.labels ?? {},
+        unschedulable: (n as { spec?: { unschedulable?: boolean } }).spec?.unschedulable === true,
+      });
+    }
+    return out;
+  }
+
+  private async setFinalizers(vj: VideoJob, finalizers: string[]) {
+    try {
+      await this.d.api.patch(VJ_API, "VideoJob", vj.metadata.namespace, vj.metadata.name, {
+        // The resourceVersion makes this conditional: a concurrent change answers 409 and we retry.
+        metadata: { finalizers, resourceVersion: vj.metadata.resourceVersion },
+      });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return;
+      throw e;
+    }
+  }
+
+  /** Writes status only when it differs from what the VideoJob already reports. */
+  private async writeStatus(raw: KubeObject, current: VideoJobStatus, next: VideoJobStatus) {
+    if (specHash(current) === specHash(next)) return;
+    try {
+      await this.d.api.apply(
+        {
+          apiVersion: VJ_API,
+          kind: "VideoJob",
+          metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace },
+          status: next,
+        },
+        { status: true },
+      );
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return;
+      throw e;
+    }
+  }
+
+  private async event(vj: VideoJob, e: KubeEvent) {
+    const now = this.now();
+    const ns = vj.metadata.namespace ?? "default";
+    try {
+      await this.d.api.create({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: {
+          name: `${vj.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 8)}`,
+          namespace: ns,
+        },
+        involvedObject: {
+          apiVersion: VJ_API,
+          kind: "VideoJob",
+          name: vj.metadata.name,
+          namespace: ns,
+          uid: vj.metadata.uid,
+        },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: "reel-operator" },
+        firstTimestamp: now.toISOString(),
+        lastTimestamp: now.toISOString(),
+        count: 1,
+      });
+    } catch (err) {
+      // An event is an explanation, not state: failing to record one never fails the reconcile.
+      this.d.log.warn({ err: ReelError.from(err, "REEL_IO").message }, "event not recorded");
+    }
+  }
+}
