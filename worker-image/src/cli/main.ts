@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `reel`: runs VideoJobs on this machine (`reel run`, `reel demo`). Exit codes: 0 the job
-// completed, 1 it failed or was cancelled, 2 the command or the manifest was wrong or the machine
-// lacks a tool (the message says which and what to do).
+// `reel`: runs VideoJobs on this machine (`reel run`, `reel demo`); inside a cluster the same
+// binary is the worker pod (`reel worker`) and the node-probe DaemonSet (`reel node-probe`).
+// Exit codes: 0 the job completed, 1 it failed or was cancelled, 2 the command or the manifest was
+// wrong or the machine lacks a tool (the message says which and what to do).
 import { Command, CommanderError, Option } from "commander";
 import { ReelError } from "@reel/crds";
 import { demo } from "./demo.ts";
@@ -35,6 +36,22 @@ program
   .option("--json", "print the result as JSON on stdout", false)
   .action(async (opts: { out: string; episodes: number; json: boolean }) => {
     process.exitCode = await demo(opts);
+  });
+
+program
+  .command("worker")
+  .description("run one episode or the merge inside a Kubernetes Job pod (reads the REEL_* env the operator sets)")
+  .action(async () => {
+    const { workerMain } = await import("../worker/main.ts");
+    process.exitCode = await workerMain(process.env);
+  });
+
+program
+  .command("node-probe")
+  .description("test-encode on this node and label its Node object with the encoders that work (DaemonSet)")
+  .action(async () => {
+    const { nodeProbeMain } = await import("../nodeprobe/main.ts");
+    process.exitCode = await nodeProbeMain(process.env);
   });
 
 function positiveInt(v: string, name: string): number {
