@@ -1,0 +1,424 @@
+// `reel worker` pods as the operator runs them, called through workerMain with the env the Job
+// sets: real ffmpeg, the Rust core, a loopback source server, a real S3 server (versitygw) for
+// staging and output, and a real redis-server for progress. Each run gets a fresh scratch
+// directory, as each pod gets a fresh emptyDir.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { type RedisServer, type S3Server, freePort, startRedis, startS3 } from "@reel/e2e/services";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StaticServer, serveDir } from "../cli/serve.ts";
+import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
+import type { EpisodeOutcome } from "./episode.ts";
+import { workerMain } from "./main.ts";
+import type { MergeOutcome, StoredOutput } from "./merge.ts";
+import type { ProgressUpdate } from "./progress.ts";
+
+let tmp: { dir: string; cleanup(): Promise<void> };
+let src: string;
+let server: StaticServer;
+let s3: S3Server;
+let redis: RedisServer;
+let client: S3Client;
+let pods = 0;
+
+beforeAll(async () => {
+  tmp = await makeTempDir("reel-worker-int-");
+  src = join(tmp.dir, "src");
+  await mkdir(src, { recursive: true });
+  await makeTestClip(join(src, "good1.mp4"), { seconds: 2 });
+  await makeTestClip(join(src, "good2.mp4"), { seconds: 1.5 });
+  // 127.0.0.2 serves and is allowlisted; 127.0.0.1 stays denied, so URLs to it test the guard.
+  server = await serveDir(src, { host: "127.0.0.2" });
+  [s3, redis] = await Promise.all([startS3(), startRedis()]);
+  client = new S3Client({
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: "videos" }));
+}, 600_000);
+
+afterAll(async () => {
+  await server?.close();
+  await Promise.all([s3?.stop(), redis?.stop()]);
+  await tmp?.cleanup();
+});
+
+type Result = Omit<Partial<EpisodeOutcome> & Partial<MergeOutcome>, "mode" | "phase"> & {
+  mode: string;
+  phase: string;
+};
+
+interface Pod {
+  code: number;
+  /** The termination message as written, and parsed. */
+  raw: string;
+  result: Result;
+  logs: string;
+}
+
+type Episode = { url: string; title?: string };
+
+function specOf(name: string, episodes: Episode[], over: Record<string, unknown> = {}) {
+  return {
+    episodes,
+    quality: "480p",
+    compression: { preset: "fast", level: 6 },
+    output: {
+      s3: {
+        bucket: "videos",
+        prefix: "shows/",
+        endpoint: s3.endpoint,
+        credentialsSecret: "s3-creds",
+        urlExpiry: "2h",
+      },
+    },
+    tags: [name],
+    ...over,
+  };
+}
+
+/** Runs one pod: the env the operator's Job would set, a fresh scratch dir and termination log. */
+async function pod(env: NodeJS.ProcessEnv): Promise<Pod> {
+  const n = pods++;
+  const termination = join(tmp.dir, `termination-${n}`);
+  const stream = new PassThrough();
+  let logs = "";
+  stream.on("data", (c: Buffer) => {
+    logs += c.toString();
+  });
+  const code = await workerMain(
+    {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REEL_EGRESS_ALLOW: "127.0.0.2/32",
+      REEL_CACHE_DIR: join(tmp.dir, `scratch-${n}`),
+      REEL_TERMINATION_LOG: termination,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...env,
+    },
+    { logStream: stream },
+  );
+  const raw = await readFile(termination, "utf8");
+  return { code, raw, result: JSON.parse(raw), logs };
+}
+
+function episodePod(
+  job: { name: string; uid: string; episodes: Episode[]; over?: Record<string, unknown> },
+  index: number,
+  env: NodeJS.ProcessEnv = {},
+) {
+  const ep = job.episodes[index] as Episode;
+  return pod({
+    REEL_MODE: "episode",
+    REEL_VIDEOJOB: `media/${job.name}`,
+    REEL_VIDEOJOB_UID: job.uid,
+    REEL_EPISODE_INDEX: String(index),
+    REEL_EPISODE_URL: ep.url,
+    ...(ep.title ? { REEL_EPISODE_TITLE: ep.title } : {}),
+    REEL_SPEC: JSON.stringify(specOf(job.name, [ep], job.over)),
+    REEL_STAGING: `s3://videos/shows/.reel-staging/${job.uid}/`,
+    REEL_ENCODER_HINT: "libx264",
+    ...env,
+  });
+}
+
+function mergePod(
+  job: { name: string; uid: string; episodes: Episode[]; over?: Record<string, unknown> },
+  list: { index: number; title: string }[],
+) {
+  return pod({
+    REEL_MODE: "merge",
+    REEL_VIDEOJOB: `media/${job.name}`,
+    REEL_VIDEOJOB_UID: job.uid,
+    REEL_SPEC: JSON.stringify(specOf(job.name, job.episodes, job.over)),
+    REEL_STAGING: `s3://videos/shows/.reel-staging/${job.uid}/`,
+    REEL_MERGE_EPISODES: JSON.stringify(list),
+  });
+}
+
+const head = (Key: string) => client.send(new HeadObjectCommand({ Bucket: "videos", Key }));
+const getText = async (Key: string) =>
+  (await client.send(new GetObjectCommand({ Bucket: "videos", Key }))).Body?.transformToString() ?? "";
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+function chapterTitles(path: string): string[] {
+  const out = JSON.parse(
+    execFileSync("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", path]).toString(),
+  ) as {
+    chapters: { tags: { title: string } }[];
+  };
+  return out.chapters.map((c) => c.tags.title);
+}
+
+const season = () => ({
+  name: "season-1",
+  uid: "uid-season-1",
+  episodes: [
+    { url: `${server.origin}/good1.mp4`, title: "Pilot" },
+    { url: `${server.origin}/good2.mp4`, title: "Second" },
+  ],
+});
+
+describe("reel worker, episode pods", () => {
+  it("stages ep0.mp4 then ep0.json on S3 and writes a compact, valid termination message", async () => {
+    const p = await episodePod(season(), 0);
+    expect(p.code, p.raw).toBe(0);
+    expect(Buffer.byteLength(p.raw)).toBeLessThanOrEqual(4096);
+    expect(p.result).toMatchObject({ mode: "episode", index: 0, phase: "Completed", encoder: "libx264" });
+    expect(p.result.quality?.ssim).toBeGreaterThan(0.9);
+    expect(p.result.bytesDownloaded).toBe((await readFile(join(src, "good1.mp4"))).length);
+    expect(p.result.bytesOutput).toBeGreaterThan(1000);
+    expect(p.result.durationSecs).toBeCloseTo(2, 0);
+    expect(p.result.staged).toBe("s3://videos/shows/.reel-staging/uid-season-1/ep0.mp4");
+    expect(p.result.reused).toBeUndefined();
+
+    const prefix = "shows/.reel-staging/uid-season-1/";
+    const [video, record] = await Promise.all([head(`${prefix}ep0.mp4`), head(`${prefix}ep0.json`)]);
+    expect(video.ContentLength).toBe(p.result.bytesOutput);
+    expect((record.LastModified as Date).getTime()).toBeGreaterThanOrEqual((video.LastModified as Date).getTime());
+    const rec = JSON.parse(await getText(`${prefix}ep0.json`));
+    expect(rec).toMatchObject({ v: 1, videojob: "media/season-1", uid: "uid-season-1", index: 0 });
+    expect(rec.status.phase).toBe("Completed");
+    const body = Buffer.from(
+      await ((
+        await client.send(new GetObjectCommand({ Bucket: "videos", Key: `${prefix}ep0.mp4` }))
+      ).Body?.transformToByteArray() ?? new Uint8Array()),
+    );
+    expect(rec.sha256).toBe(sha256(body));
+
+    // JSON log lines with the job and episode on each; never the S3 secret.
+    const lines = p.logs
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.msg === "episode staged")).toMatchObject({ videojob: "media/season-1", episode: 0 });
+    expect(p.logs).not.toContain(s3.secretAccessKey);
+  }, 180_000);
+
+  it("a retried pod finds the staged episode and redoes nothing (no download, no upload)", async () => {
+    const prefix = "shows/.reel-staging/uid-season-1/";
+    const before = await Promise.all([head(`${prefix}ep0.mp4`), head(`${prefix}ep0.json`)]);
+    // Last-Modified has one-second resolution: a second upload must be visible in it.
+    await new Promise((r) => setTimeout(r, 1100));
+    // The source is gone: a pod that fetched again would fail with REEL_SOURCE_NOT_FOUND.
+    await rename(join(src, "good1.mp4"), join(src, "good1.away"));
+    try {
+      const p = await episodePod(season(), 0);
+      expect(p.code, p.raw).toBe(0);
+      expect(p.result).toMatchObject({ mode: "episode", index: 0, phase: "Completed", reused: true });
+      expect(p.result.bytesOutput).toBe(before[0].ContentLength);
+    } finally {
+      await rename(join(src, "good1.away"), join(src, "good1.mp4"));
+    }
+    const after = await Promise.all([head(`${prefix}ep0.mp4`), head(`${prefix}ep0.json`)]);
+    expect(after.map((h) => [h.ETag, h.LastModified?.getTime()])).toEqual(
+      before.map((h) => [h.ETag, h.LastModified?.getTime()]),
+    );
+  }, 120_000);
+
+  it("publishes throttled progress on Redis and keeps the latest under a key with a TTL", async () => {
+    const sub = new Redis(redis.url);
+    const got: { at: number; msg: ProgressUpdate }[] = [];
+    await sub.subscribe("reel:progress:media/season-1");
+    sub.on("message", (_ch, m: string) => got.push({ at: performance.now(), msg: JSON.parse(m) }));
+    const t0 = performance.now();
+    try {
+      const p = await episodePod(season(), 1, { REEL_REDIS_URL: redis.url });
+      expect(p.code, p.raw).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      sub.disconnect();
+    }
+    const secs = (performance.now() - t0) / 1000;
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    expect(got.length).toBeLessThanOrEqual(Math.ceil(secs * 2) + 1);
+    for (let i = 1; i < got.length; i++) {
+      expect((got[i]?.at ?? 0) - (got[i - 1]?.at ?? 0)).toBeGreaterThan(400);
+    }
+    expect(got.every((g) => g.msg.index === 1)).toBe(true);
+    expect(new Set(got.map((g) => g.msg.stage))).toContain("done");
+    expect(got.at(-1)?.msg).toMatchObject({ index: 1, stage: "done", progress: 1, phase: "Completed" });
+    for (const g of got) expect(g.msg.progress).toBeGreaterThanOrEqual(0);
+    const reader = new Redis(redis.url);
+    try {
+      expect(JSON.parse((await reader.get("reel:progress:media/season-1:1")) ?? "{}")).toMatchObject({
+        phase: "Completed",
+      });
+      const ttl = await reader.ttl("reel:progress:media/season-1:1");
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(3600);
+    } finally {
+      reader.disconnect();
+    }
+  }, 180_000);
+
+  it("a 404 source exits 2 with REEL_SOURCE_NOT_FOUND and stages nothing", async () => {
+    const job = {
+      name: "partial",
+      uid: "uid-partial",
+      episodes: [{ url: `${server.origin}/missing.mp4`, title: "Gone" }],
+    };
+    const p = await episodePod(job, 0);
+    expect(p.code).toBe(2);
+    expect(p.result).toMatchObject({
+      mode: "episode",
+      index: 0,
+      phase: "Failed",
+      error: { code: "REEL_SOURCE_NOT_FOUND" },
+    });
+    expect(Buffer.byteLength(p.raw)).toBeLessThanOrEqual(4096);
+    await expect(head("shows/.reel-staging/uid-partial/ep0.json")).rejects.toMatchObject({ name: "NotFound" });
+  }, 60_000);
+
+  it("an internal address (127.0.0.1, not allowlisted) exits 2 with REEL_EGRESS_DENIED", async () => {
+    const internal = await serveDir(src, { host: "127.0.0.1" });
+    try {
+      const job = { name: "internal", uid: "uid-internal", episodes: [{ url: `${internal.origin}/good1.mp4` }] };
+      const p = await episodePod(job, 0);
+      expect(p.code).toBe(2);
+      expect(p.result).toMatchObject({ phase: "Failed", error: { code: "REEL_EGRESS_DENIED" } });
+    } finally {
+      await internal.close();
+    }
+  }, 60_000);
+});
+
+describe("reel worker, merge pods", () => {
+  it("joins two staged episodes into one object with 2 chapters and a presigned URL that downloads", async () => {
+    const p = await mergePod(season(), [
+      { index: 0, title: "Pilot" },
+      { index: 1, title: "Second" },
+    ]);
+    expect(p.code, p.raw).toBe(0);
+    expect(Buffer.byteLength(p.raw)).toBeLessThanOrEqual(4096);
+    const out = p.result.output as StoredOutput;
+    expect(p.result).toMatchObject({ mode: "merge", phase: "Completed" });
+    expect(out).toMatchObject({ location: "s3://videos/shows/season-1.mp4", chapters: 2 });
+    expect(out.durationSecs).toBeCloseTo(3.5, 0);
+    expect(new Date(out.urlExpiresAt ?? 0).getTime() - Date.now()).toBeGreaterThan(7000_000);
+
+    const res = await fetch(out.url ?? "");
+    expect(res.status).toBe(200);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(body.length).toBe(out.bytes);
+    expect(sha256(body)).toBe(out.sha256);
+    const file = join(tmp.dir, "merged-season-1.mp4");
+    await writeFile(file, body);
+    expect(chapterTitles(file)).toEqual(["Pilot", "Second"]);
+    const rec = JSON.parse(await getText("shows/.reel-staging/uid-season-1/merge.json"));
+    expect(rec.output.sha256).toBe(out.sha256);
+  }, 180_000);
+
+  it("a retried merge pod answers the stored output with a fresh URL and writes nothing", async () => {
+    const before = await head("shows/season-1.mp4");
+    await new Promise((r) => setTimeout(r, 1100));
+    const p = await mergePod(season(), [
+      { index: 0, title: "Pilot" },
+      { index: 1, title: "Second" },
+    ]);
+    expect(p.code, p.raw).toBe(0);
+    expect(p.result).toMatchObject({ mode: "merge", phase: "Completed", reused: true });
+    const out = p.result.output as StoredOutput;
+    expect(out.location).toBe("s3://videos/shows/season-1.mp4");
+    const res = await fetch(out.url ?? "");
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(out.bytes);
+    const after = await head("shows/season-1.mp4");
+    expect([after.ETag, after.LastModified?.getTime()]).toEqual([before.ETag, before.LastModified?.getTime()]);
+  }, 120_000);
+
+  it("with allowPartial the merge list leaves the failed episode out", async () => {
+    const job = {
+      name: "partial",
+      uid: "uid-partial",
+      episodes: [
+        { url: `${server.origin}/good2.mp4`, title: "One" },
+        { url: `${server.origin}/missing.mp4`, title: "Gone" },
+        { url: `${server.origin}/good1.mp4`, title: "Three" },
+      ],
+      over: { merge: { allowPartial: true } },
+    };
+    for (const i of [0, 2]) expect((await episodePod(job, i)).code).toBe(0);
+    expect((await episodePod(job, 1)).code).toBe(2);
+    const p = await mergePod(job, [
+      { index: 0, title: "One" },
+      { index: 2, title: "Three" },
+    ]);
+    expect(p.code, p.raw).toBe(0);
+    expect(p.result.output).toMatchObject({ location: "s3://videos/shows/partial.mp4", chapters: 2 });
+    const file = join(tmp.dir, "partial.mp4");
+    await writeFile(file, Buffer.from(await (await fetch(p.result.output?.url ?? "")).arrayBuffer()));
+    expect(chapterTitles(file)).toEqual(["One", "Three"]);
+  }, 240_000);
+
+  it("with merge off, stores each listed episode under reel run's per-episode name", async () => {
+    const job = { ...season(), over: { merge: { enabled: false } } };
+    const p = await mergePod(job, [
+      { index: 0, title: "Pilot" },
+      { index: 1, title: "Second" },
+    ]);
+    expect(p.code, p.raw).toBe(0);
+    expect(p.result.output).toBeUndefined();
+    expect(p.result.outputs?.map((o) => o.location)).toEqual([
+      "s3://videos/shows/season-1-001-Pilot.mp4",
+      "s3://videos/shows/season-1-002-Second.mp4",
+    ]);
+    const first = p.result.outputs?.[0] as StoredOutput;
+    const body = Buffer.from(await (await fetch(first.url ?? "")).arrayBuffer());
+    expect(sha256(body)).toBe(first.sha256);
+  }, 120_000);
+
+  it("a merge whose staged episode is missing exits 1 with REEL_STAGING_MISSING (retried)", async () => {
+    const job = { ...season(), uid: "uid-never-staged" };
+    const p = await mergePod(job, [{ index: 0, title: "Pilot" }]);
+    expect(p.code).toBe(1);
+    expect(p.result.error?.code).toBe("REEL_STAGING_MISSING");
+  }, 60_000);
+});
+
+describe("reel worker on a volume output", () => {
+  it("stages in <output>/.reel-staging/<uid>/ and merges beside it; a Redis outage fails nothing", async () => {
+    const out = join(tmp.dir, "volume", "shows");
+    const staging = join(out, ".reel-staging", "uid-vol");
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    const episodes = [{ url: `${server.origin}/good2.mp4`, title: "Only" }];
+    const spec = specOf("vol", episodes, { output: { volume: { claimName: "media", path: "/shows" } } });
+    const common = {
+      REEL_VIDEOJOB: "media/vol",
+      REEL_VIDEOJOB_UID: "uid-vol",
+      REEL_STAGING: `${staging}/`,
+      REEL_REDIS_URL: deadRedis,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+    };
+    const ep = await pod({
+      ...common,
+      REEL_MODE: "episode",
+      REEL_EPISODE_INDEX: "0",
+      REEL_EPISODE_URL: episodes[0]?.url,
+      REEL_SPEC: JSON.stringify(spec),
+    });
+    expect(ep.code, ep.raw).toBe(0);
+    expect(ep.logs).toContain("Redis unavailable");
+    expect((await readdir(staging)).sort()).toEqual(["ep0.json", "ep0.mp4"]);
+    const m = await pod({
+      ...common,
+      REEL_MODE: "merge",
+      REEL_SPEC: JSON.stringify(spec),
+      REEL_MERGE_EPISODES: JSON.stringify([{ index: 0, title: "Only" }]),
+    });
+    expect(m.code, m.raw).toBe(0);
+    expect(m.result.output).toMatchObject({ location: "pvc://media/shows/vol.mp4", chapters: 1 });
+    expect(m.result.output?.url).toBeUndefined();
+    expect((await readdir(out)).sort()).toEqual([".reel-staging", "vol.mp4"]);
+    expect(chapterTitles(join(out, "vol.mp4"))).toEqual(["Only"]);
+  }, 180_000);
+});
