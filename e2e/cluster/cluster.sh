@@ -9,6 +9,8 @@
 #   cluster.sh status             components, PIDs, readiness; exit 0 when up, 1 when not
 #   cluster.sh kubeconfig         print the kubeconfig path (exit 1 when not up)
 #   cluster.sh kubectl ARGS...    run the built kubectl against the cluster
+#   cluster.sh restart-apiserver  stop kube-apiserver and start it again (watch-recovery tests)
+#   cluster.sh compact            compact etcd to its current revision (old resourceVersions answer 410)
 #
 # Environment: REEL_CLUSTER_DIR (state: certs, etcd data, kubeconfigs, logs, PIDs; default
 # ~/.cache/reel/cluster), REEL_K8S_BIN (binaries; default: the build-k8s.sh cache), REEL_CLUSTER_TIMEOUT
@@ -59,9 +61,9 @@ start() { # name binary args...: start detached (own session), log to $logs/name
   local name=$1
   shift
   [ -x "$1" ] || die "$1 is missing: run e2e/scripts/build-k8s.sh"
-  setsid "$@" >"$logs/$name.log" 2>&1 </dev/null 9>&- &
+  setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$pids/$name"
-  echo "$name" >>"$state/components"
+  grep -qx "$name" "$state/components" 2>/dev/null || echo "$name" >>"$state/components"
   say "started $name (pid $!, log $logs/$name.log)"
 }
 
@@ -141,6 +143,22 @@ healthz_ok() { [ "$(curl -sfk --max-time 2 "https://127.0.0.1:$1/healthz")" = ok
 etcd_ok() { curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 kctl() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
+start_apiserver() {
+  start kube-apiserver "$bin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+    --cert-dir "$state/apiserver-certs" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --client-ca-file "$pki/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --authorization-mode Node,RBAC \
+    --endpoint-reconciler-type none \
+    --allow-privileged=true --profiling=false
+  wait_for kube-apiserver "ready (/readyz)" api_ok /readyz
+}
+
 do_up() {
   local level=$1
   if is_up; then
@@ -181,19 +199,7 @@ EOF
     --unsafe-no-fsync --log-level warn
   wait_for etcd "healthy" etcd_ok
 
-  start kube-apiserver "$bin/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
-    --cert-dir "$state/apiserver-certs" \
-    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-    --client-ca-file "$pki/ca.crt" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --service-cluster-ip-range 10.96.0.0/16 \
-    --authorization-mode Node,RBAC \
-    --endpoint-reconciler-type none \
-    --allow-privileged=true --profiling=false
-  wait_for kube-apiserver "ready (/readyz)" api_ok /readyz
+  start_apiserver
 
   if [ "$level" -ge 3 ]; then
     write_kubeconfig "$state/kube-controller-manager.kubeconfig" kube-controller-manager
@@ -296,6 +302,30 @@ case "$cmd" in
     do_down
     ;;
   status) do_status ;;
+  restart-apiserver)
+    # Stops kube-apiserver and starts it again on the same port with the same state (tests of
+    # watch recovery); clients see their connections drop and the API away for a few seconds.
+    is_up || die "not up"
+    # shellcheck disable=SC1091
+    source "$state/env"
+    stopped=()
+    stop_group kube-apiserver
+    start_apiserver
+    say "kube-apiserver restarted"
+    ;;
+  compact)
+    # Compacts etcd's history up to its current revision: a watch that resumes from an older
+    # resourceVersion than the apiserver's cache then gets 410 Gone.
+    is_up || die "not up"
+    # shellcheck disable=SC1091
+    source "$state/env"
+    rev=$(curl -sf -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/range" -d '{"key":"AA==","limit":1}' |
+      sed -n 's/.*"revision":"\([0-9]*\)".*/\1/p')
+    [ -n "$rev" ] || die "could not read etcd's revision"
+    curl -sf -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null ||
+      die "etcd compaction failed"
+    say "etcd compacted at revision $rev"
+    ;;
   kubeconfig) is_up || die "not up"; echo "$kubeconfig" ;;
   kubectl) is_up || die "not up"; kctl "$@" ;;
   *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;

@@ -1,6 +1,8 @@
 // Node side of e2e/cluster/cluster.sh: start/stop the loopback control plane from tests and run the
 // built kubectl against it. The shell script is the one implementation; this only calls it.
 import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -28,6 +30,12 @@ export interface Cluster {
   /** state directory (REEL_CLUSTER_DIR) */
   dir: string;
   kubectl(args: string[], input?: string): Promise<string>;
+  /** Stop kube-apiserver and start it again on the same port. */
+  restartApiserver(): Promise<void>;
+  /** Compact etcd to its current revision. */
+  compact(): Promise<void>;
+  /** PID of a running component (e.g. kube-apiserver), for SIGSTOP/SIGCONT stall tests. */
+  pid(component: string): number;
   down(): Promise<void>;
 }
 
@@ -35,6 +43,8 @@ export interface Cluster {
 export async function clusterUp(opts: { level?: 2 | 3; dir?: string } = {}): Promise<Cluster> {
   const env = { ...process.env, ...(opts.dir ? { REEL_CLUSTER_DIR: opts.dir } : {}) };
   const dir = opts.dir ?? process.env.REEL_CLUSTER_DIR ?? "";
+  const stateDir =
+    dir || join(process.env.REEL_CACHE_DIR ?? join(homedir(), ".cache", "reel"), "cluster");
   let stdout: string;
   try {
     ({ stdout } = await run("bash", [script, "up", "--level", String(opts.level ?? 3)], {
@@ -61,6 +71,13 @@ export async function clusterUp(opts: { level?: 2 | 3; dir?: string } = {}): Pro
         );
         if (input !== undefined) child.stdin?.end(input);
       }),
+    restartApiserver: async () => {
+      await run("bash", [script, "restart-apiserver"], { env });
+    },
+    compact: async () => {
+      await run("bash", [script, "compact"], { env });
+    },
+    pid: (component) => Number(readFileSync(join(stateDir, "pids", component), "utf8").trim()),
     down: async () => {
       await run("bash", [script, "down"], { env });
     },

@@ -299,4 +299,54 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
       op = second;
     }
   });
+
+  const watchEvents = async (event: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
+    return [
+      ...text.matchAll(
+        new RegExp(`^reel_operator_watch_events_total\\{resource="[^"]+",event="${event}"\\} (\\d+)`, "gm"),
+      ),
+    ].reduce((a, m) => a + Number(m[1]), 0);
+  };
+
+  it("recovers its watches when the apiserver restarts on a compacted etcd", async () => {
+    await kubectl(["apply", "-f", "-"], videoJob("before-restart", 1));
+    await until("its Job", async () => ((await jobsOf("before-restart")).length === 1 ? true : undefined));
+    const lists = await watchEvents("list");
+    // Old resourceVersions are gone from etcd: resuming from one would answer 410 Gone.
+    await cluster.compact();
+    await cluster.restartApiserver();
+    await kubectl(["apply", "-f", "-"], videoJob("after-restart", 2));
+    await until(
+      "Jobs of a VideoJob created after the restart",
+      async () => ((await jobsOf("after-restart")).length === 2 ? true : undefined),
+      45_000,
+    );
+    // Every watch came back through a fresh list.
+    expect(await watchEvents("list")).toBeGreaterThan(lists);
+  }, 90_000);
+
+  it("reconnects a watch that falls silent (apiserver frozen with SIGSTOP), then carries on", async () => {
+    await op.stop();
+    op = await startOperator(
+      config({ POD_NAME: "op-stall", REEL_LEADER_ELECT: "false", REEL_WATCH_STALL_SECONDS: "5" }),
+    );
+    await until("the operator to sync", async () => op.controller()?.isReady, 20_000);
+    // An event first: the stall clock runs from the last thing a watch delivered.
+    await kubectl(["apply", "-f", "-"], videoJob("pre-stall", 1));
+    await until("its Job", async () => ((await jobsOf("pre-stall")).length === 1 ? true : undefined));
+    const before = await watchEvents("reconnect");
+    const pid = cluster.pid("kube-apiserver");
+    process.kill(pid, "SIGSTOP"); // connections stay open and say nothing
+    try {
+      await new Promise((r) => setTimeout(r, 8000));
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect(await watchEvents("reconnect")).toBeGreaterThan(before);
+    await kubectl(["apply", "-f", "-"], videoJob("after-stall", 1));
+    await until("a Job of a VideoJob created after the stall", async () =>
+      (await jobsOf("after-stall")).length === 1 ? true : undefined,
+    );
+  }, 60_000);
 });
