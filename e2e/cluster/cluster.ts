@@ -43,8 +43,7 @@ export interface Cluster {
 export async function clusterUp(opts: { level?: 2 | 3; dir?: string } = {}): Promise<Cluster> {
   const env = { ...process.env, ...(opts.dir ? { REEL_CLUSTER_DIR: opts.dir } : {}) };
   const dir = opts.dir ?? process.env.REEL_CLUSTER_DIR ?? "";
-  const stateDir =
-    dir || join(process.env.REEL_CACHE_DIR ?? join(homedir(), ".cache", "reel"), "cluster");
+  const stateDir = dir || join(process.env.REEL_CACHE_DIR ?? join(homedir(), ".cache", "reel"), "cluster");
   let stdout: string;
   try {
     ({ stdout } = await run("bash", [script, "up", "--level", String(opts.level ?? 3)], {

@@ -202,7 +202,9 @@ describe("decide", () => {
       now,
     );
     const env = (
-      d.create[0]?.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } }
+      (d.create[0]?.spec ?? { template: { spec: { containers: [] } } }) as {
+        template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+      }
     ).template.spec.containers[0]?.env;
     expect(JSON.parse(env?.find((e) => e.name === "REEL_MERGE_EPISODES")?.value ?? "")).toEqual([
       { index: 0, title: "One" },
