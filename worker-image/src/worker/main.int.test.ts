@@ -32,6 +32,8 @@ beforeAll(async () => {
   await mkdir(src, { recursive: true });
   await makeTestClip(join(src, "good1.mp4"), { seconds: 2 });
   await makeTestClip(join(src, "good2.mp4"), { seconds: 1.5 });
+  // A page for yt-dlp's generic extractor: the video is found in the HTML.
+  await writeFile(join(src, "watch.html"), '<html><body><video src="/good2.mp4"></video></body></html>\n');
   // 127.0.0.2 serves and is allowlisted; 127.0.0.1 stays denied, so URLs to it test the guard.
   server = await serveDir(src, { host: "127.0.0.2" });
   [s3, redis] = await Promise.all([startS3(), startRedis()]);
@@ -259,6 +261,15 @@ describe("reel worker, episode pods", () => {
       reader.disconnect();
     }
   }, 180_000);
+
+  it("records the yt-dlp version when the episode came through yt-dlp", async () => {
+    const job = { name: "page", uid: "uid-page", episodes: [{ url: `${server.origin}/watch.html`, title: "Page" }] };
+    const p = await episodePod(job, 0);
+    expect(p.code, p.raw).toBe(0);
+    expect(p.result.ytDlp).toMatch(/^\d{4}\.\d{2}\.\d{2}/);
+    const rec = JSON.parse(await getText("shows/.reel-staging/uid-page/ep0.json"));
+    expect(rec.ytDlp).toBe(p.result.ytDlp);
+  }, 120_000);
 
   it("a 404 source exits 2 with REEL_SOURCE_NOT_FOUND and stages nothing", async () => {
     const job = {
