@@ -63,6 +63,8 @@ export const errorCodes = {
     "A file the merge needs is not in staging (an episode pod did not finish or its staging was removed); the operator re-runs the episode.",
   REEL_INTERNAL:
     "An unexpected error inside Reel (a bug, not the input); the message has the details. It is retried; report it if it persists.",
+  REEL_ENCODER_FAILED:
+    "The GPU encoder failed on this node (the worker exits 3); the operator retries the episode on another capable node, then on the CPU when gpu.policy allows.",
   // Raised by the operator from what it observes of a Job.
   REEL_WORKER_FAILED:
     "The worker pod failed without a result (crash, out of memory, eviction, image pull) more often than the retry limit; check the pod's events and logs with kubectl describe.",

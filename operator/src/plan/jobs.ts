@@ -17,6 +17,13 @@ export const MANAGED_BY = { "app.kubernetes.io/managed-by": FIELD_MANAGER } as c
 
 /** Exit codes of the worker: bad input is final, anything else is retried by the Job. */
 export const EXIT_BAD_INPUT = 2;
+/**
+ * The GPU encoder failed on this node. The Job fails at once instead of retrying on the same node:
+ * the operator plans the next attempt away from it (anti-affinity), then on the CPU when allowed.
+ */
+export const EXIT_ENCODER_FAILED = 3;
+/** Attempts of one episode at most (each on another node, the last on the CPU when allowed). */
+export const MAX_ATTEMPTS = 4;
 
 export interface OperatorSettings {
   image: string;
@@ -35,6 +42,8 @@ export interface OperatorSettings {
 export interface EpisodeObservation {
   failedNodes: string[];
   gpuExhausted?: boolean;
+  /** Which attempt to plan: 0 is the first Job, n > 0 a retry after an encoder failure. */
+  attempt?: number;
 }
 
 export interface PlannedEpisode {
@@ -70,6 +79,7 @@ export const GENERATION = "reel.dev/generation";
 export const VIDEOJOB_LABEL = "reel.dev/videojob";
 export const EPISODE_LABEL = "reel.dev/episode";
 export const ROLE_LABEL = "reel.dev/role";
+export const ATTEMPT_LABEL = "reel.dev/attempt";
 export const OUTPUT_MOUNT = "/output";
 
 function affinity(p: Placement) {
@@ -177,8 +187,12 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement }: PodP
     ttlSecondsAfterFinished: s.ttlSecondsAfterFinished,
     podFailurePolicy: {
       rules: [
-        // Bad input never gets better by retrying: fail the episode at once with its code.
-        { action: "FailJob", onExitCodes: { containerName: "worker", operator: "In", values: [EXIT_BAD_INPUT] } },
+        // Bad input never gets better by retrying, and a broken GPU encoder is retried elsewhere by
+        // the operator: fail the Job at once with the worker's code.
+        {
+          action: "FailJob",
+          onExitCodes: { containerName: "worker", operator: "In", values: [EXIT_BAD_INPUT, EXIT_ENCODER_FAILED] },
+        },
         // Evictions and node loss are not the episode's fault: retry without counting.
         { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] },
       ],
@@ -248,15 +262,20 @@ export function planEpisodeJobs(
     const placed = placeEpisode({ gpu: job.spec.gpu, codec: job.spec.codec, nodes, ...o });
     if (!placed.ok) return { index, refused: { code: placed.code, message: placed.message } };
     const p = placed.placement;
+    const attempt = o.attempt ?? 0;
     const env: EnvVar[] = [
       { name: "REEL_EPISODE_INDEX", value: String(index) },
       { name: "REEL_EPISODE_URL", value: episode.url },
       ...(episode.title ? [{ name: "REEL_EPISODE_TITLE", value: episode.title }] : []),
       { name: "REEL_SPEC", value: JSON.stringify({ ...job.spec, episodes: [episode] }) },
       { name: "REEL_ENCODER_HINT", value: p.encoder },
+      // On a GPU node a failed encoder is reported (exit 3) rather than replaced by the CPU in
+      // the pod: another capable node comes first.
+      ...(p.kind === "gpu" ? [{ name: "REEL_ON_ENCODER_FAILURE", value: "exit" }] : []),
     ];
-    const labels = { [EPISODE_LABEL]: String(index) };
-    const obj = jobObject({ job, s, role: "episode", suffix: `ep${index}`, labels, env, placement: p });
+    const labels = { [EPISODE_LABEL]: String(index), [ATTEMPT_LABEL]: String(attempt) };
+    const suffix = attempt === 0 ? `ep${index}` : `ep${index}-r${attempt}`;
+    const obj = jobObject({ job, s, role: "episode", suffix, labels, env, placement: p });
     return { index, job: obj, placement: p };
   });
 }

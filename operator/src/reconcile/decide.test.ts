@@ -1,6 +1,7 @@
 import { parseVideoJob, type VideoJob } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import type { OperatorSettings } from "../plan/jobs.ts";
+import type { ObservedNode } from "../scheduling/gpu.ts";
 import { type DecideSettings, decide, FINALIZER } from "./decide.ts";
 import type { Observed, ObservedJob, ObservedPod } from "./observed.ts";
 
@@ -255,6 +256,76 @@ describe("decide", () => {
     );
     expect(d.status.episodes?.[1]).toMatchObject({ phase: "Transcoding", progress: 62 });
     expect(d.status.phase).toBe("Processing");
+  });
+
+  describe("an encoder that fails on a GPU node", () => {
+    const nodes: ObservedNode[] = [
+      { name: "cpu-1", labels: {} },
+      { name: "nvidia-2", labels: { "reel.dev/gpu-vendor": "nvidia", "reel.dev/encoder.h264_nvenc": "true" } },
+    ];
+    const gpuJob = (policy: string) =>
+      vj({ spec: { gpu: { policy, vendor: "nvidia" }, episodes: [{ url: "https://cdn.example.com/1.mp4" }] } });
+    const lost = {
+      mode: "episode",
+      phase: "Failed",
+      error: { code: "REEL_ENCODER_FAILED", message: "h264_nvenc: OpenEncodeSessionEx failed" },
+    };
+    const failedPod = (() => {
+      const p = pod("s1-ep0", lost, "nvidia-2");
+      const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+      if (t) t.exitCode = 3;
+      return p;
+    })();
+
+    it("first goes to the GPU node, told to report a failed encoder instead of using the CPU there", () => {
+      const d = decide(gpuJob("auto"), observed({ nodes }), settings, now);
+      const env = JSON.stringify(d.create[0]?.spec);
+      expect(env).toContain("REEL_ON_ENCODER_FAILURE");
+      expect(env).toContain("reel.dev/encoder.h264_nvenc");
+    });
+
+    it("is retried away from that node, on the CPU when no other capable GPU node is left (policy auto)", () => {
+      const d = decide(
+        gpuJob("auto"),
+        observed({ nodes, jobs: [ep(0, failedJob("PodFailurePolicy"))], pods: [failedPod] }),
+        settings,
+        now,
+      );
+      expect(d.create.map((j) => j.metadata.name)).toEqual(["s1-ep0-r1"]);
+      const spec = JSON.stringify(d.create[0]?.spec);
+      expect(spec).toContain('"NotIn","values":["nvidia-2"]');
+      expect(spec).not.toContain("nvidia.com/gpu");
+      expect(d.create[0]?.metadata.labels["reel.dev/attempt"]).toBe("1");
+      expect(d.events.map((e) => e.reason)).toContain("EncoderFailed");
+      expect(d.status.episodes?.[0]?.phase).toBe("Pending");
+    });
+
+    it("fails with a code when the policy requires a GPU and none is left", () => {
+      const d = decide(
+        gpuJob("require"),
+        observed({ nodes, jobs: [ep(0, failedJob("PodFailurePolicy"))], pods: [failedPod] }),
+        settings,
+        now,
+      );
+      expect(d.create).toEqual([]);
+      expect(d.status.episodes?.[0]).toMatchObject({ phase: "Failed", error: { code: "REEL_ENCODER_UNAVAILABLE" } });
+    });
+
+    it("follows the latest attempt once a retry exists", () => {
+      const retryJob = job(
+        "s1-ep0-r1",
+        { "reel.dev/role": "episode", "reel.dev/episode": "0", "reel.dev/attempt": "1" },
+        complete,
+      );
+      const d = decide(
+        gpuJob("auto"),
+        observed({ nodes, jobs: [ep(0, failedJob("PodFailurePolicy")), retryJob], pods: [failedPod] }),
+        settings,
+        now,
+      );
+      expect(d.create.map((j) => j.metadata.name)).toEqual(["s1-merge"]);
+      expect(d.status.episodes?.[0]?.phase).toBe("Completed");
+    });
   });
 
   it("is stable: deciding again on its own status changes nothing (no write on resync)", () => {

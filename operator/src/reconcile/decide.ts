@@ -3,7 +3,11 @@
 // the finalizer. Pure and table-tested; reconciler.ts carries it out.
 import type { Condition, EpisodeStatus, VideoJob, VideoJobStatus } from "@reel/crds";
 import {
+  ATTEMPT_LABEL,
   EPISODE_LABEL,
+  EXIT_ENCODER_FAILED,
+  type EpisodeObservation,
+  MAX_ATTEMPTS,
   type KubeJob,
   type OperatorSettings,
   planEpisodeJobs,
@@ -95,6 +99,17 @@ function jobFailure(job: ObservedJob, result: WorkerResult | undefined): { code:
   };
 }
 
+/** The node where this Job's GPU encoder failed (worker exit 3), if it did. */
+function encoderFailedOn(job: ObservedJob, pods: ObservedPod[]): string | undefined {
+  for (const p of pods) {
+    if (p.metadata.labels?.["batch.kubernetes.io/job-name"] !== job.metadata.name) continue;
+    const t = terminated(p);
+    const code = parseTermination(t?.message)?.error?.code;
+    if (t?.exitCode === EXIT_ENCODER_FAILED || code === "REEL_ENCODER_FAILED") return p.spec?.nodeName;
+  }
+  return undefined;
+}
+
 const isFinal = (phase: string | undefined) => phase === "Completed" || phase === "Failed" || phase === "Cancelled";
 
 export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now: Date): Decision {
@@ -102,13 +117,27 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   const prev = vj.status ?? {};
   const prevEpisodes = new Map((prev.episodes ?? []).map((e) => [e.index, e]));
   const events: KubeEvent[] = [];
+  // The latest attempt of each episode, and the nodes where its GPU encoder already failed.
   const jobsByEpisode = new Map<number, ObservedJob>();
+  const attemptOf = (j: ObservedJob) => Number(j.metadata.labels?.[ATTEMPT_LABEL] ?? 0) || 0;
+  const failedNodes = new Map<number, string[]>();
   let mergeJob: ObservedJob | undefined;
   for (const j of observed.jobs) {
     if (j.metadata.labels?.[ROLE_LABEL] === "merge") mergeJob = j;
     else {
       const i = Number(j.metadata.labels?.[EPISODE_LABEL]);
-      if (Number.isInteger(i)) jobsByEpisode.set(i, j);
+      if (!Number.isInteger(i)) continue;
+      const known = jobsByEpisode.get(i);
+      if (!known || attemptOf(j) > attemptOf(known)) jobsByEpisode.set(i, j);
+      const node = encoderFailedOn(j, observed.pods);
+      if (node) failedNodes.set(i, [...(failedNodes.get(i) ?? []), node]);
+    }
+  }
+  // Episodes whose latest attempt lost its encoder: plan the next attempt elsewhere.
+  const retries = new Map<number, EpisodeObservation>();
+  for (const [i, j] of jobsByEpisode) {
+    if (jobCondition(j, "Failed") && encoderFailedOn(j, observed.pods) && attemptOf(j) + 1 < MAX_ATTEMPTS) {
+      retries.set(i, { failedNodes: failedNodes.get(i) ?? [], attempt: attemptOf(j) + 1 });
     }
   }
   const deleting = vj.metadata.deletionTimestamp !== undefined;
@@ -129,7 +158,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     };
   }
 
-  const planned = cancelled ? [] : planEpisodeJobs(vj, observed.nodes, new Map(), s);
+  const planned = cancelled ? [] : planEpisodeJobs(vj, observed.nodes, retries, s);
   let budget =
     s.maxRunningPerNamespace > 0
       ? s.maxRunningPerNamespace -
@@ -144,10 +173,18 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     const before = prevEpisodes.get(index);
     const title = ep.title ?? `Episode ${index + 1}`;
     const base: EpisodeStatus = { index, title, phase: "Pending", progress: 0, attempts: 0 };
-    const job = jobsByEpisode.get(index);
+    const retry = retries.get(index);
+    const job = retry ? undefined : jobsByEpisode.get(index);
+    if (retry && !cancelled && before?.phase !== "Pending") {
+      events.push({
+        type: "Warning",
+        reason: "EncoderFailed",
+        message: `episode ${index + 1}: the encoder failed on ${retry.failedNodes.join(", ")}; attempt ${(retry.attempt ?? 1) + 1} goes elsewhere`,
+      });
+    }
     if (!job) {
       // A finished episode whose Job was garbage-collected keeps its recorded result.
-      if (before && isFinal(before.phase)) return before;
+      if (before && isFinal(before.phase) && !retry) return before;
       if (cancelled) return { ...base, ...before, phase: "Cancelled" };
       const plan = planned[index];
       if (plan?.refused) {
