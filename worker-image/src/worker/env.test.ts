@@ -89,7 +89,7 @@ describe("parseWorkerEnv", () => {
   });
 
   it.each([
-    ["no uid", { REEL_VIDEOJOB_UID: undefined }, "REEL_VIDEOJOB_UID"],
+    ["no uid", { REEL_VIDEOJOB_UID: undefined }, "REEL_VIDEOJOB_UID: missing"],
     ["a bad videojob", { REEL_VIDEOJOB: "season-1" }, "REEL_VIDEOJOB: must be <namespace>/<name>"],
     ["an unknown mode", { REEL_MODE: "split" }, 'REEL_MODE: must be "episode" or "merge"'],
     ["a relative staging path", { REEL_STAGING: "staging/" }, "REEL_STAGING"],

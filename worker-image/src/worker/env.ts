@@ -146,7 +146,8 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const at = i.path.join(".") || "environment";
-      return i.path[0] === "REEL_MODE" ? `REEL_MODE: must be "episode" or "merge"` : `${at}: ${i.message}`;
+      if (i.path[0] === "REEL_MODE") return `REEL_MODE: must be "episode" or "merge"`;
+      return env[String(i.path[0])] === undefined ? `${at}: missing` : `${at}: ${i.message}`;
     });
     throw envError(`bad worker environment: ${issues.join("; ")}`);
   }

@@ -83,7 +83,11 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
   } catch (err) {
     const e = ReelError.from(err, "REEL_INTERNAL");
     const code = ac.signal.aborted ? "REEL_CANCELLED" : e.code;
-    log.error({ code, err: { message: e.message, stack: e.stack } }, "worker failed");
+    // A stack helps only where Reel itself went wrong; coded errors say what happened.
+    log.error(
+      { code, err: { message: e.message, ...(code === "REEL_INTERNAL" ? { stack: e.stack } : {}) } },
+      "worker failed",
+    );
     result = {
       mode,
       phase: ac.signal.aborted ? "Cancelled" : "Failed",
