@@ -183,6 +183,8 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement }: PodP
   const spec = {
     ...(s.kueueQueue ? { suspend: true } : {}),
     backoffLimit: s.backoffLimit,
+    // A replacement pod starts only once the old one is gone: two pods of one episode never upload at once.
+    podReplacementPolicy: "Failed",
     activeDeadlineSeconds: s.activeDeadlineSeconds,
     ttlSecondsAfterFinished: s.ttlSecondsAfterFinished,
     podFailurePolicy: {
