@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import type { VideoJobSpec } from "@reel/crds";
+import { ReelError, type VideoJobSpec } from "@reel/crds";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
 import { execCommand } from "../ffmpeg/exec.ts";
@@ -41,6 +41,12 @@ export interface RealStagesOptions {
   cores?: number;
   /** Episodes processed at once: each encode gets its share of the cores, not all of them. */
   concurrency?: number;
+  /**
+   * What a failed GPU encoder leads to. "fallback" (reel run): the next encoder, the CPU last.
+   * "exit" (a pod the operator placed on a GPU node): REEL_ENCODER_FAILED at once, so the operator
+   * can retry the episode on another capable node before the CPU.
+   */
+  onGpuEncoderFailure?: "fallback" | "exit";
 }
 
 const PROBE_TTL_SECS = 7 * 24 * 3600;
@@ -110,7 +116,13 @@ export function realStages(o: RealStagesOptions): Stages {
 
     async encode(source, sp, output, spec, ctx) {
       const p = await probeFull(source, ctx.signal);
-      const plan: EncodePlan = planEncode(await hardware(), { codec: spec.codec, gpu: spec.gpu });
+      const planned: EncodePlan = planEncode(await hardware(), { codec: spec.codec, gpu: spec.gpu });
+      const exitOnGpuFailure = o.onGpuEncoderFailure === "exit" && spec.gpu.policy !== "off";
+      const gpuSteps = planned.fallbackChain.filter((s) => s.family !== "cpu");
+      if (exitOnGpuFailure && gpuSteps.length === 0) {
+        throw new ReelError("REEL_ENCODER_FAILED", `no working GPU encoder for ${spec.codec} on this node`);
+      }
+      const plan: EncodePlan = exitOnGpuFailure ? { ...planned, fallbackChain: gpuSteps } : planned;
       const level = await chooseLevel(source, p, spec, plan, output, ctx);
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
       const vmaf = await vmafAvailable(o.binaries);
@@ -151,6 +163,12 @@ export function realStages(o: RealStagesOptions): Stages {
           label: "encode",
         });
         return parseEncoderStats(r.stderr);
+      }).catch((err: unknown) => {
+        const e = ReelError.from(err, "REEL_FFMPEG_FAILED");
+        if (exitOnGpuFailure && (e.code === "REEL_FFMPEG_FAILED" || e.code === "REEL_ENCODER_UNAVAILABLE")) {
+          throw new ReelError("REEL_ENCODER_FAILED", `GPU encoder failed on this node: ${e.message}`, { cause: e });
+        }
+        throw e;
       });
       const stats = result.result;
       return {

@@ -23,6 +23,9 @@
 //   REEL_EPISODE_URL       its URL (must equal spec.episodes[0].url)
 //   REEL_EPISODE_TITLE     optional, its title (else spec.episodes[0].title, else "Episode <index+1>")
 //   REEL_ENCODER_HINT      the encoder the node was chosen for; informational (logged, compared)
+//   REEL_ON_ENCODER_FAILURE  optional, "fallback" (default: the next encoder, the CPU last) or "exit"
+//                          (set on GPU placements: a failed GPU encoder exits 3 with REEL_ENCODER_FAILED
+//                          so the operator retries on another node before the CPU)
 // Merge pods
 //   REEL_MERGE_EPISODES    JSON [{"index":0,"title":"Pilot"}, ...]: the staged episodes to join, in
 //                          order (failed ones already left out when allowPartial)
@@ -53,6 +56,7 @@ const Common = {
   REEL_REDIS_URL: Optional,
   REEL_TERMINATION_LOG: z.string().min(1).default("/dev/termination-log"),
   REEL_ENCODER_HINT: Optional,
+  REEL_ON_ENCODER_FAILURE: z.enum(["fallback", "exit"]).default("fallback"),
 };
 
 const EpisodeEnv = z.object({
@@ -97,6 +101,7 @@ export interface EpisodeEnv extends Base {
   mode: "episode";
   episode: { index: number; url: string; title: string };
   encoderHint?: string;
+  onEncoderFailure: "fallback" | "exit";
 }
 
 export interface MergeEnv extends Base {
@@ -208,6 +213,7 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
       mode: "episode",
       episode: { index, url: only.url, title: e.REEL_EPISODE_TITLE ?? only.title ?? `Episode ${index + 1}` },
       ...(e.REEL_ENCODER_HINT ? { encoderHint: e.REEL_ENCODER_HINT } : {}),
+      onEncoderFailure: e.REEL_ON_ENCODER_FAILURE,
     };
   }
 

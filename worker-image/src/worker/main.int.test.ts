@@ -289,6 +289,20 @@ describe("reel worker, episode pods", () => {
     await expect(head("shows/.reel-staging/uid-partial/ep0.json")).rejects.toMatchObject({ name: "NotFound" });
   }, 60_000);
 
+  it("placed on a GPU node whose encoder does not work, exits 3 with REEL_ENCODER_FAILED instead of using the CPU there", async () => {
+    // This machine has no GPU: the operator's GPU placement finds no working GPU encoder here.
+    const job = {
+      name: "gpu-gone",
+      uid: "uid-gpu-gone",
+      episodes: [{ url: `${server.origin}/good1.mp4` }],
+      over: { gpu: { policy: "auto", vendor: "nvidia" } },
+    };
+    const p = await episodePod(job, 0, { REEL_ENCODER_HINT: "h264_nvenc", REEL_ON_ENCODER_FAILURE: "exit" });
+    expect(p.code).toBe(3);
+    expect(p.result).toMatchObject({ phase: "Failed", error: { code: "REEL_ENCODER_FAILED" } });
+    await expect(head("shows/.reel-staging/uid-gpu-gone/ep0.json")).rejects.toMatchObject({ name: "NotFound" });
+  }, 60_000);
+
   it("an internal address (127.0.0.1, not allowlisted) exits 2 with REEL_EGRESS_DENIED", async () => {
     const internal = await serveDir(src, { host: "127.0.0.1" });
     try {

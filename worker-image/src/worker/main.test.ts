@@ -75,6 +75,7 @@ describe("exitCodeOf", () => {
     [{ mode: "episode", phase: "Failed", error: { code: "REEL_SOURCE_UNREACHABLE", message: "" } }, 1],
     [{ mode: "merge", phase: "Failed", error: { code: "REEL_STORAGE_FAILED", message: "" } }, 1],
     [{ mode: "episode", phase: "Cancelled", error: { code: "REEL_CANCELLED", message: "" } }, 1],
+    [{ mode: "episode", phase: "Failed", error: { code: "REEL_ENCODER_FAILED", message: "" } }, 3],
   ] as const)("%j exits %i", (result, code) => {
     expect(exitCodeOf(result as Parameters<typeof exitCodeOf>[0])).toBe(code);
   });

@@ -23,6 +23,8 @@ import { terminationMessage, writeTermination } from "./termination.ts";
 export const EXIT_OK = 0;
 export const EXIT_RETRY = 1;
 export const EXIT_BAD_INPUT = 2;
+/** The GPU encoder failed on this node: the operator retries the episode elsewhere (podFailurePolicy fails the Job at once). */
+export const EXIT_ENCODER_FAILED = 3;
 
 export type WorkerResult =
   | EpisodeOutcome
@@ -40,6 +42,7 @@ const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "sil
 
 export function exitCodeOf(result: WorkerResult): number {
   if (result.phase === "Completed") return EXIT_OK;
+  if (result.error?.code === "REEL_ENCODER_FAILED") return EXIT_ENCODER_FAILED;
   return result.error && isBadInput(result.error.code) ? EXIT_BAD_INPUT : EXIT_RETRY;
 }
 
@@ -141,6 +144,7 @@ async function run(w: WorkerEnv, log: Logger, signal: AbortSignal): Promise<Work
       metadata: redis ? new RedisCache(redis) : new DiskCache(join(c.REEL_CACHE_DIR, "metadata")),
       segmentMinSecs: c.REEL_SEGMENT_MIN_SECS,
       concurrency: 1,
+      onGpuEncoderFailure: w.mode === "episode" ? w.onEncoderFailure : "fallback",
     }),
     staging: openStaging(w.staging, conn),
     scratch,
