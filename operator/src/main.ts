@@ -5,6 +5,7 @@ import { type Config, parseConfig } from "./config.ts";
 import { KubeApi, loadKubeConfig } from "./kube/api.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import { redisProgressSource } from "./reconcile/progress.ts";
 import { startServer } from "./server.ts";
 
 export interface RunningOperator {
@@ -29,6 +30,14 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
     onWrite: (verb, kind) => metrics.apiWrites.inc({ verb, kind }),
   });
   let stopping = false;
+  // Progress announcements queue their VideoJob at most every 2 s: live enough, few writes.
+  const progress = config.REEL_REDIS_URL
+    ? redisProgressSource(
+        config.REEL_REDIS_URL,
+        (key) => controller?.queue.addAfter(key, 2000),
+        (err) => log.debug({ err: err.message }, "redis progress"),
+      )
+    : undefined;
   const startController = async () => {
     controller = new Controller({
       api,
@@ -38,6 +47,7 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
       workers: config.REEL_WORKERS,
       resyncSeconds: config.REEL_RESYNC_SECONDS,
       stallSeconds: config.REEL_WATCH_STALL_SECONDS,
+      ...(progress ? { progress: (key: string, n: number) => progress.read(key, n) } : {}),
       settings: {
         image: config.REEL_WORKER_IMAGE,
         backoffLimit: config.REEL_BACKOFF_LIMIT,
@@ -96,6 +106,7 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
       await controller?.stop();
       await leader?.stop();
       server.close();
+      await progress?.close();
       await api.close();
     },
   };

@@ -6,6 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
+import { Redis } from "ioredis";
+import { startRedis } from "../../e2e/src/services/redis.ts";
+import { redisProgress } from "../../worker-image/src/worker/progress.ts";
 import { parseConfig } from "./config.ts";
 import { type RunningOperator, startOperator } from "./main.ts";
 
@@ -348,5 +351,37 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
     await until("a Job of a VideoJob created after the stall", async () =>
       (await jobsOf("after-stall")).length === 1 ? true : undefined,
     );
+  }, 60_000);
+
+  it("shows a worker's fine progress from Redis in status, and serves health and metrics", async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url);
+    try {
+      await op.stop();
+      op = await startOperator(config({ POD_NAME: "op-redis", REEL_LEADER_ELECT: "false", REEL_REDIS_URL: redis.url }));
+      await until("the operator to sync", async () => op.controller()?.isReady, 20_000);
+      await kubectl(["apply", "-f", "-"], videoJob("live", 1));
+      await until("its Job", async () => ((await jobsOf("live")).length === 1 ? true : undefined));
+      // What a worker pod publishes while it encodes (worker-image/src/worker/progress.ts).
+      const sink = redisProgress(client, "media/live", { intervalMs: 10 });
+      sink.report({ index: 0, stage: "encode", progress: 0.5 });
+      await sink.close();
+      const v = await until("the stage in status", async () => {
+        const x = await vjOf("live");
+        return x.status?.episodes?.[0]?.phase === "Transcoding" ? x : undefined;
+      });
+      expect(v.status?.phase).toBe("Processing");
+      expect(v.status?.episodes?.[0]).toMatchObject({ phase: "Transcoding", progress: 62 });
+      const base = `http://127.0.0.1:${op.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/^reel_operator_videojobs\{phase="Processing"\} [1-9]/m);
+      expect(metrics).toMatch(/^reel_operator_reconcile_duration_seconds_count [1-9]/m);
+      expect(metrics).toMatch(/^reel_operator_queue_depth \d+/m);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
   }, 60_000);
 });

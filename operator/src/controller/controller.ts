@@ -19,7 +19,7 @@ export interface ControllerOptions {
   workers: number;
   resyncSeconds: number;
   stallSeconds: number;
-  progress?: (key: string) => Promise<Map<number, EpisodeProgress> | undefined>;
+  progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
 }
 
 export class Controller {

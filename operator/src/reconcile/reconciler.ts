@@ -22,7 +22,7 @@ export interface ReconcilerDeps {
   settings: DecideSettings;
   log: Logger;
   /** Fine progress per episode from Redis, when configured. */
-  progress?: (key: string) => Promise<Map<number, EpisodeProgress> | undefined>;
+  progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
   now?: () => Date;
 }
 
@@ -103,7 +103,7 @@ export class Reconciler {
         pods: this.d.pods.byIndex(key) as unknown as ObservedPod[],
         nodes: this.nodes(),
         namespaceActive: this.namespaceActive(namespace, name),
-        progress: await this.d.progress?.(key),
+        progress: await this.d.progress?.(key, vj.spec.episodes.length),
       };
       const decision = decide(vj, observed, this.d.settings, this.now());
 
