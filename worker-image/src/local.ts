@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { ReelError, type VideoJob } from "@reel/crds";
 import { Redis } from "ioredis";
 import { config } from "./config.ts";
+import { ytDlpVersion } from "./fetch/ytdlp.ts";
 import { LocalTarget } from "./output/local.ts";
 import { parseDuration, S3Target } from "./output/s3.ts";
 import type { OutputTarget } from "./output/target.ts";
@@ -63,6 +64,7 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
       concurrency: o.concurrency,
       ...(o.emit ? { emit: o.emit } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+      ytDlpVersion: () => ytDlpVersion(config.ytDlp).catch(() => undefined),
     });
   } finally {
     redis?.disconnect();

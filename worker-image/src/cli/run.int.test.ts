@@ -157,9 +157,12 @@ describe("reel run", () => {
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const result = JSON.parse(r.stdout) as {
         episodes: { phase: string; error?: { code: string; message: string } }[];
+        ytDlpVersion?: string;
       };
       expect(result.episodes[0]?.phase, JSON.stringify(result.episodes[0])).toBe("Completed");
       expect(result.episodes[1]?.error?.code, result.episodes[1]?.error?.message).toBe("REEL_EGRESS_DENIED");
+      // The pinned version (worker-image/requirements.txt) is recorded with the result.
+      expect(result.ytDlpVersion).toBe("2026.10.26");
     } finally {
       await denied.close();
     }

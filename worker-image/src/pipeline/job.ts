@@ -23,6 +23,8 @@ export interface RunOptions {
   emit?: Emit;
   signal?: AbortSignal;
   now?: () => Date;
+  /** The pinned yt-dlp's version, recorded in the result when an episode came through it. */
+  ytDlpVersion?: () => Promise<string | undefined>;
 }
 
 export interface EpisodeResult {
@@ -42,6 +44,7 @@ export interface JobResult {
   episodeOutputs?: StoredObject[];
   error?: { code: string; message: string };
   stageSeconds: Record<string, number>;
+  ytDlpVersion?: string;
 }
 
 /** The settings that change an encode's bytes. */
@@ -276,7 +279,8 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
     const episodes = results.map((r) => r.status);
     const done = results.filter((r) => r.status.phase === "Completed");
     const failed = episodes.filter((s) => s.phase !== "Completed");
-    const base = { episodes, stageSeconds: timer.totals };
+    const ytDlp = results.some((r) => r.route === "page") ? await o.ytDlpVersion?.() : undefined;
+    const base = { episodes, stageSeconds: timer.totals, ...(ytDlp ? { ytDlpVersion: ytDlp } : {}) };
 
     if (signal.aborted)
       return { ...base, phase: "Cancelled", error: { code: "REEL_CANCELLED", message: "job cancelled" } };
