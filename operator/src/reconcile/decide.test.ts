@@ -224,6 +224,7 @@ describe("decide", () => {
     expect(d.create).toEqual([]);
     expect(d.status.phase).toBe("Cancelled");
     expect(d.status.episodes?.map((e) => e.phase)).toEqual(["Completed", "Cancelled", "Cancelled"]);
+    expect(d.status.progress).toBe(32); // one of three episodes done, of the 95 % episodes weigh
   });
 
   it("on deletion removes the children and the S3 staging, then the finalizer", () => {

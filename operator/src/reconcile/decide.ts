@@ -286,7 +286,9 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     conditions = setCondition(conditions, { type, status: st, reason, message, observedGeneration: generation }, now);
   };
 
-  const episodeProgress = episodes.reduce((a, e) => a + (isFinal(e.phase) ? 100 : e.progress), 0) / total;
+  // A cancelled episode counts for what it had done, not as finished work.
+  const done = (e: EpisodeStatus) => e.phase === "Completed" || e.phase === "Failed";
+  const episodeProgress = episodes.reduce((a, e) => a + (done(e) ? 100 : e.progress), 0) / total;
   const finish = (phase: "Completed" | "Failed" | "Cancelled") => {
     status.phase = phase;
     status.completedAt = prev.completedAt ?? now.toISOString();
