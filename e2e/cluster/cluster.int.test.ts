@@ -11,27 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "./cluster.ts";
+import { until } from "../src/until.ts";
 
 const built = k8sBinariesBuilt();
 const title = built
   ? "L3 control plane on loopback"
   : "L3 control plane on loopback (SKIPPED: Kubernetes binaries not built; run e2e/scripts/build-k8s.sh)";
 if (!built) console.warn(`[cluster.int.test] ${title}`);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 interface Pod {
   metadata: { name: string; labels?: Record<string, string> };

@@ -11,24 +11,10 @@ import { startRedis } from "../../e2e/src/services/redis.ts";
 import { redisProgress } from "../../worker-image/src/worker/progress.ts";
 import { parseConfig } from "./config.ts";
 import { type RunningOperator, startOperator } from "./main.ts";
+import { until } from "../../e2e/src/until.ts";
 
 const built = k8sBinariesBuilt();
 const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Job {
   metadata: {

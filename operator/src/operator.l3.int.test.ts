@@ -9,24 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
 import { parseConfig } from "./config.ts";
 import { type RunningOperator, startOperator } from "./main.ts";
+import { until } from "../../e2e/src/until.ts";
 
 const built = k8sBinariesBuilt();
 const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 interface Pod {
   metadata: { name: string; labels: Record<string, string>; creationTimestamp: string };

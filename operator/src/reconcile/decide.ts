@@ -285,6 +285,12 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   const cond = (type: "Ready" | "Reconciling" | "Stalled", st: "True" | "False", reason: string, message = "") => {
     conditions = setCondition(conditions, { type, status: st, reason, message, observedGeneration: generation }, now);
   };
+  /** The three kstatus conditions for where the job stands: done, working, stalled (failed) or stopped. */
+  const report = (state: "done" | "working" | "stalled" | "stopped", reason: string, message = "") => {
+    cond("Ready", state === "done" ? "True" : "False", reason, message);
+    cond("Reconciling", state === "working" ? "True" : "False", reason, state === "working" ? message : "");
+    cond("Stalled", state === "stalled" ? "True" : "False", reason, state === "stalled" ? message : "");
+  };
 
   // A cancelled episode counts for what it had done, not as finished work.
   const done = (e: EpisodeStatus) => e.phase === "Completed" || e.phase === "Failed";
@@ -298,9 +304,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     if (mergeJob && !jobDone(mergeJob)) toDelete.push(mergeJob.metadata.name);
     finish("Cancelled");
     status.progress = Math.round(episodeProgress * 0.95);
-    cond("Ready", "False", "Cancelled", "spec.cancel is true");
-    cond("Reconciling", "False", "Cancelled");
-    cond("Stalled", "False", "Cancelled");
+    report("stopped", "Cancelled", "spec.cancel is true");
     if (prev.phase !== "Cancelled")
       events.push({
         type: "Normal",
@@ -317,26 +321,20 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       waitingForCap > 0
         ? `${waitingForCap} episode(s) wait: the namespace runs ${s.maxRunningPerNamespace} episodes at most`
         : `${completed.length}/${total} episodes done`;
-    cond("Ready", "False", reason, message);
-    cond("Reconciling", "True", reason, message);
-    cond("Stalled", "False", reason);
+    report("working", reason, message);
   } else if (completed.length === 0 || (failed.length > 0 && !vj.spec.merge.allowPartial)) {
     finish("Failed");
     status.progress = Math.round(episodeProgress * 0.95);
     const list = failed.map((e) => `episode ${e.index + 1} (${e.title}): ${e.error?.code}`).join("; ");
     const message = `REEL_EPISODES_FAILED: ${list}`.slice(0, 2000);
-    cond("Ready", "False", "EpisodesFailed", message);
-    cond("Reconciling", "False", "EpisodesFailed");
-    cond("Stalled", "True", "EpisodesFailed", message);
+    report("stalled", "EpisodesFailed", message);
     if (prev.phase !== "Failed") events.push({ type: "Warning", reason: "Failed", message });
   } else if (!vj.spec.merge.enabled) {
     finish("Completed");
     status.progress = 100;
     const staging = stagingLocation(vj);
     if (typeof staging === "string") status.output = { location: staging };
-    cond("Ready", "True", "Completed", `${completed.length}/${total} episodes, not merged (merge.enabled is false)`);
-    cond("Reconciling", "False", "Completed");
-    cond("Stalled", "False", "Completed");
+    report("done", "Completed", `${completed.length}/${total} episodes, not merged (merge.enabled is false)`);
   } else if (!mergeJob) {
     if (prev.phase === "Completed" && prev.output) {
       // The merge Job was garbage-collected after it finished: the recorded output stands.
@@ -353,9 +351,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       });
       status.phase = "Merging";
       status.progress = 95;
-      cond("Ready", "False", "Merging", `joining ${list.length} episode(s)`);
-      cond("Reconciling", "True", "Merging");
-      cond("Stalled", "False", "Merging");
+      report("working", "Merging", `joining ${list.length} episode(s)`);
     }
   } else {
     const { result: withResult } = podsOf(mergeJob, observed.pods);
@@ -376,9 +372,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
         };
       }
       const partial = failed.length ? `, ${failed.length} failed episode(s) left out` : "";
-      cond("Ready", "True", "Completed", `${completed.length}/${total} episodes merged${partial}`);
-      cond("Reconciling", "False", "Completed");
-      cond("Stalled", "False", "Completed");
+      report("done", "Completed", `${completed.length}/${total} episodes merged${partial}`);
       if (prev.phase !== "Completed")
         events.push({
           type: "Normal",
@@ -389,16 +383,12 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       finish("Failed");
       const error = jobFailure(mergeJob, result);
       const message = `merge: ${error.code}: ${error.message}`.slice(0, 2000);
-      cond("Ready", "False", "MergeFailed", message);
-      cond("Reconciling", "False", "MergeFailed");
-      cond("Stalled", "True", "MergeFailed", message);
+      report("stalled", "MergeFailed", message);
       if (prev.phase !== "Failed") events.push({ type: "Warning", reason: "MergeFailed", message });
     } else {
       status.phase = "Merging";
       status.progress = 95;
-      cond("Ready", "False", "Merging", `joining ${completed.length} episode(s)`);
-      cond("Reconciling", "True", "Merging");
-      cond("Stalled", "False", "Merging");
+      report("working", "Merging", `joining ${completed.length} episode(s)`);
     }
   }
   status.conditions = conditions;
