@@ -3,3 +3,4 @@ export { badInputCodes, type ErrorCode, errorCodes, isBadInput, isErrorCode, Ree
 export { parseVideoJob, VideoJobInvalidError } from "./parse.ts";
 export { type Rule, rules } from "./rules.ts";
 export * from "./schema.ts";
+export * from "./worker-result.ts";

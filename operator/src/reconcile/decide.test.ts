@@ -105,6 +105,7 @@ describe("decide", () => {
   it("reads the worker's result from the termination message and starts the merge when all episodes are done", () => {
     const result = {
       mode: "episode",
+      index: 0,
       phase: "Completed",
       encoder: "libx264",
       quality: { ssim: 0.99, psnr: 44 },
@@ -162,7 +163,12 @@ describe("decide", () => {
   });
 
   it("fails the job listing each failed episode's code when partial output is not allowed", () => {
-    const bad = { mode: "episode", phase: "Failed", error: { code: "REEL_SOURCE_NOT_FOUND", message: "404" } };
+    const bad = {
+      mode: "episode",
+      index: 1,
+      phase: "Failed",
+      error: { code: "REEL_SOURCE_NOT_FOUND", message: "404" },
+    };
     const d = decide(
       vj(),
       observed({

@@ -1,7 +1,14 @@
 // decide: everything a reconcile of one VideoJob should do, from the VideoJob and what was
 // observed — the Jobs to create, the Jobs to delete, the status to report, the events to record,
 // the finalizer. Pure and table-tested; reconciler.ts carries it out.
-import type { Condition, EpisodeStatus, VideoJob, VideoJobStatus } from "@reel/crds";
+import {
+  type Condition,
+  type EpisodeStatus,
+  parseWorkerResult,
+  type VideoJob,
+  type VideoJobStatus,
+  type WorkerResultRead,
+} from "@reel/crds";
 import {
   ATTEMPT_LABEL,
   EPISODE_LABEL,
@@ -42,39 +49,8 @@ export interface Decision {
   cleanupStaging?: string;
 }
 
-/** The worker's result, read from its container's termination message. */
-export interface WorkerResult {
-  mode?: "episode" | "merge";
-  phase?: string;
-  encoder?: string;
-  quality?: EpisodeStatus["quality"];
-  bytesDownloaded?: number;
-  bytesOutput?: number;
-  durationSecs?: number;
-  ytDlp?: string;
-  error?: { code: string; message: string };
-  output?: {
-    location?: string;
-    bytes?: number;
-    sizeBytes?: number;
-    sha256?: string;
-    checksum?: string;
-    durationSecs?: number;
-    chapters?: number;
-    url?: string;
-    urlExpiresAt?: string;
-  };
-}
-
-export function parseTermination(message: string | undefined): WorkerResult | undefined {
-  if (!message) return undefined;
-  try {
-    const v = JSON.parse(message) as unknown;
-    return v && typeof v === "object" ? (v as WorkerResult) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The worker's result, read back from its container's termination message. */
+const parseTermination = parseWorkerResult;
 
 const terminated = (p: ObservedPod) => p.status?.containerStatuses?.find((c) => c.name === "worker")?.state?.terminated;
 
@@ -87,7 +63,7 @@ function podsOf(job: ObservedJob, pods: ObservedPod[]) {
   return { latest: mine.at(-1), result: withResult.at(-1) };
 }
 
-function jobFailure(job: ObservedJob, result: WorkerResult | undefined): { code: string; message: string } {
+function jobFailure(job: ObservedJob, result: WorkerResultRead | undefined): { code: string; message: string } {
   if (result?.error) return result.error;
   const failed = jobCondition(job, "Failed");
   if (failed?.reason === "DeadlineExceeded") {
@@ -365,8 +341,8 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
           location: o.location,
           ...(o.url ? { url: o.url } : {}),
           ...(o.urlExpiresAt ? { urlExpiresAt: o.urlExpiresAt } : {}),
-          ...((o.sizeBytes ?? o.bytes) !== undefined ? { sizeBytes: o.sizeBytes ?? o.bytes } : {}),
-          ...((o.checksum ?? o.sha256) ? { checksum: o.checksum ?? `sha256:${o.sha256}` } : {}),
+          ...(o.bytes !== undefined ? { sizeBytes: o.bytes } : {}),
+          ...(o.sha256 ? { checksum: `sha256:${o.sha256}` } : {}),
           ...(o.durationSecs !== undefined ? { durationSecs: o.durationSecs } : {}),
           ...(o.chapters !== undefined ? { chapters: o.chapters } : {}),
         };

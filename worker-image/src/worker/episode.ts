@@ -12,6 +12,7 @@ import type { EpisodeStatus } from "../pipeline/types.ts";
 import type { EpisodeEnv } from "./env.ts";
 import type { ProgressSink } from "./progress.ts";
 import { putJson, type Staging } from "./staging.ts";
+import type { EpisodeOutcome } from "@reel/crds";
 
 export interface PodContext {
   stages: Stages;
@@ -43,21 +44,8 @@ export interface EpisodeRecord {
   ytDlp?: string;
 }
 
-export interface EpisodeOutcome {
-  mode: "episode";
-  index: number;
-  phase: EpisodeStatus["phase"];
-  /** True when staging already held this episode and nothing was redone. */
-  reused?: boolean;
-  encoder?: string;
-  quality?: EpisodeStatus["quality"];
-  bytesDownloaded?: number;
-  bytesOutput?: number;
-  durationSecs?: number;
-  ytDlp?: string;
-  staged?: string;
-  error?: { code: string; message: string };
-}
+/** The result an episode pod reports (the contract with the operator lives in crds/src/worker-result.ts). */
+export type { EpisodeOutcome } from "@reel/crds";
 
 export const episodeFile = (index: number) => `ep${index}.mp4`;
 export const episodeRecordFile = (index: number) => `ep${index}.json`;

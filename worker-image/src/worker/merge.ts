@@ -14,27 +14,10 @@ import { mergeEncoded, storeFile } from "../pipeline/job.ts";
 import { type EpisodeRecord, episodeFile, episodeRecordFile, type PodContext } from "./episode.ts";
 import type { MergeEnv } from "./env.ts";
 import { putJson } from "./staging.ts";
+import type { MergeOutcome, StoredOutput } from "@reel/crds";
 
-export interface StoredOutput {
-  location: string;
-  bytes: number;
-  sha256: string;
-  url?: string;
-  urlExpiresAt?: string;
-  durationSecs?: number;
-  chapters?: number;
-}
-
-export interface MergeOutcome {
-  mode: "merge";
-  phase: "Completed" | "Failed" | "Cancelled";
-  reused?: boolean;
-  /** The merged file (merge enabled). */
-  output?: StoredOutput;
-  /** One file per episode (merge disabled), in list order. */
-  outputs?: StoredOutput[];
-  error?: { code: string; message: string };
-}
+/** What a merge pod reports and stores (the contract with the operator: crds/src/worker-result.ts). */
+export type { MergeOutcome, StoredOutput } from "@reel/crds";
 
 /** What merge.json holds. */
 export interface MergeRecord {

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { parseWorkerResult } from "./worker-result.ts";
+
+describe("parseWorkerResult (the worker's termination message, read by the operator)", () => {
+  it("reads an episode result whole", () => {
+    const r = {
+      mode: "episode",
+      index: 2,
+      phase: "Completed",
+      encoder: "libx264",
+      quality: { ssim: 0.99, psnr: 44, method: "encoder" },
+      bytesOutput: 10,
+    };
+    expect(parseWorkerResult(JSON.stringify(r))).toEqual(r);
+  });
+  it("reads a merge result with its stored output", () => {
+    const r = {
+      mode: "merge",
+      phase: "Completed",
+      output: { location: "s3://v/a.mp4", bytes: 5, sha256: "ab", chapters: 2 },
+    };
+    expect(parseWorkerResult(JSON.stringify(r))?.output?.chapters).toBe(2);
+  });
+  it("keeps mode, phase and the coded error of a result it cannot read whole", () => {
+    const odd = {
+      mode: "episode",
+      phase: "Failed",
+      index: "three",
+      error: { code: "REEL_SOURCE_NOT_FOUND", message: "404" },
+    };
+    expect(parseWorkerResult(JSON.stringify(odd))).toEqual({
+      mode: "episode",
+      phase: "Failed",
+      error: { code: "REEL_SOURCE_NOT_FOUND", message: "404" },
+    });
+  });
+  it.each(["", "not json", "[1,2]", "null", '{"x":1}'])("reads nothing from %j", (m) => {
+    expect(parseWorkerResult(m)).toBeUndefined();
+  });
+});

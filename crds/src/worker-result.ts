@@ -1,0 +1,88 @@
+// The worker's result: what a worker pod writes to its termination message (at most 4096 bytes,
+// shrunk by worker-image/src/worker/termination.ts) and the operator reads back into status. One
+// definition for both sides; the operator parses leniently (a message cut short or from an older
+// worker yields what can be read, never a failed reconcile).
+import { z } from "zod";
+import { EpisodePhase, QualityScores } from "./schema.ts";
+
+const CodedError = z.object({ code: z.string(), message: z.string() });
+
+export const StoredOutput = z.object({
+  location: z.string(),
+  bytes: z.number().int().min(0),
+  sha256: z.string(),
+  url: z.string().optional(),
+  urlExpiresAt: z.string().optional(),
+  durationSecs: z.number().min(0).optional(),
+  chapters: z.number().int().min(0).optional(),
+});
+
+export const EpisodeOutcome = z.object({
+  mode: z.literal("episode"),
+  index: z.number().int().min(0),
+  phase: EpisodePhase,
+  /** True when staging already held this episode and nothing was redone. */
+  reused: z.boolean().optional(),
+  encoder: z.string().optional(),
+  quality: QualityScores.optional(),
+  bytesDownloaded: z.number().int().min(0).optional(),
+  bytesOutput: z.number().int().min(0).optional(),
+  durationSecs: z.number().min(0).optional(),
+  ytDlp: z.string().optional(),
+  staged: z.string().optional(),
+  error: CodedError.optional(),
+});
+
+export const MergeOutcome = z.object({
+  mode: z.literal("merge"),
+  phase: z.enum(["Completed", "Failed", "Cancelled"]),
+  reused: z.boolean().optional(),
+  /** The merged file (merge enabled). */
+  output: StoredOutput.optional(),
+  /** One file per episode (merge disabled), in list order. */
+  outputs: z.array(StoredOutput).optional(),
+  error: CodedError.optional(),
+});
+
+/** A pod that failed before it knew more than its mode (e.g. a bad environment). */
+export const FailedOutcome = z.object({
+  mode: z.string(),
+  phase: z.enum(["Failed", "Cancelled"]),
+  index: z.number().int().min(0).optional(),
+  error: CodedError,
+});
+
+export const WorkerResult = z.union([EpisodeOutcome, MergeOutcome, FailedOutcome]);
+
+export type StoredOutput = z.infer<typeof StoredOutput>;
+export type EpisodeOutcome = z.infer<typeof EpisodeOutcome>;
+export type MergeOutcome = z.infer<typeof MergeOutcome>;
+export type WorkerResult = z.infer<typeof WorkerResult>;
+
+/** Any worker result as the operator reads it: every field optional, mode and phase as text. */
+export type WorkerResultRead = Partial<Omit<EpisodeOutcome, "mode" | "phase">> &
+  Partial<Omit<MergeOutcome, "mode" | "phase">> & { mode?: string; phase?: string };
+
+/**
+ * A termination message read back: the full result when it parses, else what can be read of it
+ * (mode, phase, error) so the operator still reports the code. Undefined for anything else.
+ */
+export function parseWorkerResult(message: string | undefined): WorkerResultRead | undefined {
+  if (!message) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  const full = WorkerResult.safeParse(raw);
+  if (full.success) return full.data;
+  if (!raw || typeof raw !== "object") return undefined;
+  const r = raw as Record<string, unknown>;
+  const error = CodedError.safeParse(r.error);
+  const out: WorkerResultRead = {};
+  if (typeof r.mode === "string") out.mode = r.mode;
+  if (typeof r.phase === "string") out.phase = r.phase;
+  if (error.success) out.error = error.data;
+  return Object.keys(out).length ? out : undefined;
+}
