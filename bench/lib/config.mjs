@@ -15,4 +15,6 @@ export const config = {
   python: env.REEL_BENCH_PYTHON || "python3",
   /** A module to load instead of @reel/native in tools/reel-cli.mjs (same exports). */
   nativeModule: env.REEL_BENCH_NATIVE || null,
+  /** operator-scale: run the operator with `--cpu-prof` into this directory. */
+  operatorCpuProfDir: env.REEL_BENCH_OPERATOR_CPU_PROF || null,
 };
