@@ -69,7 +69,7 @@ export class Controller {
       labels: { ...MANAGED_BY },
       indexBy: ownerKey,
       onChange: (obj, change) => {
-        if (change !== "deleted") this.reconciler.jobSeen(obj.metadata.namespace ?? "", obj.metadata.name);
+        this.reconciler.jobChanged(obj, change);
         const k = ownerKey(obj);
         if (k) this.queue.add(k);
         // A finished Job frees a slot of its namespace's cap: the namespace's waiting jobs get a turn.

@@ -189,9 +189,14 @@ export class KubeApi {
     );
   }
 
+  /** Create; the fields it sets are owned by the operator's field manager, as an apply's would be. */
   create<T extends KubeObject>(obj: KubeObject): Promise<T> {
     this.onWrite?.("create", obj.kind);
-    return this.request<T>("POST", resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace), obj);
+    return this.request<T>(
+      "POST",
+      `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace)}?fieldManager=${FIELD_MANAGER}`,
+      obj,
+    );
   }
 
   /** Replace with optimistic concurrency (metadata.resourceVersion must match): 409 when it moved. */

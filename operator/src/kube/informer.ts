@@ -64,6 +64,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     const watcher = filtered.Watch(
       (obj, phase) => {
         const o = obj as unknown as T;
+        // Nobody here reads managedFields, and they are ~40 % of a Job's bytes in memory.
+        delete (o.metadata as { managedFields?: unknown }).managedFields;
         const key = objectKey(o);
         const change: ChangeKind = phase === "DELETED" ? "deleted" : phase === "ADDED" ? "added" : "modified";
         const known = this.store.get(key);

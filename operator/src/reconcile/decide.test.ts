@@ -2,7 +2,7 @@ import { parseVideoJob, type VideoJob } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import type { OperatorSettings } from "../plan/jobs.ts";
 import type { ObservedNode } from "../scheduling/gpu.ts";
-import { type DecideSettings, decide, FINALIZER } from "./decide.ts";
+import { type DecideSettings, decide, FINALIZER, ranges } from "./decide.ts";
 import type { Observed, ObservedJob, ObservedPod } from "./observed.ts";
 
 const settings: DecideSettings = {
@@ -76,6 +76,14 @@ const observed = (o: Partial<Observed> = {}): Observed => ({
 });
 const cond = (d: ReturnType<typeof decide>, type: string) => d.status.conditions?.find((c) => c.type === type);
 
+describe("ranges", () => {
+  it.each([
+    [[1], "1"],
+    [[1, 2, 3, 5, 7, 8], "1-3, 5, 7-8"],
+    [[], ""],
+  ])("%j -> %s", (ns, want) => expect(ranges(ns)).toBe(want));
+});
+
 describe("decide", () => {
   it("creates one Job per episode for a new VideoJob, adds the finalizer when missing, and reports Pending", () => {
     const d = decide(vj({ meta: { finalizers: [] } }), observed(), settings, now);
@@ -84,7 +92,9 @@ describe("decide", () => {
     expect(d.status).toMatchObject({ phase: "Pending", progress: 0, episodesSummary: "0/3", observedGeneration: 2 });
     expect(cond(d, "Reconciling")).toMatchObject({ status: "True", reason: "EpisodesRunning", observedGeneration: 2 });
     expect(cond(d, "Ready")).toMatchObject({ status: "False" });
-    expect(d.events.filter((e) => e.reason === "EpisodeScheduled")).toHaveLength(3);
+    expect(d.events.filter((e) => e.reason === "EpisodesScheduled")).toEqual([
+      { type: "Normal", reason: "EpisodesScheduled", message: "created 3 Job(s): episodes 1-3 for the CPU (libx264)" },
+    ]);
   });
 
   it("creates nothing for episodes whose Jobs exist", () => {

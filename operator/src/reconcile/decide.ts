@@ -75,6 +75,18 @@ function jobFailure(job: ObservedJob, result: WorkerResultRead | undefined): { c
   };
 }
 
+/** 1,2,3,5,7,8 -> "1-3, 5, 7-8" */
+export function ranges(ns: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ns.length; ) {
+    let j = i;
+    while (j + 1 < ns.length && (ns[j + 1] as number) === (ns[j] as number) + 1) j++;
+    out.push(i === j ? String(ns[i]) : `${ns[i]}-${ns[j]}`);
+    i = j + 1;
+  }
+  return out.join(", ");
+}
+
 /** The node where this Job's GPU encoder failed (worker exit 3), if it did. */
 function encoderFailedOn(job: ObservedJob, pods: ObservedPod[]): string | undefined {
   for (const p of pods) {
@@ -144,6 +156,9 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
 
   const create: KubeJob[] = [];
   const toDelete: string[] = [];
+  // One event per reconcile for the Jobs it creates, grouped by where they go (not one per episode:
+  // a 500-episode job would write 500 events, and events cost the apiserver as much as Jobs).
+  const scheduled = new Map<string, number[]>();
   let waitingForCap = 0;
   const episodes: EpisodeStatus[] = vj.spec.episodes.map((ep, index) => {
     const before = prevEpisodes.get(index);
@@ -179,11 +194,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
           plan.placement?.kind === "gpu"
             ? `a ${plan.placement.vendor} GPU node (${plan.placement.encoder})`
             : `the CPU (${plan.placement?.encoder})`;
-        events.push({
-          type: "Normal",
-          reason: "EpisodeScheduled",
-          message: `episode ${index + 1}: Job ${plan.job.metadata.name} for ${where}`,
-        });
+        scheduled.set(where, [...(scheduled.get(where) ?? []), index + 1]);
       } else if (plan?.job) waitingForCap++;
       return { ...base, ...(before ?? {}), phase: "Pending" };
     }
@@ -244,6 +255,16 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     };
   });
 
+  if (scheduled.size) {
+    const parts = [...scheduled].map(
+      ([where, eps]) => `${eps.length === 1 ? "episode" : "episodes"} ${ranges(eps)} for ${where}`,
+    );
+    events.push({
+      type: "Normal",
+      reason: "EpisodesScheduled",
+      message: `created ${create.length} Job(s): ${parts.join("; ")}`,
+    });
+  }
   const total = episodes.length;
   const completed = episodes.filter((e) => e.phase === "Completed");
   const failed = episodes.filter((e) => e.phase === "Failed");
