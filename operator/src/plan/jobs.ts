@@ -256,9 +256,12 @@ export function planEpisodeJobs(
   nodes: ObservedNode[],
   observed: Map<number, EpisodeObservation>,
   s: OperatorSettings,
+  /** Plan only these episodes (the others already have their Job); all when absent. */
+  only?: ReadonlySet<number>,
 ): PlannedEpisode[] {
   const staging = stagingLocation(job);
   return job.spec.episodes.map((episode, index) => {
+    if (only && !only.has(index)) return { index };
     if (typeof staging !== "string") return { index, refused: { code: "REEL_JOB_INVALID", message: staging.error } };
     const o = observed.get(index) ?? { failedNodes: [] };
     const placed = placeEpisode({ gpu: job.spec.gpu, codec: job.spec.codec, nodes, ...o });

@@ -146,7 +146,13 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     };
   }
 
-  const planned = cancelled ? [] : planEpisodeJobs(vj, observed.nodes, retries, s);
+  // Plan only what may be created: episodes without a Job, and retries. Most reconciles are
+  // answers to the watch reporting Jobs this operator made; they plan nothing.
+  const unplanned = new Set<number>();
+  vj.spec.episodes.forEach((_, i) => {
+    if (retries.has(i) || !jobsByEpisode.has(i)) unplanned.add(i);
+  });
+  const planned = cancelled || unplanned.size === 0 ? [] : planEpisodeJobs(vj, observed.nodes, retries, s, unplanned);
   let budget =
     s.maxRunningPerNamespace > 0
       ? s.maxRunningPerNamespace -
