@@ -20,8 +20,14 @@ export interface Started {
   stop: () => Promise<void>;
 }
 
-export function start(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Started {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+/** `user`: run as this uid/gid (servers such as PostgreSQL refuse to run as root). */
+export function start(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+  user?: { uid: number; gid: number },
+): Started {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, ...user });
   const lines: string[] = [];
   const keep = (b: Buffer) => {
     lines.push(...b.toString().split("\n"));
