@@ -70,6 +70,15 @@ export const errorCodes = {
     "The worker pod failed without a result (crash, out of memory, eviction, image pull) more often than the retry limit; check the pod's events and logs with kubectl describe.",
   REEL_EPISODE_DEADLINE:
     "The episode's Job ran longer than its deadline (activeDeadlineSeconds); raise the operator's REEL_ACTIVE_DEADLINE_SECONDS or split the episode.",
+  // Raised by the CLI client (reel login/submit/list/status/watch/cancel) about its own side.
+  REEL_SHIM_UNREACHABLE:
+    "The CLI could not reach the Reel API server (connection refused, DNS failure, timeout); check the server URL (--server, REEL_SERVER or the one saved by reel login) and that the shim is running.",
+  REEL_SHIM_RESPONSE_INVALID:
+    "The server answered something that is not the Reel API (an HTML page, a proxy error, a malformed body); check that the server URL points at the shim itself, e.g. https://reel.example.com without /api.",
+  REEL_NOT_LOGGED_IN:
+    "The CLI has no credentials for this server; run reel login --server URL (the key is read from stdin or a prompt) or set REEL_API_KEY.",
+  REEL_CREDENTIALS_INVALID:
+    "The CLI's credentials file ($XDG_CONFIG_HOME/reel/credentials.json) cannot be read or is malformed; fix its permissions or remove it with reel logout --all and log in again.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
