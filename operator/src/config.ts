@@ -30,6 +30,9 @@ export const ConfigSchema = z.object({
   REEL_MAX_RUNNING_PER_NAMESPACE: int(50),
   /** Reconciles running at once (different VideoJobs; one key is never reconciled twice at once). */
   REEL_WORKERS: int(8, 1),
+  /** Reconciles per second over all VideoJobs, and the burst above it. */
+  REEL_RECONCILE_QPS: int(200, 1),
+  REEL_RECONCILE_BURST: int(500, 1),
   /** Client-side limit on API requests per second, and the burst above it. */
   REEL_API_QPS: int(200, 1),
   REEL_API_BURST: int(400, 1),

@@ -45,6 +45,7 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
       metrics,
       namespace: config.REEL_WATCH_NAMESPACE,
       workers: config.REEL_WORKERS,
+      rate: { perSec: config.REEL_RECONCILE_QPS, burst: config.REEL_RECONCILE_BURST },
       resyncSeconds: config.REEL_RESYNC_SECONDS,
       stallSeconds: config.REEL_WATCH_STALL_SECONDS,
       ...(progress ? { progress: (key: string, n: number) => progress.read(key, n) } : {}),

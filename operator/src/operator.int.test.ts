@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
 import { Redis } from "ioredis";
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { startRedis } from "../../e2e/src/services/redis.ts";
+import { startS3 } from "../../e2e/src/services/s3.ts";
 import { redisProgress } from "../../worker-image/src/worker/progress.ts";
 import { parseConfig } from "./config.ts";
 import { type RunningOperator, startOperator } from "./main.ts";
@@ -255,6 +257,47 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
     await kubectl(["-n", "media", "delete", "videojob", "to-delete", "--wait=true", "--timeout=20s"]);
     await expect(vjOf("to-delete")).rejects.toThrow(/NotFound|not found/);
   });
+
+  it("on deletion removes the staged episodes from S3 (credentials from the job's Secret), then the VideoJob", async () => {
+    const s3 = await startS3();
+    try {
+      const client = new S3Client({
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
+      await client.send(new CreateBucketCommand({ Bucket: "videos" }));
+      await kubectl([
+        "-n",
+        "media",
+        "create",
+        "secret",
+        "generic",
+        "s3-live",
+        `--from-literal=accessKeyId=${s3.accessKeyId}`,
+        `--from-literal=secretAccessKey=${s3.secretAccessKey}`,
+      ]);
+      const job = JSON.parse(videoJob("staged", 2));
+      job.spec.output.s3 = { bucket: "videos", prefix: "staged/", endpoint: s3.endpoint, credentialsSecret: "s3-live" };
+      await kubectl(["apply", "-f", "-"], JSON.stringify(job));
+      const vj = await until("finalizer", async () => {
+        const v = await vjOf("staged");
+        return v.metadata.finalizers?.includes("reel.dev/cleanup") ? v : undefined;
+      });
+      // What the episode pods would have staged, plus the finished output that must stay.
+      const staging = `staged/.reel-staging/${vj.metadata.uid}/`;
+      for (const key of [`${staging}ep0.mp4`, `${staging}ep0.json`, `${staging}ep1.mp4`, "staged/staged.mp4"]) {
+        await client.send(new PutObjectCommand({ Bucket: "videos", Key: key, Body: "x" }));
+      }
+      await kubectl(["-n", "media", "delete", "videojob", "staged", "--wait=true", "--timeout=30s"]);
+      const left = await client.send(new ListObjectsV2Command({ Bucket: "videos", Prefix: "staged/" }));
+      expect((left.Contents ?? []).map((o) => o.Key)).toEqual(["staged/staged.mp4"]);
+      client.destroy();
+    } finally {
+      await s3.stop();
+    }
+  }, 60_000);
 
   it("restarted, creates no duplicate Job and writes nothing for what is already done", async () => {
     await kubectl(["apply", "-f", "-"], videoJob("restart", 4));

@@ -17,6 +17,8 @@ export interface ControllerOptions {
   settings: DecideSettings;
   namespace?: string;
   workers: number;
+  /** Overall reconciles per second and burst. */
+  rate?: { perSec: number; burst: number };
   resyncSeconds: number;
   stallSeconds: number;
   progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
@@ -116,7 +118,7 @@ export class Controller {
           end();
         }
       },
-      { workers: o.workers, onDepth: (d) => metrics.queueDepth.set(d) },
+      { workers: o.workers, ...(o.rate ? { rate: o.rate } : {}), onDepth: (d) => metrics.queueDepth.set(d) },
       (key, err, retryInMs) => {
         const code =
           (err as { code?: string; reason?: string }).code ?? (err as { reason?: string }).reason ?? "unknown";
