@@ -1,0 +1,50 @@
+// Numbers and times as people read them. Pure functions (no DOM), tested in Node.
+
+/** 1536 -> "1.5 KiB" */
+export function formatBytes(n) {
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) return "";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** 3725 -> "1:02:05", 65 -> "1:05" */
+export function formatDuration(secs) {
+  if (typeof secs !== "number" || !Number.isFinite(secs) || secs < 0) return "";
+  const s = Math.round(secs);
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+}
+
+/** An RFC 3339 time in the reader's locale; the raw text when it does not parse. */
+export function formatTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+}
+
+/** Quality scores of an episode as one line: "SSIM 0.987 · PSNR 41.2 dB · VMAF 95.1". */
+export function formatQuality(q) {
+  if (!q || typeof q !== "object") return "";
+  const parts = [];
+  if (typeof q.ssim === "number") parts.push(`SSIM ${q.ssim.toFixed(3)}`);
+  if (typeof q.psnr === "number") parts.push(`PSNR ${q.psnr.toFixed(1)} dB`);
+  if (typeof q.vmaf === "number") parts.push(`VMAF ${q.vmaf.toFixed(1)}`);
+  return parts.join(" · ");
+}
+
+/** "Transcoding" for "transcoding" or "TRANSCODING" — stages from workers are lower case. */
+export function formatStage(stage) {
+  if (!stage) return "";
+  const s = String(stage);
+  return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
+}
+
+export const finalPhases = new Set(["Completed", "Failed", "Cancelled"]);
