@@ -1,0 +1,41 @@
+// The shapes the shim answers with (api-shim/API.md is the contract). Only what the CLI reads is
+// typed; everything else is passed through to --json untouched.
+import type { VideoJobSpecInput, VideoJobStatus } from "@reel/crds";
+
+export type Phase = NonNullable<VideoJobStatus["phase"]>;
+
+export const FINAL_PHASES: ReadonlySet<string> = new Set<Phase>(["Completed", "Failed", "Cancelled"]);
+
+export interface Job {
+  id: string;
+  namespace: string;
+  createdAt: string;
+  spec: VideoJobSpecInput;
+  status?: VideoJobStatus;
+  tags: string[];
+  traceId?: string;
+}
+
+export interface JobList {
+  items: Job[];
+  next?: string;
+}
+
+export interface JobEvent {
+  id: number;
+  type: "phase" | "progress" | "status" | "deleted";
+  job: string;
+  at: string;
+  phase?: Phase;
+  progress?: number;
+  episode?: { index: number; stage: string; progress: number };
+  status?: VideoJobStatus;
+}
+
+export interface Me {
+  id: string;
+  name: string;
+  role: string;
+  tenant: string;
+  namespace: string;
+}
