@@ -79,6 +79,24 @@ export const errorCodes = {
     "The CLI has no credentials for this server; run reel login --server URL (the key is read from stdin or a prompt) or set REEL_API_KEY.",
   REEL_CREDENTIALS_INVALID:
     "The CLI's credentials file ($XDG_CONFIG_HOME/reel/credentials.json) cannot be read or is malformed; fix its permissions or remove it with reel logout --all and log in again.",
+  // Answered by the REST shim (api-shim/API.md).
+  REEL_AUTH_REQUIRED:
+    "The call has no credential; send Authorization: Bearer <API key or JWT> (reel login stores one for the CLI).",
+  REEL_AUTH_INVALID:
+    "The credential was refused (unknown, revoked or expired key; JWT with a bad signature, algorithm, audience, issuer or lifetime); sign in again or create a new key.",
+  REEL_FORBIDDEN:
+    "Your role or the key's scopes do not allow this action; ask an admin for the operator role or use a key with the needed scope.",
+  REEL_JOB_NOT_FOUND: "No job with this id in your tenant; check the id with `reel list`.",
+  REEL_JOB_EXISTS: "A job with this name already exists in your tenant; pick another name or leave it out.",
+  REEL_JOB_FINISHED: "The job has finished and its VideoJob is gone; only its history is kept, so it cannot be cancelled.",
+  REEL_NOT_FOUND: "Nothing is served at this path, or the object named in it does not exist; check the URL and id.",
+  REEL_BODY_TOO_LARGE: "The request body is larger than the shim accepts; send fewer episodes per job or ask for a higher limit.",
+  REEL_RATE_LIMITED: "Too many requests from this key or address; wait for the seconds in Retry-After, then try again.",
+  REEL_UNAVAILABLE:
+    "A service the shim needs (PostgreSQL, Redis or the Kubernetes API) is not reachable right now; retry shortly, and check /api/health.",
+  // Raised by the shim's webhook sender (api-shim/src/webhooks/).
+  REEL_WEBHOOK_INVALID:
+    "spec.notification.webhook cannot be used: the URL is malformed or its host does not resolve, or the secretRef names a Secret or key that does not exist or does not hold a whsec_ secret of 24+ bytes; fix the URL or create the Secret, then submit again.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

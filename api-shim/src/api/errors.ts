@@ -1,0 +1,91 @@
+// Every error answers {"error": {"code", "message", "hint", "details"?}} with a status that follows
+// from its code. Fastify's own errors (body too large, bad JSON) and lost database connections are
+// mapped onto the same registry.
+import { type ErrorCode, ReelError } from "@reel/crds";
+import type { z } from "zod";
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  REEL_JOB_INVALID: 400,
+  REEL_EGRESS_DENIED: 400,
+  REEL_UNSUPPORTED_SCHEME: 400,
+  REEL_WEBHOOK_INVALID: 400,
+  REEL_AUTH_REQUIRED: 401,
+  REEL_AUTH_INVALID: 401,
+  REEL_FORBIDDEN: 403,
+  REEL_JOB_NOT_FOUND: 404,
+  REEL_NOT_FOUND: 404,
+  REEL_JOB_EXISTS: 409,
+  REEL_JOB_FINISHED: 409,
+  REEL_BODY_TOO_LARGE: 413,
+  REEL_RATE_LIMITED: 429,
+  REEL_UNAVAILABLE: 503,
+};
+
+export interface Detail {
+  path: string;
+  message: string;
+}
+
+/** A ReelError with field details (validation). */
+export class RequestError extends ReelError {
+  readonly details: Detail[] | undefined;
+  constructor(code: ErrorCode, message: string, details?: Detail[]) {
+    super(code, message);
+    this.details = details;
+  }
+}
+
+export function invalid(error: z.ZodError, what = "request"): RequestError {
+  const details = error.issues.map((i) => ({
+    path: i.path.join(".") || "(body)",
+    message: i.code === "unrecognized_keys" ? `not accepted here: ${i.keys.join(", ")}` : i.message,
+  }));
+  return new RequestError(
+    "REEL_JOB_INVALID",
+    `invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
+    details,
+  );
+}
+
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01", // admin_shutdown
+  "57P03", // cannot_connect_now
+]);
+
+/** The status and body for anything thrown by a handler. */
+export function toResponse(err: unknown): { status: number; body: unknown; internal: boolean } {
+  let e: ReelError;
+  const anyErr = err as { code?: string; statusCode?: number; message?: string };
+  if (err instanceof ReelError) e = err;
+  else if (anyErr?.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+    e = new ReelError("REEL_BODY_TOO_LARGE", anyErr.message ?? "request body too large");
+  else if (anyErr?.code && CONNECTION_CODES.has(anyErr.code))
+    e = new ReelError("REEL_UNAVAILABLE", `a service is not reachable: ${anyErr.message}`);
+  else if (anyErr?.statusCode && anyErr.statusCode >= 400 && anyErr.statusCode < 500) {
+    // Malformed JSON, a wrong content type and the like: the request is wrong, not the shim.
+    const body = {
+      error: {
+        code: "REEL_JOB_INVALID",
+        message: anyErr.message ?? "bad request",
+        hint: errorHint("REEL_JOB_INVALID"),
+      },
+    };
+    return { status: anyErr.statusCode, body, internal: false };
+  } else e = new ReelError("REEL_INTERNAL", (err as Error)?.message ?? String(err));
+  const details = e instanceof RequestError ? e.details : undefined;
+  return {
+    status: STATUS[e.code] ?? 500,
+    body: { error: { code: e.code, message: e.message, hint: e.hint, ...(details ? { details } : {}) } },
+    internal: !STATUS[e.code],
+  };
+}
+
+function errorHint(code: ErrorCode): string {
+  return new ReelError(code, "").hint;
+}

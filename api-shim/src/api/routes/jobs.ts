@@ -1,0 +1,187 @@
+// /api/v1/jobs: VideoJobs in the caller's tenant namespace. Reads come from the watch-fed cache
+// (and job_history for finished jobs whose CRs are gone); writes go to the apiserver. Another
+// tenant's job is not found, never forbidden: ids must not leak across tenants.
+import { API_VERSION, KIND, ReelError } from "@reel/crds";
+import { ApiError, resourcePath } from "@reel/operator/kube";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { actorName, type Principal } from "../../auth/principal.ts";
+import { principal, requireScope, tenantNamespace } from "../../auth/request.ts";
+import { type AuditEntry, writeAudit } from "../../db/audit.ts";
+import { getHistory, listHistory } from "../../db/history.ts";
+import type { ShimDeps } from "../../deps.ts";
+import type { CachedJob } from "../../jobs/cache.ts";
+import {
+  buildVideoJob,
+  compareJobs,
+  decodeCursor,
+  encodeCursor,
+  isAfter,
+  jobFromHistory,
+  jobFromVideoJob,
+  SHIM_FIELD_MANAGER,
+} from "../../jobs/videojob.ts";
+import { invalid, RequestError } from "../errors.ts";
+import { CreateJobInput, type Job, ListJobsQuery } from "../schemas.ts";
+
+export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
+  const { cache, kube } = deps;
+
+  const audit = async (
+    req: FastifyRequest,
+    p: Principal,
+    e: Omit<AuditEntry, "actor" | "actorId" | "tenant" | "ip" | "traceId">,
+  ) => {
+    await writeAudit(deps.db.db, {
+      ...e,
+      actorId: p.userId,
+      actor: actorName(p),
+      tenant: p.tenant,
+      ip: req.ip,
+      traceId: req.trace.traceId,
+    });
+    deps.metrics.auditWrites.inc({ action: e.action, result: e.result });
+  };
+
+  const notFound = (id: string) => new ReelError("REEL_JOB_NOT_FOUND", `job ${id} not found`);
+
+  /** The live job, or its history row, in the caller's namespace; 404 otherwise. */
+  const find = async (ns: string, id: string): Promise<{ live?: CachedJob; job: Job }> => {
+    const live = cache.get(ns, id);
+    if (live) return { live, job: jobFromVideoJob(live) };
+    const h = await getHistory(deps.db.db, ns, id);
+    if (h) return { job: jobFromHistory(h) };
+    throw notFound(id);
+  };
+
+  app.post("/jobs", async (req, reply) => {
+    const p = requireScope(req, "jobs:write");
+    const ns = tenantNamespace(p);
+    const parsed = CreateJobInput.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalid(parsed.error, "job");
+    const input = parsed.data;
+    const obj = buildVideoJob(input, { namespace: ns, creator: actorName(p), traceId: req.trace.traceId });
+    if (obj.spec.notification?.webhook && deps.webhooks) {
+      try {
+        await deps.webhooks.validateRegistration(ns, obj.spec);
+      } catch (e) {
+        await audit(req, p, {
+          action: "job.create",
+          target: `${ns}/${input.name ?? "(generated)"}`,
+          result: "denied",
+          detail: { code: (e as ReelError).code, message: (e as Error).message },
+        });
+        throw e;
+      }
+    }
+    let created: CachedJob;
+    try {
+      created = await kube.request<CachedJob>(
+        "POST",
+        `${resourcePath(API_VERSION, KIND, ns)}?fieldManager=${SHIM_FIELD_MANAGER}`,
+        obj,
+      );
+    } catch (e) {
+      const err =
+        e instanceof ApiError && e.status === 409
+          ? new ReelError("REEL_JOB_EXISTS", `job ${input.name} already exists`)
+          : e instanceof ApiError && (e.status === 422 || e.status === 400)
+            ? new RequestError("REEL_JOB_INVALID", e.message.replace(/^POST \S+: /, ""))
+            : new ReelError("REEL_UNAVAILABLE", `the Kubernetes API refused the create: ${(e as Error).message}`, {
+                cause: e,
+              });
+      await audit(req, p, {
+        action: "job.create",
+        target: `${ns}/${input.name ?? "(generated)"}`,
+        result: "failed",
+        detail: { code: err.code, message: err.message },
+      });
+      throw err;
+    }
+    cache.remember(created);
+    const job = jobFromVideoJob(created);
+    await audit(req, p, {
+      action: "job.create",
+      target: `${ns}/${job.id}`,
+      result: "ok",
+      detail: { uid: created.metadata.uid },
+    });
+    deps.onJobCreated?.(job);
+    req.log.info({ videojob: `${ns}/${job.id}` }, "job created");
+    return reply.code(201).send(job);
+  });
+
+  app.get("/jobs", async (req) => {
+    const p = requireScope(req, "jobs:read");
+    const ns = tenantNamespace(p);
+    const q = ListJobsQuery.safeParse(req.query);
+    if (!q.success) throw invalid(q.error, "query");
+    const { phase, tag, limit } = q.data;
+    const after = q.data.cursor ? decodeCursor(q.data.cursor) : undefined;
+    if (q.data.cursor && !after) throw new RequestError("REEL_JOB_INVALID", "cursor is not one this API gave out");
+    // Both sources in the same order, merged: live CRs win over their own history rows.
+    const live = cache
+      .list(ns)
+      .map(jobFromVideoJob)
+      .filter((j) => (!phase || (j.status?.phase ?? "Pending") === phase) && (!tag || j.tags.includes(tag)))
+      .filter((j) => !after || isAfter(j, after))
+      .sort(compareJobs);
+    const history = (
+      await listHistory(deps.db.db, {
+        namespace: ns,
+        ...(phase ? { phase } : {}),
+        ...(tag ? { tag } : {}),
+        ...(after ? { after: { createdAt: new Date(after.createdAt), name: after.id } } : {}),
+        limit: limit + 1,
+      })
+    ).map(jobFromHistory);
+    const names = new Set(live.map((j) => j.id));
+    const merged = [...live, ...history.filter((h) => !names.has(h.id))].sort(compareJobs);
+    const items = merged.slice(0, limit);
+    const last = items.at(-1);
+    return { items, ...(merged.length > limit && last ? { next: encodeCursor(last) } : {}) };
+  });
+
+  app.get<{ Params: { id: string } }>("/jobs/:id", async (req) => {
+    const ns = tenantNamespace(requireScope(req, "jobs:read"));
+    return (await find(ns, req.params.id)).job;
+  });
+
+  app.get<{ Params: { id: string } }>("/jobs/:id/status", async (req) => {
+    const ns = tenantNamespace(requireScope(req, "jobs:read"));
+    return (await find(ns, req.params.id)).job.status ?? {};
+  });
+
+  app.post<{ Params: { id: string } }>("/jobs/:id/cancel", async (req, reply) => {
+    const p = principal(req);
+    const ns = tenantNamespace(p);
+    const id = req.params.id;
+    const target = `${ns}/${id}`;
+    // Existence first: a tenant without the scope still learns nothing about other tenants' ids.
+    const { live } = await find(ns, id);
+    try {
+      requireScope(req, "jobs:write");
+    } catch (e) {
+      await audit(req, p, {
+        action: "job.cancel",
+        target,
+        result: "denied",
+        detail: { message: (e as Error).message },
+      });
+      throw e;
+    }
+    if (!live) throw new ReelError("REEL_JOB_FINISHED", `job ${id} has finished; only its history is kept`);
+    let patched: CachedJob;
+    try {
+      patched = await kube.patch<CachedJob>(API_VERSION, KIND, ns, id, { spec: { cancel: true } });
+    } catch (e) {
+      const err =
+        e instanceof ApiError && e.status === 404
+          ? notFound(id)
+          : new ReelError("REEL_UNAVAILABLE", `the Kubernetes API refused the cancel: ${(e as Error).message}`);
+      await audit(req, p, { action: "job.cancel", target, result: "failed", detail: { code: err.code } });
+      throw err;
+    }
+    await audit(req, p, { action: "job.cancel", target, result: "ok" });
+    return reply.code(202).send(jobFromVideoJob(patched));
+  });
+}

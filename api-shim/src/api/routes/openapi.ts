@@ -1,0 +1,158 @@
+// GET /api/openapi.json: the OpenAPI 3.1 document, generated from the zod schemas (api/schemas.ts)
+// so it cannot drift from what the routes accept and answer.
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import * as S from "../schemas.ts";
+
+type Json = Record<string, unknown>;
+
+function component(schema: z.ZodType, io: "input" | "output", into: Json): Json {
+  const js = z.toJSONSchema(schema, { io, target: "draft-2020-12", unrepresentable: "any" }) as Json & {
+    $defs?: Record<string, Json>;
+  };
+  const rewrite = (v: unknown): unknown =>
+    typeof v === "string" && v.startsWith("#/$defs/")
+      ? `#/components/schemas/${v.slice(8)}`
+      : Array.isArray(v)
+        ? v.map(rewrite)
+        : v && typeof v === "object"
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]))
+          : v;
+  for (const [name, def] of Object.entries(js.$defs ?? {})) into[name] = rewrite(def);
+  const { $schema: _s, $defs: _d, ...rest } = js;
+  return rewrite(rest) as Json;
+}
+
+export function openapiDocument(): Json {
+  const schemas: Json = {};
+  const ref = (s: z.ZodType, io: "input" | "output" = "output") => component(s, io, schemas);
+  const json = (s: z.ZodType, io: "input" | "output" = "output") => ({ "application/json": { schema: ref(s, io) } });
+  const error = (description: string) => ({ description, content: json(S.ErrorBody) });
+  const errors = {
+    "401": error("REEL_AUTH_REQUIRED or REEL_AUTH_INVALID"),
+    "403": error("REEL_FORBIDDEN"),
+    "429": error("REEL_RATE_LIMITED (Retry-After)"),
+    "503": error("REEL_UNAVAILABLE"),
+  };
+  const id = { name: "id", in: "path", required: true, schema: { type: "string" } };
+  const lastEventId = { name: "lastEventId", in: "query", required: false, schema: { type: "integer" } };
+  return {
+    openapi: "3.1.0",
+    info: { title: "Reel REST API", version: "v1", description: "See api-shim/API.md." },
+    servers: [{ url: "/" }],
+    security: [{ bearer: [] }],
+    paths: {
+      "/api/v1/jobs": {
+        post: {
+          summary: "Create a job (a VideoJob in your tenant's namespace)",
+          requestBody: { required: true, content: json(S.CreateJobInput, "input") },
+          responses: {
+            "201": { description: "Created", content: json(S.Job) },
+            "400": error("REEL_JOB_INVALID (with details) or REEL_EGRESS_DENIED"),
+            "409": error("REEL_JOB_EXISTS"),
+            "413": error("REEL_BODY_TOO_LARGE"),
+            ...errors,
+          },
+        },
+        get: {
+          summary: "List jobs: live VideoJobs and finished jobs from history, newest first",
+          parameters: Object.entries(S.ListJobsQuery.shape).map(([name, s]) => ({
+            name,
+            in: "query",
+            required: false,
+            schema: ref(s as z.ZodType, "input"),
+          })),
+          responses: { "200": { description: "A page", content: json(S.JobList) }, ...errors },
+        },
+      },
+      "/api/v1/jobs/{id}": {
+        get: {
+          parameters: [id],
+          responses: {
+            "200": { description: "The job", content: json(S.Job) },
+            "404": error("REEL_JOB_NOT_FOUND"),
+            ...errors,
+          },
+        },
+      },
+      "/api/v1/jobs/{id}/status": {
+        get: {
+          parameters: [id],
+          responses: {
+            "200": { description: "The VideoJob's status", content: json(S.Job.shape.status) },
+            "404": error("REEL_JOB_NOT_FOUND"),
+            ...errors,
+          },
+        },
+      },
+      "/api/v1/jobs/{id}/cancel": {
+        post: {
+          parameters: [id],
+          responses: {
+            "202": { description: "Cancel requested (spec.cancel: true)", content: json(S.Job) },
+            "404": error("REEL_JOB_NOT_FOUND"),
+            "409": error("REEL_JOB_FINISHED"),
+            ...errors,
+          },
+        },
+      },
+      "/api/v1/jobs/{id}/events": {
+        get: {
+          summary: "Server-sent events (event: status, data: JobEvent); Last-Event-ID resumes",
+          parameters: [id, lastEventId],
+          responses: {
+            "200": {
+              description: "text/event-stream of JobEvent",
+              content: { "text/event-stream": { schema: ref(S.JobEvent) } },
+            },
+            "404": error("REEL_JOB_NOT_FOUND"),
+            ...errors,
+          },
+        },
+      },
+      "/api/v1/jobs/{id}/ws": {
+        get: {
+          summary: "WebSocket: one JSON JobEvent per message; ?access_token= for browsers",
+          parameters: [id, lastEventId],
+          responses: { "101": { description: "Switching protocols" }, "404": error("REEL_JOB_NOT_FOUND"), ...errors },
+        },
+      },
+      "/api/v1/keys": {
+        post: {
+          requestBody: { required: true, content: json(S.CreateKeyInput, "input") },
+          responses: { "201": { description: "The key, shown only here", content: json(S.KeyCreated) }, ...errors },
+        },
+        get: { responses: { "200": { description: "Your keys (admins: all)", content: json(S.KeyList) }, ...errors } },
+      },
+      "/api/v1/keys/{id}": {
+        delete: {
+          parameters: [id],
+          responses: { "204": { description: "Revoked" }, "404": error("REEL_NOT_FOUND"), ...errors },
+        },
+      },
+      "/api/v1/me": { get: { responses: { "200": { description: "You", content: json(S.Me) }, ...errors } } },
+      "/api/health": {
+        get: {
+          security: [],
+          responses: {
+            "200": { description: "Every dependency answers", content: json(S.Health) },
+            "503": { description: "A dependency is failing (named)", content: json(S.Health) },
+          },
+        },
+      },
+      "/api/metrics": { get: { security: [], responses: { "200": { description: "Prometheus text" } } } },
+    },
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "An API key (reel_…) or a JWT" } },
+    },
+  };
+}
+
+export function openapiRoutes(app: FastifyInstance) {
+  let doc: Json | undefined;
+  app.get("/api/openapi.json", async () => {
+    doc ??= openapiDocument();
+    return doc;
+  });
+}

@@ -1,0 +1,123 @@
+// The REST API's shapes (api-shim/API.md), one zod schema each, with input and output kept apart:
+// inputs are strict, so a client cannot set status, namespace, owner or cancel fields — the shim
+// sets those. The OpenAPI document (routes/openapi.ts) is generated from these.
+import { JobPhase, VideoJobSpec, VideoJobStatus } from "@reel/crds";
+import { z } from "zod";
+import { ROLES, SCOPES } from "../auth/principal.ts";
+
+const JobName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a lowercase DNS label (a-z, 0-9, '-')");
+
+/** The spec a client may send: everything but `cancel` (POST /jobs/:id/cancel sets it). */
+export const VideoJobSpecInput = VideoJobSpec.omit({ cancel: true }).strict();
+
+export const CreateJobInput = z
+  .strictObject({
+    name: JobName.optional().describe("The job's id; generated when absent."),
+    spec: VideoJobSpecInput,
+  })
+  .meta({ id: "CreateJobInput" });
+
+export const ListJobsQuery = z.strictObject({
+  phase: JobPhase.optional(),
+  tag: z.string().max(63).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const Job = z
+  .object({
+    id: z.string(),
+    namespace: z.string(),
+    createdAt: z.string().describe("RFC 3339 time."),
+    spec: VideoJobSpec,
+    status: VideoJobStatus.optional(),
+    tags: z.array(z.string()),
+    traceId: z.string().optional(),
+  })
+  .meta({ id: "Job" });
+
+export const JobList = z.object({ items: z.array(Job), next: z.string().optional() }).meta({ id: "JobList" });
+
+export const JobEvent = z
+  .object({
+    id: z.number().int().describe("Per job, increasing."),
+    type: z.enum(["phase", "progress", "status", "deleted"]),
+    job: z.string(),
+    at: z.string(),
+    phase: z.string().optional(),
+    progress: z.number().optional(),
+    episode: z.object({ index: z.number().int(), stage: z.string(), progress: z.number() }).optional(),
+    status: VideoJobStatus.optional(),
+  })
+  .meta({ id: "JobEvent" });
+
+export const Scope = z.enum(SCOPES);
+
+export const CreateKeyInput = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    scopes: z.array(Scope).min(1).optional().describe("Defaults to every scope the owner's role allows."),
+    userId: z.number().int().positive().optional().describe("Admins only: create the key for this user."),
+  })
+  .meta({ id: "CreateKeyInput" });
+
+export const KeyCreated = z
+  .object({
+    id: z.string(),
+    key: z.string().describe("Shown only here."),
+    prefix: z.string(),
+    scopes: z.array(Scope),
+    createdAt: z.string(),
+  })
+  .meta({ id: "KeyCreated" });
+
+export const KeyInfo = z
+  .object({
+    id: z.string(),
+    prefix: z.string(),
+    name: z.string(),
+    userId: z.number().int(),
+    scopes: z.array(Scope),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: "KeyInfo" });
+
+export const KeyList = z.object({ items: z.array(KeyInfo) }).meta({ id: "KeyList" });
+
+export const Me = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    role: z.enum(ROLES),
+    tenant: z.string().nullable(),
+    namespace: z.string().nullable(),
+  })
+  .meta({ id: "Me" });
+
+export const Health = z
+  .object({
+    status: z.enum(["ok", "unavailable"]),
+    checks: z.record(z.string(), z.string()),
+    error: z.object({ code: z.string(), message: z.string(), hint: z.string() }).optional(),
+  })
+  .meta({ id: "Health" });
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().regex(/^REEL_[A-Z0-9_]+$/),
+      message: z.string(),
+      hint: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: "Error" });
+
+export type CreateJobInput = z.infer<typeof CreateJobInput>;
+export type Job = z.infer<typeof Job>;

@@ -1,0 +1,87 @@
+// Bearer credential → principal. API keys are looked up by their public id and compared by hash;
+// JWTs are verified (auth/jwt.ts) and their user found or created by iss+sub. A verified principal
+// is kept for a few seconds so a busy client costs no query per request; revoking a key in this
+// process forgets it at once (another replica forgets it within the TTL).
+import { createHash } from "node:crypto";
+import { ReelError } from "@reel/crds";
+import type { Database } from "../db/database.ts";
+import { findKeyForAuth, touchKey } from "../db/keys.ts";
+import { findOrCreateUser, type UserRow } from "../db/users.ts";
+import type { JwtVerifier } from "./jwt.ts";
+import { keyMatches, looksLikeKey, parseKey } from "./keys.ts";
+import { type Principal, roleScopes } from "./principal.ts";
+
+const TTL_MS = 5000;
+const TOUCH_EVERY_MS = 60_000;
+
+export interface Authenticator {
+  authenticate(credential: string): Promise<Principal>;
+  forgetKey(keyId: string): void;
+  forgetUser(userId: number): void;
+}
+
+function fromUser(u: UserRow): Omit<Principal, "via" | "scopes"> {
+  return { userId: u.id, name: u.name, role: u.role, tenant: u.tenant, namespace: u.namespace };
+}
+
+export function createAuthenticator(o: { db: Database; jwt?: JwtVerifier }): Authenticator {
+  const cache = new Map<string, { p: Principal; until: number }>();
+  const touched = new Map<string, number>();
+  const invalid = (msg: string, cause?: unknown) => new ReelError("REEL_AUTH_INVALID", msg, { cause });
+
+  async function resolve(credential: string): Promise<{ p: Principal; until: number }> {
+    if (looksLikeKey(credential)) {
+      const parsed = parseKey(credential);
+      if (!parsed) throw invalid("malformed API key");
+      const found = await findKeyForAuth(o.db.db, parsed.id);
+      if (!found || !keyMatches(credential, found.key.hash)) throw invalid("unknown API key");
+      if (found.key.revokedAt) throw invalid(`API key reel_${parsed.id} was revoked`);
+      const last = touched.get(parsed.id) ?? 0;
+      if (Date.now() - last > TOUCH_EVERY_MS) {
+        touched.set(parsed.id, Date.now());
+        void touchKey(o.db.db, parsed.id).catch(() => touched.delete(parsed.id));
+      }
+      const p: Principal = { ...fromUser(found.user), via: "key", keyId: parsed.id, scopes: found.key.scopes };
+      return { p, until: Date.now() + TTL_MS };
+    }
+    if (!o.jwt) throw invalid("JWT sign-in is not configured on this shim; use an API key");
+    let t: Awaited<ReturnType<JwtVerifier>>;
+    try {
+      t = await o.jwt(credential);
+    } catch (e) {
+      throw invalid(`JWT refused: ${(e as Error).message}`, e);
+    }
+    const user = await findOrCreateUser(o.db.db, t.iss, t.sub, t.name ?? t.sub);
+    const exp = typeof t.payload.exp === "number" ? t.payload.exp * 1000 : Date.now();
+    const p: Principal = { ...fromUser(user), via: "jwt", scopes: roleScopes(user.role) };
+    return { p, until: Math.min(Date.now() + TTL_MS, exp) };
+  }
+
+  return {
+    async authenticate(credential) {
+      const id = createHash("sha256").update(credential).digest("base64url");
+      const hit = cache.get(id);
+      if (hit && hit.until > Date.now()) return hit.p;
+      const r = await resolve(credential);
+      if (cache.size > 10_000) cache.clear();
+      cache.set(id, r);
+      return r.p;
+    },
+    forgetKey(keyId) {
+      for (const [k, v] of cache) if (v.p.keyId === keyId) cache.delete(k);
+    },
+    forgetUser(userId) {
+      for (const [k, v] of cache) if (v.p.userId === userId) cache.delete(k);
+    },
+  };
+}
+
+/** The credential from `Authorization: Bearer …` (or `?access_token=` where browsers cannot set headers). */
+export function bearer(authorization: string | undefined, accessToken?: string): string | undefined {
+  if (authorization) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) throw new ReelError("REEL_AUTH_INVALID", "Authorization must be `Bearer <credential>`");
+    return m[1];
+  }
+  return accessToken || undefined;
+}

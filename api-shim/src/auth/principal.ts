@@ -1,0 +1,36 @@
+// Who is calling, and what they may do. A principal is resolved once per request (auth/hook.ts)
+// from an API key or a JWT; roles come from the users table, scopes from the key.
+
+export const ROLES = ["admin", "operator", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const SCOPES = ["jobs:read", "jobs:write", "keys:admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Principal {
+  userId: number;
+  name: string;
+  role: Role;
+  tenant: string | null;
+  namespace: string | null;
+  via: "key" | "jwt";
+  /** Set for API keys; a JWT carries every scope its role allows. */
+  keyId?: string;
+  scopes: readonly Scope[];
+}
+
+/** What a role allows at most; a key narrows it with its scopes. */
+export function roleScopes(role: Role): Scope[] {
+  if (role === "admin") return ["jobs:read", "jobs:write", "keys:admin"];
+  if (role === "operator") return ["jobs:read", "jobs:write"];
+  return ["jobs:read"];
+}
+
+export function can(p: Principal, scope: Scope): boolean {
+  return roleScopes(p.role).includes(scope) && p.scopes.includes(scope);
+}
+
+/** Who did it, for the audit log and the VideoJob's creator annotation. */
+export function actorName(p: Principal): string {
+  return p.via === "key" ? `${p.name} (key ${p.keyId})` : p.name;
+}

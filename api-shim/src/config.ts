@@ -1,0 +1,57 @@
+// The shim's settings, parsed once from the environment (the chart sets them). Nothing else in
+// api-shim/ reads process.env.
+import { z } from "zod";
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const list = z
+  .string()
+  .default("")
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+export const ConfigSchema = z
+  .object({
+    /** 0 picks a free port (tests). */
+    REEL_SHIM_PORT: int(8080),
+    REEL_SHIM_HOST: z.string().default("0.0.0.0"),
+    DATABASE_URL: z.string().min(1).default("postgres://reel@127.0.0.1:5432/reel"),
+    REEL_REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),
+    /** Path of a kubeconfig; in a pod the service account is used when unset. */
+    KUBECONFIG: z.string().optional(),
+    /** Namespace whose VideoJobs the cache watches; every namespace when empty. */
+    REEL_SHIM_WATCH_NAMESPACE: z.string().default(""),
+    REEL_JWT_ISSUER: z.string().optional(),
+    REEL_JWT_AUDIENCE: z.string().optional(),
+    /** JWKS from the identity provider (refreshed, keys rotated by kid) ... */
+    REEL_JWT_JWKS_URL: z.url().optional(),
+    /** ... or from a local file (re-read when a token names a kid it does not hold). */
+    REEL_JWT_JWKS_FILE: z.string().optional(),
+    /** Origins allowed to call the API from a browser; none when empty. */
+    REEL_CORS_ORIGINS: list,
+    REEL_BODY_LIMIT_BYTES: int(256 * 1024, 1024),
+    /** Requests per window per client address, and per credential (API key or JWT subject). */
+    REEL_RATE_LIMIT_IP: int(600, 1),
+    REEL_RATE_LIMIT_KEY: int(300, 1),
+    REEL_RATE_LIMIT_WINDOW_MS: int(60_000, 100),
+    /** Events kept per job for clients that resume with Last-Event-ID. */
+    REEL_EVENTS_PER_JOB: int(256, 8),
+    REEL_SSE_HEARTBEAT_MS: int(15_000, 100),
+    /** Addresses or CIDRs of proxies (the ingress) whose X-Forwarded-For is believed. */
+    REEL_TRUST_PROXY: list,
+    /** CIDRs opened past the webhook egress guard (the operator's allowlist; never set by a job). */
+    REEL_EGRESS_ALLOW: list,
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  })
+  .refine((c) => !(c.REEL_JWT_JWKS_URL || c.REEL_JWT_JWKS_FILE) || (c.REEL_JWT_ISSUER && c.REEL_JWT_AUDIENCE), {
+    message: "REEL_JWT_ISSUER and REEL_JWT_AUDIENCE are required when a JWKS is configured",
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  return ConfigSchema.parse(env);
+}

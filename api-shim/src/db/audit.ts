@@ -1,0 +1,20 @@
+// The audit log: one row per action that changes something (and per refusal of one).
+import type { Sql } from "postgres";
+
+export interface AuditEntry {
+  actorId?: number | null;
+  actor: string;
+  tenant?: string | null;
+  action: "job.create" | "job.cancel" | "key.create" | "key.revoke";
+  target?: string | null;
+  ip?: string | null;
+  result: "ok" | "denied" | "failed";
+  detail?: Record<string, unknown>;
+  traceId?: string | null;
+}
+
+export async function writeAudit(sql: Sql, e: AuditEntry): Promise<void> {
+  await sql`INSERT INTO audit_log (actor_id, actor, tenant, action, target, ip, result, detail, trace_id)
+    VALUES (${e.actorId ?? null}, ${e.actor}, ${e.tenant ?? null}, ${e.action}, ${e.target ?? null}, ${e.ip ?? null},
+      ${e.result}, ${sql.json((e.detail ?? {}) as never)}, ${e.traceId ?? null})`;
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { parseProgress } from "./progress.ts";
+
+describe("progress messages from the workers", () => {
+  it("reads {index, stage, progress} and prefers percent when present", () => {
+    expect(parseProgress("reel:progress:media/s1", '{"index":2,"stage":"transcode","progress":41.5}')).toEqual({
+      key: "media/s1",
+      msg: { index: 2, stage: "transcode", progress: 41.5 },
+    });
+    expect(
+      parseProgress("reel:progress:media/s1", '{"index":0,"stage":"upload","progress":0.5,"percent":50}')?.msg,
+    ).toEqual({ index: 0, stage: "upload", progress: 50 });
+  });
+
+  it.each([
+    ["another channel", "other:media/s1", '{"index":0,"stage":"x","progress":1}'],
+    ["a per-episode key", "reel:progress:media/s1:0", '{"index":0,"stage":"x","progress":1}'],
+    ["not JSON", "reel:progress:media/s1", "nope"],
+    ["no index", "reel:progress:media/s1", '{"stage":"x","progress":1}'],
+  ])("ignores %s", (_, channel, message) => {
+    expect(parseProgress(channel, message)).toBeUndefined();
+  });
+});

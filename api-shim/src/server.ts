@@ -1,0 +1,113 @@
+// buildServer(deps): the Fastify app, everything wired but nothing listening (main.ts listens).
+import cors from "@fastify/cors";
+import rateLimit from "@fastify/rate-limit";
+import websocket from "@fastify/websocket";
+import { ReelError } from "@reel/crds";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { toResponse } from "./api/errors.ts";
+import { healthRoutes } from "./api/routes/health.ts";
+import { jobRoutes } from "./api/routes/jobs.ts";
+import { keyRoutes } from "./api/routes/keys.ts";
+import { meRoutes } from "./api/routes/me.ts";
+import { metricsRoutes } from "./api/routes/metrics.ts";
+import { openapiRoutes } from "./api/routes/openapi.ts";
+import { bearer } from "./auth/authenticate.ts";
+import "./auth/request.ts";
+import type { ShimDeps } from "./deps.ts";
+import { liveRoutes } from "./live/routes.ts";
+import { formatTraceparent, startSpan, type TraceContext } from "./trace.ts";
+
+export type { ShimDeps, WebhookHooks } from "./deps.ts";
+
+export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
+  const { config, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: config.REEL_BODY_LIMIT_BYTES,
+    trustProxy: config.REEL_TRUST_PROXY.length ? config.REEL_TRUST_PROXY : false,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest("principal", undefined);
+  app.decorateRequest("trace", undefined as unknown as TraceContext);
+  app.addHook("onRequest", async (req, reply) => {
+    req.trace = startSpan(req.headers.traceparent as string | undefined);
+    req.log = req.log.child({ traceId: req.trace.traceId });
+    reply.header("traceparent", formatTraceparent(req.trace));
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    metrics.duration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const r = toResponse(err);
+    if (r.internal) req.log.error({ err }, "request failed");
+    else if (r.status >= 500) req.log.warn({ err: (err as Error).message }, "unavailable");
+    return reply.code(r.status).type("application/json").send(r.body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send(toResponse(new ReelError("REEL_NOT_FOUND", `${req.method} ${req.url.split("?")[0]} is not served`)).body),
+  );
+
+  await app.register(cors, {
+    origin: config.REEL_CORS_ORIGINS.length ? config.REEL_CORS_ORIGINS : false,
+    methods: ["GET", "POST", "DELETE"],
+    allowedHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "traceparent"],
+    exposedHeaders: ["Retry-After", "traceparent"],
+    maxAge: 600,
+  });
+  // Counters live in Redis so every replica shares them; when Redis is down requests go through
+  // (skipOnError) rather than the API going down with it.
+  await app.register(rateLimit, {
+    global: false,
+    redis: deps.redis,
+    nameSpace: "reel:ratelimit:",
+    skipOnError: true,
+    timeWindow: config.REEL_RATE_LIMIT_WINDOW_MS,
+  });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  const byIp = app.createRateLimit({
+    max: config.REEL_RATE_LIMIT_IP,
+    keyGenerator: (req) => `ip:${req.ip}`,
+  });
+  const byCredential = app.createRateLimit({
+    max: config.REEL_RATE_LIMIT_KEY,
+    keyGenerator: (req) => `cred:${req.principal?.keyId ?? `user-${req.principal?.userId}`}`,
+  });
+  const limit = async (limiter: typeof byIp, req: FastifyRequest, reply: FastifyReply, who: string): Promise<void> => {
+    const r = await limiter(req);
+    if (r.isAllowed || !r.isExceeded) return;
+    reply.header("retry-after", String(Math.max(1, r.ttlInSeconds)));
+    throw new ReelError("REEL_RATE_LIMITED", `rate limit of ${r.max} requests per window exceeded for this ${who}`);
+  };
+
+  healthRoutes(app, deps);
+  metricsRoutes(app, deps);
+  openapiRoutes(app);
+
+  await app.register(
+    async (v1) => {
+      v1.addHook("onRequest", async (req, reply) => {
+        await limit(byIp, req, reply, "address");
+        const query = req.query as { access_token?: string };
+        // Browsers cannot set headers on a WebSocket: the token may come in the query there only.
+        const isWs = req.headers.upgrade?.toLowerCase() === "websocket";
+        const credential = bearer(req.headers.authorization, isWs ? query.access_token : undefined);
+        if (!credential) throw new ReelError("REEL_AUTH_REQUIRED", "send Authorization: Bearer <API key or JWT>");
+        req.principal = await deps.auth.authenticate(credential);
+        await limit(byCredential, req, reply, "credential");
+      });
+      jobRoutes(v1, deps);
+      keyRoutes(v1, deps);
+      meRoutes(v1);
+      liveRoutes(v1, deps);
+    },
+    { prefix: "/api/v1" },
+  );
+  return app;
+}

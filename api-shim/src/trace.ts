@@ -1,0 +1,41 @@
+// W3C Trace Context: each request continues the caller's trace (traceparent) or starts one, and
+// the trace id travels into the VideoJob (annotation reel.dev/trace-id) for the operator and the
+// worker pods. A parser of our own: the shim records ids, it does not export spans (yet).
+import { randomBytes } from "node:crypto";
+
+export const TRACE_ANNOTATION = "reel.dev/trace-id";
+
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+  /** The caller's span, when the request carried a valid traceparent. */
+  parentSpanId?: string;
+  sampled: boolean;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/** The parts of a traceparent header, or undefined when it is invalid (then a new trace starts). */
+export function parseTraceparent(header: string | undefined): Omit<TraceContext, "spanId"> | undefined {
+  const m = header ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
+  if (!m) return undefined;
+  const [, version, traceId, parentSpanId, flags, rest] = m as unknown as string[];
+  // Version ff is invalid; version 00 has exactly four fields; all-zero ids are invalid.
+  if (version === "ff" || (version === "00" && rest)) return undefined;
+  if (/^0+$/.test(traceId ?? "") || /^0+$/.test(parentSpanId ?? "")) return undefined;
+  return { traceId: traceId as string, parentSpanId, sampled: (Number.parseInt(flags as string, 16) & 1) === 1 };
+}
+
+export function startSpan(header: string | undefined): TraceContext {
+  const parent = parseTraceparent(header);
+  return {
+    traceId: parent?.traceId ?? randomBytes(16).toString("hex"),
+    spanId: randomBytes(8).toString("hex"),
+    ...(parent?.parentSpanId ? { parentSpanId: parent.parentSpanId } : {}),
+    sampled: parent?.sampled ?? true,
+  };
+}
+
+export function formatTraceparent(t: TraceContext): string {
+  return `00-${t.traceId}-${t.spanId}-${t.sampled ? "01" : "00"}`;
+}
