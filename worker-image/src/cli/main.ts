@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `reel`: runs VideoJobs on this machine (`reel run`, `reel demo`); inside a cluster the same
-// binary is the worker pod (`reel worker`) and the node-probe DaemonSet (`reel node-probe`).
+// binary is the worker pod (`reel worker`) and the node-probe DaemonSet (`reel node-probe`), and
+// the client of a shared installation's REST shim (`reel login|submit|list|status|watch|cancel`).
 // Exit codes: 0 the job completed, 1 it failed or was cancelled, 2 the command or the manifest was
 // wrong or the machine lacks a tool (the message says which and what to do).
 import { Command, CommanderError, Option } from "commander";
 import { ReelError } from "@reel/crds";
+import { addClientCommands } from "./client/commands.ts";
 import { demo } from "./demo.ts";
 import { runFile } from "./run.ts";
 
@@ -53,6 +55,8 @@ program
     const { nodeProbeMain } = await import("../nodeprobe/main.ts");
     process.exitCode = await nodeProbeMain(process.env);
   });
+
+addClientCommands(program);
 
 function positiveInt(v: string, name: string): number {
   const n = Number(v);

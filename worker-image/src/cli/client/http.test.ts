@@ -26,6 +26,14 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body));
 };
+/** The error a call ended with (the test fails if it succeeded). */
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (e: unknown) => e as ApiError,
+  );
 const unavailable = { error: { code: "REEL_UNAVAILABLE", message: "postgres down", hint: "Retry shortly." } };
 
 describe("Api", () => {
@@ -56,7 +64,7 @@ describe("Api", () => {
     expect(await api.get("/x")).toEqual({ ok: 2 });
 
     const t = await serve((_req, res) => json(res, 503, unavailable));
-    const err = await new Api({ server: t.url, key: "k" }, { retryDelayMs: 10 }).get("/x").catch((e) => e);
+    const err = await failure(new Api({ server: t.url, key: "k" }, { retryDelayMs: 10 }).get("/x"));
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ status: 503, code: "REEL_UNAVAILABLE", hint: "Retry shortly." });
     expect(t.calls()).toBe(2);
@@ -88,7 +96,7 @@ describe("Api", () => {
     const s = await serve(() => {});
     await close?.();
     close = undefined;
-    const err = await new Api({ server: s.url, key: "k" }, { retryDelayMs: 10 }).get("/x").catch((e) => e);
+    const err = await failure(new Api({ server: s.url, key: "k" }, { retryDelayMs: 10 }).get("/x"));
     expect(err.code).toBe("REEL_SHIM_UNREACHABLE");
     expect(err.message).toBe(`cannot reach ${s.url}: connection refused (ECONNREFUSED)`);
   });
@@ -96,9 +104,7 @@ describe("Api", () => {
   it("times out a request that gets no answer", async () => {
     const s = await serve(() => {}); // never answers
     const started = Date.now();
-    const err = await new Api({ server: s.url, key: "k" }, { timeoutMs: 100, retryDelayMs: 10 })
-      .get("/x")
-      .catch((e) => e);
+    const err = await failure(new Api({ server: s.url, key: "k" }, { timeoutMs: 100, retryDelayMs: 10 }).get("/x"));
     expect(err.code).toBe("REEL_SHIM_UNREACHABLE");
     expect(err.message).toContain("no answer within 0.1s");
     expect(Date.now() - started).toBeLessThan(2000);
@@ -109,7 +115,7 @@ describe("Api", () => {
       res.writeHead(200, { "content-type": "text/html" });
       res.end("<html>hello</html>");
     });
-    const err = await new Api({ server: s.url, key: "k" }).get("/api/v1/me").catch((e) => e);
+    const err = await failure(new Api({ server: s.url, key: "k" }).get("/api/v1/me"));
     expect(err.code).toBe("REEL_SHIM_RESPONSE_INVALID");
     expect(err.message).toMatch(
       /answered 200 OK with a body that is not JSON \(text\/html\); is http:.* the Reel shim\?/,
@@ -118,7 +124,7 @@ describe("Api", () => {
       res.writeHead(404, { "content-type": "text/html" });
       res.end("<html>not found</html>");
     });
-    expect((await new Api({ server: t.url, key: "k" }).get("/api/v1/me").catch((e) => e)).code).toBe(
+    expect((await failure(new Api({ server: t.url, key: "k" }).get("/api/v1/me"))).code).toBe(
       "REEL_SHIM_RESPONSE_INVALID",
     );
   });
@@ -134,7 +140,7 @@ describe("Api", () => {
       res.writeHead(302, { location: `http://127.0.0.1:${(target.address() as AddressInfo).port}/steal` });
       res.end();
     });
-    const err = await new Api({ server: s.url, key: "k" }, { retryDelayMs: 10 }).get("/x").catch((e) => e);
+    const err = await failure(new Api({ server: s.url, key: "k" }, { retryDelayMs: 10 }).get("/x"));
     target.close();
     expect(err.code).toBe("REEL_SHIM_UNREACHABLE");
     expect(err.message).toContain("redirect");

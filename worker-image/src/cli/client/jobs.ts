@@ -1,0 +1,133 @@
+// `reel submit`, `reel list`, `reel status`, `reel cancel`: one call each to the shim.
+import { readFile } from "node:fs/promises";
+import { JobPhase, parseVideoJob, ReelError, type VideoJobSpecInput } from "@reel/crds";
+import { parse as parseYaml } from "yaml";
+import { type Ctx, connect, printJson, type ServerFlag } from "./context.ts";
+import { jobsTable, jobView } from "./render.ts";
+import type { Job, JobList } from "./types.ts";
+import { watchJob } from "./watch.ts";
+
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export interface Submission {
+  name?: string;
+  spec: VideoJobSpecInput;
+  /** Things about the manifest worth telling (not errors). */
+  notes: string[];
+}
+
+/**
+ * Reads a VideoJob manifest (a file, or stdin for "-") and checks it with the same schema and rules
+ * as the API server, so a mistake is reported with its field path before any network call. The spec
+ * is sent as written: the server applies the defaults.
+ */
+export async function readManifest(
+  file: string,
+  name: string | undefined,
+  ctx: Pick<Ctx, "stdin">,
+): Promise<Submission> {
+  let text = "";
+  try {
+    if (file === "-") for await (const chunk of ctx.stdin) text += chunk;
+    else text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new ReelError("REEL_JOB_INVALID", `cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (cause) {
+    throw new ReelError("REEL_JOB_INVALID", `${file} is not valid YAML: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new ReelError("REEL_JOB_INVALID", `${file} is not a VideoJob manifest (kind: VideoJob, spec: …)`);
+  }
+  const manifest = doc as { metadata?: { name?: unknown; namespace?: unknown }; spec?: VideoJobSpecInput };
+  const finalName = name ?? (typeof manifest.metadata?.name === "string" ? manifest.metadata.name : undefined);
+  // Without a name the server picks one; the schema wants one, so check with a stand-in.
+  parseVideoJob({ ...manifest, metadata: { ...manifest.metadata, name: finalName ?? "unnamed" } });
+  const notes: string[] = [];
+  if (typeof manifest.metadata?.namespace === "string") {
+    notes.push(`metadata.namespace (${manifest.metadata.namespace}) is ignored: jobs go to your tenant's namespace`);
+  }
+  return { ...(finalName ? { name: finalName } : {}), spec: manifest.spec as VideoJobSpecInput, notes };
+}
+
+export interface SubmitFlags extends ServerFlag {
+  name?: string;
+  watch: boolean;
+  json: boolean;
+}
+
+export async function submit(ctx: Ctx, file: string, flags: SubmitFlags): Promise<number> {
+  if (flags.name !== undefined) checkId(flags.name, "--name");
+  const sub = await readManifest(file, flags.name, ctx);
+  for (const n of sub.notes) ctx.stderr.write(`note: ${n}\n`);
+  const api = await connect(ctx, flags);
+  const job = await api.post<Job>("/api/v1/jobs", { ...(sub.name ? { name: sub.name } : {}), spec: sub.spec });
+  if (flags.json) ctx.stdout.write(`${JSON.stringify(job)}\n`);
+  else {
+    ctx.stdout.write(`submitted ${job.id} to ${job.namespace} (${job.spec.episodes?.length ?? 0} episodes)\n`);
+    if (!flags.watch) ctx.stdout.write(`follow it: reel watch ${job.id}\n`);
+  }
+  return flags.watch ? watchJob(ctx, api, job.id, { json: flags.json }) : 0;
+}
+
+export interface ListFlags extends ServerFlag {
+  phase?: string;
+  tag?: string;
+  limit?: number;
+  cursor?: string;
+  json: boolean;
+}
+
+export async function list(ctx: Ctx, flags: ListFlags): Promise<number> {
+  if (flags.phase !== undefined && !JobPhase.safeParse(flags.phase).success) {
+    throw new ReelError("REEL_INVALID_ARGUMENT", `--phase must be one of ${JobPhase.options.join(", ")}`);
+  }
+  const api = await connect(ctx, flags);
+  const page = await api.get<JobList>("/api/v1/jobs", {
+    phase: flags.phase,
+    tag: flags.tag,
+    limit: flags.limit,
+    cursor: flags.cursor,
+  });
+  if (flags.json) printJson(ctx, page);
+  else {
+    ctx.stdout.write(`${jobsTable(page)}\n`);
+    if (page.next) ctx.stdout.write(`more: reel list --cursor ${page.next}\n`);
+  }
+  return 0;
+}
+
+export async function status(ctx: Ctx, id: string, flags: ServerFlag & { json: boolean }): Promise<number> {
+  checkId(id, "the job id");
+  const api = await connect(ctx, flags);
+  const job = await api.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`);
+  if (flags.json) printJson(ctx, job);
+  else ctx.stdout.write(`${jobView(job)}\n`);
+  return 0;
+}
+
+export async function cancel(ctx: Ctx, id: string, flags: ServerFlag & { json: boolean }): Promise<number> {
+  checkId(id, "the job id");
+  const api = await connect(ctx, flags);
+  const job = await api.post<Job>(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  if (flags.json) printJson(ctx, job);
+  else {
+    ctx.stdout.write(
+      `cancel requested for ${job.id} (phase ${job.status?.phase ?? "Pending"}); running episodes are stopped, finished ones kept\n`,
+    );
+  }
+  return 0;
+}
+
+/** Job ids are VideoJob names; a typo is a usage error, found before the network. */
+export function checkId(id: string, what: string): void {
+  if (id.length > 63 || !NAME.test(id)) {
+    throw new ReelError(
+      "REEL_INVALID_ARGUMENT",
+      `${what} "${id}" is not a job id (lowercase letters, digits, '-' and '.', at most 63)`,
+    );
+  }
+}
