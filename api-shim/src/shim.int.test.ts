@@ -222,4 +222,373 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       (await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "season-1", spec: spec("x") } })).body.error.code,
     ).toBe("REEL_JOB_EXISTS");
   });
+
+  it("answers another tenant's job with 404 on get, status, cancel, events and the WebSocket, and leaves it out of lists", async () => {
+    expect(
+      (await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "private", spec: spec("private") } })).status,
+    ).toBe(201);
+    for (const [method, path] of [
+      ["GET", "/api/v1/jobs/private"],
+      ["GET", "/api/v1/jobs/private/status"],
+      ["POST", "/api/v1/jobs/private/cancel"],
+      ["GET", "/api/v1/jobs/private/events"],
+    ] as const) {
+      const r = await api(method, path, { key: "bob" });
+      expect(r.status, `${method} ${path}`).toBe(404);
+      expect(r.body.error.code).toBe("REEL_JOB_NOT_FOUND");
+    }
+    const ws = new WebSocket(`${base.replace("http", "ws")}/api/v1/jobs/private/ws`, {
+      headers: { authorization: `Bearer ${keys.bob}` },
+    });
+    const refused = await new Promise<number>((resolve) => {
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => resolve(101));
+      ws.on("error", () => {});
+    });
+    expect(refused).toBe(404);
+    expect((await api("GET", "/api/v1/jobs", { key: "bob" })).body.items).toEqual([]);
+    // The job is untouched: cancel by another tenant did nothing.
+    expect(JSON.parse(await kubectl(["-n", "media", "get", "videojob", "private", "-o", "json"])).spec.cancel).toBe(
+      false,
+    );
+  });
+
+  it("refuses JWTs with alg none, HS256 keyed with the public key, expired, without exp, or for another audience; accepts a valid one", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: ISS, aud: AUD, sub: "jane" };
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const hsBody = `${b64({ alg: "HS256", kid: "k1" })}.${b64({ ...claims, iat: now, exp: now + 300 })}`;
+    const cases: Record<string, string> = {
+      "alg none": new UnsecuredJWT(claims).setIssuedAt().setExpirationTime("5m").encode(),
+      "HS256 with the public key": `${hsBody}.${createHmac("sha256", JSON.stringify(publicJwk)).update(hsBody).digest("base64url")}`,
+      expired: await jwt(claims, now - 120),
+      "missing exp": await jwt(claims, false),
+      "wrong audience": await jwt({ ...claims, aud: "someone-else" }),
+      "wrong issuer": await jwt({ ...claims, iss: "https://evil.example.com" }),
+    };
+    for (const [what, token] of Object.entries(cases)) {
+      const r = await api("GET", "/api/v1/me", { token });
+      expect(r.status, what).toBe(401);
+      expect(r.body.error.code, what).toBe("REEL_AUTH_INVALID");
+    }
+    const ok = await api("GET", "/api/v1/me", { token: await jwt(claims) });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ name: "jane", role: "operator", tenant: "media", namespace: "media" });
+    expect((await api("GET", "/api/v1/jobs/private", { token: await jwt(claims) })).status).toBe(200);
+    // First sight of a new subject: a viewer without a tenant until an admin maps them.
+    const fresh = await api("GET", "/api/v1/me", { token: await jwt({ ...claims, sub: "newcomer" }) });
+    expect(fresh.body).toMatchObject({ role: "viewer", tenant: null });
+    expect((await api("GET", "/api/v1/jobs", { token: await jwt({ ...claims, sub: "newcomer" }) })).status).toBe(403);
+    expect((await api("GET", "/api/v1/me")).body.error.code).toBe("REEL_AUTH_REQUIRED");
+  });
+
+  it("creates, lists and revokes API keys; a revoked key answers 401", async () => {
+    const made = await api("POST", "/api/v1/keys", { key: "olga", body: { name: "ci", scopes: ["jobs:read"] } });
+    // A jobs-only key cannot manage keys.
+    expect(made.status).toBe(403);
+    const viaJwt = await api("POST", "/api/v1/keys", {
+      token: await jwt({ iss: ISS, aud: AUD, sub: "jane" }),
+      body: { name: "ci", scopes: ["jobs:read"] },
+    });
+    expect(viaJwt.status).toBe(201);
+    expect(viaJwt.body.key).toMatch(/^reel_[0-9A-Za-z]{8}_[0-9A-Za-z]{32}$/);
+    expect(viaJwt.body.prefix).toBe(`reel_${viaJwt.body.id}`);
+    const key = viaJwt.body.key as string;
+    expect((await api("GET", "/api/v1/jobs", { token: key })).status).toBe(200);
+    expect((await api("POST", "/api/v1/jobs", { token: key, body: { spec: spec("x") } })).status).toBe(403);
+    const listed = await api("GET", "/api/v1/keys", { key: "alice" });
+    const row = listed.body.items.find((k: { id: string }) => k.id === viaJwt.body.id);
+    expect(row).toMatchObject({ name: "ci", scopes: ["jobs:read"], revokedAt: null });
+    expect(row.lastUsedAt).not.toBeNull();
+    expect(JSON.stringify(listed.body)).not.toContain(key);
+    // Another user's key is not found for a non-admin.
+    expect((await api("DELETE", `/api/v1/keys/${viaJwt.body.id}`, { token: keys.bob })).status).toBe(403);
+    expect((await api("DELETE", `/api/v1/keys/${viaJwt.body.id}`, { key: "alice" })).status).toBe(204);
+    const after = await api("GET", "/api/v1/jobs", { token: key });
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe("REEL_AUTH_INVALID");
+  });
+
+  it("refuses a create body over the size limit with 413 and status, namespace or owner fields with 400", async () => {
+    const big = await api("POST", "/api/v1/jobs", {
+      key: "olga",
+      raw: JSON.stringify({ spec: spec("big"), pad: "x".repeat(20_000) }),
+    });
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe("REEL_BODY_TOO_LARGE");
+    for (const body of [
+      { name: "s1", spec: spec("s1"), status: { phase: "Completed" } },
+      { name: "s2", spec: spec("s2"), metadata: { namespace: "studio" } },
+      { name: "s3", spec: spec("s3"), namespace: "studio" },
+      { name: "s4", spec: { ...spec("s4"), status: { phase: "Completed" } } },
+      { name: "s5", spec: { ...spec("s5"), cancel: true } },
+      { name: "s6", spec: spec("s6"), ownerReferences: [{ uid: "x" }] },
+    ]) {
+      const r = await api("POST", "/api/v1/jobs", { key: "olga", body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.code).toBe("REEL_JOB_INVALID");
+      expect(r.body.error.details.length).toBeGreaterThan(0);
+    }
+    const missing = await api("POST", "/api/v1/jobs", { key: "olga", body: { spec: { episodes: [] } } });
+    expect(missing.body.error.details.map((d: { path: string }) => d.path)).toEqual(
+      expect.arrayContaining(["spec.episodes", "spec.output"]),
+    );
+    expect((await api("POST", "/api/v1/jobs", { key: "olga", raw: "{not json" })).status).toBe(400);
+    expect(await kubectl(["get", "videojobs", "-A", "-o", "name"])).not.toMatch(/\/s[1-6]\b/);
+  });
+
+  it("streams a phase change made on the CR over SSE and resumes from Last-Event-ID", async () => {
+    await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "live-1", spec: spec("live-1") } });
+    const url = `${base}/api/v1/jobs/live-1/events`;
+    const auth = { authorization: `Bearer ${keys.vera}` };
+    const a = sse(url, auth);
+    await until("the snapshot", async () => a.events.length >= 1);
+    expect(a.events[0]).toMatchObject({ type: "status", job: "live-1" });
+    await setStatus("media", "live-1", { phase: "Downloading", progress: 5 });
+    const phase = await until("the phase event", async () => a.events.find((e) => e.type === "phase"));
+    expect(phase).toMatchObject({ phase: "Downloading", progress: 5, status: { phase: "Downloading" } });
+    await a.close();
+    // Two more changes while nobody listens; a client resuming from the phase event gets both.
+    await setStatus("media", "live-1", { phase: "Processing", progress: 40 });
+    await until(
+      "Processing in the cache",
+      async () => (await api("GET", "/api/v1/jobs/live-1/status", { key: "vera" })).body.phase === "Processing",
+    );
+    await setStatus("media", "live-1", { phase: "Processing", progress: 60 });
+    await until(
+      "progress 60 in the cache",
+      async () => (await api("GET", "/api/v1/jobs/live-1/status", { key: "vera" })).body.progress === 60,
+    );
+    const b = sse(url, { ...auth, "last-event-id": String(phase.id) });
+    const missed = await until("the missed events", async () => (b.events.length >= 2 ? b.events : undefined));
+    expect(missed.map((e) => [e.type, e.phase, e.progress])).toEqual([
+      ["phase", "Processing", 40],
+      ["status", "Processing", 60],
+    ]);
+    expect(missed[0]?.id).toBe(phase.id + 1);
+    // ?lastEventId= works too (EventSource cannot set headers on the first request).
+    const c = sse(`${url}?lastEventId=${phase.id + 1}`, auth);
+    await until("the one missed event", async () => c.events.length >= 1);
+    expect(c.events.map((e) => e.progress)).toEqual([60]);
+    await Promise.all([b.close(), c.close()]);
+  });
+
+  it("sends the same events over the WebSocket, signed in with ?access_token=", async () => {
+    await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "live-ws", spec: spec("live-ws") } });
+    const got: JobEvent[] = [];
+    const ws = new WebSocket(`${base.replace("http", "ws")}/api/v1/jobs/live-ws/ws?access_token=${keys.vera}`);
+    ws.on("message", (m) => got.push(JSON.parse(String(m)) as JobEvent));
+    await new Promise((r, j) => {
+      ws.once("open", r);
+      ws.once("error", j);
+    });
+    await until("the snapshot", async () => got.length >= 1);
+    await setStatus("media", "live-ws", { phase: "Merging", progress: 90 });
+    const e = await until("the phase event", async () => got.find((x) => x.type === "phase"));
+    expect(e).toMatchObject({ job: "live-ws", phase: "Merging", progress: 90 });
+    ws.close();
+    // The token in the URL never reaches the logs' URL field (checked in log.test.ts), and a bad one is refused.
+    const bad = new WebSocket(`${base.replace("http", "ws")}/api/v1/jobs/live-ws/ws?access_token=reel_nope`);
+    const code = await new Promise<number>((resolve) => {
+      bad.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      bad.on("open", () => resolve(101));
+      bad.on("error", () => {});
+    });
+    expect(code).toBe(401);
+  });
+
+  it("keeps streaming worker progress from Redis pub/sub after Redis restarts mid-stream", async () => {
+    await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "live-redis", spec: spec("live-redis") } });
+    const a = sse(`${base}/api/v1/jobs/live-redis/events`, { authorization: `Bearer ${keys.vera}` });
+    const got: JobEvent[] = [];
+    const ws = new WebSocket(`${base.replace("http", "ws")}/api/v1/jobs/live-redis/ws`, {
+      headers: { authorization: `Bearer ${keys.vera}` },
+    });
+    ws.on("message", (m) => got.push(JSON.parse(String(m)) as JobEvent));
+    await new Promise((r) => ws.once("open", r));
+    const pub = new Redis(redis.url, { maxRetriesPerRequest: null });
+    pub.on("error", () => {});
+    const publish = (progress: number) =>
+      pub.publish("reel:progress:media/live-redis", JSON.stringify({ index: 1, stage: "transcode", progress }));
+    const progressOf = (events: JobEvent[]) =>
+      events.filter((e) => e.type === "progress").map((e) => e.episode?.progress);
+    await until("progress before the restart", async () => {
+      await publish(10);
+      return progressOf(a.events).includes(10) && progressOf(got).includes(10);
+    });
+    await redis.restart();
+    await until(
+      "progress after the restart",
+      async () => {
+        await publish(55).catch(() => {});
+        return progressOf(a.events).includes(55) && progressOf(got).includes(55);
+      },
+      30_000,
+      500,
+    );
+    expect(a.events.find((e) => e.episode?.progress === 55)).toMatchObject({
+      type: "progress",
+      job: "live-redis",
+      episode: { index: 1, stage: "transcode", progress: 55 },
+    });
+    // Event ids stay one increasing sequence per job across the restart.
+    const ids = a.events.map((e) => e.id);
+    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+    expect((await fetch(`${base}/api/health`)).status).toBe(200);
+    ws.close();
+    pub.disconnect();
+    await a.close();
+  });
+
+  it("answers 429 with Retry-After past the per-key and the per-address rate limits", async () => {
+    const limited = await startShim(
+      config({ REEL_RATE_LIMIT_KEY: "5", REEL_RATE_LIMIT_IP: "12", REEL_RATE_LIMIT_WINDOW_MS: "60000" }),
+      {
+        webhooks: false,
+      },
+    );
+    try {
+      await until(
+        "the second shim to be healthy",
+        async () => (await fetch(`http://127.0.0.1:${limited.port}/api/health`)).ok,
+      );
+      const url = `http://127.0.0.1:${limited.port}/api/v1/me`;
+      const statuses: number[] = [];
+      const get = () => fetch(url, { headers: { authorization: `Bearer ${keys.alice}` } });
+      for (let i = 0; i < 7; i++) statuses.push((await get()).status);
+      const last = await get();
+      statuses.push(last.status);
+      expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+      expect(statuses.slice(5)).toEqual([429, 429, 429]);
+      expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(((await last.json()) as { error: { code: string } }).error.code).toBe("REEL_RATE_LIMITED");
+      // Another key has its own budget.
+      expect((await fetch(url, { headers: { authorization: `Bearer ${keys.bob}` } })).status).toBe(200);
+      // And per address, before any credential is looked at: 9 calls so far, the limit is 12.
+      const anon: number[] = [];
+      for (let i = 0; i < 4; i++) anon.push((await fetch(url)).status);
+      expect(anon).toEqual([401, 401, 401, 429]);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("writes audit rows for job and key actions, which cannot be updated or deleted", async () => {
+    const sql = connectPostgres(pg.url, 1);
+    try {
+      const rows = await sql<
+        { action: string; result: string; actor: string; target: string; ip: string; trace_id: string }[]
+      >`
+        SELECT action, result, actor, target, ip, trace_id FROM audit_log ORDER BY id`;
+      const seen = rows.map((r) => `${r.action} ${r.result} ${r.target}`);
+      expect(seen).toContain("job.create ok media/season-1");
+      expect(seen).toContain("job.cancel ok media/season-1");
+      expect(seen).toContain("job.cancel denied media/season-1");
+      expect(seen.some((s) => /^key\.create ok key:\w{8}$/.test(s))).toBe(true);
+      expect(seen.some((s) => /^key\.revoke ok key:\w{8}$/.test(s))).toBe(true);
+      const create = rows.find((r) => r.target === "media/season-1" && r.action === "job.create");
+      expect(create).toMatchObject({ ip: "127.0.0.1", trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" });
+      expect(create?.actor).toMatch(/^olga/);
+      await expect(sql`UPDATE audit_log SET result = 'ok' WHERE result = 'denied'`).rejects.toThrow(/append-only/);
+      await expect(sql`DELETE FROM audit_log`).rejects.toThrow(/append-only/);
+      await expect(sql`TRUNCATE audit_log`).rejects.toThrow(/append-only/);
+      expect((await sql`SELECT count(*)::int AS n FROM audit_log`)[0]?.n).toBe(rows.length);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("keeps finished jobs in the listing after their VideoJobs are deleted", async () => {
+    await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "done-1", spec: spec("done-1") } });
+    await setStatus("media", "done-1", { phase: "Completed", progress: 100, completedAt: new Date().toISOString() });
+    await until(
+      "done-1 completed in the cache",
+      async () => (await api("GET", "/api/v1/jobs/done-1/status", { key: "vera" })).body.phase === "Completed",
+    );
+    await kubectl(["-n", "media", "delete", "videojob", "done-1", "--wait=true"]);
+    const fromHistory = await until("done-1 served from history", async () => {
+      const r = await api("GET", "/api/v1/jobs/done-1", { key: "vera" });
+      return r.status === 200 &&
+        !JSON.parse(await kubectl(["-n", "media", "get", "videojobs", "-o", "json"])).items.some(
+          (i: { metadata: { name: string } }) => i.metadata.name === "done-1",
+        )
+        ? r
+        : undefined;
+    });
+    expect(fromHistory.body).toMatchObject({ id: "done-1", status: { phase: "Completed" }, tags: ["drama"] });
+    const listed = await api("GET", "/api/v1/jobs?phase=Completed", { key: "vera" });
+    expect(listed.body.items.map((j: { id: string }) => j.id)).toEqual(["done-1"]);
+    expect((await api("POST", "/api/v1/jobs/done-1/cancel", { key: "olga" })).body.error.code).toBe(
+      "REEL_JOB_FINISHED",
+    );
+    // Pages: limit 2 walks every job once, newest first.
+    const all: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api("GET", `/api/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { key: "vera" });
+      all.push(...page.body.items.map((j: { id: string }) => j.id));
+      cursor = page.body.next;
+    } while (cursor);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all).toContain("done-1");
+    expect(all).toContain("season-1");
+  });
+
+  it("serves health, Prometheus metrics and the OpenAPI document", async () => {
+    const h = await api("GET", "/api/health");
+    expect(h.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", kubernetes: "ok" } });
+    const m = await (await fetch(`${base}/api/metrics`)).text();
+    expect(m).toMatch(/reel_shim_http_requests_total\{route="\/api\/v1\/jobs",method="POST",status="201"\} \d+/);
+    expect(m).toContain("reel_shim_http_request_duration_seconds_bucket");
+    expect(m).toContain("reel_shim_sse_clients");
+    const doc = (await api("GET", "/api/openapi.json")).body;
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/api/v1/jobs", "/api/v1/jobs/{id}/events", "/api/v1/keys"]),
+    );
+    expect(doc.components.schemas.CreateJobInput.additionalProperties).toBe(false);
+    expect(doc.components.schemas.CreateJobInput.properties.spec.properties.cancel).toBeUndefined();
+  });
+});
+
+describe.skipIf(!built)("the shim when PostgreSQL is down at start", () => {
+  it("starts anyway, answers 503 naming postgres on /api/health, and becomes healthy once PostgreSQL starts", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "reel-shim-pgdown-"));
+    const cluster = await clusterUp({ level: 2, dir: join(dir, "cluster") });
+    const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    process.env.KUBECONFIG = cluster.kubeconfig;
+    await cluster.kubectl(["apply", "--server-side", "-f", crd]);
+    await pg.halt();
+    let shim: RunningShim | undefined;
+    try {
+      shim = await startShim(
+        parseConfig({
+          REEL_SHIM_PORT: "0",
+          REEL_SHIM_HOST: "127.0.0.1",
+          DATABASE_URL: pg.url,
+          REEL_REDIS_URL: redis.url,
+          LOG_LEVEL: "silent",
+        }),
+        { webhooks: false },
+      );
+      const base = `http://127.0.0.1:${shim.port}`;
+      const down = await fetch(`${base}/api/health`);
+      expect(down.status).toBe(503);
+      const body = (await down.json()) as { checks: Record<string, string>; error: { code: string; message: string } };
+      expect(body.checks.postgres).toMatch(/^failing/);
+      expect(body.checks.redis).toBe("ok");
+      expect(body.error).toMatchObject({ code: "REEL_UNAVAILABLE", message: "postgres is not reachable" });
+      const call = await fetch(`${base}/api/v1/me`, {
+        headers: { authorization: "Bearer reel_abcdefgh_0123456789abcdef0123456789abcdef" },
+      });
+      expect(call.status).toBe(503);
+      await new Promise((r) => setTimeout(r, 1500)); // a few failed attempts, and still up
+      await pg.start();
+      await until("health 200", async () => (await fetch(`${base}/api/health`)).status === 200, 30_000, 250);
+    } finally {
+      await shim?.stop();
+      await Promise.allSettled([cluster.down(), pg.stop(), redis.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
