@@ -88,9 +88,11 @@ export const errorCodes = {
     "Your role or the key's scopes do not allow this action; ask an admin for the operator role or use a key with the needed scope.",
   REEL_JOB_NOT_FOUND: "No job with this id in your tenant; check the id with `reel list`.",
   REEL_JOB_EXISTS: "A job with this name already exists in your tenant; pick another name or leave it out.",
-  REEL_JOB_FINISHED: "The job has finished and its VideoJob is gone; only its history is kept, so it cannot be cancelled.",
+  REEL_JOB_FINISHED:
+    "The job has finished and its VideoJob is gone; only its history is kept, so it cannot be cancelled.",
   REEL_NOT_FOUND: "Nothing is served at this path, or the object named in it does not exist; check the URL and id.",
-  REEL_BODY_TOO_LARGE: "The request body is larger than the shim accepts; send fewer episodes per job or ask for a higher limit.",
+  REEL_BODY_TOO_LARGE:
+    "The request body is larger than the shim accepts; send fewer episodes per job or ask for a higher limit.",
   REEL_RATE_LIMITED: "Too many requests from this key or address; wait for the seconds in Retry-After, then try again.",
   REEL_UNAVAILABLE:
     "A service the shim needs (PostgreSQL, Redis or the Kubernetes API) is not reachable right now; retry shortly, and check /api/health.",
