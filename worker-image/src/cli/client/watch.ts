@@ -110,6 +110,7 @@ export async function watchJob(ctx: Ctx, api: Api, id: string, flags: WatchFlags
   let deleted = false;
   try {
     applyStatus(job.status);
+    if (!phase) setPhase("Pending", 0); // the operator has not written a status yet
     if (!FINAL_PHASES.has(phase ?? "")) {
       for await (const item of readSse(api, `${path}/events`, {
         ...ctx.sse,
