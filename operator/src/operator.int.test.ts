@@ -217,10 +217,10 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
   });
 
   it("writes nothing during a full resync when nothing changed", async () => {
-    await op.controller()?.queue.idle();
+    await op.controller()?.idle();
     const before = await writes();
     op.controller()?.resyncAll();
-    await op.controller()?.queue.idle();
+    await op.controller()?.idle();
     expect(await writes()).toBe(before);
   });
 
@@ -302,11 +302,11 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
   it("restarted, creates no duplicate Job and writes nothing for what is already done", async () => {
     await kubectl(["apply", "-f", "-"], videoJob("restart", 4));
     await until("4 Jobs", async () => ((await jobsOf("restart")).length === 4 ? true : undefined));
-    await op.controller()?.queue.idle();
+    await op.controller()?.idle();
     await op.stop();
     op = await startOperator(config({ POD_NAME: "op-b" }));
     await until("the new operator to lead", async () => op.controller()?.isReady, 20_000);
-    await op.controller()?.queue.idle();
+    await op.controller()?.idle();
     expect((await jobsOf("restart")).length).toBe(4);
     expect(await writes()).toBe(0);
   });

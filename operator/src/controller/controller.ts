@@ -152,6 +152,12 @@ export class Controller {
     this.o.log.info({ videojobs: this.videojobs.store.size, jobs: this.jobs.store.size }, "controller started");
   }
 
+  /** Resolves when nothing is queued or running and every Event was sent. */
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await this.reconciler.flushEvents();
+  }
+
   /** Every VideoJob, queued again (what the periodic resync does). */
   resyncAll(): void {
     for (const vj of this.videojobs.values()) this.queue.add(objectKey(vj));
@@ -161,5 +167,6 @@ export class Controller {
     if (this.resync) clearInterval(this.resync);
     for (const i of [this.videojobs, this.jobs, this.pods, this.nodes]) i.stop();
     await this.queue.stop();
+    await this.reconciler.flushEvents(2000);
   }
 }

@@ -59,7 +59,7 @@ export function resourcePath(apiVersion: string, kind: string, namespace?: strin
 }
 
 export type WriteCounter = (
-  verb: "apply" | "apply-status" | "create" | "update" | "delete" | "patch",
+  verb: "apply" | "apply-status" | "patch-status" | "create" | "update" | "delete" | "patch",
   kind: string,
 ) => void;
 
@@ -222,6 +222,26 @@ export class KubeApi {
       "PATCH",
       resourcePath(apiVersion, kind, namespace, name),
       patch,
+      "application/merge-patch+json",
+    );
+  }
+
+  /**
+   * JSON merge patch of the status subresource under the operator's field manager. Status has one
+   * writer (this operator), so a merge patch says the same as an apply, for less apiserver work.
+   */
+  patchStatus<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    status: unknown,
+  ): Promise<T> {
+    this.onWrite?.("patch-status", kind);
+    return this.request<T>(
+      "PATCH",
+      `${resourcePath(apiVersion, kind, namespace, name)}/status?fieldManager=${FIELD_MANAGER}`,
+      { status },
       "application/merge-patch+json",
     );
   }

@@ -1,7 +1,7 @@
 // The I/O half of a reconcile: read the VideoJob and its children from the informers' memory,
 // `decide()`, then carry the decision out — writing only what differs from what exists, so a
 // resync over unchanged VideoJobs sends nothing to the apiserver.
-import { ReelError, type VideoJob, VideoJob as VideoJobSchema, type VideoJobStatus } from "@reel/crds";
+import { type VideoJob, VideoJob as VideoJobSchema, type VideoJobStatus } from "@reel/crds";
 import type { Logger } from "pino";
 import type { ReconcileResult } from "../controller/queue.ts";
 import { ApiError, type KubeApi, type KubeObject } from "../kube/api.ts";
@@ -11,6 +11,7 @@ import type { ObservedNode } from "../scheduling/gpu.ts";
 import { setCondition } from "../status/conditions.ts";
 import { type DecideSettings, decide, FINALIZER, type KubeEvent } from "./decide.ts";
 import { jobDone, type EpisodeProgress, type ObservedJob, type ObservedPod } from "./observed.ts";
+import { EventRecorder } from "./events.ts";
 import { cleanupStaging } from "./staging.ts";
 
 export interface ReconcilerDeps {
@@ -29,6 +30,26 @@ export interface ReconcilerDeps {
 const VJ_API = "reel.dev/v1alpha1";
 /** Jobs one reconcile creates at once (a 500-episode VideoJob need not wait on 500 round trips). */
 const CREATE_CONCURRENCY = 8;
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The JSON merge patch (RFC 7396) that turns `current` into `next`: objects merge key by key, a key
+ * that is gone becomes null, arrays and scalars are replaced whole.
+ */
+export function mergePatch(current: unknown, next: unknown): unknown {
+  if (!isPlain(current) || !isPlain(next)) return next;
+  const out: Plain = {};
+  for (const [k, v] of Object.entries(next)) {
+    if (v === undefined) continue;
+    out[k] = isPlain(v) && isPlain(current[k]) ? mergePatch(current[k], v) : v;
+  }
+  for (const k of Object.keys(current)) {
+    if (current[k] !== undefined && next[k] === undefined) out[k] = null;
+  }
+  return out;
+}
 
 /** Runs `fn` over `items`, at most `limit` at once; the first failure is thrown after all settle. */
 async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -52,8 +73,11 @@ export class Reconciler {
   private readonly active = new Map<string, Map<string, string>>();
   private readonly nsLocks = new Map<string, Promise<unknown>>();
 
+  private readonly events: EventRecorder;
+
   constructor(d: ReconcilerDeps) {
     this.d = d;
+    this.events = new EventRecorder(d.api, d.log);
   }
 
   /**
@@ -216,14 +240,12 @@ export class Reconciler {
   private async writeStatus(raw: KubeObject, current: VideoJobStatus, next: VideoJobStatus) {
     if (specHash(current) === specHash(next)) return;
     try {
-      await this.d.api.apply(
-        {
-          apiVersion: VJ_API,
-          kind: "VideoJob",
-          metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace },
-          status: next,
-        },
-        { status: true },
+      await this.d.api.patchStatus(
+        VJ_API,
+        "VideoJob",
+        raw.metadata.namespace,
+        raw.metadata.name,
+        mergePatch(current, next),
       );
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return;
@@ -232,34 +254,11 @@ export class Reconciler {
   }
 
   private async event(vj: VideoJob, e: KubeEvent) {
-    const now = this.now();
-    const ns = vj.metadata.namespace ?? "default";
-    try {
-      await this.d.api.create({
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: {
-          name: `${vj.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 8)}`,
-          namespace: ns,
-        },
-        involvedObject: {
-          apiVersion: VJ_API,
-          kind: "VideoJob",
-          name: vj.metadata.name,
-          namespace: ns,
-          uid: vj.metadata.uid,
-        },
-        type: e.type,
-        reason: e.reason,
-        message: e.message,
-        source: { component: "reel-operator" },
-        firstTimestamp: now.toISOString(),
-        lastTimestamp: now.toISOString(),
-        count: 1,
-      });
-    } catch (err) {
-      // An event is an explanation, not state: failing to record one never fails the reconcile.
-      this.d.log.warn({ err: ReelError.from(err, "REEL_IO").message }, "event not recorded");
-    }
+    this.events.record(vj, e, this.now());
+  }
+
+  /** Events still being sent (tests and shutdown wait for them). */
+  flushEvents(timeoutMs = 5000): Promise<void> {
+    return this.events.flush(timeoutMs);
   }
 }
