@@ -5,6 +5,7 @@ import websocket from "@fastify/websocket";
 import { ReelError } from "@reel/crds";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { toResponse } from "./api/errors.ts";
+import { dashboardPlugin } from "./dashboard/plugin.ts";
 import { healthRoutes } from "./api/routes/health.ts";
 import { jobRoutes } from "./api/routes/jobs.ts";
 import { keyRoutes } from "./api/routes/keys.ts";
@@ -86,6 +87,8 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
     throw new ReelError("REEL_RATE_LIMITED", `rate limit of ${r.max} requests per window exceeded for this ${who}`);
   };
 
+  // The dashboard at / (api-shim/public); encapsulated, so its CSP applies to its own files only.
+  await app.register(dashboardPlugin);
   healthRoutes(app, deps);
   metricsRoutes(app, deps);
   openapiRoutes(app);

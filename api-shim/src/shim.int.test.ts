@@ -19,6 +19,7 @@ import { migrate } from "./db/migrate.ts";
 import { type RunningShim, startShim } from "./main.ts";
 import type { JobEvent } from "./live/events.ts";
 import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
 
 const built = k8sBinariesBuilt();
 const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
@@ -96,6 +97,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       REEL_JWT_JWKS_FILE: jwks,
       REEL_BODY_LIMIT_BYTES: "16384",
       REEL_SSE_HEARTBEAT_MS: "1000",
+      REEL_RATE_LIMIT_IP: "100000",
       LOG_LEVEL: "warn",
       ...over,
     });
@@ -166,13 +168,14 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     // A JWT user already mapped by an admin to tenant media.
     await addUser(sql, { name: "jane", role: "operator", tenant: "media", issuer: ISS, subject: "jane" });
     await sql.end();
-    shim = await startShim(config(), { webhooks: false });
+    // The real webhook sender; loopback IPv4 is opened past its egress guard for the receiver below.
+    shim = await startShim(config({ REEL_EGRESS_ALLOW: "127.0.0.1/32" }));
     base = `http://127.0.0.1:${shim.port}`;
     await until("the shim to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
   }, 180_000);
 
   afterAll(async () => {
-    await shim?.stop();
+    await Promise.allSettled([shim?.stop()]);
     await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop()]);
     await rm(dir, { recursive: true, force: true });
   });
@@ -440,7 +443,67 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     await a.close();
   });
 
+  it("refuses a webhook to an internal address at create with 400 REEL_EGRESS_DENIED, and audits the refusal", async () => {
+    for (const url of ["http://[::1]:9/hook", "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data"]) {
+      const r = await api("POST", "/api/v1/jobs", {
+        key: "olga",
+        body: { name: "hooked", spec: spec("hooked", { notification: { webhook: { url } } }) },
+      });
+      expect(r.status, url).toBe(400);
+      expect(r.body.error.code, url).toBe("REEL_EGRESS_DENIED");
+    }
+    expect(await kubectl(["-n", "media", "get", "videojobs", "-o", "name"])).not.toContain("hooked");
+    const sql = connectPostgres(pg.url, 1);
+    try {
+      const rows =
+        await sql`SELECT 1 FROM audit_log WHERE action = 'job.create' AND result = 'denied' AND target = 'media/hooked'`;
+      expect(rows.length).toBe(3);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("hands phase changes seen on the CR to the webhook sender, which delivers them", async () => {
+    const got: { type: string; data: Record<string, unknown> }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", () => {
+        got.push(JSON.parse(body));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    const port = (receiver.address() as { port: number }).port;
+    try {
+      const url = `http://127.0.0.1:${port}/hook`;
+      const r = await api("POST", "/api/v1/jobs", {
+        key: "olga",
+        body: { name: "hooked-ok", spec: spec("hooked-ok", { notification: { webhook: { url } } }) },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      await setStatus("media", "hooked-ok", { phase: "Downloading", progress: 3 });
+      const first = await until("the webhook delivery", async () => got.find((g) => g.data.phase === "Downloading"));
+      expect(first).toMatchObject({
+        type: "videojob.phase",
+        data: { job: "hooked-ok", namespace: "media", phase: "Downloading", previousPhase: null, progress: 3 },
+      });
+      await setStatus("media", "hooked-ok", { phase: "Processing", progress: 50 });
+      const second = await until("the second delivery", async () => got.find((g) => g.data.phase === "Processing"));
+      expect(second.data).toMatchObject({ previousPhase: "Downloading" });
+    } finally {
+      receiver.close();
+    }
+  });
+
   it("answers 429 with Retry-After past the per-key and the per-address rate limits", async () => {
+    // Counters are shared by every shim on this Redis: start from none.
+    const r = new Redis(redis.url);
+    const stale = await r.keys("reel:ratelimit:*");
+    if (stale.length) await r.del(...stale);
+    r.disconnect();
     const limited = await startShim(
       config({ REEL_RATE_LIMIT_KEY: "5", REEL_RATE_LIMIT_IP: "12", REEL_RATE_LIMIT_WINDOW_MS: "60000" }),
       {
@@ -534,13 +597,18 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     expect(all).toContain("season-1");
   });
 
-  it("serves health, Prometheus metrics and the OpenAPI document", async () => {
+  it("serves health, Prometheus metrics, the OpenAPI document and the dashboard", async () => {
     const h = await api("GET", "/api/health");
     expect(h.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", kubernetes: "ok" } });
     const m = await (await fetch(`${base}/api/metrics`)).text();
-    expect(m).toMatch(/reel_shim_http_requests_total\{route="\/api\/v1\/jobs",method="POST",status="201"\} \d+/);
+    expect(m).toMatch(/reel_shim_http_requests_total\{route="\/api\/health",method="GET",status="200"\} \d+/);
     expect(m).toContain("reel_shim_http_request_duration_seconds_bucket");
     expect(m).toContain("reel_shim_sse_clients");
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect((await api("GET", "/api/v1/nothing-here", { key: "vera" })).body.error.code).toBe("REEL_NOT_FOUND");
     const doc = (await api("GET", "/api/openapi.json")).body;
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
