@@ -65,7 +65,8 @@ export async function submit(ctx: Ctx, file: string, flags: SubmitFlags): Promis
   for (const n of sub.notes) ctx.stderr.write(`note: ${n}\n`);
   const api = await connect(ctx, flags);
   const job = await api.post<Job>("/api/v1/jobs", { ...(sub.name ? { name: sub.name } : {}), spec: sub.spec });
-  if (flags.json) ctx.stdout.write(`${JSON.stringify(job)}\n`);
+  // With --watch the events follow as JSON lines, so the job is one line too.
+  if (flags.json) ctx.stdout.write(`${flags.watch ? JSON.stringify(job) : JSON.stringify(job, null, 2)}\n`);
   else {
     ctx.stdout.write(`submitted ${job.id} to ${job.namespace} (${job.spec.episodes?.length ?? 0} episodes)\n`);
     if (!flags.watch) ctx.stdout.write(`follow it: reel watch ${job.id}\n`);

@@ -61,17 +61,21 @@ export function jobView(job: Job, now = Date.now()): string {
     "",
     episodesTable(job, s),
   ];
+  const tail: string[] = [];
   const failed = s?.conditions?.find((c) => c.type === "Failed" && c.status === "True");
-  if (failed) lines.push("", `failed: ${failed.reason}${failed.message ? ` ${failed.message}` : ""}`);
+  if (failed) tail.push(`failed: ${failed.reason}${failed.message ? ` ${failed.message}` : ""}`);
   const o = s?.output;
   if (o) {
-    lines.push(
-      "",
-      `output: ${o.location}${o.sizeBytes !== undefined ? ` (${bytes(o.sizeBytes)}${o.durationSecs !== undefined ? `, ${secs(o.durationSecs)}` : ""}${o.chapters !== undefined ? `, ${o.chapters} chapters` : ""})` : ""}`,
-    );
-    if (o.url) lines.push(`download: ${o.url}${o.urlExpiresAt ? ` (expires ${o.urlExpiresAt})` : ""}`);
+    const facts = [
+      o.sizeBytes !== undefined ? bytes(o.sizeBytes) : undefined,
+      o.durationSecs !== undefined ? secs(o.durationSecs) : undefined,
+      o.chapters !== undefined ? `${o.chapters} chapters` : undefined,
+    ].filter(Boolean);
+    tail.push(`output: ${o.location}${facts.length ? ` (${facts.join(", ")})` : ""}`);
+    if (o.url) tail.push(`download: ${o.url}${o.urlExpiresAt ? ` (expires ${o.urlExpiresAt})` : ""}`);
   }
-  if (job.traceId) lines.push(`trace: ${job.traceId}`);
+  if (job.traceId) tail.push(`trace: ${job.traceId}`);
+  if (tail.length) lines.push("", ...tail);
   return lines.join("\n");
 }
 
