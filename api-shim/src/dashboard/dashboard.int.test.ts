@@ -1,0 +1,342 @@
+// The dashboard in a real chromium against the real shim: PostgreSQL 15, redis-server and the L2
+// control plane (etcd + kube-apiserver from e2e/cluster). No operator runs: the test moves the job
+// along by writing the VideoJob's status the way the operator would (kubectl patch
+// --subresource=status) and publishing a worker's progress on Redis, and watches the page follow.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
+import { type PostgresServer, startPostgres } from "../../../e2e/src/services/postgres.ts";
+import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
+import { until } from "../../../e2e/src/until.ts";
+import { addUser } from "../admin.ts";
+import { parseConfig } from "../config.ts";
+import { connectPostgres } from "../db/database.ts";
+import { migrate } from "../db/migrate.ts";
+import { type RunningShim, startShim } from "../main.ts";
+import { chromiumPath, launchChromium } from "./browser.ts";
+
+const crd = join(import.meta.dirname, "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
+const XSS = "<img src=x onerror=alert(1)>";
+const missing = [
+  !k8sBinariesBuilt() && "the pinned Kubernetes binaries (bash e2e/scripts/build-k8s.sh)",
+  !chromiumPath() && "chromium (apt-get install chromium, or scripts/bootstrap.sh)",
+].filter(Boolean);
+const title = "the dashboard in chromium against the shim on PostgreSQL, Redis and a real kube-apiserver (L2)";
+
+describe.skipIf(missing.length > 0)(
+  missing.length ? `${title} — skipped, needs ${missing.join(" and ")}` : title,
+  () => {
+    let dir: string;
+    let shots: string;
+    let cluster: Cluster;
+    let pg: PostgresServer;
+    let redis: RedisServer;
+    let shim: RunningShim;
+    let base: string;
+    let browser: Browser;
+    let page: Page;
+    let key: string;
+    const problems: string[] = [];
+    const dialogs: string[] = [];
+    const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
+    const setStatus = (name: string, status: Record<string, unknown>) =>
+      kubectl([
+        "-n",
+        "media",
+        "patch",
+        "videojob",
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status }),
+      ]);
+    const text = async (selector: string) => (await page.locator(selector).textContent())?.trim() ?? "";
+    const nav = () => page.getByRole("navigation", { name: "Main" });
+    const episodeRow = (i: number) => page.locator(`tr[data-episode="${i}"]`);
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "reel-dashboard-"));
+      // Kept after the run, for a person to look at.
+      shots = await mkdtemp(join(tmpdir(), "reel-dashboard-shots-"));
+      [cluster, pg, redis] = await Promise.all([
+        clusterUp({ level: 2, dir: join(dir, "cluster") }),
+        startPostgres(),
+        startRedis(),
+      ]);
+      process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
+      await kubectl(["apply", "--server-side", "-f", crd]);
+      await kubectl(["create", "namespace", "media"]);
+      await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
+      const sql = connectPostgres(pg.url, 1);
+      await migrate(sql);
+      key = (await addUser(sql, { name: "olga", role: "operator", tenant: "media" })).key;
+      await sql.end();
+      shim = await startShim(
+        parseConfig({
+          REEL_SHIM_PORT: "0",
+          REEL_SHIM_HOST: "127.0.0.1",
+          DATABASE_URL: pg.url,
+          REEL_REDIS_URL: redis.url,
+          LOG_LEVEL: "warn",
+        }),
+        { webhooks: false },
+      );
+      base = `http://127.0.0.1:${shim.port}`;
+      await until("the shim to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
+
+      browser = await launchChromium();
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.setDefaultTimeout(20_000);
+      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      page.on("console", (m) => {
+        // The refused key (401) and the invalid form (400) are answers the page shows, not faults.
+        if (m.type() === "error" && !m.text().startsWith("Failed to load resource"))
+          problems.push(`console: ${m.text()}`);
+      });
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      await page.addInitScript(
+        `document.addEventListener("securitypolicyviolation", (e) =>
+        console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI))`,
+      );
+    }, 180_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await shim?.stop();
+      await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("refuses a wrong key in plain words, then signs in with a real one and shows who and which tenant", async () => {
+      await page.goto(base);
+      await page.getByLabel("API key").fill("reel_AAAAAAAA_notarealkeynotarealkeynotarealkey0");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      const refused = page.locator("#sign-in-result [role=alert]");
+      await refused.waitFor();
+      expect(await refused.textContent()).toContain("The credential was refused");
+      expect(await refused.textContent()).toContain("REEL_AUTH_INVALID");
+
+      await page.getByLabel("API key").fill(key);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator("#who").waitFor({ state: "visible" });
+      expect(await text("#who-text")).toBe("Signed in as olga (operator) · tenant media");
+      await page.getByRole("heading", { name: "Jobs" }).waitFor();
+      // The key is kept for this tab only.
+      expect(await page.evaluate("sessionStorage.getItem('reel.apiKey')")).toBe(key);
+      // A reload keeps the session.
+      await page.reload();
+      await page.locator("#who").waitFor({ state: "visible" });
+    });
+
+    it("shows the API's validation errors next to the fields, then creates the job from the form", async () => {
+      await nav().getByRole("link", { name: "New job" }).click();
+      await page.getByLabel("Name (optional)").fill("season-1");
+      await page
+        .getByLabel("Episodes", { exact: true })
+        .fill(`\nhttps://cdn.example.com/season-1/0.mp4 | Pilot\nftp://cdn.example.com/season-1/1.mp4 | ${XSS}`);
+      await page.getByLabel("Quality").selectOption("1080p");
+      await page.getByLabel("Codec").selectOption("hevc");
+      await page.getByLabel("Preset").selectOption("small");
+      await page.getByLabel("Level").fill("3");
+      await page.getByLabel("GPU", { exact: true }).selectOption("off");
+      await page.getByLabel("Merge what succeeded when some episodes fail").check();
+      await page.getByLabel("Bucket").fill("videos");
+      await page.getByLabel("Prefix").fill("season-1/");
+      await page.getByLabel("Credentials secret").fill("s3-creds");
+      await page.getByLabel("Tags").fill("drama, weekly");
+      await page.getByRole("button", { name: "Create job" }).click();
+
+      // The second episode line (line 3 of the box) has an ftp:// URL: the API says so, next to the box.
+      await page.locator("#episodes-error:not(:empty)").waitFor();
+      expect(await text("#episodes-error")).toBe("Line 3 url: must be an http:// or https:// URL");
+      expect(await page.getByLabel("Episodes", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+      expect(await text("#form-error")).toContain("REEL_JOB_INVALID");
+      expect(await page.evaluate("document.activeElement.id")).toBe("episodes");
+
+      await page
+        .getByLabel("Episodes", { exact: true })
+        .fill(`https://cdn.example.com/season-1/0.mp4 | Pilot\nhttps://cdn.example.com/season-1/1.mp4 | ${XSS}`);
+      await page.getByRole("button", { name: "Create job" }).click();
+      await page.waitForURL(/#\/jobs\/season-1$/);
+      await page.getByRole("heading", { name: "season-1", level: 1 }).waitFor();
+
+      const vj = JSON.parse(await kubectl(["-n", "media", "get", "videojob", "season-1", "-o", "json"]));
+      expect(vj.spec).toMatchObject({
+        episodes: [
+          { url: "https://cdn.example.com/season-1/0.mp4", title: "Pilot" },
+          { url: "https://cdn.example.com/season-1/1.mp4", title: XSS },
+        ],
+        quality: "1080p",
+        codec: "hevc",
+        compression: { preset: "small", level: 3 },
+        gpu: { policy: "off" },
+        merge: { enabled: true, chapters: true, allowPartial: true },
+        output: { s3: { bucket: "videos", prefix: "season-1/", credentialsSecret: "s3-creds" } },
+        tags: ["drama", "weekly"],
+      });
+    });
+
+    it("lists the job, filters by tag and phase, and opens it", async () => {
+      await nav().getByRole("link", { name: "Jobs" }).click();
+      const link = page.getByRole("link", { name: "season-1" });
+      await link.waitFor();
+      const row = page.locator("tr", { has: link });
+      expect(await row.locator(".phase").textContent()).toBe("Pending");
+      expect(await row.locator(".tag").allTextContents()).toEqual(["drama", "weekly"]);
+
+      await page.getByLabel("Tag").fill("comedy");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.getByText("No jobs match these filters.").waitFor();
+      await page.getByLabel("Tag").fill("drama");
+      await page.getByLabel("Phase").selectOption("Pending");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.waitForURL(/#\/\?phase=Pending&tag=drama$/);
+      await link.waitFor();
+      await page.getByLabel("Phase").selectOption("Completed");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.getByText("No jobs match these filters.").waitFor();
+
+      await page.getByRole("link", { name: "Clear filters" }).click();
+      await link.click();
+      await page.waitForURL(/#\/jobs\/season-1$/);
+      await page.getByRole("heading", { name: "season-1", level: 1 }).waitFor();
+    });
+
+    it("follows the job live: per-episode stage and progress move, then the output link appears", async () => {
+      await until("the live stream", async () => (await text("#live-mode")) === "Live" || undefined);
+      await setStatus("season-1", {
+        phase: "Processing",
+        progress: 19,
+        episodesSummary: "0/2",
+        episodes: [
+          { index: 0, title: "Pilot", phase: "Transcoding", progress: 40, attempts: 1, node: "node-a" },
+          { index: 1, title: XSS, phase: "Downloading", progress: 0, attempts: 1 },
+        ],
+      });
+      await until(
+        "episode 1 at 40%",
+        async () => (await text(`tr[data-episode="0"] .progress-text`)) === "40%" || undefined,
+      );
+      expect(await text("#job-phase")).toBe("Phase: Processing");
+      expect(await episodeRow(0).locator(".stage").textContent()).toBe("Transcoding");
+      expect(await text(".big-progress .progress-text")).toBe("19%");
+
+      // Fine progress from a worker pod, through Redis pub/sub: the stage and percent move between statuses.
+      const pub = new Redis(redis.url);
+      await pub.publish(
+        "reel:progress:media/season-1",
+        JSON.stringify({ index: 0, stage: "transcoding", progress: 0.7, percent: 70 }),
+      );
+      await pub.quit();
+      await until(
+        "episode 1 at 70%",
+        async () => (await text(`tr[data-episode="0"] .progress-text`)) === "70%" || undefined,
+      );
+
+      const url = "https://s3.example.com/videos/season-1/season-1.mp4?X-Amz-Signature=abc123&X-Amz-Expires=86400";
+      const quality = { ssim: 0.98712, psnr: 41.23, method: "encoder" };
+      await setStatus("season-1", {
+        phase: "Completed",
+        progress: 100,
+        episodesSummary: "2/2",
+        episodes: [
+          { index: 0, title: "Pilot", phase: "Completed", progress: 100, attempts: 1, encoder: "libx265", quality },
+          { index: 1, title: XSS, phase: "Completed", progress: 100, attempts: 2, encoder: "libx265", quality },
+        ],
+        output: {
+          location: "s3://videos/season-1/season-1.mp4",
+          url,
+          urlExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+          sizeBytes: 734_003_200,
+          durationSecs: 2722,
+          chapters: 2,
+          checksum: `sha256:${"ab".repeat(32)}`,
+        },
+        completedAt: new Date().toISOString(),
+      });
+      const download = page.getByRole("link", { name: "Download the video" });
+      await download.waitFor();
+      expect(await download.getAttribute("href")).toBe(url);
+      expect(await download.getAttribute("rel")).toBe("noopener noreferrer");
+      expect(await text("#job-phase")).toBe("Phase: Completed");
+      expect(await text(".big-progress .progress-text")).toBe("100%");
+      expect(await episodeRow(0).locator(".quality").textContent()).toBe("SSIM 0.987 · PSNR 41.2 dB");
+      expect(await page.locator(".output").textContent()).toContain("700 MiB");
+      // A finished job offers no cancel.
+      expect(await page.getByRole("button", { name: "Cancel job" }).count()).toBe(0);
+
+      const shot = join(shots, "job-completed.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      process.stderr.write(`dashboard screenshot: ${shot}\n`);
+    });
+
+    it("renders an episode title that is HTML as text, in the job page and nowhere as markup", async () => {
+      const cell = episodeRow(1).locator(".episode-title");
+      expect(await cell.textContent()).toBe(XSS);
+      expect(await page.locator("main img").count()).toBe(0);
+      expect(await cell.innerHTML()).toBe("&lt;img src=x onerror=alert(1)&gt;");
+      expect(dialogs).toEqual([]);
+    });
+
+    it("explains a failed job's error codes in plain words", async () => {
+      const res = await fetch(`${base}/api/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          name: "broken",
+          spec: {
+            episodes: [{ url: "https://cdn.example.com/gone.mp4", title: "Gone" }],
+            output: { s3: { bucket: "videos", credentialsSecret: "s3-creds" } },
+          },
+        }),
+      });
+      expect(res.status).toBe(201);
+      const now = new Date().toISOString();
+      await setStatus("broken", {
+        phase: "Failed",
+        progress: 0,
+        episodesSummary: "0/1",
+        episodes: [
+          {
+            index: 0,
+            title: "Gone",
+            phase: "Failed",
+            progress: 0,
+            attempts: 1,
+            error: { code: "REEL_SOURCE_NOT_FOUND", message: "episode 1: GET https://cdn.example.com/gone.mp4: 404" },
+          },
+        ],
+        conditions: [
+          {
+            type: "Stalled",
+            status: "True",
+            reason: "EpisodesFailed",
+            message: "REEL_EPISODES_FAILED: episode 1 (Gone): REEL_SOURCE_NOT_FOUND",
+            lastTransitionTime: now,
+          },
+        ],
+      });
+      await page.goto(`${base}/#/jobs/broken`);
+      await until("Failed", async () => (await text("#job-phase")) === "Phase: Failed" || undefined);
+      const why = await text(".failure");
+      expect(why).toContain("One or more episodes failed and partial merge is not allowed");
+      expect(why).toContain("The source answered 404/410: the URL is wrong or the file was removed.");
+      const episodeError = await episodeRow(0).locator(".error").textContent();
+      expect(episodeError).toContain("The source answered 404/410");
+      expect(episodeError).toContain("GET https://cdn.example.com/gone.mp4: 404");
+      expect(episodeError).toContain("REEL_SOURCE_NOT_FOUND");
+      const shot = join(shots, "job-failed.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      process.stderr.write(`dashboard screenshot: ${shot}\n`);
+      expect(problems).toEqual([]);
+    });
+  },
+);
