@@ -149,7 +149,11 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
     (err) => log.debug({ err: err.message }, "redis progress"),
   );
 
-  await cache.start();
+  // Not awaited either: without the apiserver the shim still answers health (503) and keys; job
+  // routes answer 503 until the first list has arrived.
+  const cacheStarted = cache
+    .start()
+    .catch((err) => log.error({ err: (err as Error).message }, "VideoJob watch failed to start"));
   const app = await buildServer(deps);
   await app.listen({ port: config.REEL_SHIM_PORT, host: config.REEL_SHIM_HOST });
   const address = app.server.address();
@@ -162,6 +166,7 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
     async stop() {
       await app.close();
       cache.stop();
+      await Promise.race([cacheStarted, new Promise((r) => setTimeout(r, 100))]);
       await webhooks?.stop();
       await progress.close();
       redis.disconnect();

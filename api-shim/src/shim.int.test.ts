@@ -98,6 +98,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       REEL_BODY_LIMIT_BYTES: "16384",
       REEL_SSE_HEARTBEAT_MS: "1000",
       REEL_RATE_LIMIT_IP: "100000",
+      REEL_CORS_ORIGINS: "https://app.example.com",
       LOG_LEVEL: "warn",
       ...over,
     });
@@ -299,10 +300,13 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     const key = viaJwt.body.key as string;
     expect((await api("GET", "/api/v1/jobs", { token: key })).status).toBe(200);
     expect((await api("POST", "/api/v1/jobs", { token: key, body: { spec: spec("x") } })).status).toBe(403);
-    const listed = await api("GET", "/api/v1/keys", { key: "alice" });
-    const row = listed.body.items.find((k: { id: string }) => k.id === viaJwt.body.id);
+    // last_used_at is written after the answer, off the request's path.
+    const { listed, row } = await until("last use recorded", async () => {
+      const listed = await api("GET", "/api/v1/keys", { key: "alice" });
+      const row = listed.body.items.find((k: { id: string }) => k.id === viaJwt.body.id);
+      return row?.lastUsedAt ? { listed, row } : undefined;
+    });
     expect(row).toMatchObject({ name: "ci", scopes: ["jobs:read"], revokedAt: null });
-    expect(row.lastUsedAt).not.toBeNull();
     expect(JSON.stringify(listed.body)).not.toContain(key);
     // Another user's key is not found for a non-admin.
     expect((await api("DELETE", `/api/v1/keys/${viaJwt.body.id}`, { token: keys.bob })).status).toBe(403);
@@ -441,6 +445,22 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     ws.close();
     pub.disconnect();
     await a.close();
+  });
+
+  it("answers browsers only from the configured CORS origins", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${base}/api/v1/jobs`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+      });
+    const ok = await preflight("https://app.example.com");
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(ok.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+    const other = await preflight("https://evil.example.com");
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const get = await api("GET", "/api/v1/me", { key: "vera", headers: { origin: "https://app.example.com" } });
+    expect(get.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
   });
 
   it("refuses a webhook to an internal address at create with 400 REEL_EGRESS_DENIED, and audits the refusal", async () => {
@@ -640,9 +660,13 @@ describe.skipIf(!built)("the shim when PostgreSQL is down at start", () => {
         { webhooks: false },
       );
       const base = `http://127.0.0.1:${shim.port}`;
-      const down = await fetch(`${base}/api/health`);
-      expect(down.status).toBe(503);
-      const body = (await down.json()) as { checks: Record<string, string>; error: { code: string; message: string } };
+      type Health = { checks: Record<string, string>; error: { code: string; message: string } };
+      // Redis and the watch come up in a moment; PostgreSQL stays down.
+      const body = await until("only postgres failing", async () => {
+        const r = await fetch(`${base}/api/health`);
+        const b = (await r.json()) as Health;
+        return r.status === 503 && b.checks.redis === "ok" && b.checks.kubernetes === "ok" ? b : undefined;
+      });
       expect(body.checks.postgres).toMatch(/^failing/);
       expect(body.checks.redis).toBe("ok");
       expect(body.error).toMatchObject({ code: "REEL_UNAVAILABLE", message: "postgres is not reachable" });

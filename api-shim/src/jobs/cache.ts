@@ -3,7 +3,7 @@
 // `phase` when a job's phase moves (the webhook sender and the live streams listen), `status` for
 // any other status change, `final` when a job reaches a final phase or is deleted (history).
 import { EventEmitter } from "node:events";
-import type { VideoJob } from "@reel/crds";
+import { ReelError, type VideoJob } from "@reel/crds";
 import { type ChangeKind, GVK, Informer, type KubeObject, objectKey } from "@reel/operator/kube";
 
 export type CachedJob = VideoJob & KubeObject;
@@ -85,6 +85,11 @@ export class JobCache extends EventEmitter<CacheEvents> {
 
   get isSynced(): boolean {
     return this.synced;
+  }
+
+  /** Throws 503 until the first list has arrived: before it, an empty cache would answer 404s. */
+  assertSynced(): void {
+    if (!this.synced) throw new ReelError("REEL_UNAVAILABLE", "the VideoJob watch has not synced yet");
   }
 
   stop(): void {

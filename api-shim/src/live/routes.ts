@@ -13,6 +13,7 @@ export function liveRoutes(app: FastifyInstance, deps: ShimDeps) {
   /** The job's namespace after the tenancy check; streams are served for live jobs only. */
   const target = (req: FastifyRequest<{ Params: { id: string } }>) => {
     const ns = tenantNamespace(requireScope(req, "jobs:read"));
+    cache.assertSynced();
     if (!cache.get(ns, req.params.id)) throw new ReelError("REEL_JOB_NOT_FOUND", `job ${req.params.id} not found`);
     return ns;
   };

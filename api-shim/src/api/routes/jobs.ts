@@ -56,6 +56,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   app.post("/jobs", async (req, reply) => {
     const p = requireScope(req, "jobs:write");
     const ns = tenantNamespace(p);
+    cache.assertSynced();
     const parsed = CreateJobInput.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid(parsed.error, "job");
     const input = parsed.data;
@@ -113,6 +114,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   app.get("/jobs", async (req) => {
     const p = requireScope(req, "jobs:read");
     const ns = tenantNamespace(p);
+    cache.assertSynced();
     const q = ListJobsQuery.safeParse(req.query);
     if (!q.success) throw invalid(q.error, "query");
     const { phase, tag, limit } = q.data;
@@ -143,17 +145,20 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
 
   app.get<{ Params: { id: string } }>("/jobs/:id", async (req) => {
     const ns = tenantNamespace(requireScope(req, "jobs:read"));
+    cache.assertSynced();
     return (await find(ns, req.params.id)).job;
   });
 
   app.get<{ Params: { id: string } }>("/jobs/:id/status", async (req) => {
     const ns = tenantNamespace(requireScope(req, "jobs:read"));
+    cache.assertSynced();
     return (await find(ns, req.params.id)).job.status ?? {};
   });
 
   app.post<{ Params: { id: string } }>("/jobs/:id/cancel", async (req, reply) => {
     const p = principal(req);
     const ns = tenantNamespace(p);
+    cache.assertSynced();
     const id = req.params.id;
     const target = `${ns}/${id}`;
     // Existence first: a tenant without the scope still learns nothing about other tenants' ids.
