@@ -56,6 +56,20 @@ describe.skipIf(missing.length > 0)(
         JSON.stringify({ status }),
       ]);
     const text = async (selector: string) => (await page.locator(selector).textContent())?.trim() ?? "";
+    const createJob = async (name: string) => {
+      const res = await fetch(`${base}/api/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          name,
+          spec: {
+            episodes: [{ url: `https://cdn.example.com/${name}.mp4`, title: name }],
+            output: { s3: { bucket: "videos", credentialsSecret: "s3-creds" } },
+          },
+        }),
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+    };
     const nav = () => page.getByRole("navigation", { name: "Main" });
     const episodeRow = (i: number) => page.locator(`tr[data-episode="${i}"]`);
 
@@ -98,9 +112,10 @@ describe.skipIf(missing.length > 0)(
         if (m.type() === "error" && !m.text().startsWith("Failed to load resource"))
           problems.push(`console: ${m.text()}`);
       });
+      // Every dialog is recorded; only the cancel button's confirm() is answered yes.
       page.on("dialog", (d) => {
-        dialogs.push(d.message());
-        void d.dismiss();
+        dialogs.push(`${d.type()}: ${d.message()}`);
+        void (d.type() === "confirm" ? d.accept() : d.dismiss());
       });
       await page.addInitScript(
         `document.addEventListener("securitypolicyviolation", (e) =>
@@ -283,22 +298,11 @@ describe.skipIf(missing.length > 0)(
       expect(await cell.textContent()).toBe(XSS);
       expect(await page.locator("main img").count()).toBe(0);
       expect(await cell.innerHTML()).toBe("&lt;img src=x onerror=alert(1)&gt;");
-      expect(dialogs).toEqual([]);
+      expect(dialogs.filter((d) => !d.startsWith("confirm:"))).toEqual([]);
     });
 
     it("explains a failed job's error codes in plain words", async () => {
-      const res = await fetch(`${base}/api/v1/jobs`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          name: "broken",
-          spec: {
-            episodes: [{ url: "https://cdn.example.com/gone.mp4", title: "Gone" }],
-            output: { s3: { bucket: "videos", credentialsSecret: "s3-creds" } },
-          },
-        }),
-      });
-      expect(res.status).toBe(201);
+      await createJob("broken");
       const now = new Date().toISOString();
       await setStatus("broken", {
         phase: "Failed",
@@ -307,7 +311,7 @@ describe.skipIf(missing.length > 0)(
         episodes: [
           {
             index: 0,
-            title: "Gone",
+            title: "broken",
             phase: "Failed",
             progress: 0,
             attempts: 1,
@@ -319,7 +323,7 @@ describe.skipIf(missing.length > 0)(
             type: "Stalled",
             status: "True",
             reason: "EpisodesFailed",
-            message: "REEL_EPISODES_FAILED: episode 1 (Gone): REEL_SOURCE_NOT_FOUND",
+            message: "REEL_EPISODES_FAILED: episode 1 (broken): REEL_SOURCE_NOT_FOUND",
             lastTransitionTime: now,
           },
         ],
@@ -337,6 +341,59 @@ describe.skipIf(missing.length > 0)(
       await page.screenshot({ path: shot, fullPage: true });
       process.stderr.write(`dashboard screenshot: ${shot}\n`);
       expect(problems).toEqual([]);
+    });
+
+    it("cancels a running job after asking, and then offers no cancel", async () => {
+      await createJob("to-cancel");
+      await setStatus("to-cancel", { phase: "Downloading", progress: 5, episodesSummary: "0/1" });
+      await page.goto(`${base}/#/jobs/to-cancel`);
+      await until("Downloading", async () => (await text("#job-phase")) === "Phase: Downloading" || undefined);
+      await page.getByRole("button", { name: "Cancel job" }).click();
+      await until(
+        "the button to go",
+        async () => (await page.getByRole("button", { name: "Cancel job" }).count()) === 0,
+      );
+      expect(dialogs.at(-1)).toMatch(/^confirm: Cancel to-cancel\?/);
+      const vj = JSON.parse(await kubectl(["-n", "media", "get", "videojob", "to-cancel", "-o", "json"]));
+      expect(vj.spec.cancel).toBe(true);
+    });
+
+    it("falls back to the event stream without WebSocket, and to polling without either", async () => {
+      await createJob("fallback");
+      const context = await browser.newContext();
+      try {
+        const p = await context.newPage();
+        // A browser (or a proxy in between) without WebSocket; the key as if signed in in this tab.
+        await p.addInitScript(`delete window.WebSocket; sessionStorage.setItem("reel.apiKey", ${JSON.stringify(key)})`);
+        const progressOf = async () => (await p.locator(`tr[data-episode="0"] .progress-text`).textContent())?.trim();
+        const running = (progress: number) =>
+          setStatus("fallback", {
+            phase: "Processing",
+            progress: Math.round(progress * 0.95),
+            episodesSummary: "0/1",
+            episodes: [{ index: 0, title: "fallback", phase: "Transcoding", progress, attempts: 1 }],
+          });
+
+        await p.goto(`${base}/#/jobs/fallback`);
+        await until(
+          "SSE",
+          async () => (await p.locator("#live-mode").textContent()) === "Live (event stream)" || undefined,
+        );
+        await running(40);
+        await until("40% over SSE", async () => (await progressOf()) === "40%" || undefined);
+
+        // The event stream refused too: the page polls the status.
+        await p.route("**/api/v1/jobs/*/events", (r) => r.abort());
+        await p.reload();
+        await until(
+          "polling",
+          async () => (await p.locator("#live-mode").textContent()) === "Updating every 3 s" || undefined,
+        );
+        await running(60);
+        await until("60% by polling", async () => (await progressOf()) === "60%" || undefined, 15_000);
+      } finally {
+        await context.close();
+      }
     });
   },
 );
