@@ -14,6 +14,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+// Servers still running when the test process exits (a worker ended before its afterAll, a test
+// that forgot stop()) are killed with it, instead of living on as orphans holding ports and /tmp.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
 export interface Started {
   child: ChildProcess;
   logs: () => string;
@@ -33,6 +40,8 @@ export function start(
     lines.push(...b.toString().split("\n"));
     lines.splice(0, Math.max(0, lines.length - 200));
   };
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   return {
