@@ -50,6 +50,8 @@ if ! $run_only; then
   # Pinned Go tools the tests start as real processes (the S3 server), built once and cached.
   command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"; }
   bash e2e/scripts/build-tools.sh
+  # helm for the chart tests (e2e/chart/), pinned and built from the Go module proxy, cached.
+  bash e2e/scripts/build-helm.sh
   # Kubernetes control plane for the L2/L3 tests (cached; ~13 min cold on 2 cores, instant when built).
   bash e2e/scripts/build-k8s.sh --check || {
     log "building pinned Kubernetes components into ~/.cache/reel/k8s"
