@@ -16,7 +16,7 @@ log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
 declare -A pkgs=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [cc]=build-essential [pkg-config]=pkg-config)
 if ! $run_only; then
   pkgs+=([nginx]=nginx-light [aria2c]=aria2 [curl]=curl [/usr/bin/time]=time [redis-server]=redis-server
-    [/usr/lib/postgresql/15/bin/initdb]=postgresql [chromium]=chromium)
+    [/usr/lib/postgresql/15/bin/initdb]=postgresql [chromium]=chromium [lua5.1]=lua5.1 [lua5.4]=lua5.4)
 fi
 missing=()
 for cmd in "${!pkgs[@]}"; do

@@ -1,0 +1,534 @@
+// charts/reel, checked with the real tools: the pinned helm (e2e/scripts/build-helm.sh) lints and
+// renders it with the default values and with every optional feature on (values-all.yaml); the
+// rendered manifests pass a server-side dry run on the L2 control plane (etcd + kube-apiserver) in a
+// namespace enforcing the restricted Pod Security profile; the ServiceAccounts and RBAC are created
+// for real and `kubectl auth can-i --as=system:serviceaccount:…` asks the apiserver what each
+// component may and may not do; the Argo CD health script runs under Lua against VideoJob statuses.
+//
+// ServiceMonitor and PrometheusRule: the L2 control plane has no prometheus-operator, so the test
+// installs minimal CRDs for those two kinds (schema: any object). The dry run then proves their
+// group, version, kind and namespace are accepted, not their fields.
+//
+// Skipped, with the reason in the title, when helm or the Kubernetes binaries are not built, or when
+// no Lua interpreter is installed (scripts/bootstrap.sh does all three).
+import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { parseAllDocuments } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cluster, clusterUp, k8sBinariesBuilt, k8sBinDir } from "../cluster/cluster.ts";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "..", "..");
+const chart = join(root, "charts", "reel");
+const valuesAll = join(import.meta.dirname, "values-all.yaml");
+const buildHelm = join(root, "e2e", "scripts", "build-helm.sh");
+
+function helmBuilt(): boolean {
+  try {
+    execFileSync("bash", [buildHelm, "--check"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const helmBin = execFileSync("bash", [buildHelm, "--print"], { encoding: "utf8" }).trim();
+const hasHelm = helmBuilt();
+const hasK8s = k8sBinariesBuilt();
+const luas = ["lua5.1", "lua5.4"].filter((l) => {
+  try {
+    execFileSync(l, ["-v"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+const skipped = (title: string, ok: boolean, why: string) => {
+  if (ok) return title;
+  console.warn(`[chart.int.test] SKIPPED ${title}: ${why}`);
+  return `${title} (SKIPPED: ${why})`;
+};
+
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  rules?: Array<Record<string, unknown>>;
+};
+
+async function helm(args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run(helmBin, args, { maxBuffer: 32 << 20 });
+    return stdout;
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`helm ${args.join(" ")}: ${err.stderr || err.stdout || err.message}`);
+  }
+}
+
+const KUBE_VERSION = "1.37.2";
+async function render(release: string, namespace: string, extra: string[] = []): Promise<Manifest[]> {
+  const out = await helm(["template", release, chart, "-n", namespace, "--kube-version", KUBE_VERSION, ...extra]);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+}
+const kinds = (ms: Manifest[]) => [...new Set(ms.map((m) => m.kind))].sort();
+const toYaml = (ms: Manifest[]) => ms.map((m) => JSON.stringify(m)).join("\n---\n");
+
+describe("charts/reel CRD", () => {
+  it("is a byte-for-byte copy of crds/generated/videojob.crd.yaml (cp it after npm run generate -w @reel/crds)", () => {
+    const generated = readFileSync(join(root, "crds", "generated", "videojob.crd.yaml"), "utf8");
+    const copy = readFileSync(join(chart, "crds", "videojob.crd.yaml"), "utf8");
+    expect(copy === generated, "charts/reel/crds/videojob.crd.yaml differs from crds/generated/: copy it").toBe(true);
+  });
+});
+
+describe.skipIf(!hasHelm)(
+  skipped("charts/reel with helm", hasHelm, "helm not built; run e2e/scripts/build-helm.sh"),
+  () => {
+    it("uses the pinned helm v3.22.0 built by e2e/scripts/build-helm.sh", async () => {
+      expect(await helm(["version", "--short"])).toMatch(/^v3\.22\.0/);
+    });
+
+    it("passes helm lint --strict with the default values and with every optional feature on", async () => {
+      const plain = await helm(["lint", "--strict", chart]);
+      expect(plain).toContain("1 chart(s) linted, 0 chart(s) failed");
+      const all = await helm(["lint", "--strict", chart, "-f", valuesAll]);
+      expect(all).toContain("1 chart(s) linted, 0 chart(s) failed");
+    });
+
+    it("renders the operator, shim, node probe, RBAC, PriorityClasses and NetworkPolicies with the default values", async () => {
+      const ms = await render("reel", "reel-system");
+      expect(kinds(ms)).toEqual([
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "DaemonSet",
+        "Deployment",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "PriorityClass",
+        "Role",
+        "RoleBinding",
+        "Service",
+        "ServiceAccount",
+      ]);
+      expect(ms.filter((m) => m.kind === "PriorityClass").map((m) => m.metadata.name)).toEqual([
+        "reel-low",
+        "reel-normal",
+        "reel-high",
+      ]);
+      const op = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-operator") as Manifest;
+      expect(op.spec?.replicas).toBe(2);
+      const container = (op.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template
+        .spec.containers[0] as { env: Array<{ name: string; value?: string; valueFrom?: unknown }> };
+      const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? e.valueFrom]));
+      expect(env).toMatchObject({
+        REEL_LEASE_NAMESPACE: "reel-system",
+        POD_NAME: { fieldRef: { fieldPath: "metadata.name" } },
+        REEL_WORKER_IMAGE: "ghcr.io/reel-dev/reel-worker:0.1.0",
+      });
+      // nothing renders the values no component reads unless they are set
+      expect(env.REEL_S3_SSE).toBeUndefined();
+    });
+
+    it("renders the Ingress with TLS, HPA, ServiceMonitors, PrometheusRule and per-namespace Roles with every feature on", async () => {
+      const ms = await render("reel", "reel-system", ["-f", valuesAll]);
+      expect(kinds(ms)).toEqual(
+        expect.arrayContaining(["HorizontalPodAutoscaler", "Ingress", "PrometheusRule", "ServiceMonitor"]),
+      );
+      const ingress = ms.find((m) => m.kind === "Ingress") as Manifest;
+      expect(ingress.spec?.tls).toEqual([{ hosts: ["reel.example.com"], secretName: "reel-shim-tls" }]);
+      const shim = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-shim") as Manifest;
+      expect(shim.spec?.replicas).toBeUndefined(); // the HPA owns it
+      // watchNamespace: the operator's and the shim's namespaced rules are Roles in media
+      const roles = ms.filter((m) => m.kind === "Role").map((m) => `${m.metadata.namespace}/${m.metadata.name}`);
+      expect(roles.sort()).toEqual([
+        "media/reel-operator",
+        "media/reel-shim",
+        "reel-system/reel-operator-leader-election",
+      ]);
+      const workerPolicies = ms.filter((m) => m.kind === "NetworkPolicy" && m.metadata.name === "reel-worker");
+      expect(workerPolicies.map((m) => m.metadata.namespace)).toEqual(["media", "tv"]);
+      const rules = JSON.stringify(ms.find((m) => m.kind === "PrometheusRule")?.spec);
+      for (const metric of ["reel_operator_leader", "reel_operator_videojobs", "reel_shim_http_requests_total"]) {
+        expect(rules).toContain(metric);
+      }
+    });
+
+    it("refuses a misspelt value through values.schema.json", async () => {
+      for (const bad of ["operator.replica=3", "shim.ingres.enabled=true", "nodeProbe.interval=6 hours"]) {
+        await expect(render("reel", "reel-system", ["--set", bad])).rejects.toThrow(/schema/);
+      }
+    });
+
+    it("keeps every pod under the restricted profile: non-root, seccomp, no escalation, no capabilities, read-only root", async () => {
+      const ms = await render("reel", "reel-system", ["-f", valuesAll]);
+      const workloads = ms.filter((m) => m.kind === "Deployment" || m.kind === "DaemonSet");
+      expect(workloads).toHaveLength(3);
+      for (const w of workloads) {
+        const pod = (w.spec as { template: { spec: Record<string, unknown> } }).template.spec as {
+          securityContext: Record<string, unknown>;
+          containers: Array<{ securityContext: Record<string, unknown>; volumeMounts: unknown[] }>;
+          volumes: Array<Record<string, unknown>>;
+        };
+        expect(pod.securityContext, w.metadata.name).toMatchObject({
+          runAsNonRoot: true,
+          runAsUser: 10001,
+          seccompProfile: { type: "RuntimeDefault" },
+        });
+        for (const c of pod.containers) {
+          expect(c.securityContext, w.metadata.name).toEqual({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          });
+        }
+        expect(
+          pod.volumes.every((v) => "emptyDir" in v),
+          `${w.metadata.name}: emptyDir only, no hostPath`,
+        ).toBe(true);
+      }
+    });
+  },
+);
+
+// ---- Argo CD health script ----------------------------------------------------------------------
+
+/** A JS value as a Lua table constructor (strings through JSON escapes Lua also reads: ASCII only). */
+function lua(v: unknown): string {
+  if (v === null || v === undefined) return "nil";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (Array.isArray(v)) return `{${v.map(lua).join(", ")}}`;
+  return `{${Object.entries(v as object)
+    .map(([k, x]) => `[${JSON.stringify(k)}] = ${lua(x)}`)
+    .join(", ")}}`;
+}
+
+const healthScript = join(chart, "argocd", "videojob-health.lua");
+async function health(interpreter: string, obj: unknown): Promise<{ status: string; message: string }> {
+  const { stdout } = await run(interpreter, [
+    "-e",
+    `obj = ${lua(obj)}`,
+    "-e",
+    `local hs = dofile(${JSON.stringify(healthScript)}); io.write(hs.status, "\\t", hs.message)`,
+  ]);
+  const [status = "", message = ""] = stdout.split("\t");
+  return { status, message };
+}
+
+const cond = (type: string, status: string, reason: string, message = "", observedGeneration = 2) => ({
+  type,
+  status,
+  reason,
+  message,
+  observedGeneration,
+  lastTransitionTime: "2026-11-25T10:00:00Z",
+});
+/** The three conditions as operator/src/reconcile/decide.ts reports each state. */
+const reported = (state: "done" | "working" | "stalled" | "stopped", reason: string, message: string, gen = 2) => [
+  cond("Ready", state === "done" ? "True" : "False", reason, message, gen),
+  cond("Reconciling", state === "working" ? "True" : "False", reason, state === "working" ? message : "", gen),
+  cond("Stalled", state === "stalled" ? "True" : "False", reason, state === "stalled" ? message : "", gen),
+];
+const videojob = (status?: Record<string, unknown>, generation = 2) => ({
+  apiVersion: "reel.dev/v1alpha1",
+  kind: "VideoJob",
+  metadata: { name: "season-1", namespace: "media", generation },
+  spec: { episodes: [{ url: "https://cdn.example.com/1.mp4" }] },
+  ...(status ? { status } : {}),
+});
+
+const samples: Array<[string, unknown, string, string | RegExp]> = [
+  ["no status yet", videojob(), "Progressing", /Waiting for the Reel operator/],
+  [
+    "episodes running",
+    videojob({
+      phase: "Processing",
+      observedGeneration: 2,
+      conditions: reported("working", "EpisodesRunning", "1/3 episodes done"),
+    }),
+    "Progressing",
+    "1/3 episodes done",
+  ],
+  [
+    "merged (Ready=True)",
+    videojob({
+      phase: "Completed",
+      observedGeneration: 2,
+      conditions: reported("done", "Completed", "3/3 episodes merged"),
+    }),
+    "Healthy",
+    "3/3 episodes merged",
+  ],
+  [
+    "episodes failed (Stalled=True)",
+    videojob({
+      phase: "Failed",
+      observedGeneration: 2,
+      conditions: reported("stalled", "EpisodesFailed", "episode 2: REEL_SOURCE_UNREACHABLE"),
+    }),
+    "Degraded",
+    "episode 2: REEL_SOURCE_UNREACHABLE",
+  ],
+  [
+    "cancelled (all three False)",
+    videojob({
+      phase: "Cancelled",
+      observedGeneration: 2,
+      conditions: reported("stopped", "Cancelled", "spec.cancel is true"),
+    }),
+    "Suspended",
+    /Cancelled/,
+  ],
+  [
+    "Ready=True for an older generation than the spec",
+    videojob(
+      { phase: "Completed", observedGeneration: 2, conditions: reported("done", "Completed", "3/3 episodes merged") },
+      3,
+    ),
+    "Progressing",
+    "Waiting for the Reel operator to observe generation 3",
+  ],
+  [
+    "Stalled=True on a condition older than status.observedGeneration",
+    videojob(
+      {
+        phase: "Processing",
+        observedGeneration: 3,
+        conditions: [...reported("stalled", "EpisodesFailed", "old failure", 2)],
+      },
+      3,
+    ),
+    "Progressing",
+    /Waiting for the Reel operator/,
+  ],
+];
+
+describe.skipIf(luas.length === 0)(
+  skipped(
+    "Argo CD health check for VideoJob (charts/reel/argocd/videojob-health.lua)",
+    luas.length > 0,
+    "no lua5.1/lua5.4; apt-get install lua5.1 lua5.4",
+  ),
+  () => {
+    for (const interpreter of luas) {
+      it.each(samples)(`${interpreter}: %s -> %s`, async (_name, obj, status, message) => {
+        const hs = await health(interpreter, obj);
+        expect(hs.status).toBe(status);
+        if (typeof message === "string") expect(hs.message).toBe(message);
+        else expect(hs.message).toMatch(message);
+      });
+    }
+  },
+);
+
+// ---- on the L2 control plane -----------------------------------------------------------------------
+
+/** Minimal CRDs for the prometheus-operator kinds the chart renders (any object accepted). */
+const monitoringCrds = ["ServiceMonitor", "PrometheusRule"].map((kind) => ({
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: `${kind.toLowerCase()}s.monitoring.coreos.com` },
+  spec: {
+    group: "monitoring.coreos.com",
+    scope: "Namespaced",
+    names: { kind, plural: `${kind.toLowerCase()}s`, singular: kind.toLowerCase(), listKind: `${kind}List` },
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      },
+    ],
+  },
+}));
+
+const ready = hasHelm && hasK8s;
+describe.skipIf(!ready)(
+  skipped(
+    "charts/reel on a real kube-apiserver (L2)",
+    ready,
+    "helm or the Kubernetes binaries not built; run scripts/bootstrap.sh",
+  ),
+  () => {
+    let dir: string;
+    let c: Cluster;
+    let kubectlBin: string;
+
+    /** kubectl with stdout, stderr and the exit code (auth can-i answers "no" with exit 1). */
+    const kubectl = async (args: string[], input?: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(
+          kubectlBin,
+          ["--kubeconfig", c.kubeconfig, ...args],
+          { maxBuffer: 32 << 20 },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err ? ((err as { code?: number }).code ?? 1) : 0,
+              stdout: String(stdout),
+              stderr: String(stderr),
+            }),
+        );
+        if (input !== undefined) child.stdin?.end(input);
+      });
+    const ok = async (args: string[], input?: string) => {
+      const r = await kubectl(args, input);
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr || r.stdout}`);
+      return r;
+    };
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "reel-chart-"));
+      c = await clusterUp({ level: 2, dir: join(dir, "state") });
+      kubectlBin = join(k8sBinDir(), "kubectl");
+      await ok(["apply", "--server-side", "-f", join(chart, "crds", "videojob.crd.yaml")]);
+      await ok(["apply", "--server-side", "-f", "-"], toYaml(monitoringCrds as unknown as Manifest[]));
+      for (const ns of ["reel-system", "scoped-system", "media", "tv"]) {
+        await ok(["create", "namespace", ns]);
+        // The restricted profile: enforced on pods, and reported (warn) for the Deployments and
+        // DaemonSets whose pod templates would break it.
+        await ok([
+          "label",
+          "namespace",
+          ns,
+          "pod-security.kubernetes.io/enforce=restricted",
+          "pod-security.kubernetes.io/warn=restricted",
+        ]);
+      }
+      await ok([
+        "wait",
+        "--for=condition=Established",
+        "crd/videojobs.reel.dev",
+        "crd/servicemonitors.monitoring.coreos.com",
+        "crd/prometheusrules.monitoring.coreos.com",
+      ]);
+    }, 180_000);
+
+    afterAll(async () => {
+      await c?.down();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }, 60_000);
+
+    it.each([
+      ["the default values", "reel", "reel-system", [] as string[]],
+      [
+        "every optional feature on",
+        "scoped",
+        "scoped-system",
+        ["-f", valuesAll, "--set", "priorityClasses.create=false"],
+      ],
+    ])(
+      "applies with kubectl apply --server-side --dry-run=server, with no Pod Security warning (%s)",
+      async (_name, release, namespace, extra) => {
+        const ms = await render(release, namespace, extra);
+        const r = await kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], toYaml(ms));
+        expect(r.stderr, r.stderr).not.toMatch(/error|violate/i);
+        expect(r.code).toBe(0);
+        const applied = r.stdout.trim().split("\n");
+        expect(applied).toHaveLength(ms.length);
+        expect(
+          applied.every((l) => l.endsWith("serverside-applied (server dry run)")),
+          r.stdout,
+        ).toBe(true);
+      },
+      120_000,
+    );
+
+    describe("RBAC, asked of the apiserver with kubectl auth can-i --as the components' ServiceAccounts", () => {
+      beforeAll(async () => {
+        // the default release (ClusterRoles) and the scoped one (Roles in media), created for real
+        const rbac = (ms: Manifest[]) => ms.filter((m) => /^(ServiceAccount|(Cluster)?Role(Binding)?)$/.test(m.kind));
+        await ok(["apply", "--server-side", "-f", "-"], toYaml(rbac(await render("reel", "reel-system"))));
+        await ok(
+          ["apply", "--server-side", "-f", "-"],
+          toYaml(
+            rbac(await render("scoped", "scoped-system", ["-f", valuesAll, "--set", "priorityClasses.create=false"])),
+          ),
+        );
+      }, 60_000);
+
+      const can = async (sa: string, args: string[]) => {
+        const [ns, name] = sa.split("/") as [string, string];
+        const r = await kubectl(["auth", "can-i", `--as=system:serviceaccount:${ns}:${name}`, ...args]);
+        return r.stdout.trim();
+      };
+
+      const op = "reel-system/reel-operator";
+      const shim = "reel-system/reel-shim";
+      const probe = "reel-system/reel-node-probe";
+      const scopedOp = "scoped-system/scoped-reel-operator";
+      const scopedShim = "scoped-system/scoped-reel-shim";
+
+      it.each([
+        // operator: what its code calls
+        [op, "get videojobs.reel.dev -n media", "yes"],
+        [op, "list videojobs.reel.dev -A", "yes"],
+        [op, "watch videojobs.reel.dev -A", "yes"],
+        [op, "patch videojobs.reel.dev -n media", "yes"],
+        [op, "update videojobs.reel.dev -n media", "yes"],
+        [op, "patch videojobs.reel.dev --subresource=status -n media", "yes"],
+        [op, "update videojobs.reel.dev --subresource=finalizers -n media", "yes"],
+        [op, "create jobs.batch -n media", "yes"],
+        [op, "delete jobs.batch -n media", "yes"],
+        [op, "watch jobs.batch -A", "yes"],
+        [op, "list pods -A", "yes"],
+        [op, "watch nodes", "yes"],
+        [op, "create events -n media", "yes"],
+        [op, "patch events -n media", "yes"],
+        [op, "get secrets -n media", "yes"],
+        [op, "create leases.coordination.k8s.io -n reel-system", "yes"],
+        [op, "get leases.coordination.k8s.io/reel-operator -n reel-system", "yes"],
+        [op, "update leases.coordination.k8s.io/reel-operator -n reel-system", "yes"],
+        // operator: what it must not do
+        [op, "delete secrets -n media", "no"],
+        [op, "list secrets -n media", "no"],
+        [op, "create secrets -n media", "no"],
+        [op, "delete videojobs.reel.dev -n media", "no"],
+        [op, "create videojobs.reel.dev -n media", "no"],
+        [op, "create pods -n media", "no"],
+        [op, "update jobs.batch -n media", "no"],
+        [op, "patch nodes", "no"],
+        [op, "update leases.coordination.k8s.io/another -n reel-system", "no"],
+        [op, "create leases.coordination.k8s.io -n media", "no"],
+        [op, "create clusterrolebindings.rbac.authorization.k8s.io", "no"],
+        // shim
+        [shim, "create videojobs.reel.dev -n media", "yes"],
+        [shim, "get videojobs.reel.dev -n media", "yes"],
+        [shim, "watch videojobs.reel.dev -A", "yes"],
+        [shim, "patch videojobs.reel.dev -n media", "yes"],
+        [shim, "get secrets -n media", "yes"],
+        [shim, "create jobs.batch -n media", "no"],
+        [shim, "delete videojobs.reel.dev -n media", "no"],
+        [shim, "patch videojobs.reel.dev --subresource=status -n media", "no"],
+        [shim, "list secrets -n media", "no"],
+        [shim, "create events -n media", "no"],
+        [shim, "list pods -n media", "no"],
+        // node probe
+        [probe, "get nodes", "yes"],
+        [probe, "patch nodes", "yes"],
+        [probe, "list nodes", "no"],
+        [probe, "delete nodes", "no"],
+        [probe, "get secrets -n media", "no"],
+        [probe, "get pods -n reel-system", "no"],
+        // watchNamespace: Roles in media only
+        [scopedOp, "create jobs.batch -n media", "yes"],
+        [scopedOp, "create jobs.batch -n tv", "no"],
+        [scopedOp, "get secrets -n tv", "no"],
+        [scopedOp, "watch nodes", "yes"],
+        [scopedOp, "create leases.coordination.k8s.io -n scoped-system", "yes"],
+        [scopedShim, "create videojobs.reel.dev -n media", "yes"],
+        [scopedShim, "create videojobs.reel.dev -n tv", "no"],
+      ])("%s: can-i %s -> %s", async (sa, args, want) => {
+        expect(await can(sa, args.split(" "))).toBe(want);
+      });
+    });
+  },
+);
