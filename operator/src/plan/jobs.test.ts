@@ -145,6 +145,17 @@ describe("the worker contract in the planned pods", () => {
     expect(spec.quality).toBe("720p");
   });
 
+  it("carries the REST call's trace into the pods (TRACEPARENT, REEL_TRACE_ID), and none when there is none", () => {
+    const traced = parseVideoJob({
+      ...videoJob(),
+      metadata: { ...videoJob().metadata, annotations: { "reel.dev/trace-id": "4bf92f3577b34da6a3ce929d0e0e4736" } },
+    });
+    const env = envOf(jobOf(planEpisodeJobs(traced, nodes, new Map(), settings), 0));
+    expect(env.REEL_TRACE_ID).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(env.TRACEPARENT).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(envOf(jobOf(plan(), 0)).TRACEPARENT).toBeUndefined();
+  });
+
   it("stamps a hash of the planned object, equal for equal plans and different when the spec changes", () => {
     const a = plan()[0]?.job?.metadata.annotations[SPEC_HASH];
     expect(a).toMatch(/^[0-9a-f]{16}$/);

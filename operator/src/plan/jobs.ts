@@ -130,6 +130,23 @@ export function stagingLocation(job: VideoJob): string | { error: string } {
   };
 }
 
+export const TRACE_ANNOTATION = "reel.dev/trace-id";
+
+/**
+ * The trace the REST call started (the shim's `reel.dev/trace-id` annotation), carried into the
+ * pods as W3C `TRACEPARENT` (a child span per Job, stable so planning stays deterministic) and as
+ * `REEL_TRACE_ID` for the worker's logs.
+ */
+function traceEnv(job: VideoJob, suffix: string): EnvVar[] {
+  const trace = job.metadata.annotations?.[TRACE_ANNOTATION];
+  if (!trace || !/^[0-9a-f]{32}$/.test(trace) || /^0+$/.test(trace)) return [];
+  const span = createHash("sha256").update(`${trace}/${suffix}`).digest("hex").slice(0, 16);
+  return [
+    { name: "REEL_TRACE_ID", value: trace },
+    { name: "TRACEPARENT", value: `00-${trace}-${span}-01` },
+  ];
+}
+
 interface PodParts {
   job: VideoJob;
   s: OperatorSettings;
@@ -164,6 +181,7 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement }: PodP
     { name: "REEL_CACHE_DIR", value: "/scratch" },
     { name: "REEL_TERMINATION_LOG", value: "/dev/termination-log" },
     ...(s.redisUrl ? [{ name: "REEL_REDIS_URL", value: s.redisUrl }] : []),
+    ...traceEnv(job, suffix),
   ];
   if (s3) {
     // Secret references only: no secret value is ever part of a planned object.

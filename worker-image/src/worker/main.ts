@@ -51,7 +51,8 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
   const root = pino(
     {
       level,
-      base: { component: "reel-worker" },
+      // The REST call's trace (set by the operator from the VideoJob), so logs join up across shim, operator and worker.
+      base: { component: "reel-worker", ...(env.REEL_TRACE_ID ? { trace_id: env.REEL_TRACE_ID } : {}) },
       // Nothing secret is ever put in a log line; this is the belt to those braces.
       redact: { paths: ["*.secretAccessKey", "*.AWS_SECRET_ACCESS_KEY", "*.accessKeyId"], censor: "[redacted]" },
     },
