@@ -52,6 +52,15 @@ if ! $run_only; then
   bash e2e/scripts/build-tools.sh
   # helm for the chart tests (e2e/chart/), pinned and built from the Go module proxy, cached.
   bash e2e/scripts/build-helm.sh
+  # hadolint for the Dockerfile lint in the same tests, pinned with its hash, in a venv of its own.
+  hvenv="${REEL_CACHE_DIR:-$HOME/.cache/reel}/hadolint-venv"
+  hreq_sum=$(sha256sum e2e/scripts/hadolint-requirements.txt | cut -d' ' -f1)
+  if [ ! -x "$hvenv/bin/hadolint" ] || [ "$(cat "$hvenv/.reel-req-stamp" 2>/dev/null)" != "$hreq_sum" ]; then
+    log "installing hadolint into $hvenv"
+    python3 -m venv "$hvenv"
+    "$hvenv/bin/pip" install -q --disable-pip-version-check --require-hashes -r e2e/scripts/hadolint-requirements.txt
+    echo "$hreq_sum" >"$hvenv/.reel-req-stamp"
+  fi
   # Kubernetes control plane for the L2/L3 tests (cached; ~13 min cold on 2 cores, instant when built).
   bash e2e/scripts/build-k8s.sh --check || {
     log "building pinned Kubernetes components into ~/.cache/reel/k8s"

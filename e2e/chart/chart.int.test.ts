@@ -9,13 +9,19 @@
 // installs minimal CRDs for those two kinds (schema: any object). The dry run then proves their
 // group, version, kind and namespace are accepted, not their fields.
 //
-// Skipped, with the reason in the title, when helm or the Kubernetes binaries are not built, or when
-// no Lua interpreter is installed (scripts/bootstrap.sh does all three).
+// The images (worker-image/, operator/ and api-shim/Dockerfile): no Docker engine runs here, so they
+// are linted with hadolint and checked for what the runtime stage must and must not hold; the
+// programs they contain are tested where they live. What the images' `npm prune --omit=dev` keeps
+// is checked by following the imports from each entrypoint.
+//
+// Skipped, with the reason in the title, when helm, the Kubernetes binaries, a Lua interpreter or
+// hadolint is missing (scripts/bootstrap.sh installs all four).
 import { execFile, execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { builtinModules } from "node:module";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -532,3 +538,148 @@ describe.skipIf(!ready)(
     });
   },
 );
+
+// ---- images ----------------------------------------------------------------------------------------
+
+const hadolint = join(
+  process.env.REEL_CACHE_DIR ?? join(homedir(), ".cache", "reel"),
+  "hadolint-venv",
+  "bin",
+  "hadolint",
+);
+const hasHadolint = existsSync(hadolint);
+const dockerfiles = {
+  worker: "worker-image/Dockerfile",
+  operator: "operator/Dockerfile",
+  shim: "api-shim/Dockerfile",
+} as const;
+/** The stages of a Dockerfile, each from its FROM line on. */
+const stages = (file: string) =>
+  readFileSync(join(root, file), "utf8")
+    .split(/^(?=FROM )/m)
+    .filter((s) => s.startsWith("FROM "));
+
+describe("images: worker-image/, operator/ and api-shim/Dockerfile", () => {
+  it.skipIf(!hasHadolint)(
+    skipped("pass hadolint 2.15.1 with no finding", hasHadolint, "hadolint not installed; run scripts/bootstrap.sh"),
+    async () => {
+      const files = Object.values(dockerfiles).map((f) => join(root, f));
+      const r = await run(hadolint, ["--no-color", ...files]).catch((e: { stdout?: string; message: string }) => ({
+        stdout: e.stdout ?? e.message,
+      }));
+      expect(r.stdout.trim()).toBe("");
+    },
+  );
+
+  it.each(Object.entries(dockerfiles))(
+    "%s: a Debian 12 slim runtime stage as uid 10001, OCI labels, no build tools, sources, secrets or npm",
+    (name, file) => {
+      const all = stages(file);
+      const final = all.at(-1) ?? "";
+      expect(all[0]).toMatch(/^FROM node:24\.\d+\.\d+-bookworm AS builder/);
+      expect(final).toMatch(/^FROM debian:12-slim\n/);
+      expect(final).toMatch(/^USER 10001:10001$/m);
+      for (const label of ["title", "description", "version", "revision", "licenses", "source"]) {
+        expect(final).toContain(`org.opencontainers.image.${label}=`);
+      }
+      // what the final stage takes from the builder: Node and /app, nothing else
+      const fromBuilder = [...final.matchAll(/^COPY --from=builder (\S+)/gm)].map((m) => m[1]);
+      expect(fromBuilder).toEqual(["/usr/local/bin/node", "/app"]);
+      expect(final).not.toMatch(/build-essential|gcc|cargo|rustup|\bnpm\b|\bgit\b|ARG .*(TOKEN|SECRET|PASSWORD)/i);
+      expect(final).not.toMatch(/^COPY (?!--from=)/m); // no files from the build context
+      const entry = {
+        worker: '["reel"]',
+        operator: '["node", "operator/src/main.ts"]',
+        shim: '["node", "api-shim/src/main.ts"]',
+      };
+      expect(final).toContain(`ENTRYPOINT ${entry[name as keyof typeof entry]}`);
+    },
+  );
+
+  it("worker: ffmpeg from Debian, yt-dlp from requirements.txt by hash in a venv without pip, reel on PATH", () => {
+    const all = stages(dockerfiles.worker);
+    const ytdlp = all.find((s) => s.startsWith("FROM debian:12-slim AS ytdlp")) ?? "";
+    expect(ytdlp).toContain("--require-hashes -r /tmp/requirements.txt");
+    expect(ytdlp).toContain("pip uninstall -y");
+    const final = all.at(-1) ?? "";
+    expect(final).toMatch(/apt-get install -y --no-install-recommends ffmpeg /);
+    expect(final).toContain("COPY --from=ytdlp /opt/yt-dlp /opt/yt-dlp");
+    expect(final).toContain("exec node /app/worker-image/src/cli/main.ts");
+    expect(final).toContain("REEL_CACHE_DIR=/scratch");
+    expect(readFileSync(join(root, "worker-image", "requirements.txt"), "utf8")).toMatch(
+      /^yt-dlp==\S+ --hash=sha256:/m,
+    );
+  });
+
+  it(".dockerignore keeps build outputs, node_modules, tests and secrets out of the context", () => {
+    const ignore = readFileSync(join(root, ".dockerignore"), "utf8").split("\n");
+    for (const p of [
+      ".git",
+      "**/node_modules",
+      "**/target",
+      "crates/node/*.node",
+      "**/*.test.ts",
+      "**/.env",
+      "**/*.key",
+    ]) {
+      expect(ignore).toContain(p);
+    }
+  });
+
+  it("every package the entrypoints load is a production dependency (the images run npm prune --omit=dev)", () => {
+    const manifests = ["package.json", "crds", "worker-image", "operator", "api-shim", "crates/node"].map((d) =>
+      JSON.parse(readFileSync(join(root, d.endsWith(".json") ? d : join(d, "package.json")), "utf8")),
+    ) as Array<{ name: string; dependencies?: Record<string, string>; exports?: Record<string, unknown> }>;
+    const prod = new Set(manifests.flatMap((m) => Object.keys(m.dependencies ?? {})));
+    const workspaces = new Map(
+      ["crds", "worker-image", "operator", "api-shim", "crates/node"].map((d, i) => [manifests[i + 1]?.name, d]),
+    );
+    const entries = [
+      "worker-image/src/cli/main.ts",
+      "operator/src/main.ts",
+      "api-shim/src/main.ts",
+      "api-shim/src/admin.ts",
+      "api-shim/src/webhooks/index.ts", // loaded by path (api-shim/src/main.ts)
+    ].map((f) => join(root, f));
+    const seen = new Set<string>();
+    const external = new Map<string, string>();
+    const importRe =
+      /^\s*import\s+(?!type\s)(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|^\s*export\s+(?!type\s)[^"';]*?\sfrom\s+["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
+    const workspaceEntry = (spec: string): string | undefined => {
+      const [scope, name, ...rest] = spec.split("/");
+      const dir = workspaces.get(`${scope}/${name}`);
+      if (!dir) return undefined;
+      const pkg = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as {
+        exports: Record<string, unknown>;
+      };
+      const e = pkg.exports[rest.length ? `./${rest.join("/")}` : "."];
+      const target = typeof e === "string" ? e : (e as { default: string }).default;
+      return join(root, dir, target);
+    };
+    const queue = [...entries];
+    while (queue.length) {
+      const file = queue.pop() as string;
+      if (seen.has(file) || !existsSync(file)) continue;
+      seen.add(file);
+      for (const m of readFileSync(file, "utf8").matchAll(importRe)) {
+        const spec = (m[1] ?? m[2] ?? m[3]) as string;
+        if (spec.startsWith("node:") || builtinModules.includes(spec)) continue;
+        if (spec.startsWith(".")) queue.push(resolve(dirname(file), spec));
+        else if (spec.startsWith("@reel/")) {
+          const entry = workspaceEntry(spec);
+          expect(entry, `${spec} imported by ${file}`).toBeDefined();
+          queue.push(entry as string);
+        } else {
+          const pkg = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] as string);
+          if (!external.has(pkg)) external.set(pkg, file.slice(root.length + 1));
+        }
+      }
+    }
+    expect(seen.size).toBeGreaterThan(50);
+    const notProd = [...external].filter(([pkg]) => !prod.has(pkg)).map(([pkg, by]) => `${pkg} (imported by ${by})`);
+    expect(notProd).toEqual([]);
+    expect([...external.keys()]).toEqual(
+      expect.arrayContaining(["fastify", "@aws-sdk/client-s3", "prom-client", "zod"]),
+    );
+  });
+});
