@@ -52,6 +52,8 @@ if ! $run_only; then
   bash e2e/scripts/build-tools.sh
   # helm for the chart tests (e2e/chart/), pinned and built from the Go module proxy, cached.
   bash e2e/scripts/build-helm.sh
+  # Flux's kstatus and Prometheus's PromQL parser, for the same tests (pinned by go.sum, cached).
+  bash e2e/chart/tools/build.sh
   # hadolint for the Dockerfile lint in the same tests, pinned with its hash, in a venv of its own.
   hvenv="${REEL_CACHE_DIR:-$HOME/.cache/reel}/hadolint-venv"
   hreq_sum=$(sha256sum e2e/scripts/hadolint-requirements.txt | cut -d' ' -f1)

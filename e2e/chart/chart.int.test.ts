@@ -167,6 +167,25 @@ describe.skipIf(!hasHelm)(
       }
     });
 
+    it.skipIf(!hasTools)(
+      "writes every alert in PromQL that Prometheus's parser reads as an instant vector",
+      async () => {
+        const ms = await render("reel", "reel-system", ["-f", valuesAll]);
+        const rule = ms.find((m) => m.kind === "PrometheusRule") as Manifest;
+        const alerts = (
+          rule.spec as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }
+        ).groups.flatMap((g) => g.rules);
+        expect(alerts.length).toBeGreaterThanOrEqual(7);
+        const parsed = await tool(
+          "promql",
+          alerts.map((a) => a.expr),
+        );
+        expect(Object.fromEntries(alerts.map((a, i) => [a.alert, parsed[i]?.join(" ")]))).toEqual(
+          Object.fromEntries(alerts.map((a) => [a.alert, "ok vector"])),
+        );
+      },
+    );
+
     it("refuses a misspelt value through values.schema.json", async () => {
       for (const bad of ["operator.replica=3", "shim.ingres.enabled=true", "nodeProbe.interval=6 hours"]) {
         await expect(render("reel", "reel-system", ["--set", bad])).rejects.toThrow(/schema/);
@@ -332,6 +351,62 @@ describe.skipIf(luas.length === 0)(
         else expect(hs.message).toMatch(message);
       });
     }
+  },
+);
+
+// ---- Flux: kstatus ---------------------------------------------------------------------------------
+
+const chartTools = join(root, "e2e", "chart", "tools", "build.sh");
+const toolsBin = execFileSync("bash", [chartTools, "--print"], { encoding: "utf8" }).trim();
+const hasTools = (() => {
+  try {
+    execFileSync("bash", [chartTools, "--check"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+async function tool(mode: "kstatus" | "promql", input: unknown): Promise<string[][]> {
+  const child = run(toolsBin, [mode]);
+  child.child.stdin?.end(JSON.stringify(input));
+  const { stdout } = await child;
+  return stdout
+    .trimEnd()
+    .split("\n")
+    .map((l) => l.split("\t"));
+}
+
+/** What Flux's kstatus (github.com/fluxcd/cli-utils) makes of the same statuses; charts/reel/README.md's table. */
+const kstatusOf: Record<string, string> = {
+  "no status yet": "Current",
+  "episodes running": "InProgress",
+  "merged (Ready=True)": "Current",
+  "episodes failed (Stalled=True)": "Failed",
+  // Ready=False with neither Reconciling nor Stalled: kstatus's Ready fallback says InProgress
+  "cancelled (all three False)": "InProgress",
+  "Ready=True for an older generation than the spec": "InProgress",
+  // kstatus reads status.observedGeneration only; the operator stamps every condition with it
+  "Stalled=True on a condition older than status.observedGeneration": "Failed",
+};
+
+describe.skipIf(!hasTools)(
+  skipped(
+    "Flux's kstatus reads VideoJob statuses",
+    hasTools,
+    "reel-chart-tools not built; run e2e/chart/tools/build.sh",
+  ),
+  () => {
+    it("gives InProgress while episodes run, Current when merged, Failed when stalled, and the README's table", async () => {
+      const got = await tool(
+        "kstatus",
+        samples.map(([, obj]) => obj),
+      );
+      const table = Object.fromEntries(samples.map(([name], i) => [name, got[i]?.[0]]));
+      expect(table).toEqual(kstatusOf);
+      // the message kstatus shows is the operator's own
+      expect(got[1]?.[1]).toBe("1/3 episodes done");
+      expect(got[3]?.[1]).toBe("episode 2: REEL_SOURCE_UNREACHABLE");
+    });
   },
 );
 
