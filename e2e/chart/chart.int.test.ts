@@ -303,11 +303,11 @@ const samples: Array<[string, unknown, string, string | RegExp]> = [
     "episode 2: REEL_SOURCE_UNREACHABLE",
   ],
   [
-    "cancelled (all three False)",
+    "cancelled (Stalled=True, reason Cancelled)",
     videojob({
       phase: "Cancelled",
       observedGeneration: 2,
-      conditions: reported("stopped", "Cancelled", "spec.cancel is true"),
+      conditions: reported("stalled", "Cancelled", "spec.cancel is true"),
     }),
     "Suspended",
     /Cancelled/,
@@ -382,8 +382,8 @@ const kstatusOf: Record<string, string> = {
   "episodes running": "InProgress",
   "merged (Ready=True)": "Current",
   "episodes failed (Stalled=True)": "Failed",
-  // Ready=False with neither Reconciling nor Stalled: kstatus's Ready fallback says InProgress
-  "cancelled (all three False)": "InProgress",
+  // terminal: the operator sets Stalled=True on cancel, so a Flux wait ends instead of timing out
+  "cancelled (Stalled=True, reason Cancelled)": "Failed",
   "Ready=True for an older generation than the spec": "InProgress",
   // kstatus reads status.observedGeneration only; the operator stamps every condition with it
   "Stalled=True on a condition older than status.observedGeneration": "Failed",

@@ -8,7 +8,7 @@
 --   Reconciling=True  episodes are running or the merge is          -> Progressing
 -- A status older than the spec (observedGeneration < metadata.generation) says nothing about the
 -- current spec yet: Progressing until the operator has seen it. A cancelled job (spec.cancel, phase
--- Cancelled, all three conditions False) will never become Ready: Suspended rather than Progressing
+-- Cancelled, Stalled=True reason Cancelled) will never become Ready: Suspended rather than Degraded
 -- forever.
 local hs = { status = "Progressing", message = "Waiting for the Reel operator to report status" }
 
@@ -50,15 +50,17 @@ local stalled = byType["Stalled"]
 local ready = byType["Ready"]
 local reconciling = byType["Reconciling"]
 
-if stalled ~= nil and stalled.status == "True" then
+-- Cancelled first: the operator marks it Stalled (terminal, so kstatus ends a wait), but in Argo CD
+-- a job someone cancelled is suspended work, not a degraded application.
+if obj.status.phase == "Cancelled" then
+  hs.status = "Suspended"
+  hs.message = "Cancelled (spec.cancel is true)"
+elseif stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
   hs.message = describe(stalled, "Stalled")
 elseif ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = describe(ready, "Ready")
-elseif obj.status.phase == "Cancelled" then
-  hs.status = "Suspended"
-  hs.message = "Cancelled (spec.cancel is true)"
 elseif reconciling ~= nil and reconciling.status == "True" then
   hs.message = describe(reconciling, "Reconciling")
 elseif ready ~= nil then

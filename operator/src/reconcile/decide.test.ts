@@ -240,6 +240,8 @@ describe("decide", () => {
     expect(d.create).toEqual([]);
     expect(d.status.phase).toBe("Cancelled");
     expect(d.status.episodes?.map((e) => e.phase)).toEqual(["Completed", "Cancelled", "Cancelled"]);
+    expect(cond(d, "Stalled")).toMatchObject({ status: "True", reason: "Cancelled" });
+    expect(cond(d, "Reconciling")?.status).toBe("False");
     expect(d.status.progress).toBe(32); // one of three episodes done, of the 95 % episodes weigh
   });
 

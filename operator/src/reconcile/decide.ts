@@ -288,8 +288,8 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   const cond = (type: "Ready" | "Reconciling" | "Stalled", st: "True" | "False", reason: string, message = "") => {
     conditions = setCondition(conditions, { type, status: st, reason, message, observedGeneration: generation }, now);
   };
-  /** The three kstatus conditions for where the job stands: done, working, stalled (failed) or stopped. */
-  const report = (state: "done" | "working" | "stalled" | "stopped", reason: string, message = "") => {
+  /** The three kstatus conditions for where the job stands: done, working, or stalled (failed, cancelled). */
+  const report = (state: "done" | "working" | "stalled", reason: string, message = "") => {
     cond("Ready", state === "done" ? "True" : "False", reason, message);
     cond("Reconciling", state === "working" ? "True" : "False", reason, state === "working" ? message : "");
     cond("Stalled", state === "stalled" ? "True" : "False", reason, state === "stalled" ? message : "");
@@ -307,7 +307,8 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     if (mergeJob && !jobDone(mergeJob)) toDelete.push(mergeJob.metadata.name);
     finish("Cancelled");
     status.progress = Math.round(episodeProgress * 0.95);
-    report("stopped", "Cancelled", "spec.cancel is true");
+    // Terminal without success: Stalled, so kstatus (Flux) ends a wait on it instead of timing out.
+    report("stalled", "Cancelled", "spec.cancel is true");
     if (prev.phase !== "Cancelled")
       events.push({
         type: "Normal",
