@@ -201,7 +201,8 @@ describe.skipIf(missing.length > 0)(
 
     it("lists the job, filters by tag and phase, and opens it", async () => {
       await nav().getByRole("link", { name: "Jobs" }).click();
-      const link = page.getByRole("link", { name: "season-1" });
+      // Exact: until the list replaces the job page, its episode links contain "season-1" too.
+      const link = page.getByRole("link", { name: "season-1", exact: true });
       await link.waitFor();
       const row = page.locator("tr", { has: link });
       expect(await row.locator(".phase").textContent()).toBe("Pending");
