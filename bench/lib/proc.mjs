@@ -6,7 +6,7 @@
 // VmHWM instead (also a high-water mark, so only a spike inside the final poll
 // interval can be missed) and say so in the result.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { onCleanup, makeTempDir } from "./cleanup.mjs";
@@ -21,13 +21,16 @@ let seq = 0;
  * @param {string} cmd
  * @param {string[]} args
  * @param {{ timeoutMs: number, cwd?: string, env?: object,
- *           onLine?: (line: string, ctl: { kill: (sig?: string) => void }) => void,
- *           maxOutput?: number }} opts
+ *           onLine?: (line: string, ctl: { kill: (sig?: string) => void, pid: () => number|null }) => void,
+ *           onStart?: (ctl: { kill: (sig?: string) => void, pid: () => number|null }) => void,
+ *           stdoutFile?: string, maxOutput?: number }} opts
+ *   stdoutFile: the child's stdout is appended to this file instead of a pipe to us (a server that
+ *   logs every request must never wait for the harness to read); `stdout` is then empty.
  * @returns {Promise<{ code: number|null, signal: string|null, timedOut: boolean, killed: boolean,
  *   elapsedMs: number, peakRssMb: number|null, stdout: string, stderr: string, spawnError?: string }>}
  */
 export function runMeasured(cmd, args, opts) {
-  const { timeoutMs, cwd, env, onLine, maxOutput = 1 << 20 } = opts;
+  const { timeoutMs, cwd, env, onLine, onStart, stdoutFile, maxOutput = 1 << 20 } = opts;
   rssDir ??= makeTempDir("reel-bench-rss-").dir;
   const rssFile = join(rssDir, `rss-${process.pid}-${seq++}.txt`);
   const argv = rssMethod === "gnu-time" ? [GNU_TIME, ["-f", "%M", "-o", rssFile, cmd, ...args]] : [cmd, args];
@@ -44,12 +47,14 @@ export function runMeasured(cmd, args, opts) {
 
     // detached: the child leads its own process group, so a timeout or kill takes
     // down the wrapper and the tool (and anything the tool forked) together.
+    const outFd = stdoutFile ? openSync(stdoutFile, "a") : null;
     const child = spawn(argv[0], argv[1], {
       cwd,
       env: env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", outFd ?? "pipe", "pipe"],
       detached: true,
     });
+    if (outFd != null) closeSync(outFd);
 
     const killGroup = (sig = "SIGKILL") => {
       try {
@@ -69,6 +74,8 @@ export function runMeasured(cmd, args, opts) {
       }
     };
     const ctl = {
+      /** The measured tool's pid (not the wrapper's); null until GNU time has started it. */
+      pid: toolPid,
       /** Signal the measured tool itself (not the wrapper), e.g. SIGKILL mid-download. */
       kill(sig = "SIGKILL") {
         killed = true;
@@ -94,8 +101,9 @@ export function runMeasured(cmd, args, opts) {
       killGroup("SIGKILL");
     }, timeoutMs);
 
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
+    onStart?.(ctl);
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk) => {
       if (stdout.length < maxOutput) stdout += chunk;
       if (!onLine) return;
       pending += chunk;

@@ -10,13 +10,14 @@
 //                  write nothing: noop_writes.
 // Every round uses a fresh namespace and removes its objects afterwards, so each starts from an
 // empty apiserver.
-import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
-import { makeTempDir, onCleanup } from "../lib/cleanup.mjs";
+import { k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
+import { makeTempDir } from "../lib/cleanup.mjs";
 import { config } from "../lib/config.mjs";
+import { startControlPlane } from "../lib/controlplane.mjs";
+import { freePort } from "../lib/nginx.mjs";
 import { failureReason, runMeasured } from "../lib/proc.mjs";
+import { cpuSeconds, PID_LINE, rssMb } from "../lib/procfs.mjs";
 import { errorRow, goal, median, round } from "../lib/report.mjs";
 import { rowsFrom, runRounds } from "../lib/rounds.mjs";
 import { nodeBinary, reelOutcome, repoRoot } from "../lib/tools.mjs";
@@ -31,8 +32,6 @@ const WORKERS = 8;
 const QPS = 10_000;
 const BURST = 20_000;
 const POLL_MS = 100;
-// Prints its pid first, so the harness can read its CPU time and SIGTERM it (stops cleanly, exits 0).
-const PID_LINE = 'data:text/javascript,process.stdout.write(JSON.stringify({bench:"pid",pid:process.pid})+"\\n")';
 
 /**
  * Prometheus text format into samples.
@@ -90,55 +89,7 @@ export function resyncSecondsFor(estimateS, minS = 20) {
   return Math.max(minS, Math.ceil(estimateS * 1.5 + 10));
 }
 
-/** utime + stime of a process in seconds, or null once it is gone. */
-function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return null;
-  }
-}
-
-function rssMb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Starts the L2 control plane in `dir`; it is stopped at cleanup (killed outright on a signal). */
-async function startControlPlane(dir) {
-  const cluster = await clusterUp({ level: 2, dir });
-  const pids = {};
-  for (const c of ["kube-apiserver", "etcd"]) pids[c] = Number(readFileSync(join(dir, "pids", c), "utf8").trim());
-  const down = onCleanup(async ({ urgent } = {}) => {
-    if (!urgent) return cluster.down();
-    // Only synchronous work runs on a signal: kill the two processes we started, by pid.
-    for (const pid of Object.values(pids)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-  });
-  return { ...cluster, pids, down };
-}
 
 export async function operatorScale({ quick, log }) {
   const p = quick ? { videojobs: 100, rounds: 2 } : { videojobs: 1000, rounds: 3 };
