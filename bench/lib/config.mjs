@@ -17,4 +17,8 @@ export const config = {
   nativeModule: env.REEL_BENCH_NATIVE || null,
   /** operator-scale: run the operator with `--cpu-prof` into this directory. */
   operatorCpuProfDir: env.REEL_BENCH_OPERATOR_CPU_PROF || null,
+  /** api-status/api-sse: run the shim with `--cpu-prof` into this directory. */
+  shimCpuProfDir: env.REEL_BENCH_SHIM_CPU_PROF || null,
+  /** api-status/api-sse: the shim's LOG_LEVEL; the chart's default (info) logs every request. */
+  shimLogLevel: env.REEL_BENCH_SHIM_LOG_LEVEL || "info",
 };
