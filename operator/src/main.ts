@@ -18,11 +18,20 @@ export interface RunningOperator {
 export async function startOperator(config: Config): Promise<RunningOperator> {
   const log = createLogger(config.LOG_LEVEL);
   let controller: Controller | undefined;
-  const metrics = createMetrics(function* () {
-    for (const vj of controller?.videojobs.values() ?? []) {
-      yield (vj as { status?: { phase?: string } }).status?.phase ?? "Pending";
-    }
-  });
+  const phaseOf = (vj: object) => (vj as { status?: { phase?: string } }).status?.phase ?? "Pending";
+  const metrics = createMetrics(
+    function* () {
+      for (const vj of controller?.videojobs.values() ?? []) yield phaseOf(vj);
+    },
+    () => {
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const vj of controller?.videojobs.values() ?? []) {
+        const created = Date.parse(vj.metadata.creationTimestamp ?? "");
+        if (phaseOf(vj) === "Pending" && created < oldest) oldest = created;
+      }
+      return Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0;
+    },
+  );
   const api = await KubeApi.create({
     kubeConfig: loadKubeConfig(),
     qps: config.REEL_API_QPS,

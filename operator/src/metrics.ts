@@ -1,8 +1,11 @@
 // Prometheus metrics of the operator, served on /metrics.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** `phases` lists the phase of every VideoJob known, read at each scrape. */
-export function createMetrics(phases: () => Iterable<string> = () => []) {
+/**
+ * `phases` lists the phase of every VideoJob known and `oldestPendingSecs` the age of the oldest
+ * one still Pending; both are read at each scrape.
+ */
+export function createMetrics(phases: () => Iterable<string> = () => [], oldestPendingSecs: () => number = () => 0) {
   const registry = new Registry();
   const reconcileDuration = new Histogram({
     name: "reel_operator_reconcile_duration_seconds",
@@ -48,7 +51,32 @@ export function createMetrics(phases: () => Iterable<string> = () => []) {
       for (const phase of phases()) this.inc({ phase });
     },
   });
-  return { registry, reconcileDuration, reconcileErrors, queueDepth, apiWrites, watchEvents, leader, videojobs };
+  const finished = new Counter({
+    name: "reel_operator_videojobs_finished_total",
+    help: "VideoJobs that reached a final phase (Completed, Failed, Cancelled), counted when seen.",
+    labelNames: ["phase"],
+    registers: [registry],
+  });
+  const oldestPending = new Gauge({
+    name: "reel_operator_oldest_pending_seconds",
+    help: "Age of the oldest VideoJob still Pending (0 when none is).",
+    registers: [registry],
+    collect() {
+      this.set(oldestPendingSecs());
+    },
+  });
+  return {
+    registry,
+    finished,
+    oldestPending,
+    reconcileDuration,
+    reconcileErrors,
+    queueDepth,
+    apiWrites,
+    watchEvents,
+    leader,
+    videojobs,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

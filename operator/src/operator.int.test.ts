@@ -408,6 +408,14 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
       expect(metrics).toMatch(/^reel_operator_videojobs\{phase="Processing"\} [1-9]/m);
       expect(metrics).toMatch(/^reel_operator_reconcile_duration_seconds_count [1-9]/m);
       expect(metrics).toMatch(/^reel_operator_queue_depth \d+/m);
+      // Exact figures for the chart's alerts: the oldest Pending job's age, and finished jobs by phase.
+      expect(metrics).toMatch(/^reel_operator_oldest_pending_seconds [0-9.e+]+$/m);
+      await kubectl(["-n", "media", "patch", "videojob", "live", "--type=merge", "-p", '{"spec":{"cancel":true}}']);
+      await until("the cancel counted", async () =>
+        /^reel_operator_videojobs_finished_total\{phase="Cancelled"\} 1$/m.test(
+          await (await fetch(`${base}/metrics`)).text(),
+        ),
+      );
     } finally {
       client.disconnect();
       await redis.stop();

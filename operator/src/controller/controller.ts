@@ -108,6 +108,7 @@ export class Controller {
       settings: o.settings,
       log,
       progress: o.progress,
+      onFinished: (phase) => metrics.finished.inc({ phase }),
     });
     this.queue = new WorkQueue(
       async (key) => {

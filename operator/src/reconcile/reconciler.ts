@@ -22,12 +22,15 @@ export interface ReconcilerDeps {
   nodes: Informer;
   settings: DecideSettings;
   log: Logger;
+  /** Called once when a VideoJob's status first reaches a final phase. */
+  onFinished?: (phase: string) => void;
   /** Fine progress per episode from Redis, when configured. */
   progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
   now?: () => Date;
 }
 
 const VJ_API = "reel.dev/v1alpha1";
+const FINAL = new Set(["Completed", "Failed", "Cancelled"]);
 /** Jobs one reconcile creates at once (a 500-episode VideoJob need not wait on 500 round trips). */
 const CREATE_CONCURRENCY = 8;
 
@@ -204,6 +207,9 @@ export class Reconciler {
         return undefined;
       }
       await this.writeStatus(raw, vj.status ?? {}, decision.status);
+      const was = vj.status?.phase;
+      const now = decision.status.phase;
+      if (now && FINAL.has(now) && !(was && FINAL.has(was))) this.d.onFinished?.(now);
       return undefined;
     });
   }
