@@ -3,12 +3,12 @@
 // tenant's job is not found, never forbidden: ids must not leak across tenants.
 import { API_VERSION, KIND, ReelError } from "@reel/crds";
 import { ApiError, resourcePath } from "@reel/operator/kube";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { actorName, type Principal } from "../../auth/principal.ts";
+import type { FastifyInstance } from "fastify";
+import { actorName } from "../../auth/principal.ts";
 import { principal, requireScope, tenantNamespace } from "../../auth/request.ts";
-import { type AuditEntry, writeAudit } from "../../db/audit.ts";
 import { getHistory, listHistory } from "../../db/history.ts";
 import type { ShimDeps } from "../../deps.ts";
+import { requestAuditor } from "../audit.ts";
 import type { CachedJob } from "../../jobs/cache.ts";
 import {
   buildVideoJob,
@@ -26,21 +26,7 @@ import { CreateJobInput, type Job, ListJobsQuery } from "../schemas.ts";
 export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   const { cache, kube } = deps;
 
-  const audit = async (
-    req: FastifyRequest,
-    p: Principal,
-    e: Omit<AuditEntry, "actor" | "actorId" | "tenant" | "ip" | "traceId">,
-  ) => {
-    await writeAudit(deps.db.db, {
-      ...e,
-      actorId: p.userId,
-      actor: actorName(p),
-      tenant: p.tenant,
-      ip: req.ip,
-      traceId: req.trace.traceId,
-    });
-    deps.metrics.auditWrites.inc({ action: e.action, result: e.result });
-  };
+  const audit = requestAuditor(deps);
 
   const notFound = (id: string) => new ReelError("REEL_JOB_NOT_FOUND", `job ${id} not found`);
 

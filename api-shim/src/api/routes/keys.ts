@@ -4,33 +4,19 @@
 import { ReelError } from "@reel/crds";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { generateKey } from "../../auth/keys.ts";
-import { actorName, type Principal, roleScopes } from "../../auth/principal.ts";
+import { type Principal, roleScopes } from "../../auth/principal.ts";
 import { principal } from "../../auth/request.ts";
-import { type AuditEntry, writeAudit } from "../../db/audit.ts";
 import { getKey, insertKey, listKeys, revokeKey } from "../../db/keys.ts";
 import { getUser } from "../../db/users.ts";
 import type { ShimDeps } from "../../deps.ts";
+import { requestAuditor } from "../audit.ts";
 import { invalid } from "../errors.ts";
 import { CreateKeyInput } from "../schemas.ts";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function keyRoutes(app: FastifyInstance, deps: ShimDeps) {
-  const audit = async (
-    req: FastifyRequest,
-    p: Principal,
-    e: Pick<AuditEntry, "action" | "target" | "result" | "detail">,
-  ) => {
-    await writeAudit(deps.db.db, {
-      ...e,
-      actorId: p.userId,
-      actor: actorName(p),
-      tenant: p.tenant,
-      ip: req.ip,
-      traceId: req.trace.traceId,
-    });
-    deps.metrics.auditWrites.inc({ action: e.action, result: e.result });
-  };
+  const audit = requestAuditor(deps);
   const keyManager = (req: FastifyRequest): Principal => {
     const p = principal(req);
     if (p.via === "key" && !p.scopes.includes("keys:admin")) {
