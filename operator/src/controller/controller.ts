@@ -62,7 +62,10 @@ export class Controller {
     this.videojobs = new Informer({
       ...common,
       gvk: GVK.VideoJob,
-      onChange: (obj) => this.queue.add(objectKey(obj)),
+      onChange: (obj, change) => {
+        if (change === "deleted") this.reconciler.videoJobDeleted(obj.metadata.uid);
+        this.queue.add(objectKey(obj));
+      },
       onWatchEvent: watchEvent("videojobs"),
     });
     this.jobs = new Informer({

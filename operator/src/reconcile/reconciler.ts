@@ -72,6 +72,8 @@ export class Reconciler {
   private readonly d: ReconcilerDeps;
   /** Jobs created but not yet seen by the informer, per namespace (the cap counts them). */
   private readonly inflight = new Map<string, Set<string>>();
+  /** VideoJobs (by uid) already counted as finished; forgotten when they are deleted. */
+  private readonly finished = new Set<string>();
   /** Running episode Jobs per namespace: Job name -> its VideoJob. */
   private readonly active = new Map<string, Map<string, string>>();
   private readonly nsLocks = new Map<string, Promise<unknown>>();
@@ -97,6 +99,11 @@ export class Reconciler {
     if (change !== "deleted" && labels[ROLE_LABEL] === "episode" && !jobDone(obj as unknown as ObservedJob)) {
       running.set(name, labels[VIDEOJOB_LABEL] ?? "");
     } else running.delete(name);
+  }
+
+  /** The VideoJob is gone: nothing about it needs remembering. */
+  videoJobDeleted(uid: string | undefined): void {
+    if (uid) this.finished.delete(uid);
   }
 
   private namespaceActive(namespace: string, exceptVideoJob: string): number {
@@ -209,7 +216,13 @@ export class Reconciler {
       await this.writeStatus(raw, vj.status ?? {}, decision.status);
       const was = vj.status?.phase;
       const now = decision.status.phase;
-      if (now && FINAL.has(now) && !(was && FINAL.has(was))) this.d.onFinished?.(now);
+      // Counted once per VideoJob: a second reconcile can still see the status from before the
+      // first one's write (the watch has not delivered it yet) and write the final phase again.
+      const uid = vj.metadata.uid ?? key;
+      if (now && FINAL.has(now) && !(was && FINAL.has(was)) && !this.finished.has(uid)) {
+        this.finished.add(uid);
+        this.d.onFinished?.(now);
+      }
       return undefined;
     });
   }
