@@ -107,6 +107,27 @@ export interface VideoJob {
        */
       allowPartial: boolean;
     };
+    /**
+     * Cluster only (`reel run` splits long episodes across its own cores). Episodes with compression.targetQuality are not split: the search needs the whole episode.
+     */
+    split: {
+      /**
+       * In a cluster, split long episodes into segments encoded by parallel pods (an Indexed Job).
+       */
+      enabled: boolean;
+      /**
+       * Episodes at least this long are split.
+       */
+      minDuration: string;
+      /**
+       * Target length of one segment (cut at keyframes).
+       */
+      segmentDuration: string;
+      /**
+       * Segment pods of one episode at once.
+       */
+      maxParallel: number;
+    };
     notification?: {
       webhook?: {
         /**
@@ -190,6 +211,13 @@ export interface VideoJob {
          * Why VMAF was not measured.
          */
         vmafUnavailable?: string;
+      };
+      /**
+       * A split episode: its segments, encoded by an Indexed Job.
+       */
+      segments?: {
+        total: number;
+        completed: number;
       };
       error?: {
         code: string;

@@ -94,6 +94,20 @@ export const Merge = z.object({
   allowPartial: z.boolean().default(false).describe("Merge the episodes that succeeded when others failed."),
 });
 
+export const Split = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe("In a cluster, split long episodes into segments encoded by parallel pods (an Indexed Job)."),
+    minDuration: Duration.default("20m").describe("Episodes at least this long are split."),
+    segmentDuration: Duration.default("2m").describe("Target length of one segment (cut at keyframes)."),
+    maxParallel: z.number().int().min(1).max(100).default(8).describe("Segment pods of one episode at once."),
+  })
+  .describe(
+    "Cluster only (`reel run` splits long episodes across its own cores). Episodes with compression.targetQuality are not split: the search needs the whole episode.",
+  );
+
 export const Notification = z.object({
   webhook: z
     .object({
@@ -118,6 +132,7 @@ export const VideoJobSpec = z.object({
   priority: Priority.default("normal"),
   output: Output,
   merge: Merge.default({ enabled: true, chapters: true, allowPartial: false }),
+  split: Split.default({ enabled: true, minDuration: "20m", segmentDuration: "2m", maxParallel: 8 }),
   notification: Notification.optional(),
   tags: z.array(Tag).max(20).default([]),
   cancel: z.boolean().default(false).describe("Set to true to cancel; cannot be undone."),
@@ -167,6 +182,10 @@ export const EpisodeStatus = z.object({
   bytesOutput: z.number().int().min(0).optional(),
   durationSecs: z.number().min(0).optional(),
   quality: QualityScores.optional(),
+  segments: z
+    .object({ total: z.number().int().min(0), completed: z.number().int().min(0) })
+    .optional()
+    .describe("A split episode: its segments, encoded by an Indexed Job."),
   error: CodedError.optional(),
   startedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),

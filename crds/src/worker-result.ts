@@ -30,7 +30,30 @@ export const EpisodeOutcome = z.object({
   durationSecs: z.number().min(0).optional(),
   ytDlp: z.string().optional(),
   staged: z.string().optional(),
+  /** The episode was long enough to split: its source is staged as this many segments for an Indexed Job. */
+  split: z.object({ segments: z.number().int().min(1) }).optional(),
   error: CodedError.optional(),
+});
+
+/** One segment of a split episode, encoded by a pod of the episode's Indexed Job. */
+export const SegmentOutcome = z.object({
+  mode: z.literal("segment"),
+  index: z.number().int().min(0),
+  segment: z.number().int().min(0),
+  phase: EpisodePhase,
+  reused: z.boolean().optional(),
+  encoder: z.string().optional(),
+  frames: z.number().int().min(0).optional(),
+  error: CodedError.optional(),
+});
+
+/** A split episode joined by the merge pod: its figures over all segments. */
+export const JoinedEpisode = z.object({
+  index: z.number().int().min(0),
+  encoder: z.string().optional(),
+  quality: QualityScores.optional(),
+  bytesOutput: z.number().int().min(0).optional(),
+  durationSecs: z.number().min(0).optional(),
 });
 
 export const MergeOutcome = z.object({
@@ -41,6 +64,8 @@ export const MergeOutcome = z.object({
   output: StoredOutput.optional(),
   /** One file per episode (merge disabled), in list order. */
   outputs: z.array(StoredOutput).optional(),
+  /** Split episodes this pod joined from their segments, with their figures. */
+  joined: z.array(JoinedEpisode).optional(),
   error: CodedError.optional(),
 });
 
@@ -52,15 +77,18 @@ export const FailedOutcome = z.object({
   error: CodedError,
 });
 
-export const WorkerResult = z.union([EpisodeOutcome, MergeOutcome, FailedOutcome]);
+export const WorkerResult = z.union([EpisodeOutcome, SegmentOutcome, MergeOutcome, FailedOutcome]);
 
 export type StoredOutput = z.infer<typeof StoredOutput>;
 export type EpisodeOutcome = z.infer<typeof EpisodeOutcome>;
 export type MergeOutcome = z.infer<typeof MergeOutcome>;
+export type SegmentOutcome = z.infer<typeof SegmentOutcome>;
+export type JoinedEpisode = z.infer<typeof JoinedEpisode>;
 export type WorkerResult = z.infer<typeof WorkerResult>;
 
 /** Any worker result as the operator reads it: every field optional, mode and phase as text. */
 export type WorkerResultRead = Partial<Omit<EpisodeOutcome, "mode" | "phase">> &
+  Partial<Omit<SegmentOutcome, "mode" | "phase">> &
   Partial<Omit<MergeOutcome, "mode" | "phase">> & { mode?: string; phase?: string };
 
 /**
