@@ -238,13 +238,17 @@ export interface VideoJob {
        */
       location: string;
       /**
-       * Expiring download URL.
+       * Download URL: presigned and expiring, or <publicBaseUrl>/<key> when the operator sets a public base URL.
        */
       url?: string;
       /**
        * RFC 3339 time.
        */
       urlExpiresAt?: string;
+      /**
+       * When the operator deleted the output objects (REEL_OUTPUT_RETENTION); url is removed then.
+       */
+      expiredAt?: string;
       sizeBytes?: number;
       /**
        * sha256:<hex> of the merged file.

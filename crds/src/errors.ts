@@ -99,6 +99,9 @@ export const errorCodes = {
   // Raised by the shim's webhook sender (api-shim/src/webhooks/).
   REEL_WEBHOOK_INVALID:
     "spec.notification.webhook cannot be used: the URL is malformed or its host does not resolve, or the secretRef names a Secret or key that does not exist or does not hold a whsec_ secret of 24+ bytes; fix the URL or create the Secret, then submit again.",
+  // Raised by the operator at start and by the worker (pods and reel run) about their environment.
+  REEL_CONFIG_INVALID:
+    "An installation setting from the environment is malformed (REEL_S3_SSE, REEL_S3_SSE_KMS_KEY_ID, REEL_OUTPUT_PUBLIC_BASE_URL, REEL_OUTPUT_RETENTION, REEL_FINISHED_RETENTION); the message names the variable and what it accepts. Fix the chart value (s3.*, outputs.*) or the variable.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -157,6 +160,7 @@ export const badInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "REEL_MEDIA_LIMITS",
   "REEL_QUALITY_TARGET_UNREACHABLE",
   "REEL_WORKER_ENV_INVALID",
+  "REEL_CONFIG_INVALID",
 ]);
 
 /** True when `code` is bad input that retrying cannot fix (see badInputCodes). */

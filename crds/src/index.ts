@@ -1,5 +1,13 @@
 export { videoJobCrd } from "./crd.ts";
 export { badInputCodes, type ErrorCode, errorCodes, isBadInput, isErrorCode, ReelError } from "./errors.ts";
+export {
+  type OutputSettings,
+  parsePublicBaseUrl,
+  parseRetention,
+  parseSse,
+  publicUrl,
+  type ServerSideEncryption,
+} from "./output-settings.ts";
 export { parseVideoJob, VideoJobInvalidError } from "./parse.ts";
 export { type Rule, rules } from "./rules.ts";
 export * from "./schema.ts";

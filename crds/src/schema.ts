@@ -202,8 +202,16 @@ export const Condition = z.object({
 
 export const OutputStatus = z.object({
   location: z.string().describe("s3://bucket/key, pvc://claim/path or a local path."),
-  url: z.string().optional().describe("Expiring download URL."),
+  url: z
+    .string()
+    .optional()
+    .describe(
+      "Download URL: presigned and expiring, or <publicBaseUrl>/<key> when the operator sets a public base URL.",
+    ),
   urlExpiresAt: Timestamp.optional(),
+  expiredAt: Timestamp.optional().describe(
+    "When the operator deleted the output objects (REEL_OUTPUT_RETENTION); url is removed then.",
+  ),
   sizeBytes: z.number().int().min(0).optional(),
   checksum: z.string().optional().describe("sha256:<hex> of the merged file."),
   durationSecs: z.number().min(0).optional(),
