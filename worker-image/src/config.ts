@@ -32,6 +32,14 @@ const ConfigSchema = z.object({
   /** S3 credentials for spec.output.s3 (in a cluster they come from the job's credentialsSecret). */
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  /**
+   * The installation's output settings (the operator passes them to its pods; `reel run` reads
+   * them from its own environment). Kept as text here and checked where S3 is used
+   * (output/s3.ts, REEL_CONFIG_INVALID), so a bad value fails the job with a code, not the import.
+   */
+  REEL_S3_SSE: z.string().default(""),
+  REEL_S3_SSE_KMS_KEY_ID: z.string().default(""),
+  REEL_OUTPUT_PUBLIC_BASE_URL: z.string().default(""),
   PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
   HOME: z.string().default(homedir()),
   TMPDIR: z.string().optional(),

@@ -1,12 +1,23 @@
 // The S3 target: multipart upload with SHA-256 checksums per part (the server verifies each part
-// and the whole), then a HEAD to confirm size, then a presigned GET that expires. Works with AWS,
-// MinIO, SeaweedFS and versitygw (path-style addressing when an endpoint is given).
+// and the whole), then a HEAD to confirm size, then a presigned GET that expires — or, when the
+// installation sets a public base URL (a CDN in front of the bucket), `<base>/<key>`. Works with
+// AWS, MinIO, SeaweedFS and versitygw (path-style addressing when an endpoint is given).
+//
+// This is the one place the worker writes to S3 (outputs, staged episodes and their records all go
+// through S3Target.put), so the installation's server-side encryption is asked here, on every write.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+  type ServerSideEncryption,
+} from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { ReelError } from "@reel/crds";
+import { type OutputSettings, parsePublicBaseUrl, parseSse, publicUrl, ReelError } from "@reel/crds";
+import { config } from "../config.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import { safeName } from "./names.ts";
 import type { OutputTarget, PutOptions, StoredObject } from "./target.ts";
@@ -23,6 +34,8 @@ export interface S3TargetOptions {
   partSize?: number;
   queueSize?: number;
   breaker?: CircuitBreaker;
+  /** SSE and public base URL; from the environment (REEL_S3_SSE, …) when absent. */
+  settings?: OutputSettings;
 }
 
 const MAX_PRESIGN_SECS = 7 * 24 * 3600;
@@ -35,6 +48,24 @@ export function parseDuration(text: string): number {
   }
   if (!total) throw new ReelError("REEL_JOB_INVALID", `bad duration ${JSON.stringify(text)}: use e.g. 30m, 24h, 7d`);
   return total;
+}
+
+/**
+ * The installation's output settings from the environment (REEL_S3_SSE, REEL_S3_SSE_KMS_KEY_ID,
+ * REEL_OUTPUT_PUBLIC_BASE_URL): set by the operator on its pods, by hand for `reel run`.
+ * Throws REEL_CONFIG_INVALID naming the variable.
+ */
+export function outputSettingsFromEnv(
+  env: Pick<typeof config, "REEL_S3_SSE" | "REEL_S3_SSE_KMS_KEY_ID" | "REEL_OUTPUT_PUBLIC_BASE_URL"> = config,
+): OutputSettings {
+  const publicBaseUrl = parsePublicBaseUrl(env.REEL_OUTPUT_PUBLIC_BASE_URL);
+  return { ...parseSse(env.REEL_S3_SSE, env.REEL_S3_SSE_KMS_KEY_ID), ...(publicBaseUrl ? { publicBaseUrl } : {}) };
+}
+
+/** The SSE request parameters of a write (PutObject and CreateMultipartUpload take the same). */
+export function sseParams(s: OutputSettings): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
+  if (!s.sse) return {};
+  return { ServerSideEncryption: s.sse, ...(s.sse === "aws:kms" && s.kmsKeyId ? { SSEKMSKeyId: s.kmsKeyId } : {}) };
 }
 
 export interface S3Connection {
@@ -59,9 +90,11 @@ export class S3Target implements OutputTarget {
   readonly #o: S3TargetOptions;
   readonly #client: S3Client;
   readonly #breaker: CircuitBreaker;
+  readonly #settings: OutputSettings;
 
   constructor(o: S3TargetOptions) {
     this.#o = o;
+    this.#settings = o.settings ?? outputSettingsFromEnv();
     this.#breaker = o.breaker ?? new CircuitBreaker({ threshold: 3, cooldownMs: 30_000 });
     this.#client = s3Client(o);
   }
@@ -78,14 +111,11 @@ export class S3Target implements OutputTarget {
     await this.#breaker.run(`s3:${this.#o.endpoint ?? "aws"}/${this.#o.bucket}`, async () => {
       const upload = new Upload({
         client: this.#client,
-        params: {
-          Bucket: this.#o.bucket,
-          Key: key,
-          Body: createReadStream(localPath),
-          ContentType: opts.contentType ?? "video/mp4",
-          ChecksumAlgorithm: "SHA256",
-          Metadata: { "reel-sha256": opts.sha256 },
-        },
+        params: uploadParams(
+          { bucket: this.#o.bucket, key, contentType: opts.contentType, sha256: opts.sha256 },
+          this.#settings,
+          createReadStream(localPath),
+        ),
         partSize: this.#o.partSize ?? 16 * 1024 * 1024,
         queueSize: this.#o.queueSize ?? 4,
         leavePartsOnError: false,
@@ -114,8 +144,14 @@ export class S3Target implements OutputTarget {
     return { location: where, ...(await this.presign(name)), sizeBytes: size, checksum: `sha256:${opts.sha256}` };
   }
 
-  /** A fresh expiring GET URL for a stored name (also for an object stored by an earlier attempt). */
-  async presign(name: string): Promise<{ url: string; urlExpiresAt: string }> {
+  /**
+   * The download URL of a stored name (also of an object stored by an earlier attempt): a fresh
+   * expiring presigned GET, or `<publicBaseUrl>/<key>` (nothing signed, nothing expires) when the
+   * installation sets one.
+   */
+  async presign(name: string): Promise<{ url: string; urlExpiresAt?: string }> {
+    const base = this.#settings.publicBaseUrl;
+    if (base) return { url: publicUrl(base, this.key(name)), urlExpiresAt: undefined };
     const expiresIn = Math.min(this.#o.urlExpirySecs, MAX_PRESIGN_SECS);
     const url = await getSignedUrl(
       this.#client,
@@ -124,4 +160,24 @@ export class S3Target implements OutputTarget {
     );
     return { url, urlExpiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() };
   }
+}
+
+/**
+ * The parameters of one write: lib-storage sends them with PutObject (one part) or with
+ * CreateMultipartUpload (UploadPart needs no SSE headers: the upload's own settings apply).
+ */
+export function uploadParams(
+  o: { bucket: string; key: string; contentType?: string; sha256: string },
+  settings: OutputSettings,
+  body: PutObjectCommandInput["Body"],
+): PutObjectCommandInput {
+  return {
+    Bucket: o.bucket,
+    Key: o.key,
+    Body: body,
+    ContentType: o.contentType ?? "video/mp4",
+    ChecksumAlgorithm: "SHA256",
+    Metadata: { "reel-sha256": o.sha256 },
+    ...sseParams(settings),
+  };
 }
