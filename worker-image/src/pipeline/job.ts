@@ -34,6 +34,8 @@ export interface EpisodeResult {
   /** The encode cache key (source content + settings) of a completed episode. */
   key?: string;
   route?: Fetched["route"];
+  /** The episode was split for parallel pods (EpisodeOptions.split took it over): its segment count. */
+  splitSegments?: number;
 }
 
 export interface JobResult {
@@ -106,6 +108,11 @@ export interface EpisodeOptions {
   emit: Emit;
   now: () => Date;
   time?: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+  /**
+   * A worker pod's chance to split a long episode for parallel pods instead of encoding it here:
+   * called after the probe; a segment count means it staged the pieces and the episode ends here.
+   */
+  split?: (source: string, probe: SourceProbe, ctx: StageContext) => Promise<number | undefined>;
 }
 
 /**
@@ -151,6 +158,20 @@ export async function processEpisode(
     status.bytesDownloaded = fetched.bytes;
     const probe = await time("probe", () => stages.probe(fetched.path, ctx("probe", "Probing")));
     status.durationSecs = probe.durationSecs;
+    const segments = o.split
+      ? await time(
+          "split",
+          () => o.split?.(fetched.path, probe, ctx("encode", "Transcoding")) ?? Promise.resolve(undefined),
+        )
+      : undefined;
+    if (segments) {
+      await rm(dir, { recursive: true, force: true });
+      status.phase = "Completed";
+      status.progress = 100;
+      status.segments = { total: segments, completed: 0 };
+      status.finishedAt = now().toISOString();
+      return { status, probe, route: fetched.route, splitSegments: segments };
+    }
 
     const key = encodeKey(await stages.hash(fetched.path), spec);
     const encodedPath = join(encodedDir, `${key}.mp4`);

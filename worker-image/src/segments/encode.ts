@@ -9,7 +9,7 @@ import { audioArgs, outputPath } from "../ffmpeg/args.ts";
 import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { type FrameTimes, frameTimes } from "../probe/frames.ts";
 import { combineEncoderStats, type EncoderStats, parseEncoderStats } from "../quality/encoder-stats.ts";
-import { ffmpegConcatJoin, type Joiner, nativeJoin, nativeMergeAvailable } from "./join.ts";
+import { defaultJoiner, type Joiner, joinWithAudio } from "./join.ts";
 import { runPool } from "./pool.ts";
 import { planSegments, type Segment, targetSegmentSecs } from "./split.ts";
 
@@ -56,6 +56,19 @@ export async function encodeWhole(
   });
   const stats = settings.encoderStats ? parseEncoderStats(r.stderr) : undefined;
   return { output, elapsedMs: performance.now() - started, ...(stats ? { stats } : {}) };
+}
+
+/** The episode's first audio track alone, encoded once (AAC in MP4) for muxing after a segment join. */
+export function audioOnlyArgs(o: {
+  input: string;
+  demuxer: string;
+  limits?: EncodeSettings["inputLimits"];
+  quality: EncodeSettings["quality"];
+  output: string;
+}): string[] {
+  return ["-y", ...inputArgs({ path: o.input, demuxer: o.demuxer, limits: o.limits })]
+    .concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, o.quality)])
+    .concat(["-map_metadata", "-1", "-f", "mp4", outputPath(o.output)]);
 }
 
 export interface SegmentedOptions extends EncodeCommon {
@@ -138,9 +151,13 @@ export async function encodeSegmented(
   const audioTask = withAudio
     ? (signal: AbortSignal) =>
         runFfmpeg(
-          ["-y", ...inputArgs({ path: settings.input, demuxer: settings.source.demuxer, limits: settings.inputLimits })]
-            .concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, settings.quality)])
-            .concat(["-map_metadata", "-1", "-f", "mp4", outputPath(audioPath)]),
+          audioOnlyArgs({
+            input: settings.input,
+            demuxer: settings.source.demuxer,
+            limits: settings.inputLimits,
+            quality: settings.quality,
+            output: audioPath,
+          }),
           { binaries, signal, label: "encode audio" },
         )
     : undefined;
@@ -149,25 +166,20 @@ export async function encodeSegmented(
 
   let joiner = o.joiner;
   let joinedWith: EncodeSegmentedResult["joinedWith"] = "custom";
-  if (!joiner) {
-    const native = await nativeMergeAvailable();
-    joiner = native ? nativeJoin : ffmpegConcatJoin(binaries);
-    joinedWith = native ? "native" : "ffmpeg-concat";
-  }
+  if (!joiner) ({ joiner, joinedWith } = await defaultJoiner(binaries));
   const joinStarted = performance.now();
-  const videoPath = withAudio ? joinPath(o.workDir, "video.mp4") : output;
-  await joiner(segments.map(segmentPath), videoPath, o.signal);
-  if (withAudio) {
-    await runFfmpeg(
-      ["-y", ...inputArgs({ path: videoPath, demuxer: "mov" }), ...inputArgs({ path: audioPath, demuxer: "mov" })]
-        .concat(["-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1"])
-        .concat(["-movflags", "+faststart", "-f", "mp4", outputPath(output)]),
-      { binaries, signal: o.signal, label: "mux audio" },
-    );
-  }
+  await joinWithAudio({
+    joiner,
+    segments: segments.map(segmentPath),
+    ...(withAudio ? { audio: audioPath } : {}),
+    output,
+    workDir: o.workDir,
+    binaries,
+    signal: o.signal,
+  });
   const joinMs = performance.now() - joinStarted;
   await Promise.all(
-    [...segments.map(segmentPath), ...(withAudio ? [audioPath, videoPath] : [])].map((p) => rm(p, { force: true })),
+    [...segments.map(segmentPath), ...(withAudio ? [audioPath] : [])].map((p) => rm(p, { force: true })),
   );
   const parts = segmentStats.filter((x): x is EncoderStats => x !== undefined);
   const stats = parts.length === segments.length ? combineEncoderStats(parts) : undefined;

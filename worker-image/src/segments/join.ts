@@ -1,7 +1,9 @@
 // Joining encoded segments into one file without re-encoding.
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
+import { join as joinPath } from "node:path";
 import { ReelError } from "@reel/crds";
 import { outputPath } from "../ffmpeg/args.ts";
+import { inputArgs } from "../ffmpeg/input.ts";
 import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 
 /** Joins MP4s that share codec parameters into `output`. */
@@ -67,4 +69,43 @@ export function ffmpegConcatJoin(binaries: FfmpegBinaries = defaultBinaries): Jo
       { binaries, signal, label: "join segments" },
     );
   };
+}
+
+/** The Rust join when its binding is built, else ffmpeg's concat demuxer; and which it is. */
+export async function defaultJoiner(
+  binaries: FfmpegBinaries = defaultBinaries,
+): Promise<{ joiner: Joiner; joinedWith: "native" | "ffmpeg-concat" }> {
+  return (await nativeMergeAvailable())
+    ? { joiner: nativeJoin, joinedWith: "native" }
+    : { joiner: ffmpegConcatJoin(binaries), joinedWith: "ffmpeg-concat" };
+}
+
+/**
+ * Joins video-only segments and muxes the episode's one audio track (encoded once for the whole
+ * episode: per-segment AAC would add priming silence at every join) into `output`. Temporary files
+ * go in `workDir` and are removed.
+ */
+export async function joinWithAudio(o: {
+  joiner: Joiner;
+  segments: string[];
+  audio?: string;
+  output: string;
+  workDir: string;
+  binaries?: FfmpegBinaries;
+  signal?: AbortSignal;
+}): Promise<void> {
+  const binaries = o.binaries ?? defaultBinaries;
+  const videoPath = o.audio ? joinPath(o.workDir, "video.mp4") : o.output;
+  await o.joiner(o.segments, videoPath, o.signal);
+  if (!o.audio) return;
+  try {
+    await runFfmpeg(
+      ["-y", ...inputArgs({ path: videoPath, demuxer: "mov" }), ...inputArgs({ path: o.audio, demuxer: "mov" })]
+        .concat(["-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1"])
+        .concat(["-movflags", "+faststart", "-f", "mp4", outputPath(o.output)]),
+      { binaries, signal: o.signal, label: "mux audio" },
+    );
+  } finally {
+    await rm(videoPath, { force: true });
+  }
 }

@@ -91,7 +91,7 @@ describe("parseWorkerEnv", () => {
   it.each([
     ["no uid", { REEL_VIDEOJOB_UID: undefined }, "REEL_VIDEOJOB_UID: missing"],
     ["a bad videojob", { REEL_VIDEOJOB: "season-1" }, "REEL_VIDEOJOB: must be <namespace>/<name>"],
-    ["an unknown mode", { REEL_MODE: "split" }, 'REEL_MODE: must be "episode" or "merge"'],
+    ["an unknown mode", { REEL_MODE: "split" }, 'REEL_MODE: must be "episode", "segment" or "merge"'],
     ["a relative staging path", { REEL_STAGING: "staging/" }, "REEL_STAGING"],
     ["a negative index", { REEL_EPISODE_INDEX: "-1" }, "REEL_EPISODE_INDEX"],
     ["a URL other than the spec's", { REEL_EPISODE_URL: "https://other.example/x.mp4" }, "exactly its one episode"],

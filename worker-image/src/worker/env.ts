@@ -26,9 +26,13 @@
 //   REEL_ON_ENCODER_FAILURE  optional, "fallback" (default: the next encoder, the CPU last) or "exit"
 //                          (set on GPU placements: a failed GPU encoder exits 3 with REEL_ENCODER_FAILED
 //                          so the operator retries on another node before the CPU)
+// Segment pods (REEL_MODE=segment; the episode's Indexed Job, when the episode pod split it): the
+// episode variables above, plus
+//   JOB_COMPLETION_INDEX   set by Kubernetes for an Indexed Job: which segment this pod encodes
 // Merge pods
-//   REEL_MERGE_EPISODES    JSON [{"index":0,"title":"Pilot"}, ...]: the staged episodes to join, in
-//                          order (failed ones already left out when allowPartial)
+//   REEL_MERGE_EPISODES    JSON [{"index":0,"title":"Pilot"}, {"index":1,"title":"Two","segments":12}]:
+//                          the staged episodes to join, in order (failed ones already left out when
+//                          allowPartial); `segments` marks a split episode, joined here from its segments
 //
 // Staging layout (under REEL_STAGING): ep<index>.mp4, then ep<index>.json (an EpisodeRecord; written
 // last, it marks the episode complete); merge.json (a MergeRecord) after the final output is stored.
@@ -70,16 +74,30 @@ const EpisodeEnv = z.object({
   REEL_EPISODE_TITLE: Optional,
 });
 
+const SegmentEnv = EpisodeEnv.extend({
+  REEL_MODE: z.literal("segment"),
+  JOB_COMPLETION_INDEX: z
+    .string()
+    .regex(/^\d+$/, "must be a whole number ≥ 0 (set by Kubernetes for an Indexed Job)")
+    .transform((s) => Number(s)),
+});
+
 const MergeEnv = z.object({
   REEL_MODE: z.literal("merge"),
   ...Common,
   REEL_MERGE_EPISODES: z.string().min(1),
 });
 
-const WorkerEnvSchema = z.discriminatedUnion("REEL_MODE", [EpisodeEnv, MergeEnv]);
+const WorkerEnvSchema = z.discriminatedUnion("REEL_MODE", [EpisodeEnv, SegmentEnv, MergeEnv]);
 
 const MergeList = z
-  .array(z.object({ index: z.number().int().min(0), title: z.string().max(200).optional() }))
+  .array(
+    z.object({
+      index: z.number().int().min(0),
+      title: z.string().max(200).optional(),
+      segments: z.number().int().min(1).max(10_000).optional(),
+    }),
+  )
   .min(1)
   .max(500);
 
@@ -104,14 +122,21 @@ export interface EpisodeEnv extends Base {
   onEncoderFailure: "fallback" | "exit";
 }
 
+/** A pod of a split episode's Indexed Job: encodes one segment. */
+export interface SegmentEnv extends Omit<EpisodeEnv, "mode"> {
+  mode: "segment";
+  segment: number;
+}
+
 export interface MergeEnv extends Base {
   mode: "merge";
-  episodes: { index: number; title: string }[];
+  /** `segments`: a split episode, joined from that many staged segments first. */
+  episodes: { index: number; title: string; segments?: number }[];
   /** Where the merged file goes when the output is not S3 (a volume): see volumeOutputDir. */
   outputDir?: string;
 }
 
-export type WorkerEnv = EpisodeEnv | MergeEnv;
+export type WorkerEnv = EpisodeEnv | SegmentEnv | MergeEnv;
 
 function envError(message: string, cause?: unknown): ReelError {
   return new ReelError("REEL_WORKER_ENV_INVALID", message, cause ? { cause } : undefined);
@@ -151,7 +176,7 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const at = i.path.join(".") || "environment";
-      if (i.path[0] === "REEL_MODE") return `REEL_MODE: must be "episode" or "merge"`;
+      if (i.path[0] === "REEL_MODE") return `REEL_MODE: must be "episode", "segment" or "merge"`;
       return env[String(i.path[0])] === undefined ? `${at}: missing` : `${at}: ${i.message}`;
     });
     throw envError(`bad worker environment: ${issues.join("; ")}`);
@@ -202,19 +227,22 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
     ...(e.REEL_REDIS_URL ? { redisUrl: e.REEL_REDIS_URL } : {}),
   };
 
-  if (e.REEL_MODE === "episode") {
+  if (e.REEL_MODE === "episode" || e.REEL_MODE === "segment") {
     const only = job.spec.episodes[0];
     if (job.spec.episodes.length !== 1 || only?.url !== e.REEL_EPISODE_URL) {
-      throw envError("REEL_SPEC of an episode pod must hold exactly its one episode, with REEL_EPISODE_URL as url");
+      throw envError(
+        `REEL_SPEC of an ${e.REEL_MODE} pod must hold exactly its one episode, with REEL_EPISODE_URL as url`,
+      );
     }
     const index = e.REEL_EPISODE_INDEX;
-    return {
+    const episode: EpisodeEnv = {
       ...base,
       mode: "episode",
       episode: { index, url: only.url, title: e.REEL_EPISODE_TITLE ?? only.title ?? `Episode ${index + 1}` },
       ...(e.REEL_ENCODER_HINT ? { encoderHint: e.REEL_ENCODER_HINT } : {}),
       onEncoderFailure: e.REEL_ON_ENCODER_FAILURE,
     };
+    return e.REEL_MODE === "segment" ? { ...episode, mode: "segment", segment: e.JOB_COMPLETION_INDEX } : episode;
   }
 
   const listDoc = parseJson(e.REEL_MERGE_EPISODES);
@@ -241,9 +269,10 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
   return {
     ...base,
     mode: "merge",
-    episodes: list.data.map(({ index, title }) => ({
+    episodes: list.data.map(({ index, title, segments }) => ({
       index,
       title: title ?? job.spec.episodes[index]?.title ?? `Episode ${index + 1}`,
+      ...(segments ? { segments } : {}),
     })),
     ...(outputDir ? { outputDir } : {}),
   };

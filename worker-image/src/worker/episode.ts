@@ -13,6 +13,8 @@ import type { EpisodeEnv } from "./env.ts";
 import type { ProgressSink } from "./progress.ts";
 import { putJson, type Staging } from "./staging.ts";
 import type { EpisodeOutcome } from "@reel/crds";
+import { defaultBinaries, type FfmpegBinaries } from "../ffmpeg/run.ts";
+import { audioFile, cutSource, type SplitRecord, segmentSourceFile, shouldSplit, splitRecordFile } from "./split.ts";
 
 export interface PodContext {
   stages: Stages;
@@ -26,6 +28,8 @@ export interface PodContext {
   /** The pinned yt-dlp's version, or undefined when it cannot be asked. */
   ytDlpVersion(): Promise<string | undefined>;
   now?: () => Date;
+  /** ffmpeg and ffprobe, for the steps outside `stages` (splitting, joining). */
+  binaries?: FfmpegBinaries;
 }
 
 /** What ep<index>.json holds. */
@@ -105,6 +109,23 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
     });
   }
   if (existing) log.info({ recorded: existing.stagingKey, stagingKey: key }, "staged episode is stale; redoing it");
+  const splitBefore = await staging.readJson<SplitRecord>(splitRecordFile(index), signal);
+  if (splitBefore?.stagingKey === key) {
+    const segments = splitBefore.segments.length;
+    log.info({ stagingKey: key, segments }, "episode already split and staged; nothing to do");
+    progress.report({ index, stage: "done", progress: 1, percent: 100, phase: "Completed", detail: "already split" });
+    return {
+      mode: "episode",
+      index,
+      phase: "Completed",
+      reused: true,
+      split: { segments },
+      durationSecs: splitBefore.durationSecs,
+      bytesDownloaded: splitBefore.bytesDownloaded,
+      staged: staging.locate(splitRecordFile(index)),
+      ...(splitBefore.ytDlp ? { ytDlp: splitBefore.ytDlp } : {}),
+    };
+  }
 
   log.info({ url: redact(env.episode.url), encoderHint: env.encoderHint }, "episode starting");
   let lastPhase = "";
@@ -123,6 +144,8 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
       log.info({ phase: e.phase, stage: e.stage }, "episode phase");
     }
   };
+  // A long episode is cut into segments for the operator's Indexed Job instead of encoded here.
+  let split: { segments: SplitRecord["segments"]; audio?: { sha256: string } } | undefined;
   const r = await processEpisode({ url: env.episode.url, title: env.episode.title }, index, {
     stages,
     spec: env.job.spec,
@@ -131,8 +154,55 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
     signal,
     emit,
     now: ctx.now ?? (() => new Date()),
+    split: async (source, probe, sctx) => {
+      if (!shouldSplit(env.job.spec, probe.durationSecs)) return undefined;
+      const binaries = ctx.binaries ?? defaultBinaries;
+      const workDir = join(ctx.scratch, `split-ep${index}`);
+      const cut = await cutSource({ source, spec: env.job.spec, workDir, binaries, signal });
+      if (!cut) return undefined;
+      const segments: SplitRecord["segments"] = [];
+      for (const piece of cut.pieces) {
+        const sha256 = await stages.sha256(piece.path);
+        await staging.put(piece.path, segmentSourceFile(index, piece.index), { sha256, signal });
+        segments.push({ index: piece.index, frames: piece.frames, startSecs: piece.startSecs, sha256 });
+        sctx.progress(
+          (piece.index + 1) / (cut.pieces.length + 1),
+          `staged segment ${piece.index + 1}/${cut.pieces.length}`,
+        );
+      }
+      let audio: { sha256: string } | undefined;
+      if (cut.audio) {
+        audio = { sha256: await stages.sha256(cut.audio) };
+        await staging.put(cut.audio, audioFile(index), { sha256: audio.sha256, signal });
+      }
+      split = { segments, ...(audio ? { audio } : {}) };
+      log.info({ segments: segments.length, durationSecs: cut.durationSecs }, "episode split for parallel encoding");
+      return segments.length;
+    },
   });
   const ytDlp = r.route === "page" ? await ctx.ytDlpVersion() : undefined;
+  if (r.status.phase === "Completed" && r.splitSegments && split) {
+    const record: SplitRecord = {
+      v: 1,
+      videojob: env.ref,
+      uid: env.uid,
+      index,
+      stagingKey: key,
+      durationSecs: r.status.durationSecs ?? 0,
+      bytesDownloaded: r.status.bytesDownloaded ?? 0,
+      segments: split.segments,
+      ...(split.audio ? { audio: split.audio } : {}),
+      ...(ytDlp ? { ytDlp } : {}),
+    };
+    // The record goes last: segment pods trust only pieces it names.
+    await putJson(staging, ctx.scratch, splitRecordFile(index), record);
+    progress.report({ index, stage: "done", progress: 1, percent: 100, phase: "Completed", detail: "split" });
+    return outcomeOf(r.status, {
+      split: { segments: r.splitSegments },
+      staged: staging.locate(splitRecordFile(index)),
+      ...(ytDlp ? { ytDlp } : {}),
+    });
+  }
   if (r.status.phase !== "Completed" || !r.encodedPath || !r.key) {
     progress.report({ index, stage: "done", progress: 1, phase: r.status.phase, detail: r.status.error?.code ?? "" });
     return outcomeOf(r.status, ytDlp ? { ytDlp } : {});

@@ -4,7 +4,7 @@
 // 0 done, 2 bad input that retrying cannot fix (the Job fails at once), 1 anything else (retried).
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { isBadInput, ReelError } from "@reel/crds";
+import { isBadInput, ReelError, type SegmentOutcome } from "@reel/crds";
 import { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
 import { ytDlpVersion } from "../fetch/ytdlp.ts";
@@ -17,6 +17,7 @@ import { type EpisodeOutcome, type PodContext, runEpisodePod } from "./episode.t
 import { parseWorkerEnv, terminationLogPath, type WorkerEnv } from "./env.ts";
 import { type MergeOutcome, outputTarget, runMergePod } from "./merge.ts";
 import { noProgress, type ProgressSink, redisProgress } from "./progress.ts";
+import { runSegmentPod } from "./segment.ts";
 import { openStaging } from "./staging.ts";
 import { terminationMessage, writeTermination } from "./termination.ts";
 
@@ -28,6 +29,7 @@ export const EXIT_ENCODER_FAILED = 3;
 
 export type WorkerResult =
   | EpisodeOutcome
+  | SegmentOutcome
   | MergeOutcome
   | { mode: string; phase: "Failed" | "Cancelled"; index?: number; error: { code: string; message: string } };
 
@@ -68,12 +70,12 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
   io.signal?.addEventListener("abort", stopOnIo, { once: true });
   if (io.signal?.aborted) ac.abort();
 
-  const mode = env.REEL_MODE === "merge" ? "merge" : "episode";
+  const mode = env.REEL_MODE === "merge" || env.REEL_MODE === "segment" ? env.REEL_MODE : "episode";
   const index = /^\d+$/.test(env.REEL_EPISODE_INDEX ?? "") ? Number(env.REEL_EPISODE_INDEX) : undefined;
   let log: Logger = root.child({
     videojob: env.REEL_VIDEOJOB,
     mode,
-    ...(mode === "episode" && index !== undefined ? { episode: index } : {}),
+    ...(mode !== "merge" && index !== undefined ? { episode: index } : {}),
   });
   let result: WorkerResult;
   try {
@@ -81,7 +83,8 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
     log = root.child({
       videojob: w.ref,
       mode: w.mode,
-      ...(w.mode === "episode" ? { episode: w.episode.index } : {}),
+      ...(w.mode !== "merge" ? { episode: w.episode.index } : {}),
+      ...(w.mode === "segment" ? { segment: w.segment } : {}),
     });
     result = await run(w, log, ac.signal);
   } catch (err) {
@@ -95,7 +98,7 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
     result = {
       mode,
       phase: ac.signal.aborted ? "Cancelled" : "Failed",
-      ...(mode === "episode" && index !== undefined ? { index } : {}),
+      ...(mode !== "merge" && index !== undefined ? { index } : {}),
       error: { code, message: e.message },
     };
   } finally {
@@ -145,11 +148,12 @@ async function run(w: WorkerEnv, log: Logger, signal: AbortSignal): Promise<Work
       metadata: redis ? new RedisCache(redis) : new DiskCache(join(c.REEL_CACHE_DIR, "metadata")),
       segmentMinSecs: c.REEL_SEGMENT_MIN_SECS,
       concurrency: 1,
-      onGpuEncoderFailure: w.mode === "episode" ? w.onEncoderFailure : "fallback",
+      onGpuEncoderFailure: w.mode !== "merge" ? w.onEncoderFailure : "fallback",
     }),
     staging: openStaging(w.staging, conn),
     scratch,
     cacheDir: c.REEL_CACHE_DIR,
+    binaries: { ffmpeg: c.REEL_FFMPEG, ffprobe: c.REEL_FFPROBE },
     log,
     progress,
     signal,
@@ -162,7 +166,9 @@ async function run(w: WorkerEnv, log: Logger, signal: AbortSignal): Promise<Work
     },
   };
   try {
-    return w.mode === "episode" ? await runEpisodePod(w, ctx) : await runMergePod(w, ctx, outputTarget(w, conn));
+    if (w.mode === "episode") return await runEpisodePod(w, ctx);
+    if (w.mode === "segment") return await runSegmentPod(w, ctx);
+    return await runMergePod(w, ctx, outputTarget(w, conn));
   } finally {
     await progress.close();
     redis?.disconnect();

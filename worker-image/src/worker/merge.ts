@@ -14,7 +14,9 @@ import { mergeEncoded, storeFile } from "../pipeline/job.ts";
 import { type EpisodeRecord, episodeFile, episodeRecordFile, type PodContext } from "./episode.ts";
 import type { MergeEnv } from "./env.ts";
 import { putJson } from "./staging.ts";
-import type { MergeOutcome, StoredOutput } from "@reel/crds";
+import type { JoinedEpisode, MergeOutcome, StoredOutput } from "@reel/crds";
+import { defaultBinaries } from "../ffmpeg/run.ts";
+import { joinSplitEpisode } from "./split.ts";
 
 /** What a merge pod reports and stores (the contract with the operator: crds/src/worker-result.ts). */
 export type { MergeOutcome, StoredOutput } from "@reel/crds";
@@ -100,6 +102,39 @@ export async function runMergePod(
   const { staging, stages, signal, log, progress } = ctx;
   const spec: VideoJobSpec = env.job.spec;
 
+  // Split episodes first: their segments joined and staged as ordinary episodes.
+  const joined: JoinedEpisode[] = [];
+  for (const e of env.episodes) {
+    if (!e.segments) continue;
+    progress.report({
+      index: "merge",
+      stage: "join",
+      progress: 0,
+      phase: "Merging",
+      detail: `joining episode ${e.index + 1}`,
+    });
+    const r = await joinSplitEpisode({
+      index: e.index,
+      segments: e.segments,
+      staging,
+      stages,
+      scratch: ctx.scratch,
+      binaries: ctx.binaries ?? defaultBinaries,
+      videojob: env.ref,
+      uid: env.uid,
+      signal,
+    });
+    log.info({ episode: e.index, segments: e.segments, encoder: r.status.encoder }, "split episode joined");
+    joined.push({
+      index: e.index,
+      ...(r.status.encoder ? { encoder: r.status.encoder } : {}),
+      ...(r.status.quality ? { quality: r.status.quality } : {}),
+      ...(r.status.bytesOutput !== undefined ? { bytesOutput: r.status.bytesOutput } : {}),
+      ...(r.status.durationSecs !== undefined ? { durationSecs: r.status.durationSecs } : {}),
+    });
+  }
+  const withJoined = joined.length ? { joined } : {};
+
   const records: EpisodeRecord[] = [];
   for (const e of env.episodes) {
     const r = await staging.readJson<EpisodeRecord>(episodeRecordFile(e.index), signal);
@@ -130,6 +165,7 @@ export async function runMergePod(
       reused: true,
       ...(output ? { output } : {}),
       ...(outputs ? { outputs } : {}),
+      ...withJoined,
     } satisfies MergeOutcome;
   }
 
@@ -182,5 +218,6 @@ export async function runMergePod(
     phase: "Completed",
     ...(record.output ? { output: record.output } : {}),
     ...(record.outputs ? { outputs: record.outputs } : {}),
+    ...withJoined,
   } satisfies MergeOutcome;
 }
