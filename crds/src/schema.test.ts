@@ -69,7 +69,7 @@ describe("parseVideoJob", () => {
     const { parse } = await import("yaml");
     const text = await readFile(join(import.meta.dirname, "..", "..", "examples", "videojob.yaml"), "utf8");
     const job = parseVideoJob(parse(text));
-    expect(job.spec.episodes).toHaveLength(3);
+    expect(job.spec.episodes).toHaveLength(4);
     expect(job.spec.output.s3?.bucket).toBe("videos");
   });
 
