@@ -7,9 +7,12 @@
 // episode), REEL_STAGING (s3://bucket/prefix/.reel-staging/<uid>/ or a directory on the mounted
 // volume), REEL_EPISODE_INDEX/URL/TITLE, REEL_MERGE_EPISODES, REEL_EGRESS_ALLOW, REEL_CACHE_DIR,
 // REEL_ENCODER_HINT, REEL_REDIS_URL, and S3 credentials from the job's Secret by reference.
+// A split episode (the episode pod's result says `split`) gets an Indexed Job of REEL_MODE=segment
+// pods (planSegmentJob), and the merge Job's REEL_MERGE_EPISODES carries its segment count.
 import { createHash } from "node:crypto";
 import type { VideoJob } from "@reel/crds";
 import { type ObservedNode, type Placement, placeEpisode } from "../scheduling/gpu.ts";
+import { type InstallationSettings, installationEnv } from "./installation-env.ts";
 import { childName } from "./names.ts";
 
 export const FIELD_MANAGER = "reel-operator";
@@ -37,6 +40,8 @@ export interface OperatorSettings {
   egressAllow: string[];
   /** Redis the workers publish fine progress to. */
   redisUrl?: string;
+  /** SSE and public base URL of the installation, passed to the pods (plan/installation-env.ts). */
+  installation?: InstallationSettings;
 }
 
 export interface EpisodeObservation {
@@ -150,14 +155,16 @@ function traceEnv(job: VideoJob, suffix: string): EnvVar[] {
 interface PodParts {
   job: VideoJob;
   s: OperatorSettings;
-  role: "episode" | "merge";
+  role: "episode" | "segment" | "merge";
   suffix: string;
   labels: Record<string, string>;
   env: EnvVar[];
   placement?: Placement;
+  /** An Indexed Job: one pod per completion index (a split episode's segments). */
+  indexed?: { completions: number; parallelism: number };
 }
 
-function jobObject({ job, s, role, suffix, labels: extra, env, placement }: PodParts): KubeJob {
+function jobObject({ job, s, role, suffix, labels: extra, env, placement, indexed }: PodParts): KubeJob {
   const name = job.metadata.name;
   const namespace = job.metadata.namespace ?? "default";
   const labels = {
@@ -181,6 +188,7 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement }: PodP
     { name: "REEL_CACHE_DIR", value: "/scratch" },
     { name: "REEL_TERMINATION_LOG", value: "/dev/termination-log" },
     ...(s.redisUrl ? [{ name: "REEL_REDIS_URL", value: s.redisUrl }] : []),
+    ...installationEnv(s.installation, role),
     ...traceEnv(job, suffix),
   ];
   if (s3) {
@@ -200,7 +208,17 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement }: PodP
   }
   const spec = {
     ...(s.kueueQueue ? { suspend: true } : {}),
-    backoffLimit: s.backoffLimit,
+    ...(indexed
+      ? {
+          completionMode: "Indexed",
+          completions: indexed.completions,
+          parallelism: indexed.parallelism,
+          // Retries are counted per segment, and one segment that runs out of them ends the Job:
+          // the episode cannot be joined without it.
+          backoffLimitPerIndex: s.backoffLimit,
+          maxFailedIndexes: 0,
+        }
+      : { backoffLimit: s.backoffLimit }),
     // A replacement pod starts only once the old one is gone: two pods of one episode never upload at once.
     podReplacementPolicy: "Failed",
     activeDeadlineSeconds: s.activeDeadlineSeconds,
@@ -286,16 +304,7 @@ export function planEpisodeJobs(
     if (!placed.ok) return { index, refused: { code: placed.code, message: placed.message } };
     const p = placed.placement;
     const attempt = o.attempt ?? 0;
-    const env: EnvVar[] = [
-      { name: "REEL_EPISODE_INDEX", value: String(index) },
-      { name: "REEL_EPISODE_URL", value: episode.url },
-      ...(episode.title ? [{ name: "REEL_EPISODE_TITLE", value: episode.title }] : []),
-      { name: "REEL_SPEC", value: JSON.stringify({ ...job.spec, episodes: [episode] }) },
-      { name: "REEL_ENCODER_HINT", value: p.encoder },
-      // On a GPU node a failed encoder is reported (exit 3) rather than replaced by the CPU in
-      // the pod: another capable node comes first.
-      ...(p.kind === "gpu" ? [{ name: "REEL_ON_ENCODER_FAILURE", value: "exit" }] : []),
-    ];
+    const env = episodeEnv(job, index, p);
     const labels = { [EPISODE_LABEL]: String(index), [ATTEMPT_LABEL]: String(attempt) };
     const suffix = attempt === 0 ? `ep${index}` : `ep${index}-r${attempt}`;
     const obj = jobObject({ job, s, role: "episode", suffix, labels, env, placement: p });
@@ -303,10 +312,60 @@ export function planEpisodeJobs(
   });
 }
 
+function episodeEnv(job: VideoJob, index: number, p: Placement): EnvVar[] {
+  const episode = job.spec.episodes[index] as VideoJob["spec"]["episodes"][number];
+  return [
+    { name: "REEL_EPISODE_INDEX", value: String(index) },
+    { name: "REEL_EPISODE_URL", value: episode.url },
+    ...(episode.title ? [{ name: "REEL_EPISODE_TITLE", value: episode.title }] : []),
+    { name: "REEL_SPEC", value: JSON.stringify({ ...job.spec, episodes: [episode] }) },
+    { name: "REEL_ENCODER_HINT", value: p.encoder },
+    // On a GPU node a failed encoder is reported (exit 3) rather than replaced by the CPU in
+    // the pod: another capable node comes first.
+    ...(p.kind === "gpu" ? [{ name: "REEL_ON_ENCODER_FAILURE", value: "exit" }] : []),
+  ];
+}
+
+export const SEGMENT_SUFFIX = "seg";
+
+/**
+ * The Indexed Job of a split episode: pod k encodes segment k (JOB_COMPLETION_INDEX) with the
+ * episode's settings, placed like the episode (same vendor and encoder capability), at most
+ * spec.split.maxParallel at once. `attempt` is the episode attempt whose pod split the source.
+ */
+export function planSegmentJob(
+  job: VideoJob,
+  index: number,
+  segments: number,
+  nodes: ObservedNode[],
+  o: EpisodeObservation,
+  s: OperatorSettings,
+): PlannedEpisode {
+  const staging = stagingLocation(job);
+  if (typeof staging !== "string") return { index, refused: { code: "REEL_JOB_INVALID", message: staging.error } };
+  const placed = placeEpisode({ gpu: job.spec.gpu, codec: job.spec.codec, nodes, ...o });
+  if (!placed.ok) return { index, refused: { code: placed.code, message: placed.message } };
+  const p = placed.placement;
+  const attempt = o.attempt ?? 0;
+  const labels = { [EPISODE_LABEL]: String(index), [ATTEMPT_LABEL]: String(attempt) };
+  const suffix = attempt === 0 ? `ep${index}-${SEGMENT_SUFFIX}` : `ep${index}-r${attempt}-${SEGMENT_SUFFIX}`;
+  const obj = jobObject({
+    job,
+    s,
+    role: "segment",
+    suffix,
+    labels,
+    env: episodeEnv(job, index, p),
+    placement: p,
+    indexed: { completions: segments, parallelism: Math.min(segments, job.spec.split.maxParallel) },
+  });
+  return { index, job: obj, placement: p };
+}
+
 /** The merge Job: joins the listed episodes (in order, a chapter per title) into the output. */
 export function planMergeJob(
   job: VideoJob,
-  episodes: Array<{ index: number; title: string }>,
+  episodes: Array<{ index: number; title: string; segments?: number }>,
   s: OperatorSettings,
 ): KubeJob {
   const env: EnvVar[] = [

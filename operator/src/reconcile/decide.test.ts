@@ -356,3 +356,142 @@ describe("decide", () => {
     expect(again.events).toEqual([]);
   });
 });
+
+describe("decide: split episodes (Indexed Job)", () => {
+  const seg = (i: number, completions: number, status?: ObservedJob["status"]): ObservedJob => ({
+    ...job(`s1-ep${i}-seg`, { "reel.dev/role": "segment", "reel.dev/episode": String(i) }, status),
+    spec: { completions },
+  });
+  const splitResult = { mode: "episode", index: 1, phase: "Completed", split: { segments: 12 }, durationSecs: 1800 };
+
+  it("plans the Indexed Job when an episode pod reports a split, and reports the episode transcoding", () => {
+    const d = decide(
+      vj({ spec: { split: { maxParallel: 5 } } }),
+      observed({ jobs: [ep(0), ep(1, complete), ep(2)], pods: [pod("s1-ep1", splitResult)] }),
+      settings,
+      now,
+    );
+    expect(d.create).toHaveLength(1);
+    const j = d.create[0] as NonNullable<(typeof d.create)[0]>;
+    expect(j.metadata.name).toBe("s1-ep1-seg");
+    expect(j.metadata.labels).toMatchObject({ "reel.dev/role": "segment", "reel.dev/episode": "1" });
+    expect(j.spec).toMatchObject({
+      completionMode: "Indexed",
+      completions: 12,
+      parallelism: 5,
+      backoffLimitPerIndex: 3,
+      maxFailedIndexes: 0,
+    });
+    expect(j.spec.backoffLimit).toBeUndefined();
+    const env = (
+      j.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }
+    ).template.spec.containers[0]?.env;
+    expect(env?.find((e) => e.name === "REEL_MODE")?.value).toBe("segment");
+    expect(JSON.parse(env?.find((e) => e.name === "REEL_SPEC")?.value ?? "{}").episodes).toHaveLength(1);
+    expect(d.status.episodes?.[1]).toMatchObject({
+      phase: "Transcoding",
+      segments: { total: 12, completed: 0 },
+      durationSecs: 1800,
+    });
+    expect(d.events.map((e) => e.reason)).toContain("EpisodeSplit");
+  });
+
+  it("reports segment progress from completions, even after the splitting Job is gone", () => {
+    const d = decide(vj(), observed({ jobs: [ep(0), seg(1, 12, { active: 5, succeeded: 6 }), ep(2)] }), settings, now);
+    expect(d.create).toEqual([]);
+    expect(d.status.episodes?.[1]).toMatchObject({
+      phase: "Transcoding",
+      progress: 62,
+      segments: { total: 12, completed: 6 },
+    });
+  });
+
+  it("completes the episode with its Indexed Job and passes the segment count to the merge Job", () => {
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), seg(1, 12, { ...complete, succeeded: 12 }), ep(2, complete)],
+        pods: [pod("s1-ep1-seg", { mode: "segment", index: 1, segment: 3, phase: "Completed", encoder: "libx264" })],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.[1]).toMatchObject({
+      phase: "Completed",
+      encoder: "libx264",
+      segments: { total: 12, completed: 12 },
+    });
+    const merge = d.create.find((j) => j.metadata.name === "s1-merge");
+    const env = (
+      merge?.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }
+    ).template.spec.containers[0]?.env;
+    expect(JSON.parse(env?.find((e) => e.name === "REEL_MERGE_EPISODES")?.value ?? "[]")).toEqual([
+      { index: 0, title: "One" },
+      { index: 1, title: "Two", segments: 12 },
+      { index: 2, title: "Three" },
+    ]);
+  });
+
+  it("fails the episode with the failing segment's code, not a finished segment's result", () => {
+    const failedPod = pod("s1-ep1-seg", {
+      mode: "segment",
+      index: 1,
+      segment: 4,
+      phase: "Failed",
+      error: { code: "REEL_CHECKSUM_MISMATCH", message: "segment 4 does not match" },
+    });
+    failedPod.metadata.creationTimestamp = "2026-11-25T09:30:00Z";
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), seg(1, 12, { succeeded: 4, ...failedJob() }), ep(2, complete)],
+        pods: [pod("s1-ep1-seg", { mode: "segment", index: 1, segment: 0, phase: "Completed" }), failedPod],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.[1]).toMatchObject({ phase: "Failed", error: { code: "REEL_CHECKSUM_MISMATCH" } });
+    expect(d.status.phase).toBe("Failed");
+  });
+
+  it("takes a joined episode's figures from the merge pod's result", () => {
+    const done = (i: number) => ({ index: i, title: `E${i}`, phase: "Completed", progress: 100, attempts: 1 });
+    const d = decide(
+      vj({
+        status: {
+          phase: "Merging",
+          episodes: [done(0), { ...done(1), segments: { total: 12, completed: 12 } }, done(2)],
+        },
+      }),
+      observed({
+        jobs: [mergeJob(complete)],
+        pods: [
+          pod("s1-merge", {
+            mode: "merge",
+            phase: "Completed",
+            output: { location: "s3://videos/s1/s1.mp4", bytes: 10, sha256: "ab" },
+            joined: [
+              { index: 1, encoder: "libx264", quality: { ssim: 0.987, psnr: 41.5, method: "encoder" }, bytesOutput: 9 },
+            ],
+          }),
+        ],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.phase).toBe("Completed");
+    expect(d.status.episodes?.[1]).toMatchObject({ encoder: "libx264", quality: { ssim: 0.987 }, bytesOutput: 9 });
+    expect(d.status.episodes?.[0]?.quality).toBeUndefined();
+  });
+
+  it("deletes the running Indexed Job on cancel", () => {
+    const d = decide(
+      vj({ spec: { cancel: true } }),
+      observed({ jobs: [ep(0, complete), seg(1, 12), ep(2, complete)] }),
+      settings,
+      now,
+    );
+    expect(d.delete).toContain("s1-ep1-seg");
+    expect(d.status.episodes?.[1]?.phase).toBe("Cancelled");
+  });
+});

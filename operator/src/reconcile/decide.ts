@@ -19,6 +19,7 @@ import {
   type OperatorSettings,
   planEpisodeJobs,
   planMergeJob,
+  planSegmentJob,
   ROLE_LABEL,
   stagingLocation,
 } from "../plan/jobs.ts";
@@ -110,9 +111,15 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   const attemptOf = (j: ObservedJob) => Number(j.metadata.labels?.[ATTEMPT_LABEL] ?? 0) || 0;
   const failedNodes = new Map<number, string[]>();
   let mergeJob: ObservedJob | undefined;
+  // Split episodes: the Indexed Job encoding their segments (the latest attempt's).
+  const segmentJobs = new Map<number, ObservedJob>();
   for (const j of observed.jobs) {
     if (j.metadata.labels?.[ROLE_LABEL] === "merge") mergeJob = j;
-    else {
+    else if (j.metadata.labels?.[ROLE_LABEL] === "segment") {
+      const i = Number(j.metadata.labels?.[EPISODE_LABEL]);
+      const known = segmentJobs.get(i);
+      if (Number.isInteger(i) && (!known || attemptOf(j) > attemptOf(known))) segmentJobs.set(i, j);
+    } else {
       const i = Number(j.metadata.labels?.[EPISODE_LABEL]);
       if (!Number.isInteger(i)) continue;
       const known = jobsByEpisode.get(i);
@@ -150,7 +157,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   // answers to the watch reporting Jobs this operator made; they plan nothing.
   const unplanned = new Set<number>();
   vj.spec.episodes.forEach((_, i) => {
-    if (retries.has(i) || !jobsByEpisode.has(i)) unplanned.add(i);
+    if (retries.has(i) || (!jobsByEpisode.has(i) && !segmentJobs.has(i))) unplanned.add(i);
   });
   const planned = cancelled || unplanned.size === 0 ? [] : planEpisodeJobs(vj, observed.nodes, retries, s, unplanned);
   let budget =
@@ -166,12 +173,68 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   // a 500-episode job would write 500 events, and events cost the apiserver as much as Jobs).
   const scheduled = new Map<string, number[]>();
   let waitingForCap = 0;
+  /** A split episode, from its Indexed Job: segments done, then the outcome. */
+  const segmentStatus = (seg: ObservedJob, known: EpisodeStatus): EpisodeStatus => {
+    const index = known.index;
+    const title = known.title ?? `Episode ${index + 1}`;
+    const st = seg.status ?? {};
+    const total = seg.spec?.completions ?? known.segments?.total ?? 0;
+    const completedSegments = Math.min(total, st.succeeded ?? 0);
+    const mine = observed.pods.filter((p) => p.metadata.labels?.["batch.kubernetes.io/job-name"] === seg.metadata.name);
+    const results = mine.map((p) => parseTermination(terminated(p)?.message)).filter((r) => r !== undefined);
+    const common: EpisodeStatus = {
+      ...known,
+      segments: { total, completed: completedSegments },
+      attempts: Math.max(known.attempts ?? 0, 1),
+    };
+    if (jobCondition(seg, "Complete")) {
+      const encoder = results.find((r) => r.encoder)?.encoder;
+      if (known.phase !== "Completed")
+        events.push({
+          type: "Normal",
+          reason: "EpisodeCompleted",
+          message: `episode ${index + 1} (${title}) completed: ${total} segments${encoder ? ` with ${encoder}` : ""}`,
+        });
+      const done: EpisodeStatus = {
+        ...common,
+        phase: "Completed",
+        progress: 100,
+        finishedAt: st.completionTime ?? known.finishedAt ?? now.toISOString(),
+        ...(encoder ? { encoder } : {}),
+      };
+      delete done.error;
+      return done;
+    }
+    if (jobCondition(seg, "Failed")) {
+      const error = jobFailure(seg, results.filter((r) => r.error).at(-1));
+      if (known.phase !== "Failed")
+        events.push({
+          type: "Warning",
+          reason: "EpisodeFailed",
+          message: `episode ${index + 1} (${title}): a segment failed: ${error.code}: ${error.message}`.slice(0, 1000),
+        });
+      return { ...common, phase: "Failed", error, finishedAt: known.finishedAt ?? now.toISOString() };
+    }
+    if (cancelled) {
+      toDelete.push(seg.metadata.name);
+      return { ...common, phase: "Cancelled", finishedAt: now.toISOString() };
+    }
+    const encodeBase = STAGES.encode?.base ?? 32;
+    const encodeWeight = STAGES.encode?.weight ?? 60;
+    return {
+      ...common,
+      phase: "Transcoding",
+      progress: Math.round(encodeBase + (total ? (encodeWeight * completedSegments) / total : 0)),
+    };
+  };
   const episodes: EpisodeStatus[] = vj.spec.episodes.map((ep, index) => {
     const before = prevEpisodes.get(index);
     const title = ep.title ?? `Episode ${index + 1}`;
     const base: EpisodeStatus = { index, title, phase: "Pending", progress: 0, attempts: 0 };
     const retry = retries.get(index);
     const job = retry ? undefined : jobsByEpisode.get(index);
+    const segmentJob = retry ? undefined : segmentJobs.get(index);
+    if (segmentJob) return segmentStatus(segmentJob, { ...base, ...(before ?? {}) });
     if (retry && !cancelled && before?.phase !== "Pending") {
       events.push({
         type: "Warning",
@@ -215,6 +278,43 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       ...(latest?.spec?.nodeName ? { node: latest.spec.nodeName } : {}),
       ...(st.startTime ? { startedAt: st.startTime } : {}),
     };
+    if (jobCondition(job, "Complete") && result?.split) {
+      // The pod split a long episode: its segments are encoded by an Indexed Job.
+      const segments = result.split.segments;
+      const splitStatus: EpisodeStatus = {
+        ...common,
+        phase: cancelled ? "Cancelled" : "Transcoding",
+        progress: STAGES.encode?.base ?? 32,
+        segments: { total: segments, completed: 0 },
+        ...(result.durationSecs !== undefined ? { durationSecs: result.durationSecs } : {}),
+        ...(result.bytesDownloaded !== undefined ? { bytesDownloaded: result.bytesDownloaded } : {}),
+      };
+      if (cancelled) return { ...splitStatus, finishedAt: now.toISOString() };
+      const plan = planSegmentJob(
+        vj,
+        index,
+        segments,
+        observed.nodes,
+        { failedNodes: failedNodes.get(index) ?? [], attempt: attemptOf(job) },
+        s,
+      );
+      if (plan.refused || !plan.job) {
+        const error = plan.refused ?? { code: "REEL_INTERNAL", message: "no segment Job planned" };
+        events.push({
+          type: "Warning",
+          reason: "EpisodeRefused",
+          message: `episode ${index + 1}: ${error.code}: ${error.message}`,
+        });
+        return { ...splitStatus, phase: "Failed", error, finishedAt: now.toISOString() };
+      }
+      create.push(plan.job);
+      events.push({
+        type: "Normal",
+        reason: "EpisodeSplit",
+        message: `episode ${index + 1} (${title}) split into ${segments} segments: Indexed Job ${plan.job.metadata.name}, ${Math.min(segments, vj.spec.split.maxParallel)} pod(s) at once`,
+      });
+      return splitStatus;
+    }
     if (jobCondition(job, "Complete")) {
       const done: EpisodeStatus = {
         ...common,
@@ -345,7 +445,11 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       status.phase = "Completed";
       status.progress = 100;
     } else {
-      const list = completed.map((e) => ({ index: e.index, title: e.title ?? `Episode ${e.index + 1}` }));
+      const list = completed.map((e) => ({
+        index: e.index,
+        title: e.title ?? `Episode ${e.index + 1}`,
+        ...(e.segments ? { segments: e.segments.total } : {}),
+      }));
       const m = planMergeJob(vj, list, s);
       create.push(m);
       events.push({
@@ -373,6 +477,19 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
           ...(o.sha256 ? { checksum: `sha256:${o.sha256}` } : {}),
           ...(o.durationSecs !== undefined ? { durationSecs: o.durationSecs } : {}),
           ...(o.chapters !== undefined ? { chapters: o.chapters } : {}),
+        };
+      }
+      // Split episodes get their figures over all segments from the pod that joined them.
+      for (const j of result?.joined ?? []) {
+        const at = episodes.findIndex((x) => x.index === j.index);
+        const e = episodes[at];
+        if (!e) continue;
+        episodes[at] = {
+          ...e,
+          ...(j.encoder ? { encoder: j.encoder } : {}),
+          ...(j.quality ? { quality: j.quality } : {}),
+          ...(j.bytesOutput !== undefined ? { bytesOutput: j.bytesOutput } : {}),
+          ...(j.durationSecs !== undefined ? { durationSecs: j.durationSecs } : {}),
         };
       }
       const partial = failed.length ? `, ${failed.length} failed episode(s) left out` : "";

@@ -16,7 +16,7 @@ export interface ObservedJob {
     deletionTimestamp?: string;
     creationTimestamp?: string;
   };
-  spec?: { suspend?: boolean };
+  spec?: { suspend?: boolean; completions?: number };
   status?: {
     active?: number;
     succeeded?: number;

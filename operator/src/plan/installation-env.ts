@@ -1,0 +1,21 @@
+// The installation's output settings (the chart's s3.serverSideEncryption/kmsKeyId and
+// outputs.publicBaseUrl, parsed once in config.ts) as the worker pods' environment. SSE goes to
+// every pod: episode pods write staged episodes and records, the merge pod the outputs. The public
+// base URL only to the merge pod, the one that reports output URLs. Nothing is added when a setting
+// is unset, so the planned Jobs (and their spec hashes) of an installation without them do not change.
+import type { OutputSettings } from "@reel/crds";
+
+export type InstallationSettings = OutputSettings;
+
+export function installationEnv(
+  s: InstallationSettings | undefined,
+  /** The pod's REEL_MODE; only "merge" reports output URLs. */
+  role: string,
+): Array<{ name: string; value: string }> {
+  if (!s) return [];
+  return [
+    ...(s.sse ? [{ name: "REEL_S3_SSE", value: s.sse }] : []),
+    ...(s.sse === "aws:kms" && s.kmsKeyId ? [{ name: "REEL_S3_SSE_KMS_KEY_ID", value: s.kmsKeyId }] : []),
+    ...(role === "merge" && s.publicBaseUrl ? [{ name: "REEL_OUTPUT_PUBLIC_BASE_URL", value: s.publicBaseUrl }] : []),
+  ];
+}
