@@ -1,7 +1,10 @@
 // The operator's settings, parsed once from the environment (the chart sets them). Nothing else
 // in operator/ reads process.env.
 import { hostname } from "node:os";
+import { parsePublicBaseUrl, parseRetention, parseSse } from "@reel/crds";
 import { z } from "zod";
+import type { InstallationSettings } from "./plan/installation-env.ts";
+import type { RetentionSettings } from "./retention/due.ts";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -52,10 +55,39 @@ export const ConfigSchema = z.object({
   /** Redis for fine-grained episode progress from the workers (optional). */
   REEL_REDIS_URL: z.string().optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** Server-side encryption the workers ask on every S3 write: "" (bucket default), AES256, aws:kms. */
+  REEL_S3_SSE: z.string().default(""),
+  REEL_S3_SSE_KMS_KEY_ID: z.string().default(""),
+  /** Outputs reported as <base>/<key> instead of a presigned URL (a CDN in front of the bucket). */
+  REEL_OUTPUT_PUBLIC_BASE_URL: z.string().default(""),
+  /** Output objects deleted this long after their VideoJob finished ("30d", "720h"; "" keeps). */
+  REEL_OUTPUT_RETENTION: z.string().default(""),
+  /** Finished VideoJobs deleted this long after they finished ("" keeps). */
+  REEL_FINISHED_RETENTION: z.string().default(""),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** Checked REEL_S3_SSE*, REEL_OUTPUT_PUBLIC_BASE_URL, passed to the worker pods. */
+  installation: InstallationSettings;
+  /** Checked REEL_OUTPUT_RETENTION / REEL_FINISHED_RETENTION, in seconds. */
+  retention: RetentionSettings;
+};
 
+/** Throws REEL_CONFIG_INVALID (naming the variable) for a bad output or retention setting. */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  return ConfigSchema.parse(env);
+  const c = ConfigSchema.parse(env);
+  const publicBaseUrl = parsePublicBaseUrl(c.REEL_OUTPUT_PUBLIC_BASE_URL);
+  const outputsSecs = parseRetention("REEL_OUTPUT_RETENTION", c.REEL_OUTPUT_RETENTION);
+  const finishedSecs = parseRetention("REEL_FINISHED_RETENTION", c.REEL_FINISHED_RETENTION);
+  return {
+    ...c,
+    installation: {
+      ...parseSse(c.REEL_S3_SSE, c.REEL_S3_SSE_KMS_KEY_ID),
+      ...(publicBaseUrl ? { publicBaseUrl } : {}),
+    },
+    retention: {
+      ...(outputsSecs !== undefined ? { outputsSecs } : {}),
+      ...(finishedSecs !== undefined ? { finishedSecs } : {}),
+    },
+  };
 }

@@ -67,7 +67,9 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
         egressAllow: config.REEL_EGRESS_ALLOW,
         redisUrl: config.REEL_REDIS_URL,
         maxRunningPerNamespace: config.REEL_MAX_RUNNING_PER_NAMESPACE,
+        installation: config.installation,
       },
+      retention: config.retention,
     });
     await controller.start();
   };
@@ -106,7 +108,18 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
   });
   if (leader) leader.start();
   else await startController();
-  log.info({ port, leaderElection: config.REEL_LEADER_ELECT }, "operator started");
+  log.info(
+    {
+      port,
+      leaderElection: config.REEL_LEADER_ELECT,
+      output: config.installation,
+      retention: {
+        outputs: config.REEL_OUTPUT_RETENTION || "keep",
+        finishedVideoJobs: config.REEL_FINISHED_RETENTION || "keep",
+      },
+    },
+    "operator started",
+  );
   return {
     port,
     controller: () => controller,
@@ -122,8 +135,19 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
   };
 }
 
+/** The settings, or exit 2 with the REEL_* code and what to fix (a bad chart value stops the pod at once). */
+function configOrExit(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`${code ? `${code}: ` : ""}${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
 if (import.meta.main) {
-  const config = parseConfig(process.env);
+  const config = configOrExit();
   const op = await startOperator(config);
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.once(sig, () => {

@@ -65,9 +65,16 @@ export function createMetrics(phases: () => Iterable<string> = () => [], oldestP
       this.set(oldestPendingSecs());
     },
   });
+  const retentionDeletions = new Counter({
+    name: "reel_operator_retention_deletions_total",
+    help: "Deletions by retention: what is output (a finished job's output objects, REEL_OUTPUT_RETENTION) or videojob (a finished VideoJob, REEL_FINISHED_RETENTION).",
+    labelNames: ["what"],
+    registers: [registry],
+  });
   return {
     registry,
     finished,
+    retentionDeletions,
     oldestPending,
     reconcileDuration,
     reconcileErrors,

@@ -8,6 +8,9 @@ import { MANAGED_BY, VIDEOJOB_LABEL } from "../plan/jobs.ts";
 import type { DecideSettings } from "../reconcile/decide.ts";
 import type { EpisodeProgress } from "../reconcile/observed.ts";
 import { Reconciler } from "../reconcile/reconciler.ts";
+import type { RetentionSettings } from "../retention/due.ts";
+import { removeOutput } from "../retention/outputs.ts";
+import { RetentionSweeper } from "../retention/sweeper.ts";
 import { WorkQueue } from "./queue.ts";
 
 export interface ControllerOptions {
@@ -22,6 +25,8 @@ export interface ControllerOptions {
   resyncSeconds: number;
   stallSeconds: number;
   progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
+  /** REEL_OUTPUT_RETENTION / REEL_FINISHED_RETENTION; nothing is deleted when absent. */
+  retention?: RetentionSettings;
 }
 
 export class Controller {
@@ -31,6 +36,7 @@ export class Controller {
   readonly pods: Informer;
   readonly nodes: Informer;
   private readonly reconciler: Reconciler;
+  private readonly retention: RetentionSweeper;
   private resync?: NodeJS.Timeout;
   private readonly o: ControllerOptions;
   private ready = false;
@@ -65,6 +71,7 @@ export class Controller {
       onChange: (obj, change) => {
         if (change === "deleted") this.reconciler.videoJobDeleted(obj.metadata.uid);
         this.queue.add(objectKey(obj));
+        this.retention.changed(obj, change);
       },
       onWatchEvent: watchEvent("videojobs"),
     });
@@ -113,6 +120,15 @@ export class Controller {
       progress: o.progress,
       onFinished: (phase) => metrics.finished.inc({ phase }),
     });
+    this.retention = new RetentionSweeper({
+      api: o.api,
+      videojobs: this.videojobs,
+      settings: o.retention ?? {},
+      log,
+      event: (vj, e) => this.reconciler.recordEvent(vj, e),
+      onDeleted: (what) => metrics.retentionDeletions.inc({ what }),
+      removeOutput: (vj) => removeOutput(o.api, vj),
+    });
     this.queue = new WorkQueue(
       async (key) => {
         const end = metrics.reconcileDuration.startTimer();
@@ -150,6 +166,7 @@ export class Controller {
     await this.videojobs.start();
     await this.videojobs.hasSynced();
     this.ready = true;
+    this.retention.start();
     this.resync = setInterval(() => {
       for (const vj of this.videojobs.values()) this.queue.add(objectKey(vj));
     }, this.o.resyncSeconds * 1000);
@@ -169,6 +186,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     if (this.resync) clearInterval(this.resync);
+    await this.retention.stop();
     for (const i of [this.videojobs, this.jobs, this.pods, this.nodes]) i.stop();
     await this.queue.stop();
     await this.reconciler.flushEvents(2000);

@@ -246,14 +246,24 @@ export class KubeApi {
     );
   }
 
-  /** Delete with background propagation (the Job's pods go too); 404 counts as done. */
-  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<void> {
+  /**
+   * Delete with background propagation (the Job's pods go too); 404 counts as done. With `uid`, only
+   * that object (not a namesake created since) is deleted: a mismatch answers 409.
+   */
+  async delete(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    uid?: string,
+  ): Promise<void> {
     this.onWrite?.("delete", kind);
     try {
       await this.request("DELETE", resourcePath(apiVersion, kind, namespace, name), {
         apiVersion: "v1",
         kind: "DeleteOptions",
         propagationPolicy: "Background",
+        ...(uid ? { preconditions: { uid } } : {}),
       });
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 404)) throw e;

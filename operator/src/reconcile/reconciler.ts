@@ -11,6 +11,7 @@ import type { ObservedNode } from "../scheduling/gpu.ts";
 import { setCondition } from "../status/conditions.ts";
 import { type DecideSettings, decide, FINALIZER, type KubeEvent } from "./decide.ts";
 import { jobDone, type EpisodeProgress, type ObservedJob, type ObservedPod } from "./observed.ts";
+import { keepExpiredOutput } from "../retention/due.ts";
 import { EventRecorder } from "./events.ts";
 import { cleanupStaging } from "./staging.ts";
 
@@ -213,7 +214,7 @@ export class Reconciler {
         );
         return undefined;
       }
-      await this.writeStatus(raw, vj.status ?? {}, decision.status);
+      await this.writeStatus(raw, vj.status ?? {}, keepExpiredOutput(vj.status, decision.status));
       const was = vj.status?.phase;
       const now = decision.status.phase;
       // Counted once per VideoJob: a second reconcile can still see the status from before the
@@ -273,6 +274,11 @@ export class Reconciler {
   }
 
   private async event(vj: VideoJob, e: KubeEvent) {
+    this.events.record(vj, e, this.now());
+  }
+
+  /** An Event about a VideoJob from outside a reconcile (retention), through the same recorder. */
+  recordEvent(vj: VideoJob, e: KubeEvent): void {
     this.events.record(vj, e, this.now());
   }
 
