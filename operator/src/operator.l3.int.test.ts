@@ -15,8 +15,13 @@ const built = k8sBinariesBuilt();
 const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
 
 interface Pod {
-  metadata: { name: string; labels: Record<string, string>; creationTimestamp: string };
-  spec: { nodeName?: string };
+  metadata: {
+    name: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp: string;
+  };
+  spec: { nodeName?: string; containers?: Array<{ env?: Array<{ name: string; valueFrom?: unknown }> }> };
   status: { phase: string };
 }
 interface VJ {
@@ -27,6 +32,7 @@ interface VJ {
       phase: string;
       error?: { code: string };
       encoder?: string;
+      segments?: { total: number; completed: number };
       node?: string;
       attempts?: number;
     }[];
@@ -237,6 +243,93 @@ describe.skipIf(!built)(
       expect(["cpu-1", "cpu-2"]).toContain(retry.spec.nodeName);
       await exitPod(retry, 0, ok(0));
       await until("Merging", async () => (await vjOf("enc-fail")).status?.phase === "Merging");
+    }, 90_000);
+
+    it("runs a split episode's Indexed Job through the real Job controller: a pod per segment, then the merge", async () => {
+      await kubectl(["apply", "-f", "-"], videoJob("split-1", 2, { gpu: { policy: "off" } }));
+      await exitPod(await boundPod("split-1", 1), 0, ok(1));
+      await exitPod(await boundPod("split-1", 0), 0, {
+        mode: "episode",
+        index: 0,
+        phase: "Completed",
+        split: { segments: 3 },
+        durationSecs: 3600,
+      });
+      const segmentPods = await until(
+        "three bound segment pods",
+        async () => {
+          const pods = (await podsOf("split-1", 0)).filter(
+            (p) => p.metadata.labels["reel.dev/role"] === "segment" && p.spec.nodeName,
+          );
+          return pods.length === 3 ? pods : undefined;
+        },
+        60_000,
+      );
+      // The Job controller numbers the pods and hands each its index (JOB_COMPLETION_INDEX).
+      const indexes = segmentPods.map((p) => p.metadata.annotations?.["batch.kubernetes.io/job-completion-index"]);
+      expect(indexes.sort()).toEqual(["0", "1", "2"]);
+      expect(segmentPods[0]?.spec.containers?.[0]?.env?.map((e) => e.name)).toContain("JOB_COMPLETION_INDEX");
+      const during = await until("episode 1 transcoding in segments", async () => {
+        const x = await vjOf("split-1");
+        return x.status?.episodes?.[0]?.segments ? x : undefined;
+      });
+      expect(during.status?.episodes?.[0]).toMatchObject({
+        phase: "Transcoding",
+        segments: { total: 3, completed: 0 },
+      });
+      for (const p of segmentPods) {
+        const k = Number(p.metadata.annotations?.["batch.kubernetes.io/job-completion-index"]);
+        await exitPod(p, 0, {
+          mode: "segment",
+          index: 0,
+          segment: k,
+          phase: "Completed",
+          encoder: "libx264",
+          frames: 100,
+        });
+      }
+      const v = await until(
+        "Merging",
+        async () => {
+          const x = await vjOf("split-1");
+          return x.status?.phase === "Merging" ? x : undefined;
+        },
+        60_000,
+      );
+      expect(v.status?.episodes?.[0]).toMatchObject({ phase: "Completed", segments: { total: 3, completed: 3 } });
+      const merge = JSON.parse(await kubectl(["-n", "media", "get", "job", "split-1-merge", "-o", "json"])) as {
+        spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+      };
+      const list = merge.spec.template.spec.containers[0]?.env.find((e) => e.name === "REEL_MERGE_EPISODES")?.value;
+      expect(JSON.parse(list ?? "[]")).toEqual([
+        { index: 0, title: "Episode 1", segments: 3 },
+        { index: 1, title: "Episode 2" },
+      ]);
+    }, 120_000);
+
+    it("fails a split episode at once when one segment is bad input", async () => {
+      await kubectl(["apply", "-f", "-"], videoJob("split-bad", 1, { gpu: { policy: "off" } }));
+      await exitPod(await boundPod("split-bad", 0), 0, {
+        mode: "episode",
+        index: 0,
+        phase: "Completed",
+        split: { segments: 2 },
+      });
+      const seg = await until("a bound segment pod", async () =>
+        (await podsOf("split-bad", 0)).find((p) => p.metadata.labels["reel.dev/role"] === "segment" && p.spec.nodeName),
+      );
+      await exitPod(seg, 2, {
+        mode: "segment",
+        index: 0,
+        segment: 0,
+        phase: "Failed",
+        error: { code: "REEL_MEDIA_INVALID", message: "bad piece" },
+      });
+      const v = await until("Failed", async () => {
+        const x = await vjOf("split-bad");
+        return x.status?.phase === "Failed" ? x : undefined;
+      });
+      expect(v.status?.episodes?.[0]).toMatchObject({ phase: "Failed", error: { code: "REEL_MEDIA_INVALID" } });
     }, 90_000);
 
     it("reschedules the episode of a node that is removed mid-job", async () => {
