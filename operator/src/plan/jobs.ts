@@ -331,7 +331,8 @@ export const SEGMENT_SUFFIX = "seg";
 /**
  * The Indexed Job of a split episode: pod k encodes segment k (JOB_COMPLETION_INDEX) with the
  * episode's settings, placed like the episode (same vendor and encoder capability), at most
- * spec.split.maxParallel at once. `attempt` is the episode attempt whose pod split the source.
+ * spec.split.maxParallel at once. `o.attempt` > 0: all segments again after an encoder failure on
+ * `o.failedNodes` (another capable node, else the CPU when the GPU policy allows).
  */
 export function planSegmentJob(
   job: VideoJob,
@@ -348,7 +349,7 @@ export function planSegmentJob(
   const p = placed.placement;
   const attempt = o.attempt ?? 0;
   const labels = { [EPISODE_LABEL]: String(index), [ATTEMPT_LABEL]: String(attempt) };
-  const suffix = attempt === 0 ? `ep${index}-${SEGMENT_SUFFIX}` : `ep${index}-r${attempt}-${SEGMENT_SUFFIX}`;
+  const suffix = attempt === 0 ? `ep${index}-${SEGMENT_SUFFIX}` : `ep${index}-${SEGMENT_SUFFIX}-r${attempt}`;
   const obj = jobObject({
     job,
     s,

@@ -495,3 +495,66 @@ describe("decide: split episodes (Indexed Job)", () => {
     expect(d.status.episodes?.[1]?.phase).toBe("Cancelled");
   });
 });
+
+describe("decide: a split episode whose segment encoder fails on a GPU node", () => {
+  const nodes: ObservedNode[] = [
+    { name: "cpu-1", labels: {} },
+    { name: "nvidia-2", labels: { "reel.dev/gpu-vendor": "nvidia", "reel.dev/encoder.h264_nvenc": "true" } },
+  ];
+  const gpuJob = vj({
+    spec: { gpu: { policy: "auto", vendor: "nvidia" }, episodes: [{ url: "https://cdn.example.com/1.mp4" }] },
+  });
+  const segJob: ObservedJob = {
+    ...job(
+      "s1-ep0-seg",
+      { "reel.dev/role": "segment", "reel.dev/episode": "0", "reel.dev/attempt": "0" },
+      {
+        succeeded: 5,
+        ...failedJob("PodFailurePolicy"),
+      },
+    ),
+    spec: { completions: 8 },
+  };
+  const lostPod = (() => {
+    const p = pod(
+      "s1-ep0-seg",
+      {
+        mode: "segment",
+        index: 0,
+        segment: 5,
+        phase: "Failed",
+        error: { code: "REEL_ENCODER_FAILED", message: "nvenc" },
+      },
+      "nvidia-2",
+    );
+    const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+    if (t) t.exitCode = 3;
+    return p;
+  })();
+
+  it("runs all segments again away from that node (here the CPU), so one encoder makes the whole episode", () => {
+    const d = decide(gpuJob, observed({ nodes, jobs: [segJob], pods: [lostPod] }), settings, now);
+    expect(d.create.map((j) => j.metadata.name)).toEqual(["s1-ep0-seg-r1"]);
+    const spec = JSON.stringify(d.create[0]?.spec);
+    expect(spec).toContain('"NotIn","values":["nvidia-2"]');
+    expect(spec).not.toContain("nvidia.com/gpu");
+    expect(d.create[0]?.spec).toMatchObject({ completionMode: "Indexed", completions: 8 });
+    expect(d.create[0]?.metadata.labels["reel.dev/attempt"]).toBe("1");
+    expect(d.status.episodes?.[0]).toMatchObject({ phase: "Transcoding", segments: { total: 8, completed: 0 } });
+    expect(d.events.find((e) => e.reason === "EncoderFailed")?.message).toContain("all 8 segments again on the CPU");
+  });
+
+  it("reports the new Indexed Job once it exists, not the failed one", () => {
+    const retry: ObservedJob = {
+      ...job(
+        "s1-ep0-seg-r1",
+        { "reel.dev/role": "segment", "reel.dev/episode": "0", "reel.dev/attempt": "1" },
+        { active: 8, succeeded: 2 },
+      ),
+      spec: { completions: 8 },
+    };
+    const d = decide(gpuJob, observed({ nodes, jobs: [segJob, retry], pods: [lostPod] }), settings, now);
+    expect(d.create).toEqual([]);
+    expect(d.status.episodes?.[0]).toMatchObject({ phase: "Transcoding", segments: { total: 8, completed: 2 } });
+  });
+});

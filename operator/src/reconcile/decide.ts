@@ -88,16 +88,22 @@ export function ranges(ns: number[]): string {
   return out.join(", ");
 }
 
-/** The node where this Job's GPU encoder failed (worker exit 3), if it did. */
-function encoderFailedOn(job: ObservedJob, pods: ObservedPod[]): string | undefined {
+/** The nodes where this Job's GPU encoder failed (worker exit 3). */
+function encoderFailedNodes(job: ObservedJob, pods: ObservedPod[]): string[] {
+  const nodes: string[] = [];
   for (const p of pods) {
     if (p.metadata.labels?.["batch.kubernetes.io/job-name"] !== job.metadata.name) continue;
     const t = terminated(p);
     const code = parseTermination(t?.message)?.error?.code;
-    if (t?.exitCode === EXIT_ENCODER_FAILED || code === "REEL_ENCODER_FAILED") return p.spec?.nodeName;
+    const node = p.spec?.nodeName;
+    if ((t?.exitCode === EXIT_ENCODER_FAILED || code === "REEL_ENCODER_FAILED") && node && !nodes.includes(node))
+      nodes.push(node);
   }
-  return undefined;
+  return nodes;
 }
+
+/** The node where this Job's GPU encoder failed (worker exit 3), if it did. */
+const encoderFailedOn = (job: ObservedJob, pods: ObservedPod[]) => encoderFailedNodes(job, pods)[0];
 
 const isFinal = (phase: string | undefined) => phase === "Completed" || phase === "Failed" || phase === "Cancelled";
 
@@ -117,8 +123,11 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     if (j.metadata.labels?.[ROLE_LABEL] === "merge") mergeJob = j;
     else if (j.metadata.labels?.[ROLE_LABEL] === "segment") {
       const i = Number(j.metadata.labels?.[EPISODE_LABEL]);
+      if (!Number.isInteger(i)) continue;
       const known = segmentJobs.get(i);
-      if (Number.isInteger(i) && (!known || attemptOf(j) > attemptOf(known))) segmentJobs.set(i, j);
+      if (!known || attemptOf(j) > attemptOf(known)) segmentJobs.set(i, j);
+      const nodes = encoderFailedNodes(j, observed.pods);
+      if (nodes.length) failedNodes.set(i, [...(failedNodes.get(i) ?? []), ...nodes]);
     } else {
       const i = Number(j.metadata.labels?.[EPISODE_LABEL]);
       if (!Number.isInteger(i)) continue;
@@ -133,6 +142,14 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   for (const [i, j] of jobsByEpisode) {
     if (jobCondition(j, "Failed") && encoderFailedOn(j, observed.pods) && attemptOf(j) + 1 < MAX_ATTEMPTS) {
       retries.set(i, { failedNodes: failedNodes.get(i) ?? [], attempt: attemptOf(j) + 1 });
+    }
+  }
+  // Split episodes whose segment encoder failed: all segments again, on another node (or the CPU),
+  // so that every segment of the episode comes from one encoder and the join stays lossless.
+  const segmentRetries = new Map<number, EpisodeObservation>();
+  for (const [i, j] of segmentJobs) {
+    if (jobCondition(j, "Failed") && encoderFailedOn(j, observed.pods) && attemptOf(j) + 1 < MAX_ATTEMPTS) {
+      segmentRetries.set(i, { failedNodes: failedNodes.get(i) ?? [], attempt: attemptOf(j) + 1 });
     }
   }
   const deleting = vj.metadata.deletionTimestamp !== undefined;
@@ -173,6 +190,49 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   // a 500-episode job would write 500 events, and events cost the apiserver as much as Jobs).
   const scheduled = new Map<string, number[]>();
   let waitingForCap = 0;
+  /** Plans a split episode's Indexed Job (the first, or again after its encoder failed). */
+  const planSegments = (
+    index: number,
+    title: string,
+    segments: number,
+    o: EpisodeObservation,
+    known: EpisodeStatus,
+  ): EpisodeStatus => {
+    const st: EpisodeStatus = {
+      ...known,
+      phase: "Transcoding",
+      progress: STAGES.encode?.base ?? 32,
+      segments: { total: segments, completed: 0 },
+    };
+    const plan = planSegmentJob(vj, index, segments, observed.nodes, o, s);
+    if (plan.refused || !plan.job) {
+      const error = plan.refused ?? { code: "REEL_INTERNAL", message: "no segment Job planned" };
+      if (known.phase !== "Failed")
+        events.push({
+          type: "Warning",
+          reason: "EpisodeRefused",
+          message: `episode ${index + 1}: ${error.code}: ${error.message}`,
+        });
+      return { ...st, phase: "Failed", error, finishedAt: known.finishedAt ?? now.toISOString() };
+    }
+    create.push(plan.job);
+    const where =
+      plan.placement?.kind === "gpu" ? `${plan.placement.vendor} GPU nodes (${plan.placement.encoder})` : "the CPU";
+    events.push(
+      o.attempt
+        ? {
+            type: "Warning",
+            reason: "EncoderFailed",
+            message: `episode ${index + 1} (${title}): a segment's encoder failed on ${o.failedNodes.join(", ")}; all ${segments} segments again on ${where} (Indexed Job ${plan.job.metadata.name})`,
+          }
+        : {
+            type: "Normal",
+            reason: "EpisodeSplit",
+            message: `episode ${index + 1} (${title}) split into ${segments} segments: Indexed Job ${plan.job.metadata.name} on ${where}, ${Math.min(segments, vj.spec.split.maxParallel)} pod(s) at once`,
+          },
+    );
+    return st;
+  };
   /** A split episode, from its Indexed Job: segments done, then the outcome. */
   const segmentStatus = (seg: ObservedJob, known: EpisodeStatus): EpisodeStatus => {
     const index = known.index;
@@ -234,6 +294,11 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     const retry = retries.get(index);
     const job = retry ? undefined : jobsByEpisode.get(index);
     const segmentJob = retry ? undefined : segmentJobs.get(index);
+    const segmentRetry = segmentRetries.get(index);
+    if (segmentJob && segmentRetry && !cancelled) {
+      const total = segmentJob.spec?.completions ?? before?.segments?.total ?? 0;
+      return planSegments(index, title, total, segmentRetry, { ...base, ...(before ?? {}) });
+    }
     if (segmentJob) return segmentStatus(segmentJob, { ...base, ...(before ?? {}) });
     if (retry && !cancelled && before?.phase !== "Pending") {
       events.push({
@@ -280,40 +345,13 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     };
     if (jobCondition(job, "Complete") && result?.split) {
       // The pod split a long episode: its segments are encoded by an Indexed Job.
-      const segments = result.split.segments;
-      const splitStatus: EpisodeStatus = {
+      const known: EpisodeStatus = {
         ...common,
-        phase: cancelled ? "Cancelled" : "Transcoding",
-        progress: STAGES.encode?.base ?? 32,
-        segments: { total: segments, completed: 0 },
         ...(result.durationSecs !== undefined ? { durationSecs: result.durationSecs } : {}),
         ...(result.bytesDownloaded !== undefined ? { bytesDownloaded: result.bytesDownloaded } : {}),
       };
-      if (cancelled) return { ...splitStatus, finishedAt: now.toISOString() };
-      const plan = planSegmentJob(
-        vj,
-        index,
-        segments,
-        observed.nodes,
-        { failedNodes: failedNodes.get(index) ?? [], attempt: attemptOf(job) },
-        s,
-      );
-      if (plan.refused || !plan.job) {
-        const error = plan.refused ?? { code: "REEL_INTERNAL", message: "no segment Job planned" };
-        events.push({
-          type: "Warning",
-          reason: "EpisodeRefused",
-          message: `episode ${index + 1}: ${error.code}: ${error.message}`,
-        });
-        return { ...splitStatus, phase: "Failed", error, finishedAt: now.toISOString() };
-      }
-      create.push(plan.job);
-      events.push({
-        type: "Normal",
-        reason: "EpisodeSplit",
-        message: `episode ${index + 1} (${title}) split into ${segments} segments: Indexed Job ${plan.job.metadata.name}, ${Math.min(segments, vj.spec.split.maxParallel)} pod(s) at once`,
-      });
-      return splitStatus;
+      if (cancelled) return { ...known, phase: "Cancelled", finishedAt: now.toISOString() };
+      return planSegments(index, title, result.split.segments, { failedNodes: failedNodes.get(index) ?? [] }, known);
     }
     if (jobCondition(job, "Complete")) {
       const done: EpisodeStatus = {

@@ -35,7 +35,9 @@ export async function runSegmentPod(env: SegmentEnv, ctx: PodContext): Promise<S
     );
   }
   const done = await staging.readJson<SegmentRecord>(segmentRecordFile(index, k), signal);
-  if (done?.stagingKey === key && done.sourceSha256 === piece.sha256) {
+  // A segment from an earlier attempt on another encoder is done again: one encoder per episode.
+  const sameEncoder = !env.encoderHint || done?.encoder.startsWith(env.encoderHint);
+  if (done?.stagingKey === key && done.sourceSha256 === piece.sha256 && sameEncoder) {
     log.info({ segment: k }, "segment already staged; nothing to do");
     return {
       mode: "segment",
