@@ -1,0 +1,341 @@
+// Retention and the installation's output settings on a real control plane (L2: etcd +
+// kube-apiserver) with the real S3 server of our tests (versitygw). Nothing runs the Jobs: the test
+// writes Job and Pod status the way the Job controller and the kubelet would (the merge pod's
+// termination message carries the worker's result), and checks what the operator does with short
+// retentions: the output objects and staging deleted from S3 two seconds after the job finished,
+// status.output.expiredAt set and the URL gone (and kept gone while the merge Job and its pod still
+// report the URL), finished VideoJobs deleted ten seconds after, with an Event for each deletion and
+// the Prometheus counter.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
+import { type S3Server, startS3 } from "../../e2e/src/services/s3.ts";
+import { until } from "../../e2e/src/until.ts";
+import { parseConfig } from "./config.ts";
+import { type RunningOperator, startOperator } from "./main.ts";
+
+const built = k8sBinariesBuilt();
+const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
+const PUBLIC = "https://cdn.example.com/videos";
+
+interface Job {
+  metadata: { name: string; labels: Record<string, string> };
+  spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+}
+interface VJ {
+  metadata: { uid: string; deletionTimestamp?: string };
+  status?: {
+    phase?: string;
+    completedAt?: string;
+    output?: { location: string; url?: string; urlExpiresAt?: string; expiredAt?: string; sizeBytes?: number };
+  };
+}
+
+describe.skipIf(!built)("retention and output settings on a real kube-apiserver and S3 (L2)", () => {
+  let dir: string;
+  let cluster: Cluster;
+  let s3: S3Server;
+  let client: S3Client;
+  let op: RunningOperator;
+  const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
+  const getJson = async <T>(args: string[]) => JSON.parse(await kubectl([...args, "-o", "json"])) as T;
+  const jobsOf = async (vj: string) =>
+    (await getJson<{ items: Job[] }>(["-n", "media", "get", "jobs", "-l", `reel.dev/videojob=${vj}`])).items;
+  const vjOf = (name: string) => getJson<VJ>(["-n", "media", "get", "videojob", name]);
+  const gone = async (name: string) => {
+    const out = await kubectl(["-n", "media", "get", "videojob", name, "--ignore-not-found", "-o", "name"]);
+    return out.trim() === "";
+  };
+  const envOf = (j: Job) =>
+    Object.fromEntries(j.spec.template.spec.containers[0]?.env.map((e) => [e.name, e.value]) ?? []);
+  const keys = async (prefix: string) =>
+    ((await client.send(new ListObjectsV2Command({ Bucket: "videos", Prefix: prefix }))).Contents ?? [])
+      .map((o) => o.Key)
+      .sort();
+  const put = (key: string) => client.send(new PutObjectCommand({ Bucket: "videos", Key: key, Body: "x" }));
+  const metric = async (what: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
+    return Number(
+      new RegExp(`^reel_operator_retention_deletions_total\\{what="${what}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0,
+    );
+  };
+  const events = async (name: string, reason: string) =>
+    (
+      await getJson<{ items: { type: string; message: string; involvedObject: { uid: string } }[] }>([
+        "-n",
+        "media",
+        "get",
+        "events",
+        "--field-selector",
+        `involvedObject.name=${name},reason=${reason}`,
+      ])
+    ).items;
+
+  function videoJob(name: string) {
+    return JSON.stringify({
+      apiVersion: "reel.dev/v1alpha1",
+      kind: "VideoJob",
+      metadata: { name, namespace: "media" },
+      spec: {
+        episodes: [{ url: `https://cdn.example.com/${name}/0.mp4`, title: "Ep 1" }],
+        gpu: { policy: "off" },
+        output: { s3: { bucket: "videos", prefix: `${name}/`, endpoint: s3.endpoint, credentialsSecret: "s3-creds" } },
+      },
+    });
+  }
+  /** The Job controller's part: the Job finished. */
+  const finishJob = async (name: string, outcome: "Complete" | "Failed") => {
+    const now = new Date().toISOString();
+    const c = (type: string) => ({ type, status: "True", lastProbeTime: now, lastTransitionTime: now });
+    const status =
+      outcome === "Complete"
+        ? { startTime: now, completionTime: now, succeeded: 1, conditions: [c("SuccessCriteriaMet"), c("Complete")] }
+        : {
+            startTime: now,
+            failed: 4,
+            conditions: [
+              { ...c("FailureTarget"), reason: "BackoffLimitExceeded" },
+              { ...c("Failed"), reason: "BackoffLimitExceeded" },
+            ],
+          };
+    await kubectl([
+      "-n",
+      "media",
+      "patch",
+      "job",
+      name,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+  };
+  /** The kubelet's part: the merge pod ran and left the worker's result as its termination message. */
+  const mergePodDone = async (vj: string, job: string, result: object) => {
+    const pod = `${job}-pod`;
+    await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: pod,
+          namespace: "media",
+          labels: {
+            "app.kubernetes.io/managed-by": "reel-operator",
+            "reel.dev/videojob": vj,
+            "reel.dev/role": "merge",
+            "batch.kubernetes.io/job-name": job,
+          },
+        },
+        spec: { restartPolicy: "Never", containers: [{ name: "worker", image: "reel-worker:test" }] },
+      }),
+    );
+    const now = new Date().toISOString();
+    const status = {
+      phase: "Succeeded",
+      containerStatuses: [
+        {
+          name: "worker",
+          image: "reel-worker:test",
+          imageID: "",
+          ready: false,
+          restartCount: 0,
+          state: {
+            terminated: {
+              exitCode: 0,
+              reason: "Completed",
+              message: JSON.stringify(result),
+              startedAt: now,
+              finishedAt: now,
+            },
+          },
+        },
+      ],
+    };
+    await kubectl([
+      "-n",
+      "media",
+      "patch",
+      "pod",
+      pod,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "reel-retention-"));
+    [cluster, s3] = await Promise.all([clusterUp({ level: 2, dir }), startS3()]);
+    process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
+    client = new S3Client({
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    await client.send(new CreateBucketCommand({ Bucket: "videos" }));
+    await kubectl(["apply", "--server-side", "-f", crd]);
+    await kubectl(["create", "namespace", "media"]);
+    // No controller-manager at L2 makes the namespace's default ServiceAccount the test's Pod needs.
+    await kubectl(["-n", "media", "create", "serviceaccount", "default"]);
+    await kubectl([
+      "-n",
+      "media",
+      "create",
+      "secret",
+      "generic",
+      "s3-creds",
+      `--from-literal=accessKeyId=${s3.accessKeyId}`,
+      `--from-literal=secretAccessKey=${s3.secretAccessKey}`,
+    ]);
+    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
+    op = await startOperator(
+      parseConfig({
+        REEL_METRICS_PORT: "0",
+        REEL_METRICS_HOST: "127.0.0.1",
+        REEL_LEADER_ELECT: "false",
+        REEL_RESYNC_SECONDS: "3600",
+        LOG_LEVEL: "warn",
+        REEL_S3_SSE: "aws:kms",
+        REEL_S3_SSE_KMS_KEY_ID: "alias/reel",
+        REEL_OUTPUT_PUBLIC_BASE_URL: `${PUBLIC}/`,
+        REEL_OUTPUT_RETENTION: "2s",
+        REEL_FINISHED_RETENTION: "10s",
+      }),
+    );
+    await until("the operator to sync", async () => op.controller()?.isReady, 20_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await op?.stop();
+    client?.destroy();
+    await Promise.all([cluster?.down(), s3?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  let uid = "";
+  let completedAt = 0;
+
+  it("passes SSE to episode and merge pods, and the public base URL to the merge pod", async () => {
+    await kubectl(["apply", "-f", "-"], videoJob("season-1"));
+    const [ep] = await until("the episode Job", async () => {
+      const j = await jobsOf("season-1");
+      return j.length ? j : undefined;
+    });
+    expect(envOf(ep as Job)).toMatchObject({ REEL_S3_SSE: "aws:kms", REEL_S3_SSE_KMS_KEY_ID: "alias/reel" });
+    expect(envOf(ep as Job).REEL_OUTPUT_PUBLIC_BASE_URL).toBeUndefined();
+    uid = (await vjOf("season-1")).metadata.uid;
+    // What the episode pod staged, the merge pod's output, and a neighbour that must stay.
+    for (const key of [
+      `season-1/.reel-staging/${uid}/ep0.mp4`,
+      `season-1/.reel-staging/${uid}/ep0.json`,
+      `season-1/.reel-staging/${uid}/merge.json`,
+      "season-1/Season 1.mp4",
+      "season-1/notes.txt",
+    ]) {
+      await put(key);
+    }
+    await finishJob("season-1-ep0", "Complete");
+    const merge = await until("the merge Job", async () =>
+      (await jobsOf("season-1")).find((j) => j.metadata.labels["reel.dev/role"] === "merge"),
+    );
+    expect(envOf(merge)).toMatchObject({
+      REEL_S3_SSE: "aws:kms",
+      REEL_S3_SSE_KMS_KEY_ID: "alias/reel",
+      REEL_OUTPUT_PUBLIC_BASE_URL: PUBLIC,
+    });
+  });
+
+  it("reports the merge pod's <base>/<key> URL, then deletes the output and its staging 2s after the job finished", async () => {
+    await mergePodDone("season-1", "season-1-merge", {
+      mode: "merge",
+      phase: "Completed",
+      output: {
+        location: "s3://videos/season-1/Season 1.mp4",
+        bytes: 1,
+        sha256: "ab".repeat(32),
+        url: `${PUBLIC}/season-1/Season%201.mp4`,
+      },
+    });
+    await finishJob("season-1-merge", "Complete");
+    const done = await until("Completed with the public URL", async () => {
+      const v = await vjOf("season-1");
+      return v.status?.phase === "Completed" && v.status.output?.url ? v : undefined;
+    });
+    expect(done.status?.output).toMatchObject({ url: `${PUBLIC}/season-1/Season%201.mp4`, sizeBytes: 1 });
+    expect(done.status?.output?.urlExpiresAt).toBeUndefined();
+    completedAt = Date.parse(done.status?.completedAt ?? "");
+
+    const expired = await until("the output expired", async () => {
+      const v = await vjOf("season-1");
+      return v.status?.output?.expiredAt ? v : undefined;
+    });
+    const expiredAt = Date.parse(expired.status?.output?.expiredAt ?? "");
+    // Not before its time (second precision in completedAt), and not long after.
+    expect(expiredAt).toBeGreaterThanOrEqual(completedAt + 2000);
+    expect(expiredAt).toBeLessThan(completedAt + 8000);
+    expect(expired.status?.output).toEqual({
+      location: "s3://videos/season-1/Season 1.mp4",
+      sizeBytes: 1,
+      checksum: `sha256:${"ab".repeat(32)}`,
+      expiredAt: expired.status?.output?.expiredAt,
+    });
+    expect(expired.status?.phase).toBe("Completed");
+    expect(await keys("season-1/")).toEqual(["season-1/notes.txt"]);
+    expect(await events("season-1", "OutputExpired")).toEqual([
+      expect.objectContaining({
+        type: "Normal",
+        involvedObject: expect.objectContaining({ uid }),
+        message:
+          "deleted the output s3://videos/season-1/Season 1.mp4 and its staging (4 object(s)), 2s after the job finished (REEL_OUTPUT_RETENTION)",
+      }),
+    ]);
+    expect(await metric("output")).toBe(1);
+  });
+
+  it("keeps the dead link out of status while the merge Job and its pod still report it", async () => {
+    op.controller()?.resyncAll();
+    await op.controller()?.idle();
+    const v = await vjOf("season-1");
+    expect(v.status?.output?.url).toBeUndefined();
+    expect(v.status?.output?.expiredAt).toBeDefined();
+  });
+
+  it("deletes finished VideoJobs (Completed, Failed) 10s after they finished; the finalizer still cleans the staging; running ones stay", async () => {
+    await kubectl(["apply", "-f", "-"], videoJob("broken"));
+    await kubectl(["apply", "-f", "-"], videoJob("running"));
+    await until("the Jobs", async () =>
+      (await jobsOf("broken")).length && (await jobsOf("running")).length ? true : undefined,
+    );
+    const brokenUid = (await vjOf("broken")).metadata.uid;
+    await put(`broken/.reel-staging/${brokenUid}/ep0.json`);
+    await finishJob("broken-ep0", "Failed");
+    const failed = await until("Failed", async () => {
+      const v = await vjOf("broken");
+      return v.status?.phase === "Failed" ? v : undefined;
+    });
+    const failedAt = Date.parse(failed.status?.completedAt ?? "");
+
+    await until("season-1 deleted", () => gone("season-1"), 20_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(completedAt + 10_000);
+    await until("broken deleted", () => gone("broken"), 20_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(failedAt + 10_000);
+    expect(await keys("broken/")).toEqual([]); // the finalizer's cleanup
+    expect(await gone("running")).toBe(false);
+    expect((await events("season-1", "Expired"))[0]).toMatchObject({
+      type: "Normal",
+      involvedObject: { uid },
+      message:
+        "deleting the VideoJob 10s after it finished (REEL_FINISHED_RETENTION); its finalizer removes the staging",
+    });
+    expect(await events("broken", "Expired")).toHaveLength(1);
+    expect(await metric("videojob")).toBe(2);
+    expect(await metric("output")).toBe(1); // the failed job had no output to delete
+  }, 60_000);
+});
