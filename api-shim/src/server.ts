@@ -1,9 +1,8 @@
 // buildServer(deps): the Fastify app, everything wired but nothing listening (main.ts listens).
 import cors from "@fastify/cors";
-import rateLimit from "@fastify/rate-limit";
 import websocket from "@fastify/websocket";
 import { ReelError } from "@reel/crds";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { toResponse } from "./api/errors.ts";
 import { dashboardPlugin } from "./dashboard/plugin.ts";
 import { healthRoutes } from "./api/routes/health.ts";
@@ -16,9 +15,11 @@ import { bearer } from "./auth/authenticate.ts";
 import "./auth/request.ts";
 import type { ShimDeps } from "./deps.ts";
 import { liveRoutes } from "./live/routes.ts";
+import { type Decision, LeasedLimiter } from "./ratelimit/lease.ts";
+import { redisLeaseStore } from "./ratelimit/redis.ts";
 import { formatTraceparent, startSpan, type TraceContext } from "./trace.ts";
 
-import { redactUrl } from "./log.ts";
+import { logPath } from "./log.ts";
 
 export type { ShimDeps, WebhookHooks } from "./deps.ts";
 
@@ -52,7 +53,7 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
     req.log.info(
       {
         method: req.method,
-        url: redactUrl(req.url.split("?")[0] ?? ""),
+        url: logPath(req.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ...(req.principal ? { principal: req.principal.userId } : {}),
@@ -82,30 +83,29 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
     exposedHeaders: ["Retry-After", "traceparent"],
     maxAge: 600,
   });
-  // Counters live in Redis so every replica shares them; when Redis is down requests go through
-  // (skipOnError) rather than the API going down with it.
-  await app.register(rateLimit, {
-    global: false,
-    redis: deps.redis,
-    nameSpace: "reel:ratelimit:",
-    skipOnError: true,
-    timeWindow: config.REEL_RATE_LIMIT_WINDOW_MS,
-  });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  const byIp = app.createRateLimit({
-    max: config.REEL_RATE_LIMIT_IP,
-    keyGenerator: (req) => `ip:${req.ip}`,
+  // Counters live in Redis so every replica shares them, taken in leases (ratelimit/lease.ts) so a
+  // busy key costs no Redis round trip per request; when Redis is down requests go through rather
+  // than the API going down with it.
+  const store = redisLeaseStore(deps.redis);
+  const onError = (err: Error) => deps.log.debug({ err: err.message }, "rate limit: redis unavailable");
+  const window = config.REEL_RATE_LIMIT_WINDOW_MS;
+  const byIp = new LeasedLimiter({ store, max: config.REEL_RATE_LIMIT_IP, windowMs: window, onError });
+  const byCredential = new LeasedLimiter({ store, max: config.REEL_RATE_LIMIT_KEY, windowMs: window, onError });
+  app.addHook("onClose", async () => {
+    byIp.stop();
+    byCredential.stop();
   });
-  const byCredential = app.createRateLimit({
-    max: config.REEL_RATE_LIMIT_KEY,
-    keyGenerator: (req) => `cred:${req.principal?.keyId ?? `user-${req.principal?.userId}`}`,
-  });
-  const limit = async (limiter: typeof byIp, req: FastifyRequest, reply: FastifyReply, who: string): Promise<void> => {
-    const r = await limiter(req);
-    if (r.isAllowed || !r.isExceeded) return;
-    reply.header("retry-after", String(Math.max(1, r.ttlInSeconds)));
-    throw new ReelError("REEL_RATE_LIMITED", `rate limit of ${r.max} requests per window exceeded for this ${who}`);
+  const limit = async (limiter: LeasedLimiter, key: string, reply: FastifyReply, who: string): Promise<void> => {
+    const d = limiter.take(key);
+    const after: Decision = d === undefined || typeof d === "number" ? d : await d;
+    if (after === undefined) return;
+    reply.header("retry-after", String(after));
+    throw new ReelError(
+      "REEL_RATE_LIMITED",
+      `rate limit of ${limiter.max} requests per window exceeded for this ${who}`,
+    );
   };
 
   // The dashboard at / (api-shim/public); encapsulated, so its CSP applies to its own files only.
@@ -117,14 +117,15 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook("onRequest", async (req, reply) => {
-        await limit(byIp, req, reply, "address");
+        await limit(byIp, `ip:${req.ip}`, reply, "address");
         const query = req.query as { access_token?: string };
         // Browsers cannot set headers on a WebSocket: the token may come in the query there only.
         const isWs = req.headers.upgrade?.toLowerCase() === "websocket";
         const credential = bearer(req.headers.authorization, isWs ? query.access_token : undefined);
         if (!credential) throw new ReelError("REEL_AUTH_REQUIRED", "send Authorization: Bearer <API key or JWT>");
         req.principal = await deps.auth.authenticate(credential);
-        await limit(byCredential, req, reply, "credential");
+        const p = req.principal;
+        await limit(byCredential, `cred:${p.keyId ?? `user-${p.userId}`}`, reply, "credential");
       });
       jobRoutes(v1, deps);
       keyRoutes(v1, deps);

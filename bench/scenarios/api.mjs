@@ -211,15 +211,17 @@ function startServer(label, args, env, logFile, check) {
 
 /**
  * What a server logged per request it answered: its whole log (start-up and warm-up included) over
- * the `request completed` lines Fastify writes at info, one per request.
+ * its request lines: the shim's one line per request (`"msg":"request"`, written in its onResponse
+ * hook), or Fastify's own `request completed` for a server that logs the Fastify way.
  */
 export function logVolume(log) {
   const text = typeof log === "string" ? log : log.toString("utf8");
   let lines = 0;
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lines++;
   let completed = 0;
-  const mark = '"msg":"request completed"';
-  for (let i = text.indexOf(mark); i >= 0; i = text.indexOf(mark, i + 1)) completed++;
+  for (const mark of ['"msg":"request completed"', '"msg":"request"}']) {
+    for (let i = text.indexOf(mark); i >= 0; i = text.indexOf(mark, i + 1)) completed++;
+  }
   const bytes = Buffer.byteLength(text);
   return {
     bytes,

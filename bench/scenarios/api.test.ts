@@ -105,6 +105,8 @@ describe("api-status", () => {
     expect(v).toMatchObject({ lines: 5, completed: 2, bytes: log.length, linesPerRequest: 2.5 });
     expect(v.bytesPerRequest).toBe(log.length / 2);
     expect(logVolume("").bytesPerRequest).toBeNull();
+    const shim = '{"level":30,"msg":"shim started"}\n{"level":30,"traceId":"t1","status":200,"msg":"request"}\n';
+    expect(logVolume(shim)).toMatchObject({ lines: 2, completed: 1, linesPerRequest: 2 });
   });
 
   test("submits a job the API accepts", () => {
