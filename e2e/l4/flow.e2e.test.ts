@@ -21,7 +21,7 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { k8sBinariesBuilt } from "../cluster/cluster.ts";
-import type { PodRun } from "../src/kubelet/kubelet.ts";
+import { Redis } from "ioredis";
 import { until } from "../src/until.ts";
 import { helmBuilt, kubectlPath, type L4, root, startL4, TENANT_NS } from "./env.ts";
 import { type Receiver, type Sources, serveSources, startReceiver } from "./media.ts";
@@ -81,6 +81,79 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     };
   const runsOf = (name: string, role = "episode") =>
     env.kubelet.runs.filter((r) => r.labels["reel.dev/videojob"] === name && r.labels["reel.dev/role"] === role);
+
+  /** A VideoJob of our own (not the example): gpu off, so the scheduler may use any node. */
+  async function applyJob(name: string, episodes: Array<{ path: string; title: string }>): Promise<void> {
+    const job = {
+      apiVersion: "reel.dev/v1alpha1",
+      kind: "VideoJob",
+      metadata: { name, namespace: TENANT_NS },
+      spec: {
+        episodes: episodes.map((e) => ({ url: `${sources.origin}${e.path}`, title: e.title })),
+        quality: "480p",
+        gpu: { policy: "off" },
+        output: {
+          s3: {
+            bucket: "videos",
+            prefix: `${name}/`,
+            endpoint: env.s3.endpoint,
+            region: env.s3.region,
+            credentialsSecret: "s3-creds",
+          },
+        },
+      },
+    };
+    await env.kubectl(["apply", "-f", "-"], JSON.stringify(job));
+  }
+
+  const waitReady = (name: string, timeout = 150) =>
+    run(kubectlPath(), [
+      ...["--kubeconfig", env.cluster.kubeconfig, "wait", "--for=condition=Ready", `videojob/${name}`],
+      ...["-n", TENANT_NS, `--timeout=${timeout}s`],
+    ]).catch(async (e) => {
+      const vj = await videojob(name).catch(() => undefined);
+      throw new Error(`${(e as Error).message}\n${JSON.stringify(vj?.status, null, 2)}`);
+    });
+
+  /** The worker's own progress on Redis (reel:progress:<ns>/<name>:<index>), as the pod publishes it. */
+  async function transcoding(name: string, index: number): Promise<void> {
+    const redis = new Redis(env.redis.url);
+    try {
+      await until(
+        `${name} episode ${index} transcoding`,
+        async () => {
+          const p = JSON.parse((await redis.get(`reel:progress:${TENANT_NS}/${name}:${index}`)) ?? "{}");
+          return p.stage === "encode" && p.progress > 0.05;
+        },
+        60_000,
+        100,
+      );
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  const jobNames = async (name: string) =>
+    (
+      await env.kubectl([
+        "get",
+        "jobs",
+        "-n",
+        TENANT_NS,
+        "-l",
+        `reel.dev/videojob=${name}`,
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+      ])
+    )
+      .split(" ")
+      .filter(Boolean)
+      .sort();
+
+  async function objects(prefix: string): Promise<string[]> {
+    const r = await env.s3Client.send(new ListObjectsV2Command({ Bucket: "videos", Prefix: prefix }));
+    return (r.Contents ?? []).map((o) => o.Key ?? "").sort();
+  }
 
   async function ffprobe(location: string) {
     const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
@@ -170,6 +243,17 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     // test encode (nvidia-2; nvidia-1 is an H100 without NVENC).
     const firsts = runsOf("season-1").filter((r) => r.labels["reel.dev/attempt"] === "0");
     expect(firsts.map((r) => r.node)).toEqual(["nvidia-2", "nvidia-2", "nvidia-2", "nvidia-2"]);
+    // This machine has no NVENC: each good episode's worker exited 3 (REEL_ENCODER_FAILED) and the
+    // operator planned attempt 1 on the CPU (gpu.policy auto), which the scheduler put on a CPU node.
+    for (const index of ["0", "1", "2"]) {
+      const runs = runsOf("season-1").filter((r) => r.labels["reel.dev/episode"] === index);
+      expect(runs.map((r) => [r.labels["reel.dev/attempt"], r.exitCode])).toEqual([
+        ["0", 3],
+        ["1", 0],
+      ]);
+      expect(JSON.parse(runs[0]?.message ?? "{}").error?.code).toBe("REEL_ENCODER_FAILED");
+      expect(runs[1]?.node).toMatch(/^cpu-\d$/);
+    }
     log(
       runsOf("season-1")
         .map((r) => `${r.pod} on ${r.node} exit ${r.exitCode}: ${r.message?.slice(0, 160)}`)
@@ -197,7 +281,137 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     expect(mine.map((d) => d.event.data.phase)).toContain("Merging");
   }, 200_000);
 
-  it.todo("gives the same result for the job submitted through the shim's REST API and through the CLI");
-});
+  it("gives the same result for the job submitted through the shim's REST API and through the CLI", async () => {
+    const expected = await result("season-1");
+    const auth = { Authorization: `Bearer ${env.apiKey}`, "content-type": "application/json" };
 
-export type { PodRun };
+    // REST: POST /api/v1/jobs with the example's spec, then the status until it is final.
+    const viaApi = (async () => {
+      const job = await example("season-1-api");
+      const res = await fetch(`${env.shimUrl}/api/v1/jobs`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ name: "season-1-api", spec: job.spec }),
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      expect(await res.json()).toMatchObject({ id: "season-1-api", namespace: TENANT_NS });
+      return until(
+        "season-1-api final",
+        async () => {
+          const s = (await (
+            await fetch(`${env.shimUrl}/api/v1/jobs/season-1-api/status`, { headers: auth })
+          ).json()) as Status;
+          return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+        },
+        150_000,
+        500,
+      );
+    })();
+
+    // CLI: reel login (the key on stdin, saved under a private XDG_CONFIG_HOME), reel submit --watch.
+    const viaCli = (async () => {
+      const file = join(dir, "season-1-cli.yaml");
+      await writeFile(file, stringify(await example("season-1-cli")));
+      const cliEnv = { PATH: process.env.PATH ?? "", HOME: dir, XDG_CONFIG_HOME: join(dir, "xdg") };
+      const cli = join(root, "worker-image", "src", "cli", "main.ts");
+      const login = run(process.execPath, [cli, "login", "--server", env.shimUrl], { env: cliEnv });
+      login.child.stdin?.end(`${env.apiKey}\n`);
+      expect((await login).stdout).toContain("as alice (operator, tenant media");
+      return run(process.execPath, [cli, "submit", file, "--watch"], { env: cliEnv, timeout: 150_000 }).catch((e) => {
+        throw new Error(`reel submit --watch: ${(e as Error).message}`);
+      });
+    })();
+
+    const [apiStatus, cliOut] = await Promise.all([viaApi, viaCli]);
+    expect(apiStatus.phase).toBe("Completed");
+    const text = `${cliOut.stdout}${cliOut.stderr}`;
+    log(text);
+    expect(text).toContain("submitted season-1-cli to media (4 episodes)");
+    expect(text).toMatch(/season-1-cli: Completed \(100%\)/);
+    expect(text).toContain("REEL_MEDIA_INVALID");
+    expect(text).toContain("output: s3://videos/season-1-cli/season-1-cli.mp4");
+
+    for (const name of ["season-1-api", "season-1-cli"]) {
+      const r = await result(name);
+      expect({ ...r, location: undefined }).toEqual({ ...expected, location: undefined });
+      expect(r.location).toBe(`s3://videos/${name}/${name}.mp4`);
+      // the shim's webhook sender reported these too, signed
+      await until(`${name}'s Completed webhook`, async () =>
+        hooks.deliveries.some((d) => d.event.data.job === name && d.event.data.phase === "Completed"),
+      );
+    }
+    expect(hooks.deliveries.every((d) => d.verified)).toBe(true);
+  }, 200_000);
+
+  it("retries a worker pod killed mid-transcode and writes the output once", async () => {
+    await applyJob("killed", [{ path: "/long/ep1.mp4", title: "Long" }]);
+    await transcoding("killed", 0);
+    const [victim] = runsOf("killed");
+    expect(env.kubelet.kill(victim?.pod ?? "", "SIGKILL")).toBe(true);
+    await waitReady("killed");
+
+    const runs = runsOf("killed");
+    expect(runs.map((r) => [r.exitCode, r.signal])).toEqual([
+      [137, "SIGKILL"],
+      [0, undefined],
+    ]);
+    // the Job controller made the replacement only once the killed pod had failed (podReplacementPolicy: Failed)
+    expect(runs[1]?.startedAt).toBeGreaterThanOrEqual(runs[0]?.finishedAt ?? Number.POSITIVE_INFINITY);
+    const job = JSON.parse(await env.kubectl(["get", "job", "killed-ep0", "-n", TENANT_NS, "-o", "json"]));
+    expect(job.status).toMatchObject({ failed: 1, succeeded: 1 });
+    expect(await jobNames("killed")).toEqual(["killed-ep0", "killed-merge"]);
+    expect(runsOf("killed", "merge").map((r) => r.exitCode)).toEqual([0]);
+    const keys = await objects("killed/");
+    expect(keys.filter((k) => !k.includes("/.reel-staging/"))).toEqual(["killed/killed.mp4"]);
+    expect(keys.filter((k) => /\/ep0\.mp4$/.test(k))).toHaveLength(1);
+    const r = await result("killed");
+    expect(r.chapters).toEqual(["Long"]);
+    expect((await videojob("killed")).status?.episodes?.[0]).toMatchObject({ phase: "Completed" });
+  }, 150_000);
+
+  it("resumes a job after the operator is killed mid-job, without duplicate Jobs", async () => {
+    await applyJob("restarted", [
+      { path: "/show/ep1.mp4", title: "One" },
+      { path: "/show/ep3.mkv", title: "Two" },
+    ]);
+    await until("both episode Jobs", async () => (await jobNames("restarted")).length === 2);
+    await env.operator.stop("SIGKILL");
+    // the episodes finish while no operator runs: the new one must find them done
+    await until(
+      "both episode pods done",
+      async () => runsOf("restarted").filter((r) => r.exitCode === 0).length === 2,
+      60_000,
+    );
+    env.operator.start();
+    await waitReady("restarted");
+    expect(await jobNames("restarted")).toEqual(["restarted-ep0", "restarted-ep1", "restarted-merge"]);
+    expect(runsOf("restarted").map((r) => r.exitCode)).toEqual([0, 0]);
+    expect(runsOf("restarted", "merge").map((r) => r.exitCode)).toEqual([0]);
+    expect((await result("restarted")).chapters).toEqual(["One", "Two"]);
+  }, 150_000);
+
+  it("reschedules the episode of a node removed mid-job onto another node", async () => {
+    await applyJob("node-loss", [{ path: "/long/ep1.mp4", title: "Long" }]);
+    await transcoding("node-loss", 0);
+    const [first] = runsOf("node-loss");
+    const lost = first?.node ?? "";
+    await env.kubectl(["delete", "node", lost, "--wait=false"]);
+    try {
+      // The pod GC deletes the pods of a node that is gone (after its quarantine); the harness kills
+      // the process as the node's kubelet would have been gone with it; the Job makes a new pod.
+      await waitReady("node-loss", 180);
+      const runs = runsOf("node-loss");
+      expect(runs).toHaveLength(2);
+      expect(runs[0]?.nodeLost).toBe(true);
+      expect(runs[1]?.node).not.toBe(lost);
+      expect(runs[1]?.exitCode).toBe(0);
+      expect((await videojob("node-loss")).status?.episodes?.[0]).toMatchObject({
+        phase: "Completed",
+        node: runs[1]?.node,
+      });
+      expect((await result("node-loss")).chapters).toEqual(["Long"]);
+    } finally {
+      await env.kubectl(["apply", "-f", join(root, "e2e", "cluster", "nodes.yaml")]);
+    }
+  }, 240_000);
+});

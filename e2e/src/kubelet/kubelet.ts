@@ -46,11 +46,15 @@ export interface PodRun {
   argv: string[];
   logFile: string;
   startedAt: number;
+  /** When the process was gone (ms since the epoch). */
+  finishedAt?: number;
   exitCode?: number;
   signal?: NodeJS.Signals;
   message?: string;
   /** Killed because the pod was deleted (no status is written then: the pod is gone). */
   deleted?: boolean;
+  /** Killed because its Node object was deleted: the machine is gone, its kubelet with it. */
+  nodeLost?: boolean;
   done: Promise<void>;
 }
 
@@ -68,7 +72,7 @@ export class Kubelet {
   readonly runs: PodRun[] = [];
   private readonly seen = new Set<string>();
   private readonly running = new Map<string, Running>();
-  private readonly nodes = new Map<string, Node | null>();
+  private readonly nodes = new Map<string, Node>();
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
 
@@ -83,7 +87,7 @@ export class Kubelet {
   static async start(o: KubeletOptions): Promise<Kubelet> {
     const k = new Kubelet(await Api.fromKubeconfig(o.kubeconfig), o);
     await mkdir(o.workDir, { recursive: true });
-    k.loop = k.watchPods();
+    k.loop = Promise.all([k.watchPods(), k.watchNodes()]).then(() => {});
     return k;
   }
 
@@ -151,6 +155,31 @@ export class Kubelet {
     }
   }
 
+  /**
+   * A Node that is deleted takes its machine with it: the processes of its pods die with no status
+   * written (nobody is left to write it); the pod GC and the Job controller do the rest.
+   */
+  private async watchNodes(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      try {
+        const list = await this.api.request<{ items: Node[] }>("GET", "/api/v1/nodes");
+        const names = new Set(list.items.map((n) => n.metadata.name));
+        for (const name of this.nodes.keys()) if (!names.has(name)) this.nodes.delete(name);
+        for (const r of this.running.values()) {
+          if (names.has(r.run.node) || r.deleting) continue;
+          r.deleting = true;
+          r.run.nodeLost = true;
+          this.log(`${r.run.pod}: node ${r.run.node} is gone: SIGKILL`);
+          signalGroup(r.child, "SIGKILL");
+        }
+      } catch (e) {
+        if (!signal.aborted) this.log(`listing nodes failed: ${(e as Error).message}`);
+      }
+      await sleep(500);
+    }
+  }
+
   private onDeleted(uid: string) {
     const r = this.running.get(uid);
     if (!r || r.deleting) return;
@@ -174,6 +203,7 @@ export class Kubelet {
   private async node(name: string): Promise<Node | null> {
     if (!this.nodes.has(name)) {
       const n = await this.api.request<Node>("GET", `/api/v1/nodes/${name}`).catch(() => null);
+      if (!n) return null;
       this.nodes.set(name, n);
     }
     return this.nodes.get(name) ?? null;
@@ -318,6 +348,7 @@ export class Kubelet {
     termFile: string,
     hostIP: string | undefined,
   ) {
+    const finishedAt = Date.now();
     clearTimeout(r.killTimer);
     // The container's init is gone: whatever it left running goes with it.
     signalGroup(r.child, "SIGKILL");
@@ -328,7 +359,7 @@ export class Kubelet {
       readFile(r.run.logFile, "utf8").catch(() => ""),
     ]);
     const message = terminationMessage({ file, logs, exitCode, ...(policy ? { policy } : {}) });
-    Object.assign(r.run, { exitCode, message, ...(signal ? { signal } : {}) });
+    Object.assign(r.run, { exitCode, message, finishedAt, ...(signal ? { signal } : {}) });
     this.log(`${r.run.pod} exited ${exitCode}${signal ? ` (${signal})` : ""}`);
     if (r.deleting || this.stopping.signal.aborted) return;
     await this.writeStatus(
