@@ -1,4 +1,5 @@
-// Writes generated/videojob.crd.yaml and generated/types.ts from the zod schema.
+// Writes generated/videojob.crd.yaml and generated/types.ts from the zod schema, and
+// generated/videojob-finalizer-policy.yaml from policy.ts.
 // `node src/generate.ts` writes them; `node src/generate.ts --check` exits 1 when they are stale.
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -7,6 +8,7 @@ import { compile } from "json-schema-to-typescript";
 import { stringify } from "yaml";
 import { z } from "zod";
 import { videoJobCrd } from "./crd.ts";
+import { finalizerPolicy } from "./policy.ts";
 import { VideoJob } from "./schema.ts";
 
 const HEADER = "Generated from crds/src/schema.ts by `npm run generate -w @reel/crds`. Do not edit.";
@@ -20,7 +22,10 @@ export async function render(): Promise<Record<string, string>> {
     additionalProperties: false,
     ignoreMinAndMaxItems: true,
   });
-  return { "videojob.crd.yaml": crd, "types.ts": types };
+  const policy = `# ${HEADER.replace("schema.ts", "policy.ts")}\n${finalizerPolicy()
+    .map((doc) => stringify(doc, { lineWidth: 0, version: "1.1" }))
+    .join("---\n")}`;
+  return { "videojob.crd.yaml": crd, "videojob-finalizer-policy.yaml": policy, "types.ts": types };
 }
 
 async function main() {

@@ -12,3 +12,4 @@ export { parseVideoJob, VideoJobInvalidError } from "./parse.ts";
 export { type Rule, rules } from "./rules.ts";
 export * from "./schema.ts";
 export * from "./worker-result.ts";
+export { FINALIZER, FINALIZER_POLICY, finalizerPolicy } from "./policy.ts";

@@ -26,6 +26,7 @@ import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt, k8sBinDir } from "../cluster/cluster.ts";
+import { until } from "../src/until.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..");
@@ -116,6 +117,8 @@ describe.skipIf(!hasHelm)(
         "ClusterRoleBinding",
         "DaemonSet",
         "Deployment",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
         "NetworkPolicy",
         "PodDisruptionBudget",
         "PriorityClass",
@@ -141,6 +144,16 @@ describe.skipIf(!hasHelm)(
       });
       // nothing renders the values no component reads unless they are set
       expect(env.REEL_S3_SSE).toBeUndefined();
+    });
+
+    it("renders the finalizer policy as crds/generated/videojob-finalizer-policy.yaml has it (labels aside)", async () => {
+      const generated = parseAllDocuments(
+        readFileSync(join(root, "crds", "generated", "videojob-finalizer-policy.yaml"), "utf8"),
+      ).map((d) => d.toJS() as Manifest);
+      const rendered = (await render("reel", "reel-system")).filter((m) => m.kind.startsWith("MutatingAdmission"));
+      expect(rendered.map((m) => ({ ...m, metadata: { name: m.metadata.name } }))).toEqual(generated);
+      const off = await render("reel", "reel-system", ["--set", "finalizerPolicy.create=false"]);
+      expect(off.filter((m) => m.kind.startsWith("MutatingAdmission"))).toEqual([]);
     });
 
     it("renders the Ingress with TLS, HPA, ServiceMonitors, PrometheusRule and per-namespace Roles with every feature on", async () => {
@@ -522,6 +535,59 @@ describe.skipIf(!ready)(
       },
       120_000,
     );
+
+    it("the finalizer policy adds reel.dev/cleanup to a VideoJob as the apiserver creates it, keeping the user's own", async () => {
+      const policy = (await render("reel", "reel-system")).filter((m) => m.kind.startsWith("MutatingAdmission"));
+      await ok(["apply", "--server-side", "-f", "-"], toYaml(policy));
+      const vj = (name: string, finalizers?: string[]) =>
+        JSON.stringify({
+          apiVersion: "reel.dev/v1alpha1",
+          kind: "VideoJob",
+          metadata: { name, namespace: "media", ...(finalizers ? { finalizers } : {}) },
+          spec: {
+            episodes: [{ url: "https://cdn.example.com/1.mp4" }],
+            output: { s3: { bucket: "videos", credentialsSecret: "s3" } },
+          },
+        });
+      // A policy takes effect shortly after it is created (the apiserver's admission caches).
+      await until(
+        "the policy in effect",
+        async () => {
+          await kubectl(["-n", "media", "delete", "videojob", "probe", "--ignore-not-found", "--wait=false"]);
+          await kubectl([
+            "-n",
+            "media",
+            "patch",
+            "videojob",
+            "probe",
+            "--type=merge",
+            "-p",
+            '{"metadata":{"finalizers":null}}',
+          ]);
+          await ok(["create", "-f", "-"], vj("probe"));
+          const got = await ok(["-n", "media", "get", "videojob", "probe", "-o", "jsonpath={.metadata.finalizers}"]);
+          return got.stdout.includes("reel.dev/cleanup");
+        },
+        30_000,
+      );
+      await ok(["create", "-f", "-"], vj("mine", ["example.com/keep"]));
+      const got = await ok(["-n", "media", "get", "videojob", "mine", "-o", "jsonpath={.metadata.finalizers}"]);
+      expect(JSON.parse(got.stdout)).toEqual(["example.com/keep", "reel.dev/cleanup"]);
+      for (const name of ["probe", "mine"]) {
+        await kubectl([
+          "-n",
+          "media",
+          "patch",
+          "videojob",
+          name,
+          "--type=merge",
+          "-p",
+          '{"metadata":{"finalizers":null}}',
+        ]);
+        await kubectl(["-n", "media", "delete", "videojob", name, "--ignore-not-found"]);
+      }
+      await ok(["delete", "-f", "-"], toYaml(policy));
+    }, 60_000);
 
     describe("RBAC, asked of the apiserver with kubectl auth can-i --as the components' ServiceAccounts", () => {
       beforeAll(async () => {

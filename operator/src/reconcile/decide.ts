@@ -26,7 +26,9 @@ import {
 import { setCondition } from "../status/conditions.ts";
 import { jobCondition, jobDone, type Observed, type ObservedJob, type ObservedPod } from "./observed.ts";
 
-export const FINALIZER = "reel.dev/cleanup";
+import { FINALIZER } from "@reel/crds";
+
+export { FINALIZER };
 
 export interface DecideSettings extends OperatorSettings {
   /** Episode Jobs running at once per namespace (0 = no cap). */
