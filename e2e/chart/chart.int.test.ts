@@ -142,8 +142,9 @@ describe.skipIf(!hasHelm)(
         POD_NAME: { fieldRef: { fieldPath: "metadata.name" } },
         REEL_WORKER_IMAGE: "ghcr.io/reel-dev/reel-worker:0.1.0",
       });
-      // nothing renders the values no component reads unless they are set
+      // the output settings render only when set (the operator's defaults: bucket SSE, presigned, keep)
       expect(env.REEL_S3_SSE).toBeUndefined();
+      expect(env.REEL_FINISHED_RETENTION).toBeUndefined();
     });
 
     it("renders the finalizer policy as crds/generated/videojob-finalizer-policy.yaml has it (labels aside)", async () => {
@@ -172,6 +173,31 @@ describe.skipIf(!hasHelm)(
         "media/reel-shim",
         "reel-system/reel-operator-leader-election",
       ]);
+      // The output settings reach the operator (which checks them at start and passes SSE and the
+      // public base URL to its pods), and finished-VideoJob retention gives it delete on videojobs.
+      const op = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-operator") as Manifest;
+      const opEnv = Object.fromEntries(
+        (
+          op.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }
+        ).template.spec.containers[0]?.env.map((e) => [e.name, e.value]) ?? [],
+      );
+      expect(opEnv).toMatchObject({
+        REEL_S3_SSE: "aws:kms",
+        REEL_S3_SSE_KMS_KEY_ID: "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000000",
+        REEL_OUTPUT_PUBLIC_BASE_URL: "https://cdn.example.com/videos",
+        REEL_OUTPUT_RETENTION: "30d",
+        REEL_FINISHED_RETENTION: "7d",
+      });
+      const opRole = ms.find((m) => m.kind === "Role" && m.metadata.name === "reel-operator") as Manifest;
+      expect(opRole.rules).toContainEqual({ apiGroups: ["reel.dev"], resources: ["videojobs"], verbs: ["delete"] });
+      const plainRole = (await render("reel", "reel-system")).find(
+        (m) => m.kind === "ClusterRole" && m.metadata.name.startsWith("reel-operator"),
+      ) as Manifest;
+      expect(
+        plainRole.rules
+          ?.filter((r) => (r.resources as string[]).includes("videojobs"))
+          .flatMap((r) => r.verbs as string[]),
+      ).not.toContain("delete");
       const workerPolicies = ms.filter((m) => m.kind === "NetworkPolicy" && m.metadata.name === "reel-worker");
       expect(workerPolicies.map((m) => m.metadata.namespace)).toEqual(["media", "tv"]);
       const rules = JSON.stringify(ms.find((m) => m.kind === "PrometheusRule")?.spec);
