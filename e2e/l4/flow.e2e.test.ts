@@ -29,6 +29,8 @@ import { type Receiver, type Sources, serveSources, startReceiver } from "./medi
 const run = promisify(execFile);
 const ready = k8sBinariesBuilt() && helmBuilt();
 const why = "the Kubernetes binaries or helm are not built; run scripts/bootstrap.sh";
+// `npm run e2e` sets REEL_E2E_REQUIRE: there a skip would be a silent pass.
+if (!ready && process.env.REEL_E2E_REQUIRE) throw new Error(`[flow.e2e.test] cannot run: ${why}`);
 if (!ready) console.warn(`[flow.e2e.test] SKIPPED: ${why}`);
 
 type Spec = {
