@@ -25,6 +25,8 @@ import { nodeBinary, reelOutcome, repoRoot } from "../lib/tools.mjs";
 const loadTool = join(repoRoot, "bench", "tools", "kube-load.ts");
 const operatorMain = join(repoRoot, "operator", "src", "main.ts");
 const crdFile = join(repoRoot, "crds", "generated", "videojob.crd.yaml");
+// As the chart installs it: the apiserver adds the operator's finalizer when a VideoJob is created.
+const policyFile = join(repoRoot, "crds", "generated", "videojob-finalizer-policy.yaml");
 const EPISODES = 8;
 // The operator's default REEL_WORKERS: reconciles at once, so at most this many writes in flight.
 const WORKERS = 8;
@@ -113,6 +115,7 @@ export async function operatorScale({ quick, log }) {
   const env = { ...process.env, KUBECONFIG: cluster.kubeconfig };
   await cluster.kubectl(["apply", "--server-side", "-f", crdFile]);
   await cluster.kubectl(["wait", "--for=condition=Established", "crd/videojobs.reel.dev", "--timeout=60s"]);
+  await cluster.kubectl(["apply", "--server-side", "-f", policyFile]);
 
   const load = async (mode, namespace, extra = {}) => {
     const o = { namespace, videojobs: p.videojobs, episodes: EPISODES, concurrency: WORKERS, qps: QPS, burst: BURST };
