@@ -281,6 +281,9 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     expect(mine.every((d) => d.event.type === "videojob.phase")).toBe(true);
     expect(done.event.data.namespace).toBe(TENANT_NS);
     expect(mine.map((d) => d.event.data.phase)).toContain("Merging");
+    log(
+      `webhooks for season-1: ${mine.map((d) => `${d.event.data.previousPhase ?? "-"}->${d.event.data.phase}`).join(" ")}`,
+    );
   }, 200_000);
 
   it("gives the same result for the job submitted through the shim's REST API and through the CLI", async () => {
@@ -416,4 +419,17 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
       await env.kubectl(["apply", "-f", join(root, "e2e", "cluster", "nodes.yaml")]);
     }
   }, 240_000);
+
+  it("needed no permission beyond the chart's RBAC: the operator and the shim, as its ServiceAccounts, were never refused", async () => {
+    const kubeconfig = join(dir, "env", "reel-operator.kubeconfig");
+    const who = JSON.parse(
+      (await run(kubectlPath(), ["--kubeconfig", kubeconfig, "auth", "whoami", "-o", "json"])).stdout,
+    );
+    expect(who.status.userInfo.username).toBe("system:serviceaccount:reel-system:reel-operator");
+    for (const c of [env.operator, env.shim]) {
+      const logs = await c.logs();
+      expect(logs.length, c.name).toBeGreaterThan(0);
+      expect(logs.match(/.*(forbidden|\b403\b).*/gi) ?? [], c.name).toEqual([]);
+    }
+  });
 });
