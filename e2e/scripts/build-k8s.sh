@@ -14,6 +14,8 @@
 # Usage: e2e/scripts/build-k8s.sh            build what is missing
 #        e2e/scripts/build-k8s.sh --check    exit 0 when everything is built, 1 otherwise (no build)
 #        e2e/scripts/build-k8s.sh --print-bin  print the bin directory
+#        e2e/scripts/build-k8s.sh --kubelet [--check]  the same, with the kubelet too (level L5,
+#          e2e/l5/); opt-in, so the default set, its --check and CI's cached bin/ are unchanged
 set -euo pipefail
 
 K8S_VERSION=v1.37.2   # k8s.io/kubernetes; staging modules at v0.37.2
@@ -36,11 +38,20 @@ all_built() {
   built etcd "$ETCD_VERSION" && built kwok "$KWOK_VERSION"
 }
 
-case "${1:-}" in
-  --check) all_built && exit 0 || exit 1 ;;
-  --print-bin) echo "$bin"; exit 0 ;;
-  "") ;;
-  *) echo "usage: $0 [--check|--print-bin]" >&2; exit 2 ;;
+mode=build
+for arg in "$@"; do
+  case "$arg" in
+    --check) mode=check ;;
+    --print-bin) mode=print-bin ;;
+    # the kubelet is one more k8s.io/kubernetes binary at the same pin, built the same way; it goes
+    # into the same bin/ with its own stamp, so a cache built without it stays valid
+    --kubelet) k8s_bins+=(kubelet) ;;
+    *) echo "usage: $0 [--kubelet] [--check|--print-bin]" >&2; exit 2 ;;
+  esac
+done
+case "$mode" in
+  check) all_built && exit 0 || exit 1 ;;
+  print-bin) echo "$bin"; exit 0 ;;
 esac
 
 mkdir -p "$bin"
