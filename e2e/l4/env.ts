@@ -73,8 +73,13 @@ export class Component {
   start(): void {
     const fd = openSync(this.logFile, "a");
     const [cmd = "", ...args] = this.argv;
-    this.child = spawn(cmd, args, { cwd: root, env: this.env, stdio: ["ignore", fd, fd] });
+    const child = spawn(cmd, args, { cwd: root, env: this.env, stdio: ["ignore", fd, fd] });
     closeSync(fd);
+    this.child = child;
+    // never outlive the test process
+    const onExit = () => child.kill("SIGKILL");
+    process.once("exit", onExit);
+    child.once("exit", () => process.off("exit", onExit));
   }
 
   get pid(): number | undefined {
@@ -112,6 +117,8 @@ export interface L4 {
   operator: Component;
   shim: Component;
   shimUrl: string;
+  /** The operator's /metrics, /healthz and /readyz (the chart's metricsPort). */
+  operatorUrl: string;
   /** An API key of user alice (role operator, tenant media). */
   apiKey: string;
   kubectl(args: string[], input?: string): Promise<string>;
@@ -323,6 +330,7 @@ export async function startL4(dir: string, log: (line: string) => void = () => {
       operator,
       shim,
       shimUrl,
+      operatorUrl: `http://127.0.0.1:${operatorPort}`,
       apiKey,
       kubectl,
       manifests,

@@ -125,10 +125,10 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
         `${name} episode ${index} transcoding`,
         async () => {
           const p = JSON.parse((await redis.get(`reel:progress:${TENANT_NS}/${name}:${index}`)) ?? "{}");
-          return p.stage === "encode" && p.progress > 0.05;
+          return p.stage === "encode";
         },
         60_000,
-        100,
+        50,
       );
     } finally {
       redis.disconnect();
@@ -238,7 +238,7 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     const eps = vj.status?.episodes ?? [];
     expect(eps.map((e) => e.phase)).toEqual(["Completed", "Completed", "Completed", "Failed"]);
     // ep4.mp4 is the first 4 KiB of an MP4: bad input, failed at once with its code
-    expect(eps[3]?.error?.code).toMatch(/^REEL_(MEDIA_INVALID|MERGE_INVALID_INPUT)$/);
+    expect(eps[3]?.error?.code).toBe("REEL_MEDIA_INVALID");
     expect(runsOf("season-1").filter((r) => r.labels["reel.dev/episode"] === "3")).toHaveLength(1);
 
     // The scheduler put every first attempt on a node of the asked vendor that passed an NVENC
@@ -389,6 +389,9 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     );
     env.operator.start();
     await waitReady("restarted");
+    // what the new process wrote: the merge Job, nothing else (its metrics count every create)
+    const metrics = await (await fetch(`${env.operatorUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^reel_operator_api_writes_total\{verb="create",kind="Job"\} 1$/m);
     expect(await jobNames("restarted")).toEqual(["restarted-ep0", "restarted-ep1", "restarted-merge"]);
     expect(runsOf("restarted").map((r) => r.exitCode)).toEqual([0, 0]);
     expect(runsOf("restarted", "merge").map((r) => r.exitCode)).toEqual([0]);

@@ -87,6 +87,12 @@ export class Kubelet {
   static async start(o: KubeletOptions): Promise<Kubelet> {
     const k = new Kubelet(await Api.fromKubeconfig(o.kubeconfig), o);
     await mkdir(o.workDir, { recursive: true });
+    // A test process that ends without stop() takes its pods' process groups with it.
+    const onExit = () => {
+      for (const r of k.running.values()) signalGroup(r.child, "SIGKILL");
+    };
+    process.once("exit", onExit);
+    k.stopping.signal.addEventListener("abort", () => process.off("exit", onExit), { once: true });
     k.loop = Promise.all([k.watchPods(), k.watchNodes()]).then(() => {});
     return k;
   }
