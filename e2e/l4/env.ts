@@ -1,6 +1,6 @@
 // The L4 environment: the L3 control plane (etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler, KWOK nodes), real Redis, PostgreSQL and S3 (versitygw), Reel's chart rendered by
-// the pinned helm with its CRD, namespaces, ServiceAccounts, RBAC and PriorityClasses applied, the
+// the pinned helm and applied but for its workloads (CRD, RBAC, PriorityClasses, admission policy…), the
 // operator and the shim run as local processes with the env the chart's Deployments give them
 // (resolved like a kubelet would, authenticated as the chart's ServiceAccounts with tokens from
 // `kubectl create token`), and the kubelet harness running the worker pods.
@@ -127,16 +127,12 @@ export interface L4 {
   stop(): Promise<void>;
 }
 
-const NON_WORKLOADS = new Set([
-  "Namespace",
-  "ServiceAccount",
-  "ClusterRole",
-  "ClusterRoleBinding",
-  "Role",
-  "RoleBinding",
-  "PriorityClass",
-  "NetworkPolicy",
-]);
+/**
+ * What the chart renders that this environment runs itself instead: the operator and the shim as
+ * local processes, and no node probe (its pods would land on KWOK nodes, and the nodes' capability
+ * labels are nodes.yaml's). Everything else is applied as `helm install` would.
+ */
+const RUN_LOCALLY = new Set(["Deployment", "DaemonSet", "HorizontalPodAutoscaler"]);
 
 /** A kubeconfig that authenticates as a ServiceAccount with a token from `kubectl create token`. */
 async function serviceAccountKubeconfig(c: Cluster, sa: string, path: string): Promise<void> {
@@ -218,11 +214,11 @@ export async function startL4(dir: string, log: (line: string) => void = () => {
       .filter((m): m is Manifest => m !== null);
     await kubectl(["apply", "--server-side", "-f", join(chart, "crds")]);
     for (const ns of [RELEASE_NS, TENANT_NS]) await kubectl(["create", "namespace", ns]);
-    const rest = manifests.filter((m) => NON_WORKLOADS.has(m.kind));
+    const rest = manifests.filter((m) => !RUN_LOCALLY.has(m.kind));
     await kubectl(["apply", "--server-side", "-f", "-"], rest.map((m) => JSON.stringify(m)).join("\n---\n"));
     await kubectl(["wait", "--for=condition=Established", "crd/videojobs.reel.dev"]);
     await kubectl(["create", "secret", "generic", "reel-db", "-n", RELEASE_NS, `--from-literal=url=${postgres.url}`]);
-    step(`chart applied: ${rest.map((m) => m.kind).join(", ")}`);
+    step(`chart applied: ${[...new Set(rest.map((m) => m.kind))].join(", ")}`);
 
     // ---- operator and shim, as the Deployments run them ----
     const api = await Api.fromKubeconfig(cluster.kubeconfig);
