@@ -37,21 +37,29 @@ describe("request logs", () => {
 });
 
 describe("the log writer", () => {
-  it("writes the lines logged in one turn of the event loop together, in order, at the end of the turn", async () => {
+  it("writes lines in batches, in order, within flushMs or once maxBytes are pending", async () => {
     const file = join(tmpdir(), `reel-log-${process.pid}.jsonl`);
     const fd = openSync(file, "w");
-    try {
-      const log = createLogger("info", batchedDestination(fd));
-      for (let i = 0; i < 3; i++) log.info({ i }, "request");
-      expect(readFileSync(file, "utf8")).toBe("");
-      await new Promise((r) => setImmediate(r));
-      const lines = readFileSync(file, "utf8")
-        .trim()
+    const read = () =>
+      readFileSync(file, "utf8")
         .split("\n")
+        .filter(Boolean)
         .map((l) => JSON.parse(l));
+    try {
+      const log = createLogger("info", batchedDestination(fd, { flushMs: 20, maxBytes: 1000 }));
+      for (let i = 0; i < 3; i++) log.info({ i }, "request");
+      await new Promise((r) => setImmediate(r));
+      expect(read()).toEqual([]);
+      await new Promise((r) => setTimeout(r, 40));
+      const lines = read();
       expect(lines.map((l) => l.i)).toEqual([0, 1, 2]);
       expect(lines[0]).toMatchObject({ level: 30, component: "reel-shim", msg: "request" });
       expect(Date.parse(lines[0].time)).toBeGreaterThan(Date.now() - 60_000);
+      // Past maxBytes the batch leaves at once, without waiting for the timer.
+      for (let i = 3; i < 20; i++) log.info({ i, pad: "x".repeat(100) }, "request");
+      expect(read().length).toBeGreaterThan(3);
+      await new Promise((r) => setTimeout(r, 40));
+      expect(read().map((l) => l.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     } finally {
       closeSync(fd);
       rmSync(file, { force: true });

@@ -10,6 +10,7 @@ import { createJwtVerifier } from "./auth/jwt.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { Database } from "./db/database.ts";
 import { upsertHistory } from "./db/history.ts";
+import { listenAuthChanges } from "./db/notify.ts";
 import type { ShimDeps, WebhookHooks } from "./deps.ts";
 import { JobCache } from "./jobs/cache.ts";
 import { historyFromVideoJob } from "./jobs/videojob.ts";
@@ -97,6 +98,25 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
         })
       : undefined;
   const auth = createAuthenticator({ db, ...(jwt ? { jwt } : {}) });
+  // Credentials revoked or changed on any replica (or by hand in PostgreSQL) are forgotten here when
+  // the notification arrives; at every (re)listen everything is, since notifications sent while the
+  // connection was down are lost.
+  const authListen = dbReady
+    .then(() =>
+      listenAuthChanges(
+        db.sql,
+        (c) => {
+          if ("key" in c) auth.forgetKey(c.key);
+          else if ("user" in c) auth.forgetUser(c.user);
+          else auth.forgetAll();
+        },
+        () => auth.forgetAll(),
+      ),
+    )
+    .catch((err) => {
+      log.warn({ err: (err as Error).message }, "LISTEN reel_auth failed; revocations reach this replica by the TTL");
+      return undefined;
+    });
   const base: Omit<ShimDeps, "webhooks"> = { config, log, db, redis, kube, cache, events, auth, metrics };
   const webhooks = o.webhooks === false ? undefined : (o.webhooks ?? (await loadWebhooks(base)));
   const deps: ShimDeps = { ...base, ...(webhooks ? { webhooks } : {}) };
@@ -172,6 +192,10 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
       await Promise.race([cacheStarted, new Promise((r) => setTimeout(r, 100))]);
       await webhooks?.stop();
       await progress.close();
+      await Promise.race([
+        authListen.then((l) => l?.unlisten()).catch(() => {}),
+        new Promise((r) => setTimeout(r, 500)),
+      ]);
       redis.disconnect();
       await db.close();
       await kube.close();

@@ -2,7 +2,7 @@
 import cors from "@fastify/cors";
 import websocket from "@fastify/websocket";
 import { ReelError } from "@reel/crds";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type HookHandlerDoneFunction, LogController } from "fastify";
 import { toResponse } from "./api/errors.ts";
 import { dashboardPlugin } from "./dashboard/plugin.ts";
 import { healthRoutes } from "./api/routes/health.ts";
@@ -12,14 +12,14 @@ import { meRoutes } from "./api/routes/me.ts";
 import { metricsRoutes } from "./api/routes/metrics.ts";
 import { openapiRoutes } from "./api/routes/openapi.ts";
 import { bearer } from "./auth/authenticate.ts";
+import type { Principal } from "./auth/principal.ts";
 import "./auth/request.ts";
 import type { ShimDeps } from "./deps.ts";
 import { liveRoutes } from "./live/routes.ts";
-import { type Decision, LeasedLimiter } from "./ratelimit/lease.ts";
+import { logPath } from "./log.ts";
+import { LeasedLimiter } from "./ratelimit/lease.ts";
 import { redisLeaseStore } from "./ratelimit/redis.ts";
 import { formatTraceparent, startSpan, type TraceContext } from "./trace.ts";
-
-import { logPath } from "./log.ts";
 
 export type { ShimDeps, WebhookHooks } from "./deps.ts";
 
@@ -27,10 +27,9 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   const { config, metrics } = deps;
   const app = Fastify({
     loggerInstance: deps.log,
-    // One log line per request (onResponse, below) instead of Fastify's two, and the request's
-    // logger carries the trace id as its request id: no extra child logger per request.
-    disableRequestLogging: true,
-    requestIdLogLabel: "traceId",
+    // One log line per request (onResponse, below) instead of Fastify's two; req.log carries the
+    // trace id as its request id.
+    logController: new LogController({ requestIdLogLabel: "traceId", disableRequestLogging: true }),
     genReqId: (raw) => {
       const t = startSpan(raw.headers.traceparent as string | undefined);
       (raw as { reelTrace?: TraceContext }).reelTrace = t;
@@ -43,25 +42,37 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
 
   app.decorateRequest("principal", undefined);
   app.decorateRequest("trace", undefined as unknown as TraceContext);
-  app.addHook("onRequest", async (req, reply) => {
+  // Hooks take a callback rather than being async: most requests get through them without waiting
+  // on anything, and an async hook costs promises and microtask turns per request regardless.
+  app.addHook("onRequest", (req, reply, done) => {
     req.trace =
       (req.raw as { reelTrace?: TraceContext }).reelTrace ?? startSpan(req.headers.traceparent as string | undefined);
     reply.header("traceparent", formatTraceparent(req.trace));
+    done();
   });
-  app.addHook("onResponse", async (req, reply) => {
-    const route = req.routeOptions.url ?? "unmatched";
-    req.log.info(
-      {
-        method: req.method,
-        url: logPath(req.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        ...(req.principal ? { principal: req.principal.userId } : {}),
-      },
+  app.addHook("onResponse", (req, reply, done) => {
+    const p = req.principal;
+    deps.log.info(
+      p
+        ? {
+            traceId: req.id,
+            method: req.method,
+            url: logPath(req.url),
+            status: reply.statusCode,
+            ms: Math.round(reply.elapsedTime * 10) / 10,
+            principal: p.userId,
+          }
+        : {
+            traceId: req.id,
+            method: req.method,
+            url: logPath(req.url),
+            status: reply.statusCode,
+            ms: Math.round(reply.elapsedTime * 10) / 10,
+          },
       "request",
     );
-    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
-    metrics.duration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    metrics.http.record(req.routeOptions.url ?? "unmatched", req.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -76,13 +87,17 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       .send(toResponse(new ReelError("REEL_NOT_FOUND", `${req.method} ${req.url.split("?")[0]} is not served`)).body),
   );
 
-  await app.register(cors, {
-    origin: config.REEL_CORS_ORIGINS.length ? config.REEL_CORS_ORIGINS : false,
-    methods: ["GET", "POST", "DELETE"],
-    allowedHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "traceparent"],
-    exposedHeaders: ["Retry-After", "traceparent"],
-    maxAge: 600,
-  });
+  // Without allowed origins there is nothing for CORS to answer (a browser refuses a cross-origin
+  // call either way), so the plugin and its per-request hook are left out.
+  if (config.REEL_CORS_ORIGINS.length) {
+    await app.register(cors, {
+      origin: config.REEL_CORS_ORIGINS,
+      methods: ["GET", "POST", "DELETE"],
+      allowedHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "traceparent"],
+      exposedHeaders: ["Retry-After", "traceparent"],
+      maxAge: 600,
+    });
+  }
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   // Counters live in Redis so every replica shares them, taken in leases (ratelimit/lease.ts) so a
@@ -97,15 +112,26 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
     byIp.stop();
     byCredential.stop();
   });
-  const limit = async (limiter: LeasedLimiter, key: string, reply: FastifyReply, who: string): Promise<void> => {
-    const d = limiter.take(key);
-    const after: Decision = d === undefined || typeof d === "number" ? d : await d;
-    if (after === undefined) return;
+  const refused = (limiter: LeasedLimiter, after: number, reply: FastifyReply, who: string): ReelError => {
     reply.header("retry-after", String(after));
-    throw new ReelError(
+    return new ReelError(
       "REEL_RATE_LIMITED",
       `rate limit of ${limiter.max} requests per window exceeded for this ${who}`,
     );
+  };
+  /** Counts the request against `key`: `next()` when allowed, `done(429)` when not. */
+  const limit = (
+    limiter: LeasedLimiter,
+    key: string,
+    reply: FastifyReply,
+    who: string,
+    done: HookHandlerDoneFunction,
+    next: () => void,
+  ): void => {
+    const d = limiter.take(key);
+    if (d === undefined) next();
+    else if (typeof d === "number") done(refused(limiter, d, reply, who));
+    else d.then((after) => (after === undefined ? next() : done(refused(limiter, after, reply, who))), done);
   };
 
   // The dashboard at / (api-shim/public); encapsulated, so its CSP applies to its own files only.
@@ -116,16 +142,28 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (v1) => {
-      v1.addHook("onRequest", async (req, reply) => {
-        await limit(byIp, `ip:${req.ip}`, reply, "address");
-        const query = req.query as { access_token?: string };
-        // Browsers cannot set headers on a WebSocket: the token may come in the query there only.
-        const isWs = req.headers.upgrade?.toLowerCase() === "websocket";
-        const credential = bearer(req.headers.authorization, isWs ? query.access_token : undefined);
-        if (!credential) throw new ReelError("REEL_AUTH_REQUIRED", "send Authorization: Bearer <API key or JWT>");
-        req.principal = await deps.auth.authenticate(credential);
-        const p = req.principal;
-        await limit(byCredential, `cred:${p.keyId ?? `user-${p.userId}`}`, reply, "credential");
+      // Per address before anything is looked up, then the credential (cached: auth/authenticate.ts),
+      // then per credential.
+      v1.addHook("onRequest", (req, reply, done) => {
+        limit(byIp, `ip:${req.ip}`, reply, "address", done, () => {
+          let credential: string | undefined;
+          try {
+            // Browsers cannot set headers on a WebSocket: the token may come in the query there only.
+            const isWs = req.headers.upgrade?.toLowerCase() === "websocket";
+            const query = req.query as { access_token?: string };
+            credential = bearer(req.headers.authorization, isWs ? query.access_token : undefined);
+            if (!credential) throw new ReelError("REEL_AUTH_REQUIRED", "send Authorization: Bearer <API key or JWT>");
+          } catch (err) {
+            return done(err as Error);
+          }
+          const then = (p: Principal) => {
+            req.principal = p;
+            limit(byCredential, `cred:${p.keyId ?? `user-${p.userId}`}`, reply, "credential", done, done);
+          };
+          const known = deps.auth.cached(credential);
+          if (known) return then(known);
+          deps.auth.authenticate(credential).then(then, done);
+        });
       });
       jobRoutes(v1, deps);
       keyRoutes(v1, deps);

@@ -316,6 +316,41 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     expect(after.body.error.code).toBe("REEL_AUTH_INVALID");
   });
 
+  it("forgets a key revoked or a user demoted in PostgreSQL at once (NOTIFY reel_auth), not after the 5 s cache", async () => {
+    const sql = connectPostgres(pg.url, 1);
+    try {
+      // As another replica would, or an admin by hand: straight in the database.
+      const rita = await addUser(sql, { name: "rita", role: "operator", tenant: "media" });
+      expect((await api("GET", "/api/v1/jobs", { token: rita.key })).status).toBe(200);
+      const t0 = Date.now();
+      await sql`UPDATE api_keys SET revoked_at = now() WHERE id = ${rita.keyId}`;
+      await until(
+        "the revoke to reach the shim",
+        async () => (await api("GET", "/api/v1/me", { token: rita.key })).status === 401,
+        5000,
+        20,
+      );
+      const revokedAfterMs = Date.now() - t0;
+      expect(revokedAfterMs).toBeLessThan(1000);
+
+      const sam = await addUser(sql, { name: "sam", role: "operator", tenant: "media" });
+      expect((await api("GET", "/api/v1/me", { token: sam.key })).body.role).toBe("operator");
+      const t1 = Date.now();
+      await sql`UPDATE users SET role = 'viewer' WHERE id = ${sam.userId}`;
+      await until(
+        "the demotion to reach the shim",
+        async () => (await api("GET", "/api/v1/me", { token: sam.key })).body.role === "viewer",
+        5000,
+        20,
+      );
+      expect(Date.now() - t1).toBeLessThan(1000);
+      // Recording a key's use does not notify (the trigger watches only what changes a principal).
+      await sql`UPDATE api_keys SET last_used_at = now() WHERE id = ${sam.keyId}`;
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("refuses a create body over the size limit with 413 and status, namespace or owner fields with 400", async () => {
     const big = await api("POST", "/api/v1/jobs", {
       key: "olga",

@@ -1,8 +1,9 @@
 // Bearer credential → principal. API keys are looked up by their public id and compared by hash;
 // JWTs are verified (auth/jwt.ts) and their user found or created by iss+sub. A verified principal
-// is kept for a few seconds so a busy client costs no query per request; revoking a key in this
-// process forgets it at once (another replica forgets it within the TTL).
-import { createHash } from "node:crypto";
+// is kept for a few seconds so a busy client costs no query per request. A revoke through this
+// process forgets the key at once; every replica forgets it when PostgreSQL's NOTIFY reel_auth
+// arrives (main.ts listens; migrations/0003), and within the TTL when that notification is lost.
+import { hash } from "node:crypto";
 import { ReelError } from "@reel/crds";
 import type { Database } from "../db/database.ts";
 import { findKeyForAuth, touchKey } from "../db/keys.ts";
@@ -16,8 +17,11 @@ const TOUCH_EVERY_MS = 60_000;
 
 export interface Authenticator {
   authenticate(credential: string): Promise<Principal>;
+  /** The principal when this credential was verified within the TTL; no I/O. */
+  cached(credential: string): Principal | undefined;
   forgetKey(keyId: string): void;
   forgetUser(userId: number): void;
+  forgetAll(): void;
 }
 
 function fromUser(u: UserRow): Omit<Principal, "via" | "scopes"> {
@@ -26,6 +30,8 @@ function fromUser(u: UserRow): Omit<Principal, "via" | "scopes"> {
 
 export function createAuthenticator(o: { db: Database; jwt?: JwtVerifier }): Authenticator {
   const cache = new Map<string, { p: Principal; until: number }>();
+  // Bumped by every forget: a lookup that was under way across one does not cache what it read.
+  let epoch = 0;
   const touched = new Map<string, number>();
   const invalid = (msg: string, cause?: unknown) => new ReelError("REEL_AUTH_INVALID", msg, { cause });
 
@@ -57,21 +63,37 @@ export function createAuthenticator(o: { db: Database; jwt?: JwtVerifier }): Aut
     return { p, until: Math.min(Date.now() + TTL_MS, exp) };
   }
 
+  // The cache is keyed by a SHA-256 of the credential, so credentials themselves are not kept.
+  const cacheKey = (credential: string) => hash("sha256", credential, "base64url");
+  const cached = (id: string) => {
+    const hit = cache.get(id);
+    return hit && hit.until > Date.now() ? hit.p : undefined;
+  };
+
   return {
+    cached: (credential) => cached(cacheKey(credential)),
     async authenticate(credential) {
-      const id = createHash("sha256").update(credential).digest("base64url");
-      const hit = cache.get(id);
-      if (hit && hit.until > Date.now()) return hit.p;
+      const id = cacheKey(credential);
+      const hit = cached(id);
+      if (hit) return hit;
+      const started = epoch;
       const r = await resolve(credential);
+      if (epoch !== started) return r.p;
       if (cache.size > 10_000) cache.clear();
       cache.set(id, r);
       return r.p;
     },
     forgetKey(keyId) {
+      epoch++;
       for (const [k, v] of cache) if (v.p.keyId === keyId) cache.delete(k);
     },
     forgetUser(userId) {
+      epoch++;
       for (const [k, v] of cache) if (v.p.userId === userId) cache.delete(k);
+    },
+    forgetAll() {
+      epoch++;
+      cache.clear();
     },
   };
 }

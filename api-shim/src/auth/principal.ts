@@ -19,15 +19,19 @@ export interface Principal {
   scopes: readonly Scope[];
 }
 
+const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+  admin: ["jobs:read", "jobs:write", "keys:admin"],
+  operator: ["jobs:read", "jobs:write"],
+  viewer: ["jobs:read"],
+};
+
 /** What a role allows at most; a key narrows it with its scopes. */
 export function roleScopes(role: Role): Scope[] {
-  if (role === "admin") return ["jobs:read", "jobs:write", "keys:admin"];
-  if (role === "operator") return ["jobs:read", "jobs:write"];
-  return ["jobs:read"];
+  return [...(ROLE_SCOPES[role] ?? ROLE_SCOPES.viewer)];
 }
 
 export function can(p: Principal, scope: Scope): boolean {
-  return roleScopes(p.role).includes(scope) && p.scopes.includes(scope);
+  return (ROLE_SCOPES[p.role] ?? ROLE_SCOPES.viewer).includes(scope) && p.scopes.includes(scope);
 }
 
 /** Who did it, for the audit log and the VideoJob's creator annotation. */

@@ -135,10 +135,21 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     return (await find(ns, req.params.id)).job;
   });
 
-  app.get<{ Params: { id: string } }>("/jobs/:id/status", async (req) => {
+  // The status GET answers a live job with its status serialised once per cached object: the watch
+  // replaces the object on every change (a new resourceVersion), so a WeakMap keyed by it holds
+  // each version's body until the next one replaces it.
+  const statusBodies = new WeakMap<CachedJob, string>();
+  app.get<{ Params: { id: string } }>("/jobs/:id/status", (req, reply) => {
     const ns = tenantNamespace(requireScope(req, "jobs:read"));
     cache.assertSynced();
-    return (await find(ns, req.params.id)).job.status ?? {};
+    const live = cache.get(ns, req.params.id);
+    if (!live) return find(ns, req.params.id).then(({ job }) => job.status ?? {});
+    let body = statusBodies.get(live);
+    if (body === undefined) {
+      body = JSON.stringify(live.status ?? {});
+      statusBodies.set(live, body);
+    }
+    return reply.type("application/json; charset=utf-8").send(body);
   });
 
   app.post<{ Params: { id: string } }>("/jobs/:id/cancel", async (req, reply) => {
