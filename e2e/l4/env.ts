@@ -122,6 +122,8 @@ export interface L4 {
   /** An API key of user alice (role operator, tenant media). */
   apiKey: string;
   kubectl(args: string[], input?: string): Promise<string>;
+  /** Seconds from the CRD's Established to the first VideoJob the apiserver admitted. */
+  admissionDelaySeconds: number;
   /** The chart's manifests as rendered for this run. */
   manifests: Manifest[];
   stop(): Promise<void>;
@@ -219,6 +221,28 @@ export async function startL4(dir: string, log: (line: string) => void = () => {
     await kubectl(["wait", "--for=condition=Established", "crd/videojobs.reel.dev"]);
     await kubectl(["create", "secret", "generic", "reel-db", "-n", RELEASE_NS, `--from-literal=url=${postgres.url}`]);
     step(`chart applied: ${[...new Set(rest.map((m) => m.kind))].join(", ")}`);
+    // Found here: with the chart's finalizer MutatingAdmissionPolicy installed, creating a VideoJob
+    // answers 503 "Resource kind reel.dev/v1alpha1, Kind=VideoJob not found" for several seconds
+    // after the CRD is Established (the policy's admission does not know the new kind yet;
+    // failurePolicy Ignore does not cover it). An installer has to wait the same way; the delay is logged.
+    const probe = JSON.stringify({
+      apiVersion: "reel.dev/v1alpha1",
+      kind: "VideoJob",
+      metadata: { name: "admission-probe", namespace: TENANT_NS },
+      spec: {
+        episodes: [{ url: "https://cdn.example.com/x.mp4" }],
+        output: { s3: { bucket: "videos", credentialsSecret: "none" } },
+      },
+    });
+    const established = Date.now();
+    await until(
+      "VideoJobs admitted",
+      () => kubectl(["create", "--dry-run=server", "-f", "-"], probe).then(() => true),
+      60_000,
+      250,
+    );
+    const admissionDelaySeconds = (Date.now() - established) / 1000;
+    step(`VideoJobs admitted ${admissionDelaySeconds.toFixed(1)} s after the CRD was Established`);
 
     // ---- operator and shim, as the Deployments run them ----
     const api = await Api.fromKubeconfig(cluster.kubeconfig);
@@ -330,6 +354,7 @@ export async function startL4(dir: string, log: (line: string) => void = () => {
       apiKey,
       kubectl,
       manifests,
+      admissionDelaySeconds,
       stop: stopAll,
     };
   } catch (e) {

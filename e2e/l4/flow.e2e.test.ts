@@ -234,6 +234,12 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
 
     const vj = await videojob("season-1");
     expect(vj.status?.phase).toBe("Completed");
+    // The chart's MutatingAdmissionPolicy put the cleanup finalizer on at create: the operator
+    // never patched the VideoJob itself (its metrics count every write; status goes through /status).
+    expect((vj.metadata as { finalizers?: string[] }).finalizers).toContain("reel.dev/cleanup");
+    const writes = await (await fetch(`${env.operatorUrl}/metrics`)).text();
+    expect(writes).not.toMatch(/^reel_operator_api_writes_total\{verb="patch",kind="VideoJob"\} [1-9]/m);
+    expect(writes).toMatch(/^reel_operator_api_writes_total\{verb="patch-status",kind="VideoJob"\} [1-9]/m);
     expect(vj.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True" });
     const eps = vj.status?.episodes ?? [];
     expect(eps.map((e) => e.phase)).toEqual(["Completed", "Completed", "Completed", "Failed"]);
