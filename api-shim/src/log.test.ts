@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { batchedDestination, createLogger, isoTime, logPath, redactUrl } from "./log.ts";
+import { batchedDestination, createLogger, isoTime, LazyChildLogger, logPath, redactUrl } from "./log.ts";
 
 describe("request logs", () => {
   it("never carry the Authorization header or an access_token from the URL", () => {
@@ -70,5 +70,38 @@ describe("the log writer", () => {
     expect(isoTime()).toMatch(/^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/);
     expect(logPath("/api/v1/jobs/a/status?x=1")).toBe("/api/v1/jobs/a/status");
     expect(logPath("/api/v1/jobs/a&access_token=s3cret")).toBe("/api/v1/jobs/a&access_token=[REDACTED]");
+  });
+});
+
+describe("a request's logger", () => {
+  it("makes its child only when something logs through it, with the request's bindings", () => {
+    const lines: string[] = [];
+    const out = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const root = createLogger("info", out);
+    let children = 0;
+    const parent = new Proxy(root, {
+      get: (t, k) => {
+        if (k !== "child") return Reflect.get(t, k);
+        return (...a: Parameters<typeof root.child>) => {
+          children++;
+          return t.child(...a);
+        };
+      },
+    });
+    const quiet = new LazyChildLogger(parent, { traceId: "t1" });
+    expect(quiet.level).toBe("info");
+    expect(children).toBe(0);
+    const used = new LazyChildLogger(parent, { traceId: "t2" });
+    used.info({ videojob: "media/a" }, "job created");
+    used.debug("not at info");
+    expect(children).toBe(1);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ traceId: "t2", videojob: "media/a", msg: "job created", level: 30 }),
+    ]);
   });
 });

@@ -61,16 +61,28 @@ export function batchedDestination(
       if (timer) clearTimeout(timer);
       timer = undefined;
       if (!lines.length) return;
-      let buf = Buffer.from(lines.length === 1 ? (lines[0] as string) : lines.join(""));
+      const text = lines.length === 1 ? (lines[0] as string) : lines.join("");
       lines = [];
       bytes = 0;
-      while (buf.length && !broken) {
+      // The string goes to write() as it is (no Buffer of it first: half the cost, measured); only
+      // a short write, to a full pipe, needs the bytes that are left.
+      let rest: Buffer | undefined;
+      while (!broken) {
         try {
-          buf = buf.subarray(writeSync(fd, buf));
+          if (!rest) {
+            const written = writeSync(fd, text);
+            if (written === Buffer.byteLength(text)) return;
+            rest = Buffer.from(text).subarray(written);
+          } else {
+            rest = rest.subarray(writeSync(fd, rest));
+          }
+          if (!rest.length) return;
         } catch (err) {
           // A full pipe (a non-blocking stdout): wait a little, as pino's own writer does.
-          if ((err as NodeJS.ErrnoException).code === "EAGAIN") Atomics.wait(wait, 0, 0, 10);
-          else broken = true; // EPIPE and the like: nobody reads the log any more
+          if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
+            rest ??= Buffer.from(text);
+            Atomics.wait(wait, 0, 0, 10);
+          } else broken = true; // EPIPE and the like: nobody reads the log any more
         }
       }
     },
@@ -111,3 +123,63 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 }
 
 export type Logger = ReturnType<typeof createLogger>;
+
+type LogArgs = Parameters<Logger["info"]>;
+
+/**
+ * Fastify's req.log: the pino child bound to the request's id, made on first use. Fastify makes one
+ * per request, pino's child() serialises its bindings, and most requests never log through it (the
+ * request line goes through the root logger with the id as a field).
+ */
+export class LazyChildLogger {
+  readonly #parent: Logger;
+  readonly #bindings: pino.Bindings;
+  readonly #opts: pino.ChildLoggerOptions;
+  #made: Logger | undefined;
+
+  constructor(parent: Logger, bindings: pino.Bindings, opts: pino.ChildLoggerOptions = {}) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#opts = opts;
+  }
+
+  #log(): Logger {
+    this.#made ??= this.#parent.child(this.#bindings, this.#opts);
+    return this.#made;
+  }
+
+  get level(): string {
+    return this.#made?.level ?? this.#opts.level ?? this.#parent.level;
+  }
+  set level(level: string) {
+    this.#log().level = level;
+  }
+  trace(...args: LogArgs): void {
+    this.#log().trace(...args);
+  }
+  debug(...args: LogArgs): void {
+    this.#log().debug(...args);
+  }
+  info(...args: LogArgs): void {
+    this.#log().info(...args);
+  }
+  warn(...args: LogArgs): void {
+    this.#log().warn(...args);
+  }
+  error(...args: LogArgs): void {
+    this.#log().error(...args);
+  }
+  fatal(...args: LogArgs): void {
+    this.#log().fatal(...args);
+  }
+  silent(): void {}
+  child(bindings: pino.Bindings, opts?: pino.ChildLoggerOptions): Logger {
+    return this.#log().child(bindings, opts);
+  }
+  isLevelEnabled(level: string): boolean {
+    return this.#log().isLevelEnabled(level);
+  }
+  bindings(): pino.Bindings {
+    return this.#log().bindings();
+  }
+}

@@ -2,7 +2,13 @@
 import cors from "@fastify/cors";
 import websocket from "@fastify/websocket";
 import { ReelError } from "@reel/crds";
-import Fastify, { type FastifyInstance, type FastifyReply, type HookHandlerDoneFunction, LogController } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type HookHandlerDoneFunction,
+  LogController,
+} from "fastify";
 import { toResponse } from "./api/errors.ts";
 import { dashboardPlugin } from "./dashboard/plugin.ts";
 import { healthRoutes } from "./api/routes/health.ts";
@@ -16,7 +22,7 @@ import type { Principal } from "./auth/principal.ts";
 import "./auth/request.ts";
 import type { ShimDeps } from "./deps.ts";
 import { liveRoutes } from "./live/routes.ts";
-import { logPath } from "./log.ts";
+import { LazyChildLogger, type Logger, logPath } from "./log.ts";
 import { LeasedLimiter } from "./ratelimit/lease.ts";
 import { redisLeaseStore } from "./ratelimit/redis.ts";
 import { formatTraceparent, startSpan, type TraceContext } from "./trace.ts";
@@ -28,8 +34,9 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
     // One log line per request (onResponse, below) instead of Fastify's two; req.log carries the
-    // trace id as its request id.
+    // trace id as its request id, and is made only when a route logs through it.
     logController: new LogController({ requestIdLogLabel: "traceId", disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, opts) => new LazyChildLogger(logger as Logger, bindings, opts) as never,
     genReqId: (raw) => {
       const t = startSpan(raw.headers.traceparent as string | undefined);
       (raw as { reelTrace?: TraceContext }).reelTrace = t;
@@ -119,19 +126,55 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       `rate limit of ${limiter.max} requests per window exceeded for this ${who}`,
     );
   };
-  /** Counts the request against `key`: `next()` when allowed, `done(429)` when not. */
-  const limit = (
-    limiter: LeasedLimiter,
-    key: string,
-    reply: FastifyReply,
-    who: string,
-    done: HookHandlerDoneFunction,
-    next: () => void,
-  ): void => {
-    const d = limiter.take(key);
-    if (d === undefined) next();
-    else if (typeof d === "number") done(refused(limiter, d, reply, who));
-    else d.then((after) => (after === undefined ? next() : done(refused(limiter, after, reply, who))), done);
+  // The credential's limiter key, kept with its (cached) principal.
+  const credentialKeys = new WeakMap<Principal, string>();
+  const credentialKey = (p: Principal): string => {
+    let k = credentialKeys.get(p);
+    if (k === undefined) {
+      k = `cred:${p.keyId ?? `user-${p.userId}`}`;
+      credentialKeys.set(p, k);
+    }
+    return k;
+  };
+  // The /api/v1 onRequest hook, in three steps that each go on synchronously when they need not
+  // wait (a limiter holding tokens, a cached credential): per address before anything is looked
+  // up, then the credential, then per credential.
+  const limitAddress = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const d = byIp.take(`ip:${req.ip}`);
+    if (d === undefined) authenticate(req, reply, done);
+    else if (typeof d === "number") done(refused(byIp, d, reply, "address"));
+    else
+      d.then(
+        (after) =>
+          after === undefined ? authenticate(req, reply, done) : done(refused(byIp, after, reply, "address")),
+        done,
+      );
+  };
+  const authenticate = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    let credential: string | undefined;
+    try {
+      // Browsers cannot set headers on a WebSocket: the token may come in the query there only.
+      const isWs = req.headers.upgrade?.toLowerCase() === "websocket";
+      credential = bearer(
+        req.headers.authorization,
+        isWs ? (req.query as { access_token?: string }).access_token : undefined,
+      );
+      if (!credential) throw new ReelError("REEL_AUTH_REQUIRED", "send Authorization: Bearer <API key or JWT>");
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    const known = deps.auth.cached(credential);
+    if (known) limitCredential(req, reply, done, known);
+    else deps.auth.authenticate(credential).then((p) => limitCredential(req, reply, done, p), done);
+  };
+  const limitCredential = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, p: Principal) => {
+    req.principal = p;
+    const d = byCredential.take(credentialKey(p));
+    if (d === undefined) done();
+    else if (typeof d === "number") done(refused(byCredential, d, reply, "credential"));
+    else
+      d.then((after) => (after === undefined ? done() : done(refused(byCredential, after, reply, "credential"))), done);
   };
 
   // The dashboard at / (api-shim/public); encapsulated, so its CSP applies to its own files only.
@@ -142,29 +185,7 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (v1) => {
-      // Per address before anything is looked up, then the credential (cached: auth/authenticate.ts),
-      // then per credential.
-      v1.addHook("onRequest", (req, reply, done) => {
-        limit(byIp, `ip:${req.ip}`, reply, "address", done, () => {
-          let credential: string | undefined;
-          try {
-            // Browsers cannot set headers on a WebSocket: the token may come in the query there only.
-            const isWs = req.headers.upgrade?.toLowerCase() === "websocket";
-            const query = req.query as { access_token?: string };
-            credential = bearer(req.headers.authorization, isWs ? query.access_token : undefined);
-            if (!credential) throw new ReelError("REEL_AUTH_REQUIRED", "send Authorization: Bearer <API key or JWT>");
-          } catch (err) {
-            return done(err as Error);
-          }
-          const then = (p: Principal) => {
-            req.principal = p;
-            limit(byCredential, `cred:${p.keyId ?? `user-${p.userId}`}`, reply, "credential", done, done);
-          };
-          const known = deps.auth.cached(credential);
-          if (known) return then(known);
-          deps.auth.authenticate(credential).then(then, done);
-        });
-      });
+      v1.addHook("onRequest", limitAddress);
       jobRoutes(v1, deps);
       keyRoutes(v1, deps);
       meRoutes(v1);
