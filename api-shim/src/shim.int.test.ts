@@ -591,6 +591,49 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     }
   });
 
+  it("holds a per-key limit across two shims sharing one Redis, refusing early by under 4% per other replica", async () => {
+    const sql = connectPostgres(pg.url, 1);
+    const { key } = await addUser(sql, { name: "tara", role: "viewer", tenant: "media" });
+    await sql.end();
+    // 640 a window: leases of up to 20 tokens (max/32), so a replica may hold 25 unspent.
+    const limit = 640;
+    const replicas = await Promise.all(
+      [0, 1].map(() =>
+        startShim(config({ REEL_RATE_LIMIT_KEY: String(limit), REEL_RATE_LIMIT_WINDOW_MS: "60000" }), {
+          webhooks: false,
+        }),
+      ),
+    );
+    try {
+      for (const r of replicas)
+        await until("a replica to be healthy", async () => (await fetch(`http://127.0.0.1:${r.port}/api/health`)).ok);
+      const statuses: number[] = [];
+      let retryAfter = 0;
+      // Waves of 40 concurrent GETs, alternating between the replicas, until 1,000 are sent.
+      for (let wave = 0; wave < 25; wave++) {
+        const got = await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            const r = replicas[i % 2] as RunningShim;
+            const res = await fetch(`http://127.0.0.1:${r.port}/api/v1/me`, {
+              headers: { authorization: `Bearer ${key}` },
+            });
+            if (res.status === 429) retryAfter = Number(res.headers.get("retry-after"));
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        );
+        statuses.push(...got);
+      }
+      const ok = statuses.filter((s) => s === 200).length;
+      expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+      expect(ok).toBeLessThanOrEqual(limit);
+      expect(ok).toBeGreaterThanOrEqual(limit - 25);
+      expect(retryAfter).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+    }
+  });
+
   it("writes audit rows for job and key actions, which cannot be updated or deleted", async () => {
     const sql = connectPostgres(pg.url, 1);
     try {

@@ -37,7 +37,8 @@ const TENANT = "bench";
 const STATUS_JOB = "bench-status";
 const CONNECTIONS = 200;
 // Per address and per key, per window: high enough that no request of a run is ever refused (a full
-// api-status round sends about 10^6). The limiter still counts every request in Redis, as deployed.
+// api-status round sends about 10^6). Every request is still counted against the Redis window, as
+// deployed: the shim leases tokens from it (api-shim/src/ratelimit/lease.ts).
 const RATE_LIMIT = 1_000_000_000;
 // The status GET answers with this (what a job mid-way looks like), not an empty object.
 const STATUS = { phase: "Processing", progress: 42, episodesSummary: "1/2" };
@@ -422,7 +423,7 @@ export async function apiStatus({ quick, log }) {
       duration_s: p.durationS,
       warmup_s: p.warmupS,
       load: "autocannon in its own process (bench/tools/http-load.mjs): a warm-up run, then the measured one; requests/s is autocannon's Req/Sec average, latencies 2xx only at 1 ms resolution",
-      shim_route: `GET /api/v1/jobs/${STATUS_JOB}/status with an API key (auth cached 5 s; both rate limiters count in Redis per request)`,
+      shim_route: `GET /api/v1/jobs/${STATUS_JOB}/status with an API key (principal cached 5 s, forgotten on NOTIFY reel_auth; both rate limiters count every request against their Redis window, in leases of up to 4096 tokens)`,
       hello_route: 'GET /hello -> {"hello":"world"}, Fastify({ logger: false }), no plugins',
       status_body: STATUS,
       shim_env: {
