@@ -155,6 +155,42 @@ async function serviceAccountKubeconfig(c: Cluster, sa: string, path: string): P
   );
 }
 
+/**
+ * A kubelet's client credentials for `node`: a P-256 key and a certificate for CN=system:node:<node>,
+ * O=system:nodes signed by the cluster CA (what TLS bootstrapping would have given it), in a
+ * kubeconfig. The apiserver then applies the Node authorizer and NodeRestriction to it.
+ */
+async function nodeKubeconfig(c: Cluster, stateDir: string, node: string, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const pki = join(stateDir, "pki");
+  const [key, csr, crt] = ["key", "csr", "crt"].map((x) => join(dir, `${node}.${x}`)) as [string, string, string];
+  await run("openssl", [
+    ...["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+    ...["-subj", `/O=system:nodes/CN=system:node:${node}`, "-keyout", key, "-out", csr],
+  ]);
+  await run("openssl", [
+    ...["x509", "-req", "-in", csr, "-CA", join(pki, "ca.crt"), "-CAkey", join(pki, "ca.key")],
+    ...["-CAcreateserial", "-CAserial", join(dir, "ca.srl"), "-days", "1", "-out", crt],
+  ]);
+  const admin = parse(await readFile(c.kubeconfig, "utf8")) as { clusters: Array<{ name: string; cluster: unknown }> };
+  const cluster = admin.clusters[0];
+  const b64 = async (f: string) => (await readFile(f)).toString("base64");
+  const path = join(dir, `${node}.kubeconfig`);
+  await writeFile(
+    path,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [cluster],
+      users: [{ name: node, user: { "client-certificate-data": await b64(crt), "client-key-data": await b64(key) } }],
+      contexts: [{ name: node, context: { cluster: cluster?.name, user: node } }],
+      "current-context": node,
+    }),
+    { mode: 0o600 },
+  );
+  return path;
+}
+
 export async function startL4(dir: string, log: (line: string) => void = () => {}): Promise<L4> {
   const t0 = Date.now();
   const step = (what: string) => log(`[l4] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -332,6 +368,7 @@ export async function startL4(dir: string, log: (line: string) => void = () => {
 
     const kubelet = await Kubelet.start({
       kubeconfig: cluster.kubeconfig,
+      nodeKubeconfig: (node) => nodeKubeconfig(cluster, join(dir, "cluster"), node, join(dir, "nodes")),
       images: [workerImage()],
       workDir: join(dir, "kubelet"),
       log,

@@ -13,7 +13,7 @@
 // (scripts/bootstrap.sh builds both).
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -429,12 +429,24 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     }
   }, 240_000);
 
-  it("needed no permission beyond the chart's RBAC: the operator and the shim, as its ServiceAccounts, were never refused", async () => {
+  it("needed no permission beyond the chart's RBAC (operator, shim) and the Node authorizer (the harness as each node)", async () => {
     const kubeconfig = join(dir, "env", "reel-operator.kubeconfig");
     const who = JSON.parse(
       (await run(kubectlPath(), ["--kubeconfig", kubeconfig, "auth", "whoami", "-o", "json"])).stdout,
     );
     expect(who.status.userInfo.username).toBe("system:serviceaccount:reel-system:reel-operator");
+    // The harness wrote pod status and read the pods' Secrets as each node's kubelet
+    // (system:node:<name>): the Node authorizer gives a node only the Secrets its pods reference.
+    const nodeName = (await readdir(join(dir, "env", "nodes")))
+      .find((f) => f.endsWith(".kubeconfig"))
+      ?.replace(/\.kubeconfig$/, "");
+    const node = join(dir, "env", "nodes", `${nodeName}.kubeconfig`);
+    const asNode = (args: string[]) => run(kubectlPath(), ["--kubeconfig", node, ...args]);
+    expect(JSON.parse((await asNode(["auth", "whoami", "-o", "json"])).stdout).status.userInfo).toMatchObject({
+      username: `system:node:${nodeName}`,
+      groups: expect.arrayContaining(["system:nodes"]),
+    });
+    await expect(asNode(["get", "secret", "reel-db", "-n", "reel-system"])).rejects.toThrow(/forbidden/i);
     for (const c of [env.operator, env.shim]) {
       const logs = await c.logs();
       expect(logs.length, c.name).toBeGreaterThan(0);

@@ -31,6 +31,13 @@ export interface KubeletOptions {
   images: LocalImage[];
   /** Per-pod directories (volumes, termination file, logs) are made under it. */
   workDir: string;
+  /**
+   * A kubeconfig that authenticates as the node's kubelet (system:node:<name>, group system:nodes):
+   * Secret/ConfigMap reads and pod status writes then go through the Node authorizer and the
+   * NodeRestriction admission plugin as a real kubelet's do. Without it, the harness's kubeconfig
+   * is used for everything.
+   */
+  nodeKubeconfig?: (node: string) => Promise<string>;
   /** Seconds between SIGTERM and SIGKILL when a pod is deleted (capped by the pod's grace period). */
   killGraceSeconds?: number;
   log?: (line: string) => void;
@@ -74,6 +81,7 @@ export class Kubelet {
   private readonly running = new Map<string, Running>();
   private readonly nodes = new Map<string, Node>();
   private readonly stopping = new AbortController();
+  private readonly nodeApis = new Map<string, Promise<Api>>();
   private loop?: Promise<void>;
 
   private readonly api: Api;
@@ -118,6 +126,7 @@ export class Kubelet {
     for (const r of this.running.values()) signalGroup(r.child, "SIGKILL");
     await Promise.allSettled([this.loop, ...this.runs.map((r) => r.done)]);
     await this.api.close();
+    for (const a of this.nodeApis.values()) await a.then((x) => x.close()).catch(() => {});
   }
 
   private log(line: string) {
@@ -274,7 +283,7 @@ export class Kubelet {
     let env: Record<string, string> | undefined;
     for (let attempt = 0; !env; attempt++) {
       try {
-        env = await resolveEnv(pod, container, this.sources(), hostIP ? { hostIP } : {});
+        env = await resolveEnv(pod, container, this.sources(pod), hostIP ? { hostIP } : {});
       } catch (e) {
         if (!(e instanceof ContainerConfigError)) throw e;
         if (attempt === 0)
@@ -384,10 +393,24 @@ export class Kubelet {
 
   // ---- API ---------------------------------------------------------------------------------------
 
-  private sources() {
+  /** The API as the pod's node's kubelet (see `nodeKubeconfig`). */
+  private apiOf(pod: Pod): Promise<Api> {
+    const node = pod.spec.nodeName ?? "";
+    const make = this.o.nodeKubeconfig;
+    if (!make || !node) return Promise.resolve(this.api);
+    let a = this.nodeApis.get(node);
+    if (!a) {
+      a = make(node).then((k) => Api.fromKubeconfig(k));
+      a.catch(() => this.nodeApis.delete(node));
+      this.nodeApis.set(node, a);
+    }
+    return a;
+  }
+
+  private sources(pod: Pod) {
     const data = async (kind: "secrets" | "configmaps", ns: string, name: string) => {
       try {
-        const o = await this.api.request<{ data?: Record<string, string> }>(
+        const o = await (await this.apiOf(pod)).request<{ data?: Record<string, string> }>(
           "GET",
           `/api/v1/namespaces/${ns}/${kind}/${name}`,
         );
@@ -411,8 +434,8 @@ export class Kubelet {
     return !!p && !p.metadata.deletionTimestamp;
   }
 
-  private getPod(pod: Pod): Promise<Pod | undefined> {
-    return this.api
+  private async getPod(pod: Pod): Promise<Pod | undefined> {
+    return (await this.apiOf(pod))
       .request<Pod>("GET", `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`)
       .then((p) => (p.metadata.uid === pod.metadata.uid ? p : undefined))
       .catch((e) => {
@@ -432,7 +455,7 @@ export class Kubelet {
         ...(hostIP ? { hostIP } : {}),
       });
       try {
-        await this.api.request(
+        await (await this.apiOf(pod)).request(
           "PATCH",
           `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`,
           { metadata: { resourceVersion: current.metadata.resourceVersion }, status },
