@@ -92,11 +92,17 @@ build_worker() {
     mv "$l5/base.tmp" "$l5/base"
   fi
   if [ ! -x "$l5/base/opt/yt-dlp/bin/yt-dlp" ]; then
+    # The wheel is fetched by the host's pip (its index and CA settings), checked against the pinned
+    # hash, and installed in the chroot with no index: the chroot has neither the host's CA nor proxy.
     log "yt-dlp (worker-image/requirements.txt, --require-hashes) into a venv in the rootfs"
+    rm -rf "$l5/base/tmp/wheels"
+    pip download -q --no-deps --require-hashes -r "$repo/worker-image/requirements.txt" -d "$l5/base/tmp/wheels"
     cp "$repo/worker-image/requirements.txt" "$l5/base/tmp/requirements.txt"
-    chroot "$l5/base" sh -c 'python3 -m venv /opt/yt-dlp \
-      && /opt/yt-dlp/bin/pip install -q --no-cache-dir --disable-pip-version-check --require-hashes -r /tmp/requirements.txt \
-      && /opt/yt-dlp/bin/pip uninstall -q -y --disable-pip-version-check pip setuptools && rm /tmp/requirements.txt'
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$l5/base" sh -c 'python3 -m venv /opt/yt-dlp \
+      && /opt/yt-dlp/bin/pip install -q --no-cache-dir --disable-pip-version-check --no-index --find-links /tmp/wheels \
+        --require-hashes -r /tmp/requirements.txt \
+      && /opt/yt-dlp/bin/pip uninstall -q -y --disable-pip-version-check pip setuptools \
+      && rm -r /tmp/requirements.txt /tmp/wheels'
   fi
   log "assembling the worker rootfs"
   local r="$l5/worker-rootfs"
@@ -281,6 +287,7 @@ evictionHard: { memory.available: "100Mi", nodefs.available: "1%", imagefs.avail
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 registerNode: true
+podLogsDir: $state/pod-logs
 serializeImagePulls: false
 EOF
 }
@@ -292,11 +299,13 @@ cmd_up() {
   [ -s "$l5/worker.tar" ] && [ -s "$l5/pause.tar" ] || die "images missing: run $0 image"
   if alive kubelet; then log "already up"; echo "$cluster_dir/kubeconfig"; return 0; fi
   mkdir -p "$state" "$run"
+  # a failed up leaves nothing running (its logs are kept in $l5/last-logs)
+  trap 'log "up failed: stopping what it started"; cmd_down' ERR
   save_sysctls
   bash "$repo/e2e/cluster/cluster.sh" up --level 3 >/dev/null
   # the KWOK nodes stay (the L3 cluster as it is) but take no new pods: the episode lands on the real node
   # (cordoned before the kubelet registers: at this point every node is a KWOK node)
-  kctl cordon --all >/dev/null
+  kctl cordon $(kctl get nodes -o name) >/dev/null
   if ! ip link show "$bridge" >/dev/null 2>&1; then
     ip link add "$bridge" type bridge
     ip addr add "$gw/24" dev "$bridge"
@@ -316,6 +325,7 @@ cmd_up() {
   wait_for "kubelet /healthz" 60 kubelet curl -sf http://127.0.0.1:10248/healthz
   wait_for "node $node_name Ready" 90 kubelet \
     sh -c "'$bin/kubectl' --kubeconfig '$cluster_dir/kubeconfig' get node $node_name -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  trap - ERR
   kctl get node "$node_name" -o wide >&2
   echo "$cluster_dir/kubeconfig"
 }
@@ -357,6 +367,10 @@ cmd_down() {
   stop_pid containerd
   # shims left behind (their command line names our containerd address)
   for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $sock" || true); do kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$l5/last-logs"
+  mkdir -p "$l5/last-logs/cluster"
+  cp -a "$state/logs/." "$l5/last-logs/" 2>/dev/null || true
+  cp -a "$cluster_dir/logs/." "$l5/last-logs/cluster/" 2>/dev/null || true
   bash "$repo/e2e/cluster/cluster.sh" down >/dev/null 2>&1 || true
   # everything mounted under our dirs (emptyDirs, rootfs, netns, shm), deepest first
   awk -v a="$state" -v b="$run" '$2 ~ "^"a || $2 ~ "^"b {print $2}' /proc/mounts | sort -r |
