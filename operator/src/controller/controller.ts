@@ -119,6 +119,7 @@ export class Controller {
       log,
       progress: o.progress,
       onFinished: (phase) => metrics.finished.inc({ phase }),
+      requeue: (key) => this.queue.add(key),
     });
     this.retention = new RetentionSweeper({
       api: o.api,

@@ -296,7 +296,7 @@ export function planEpisodeJobs(
   only?: ReadonlySet<number>,
 ): PlannedEpisode[] {
   const staging = stagingLocation(job);
-  return job.spec.episodes.map((episode, index) => {
+  return job.spec.episodes.map((_episode, index) => {
     if (only && !only.has(index)) return { index };
     if (typeof staging !== "string") return { index, refused: { code: "REEL_JOB_INVALID", message: staging.error } };
     const o = observed.get(index) ?? { failedNodes: [] };

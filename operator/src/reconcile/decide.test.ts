@@ -422,9 +422,8 @@ describe("decide: split episodes (Indexed Job)", () => {
       segments: { total: 12, completed: 12 },
     });
     const merge = d.create.find((j) => j.metadata.name === "s1-merge");
-    const env = (
-      merge?.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }
-    ).template.spec.containers[0]?.env;
+    type Spec = { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+    const env = (merge?.spec as Spec | undefined)?.template.spec.containers[0]?.env;
     expect(JSON.parse(env?.find((e) => e.name === "REEL_MERGE_EPISODES")?.value ?? "[]")).toEqual([
       { index: 0, title: "One" },
       { index: 1, title: "Two", segments: 12 },

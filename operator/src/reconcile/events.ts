@@ -6,6 +6,7 @@ import type { VideoJob } from "@reel/crds";
 import type { Logger } from "pino";
 import type { KubeApi } from "../kube/api.ts";
 import type { KubeEvent } from "./decide.ts";
+import type { CreationGate } from "./priority.ts";
 
 const VJ_API = "reel.dev/v1alpha1";
 
@@ -19,11 +20,14 @@ export class EventRecorder {
   private idleWaiters: Array<() => void> = [];
   dropped = 0;
 
-  constructor(api: KubeApi, log: Logger, concurrency = 2, maxQueued = 5000) {
+  private readonly gate?: CreationGate;
+
+  constructor(api: KubeApi, log: Logger, o: { concurrency?: number; maxQueued?: number; gate?: CreationGate } = {}) {
     this.api = api;
     this.log = log;
-    this.concurrency = concurrency;
-    this.maxQueued = maxQueued;
+    this.concurrency = o.concurrency ?? 2;
+    this.maxQueued = o.maxQueued ?? 5000;
+    if (o.gate) this.gate = o.gate;
   }
 
   record(vj: VideoJob, e: KubeEvent, now: Date): void {
@@ -33,6 +37,8 @@ export class EventRecorder {
     }
     const ns = vj.metadata.namespace ?? "default";
     this.queue.push(async () => {
+      // Job creation first (priority.ts): an explanation waits while work is being created.
+      await this.gate?.idle();
       try {
         await this.api.create({
           apiVersion: "v1",

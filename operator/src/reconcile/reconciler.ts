@@ -13,6 +13,7 @@ import { type DecideSettings, decide, FINALIZER, type KubeEvent } from "./decide
 import { jobDone, type EpisodeProgress, type ObservedJob, type ObservedPod } from "./observed.ts";
 import { keepExpiredOutput } from "../retention/due.ts";
 import { EventRecorder } from "./events.ts";
+import { CreationGate, DeferredStatus } from "./priority.ts";
 import { cleanupStaging } from "./staging.ts";
 
 export interface ReconcilerDeps {
@@ -28,6 +29,10 @@ export interface ReconcilerDeps {
   /** Fine progress per episode from Redis, when configured. */
   progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
   now?: () => Date;
+  /** Queues a VideoJob's reconcile again (a deferred status write failed). */
+  requeue?: (key: string) => void;
+  /** Longest a status write or Event waits behind Job creation (ms; default 30 s). */
+  deferMaxMs?: number;
 }
 
 const VJ_API = "reel.dev/v1alpha1";
@@ -80,10 +85,15 @@ export class Reconciler {
   private readonly nsLocks = new Map<string, Promise<unknown>>();
 
   private readonly events: EventRecorder;
+  /** Job creates first: status writes and Events wait while creates are in flight. */
+  private readonly gate: CreationGate;
+  private readonly statuses: DeferredStatus;
 
   constructor(d: ReconcilerDeps) {
     this.d = d;
-    this.events = new EventRecorder(d.api, d.log);
+    this.gate = new CreationGate(d.deferMaxMs);
+    this.events = new EventRecorder(d.api, d.log, { gate: this.gate });
+    this.statuses = new DeferredStatus(this.gate, d.log, (key) => d.requeue?.(key));
   }
 
   /**
@@ -190,7 +200,7 @@ export class Reconciler {
         this.inflight.set(namespace, set);
         set.add(job.metadata.name);
         try {
-          await this.d.api.create(job as unknown as KubeObject);
+          await this.gate.create(() => this.d.api.create(job as unknown as KubeObject));
         } catch (e) {
           if (!(e instanceof ApiError && e.status === 409)) {
             set.delete(job.metadata.name);
@@ -214,7 +224,7 @@ export class Reconciler {
         );
         return undefined;
       }
-      await this.writeStatus(raw, vj.status ?? {}, keepExpiredOutput(vj.status, decision.status));
+      this.deferStatus(key, raw, keepExpiredOutput(vj.status, decision.status));
       const was = vj.status?.phase;
       const now = decision.status.phase;
       // Counted once per VideoJob: a second reconcile can still see the status from before the
@@ -256,6 +266,27 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Queues the status write behind Job creation. The patch is computed when it is sent, against the
+   * status the informer then holds (what the apiserver has), so a write that waited is still a
+   * correct merge patch and one that became unnecessary is not sent.
+   */
+  private deferStatus(key: string, raw: KubeObject, next: VideoJobStatus): void {
+    const { namespace, name, uid } = raw.metadata;
+    // Unchanged and nothing waiting for this key: a reconcile with nothing to change writes nothing.
+    if (!this.statuses.has(key) && specHash((raw as { status?: unknown }).status ?? {}) === specHash(next)) return;
+    this.statuses.write(key, {
+      patch: () => {
+        const live = this.d.videojobs.get(key) as (KubeObject & { status?: VideoJobStatus }) | undefined;
+        if (!live || live.metadata.uid !== uid) return undefined; // gone, or a new VideoJob of that name
+        const current = live.status ?? {};
+        const final = keepExpiredOutput(current, next);
+        return specHash(current) === specHash(final) ? undefined : mergePatch(current, final);
+      },
+      send: (patch) => this.d.api.patchStatus(VJ_API, "VideoJob", namespace, name, patch).then(() => {}),
+    });
+  }
+
   /** Writes status only when it differs from what the VideoJob already reports. */
   private async writeStatus(raw: KubeObject, current: VideoJobStatus, next: VideoJobStatus) {
     if (specHash(current) === specHash(next)) return;
@@ -283,7 +314,8 @@ export class Reconciler {
   }
 
   /** Events still being sent (tests and shutdown wait for them). */
-  flushEvents(timeoutMs = 5000): Promise<void> {
-    return this.events.flush(timeoutMs);
+  async flushEvents(timeoutMs = 5000): Promise<void> {
+    await this.statuses.flush(timeoutMs);
+    await this.events.flush(timeoutMs);
   }
 }

@@ -1,0 +1,94 @@
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../kube/api.ts";
+import { CreationGate, DeferredStatus } from "./priority.ts";
+
+const log = pino({ level: "silent" });
+const tick = () => new Promise((r) => setImmediate(r));
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe("CreationGate", () => {
+  it("is idle at once when nothing is being created", async () => {
+    const gate = new CreationGate();
+    let idle = false;
+    await gate.idle().then(() => {
+      idle = true;
+    });
+    expect(idle).toBe(true);
+  });
+
+  it("holds waiters while creates are in flight and releases them a turn after the last ends", async () => {
+    const gate = new CreationGate();
+    const a = deferred();
+    const b = deferred();
+    const creates = [gate.create(() => a.promise), gate.create(() => b.promise)];
+    let idle = false;
+    void gate.idle().then(() => {
+      idle = true;
+    });
+    a.resolve();
+    await tick();
+    await tick();
+    expect(idle).toBe(false); // b is still creating
+    b.resolve();
+    await Promise.all(creates);
+    await tick();
+    await tick();
+    expect(idle).toBe(true);
+  });
+
+  it("never holds a waiter longer than maxDeferMs", async () => {
+    const gate = new CreationGate(20);
+    const never = deferred();
+    void gate.create(() => never.promise);
+    const t0 = Date.now();
+    await gate.idle();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(15);
+    never.resolve();
+  });
+});
+
+describe("DeferredStatus", () => {
+  it("sends only the latest of a key's writes that waited behind creation", async () => {
+    const gate = new CreationGate();
+    const creating = deferred();
+    void gate.create(() => creating.promise);
+    const sent: unknown[] = [];
+    const s = new DeferredStatus(gate, log, () => {});
+    for (const phase of ["Pending", "Downloading", "Processing"]) {
+      s.write("media/a", { patch: () => ({ status: { phase } }), send: async (p) => void sent.push(p) });
+    }
+    s.write("media/b", { patch: () => undefined, send: async (p) => void sent.push(p) }); // nothing to write
+    await tick();
+    expect(sent).toEqual([]);
+    creating.resolve();
+    await s.flush(1000);
+    expect(sent).toEqual([{ status: { phase: "Processing" } }]);
+  });
+
+  it("hands a failed write to onError (the key is reconciled again) and forgets a 404", async () => {
+    const again: string[] = [];
+    const s = new DeferredStatus(new CreationGate(), log, (k) => again.push(k));
+    s.write("media/gone", {
+      patch: () => ({}),
+      send: async () => {
+        throw new ApiError(404, "NotFound", "gone");
+      },
+    });
+    s.write("media/busy", {
+      patch: () => ({}),
+      send: async () => {
+        throw new ApiError(500, "InternalError", "etcd timeout");
+      },
+    });
+    await s.flush(1000);
+    expect(again).toEqual(["media/busy"]);
+  });
+});

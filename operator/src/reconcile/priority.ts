@@ -1,0 +1,137 @@
+// Job creation first. Under a burst of new VideoJobs the apiserver is the bottleneck, and what the
+// user waits for is pods running; status and Events explain, they do not make work happen. So
+// those writes wait while Job creates are in flight (bounded: never longer than `maxDeferMs`), and
+// a VideoJob's status writes coalesce while they wait: only the latest is sent.
+import type { Logger } from "pino";
+import { ApiError } from "../kube/api.ts";
+
+/** Counts Job creates in flight; `idle()` resolves when there are none (or `maxDeferMs` passed). */
+export class CreationGate {
+  private inflight = 0;
+  private waiters: Array<() => void> = [];
+  readonly maxDeferMs: number;
+
+  constructor(maxDeferMs = 30_000) {
+    this.maxDeferMs = maxDeferMs;
+  }
+
+  get creating(): number {
+    return this.inflight;
+  }
+
+  /** Runs a Job create through the gate. */
+  async create<T>(fn: () => Promise<T>): Promise<T> {
+    this.inflight++;
+    try {
+      return await fn();
+    } finally {
+      this.inflight--;
+      // A reconcile creates in batches: a turn of the event loop later, the next batch may have
+      // started; only then is the gate really idle.
+      if (this.inflight === 0) setImmediate(() => this.release());
+    }
+  }
+
+  private release(): void {
+    if (this.inflight !== 0) return;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  idle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(finish, this.maxDeferMs);
+      timer.unref?.();
+      this.waiters.push(finish);
+    });
+  }
+}
+
+export interface StatusWrite {
+  /** The merge patch to send, computed when it is sent (against what the informer then holds); undefined: nothing to write. */
+  patch(): unknown | undefined;
+  send(patch: unknown): Promise<void>;
+}
+
+/**
+ * Status writes behind the gate: one pending write per key (a newer one replaces it), `concurrency`
+ * at once. A write that fails (other than 404: the VideoJob is gone) is handed to `onError`, which
+ * queues the key's reconcile again.
+ */
+export class DeferredStatus {
+  private readonly pending = new Map<string, StatusWrite>();
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly gate: CreationGate;
+  private readonly log: Logger;
+  private readonly onError: (key: string) => void;
+  private readonly concurrency: number;
+
+  constructor(gate: CreationGate, log: Logger, onError: (key: string) => void, concurrency = 4) {
+    this.gate = gate;
+    this.log = log;
+    this.onError = onError;
+    this.concurrency = concurrency;
+  }
+
+  get size(): number {
+    return this.pending.size + this.running;
+  }
+
+  /** Whether a write of this key waits. */
+  has(key: string): boolean {
+    return this.pending.has(key);
+  }
+
+  write(key: string, w: StatusWrite): void {
+    this.pending.set(key, w);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.pending.size) {
+      this.running++;
+      void this.next().finally(() => {
+        this.running--;
+        if (this.pending.size) this.pump();
+        else if (this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  private async next(): Promise<void> {
+    await this.gate.idle();
+    const first = this.pending.entries().next();
+    if (first.done) return;
+    const [key, w] = first.value;
+    this.pending.delete(key);
+    const patch = w.patch();
+    if (patch === undefined) return;
+    try {
+      await w.send(patch);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return;
+      this.log.warn({ videojob: key, err: (e as Error).message }, "status not written; reconciling again");
+      this.onError(key);
+    }
+  }
+
+  /** Resolves when every pending write was sent, or after `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
