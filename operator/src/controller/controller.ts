@@ -70,7 +70,7 @@ export class Controller {
       gvk: GVK.VideoJob,
       onChange: (obj, change) => {
         if (change === "deleted") this.reconciler.videoJobDeleted(obj.metadata.uid);
-        this.queue.add(objectKey(obj));
+        if (!this.reconciler.isVideoJobEcho(obj, change)) this.queue.add(objectKey(obj));
         this.retention.changed(obj, change);
       },
       onWatchEvent: watchEvent("videojobs"),
@@ -81,9 +81,10 @@ export class Controller {
       labels: { ...MANAGED_BY },
       indexBy: ownerKey,
       onChange: (obj, change) => {
+        const echo = this.reconciler.isJobEcho(obj, change);
         this.reconciler.jobChanged(obj, change);
         const k = ownerKey(obj);
-        if (k) this.queue.add(k);
+        if (k && !echo) this.queue.add(k);
         // A finished Job frees a slot of its namespace's cap: the namespace's waiting jobs get a turn.
         if (o.settings.maxRunningPerNamespace > 0 && change !== "added")
           this.requeueNamespace(obj.metadata.namespace ?? "");

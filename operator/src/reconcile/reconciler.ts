@@ -74,6 +74,18 @@ async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) =
   if (errors.length) throw errors[0];
 }
 
+/** What a VideoJob watch event must differ in to be worth a reconcile: everything but resourceVersion and managedFields. */
+function echoPrint(obj: KubeObject): string {
+  const {
+    resourceVersion: _rv,
+    managedFields: _mf,
+    ...meta
+  } = obj.metadata as KubeObject["metadata"] & {
+    managedFields?: unknown;
+  };
+  return specHash({ ...obj, metadata: meta });
+}
+
 export class Reconciler {
   private readonly d: ReconcilerDeps;
   /** Jobs created but not yet seen by the informer, per namespace (the cap counts them). */
@@ -88,6 +100,8 @@ export class Reconciler {
   /** Job creates first: status writes and Events wait while creates are in flight. */
   private readonly gate: CreationGate;
   private readonly statuses: DeferredStatus;
+  /** VideoJobs whose next watch event is expected to be the echo of our status write (echoPrint). */
+  private readonly echoes = new Map<string, string>();
 
   constructor(d: ReconcilerDeps) {
     this.d = d;
@@ -115,6 +129,29 @@ export class Reconciler {
   /** The VideoJob is gone: nothing about it needs remembering. */
   videoJobDeleted(uid: string | undefined): void {
     if (uid) this.finished.delete(uid);
+  }
+
+  /**
+   * Whether a watch event only echoes this operator's own write, so reconciling it would decide
+   * nothing new: a Job this process just created appearing with no status yet, or a VideoJob
+   * whose only change is the status this process just wrote. Under a burst that is most events
+   * (eight Job echoes per VideoJob of eight episodes), and each would cost a reconcile and a token
+   * of the reconcile rate limit.
+   */
+  isJobEcho(obj: KubeObject, change: "added" | "modified" | "deleted"): boolean {
+    if (change !== "added") return false;
+    const fresh = !(obj as { status?: { conditions?: unknown[] } }).status?.conditions?.length;
+    return fresh && (this.inflight.get(obj.metadata.namespace ?? "")?.has(obj.metadata.name) ?? false);
+  }
+
+  /** See isJobEcho: a VideoJob event whose only change is the status this process just wrote. */
+  isVideoJobEcho(obj: KubeObject, change: "added" | "modified" | "deleted"): boolean {
+    if (change !== "modified") return false;
+    const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name}`;
+    const expected = this.echoes.get(key);
+    if (expected === undefined) return false;
+    this.echoes.delete(key);
+    return expected === echoPrint(obj);
   }
 
   private namespaceActive(namespace: string, exceptVideoJob: string): number {
@@ -275,15 +312,28 @@ export class Reconciler {
     const { namespace, name, uid } = raw.metadata;
     // Unchanged and nothing waiting for this key: a reconcile with nothing to change writes nothing.
     if (!this.statuses.has(key) && specHash((raw as { status?: unknown }).status ?? {}) === specHash(next)) return;
+    let final: VideoJobStatus = next;
     this.statuses.write(key, {
       patch: () => {
         const live = this.d.videojobs.get(key) as (KubeObject & { status?: VideoJobStatus }) | undefined;
         if (!live || live.metadata.uid !== uid) return undefined; // gone, or a new VideoJob of that name
         const current = live.status ?? {};
-        const final = keepExpiredOutput(current, next);
+        final = keepExpiredOutput(current, next);
         return specHash(current) === specHash(final) ? undefined : mergePatch(current, final);
       },
-      send: (patch) => this.d.api.patchStatus(VJ_API, "VideoJob", namespace, name, patch).then(() => {}),
+      send: async (patch) => {
+        const live = this.d.videojobs.get(key);
+        const next = live
+          ? { ...live, status: keepExpiredOutput((live as { status?: VideoJobStatus }).status, final) }
+          : undefined;
+        if (next) this.echoes.set(key, echoPrint(next));
+        try {
+          await this.d.api.patchStatus(VJ_API, "VideoJob", namespace, name, patch);
+        } catch (e) {
+          this.echoes.delete(key);
+          throw e;
+        }
+      },
     });
   }
 
