@@ -36,7 +36,8 @@ async function kubectl(args: string[], input?: string): Promise<string> {
       a.kubectl as string,
       ["--kubeconfig", a.kubeconfig as string, ...args],
       { maxBuffer: 64 << 20 },
-      (err, out, errOut) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${errOut || err.message}`)) : resolve(out)),
+      (err, out, errOut) =>
+        err ? reject(new Error(`kubectl ${args.join(" ")}: ${errOut || err.message}`)) : resolve(out),
     );
     if (input !== undefined) child.stdin?.end(input);
   });
@@ -88,7 +89,9 @@ try {
   const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
   await kubectl(["apply", "--server-side", "-f", crd]);
   await kubectl(["wait", "--for=condition=Established", "crd/videojobs.reel.dev", "--timeout=60s"]);
-  await kubectl(["create", "namespace", NS, "--dry-run=client", "-o", "yaml"]).then((y) => kubectl(["apply", "-f", "-"], y));
+  await kubectl(["create", "namespace", NS, "--dry-run=client", "-o", "yaml"]).then((y) =>
+    kubectl(["apply", "-f", "-"], y),
+  );
   await kubectl(
     ["apply", "-f", "-"],
     JSON.stringify({
@@ -154,7 +157,11 @@ try {
     spec: { nodeName?: string };
     status: {
       phase: string;
-      containerStatuses?: Array<{ state: { terminated?: Record<string, unknown>; waiting?: { reason?: string; message?: string } } }>;
+      containerStatuses?: Array<{
+        containerID?: string;
+        image?: string;
+        state: { terminated?: Record<string, unknown>; waiting?: { reason?: string; message?: string } };
+      }>;
     };
   };
   let pod: PodJson | undefined;
@@ -195,7 +202,16 @@ try {
   const logs = podDir ? await readFile(join(logDir, podDir, "worker", "0.log"), "utf8").catch(() => "") : "";
   log(`container log (last lines):\n${logs.trim().split("\n").slice(-4).join("\n")}`);
   process.stdout.write(
-    `${JSON.stringify({ pod: pod.metadata.name, node: pod.spec.nodeName, exitCode: terminated.exitCode, reason: terminated.reason, result, objects })}\n`,
+    `${JSON.stringify({
+      pod: pod.metadata.name,
+      node: pod.spec.nodeName,
+      containerID: pod.status.containerStatuses?.[0]?.containerID,
+      image: pod.status.containerStatuses?.[0]?.image,
+      exitCode: terminated.exitCode,
+      reason: terminated.reason,
+      result,
+      objects,
+    })}\n`,
   );
   await kubectl(["delete", "videojob", "-n", NS, name, "--wait=false"]).catch(() => {});
   process.exitCode = terminated.exitCode === 0 && objects.length > 0 ? 0 : 1;

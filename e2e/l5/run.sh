@@ -14,6 +14,9 @@
 #                  waits for the pod to finish and prints its termination message
 #   run.sh down    stops everything it started, unmounts, deletes the bridge, restores sysctls
 #   run.sh status
+#   run.sh check   exit 0 when this machine can run L5 (root, the tools, the kubelet and the images
+#                  built, cgroups, overlayfs, a bridge can be made, the kubelet's ports free);
+#                  otherwise print why and exit 1. The vitest file skips on 1.
 # Environment: REEL_CACHE_DIR (default ~/.cache/reel), REEL_L5_RUNTIME=runc|crun (default runc),
 # REEL_L5_SNAPSHOTTER=overlayfs|native (default overlayfs), REEL_L5_CGROUP_DRIVER=cgroupfs|systemd
 # (default cgroupfs: this VM's PID 1 is not systemd). Needs root.
@@ -79,8 +82,11 @@ build_pause() {
 # Debian 12 minbase + ffmpeg + python3 (the Dockerfile's runtime stage, without the VA-API drivers:
 # the L5 pod encodes on the CPU), then the Dockerfile's user, wrapper, Node 24, /app and yt-dlp.
 build_worker() {
+  # rebuilt when anything copied into /app changes (the working tree, not only commits)
   local stamp_src
-  stamp_src="$(cd "$repo" && git rev-parse HEAD:worker-image HEAD:crds 2>/dev/null | tr '\n' ' ')"
+  stamp_src="$(cd "$repo" && { find package.json package-lock.json crds worker-image operator api-shim crates/node/dist \
+    crates/node/binding.js crates/node/package.json crates/node/*.node -type f -not -path '*/node_modules/*' -print0 |
+    sort -z | xargs -0 sha256sum; sha256sum worker-image/requirements.txt "$here/run.sh"; } | sha256sum | cut -c1-16)"
   if [ -s "$l5/worker.tar" ] && [ "$(cat "$l5/worker.stamp" 2>/dev/null)" = "$stamp_src" ]; then return 0; fi
   if [ ! -f "$l5/base/.done" ]; then
     log "debootstrap bookworm minbase + ffmpeg python3 python3-venv ca-certificates (once; a few minutes)"
@@ -145,6 +151,39 @@ cmd_image() {
 }
 
 # --- up ---------------------------------------------------------------------------------------------
+# The kubelet writes iptables chains for other components' benefit (kubelet_network_linux.go): the
+# KUBE-IPTABLES-HINT and KUBE-KUBELET-CANARY chains, and KUBE-FIREWALL jumped to from INPUT and
+# OUTPUT, which drops packets to 127.0.0.0/8 from other sources. down removes them, but only where
+# they were absent before up (another kubelet's are left alone).
+save_iptables() {
+  [ -f "$state/iptables.before" ] && return 0
+  for t in iptables ip6tables; do
+    command -v "$t" >/dev/null || continue
+    for table in filter nat mangle; do
+      "$t" -t "$table" -S 2>/dev/null | awk -v t="$t" -v tb="$table" '$1=="-N"{print t, tb, $2}'
+    done
+  done >"$state/iptables.before"
+}
+
+restore_iptables() {
+  [ -f "$state/iptables.before" ] || return 0
+  local t table chain removed=()
+  for t in iptables ip6tables; do
+    command -v "$t" >/dev/null || continue
+    for table in filter nat mangle; do
+      for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+        "$t" -t "$table" -S "$chain" >/dev/null 2>&1 || continue
+        grep -qx "$t $table $chain" "$state/iptables.before" && continue
+        for from in INPUT OUTPUT; do
+          while "$t" -t "$table" -D "$from" -j "$chain" 2>/dev/null; do :; done
+        done
+        "$t" -t "$table" -F "$chain" && "$t" -t "$table" -X "$chain" && removed+=("$t/$table/$chain")
+      done
+    done
+  done
+  [ ${#removed[@]} -eq 0 ] || log "iptables: removed the kubelet's chains ${removed[*]}"
+}
+
 save_sysctls() {
   [ -f "$state/sysctl.saved" ] && return 0
   for s in "${sysctls[@]}"; do
@@ -206,6 +245,7 @@ state = "$run/state"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.l5.options]
         BinaryName = "$rt_bin"
+        Root = "$run/$runtime"
         SystemdCgroup = $([ "$cgroup_driver" = systemd ] && echo true || echo false)
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
@@ -302,6 +342,7 @@ cmd_up() {
   # a failed up leaves nothing running (its logs are kept in $l5/last-logs)
   trap 'log "up failed: stopping what it started"; cmd_down' ERR
   save_sysctls
+  save_iptables
   bash "$repo/e2e/cluster/cluster.sh" up --level 3 >/dev/null
   # the KWOK nodes stay (the L3 cluster as it is) but take no new pods: the episode lands on the real node
   # (cordoned before the kubelet registers: at this point every node is a KWOK node)
@@ -377,6 +418,7 @@ cmd_down() {
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
   for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns delete "$ns" 2>/dev/null || true; done
   ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge"
+  restore_iptables
   # the kubelet sets vm.overcommit_memory, kernel.panic, kernel.panic_on_oops; the bridge plugin ip_forward
   if [ -f "$state/sysctl.saved" ]; then
     while IFS= read -r kv; do sysctl -q -w "$kv" >/dev/null 2>&1 || true; done <"$state/sysctl.saved"
@@ -388,6 +430,8 @@ cmd_down() {
       find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
   rm -rf "$state" "$run"
+  # containerd 1.6's shims put their sockets in /run/containerd/s whatever the config says
+  rmdir /run/containerd/s /run/containerd 2>/dev/null || true
   log "down: stopped kubelet, containerd, the control plane; removed $state and $run"
 }
 
@@ -398,11 +442,49 @@ cmd_status() {
   [ -f "$cluster_dir/kubeconfig" ] && kctl get nodes -o wide 2>/dev/null || true
 }
 
+cmd_check() {
+  local why=()
+  [ "$(uname -s)" = Linux ] || why+=("not Linux")
+  [ "$(id -u)" = 0 ] || why+=("not root (containerd, the kubelet and debootstrap need root)")
+  for t in containerd ctr "$runtime" ip openssl ffmpeg; do command -v "$t" >/dev/null || why+=("$t missing"); done
+  [ -x /usr/lib/cni/bridge ] || why+=("/usr/lib/cni/bridge missing (apt-get install containernetworking-plugins)")
+  bash "$repo/e2e/scripts/build-k8s.sh" --kubelet --check || why+=("the kubelet or the control plane is not built (e2e/scripts/build-k8s.sh --kubelet)")
+  [ -x "$cache/bin/versitygw" ] || why+=("versitygw is not built (e2e/scripts/build-tools.sh)")
+  [ -x "$node_bin" ] || why+=("$node_bin missing")
+  if [ ! -f "$l5/base/.done" ] || [ ! -x "$l5/base/opt/yt-dlp/bin/yt-dlp" ]; then
+    why+=("the worker image's base is not built ($0 image; scripts/bootstrap.sh does it as root)")
+  fi
+  for t in umoci gcc; do command -v "$t" >/dev/null || why+=("$t missing"); done
+  grep -qw cgroup /proc/filesystems || why+=("no cgroup filesystem")
+  [ -d /sys/fs/cgroup/memory ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || why+=("no memory cgroup mounted")
+  [ "$snapshotter" != overlayfs ] || grep -qw overlay /proc/filesystems || why+=("no overlayfs (REEL_L5_SNAPSHOTTER=native)")
+  if [ "$(id -u)" = 0 ] && ! ip link show "$bridge" >/dev/null 2>&1; then
+    ip link add reel-l5probe type bridge 2>/dev/null && ip link delete reel-l5probe || why+=("cannot create a bridge")
+  fi
+  if ! alive kubelet; then
+    for port in 10250 10248; do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && why+=("port $port is taken (another kubelet?)")
+    done
+  fi
+  if [ ${#why[@]} -gt 0 ]; then
+    printf '%s\n' "${why[@]}"
+    return 1
+  fi
+}
+
+# one L5 at a time on a machine (fixed bridge, ports and /run/reel-l5)
+if [[ "${1:-}" =~ ^(image|up|pod|down)$ ]]; then
+  mkdir -p "$l5"
+  exec 9>"$l5/.lock"
+  flock -w 600 9 || die "another run.sh holds $l5/.lock"
+fi
+
 case "${1:-}" in
+  check) cmd_check ;;
   image) cmd_image ;;
   up) cmd_up ;;
   pod) cmd_pod ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 image|up|pod|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 image|up|pod|down|status|check" >&2; exit 2 ;;
 esac
