@@ -260,6 +260,8 @@ export async function operatorScale({ quick, log }) {
           idle_rss_mb: round(idleRss),
           noop_writes: noopWrites,
           resync_reconciles: after.reconciles - before.reconciles,
+          // Reconciles from the first VideoJob until the queue settled (the burst, before the resync).
+          burst_reconciles: before.reconciles,
           reconcile_errors: after.errors,
           writes: before.writes,
           writes_by_kind: before.writesByKind,
