@@ -50,7 +50,9 @@ export const JobEvent = z
     at: z.string(),
     phase: z.string().optional(),
     progress: z.number().optional(),
-    episode: z.object({ index: z.number().int(), stage: z.string(), progress: z.number() }).optional(),
+    episode: z
+      .object({ index: z.number().int(), stage: z.string(), progress: z.number(), phase: z.string().optional() })
+      .optional(),
     status: VideoJobStatus.optional(),
   })
   .meta({ id: "JobEvent" });

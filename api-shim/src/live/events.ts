@@ -11,7 +11,7 @@ export interface JobEvent {
   at: string;
   phase?: string;
   progress?: number;
-  episode?: { index: number; stage: string; progress: number };
+  episode?: { index: number; stage: string; progress: number; phase?: string };
   status?: VideoJobStatus;
 }
 

@@ -12,6 +12,15 @@ describe("progress messages from the workers", () => {
     ).toEqual({ index: 0, stage: "upload", progress: 50 });
   });
 
+  it("keeps the worker's phase (a known one only): on stage done it says how the attempt ended", () => {
+    expect(
+      parseProgress("reel:progress:media/s1", '{"index":1,"stage":"done","progress":1,"phase":"Failed"}')?.msg,
+    ).toEqual({ index: 1, stage: "done", progress: 1, phase: "Failed" });
+    expect(
+      parseProgress("reel:progress:media/s1", '{"index":1,"stage":"done","progress":1,"phase":"<b>x</b>"}')?.msg,
+    ).toEqual({ index: 1, stage: "done", progress: 1 });
+  });
+
   it.each([
     ["another channel", "other:media/s1", '{"index":0,"stage":"x","progress":1}'],
     ["a per-episode key", "reel:progress:media/s1:0", '{"index":0,"stage":"x","progress":1}'],

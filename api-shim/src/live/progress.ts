@@ -1,6 +1,6 @@
 // Fine-grained episode progress from Redis pub/sub, where the worker pods publish it
 // (worker-image/src/worker/progress.ts): `reel:progress:<ns>/<name>` carries JSON
-// {index, stage, progress, percent?}. ioredis reconnects after a Redis restart and subscribes again
+// {index, stage, progress, percent?, phase?}. ioredis reconnects after a Redis restart and subscribes again
 // (autoResubscribe), so the streams pick up where the workers' next message lands.
 import { Redis } from "ioredis";
 
@@ -8,7 +8,21 @@ export interface ProgressMessage {
   index: number;
   stage: string;
   progress: number;
+  /** The episode's phase as the worker reports it; on stage "done" it says how the attempt ended. */
+  phase?: string;
 }
+
+const PHASES = new Set([
+  "Pending",
+  "Downloading",
+  "Probing",
+  "Transcoding",
+  "Measuring",
+  "Uploading",
+  "Completed",
+  "Failed",
+  "Cancelled",
+]);
 
 const PREFIX = "reel:progress:";
 
@@ -17,7 +31,7 @@ export function parseProgress(channel: string, message: string): { key: string; 
   if (!channel.startsWith(PREFIX)) return undefined;
   const key = channel.slice(PREFIX.length);
   if (!/^[^/]+\/[^/:]+$/.test(key)) return undefined;
-  let m: { index?: unknown; stage?: unknown; progress?: unknown; percent?: unknown };
+  let m: { index?: unknown; stage?: unknown; progress?: unknown; percent?: unknown; phase?: unknown };
   try {
     m = JSON.parse(message);
   } catch {
@@ -25,7 +39,8 @@ export function parseProgress(channel: string, message: string): { key: string; 
   }
   const progress = typeof m.percent === "number" ? m.percent : m.progress;
   if (!Number.isInteger(m.index) || typeof m.stage !== "string" || typeof progress !== "number") return undefined;
-  return { key, msg: { index: m.index as number, stage: m.stage, progress } };
+  const phase = typeof m.phase === "string" && PHASES.has(m.phase) ? { phase: m.phase } : {};
+  return { key, msg: { index: m.index as number, stage: m.stage, progress, ...phase } };
 }
 
 export interface ProgressSubscription {

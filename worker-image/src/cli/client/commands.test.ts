@@ -488,6 +488,24 @@ describe("reel watch", () => {
     expect(shim.requests.some((q) => q.url.endsWith("/events"))).toBe(false);
   });
 
+  it("shows an attempt that ended in failure as Failed, not Completed, and the retry's stages after it", async () => {
+    const running = reel(["watch", "w1"]);
+    await until("the event stream", () => shim.streams() === 1);
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "encode", progress: 40 } });
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "done", progress: 100, phase: "Failed" } });
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "fetch", progress: 5 } });
+    shim.emit("w1", {
+      type: "status",
+      status: { phase: "Failed", progress: 100, episodes: [{ index: 0, phase: "Failed", progress: 100, attempts: 2 }] },
+    });
+    const r = await running;
+    expect(r.code).toBe(1);
+    const lines = r.stderr.split("\n");
+    expect(lines).toContain("episode 1 (Pilot): Failed");
+    expect(lines.indexOf("episode 1 (Pilot): Failed")).toBeLessThan(lines.indexOf("episode 1 (Pilot): Downloading"));
+    expect(lines).not.toContain("episode 1 (Pilot): Completed");
+  });
+
   it("Ctrl-C stops watching, not the job: exit 130", async () => {
     const ac = new AbortController();
     const running = reel(["watch", "w1"], { interrupt: ac.signal });

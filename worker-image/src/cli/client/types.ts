@@ -28,7 +28,8 @@ export interface JobEvent {
   at: string;
   phase?: Phase;
   progress?: number;
-  episode?: { index: number; stage: string; progress: number };
+  /** `phase`: the worker's; with stage "done" it says how the attempt ended (Completed, Failed, Cancelled). */
+  episode?: { index: number; stage: string; progress: number; phase?: string };
   status?: VideoJobStatus;
 }
 

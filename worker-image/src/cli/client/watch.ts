@@ -50,13 +50,12 @@ interface View {
 
 /** An episode's `{stage, progress}` from the stream: the worker's stage and a percent of the episode. */
 export function episodeUpdate(ep: NonNullable<JobEvent["episode"]>): Pick<EpisodeState, "phase" | "progress"> {
+  // "done" ends an attempt, not necessarily the episode: the worker's phase says how (a failed
+  // attempt that the Job retries is Failed here, then the next attempt's stages follow).
+  const ended = ep.phase && EPISODE_PHASES.has(ep.phase) ? (ep.phase as EpisodeStatus["phase"]) : "Completed";
   const phase =
     STAGE_PHASE[ep.stage as Stage] ??
-    (ep.stage === "done"
-      ? "Completed"
-      : EPISODE_PHASES.has(ep.stage)
-        ? (ep.stage as EpisodeStatus["phase"])
-        : "Pending");
+    (ep.stage === "done" ? ended : EPISODE_PHASES.has(ep.stage) ? (ep.stage as EpisodeStatus["phase"]) : "Pending");
   return { phase, progress: Math.min(100, Math.max(0, ep.progress)) };
 }
 
@@ -77,22 +76,29 @@ export async function watchJob(ctx: Ctx, api: Api, id: string, flags: WatchFlags
     phase = p;
     view.job(p, prog);
   };
-  const setEpisode = (index: number, next: EpisodeState) => {
+  // Episodes the status says are finished. Only those stay finished: a late progress message can
+  // arrive after the status, while an attempt that ended (progress "done", Failed) may be retried.
+  const settled = new Set<number>();
+  const setEpisode = (index: number, next: EpisodeState, fromStatus = false) => {
     const prev = episodes.get(index);
-    // A finished episode stays finished (a late progress message can arrive after the status).
-    if (prev && FINAL_PHASES.has(prev.phase) && !FINAL_PHASES.has(next.phase)) return;
+    if (fromStatus && FINAL_PHASES.has(next.phase)) settled.add(index);
+    if (prev && settled.has(index) && !fromStatus && !FINAL_PHASES.has(next.phase)) return;
     if (prev && prev.phase === next.phase && Math.abs(prev.progress - next.progress) < 0.05 && !next.error) return;
     episodes.set(index, next);
     view.episode(index, next, titles[index] ?? `Episode ${index + 1}`);
   };
   const applyStatus = (s: Job["status"]) => {
     for (const e of s?.episodes ?? []) {
-      setEpisode(e.index, {
-        phase: e.phase,
-        progress: e.progress,
-        ...(e.error ? { error: e.error } : {}),
-        ...(e.encoder ? { encoder: e.encoder } : {}),
-      });
+      setEpisode(
+        e.index,
+        {
+          phase: e.phase,
+          progress: e.progress,
+          ...(e.error ? { error: e.error } : {}),
+          ...(e.encoder ? { encoder: e.encoder } : {}),
+        },
+        true,
+      );
     }
     setPhase(s?.phase, s?.progress);
   };
