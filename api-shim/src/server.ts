@@ -164,7 +164,7 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       done(err as Error);
       return;
     }
-    const known = deps.auth.cached(credential);
+    const known = deps.auth.cached(credential, req.raw.socket);
     if (known) limitCredential(req, reply, done, known);
     else deps.auth.authenticate(credential).then((p) => limitCredential(req, reply, done, p), done);
   };

@@ -17,8 +17,11 @@ const TOUCH_EVERY_MS = 60_000;
 
 export interface Authenticator {
   authenticate(credential: string): Promise<Principal>;
-  /** The principal when this credential was verified within the TTL; no I/O. */
-  cached(credential: string): Principal | undefined;
+  /**
+   * The principal when this credential was verified within the TTL; no I/O. With `connection` (the
+   * request's socket), a credential sent again on the same connection skips its SHA-256.
+   */
+  cached(credential: string, connection?: object): Principal | undefined;
   forgetKey(keyId: string): void;
   forgetUser(userId: number): void;
   forgetAll(): void;
@@ -70,8 +73,21 @@ export function createAuthenticator(o: { db: Database; jwt?: JwtVerifier }): Aut
     return hit && hit.until > Date.now() ? hit.p : undefined;
   };
 
+  // A keep-alive client sends the same credential on every request: its cache key is kept with the
+  // connection (which holds the credential in its buffers anyway) and reused when the same string
+  // comes again, compared in constant time. A different credential on the connection (a proxy
+  // pooling clients) is hashed and replaces it.
+  const byConnection = new WeakMap<object, { credential: string; id: string }>();
+
   return {
-    cached: (credential) => cached(cacheKey(credential)),
+    cached(credential, connection) {
+      if (!connection) return cached(cacheKey(credential));
+      const last = byConnection.get(connection);
+      if (last && sameSecret(last.credential, credential)) return cached(last.id);
+      const id = cacheKey(credential);
+      byConnection.set(connection, { credential, id });
+      return cached(id);
+    },
     async authenticate(credential) {
       const id = cacheKey(credential);
       const hit = cached(id);
@@ -96,6 +112,14 @@ export function createAuthenticator(o: { db: Database; jwt?: JwtVerifier }): Aut
       cache.clear();
     },
   };
+}
+
+/** Equal strings, compared without stopping at the first difference. */
+export function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** The credential from `Authorization: Bearer …` (or `?access_token=` where browsers cannot set headers). */
