@@ -190,6 +190,11 @@ describe("the worker contract in the planned pods", () => {
     const env = envOf(m);
     expect(env.REEL_MODE).toBe("merge");
     expect(JSON.parse(String(env.REEL_MERGE_EPISODES))).toEqual([{ index: 1, title: "Two" }]);
-    expect(m.spec.template.spec.affinity).toBeUndefined();
+    // No GPU asked, and nodes without one preferred (found on L4: merges landed on GPU nodes).
+    expect(m.spec.template.spec.containers[0]?.resources.limits).toBeUndefined();
+    expect(m.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+    expect(JSON.stringify(m.spec.template.spec.affinity)).toContain(
+      '"preference":{"matchExpressions":[{"key":"reel.dev/gpu-vendor","operator":"DoesNotExist"}]}',
+    );
   });
 });

@@ -86,6 +86,10 @@ export const EPISODE_LABEL = "reel.dev/episode";
 export const ROLE_LABEL = "reel.dev/role";
 export const ATTEMPT_LABEL = "reel.dev/attempt";
 export const OUTPUT_MOUNT = "/output";
+const CPU_PREFERRED = {
+  weight: 100,
+  preference: { matchExpressions: [{ key: "reel.dev/gpu-vendor", operator: "DoesNotExist" }] },
+};
 
 function affinity(p: Placement) {
   const a: Record<string, unknown> = {};
@@ -240,7 +244,10 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement, indexe
       spec: {
         restartPolicy: "Never",
         priorityClassName: PRIORITY_CLASS[job.spec.priority],
-        ...(placement ? { affinity: affinity(placement), tolerations: placement.tolerations } : {}),
+        ...(placement
+          ? { affinity: affinity(placement), tolerations: placement.tolerations }
+          : // The merge needs no GPU: keep it off GPU nodes when others have room.
+            { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [CPU_PREFERRED] } } }),
         automountServiceAccountToken: false,
         securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
         containers: [

@@ -557,3 +557,33 @@ describe("decide: a split episode whose segment encoder fails on a GPU node", ()
     expect(d.status.episodes?.[0]).toMatchObject({ phase: "Transcoding", segments: { total: 8, completed: 2 } });
   });
 });
+
+describe("decide: the job's phase and progress only move forward", () => {
+  it("stays Processing when the running episodes are (again) downloading, and never lowers progress", () => {
+    const pods = [
+      { ...pod("s1-ep1", {}), status: { phase: "Running" } },
+      { ...pod("s1-ep2", {}), status: { phase: "Running" } },
+    ] as ObservedPod[];
+    const d = decide(
+      vj({ status: { phase: "Processing", progress: 40 } }),
+      observed({ jobs: [ep(0, complete), ep(1), ep(2)], pods }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.[1]?.phase).toBe("Downloading");
+    expect(d.status.phase).toBe("Processing");
+    expect(d.status.progress).toBe(40);
+  });
+
+  it("goes Pending -> Downloading -> Processing as episodes move", () => {
+    const running = [{ ...pod("s1-ep0", {}), status: { phase: "Running" } }] as ObservedPod[];
+    expect(decide(vj(), observed({ jobs: [ep(0), ep(1), ep(2)] }), settings, now).status.phase).toBe("Pending");
+    expect(decide(vj(), observed({ jobs: [ep(0), ep(1), ep(2)], pods: running }), settings, now).status.phase).toBe(
+      "Downloading",
+    );
+    const progress = new Map([[0, { stage: "encode", progress: 0.5 }]]);
+    expect(
+      decide(vj(), observed({ jobs: [ep(0), ep(1), ep(2)], pods: running, progress }), settings, now).status.phase,
+    ).toBe("Processing");
+  });
+});

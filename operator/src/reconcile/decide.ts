@@ -456,10 +456,19 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
         message: `cancelled; ${toDelete.length} running Job(s) removed`,
       });
   } else if (!allFinished) {
+    // The job's phase and progress only move forward: episodes finish, retry and download at
+    // different times, and a job that went Processing -> Downloading -> Processing would say so to
+    // every watcher and webhook (seen on L4: ten phase deliveries for one four-episode job).
     const active = episodes.filter((e) => !isFinal(e.phase) && e.phase !== "Pending");
-    status.phase =
-      active.length === 0 ? "Pending" : active.every((e) => e.phase === "Downloading") ? "Downloading" : "Processing";
-    status.progress = Math.round(episodeProgress * 0.95);
+    const beyondDownload = episodes.some(
+      (e) => isFinal(e.phase) || (e.phase !== "Pending" && e.phase !== "Downloading"),
+    );
+    const computed = beyondDownload ? "Processing" : active.length ? "Downloading" : "Pending";
+    const rank = { Pending: 0, Downloading: 1, Processing: 2 } as const;
+    const before =
+      prev.phase === "Pending" || prev.phase === "Downloading" || prev.phase === "Processing" ? prev.phase : "Pending";
+    status.phase = rank[before] > rank[computed] ? before : computed;
+    status.progress = Math.max(prev.progress ?? 0, Math.round(episodeProgress * 0.95));
     const reason = waitingForCap > 0 ? "NamespaceCapReached" : "EpisodesRunning";
     const message =
       waitingForCap > 0
