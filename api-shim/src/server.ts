@@ -59,26 +59,16 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   });
   app.addHook("onResponse", (req, reply, done) => {
     const p = req.principal;
+    const seconds = reply.elapsedTime / 1000;
+    const ms = Math.round(seconds * 10_000) / 10;
+    const status = reply.statusCode;
     deps.log.info(
       p
-        ? {
-            traceId: req.id,
-            method: req.method,
-            url: logPath(req.url),
-            status: reply.statusCode,
-            ms: Math.round(reply.elapsedTime * 10) / 10,
-            principal: p.userId,
-          }
-        : {
-            traceId: req.id,
-            method: req.method,
-            url: logPath(req.url),
-            status: reply.statusCode,
-            ms: Math.round(reply.elapsedTime * 10) / 10,
-          },
+        ? { traceId: req.id, method: req.method, url: logPath(req.url), status, ms, principal: p.userId }
+        : { traceId: req.id, method: req.method, url: logPath(req.url), status, ms },
       "request",
     );
-    metrics.http.record(req.routeOptions.url ?? "unmatched", req.method, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.http.record(req.routeOptions.url ?? "unmatched", req.method, status, seconds);
     done();
   });
 
