@@ -29,6 +29,28 @@ export interface ControllerOptions {
   retention?: RetentionSettings;
 }
 
+/**
+ * A watch problem in one readable line: the first line of an error's message (kubernetes-fluent-client
+ * puts a whole response, header arrays included, in some), or the HTTP status of a response.
+ */
+export function watchDetail(detail: unknown): string {
+  const status =
+    (detail as { status?: unknown; statusCode?: unknown } | undefined)?.status ??
+    (detail as { statusCode?: unknown } | undefined)?.statusCode;
+  const text =
+    detail instanceof Error
+      ? detail.message
+      : typeof status === "number"
+        ? `HTTP ${status}`
+        : typeof detail === "string"
+          ? detail
+          : detail === undefined || detail === null
+            ? ""
+            : JSON.stringify(detail);
+  const line = (text.split("\n")[0] ?? "").trim();
+  return line.length > 240 ? `${line.slice(0, 240)}…` : line;
+}
+
 export class Controller {
   readonly queue: WorkQueue;
   readonly videojobs: Informer;
@@ -57,7 +79,7 @@ export class Controller {
         event !== "init_cache_miss" &&
         event !== "inc_resync_failure_count"
       ) {
-        log.warn({ resource, event, detail: detail instanceof Error ? detail.message : String(detail ?? "") }, "watch");
+        log.warn({ resource, event, detail: watchDetail(detail) }, "watch");
       }
     };
     const common = {

@@ -97,7 +97,21 @@ export const execCommand: CommandRunner = (command, args, options = {}) => {
 export function tailLines(text: string, n = 20): string[] {
   return text
     .split(/\r?\n/)
-    .map((l) => l.trimEnd())
+    .map((l) => plainLine(l.trimEnd()))
     .filter((l) => l.length > 0)
     .slice(-n);
+}
+
+/**
+ * An ffmpeg/ffprobe stderr line as a user may read it (error messages reach VideoJob status and
+ * the API): no memory addresses (`[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d0c1a2b3c0]` -> `[mov,mp4,m4a,3gp,3g2,mj2]`)
+ * and no paths of the machine that ran it (`file:/scratch/tmp/episode-x1/source` -> `file:…/source`).
+ */
+export function plainLine(line: string): string {
+  return line
+    .replace(/\[([^\]@]+?) @ 0x[0-9a-f]+\]/gi, "[$1]")
+    .replace(
+      /(?<![\w:/])(file:)?\/(?:[\w.@+-]+\/)+([\w.@+-]+)/g,
+      (_m, scheme: string | undefined, base: string) => `${scheme ?? ""}…/${base}`,
+    );
 }

@@ -107,9 +107,9 @@ export function probeWarnings(caps: HwCapabilities, renderVendors: Record<string
   return out;
 }
 
-/** ffmpeg's "[h264_nvenc @ 0x55d0c8a0] " prefixes carry an address that changes every run. */
+/** ffmpeg's "[h264_nvenc @ 0x55d0c8a0] " prefixes (as "[h264_nvenc] " once tailLines cleaned them) name the encoder the key already names. */
 const shortReason = (error: string | undefined, max: number) => {
-  const text = (error ?? "failed").replace(/\[([^\]@\s]+) @ 0x[0-9a-f]+\] /g, "").trim() || "failed";
+  const text = (error ?? "failed").replace(/\[([^\]@\s]+)( @ 0x[0-9a-f]+)?\] /g, "").trim() || "failed";
   return text.length > max ? `${text.slice(0, Math.max(0, max - 1))}…` : text;
 };
 
