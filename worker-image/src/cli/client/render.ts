@@ -41,7 +41,8 @@ export function episodesTable(job: Pick<Job, "spec">, status: VideoJobStatus | u
     rows.push([
       String(i + 1),
       e?.title ?? spec.title ?? "",
-      e?.phase ?? "Pending",
+      // A split episode's segments (an Indexed Job): how many of them are encoded.
+      `${e?.phase ?? "Pending"}${e?.segments ? ` (${e.segments.completed}/${e.segments.total} segments)` : ""}`,
       percent(e?.progress ?? 0),
       bytes(e?.bytesOutput),
       e?.quality?.ssim?.toFixed(4) ?? "-",
