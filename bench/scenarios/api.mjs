@@ -299,6 +299,21 @@ const noServices = (scenario, unit, higher, tools, why, goals) => ({
   params: {},
 });
 
+/**
+ * shim/hello requests/s of each round (the two run back to back in a round), and their median: a
+ * machine whose load changes between rounds moves both servers of a round alike, which the ratio of
+ * the two rows' medians (taken over different rounds) does not account for.
+ */
+export function pairedRatios(shimRounds, helloRounds) {
+  const ratios = [];
+  for (let i = 0; i < Math.min(shimRounds.length, helloRounds.length); i++) {
+    const a = shimRounds[i]?.rps;
+    const b = helloRounds[i]?.rps;
+    if (typeof a === "number" && typeof b === "number" && b > 0) ratios.push(round(a / b));
+  }
+  return { ratios, median: ratios.length ? round(median(ratios)) : null };
+}
+
 const medianOf = (details, k) => {
   const v = details.map((d) => d[k]).filter((x) => typeof x === "number");
   return v.length ? round(median(v)) : null;
@@ -402,6 +417,11 @@ export async function apiStatus({ quick, log }) {
   const shim = by["reel-shim"];
   const hello = by.hello;
   const ratio = shim.median != null && hello.median ? shim.median / hello.median : null;
+  const paired = pairedRatios(details["reel-shim"], details.hello);
+  const cpuRatio =
+    shim.server_cpu_us_per_request != null && hello.server_cpu_us_per_request
+      ? round(shim.server_cpu_us_per_request / hello.server_cpu_us_per_request)
+      : null;
   return {
     scenario: "api-status",
     unit: "requests/s",
@@ -414,11 +434,14 @@ export async function apiStatus({ quick, log }) {
         ratio == null ? null : ratio >= 0.5,
         ratio == null
           ? "a row has no numbers"
-          : `${shim.median} vs ${hello.median} requests/s (ratio ${round(ratio)}); p99 ${shim.p99_ms} vs ${hello.p99_ms} ms at ${CONNECTIONS} connections`,
+          : `${shim.median} vs ${hello.median} requests/s (ratio ${round(ratio)}); p99 ${shim.p99_ms} vs ${hello.p99_ms} ms at ${CONNECTIONS} connections; per round ${paired.ratios.join(", ")} (median ${paired.median}); server CPU per request ${shim.server_cpu_us_per_request} vs ${hello.server_cpu_us_per_request} us (${cpuRatio}x)`,
       ),
     ],
     params: {
       rounds: p.rounds,
+      paired_ratios: paired.ratios,
+      paired_ratio_median: paired.median,
+      cpu_per_request_ratio: cpuRatio,
       connections: CONNECTIONS,
       duration_s: p.durationS,
       warmup_s: p.warmupS,

@@ -6,7 +6,7 @@ import { CreateJobInput } from "../../api-shim/src/api/schemas.ts";
 import { packageOf, topSelfTime } from "../tools/cpu-top.mjs";
 import { loadProblem, summarizeAutocannon } from "../tools/http-load.mjs";
 import { fanoutReport, quantile, type SseMessage, sseParser } from "../tools/sse-load.ts";
-import { apiParams, jobBody, logVolume, parseAdminKey, parseRedisCpu } from "./api.mjs";
+import { apiParams, jobBody, logVolume, pairedRatios, parseAdminKey, parseRedisCpu } from "./api.mjs";
 
 // An autocannon 9.0.0 result as `await autocannon(opts)` returns it (throughput left out).
 const autocannonResult = {
@@ -107,6 +107,14 @@ describe("api-status", () => {
     expect(logVolume("").bytesPerRequest).toBeNull();
     const shim = '{"level":30,"msg":"shim started"}\n{"level":30,"traceId":"t1","status":200,"msg":"request"}\n';
     expect(logVolume(shim)).toMatchObject({ lines: 2, completed: 1, linesPerRequest: 2 });
+  });
+
+  test("pairs each round's shim and hello and takes the median of their ratios", () => {
+    expect(pairedRatios([{ rps: 40 }, { rps: 20 }, { rps: 30 }], [{ rps: 80 }, { rps: 30 }, { rps: 50 }])).toEqual({
+      ratios: [0.5, 0.667, 0.6],
+      median: 0.6,
+    });
+    expect(pairedRatios([{ rps: 1 }], [])).toEqual({ ratios: [], median: null });
   });
 
   test("submits a job the API accepts", () => {
