@@ -11,27 +11,15 @@ set -euo pipefail
 
 HELM_VERSION=v3.22.0
 
-cache="${REEL_CACHE_DIR:-$HOME/.cache/reel}"
-bin="$cache/bin"
-helm="$bin/helm"
-stamp="$bin/.helm.version"
-built() { [ -x "$helm" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$HELM_VERSION" ]; }
-
-case "${1:-}" in
-  --check) built && exit 0 || exit 1 ;;
-  --print) echo "$helm"; exit 0 ;;
-  "") ;;
-  *) echo "usage: $0 [--check|--print]" >&2; exit 2 ;;
-esac
-built && exit 0
-
-command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
-mkdir -p "$bin"
-export GOPATH="$cache/go" GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+. "$(dirname "${BASH_SOURCE[0]}")/go-cache.sh"
+helm="$reel_bin/helm"
+stamp_file="$reel_bin/.helm.version"
+stamped_cli "$helm" "$stamp_file" "$HELM_VERSION" "$@"
+export GOFLAGS=-mod=mod CGO_ENABLED=0
 # helm's Makefile sets these; without them `helm version` reports the module's build info only.
 ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-echo "[build-helm] building helm $HELM_VERSION (cached in $bin; a few minutes cold on 2 cores)"
+echo "[build-helm] building helm $HELM_VERSION (cached in $reel_bin; a few minutes cold on 2 cores)"
 t0=$SECONDS
-GOBIN="$bin" nice -n 10 go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-echo "$HELM_VERSION" >"$stamp"
+GOBIN="$reel_bin" nice -n 10 go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+stamp "$stamp_file" "$HELM_VERSION"
 echo "[build-helm] helm $HELM_VERSION built in $((SECONDS - t0)) s: $("$helm" version --short)"
