@@ -195,7 +195,8 @@ start_bg() { # name, command...: started with setsid; pid in $state/pids/name, l
   local name="$1"
   shift
   mkdir -p "$state/pids" "$state/logs"
-  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
+  # 9>&-: the lock's fd must not outlive this script in the daemons
+  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$state/pids/$name"
   log "started $name (pid $!, log $state/logs/$name.log)"
 }
@@ -343,7 +344,7 @@ cmd_up() {
   trap 'log "up failed: stopping what it started"; cmd_down' ERR
   save_sysctls
   save_iptables
-  bash "$repo/e2e/cluster/cluster.sh" up --level 3 >/dev/null
+  bash "$repo/e2e/cluster/cluster.sh" up --level 3 >/dev/null 9>&-
   # the KWOK nodes stay (the L3 cluster as it is) but take no new pods: the episode lands on the real node
   # (cordoned before the kubelet registers: at this point every node is a KWOK node)
   kctl cordon $(kctl get nodes -o name) >/dev/null
@@ -374,7 +375,7 @@ cmd_up() {
 # --- pod --------------------------------------------------------------------------------------------
 cmd_pod() {
   alive kubelet || die "not up: run $0 up"
-  "$node_bin" "$here/pod.ts" --kubeconfig "$cluster_dir/kubeconfig" --kubectl "$bin/kubectl" \
+  "$node_bin" "$here/pod.ts" 9>&- --kubeconfig "$cluster_dir/kubeconfig" --kubectl "$bin/kubectl" \
     --image "$worker_image" --host "$gw" --state "$state" --node "$node_name"
 }
 
@@ -412,7 +413,7 @@ cmd_down() {
   mkdir -p "$l5/last-logs/cluster"
   cp -a "$state/logs/." "$l5/last-logs/" 2>/dev/null || true
   cp -a "$cluster_dir/logs/." "$l5/last-logs/cluster/" 2>/dev/null || true
-  bash "$repo/e2e/cluster/cluster.sh" down >/dev/null 2>&1 || true
+  bash "$repo/e2e/cluster/cluster.sh" down >/dev/null 2>&1 9>&- || true
   # everything mounted under our dirs (emptyDirs, rootfs, netns, shm), deepest first
   awk -v a="$state" -v b="$run" '$2 ~ "^"a || $2 ~ "^"b {print $2}' /proc/mounts | sort -r |
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
