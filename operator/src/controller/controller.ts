@@ -91,7 +91,7 @@ export class Controller {
       ...common,
       gvk: GVK.VideoJob,
       onChange: (obj, change) => {
-        if (change === "deleted") this.reconciler.videoJobDeleted(obj.metadata.uid);
+        if (change === "deleted") this.reconciler.videoJobDeleted(obj.metadata.uid, objectKey(obj));
         if (!this.reconciler.isVideoJobEcho(obj, change)) this.queue.add(objectKey(obj));
         this.retention.changed(obj, change);
       },

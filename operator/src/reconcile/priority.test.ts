@@ -63,9 +63,13 @@ describe("DeferredStatus", () => {
     const sent: unknown[] = [];
     const s = new DeferredStatus(gate, log, () => {});
     for (const phase of ["Pending", "Downloading", "Processing"]) {
-      s.write("media/a", { patch: () => ({ status: { phase } }), send: async (p) => void sent.push(p) });
+      s.write("media/a", {
+        status: { phase },
+        patch: () => ({ status: { phase } }),
+        send: async (p) => void sent.push(p),
+      });
     }
-    s.write("media/b", { patch: () => undefined, send: async (p) => void sent.push(p) }); // nothing to write
+    s.write("media/b", { status: {}, patch: () => undefined, send: async (p) => void sent.push(p) }); // nothing to write
     await tick();
     expect(sent).toEqual([]);
     creating.resolve();
@@ -73,16 +77,28 @@ describe("DeferredStatus", () => {
     expect(sent).toEqual([{ status: { phase: "Processing" } }]);
   });
 
+  it("tells what status a waiting write will leave (a reconcile reads its own writes)", () => {
+    const gate = new CreationGate();
+    void gate.create(() => new Promise(() => {}));
+    const s = new DeferredStatus(gate, log, () => {});
+    s.write("media/a", { status: { phase: "Pending" }, patch: () => ({}), send: async () => {} });
+    s.write("media/a", { status: { phase: "Downloading" }, patch: () => ({}), send: async () => {} });
+    expect(s.waiting("media/a")).toEqual({ phase: "Downloading" });
+    expect(s.waiting("media/b")).toBeUndefined();
+  });
+
   it("hands a failed write to onError (the key is reconciled again) and forgets a 404", async () => {
     const again: string[] = [];
     const s = new DeferredStatus(new CreationGate(), log, (k) => again.push(k));
     s.write("media/gone", {
+      status: {},
       patch: () => ({}),
       send: async () => {
         throw new ApiError(404, "NotFound", "gone");
       },
     });
     s.write("media/busy", {
+      status: {},
       patch: () => ({}),
       send: async () => {
         throw new ApiError(500, "InternalError", "etcd timeout");

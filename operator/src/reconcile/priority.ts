@@ -55,6 +55,8 @@ export class CreationGate {
 }
 
 export interface StatusWrite {
+  /** The status this write will leave (what a reconcile should take as current meanwhile). */
+  status: unknown;
   /** The merge patch to send, computed when it is sent (against what the informer then holds); undefined: nothing to write. */
   patch(): unknown | undefined;
   send(patch: unknown): Promise<void>;
@@ -66,7 +68,8 @@ export interface StatusWrite {
  * queues the key's reconcile again.
  */
 export class DeferredStatus {
-  private readonly pending = new Map<string, StatusWrite>();
+  /** Waiting writes in the order their keys were first queued, with when that was. */
+  private readonly pending = new Map<string, { w: StatusWrite; at: number }>();
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly gate: CreationGate;
@@ -74,11 +77,14 @@ export class DeferredStatus {
   private readonly onError: (key: string) => void;
   private readonly concurrency: number;
 
-  constructor(gate: CreationGate, log: Logger, onError: (key: string) => void, concurrency = 4) {
+  private readonly settleMs: number;
+
+  constructor(gate: CreationGate, log: Logger, onError: (key: string) => void, concurrency = 4, settleMs = 200) {
     this.gate = gate;
     this.log = log;
     this.onError = onError;
     this.concurrency = concurrency;
+    this.settleMs = settleMs;
   }
 
   get size(): number {
@@ -90,8 +96,14 @@ export class DeferredStatus {
     return this.pending.has(key);
   }
 
+  /** The status the waiting write of this key will leave, if one waits. */
+  waiting(key: string): unknown | undefined {
+    return this.pending.get(key)?.w.status;
+  }
+
   write(key: string, w: StatusWrite): void {
-    this.pending.set(key, w);
+    // A newer write replaces the waiting one and keeps its place and age.
+    this.pending.set(key, { w, at: this.pending.get(key)?.at ?? Date.now() });
     this.pump();
   }
 
@@ -110,8 +122,15 @@ export class DeferredStatus {
     await this.gate.idle();
     const first = this.pending.entries().next();
     if (first.done) return;
-    const [key, w] = first.value;
+    const [key, { at }] = first.value;
+    // A short settle per key: the changes of one moment (a Job and its pod reported together, four
+    // episodes starting at once) become one write. Writes that already waited go at once.
+    const wait = at + this.settleMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const entry = this.pending.get(key);
+    if (!entry) return;
     this.pending.delete(key);
+    const w = entry.w;
     const patch = w.patch();
     if (patch === undefined) return;
     try {

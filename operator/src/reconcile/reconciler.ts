@@ -100,6 +100,12 @@ export class Reconciler {
   /** Job creates first: status writes and Events wait while creates are in flight. */
   private readonly gate: CreationGate;
   private readonly statuses: DeferredStatus;
+  /** Jobs this process asked to delete whose deletion the informer has not shown yet (ns/name). */
+  private readonly deleting = new Set<string>();
+  /** Jobs created per VideoJob key and not yet seen by the informer (read-your-own-writes for planning). */
+  private readonly created = new Map<string, Map<string, ObservedJob>>();
+  /** The last status sent per VideoJob and the resourceVersion it was sent against (ownStatus). */
+  private readonly sent = new Map<string, { fromRv: string; status: VideoJobStatus }>();
   /** VideoJobs whose next watch event is expected to be the echo of our status write (echoPrint). */
   private readonly echoes = new Map<string, string>();
 
@@ -118,6 +124,13 @@ export class Reconciler {
     const ns = obj.metadata.namespace ?? "";
     const name = obj.metadata.name;
     this.inflight.get(ns)?.delete(name);
+    if (change === "deleted") this.deleting.delete(`${ns}/${name}`);
+    const owner = obj.metadata.labels?.[VIDEOJOB_LABEL];
+    if (owner) {
+      const mine = this.created.get(`${ns}/${owner}`);
+      mine?.delete(name);
+      if (mine?.size === 0) this.created.delete(`${ns}/${owner}`);
+    }
     const labels = obj.metadata.labels ?? {};
     const running = this.active.get(ns) ?? new Map<string, string>();
     this.active.set(ns, running);
@@ -127,8 +140,13 @@ export class Reconciler {
   }
 
   /** The VideoJob is gone: nothing about it needs remembering. */
-  videoJobDeleted(uid: string | undefined): void {
+  videoJobDeleted(uid: string | undefined, key?: string): void {
     if (uid) this.finished.delete(uid);
+    if (key) {
+      this.sent.delete(key);
+      this.echoes.delete(key);
+      this.created.delete(key);
+    }
   }
 
   /**
@@ -203,10 +221,20 @@ export class Reconciler {
       await this.writeStatus(raw, status, { ...status, phase: "Failed", observedGeneration: generation, conditions });
       return undefined;
     }
-    const vj = parsed.data;
+    // Read our own writes: a status still waiting to be sent, or sent but not yet back through the
+    // watch, is what the VideoJob's status is about to be; deciding from the informer's older copy
+    // would compute "now"-stamped fields (startedAt, finishedAt) afresh and write them again.
+    const ours = this.ownStatus(key, raw);
+    const vj = ours ? { ...parsed.data, status: ours } : parsed.data;
     return this.withNamespace(namespace, async () => {
+      const known = this.d.jobs.byIndex(key) as unknown as ObservedJob[];
+      // Jobs this process created that the watch has not delivered yet count as existing: a
+      // reconcile in that window would otherwise plan them again (a 409 and a wrong Event).
+      const unseen = [...(this.created.get(key)?.values() ?? [])].filter(
+        (j) => !this.d.jobs.get(`${namespace}/${j.metadata.name}`),
+      );
       const observed = {
-        jobs: this.d.jobs.byIndex(key) as unknown as ObservedJob[],
+        jobs: unseen.length ? [...known, ...unseen] : known,
         pods: this.d.pods.byIndex(key) as unknown as ObservedPod[],
         nodes: this.nodes(),
         namespaceActive: this.namespaceActive(namespace, name),
@@ -244,9 +272,23 @@ export class Reconciler {
             throw e;
           }
         }
+        if (set.has(job.metadata.name)) {
+          const mine = this.created.get(key) ?? new Map<string, ObservedJob>();
+          this.created.set(key, mine);
+          mine.set(job.metadata.name, { metadata: { ...job.metadata }, spec: job.spec as ObservedJob["spec"] });
+        }
       });
       for (const jobName of decision.delete) {
-        await this.d.api.delete("batch/v1", "Job", namespace, jobName);
+        // Deleted by an earlier reconcile whose deletion the watch has not shown yet: nothing to send.
+        const k = `${namespace}/${jobName}`;
+        if (this.deleting.has(k)) continue;
+        this.deleting.add(k);
+        try {
+          await this.d.api.delete("batch/v1", "Job", namespace, jobName);
+        } catch (e) {
+          this.deleting.delete(k);
+          throw e;
+        }
       }
       for (const e of decision.events) await this.event(vj, e);
       if (decision.cleanupStaging) {
@@ -261,7 +303,7 @@ export class Reconciler {
         );
         return undefined;
       }
-      this.deferStatus(key, raw, keepExpiredOutput(vj.status, decision.status));
+      this.deferStatus(key, raw, keepExpiredOutput(vj.status, decision.status), vj.status);
       const was = vj.status?.phase;
       const now = decision.status.phase;
       // Counted once per VideoJob: a second reconcile can still see the status from before the
@@ -308,12 +350,13 @@ export class Reconciler {
    * status the informer then holds (what the apiserver has), so a write that waited is still a
    * correct merge patch and one that became unnecessary is not sent.
    */
-  private deferStatus(key: string, raw: KubeObject, next: VideoJobStatus): void {
+  private deferStatus(key: string, raw: KubeObject, next: VideoJobStatus, decidedFrom?: VideoJobStatus): void {
     const { namespace, name, uid } = raw.metadata;
-    // Unchanged and nothing waiting for this key: a reconcile with nothing to change writes nothing.
-    if (!this.statuses.has(key) && specHash((raw as { status?: unknown }).status ?? {}) === specHash(next)) return;
+    // Unchanged (against what it already is or is about to be): a reconcile with nothing to change writes nothing.
+    if (specHash(decidedFrom ?? (raw as { status?: unknown }).status ?? {}) === specHash(next)) return;
     let final: VideoJobStatus = next;
     this.statuses.write(key, {
+      status: next,
       patch: () => {
         const live = this.d.videojobs.get(key) as (KubeObject & { status?: VideoJobStatus }) | undefined;
         if (!live || live.metadata.uid !== uid) return undefined; // gone, or a new VideoJob of that name
@@ -329,12 +372,29 @@ export class Reconciler {
         if (next) this.echoes.set(key, echoPrint(next));
         try {
           await this.d.api.patchStatus(VJ_API, "VideoJob", namespace, name, patch);
+          if (live?.metadata.resourceVersion)
+            this.sent.set(key, { fromRv: live.metadata.resourceVersion, status: final });
         } catch (e) {
           this.echoes.delete(key);
           throw e;
         }
       },
     });
+  }
+
+  /**
+   * The status this process has queued or sent for the VideoJob and the informer does not show yet:
+   * the waiting write's, else the last sent one while the informer still holds the version that
+   * write was made against. Undefined once the watch caught up (the informer is the truth again).
+   */
+  private ownStatus(key: string, raw: KubeObject): VideoJobStatus | undefined {
+    const waiting = this.statuses.waiting(key) as VideoJobStatus | undefined;
+    if (waiting) return waiting;
+    const sent = this.sent.get(key);
+    if (!sent) return undefined;
+    if (raw.metadata.resourceVersion === sent.fromRv) return sent.status;
+    this.sent.delete(key);
+    return undefined;
   }
 
   /** Writes status only when it differs from what the VideoJob already reports. */
