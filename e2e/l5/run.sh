@@ -394,7 +394,6 @@ stop_pid() { # name
 
 cmd_down() {
   [ -d "$state" ] || [ -d "$run" ] || { log "not up"; return 0; }
-  stop_pid pod-servers
   if alive kubelet && [ -f "$cluster_dir/kubeconfig" ]; then
     kctl delete namespace reel-l5 --wait=false >/dev/null 2>&1 || true
   fi
@@ -426,10 +425,9 @@ cmd_down() {
     log "sysctls restored: $(tr '\n' ' ' <"$state/sysctl.saved")"
   fi
   # the kubelet's cgroups (cgroupfs driver, v1): kubepods under every controller
-  find /sys/fs/cgroup -depth -type d -name 'kubepods*' -path '*/kubepods*' 2>/dev/null |
-    awk '{print length, $0}' | sort -rn | cut -d' ' -f2- | while read -r d; do
-      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-    done
+  for d in /sys/fs/cgroup/*/kubepods*; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
   rm -rf "$state" "$run"
   # containerd 1.6's shims put their sockets in /run/containerd/s whatever the config says
   rmdir /run/containerd/s /run/containerd 2>/dev/null || true
@@ -437,7 +435,7 @@ cmd_down() {
 }
 
 cmd_status() {
-  for c in containerd kubelet pod-servers; do
+  for c in containerd kubelet; do
     if alive "$c"; then echo "$c: running (pid $(cat "$state/pids/$c"))"; else echo "$c: stopped"; fi
   done
   [ -f "$cluster_dir/kubeconfig" ] && kctl get nodes -o wide 2>/dev/null || true
