@@ -86,7 +86,7 @@ build_worker() {
   local stamp_src
   stamp_src="$(cd "$repo" && { find package.json package-lock.json crds worker-image operator api-shim crates/node/dist \
     crates/node/binding.js crates/node/package.json crates/node/*.node -type f -not -path '*/node_modules/*' -print0 |
-    sort -z | xargs -0 sha256sum; sha256sum worker-image/requirements.txt "$here/run.sh"; } | sha256sum | cut -c1-16)"
+    sort -z | xargs -0 sha256sum; sha256sum worker-image/requirements.txt; declare -f build_worker oci_archive; } | sha256sum | cut -c1-16)"
   if [ -s "$l5/worker.tar" ] && [ "$(cat "$l5/worker.stamp" 2>/dev/null)" = "$stamp_src" ]; then return 0; fi
   if [ ! -f "$l5/base/.done" ]; then
     log "debootstrap bookworm minbase + ffmpeg python3 python3-venv ca-certificates (once; a few minutes)"
