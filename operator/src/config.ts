@@ -2,6 +2,7 @@
 // in operator/ reads process.env.
 import { hostname } from "node:os";
 import { parsePublicBaseUrl, parseRetention, parseSse } from "@reel/crds";
+import { TracingEnvShape } from "@reel/crds/tracing";
 import { z } from "zod";
 import type { InstallationSettings } from "./plan/installation-env.ts";
 import type { RetentionSettings } from "./retention/due.ts";
@@ -64,6 +65,8 @@ export const ConfigSchema = z.object({
   REEL_OUTPUT_RETENTION: z.string().default(""),
   /** Finished VideoJobs deleted this long after they finished ("" keeps). */
   REEL_FINISHED_RETENTION: z.string().default(""),
+  /** OTLP/HTTP trace export (off unless an endpoint is set); the service is reel-operator by default. */
+  ...TracingEnvShape,
 });
 
 export type Config = z.infer<typeof ConfigSchema> & {

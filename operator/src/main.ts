@@ -1,4 +1,5 @@
 // The operator process: config, logs, metrics, leader election, and the controller while leading.
+import { startTracing } from "@reel/crds/tracing";
 import { Controller } from "./controller/controller.ts";
 import { LeaderElector } from "./controller/leader.ts";
 import { type Config, parseConfig } from "./config.ts";
@@ -39,6 +40,7 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
     onWrite: (verb, kind) => metrics.apiWrites.inc({ verb, kind }),
   });
   let stopping = false;
+  const tracing = await startTracing(config, "reel-operator");
   // Progress announcements queue their VideoJob at most every 2 s: live enough, few writes.
   const progress = config.REEL_REDIS_URL
     ? redisProgressSource(
@@ -58,6 +60,7 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
       resyncSeconds: config.REEL_RESYNC_SECONDS,
       stallSeconds: config.REEL_WATCH_STALL_SECONDS,
       ...(progress ? { progress: (key: string, n: number) => progress.read(key, n) } : {}),
+      ...(tracing ? { tracing } : {}),
       settings: {
         image: config.REEL_WORKER_IMAGE,
         backoffLimit: config.REEL_BACKOFF_LIMIT,
@@ -131,6 +134,10 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
       server.close();
       await progress?.close();
       await api.close();
+      // Reconcile spans still queued leave now.
+      await tracing
+        ?.shutdown()
+        .catch((err) => log.warn({ err: (err as Error).message }, "trace export at stop failed"));
     },
   };
 }

@@ -1,5 +1,6 @@
 // The controller: informers for VideoJobs, their Jobs and Pods, and Nodes feed one work queue of
 // VideoJob keys; the reconciler plans and applies. Started by the leader only.
+import type { Tracing } from "@reel/crds/tracing";
 import type { Logger } from "pino";
 import type { KubeApi } from "../kube/api.ts";
 import { GVK, Informer, objectKey } from "../kube/informer.ts";
@@ -27,6 +28,8 @@ export interface ControllerOptions {
   progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
   /** REEL_OUTPUT_RETENTION / REEL_FINISHED_RETENTION; nothing is deleted when absent. */
   retention?: RetentionSettings;
+  /** OpenTelemetry export, when configured (a span per reconcile). */
+  tracing?: Tracing;
 }
 
 /**
@@ -143,6 +146,7 @@ export class Controller {
       progress: o.progress,
       onFinished: (phase) => metrics.finished.inc({ phase }),
       requeue: (key) => this.queue.add(key),
+      ...(o.tracing ? { tracing: o.tracing } : {}),
     });
     this.retention = new RetentionSweeper({
       api: o.api,

@@ -11,6 +11,7 @@
 // pods (planSegmentJob), and the merge Job's REEL_MERGE_EPISODES carries its segment count.
 import { createHash } from "node:crypto";
 import type { VideoJob } from "@reel/crds";
+import { stableSpanId } from "@reel/crds/tracing";
 import { type ObservedNode, type Placement, placeEpisode } from "../scheduling/gpu.ts";
 import { type InstallationSettings, installationEnv } from "./installation-env.ts";
 import { childName } from "./names.ts";
@@ -149,7 +150,7 @@ export const TRACE_ANNOTATION = "reel.dev/trace-id";
 function traceEnv(job: VideoJob, suffix: string): EnvVar[] {
   const trace = job.metadata.annotations?.[TRACE_ANNOTATION];
   if (!trace || !/^[0-9a-f]{32}$/.test(trace) || /^0+$/.test(trace)) return [];
-  const span = createHash("sha256").update(`${trace}/${suffix}`).digest("hex").slice(0, 16);
+  const span = stableSpanId(trace, suffix);
   return [
     { name: "REEL_TRACE_ID", value: trace },
     { name: "TRACEPARENT", value: `00-${trace}-${span}-01` },
