@@ -2,6 +2,7 @@
 // (worker-image/src/worker/progress.ts): `reel:progress:<ns>/<name>` carries JSON
 // {index, stage, progress, percent?, phase?}. ioredis reconnects after a Redis restart and subscribes again
 // (autoResubscribe), so the streams pick up where the workers' next message lands.
+import { EpisodePhase } from "@reel/crds";
 import { Redis } from "ioredis";
 
 export interface ProgressMessage {
@@ -12,17 +13,7 @@ export interface ProgressMessage {
   phase?: string;
 }
 
-const PHASES = new Set([
-  "Pending",
-  "Downloading",
-  "Probing",
-  "Transcoding",
-  "Measuring",
-  "Uploading",
-  "Completed",
-  "Failed",
-  "Cancelled",
-]);
+const PHASES = new Set<string>(EpisodePhase.options);
 
 const PREFIX = "reel:progress:";
 
@@ -50,7 +41,8 @@ export interface ProgressSubscription {
 
 export function subscribeProgress(
   url: string,
-  onProgress: (key: string, msg: ProgressMessage) => void,
+  /** `raw`: the message as published (live/sequence.ts numbers it by its digest). */
+  onProgress: (key: string, msg: ProgressMessage, raw: string) => void,
   onError: (err: Error) => void,
 ): ProgressSubscription {
   const sub = new Redis(url, {
@@ -61,7 +53,7 @@ export function subscribeProgress(
   sub.on("error", onError);
   sub.on("pmessage", (_pattern: string, channel: string, message: string) => {
     const p = parseProgress(channel, message);
-    if (p) onProgress(p.key, p.msg);
+    if (p) onProgress(p.key, p.msg, message);
   });
   void sub.psubscribe(`${PREFIX}*`).catch(onError);
   return {

@@ -4,7 +4,7 @@
 // stream is down: a new stream starts with a snapshot of the status, a resumed one (Last-Event-ID)
 // with the events it missed, or a snapshot when the shim no longer holds them. Reading the status
 // here as well would race with that replay and could show an older phase after a newer one.
-import { type EpisodeStatus, ReelError } from "@reel/crds";
+import { EpisodePhase, type EpisodeStatus, ReelError } from "@reel/crds";
 import type { Stage } from "../../pipeline/events.ts";
 import { progress } from "../progress.ts";
 import type { Ctx } from "./context.ts";
@@ -22,17 +22,7 @@ const STAGE_PHASE: Record<Stage, EpisodeStatus["phase"]> = {
   measure: "Measuring",
   store: "Uploading",
 };
-const EPISODE_PHASES = new Set<string>([
-  "Pending",
-  "Downloading",
-  "Probing",
-  "Transcoding",
-  "Measuring",
-  "Uploading",
-  "Completed",
-  "Failed",
-  "Cancelled",
-]);
+const EPISODE_PHASES = new Set<string>(EpisodePhase.options);
 
 interface EpisodeState {
   phase: EpisodeStatus["phase"];
