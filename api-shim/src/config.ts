@@ -1,5 +1,6 @@
 // The shim's settings, parsed once from the environment (the chart sets them). Nothing else in
 // api-shim/ reads process.env.
+import { TracingEnvShape } from "@reel/crds/tracing";
 import { z } from "zod";
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -45,6 +46,8 @@ export const ConfigSchema = z
     /** CIDRs opened past the webhook egress guard (the operator's allowlist; never set by a job). */
     REEL_EGRESS_ALLOW: list,
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    /** OTLP/HTTP trace export (off unless an endpoint is set); the service is reel-shim by default. */
+    ...TracingEnvShape,
   })
   .refine((c) => !(c.REEL_JWT_JWKS_URL || c.REEL_JWT_JWKS_FILE) || (c.REEL_JWT_ISSUER && c.REEL_JWT_AUDIENCE), {
     message: "REEL_JWT_ISSUER and REEL_JWT_AUDIENCE are required when a JWKS is configured",

@@ -1,5 +1,6 @@
 // What the server is built from: real services in main.ts, the same in tests.
 import type { VideoJobSpec } from "@reel/crds";
+import type { Tracing } from "@reel/crds/tracing";
 import type { KubeApi } from "@reel/operator/kube";
 import type { Redis } from "ioredis";
 import type { Job } from "./api/schemas.ts";
@@ -34,6 +35,8 @@ export interface ShimDeps {
   auth: Authenticator;
   metrics: Metrics;
   webhooks?: WebhookHooks;
+  /** OpenTelemetry export, when an OTLP endpoint is configured: a span per request. */
+  tracing?: Tracing;
   /** Called after a job's VideoJob was created. */
   onJobCreated?: (job: Job) => void;
 }

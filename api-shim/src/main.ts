@@ -2,6 +2,7 @@
 // cache, the live event logs, the webhook sender when present, and the HTTP server.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { startTracing } from "@reel/crds/tracing";
 import { KubeApi, type KubeObject, loadKubeConfig } from "@reel/operator/kube";
 import { Redis } from "ioredis";
 import type { FastifyInstance } from "fastify";
@@ -117,7 +118,19 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
       log.warn({ err: (err as Error).message }, "LISTEN reel_auth failed; revocations reach this replica by the TTL");
       return undefined;
     });
-  const base: Omit<ShimDeps, "webhooks"> = { config, log, db, redis, kube, cache, events, auth, metrics };
+  const tracing = await startTracing(config, "reel-shim");
+  const base: Omit<ShimDeps, "webhooks"> = {
+    config,
+    log,
+    db,
+    redis,
+    kube,
+    cache,
+    events,
+    auth,
+    metrics,
+    ...(tracing ? { tracing } : {}),
+  };
   const webhooks = o.webhooks === false ? undefined : (o.webhooks ?? (await loadWebhooks(base)));
   const deps: ShimDeps = { ...base, ...(webhooks ? { webhooks } : {}) };
 
@@ -181,7 +194,7 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
   await app.listen({ port: config.REEL_SHIM_PORT, host: config.REEL_SHIM_HOST });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.REEL_SHIM_PORT;
-  log.info({ port }, "shim started");
+  log.info({ port, ...(tracing ? { tracing: "otlp" } : {}) }, "shim started");
   return {
     port,
     app,
@@ -199,6 +212,10 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
       redis.disconnect();
       await db.close();
       await kube.close();
+      // Spans still queued leave now (a bounded wait: the exporter's own timeout).
+      await tracing
+        ?.shutdown()
+        .catch((err) => log.warn({ err: (err as Error).message }, "trace export at stop failed"));
     },
   };
 }

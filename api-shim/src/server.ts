@@ -25,12 +25,13 @@ import { liveRoutes } from "./live/routes.ts";
 import { LazyChildLogger, type Logger, logPath } from "./log.ts";
 import { LeasedLimiter } from "./ratelimit/lease.ts";
 import { redisLeaseStore } from "./ratelimit/redis.ts";
-import { formatTraceparent, startSpan, type TraceContext } from "./trace.ts";
+import { SpanStatusCode } from "@reel/crds/tracing";
+import { formatTraceparent, startSpan, startTracedSpan, type TraceContext } from "./trace.ts";
 
 export type { ShimDeps, WebhookHooks } from "./deps.ts";
 
 export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
-  const { config, metrics } = deps;
+  const { config, metrics, tracing } = deps;
   const app = Fastify({
     loggerInstance: deps.log,
     // One log line per request (onResponse, below) instead of Fastify's two; req.log carries the
@@ -38,7 +39,8 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: "traceId", disableRequestLogging: true }),
     childLoggerFactory: (logger, bindings, opts) => new LazyChildLogger(logger as Logger, bindings, opts) as never,
     genReqId: (raw) => {
-      const t = startSpan(raw.headers.traceparent as string | undefined);
+      const header = raw.headers.traceparent as string | undefined;
+      const t = tracing ? startTracedSpan(tracing, header, raw.method ?? "GET") : startSpan(header);
       (raw as { reelTrace?: TraceContext }).reelTrace = t;
       return t.traceId;
     },
@@ -68,7 +70,21 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
         : { traceId: req.id, method: req.method, url: logPath(req.url), status, ms },
       "request",
     );
-    metrics.http.record(req.routeOptions.url ?? "unmatched", req.method, status, seconds);
+    const route = req.routeOptions.url ?? "unmatched";
+    metrics.http.record(route, req.method, status, seconds);
+    const span = req.trace?.span;
+    if (span) {
+      // Named by the route pattern, never the path: ids in paths would make every name unique.
+      span.updateName(`${req.method} ${route}`);
+      span.setAttributes({
+        "http.route": route,
+        "url.path": logPath(req.url),
+        "http.response.status_code": status,
+        ...(p ? { "enduser.id": p.userId } : {}),
+      });
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
     done();
   });
 

@@ -5,11 +5,13 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { isBadInput, ReelError, type SegmentOutcome } from "@reel/crds";
+import { type Span, SpanStatusCode, startTracing, type Tracing, TracingEnv } from "@reel/crds/tracing";
 import { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
 import { ytDlpVersion } from "../fetch/ytdlp.ts";
 import { preflight } from "../local.ts";
 import type { S3Connection } from "../output/s3.ts";
+import type { OutputTarget } from "../output/target.ts";
 import { realStages } from "../pipeline/stages-real.ts";
 import { DiskCache } from "../resilience/cache.ts";
 import { RedisCache } from "../resilience/redis-cache.ts";
@@ -20,6 +22,7 @@ import { noProgress, type ProgressSink, redisProgress } from "./progress.ts";
 import { runSegmentPod } from "./segment.ts";
 import { openStaging } from "./staging.ts";
 import { terminationMessage, writeTermination } from "./termination.ts";
+import { tracedStages, tracedStaging, tracedTarget } from "./tracing.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_RETRY = 1;
@@ -77,6 +80,22 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
     mode,
     ...(mode !== "merge" && index !== undefined ? { episode: index } : {}),
   });
+  // OTLP export when an endpoint is set: a span for this pod run, a child of the pod's TRACEPARENT.
+  const tracing = await startTracing(TracingEnv.parse(env), "reel-worker").catch((err) => {
+    log.warn({ reason: (err as Error).message }, "tracing not started");
+    return undefined;
+  });
+  const span = tracing?.startSpan(`worker ${mode}`, {
+    parent: env.TRACEPARENT,
+    attributes: {
+      "reel.mode": mode,
+      ...(env.REEL_VIDEOJOB ? { "reel.videojob": env.REEL_VIDEOJOB } : {}),
+      ...(mode !== "merge" && index !== undefined ? { "reel.episode": index } : {}),
+      ...(mode === "segment" && /^\d+$/.test(env.JOB_COMPLETION_INDEX ?? "")
+        ? { "reel.segment": Number(env.JOB_COMPLETION_INDEX) }
+        : {}),
+    },
+  });
   let result: WorkerResult;
   try {
     const w = parseWorkerEnv(env);
@@ -86,7 +105,7 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
       ...(w.mode !== "merge" ? { episode: w.episode.index } : {}),
       ...(w.mode === "segment" ? { segment: w.segment } : {}),
     });
-    result = await run(w, log, ac.signal);
+    result = await run(w, log, ac.signal, tracing && span ? { tracing, span } : undefined);
   } catch (err) {
     const e = ReelError.from(err, "REEL_INTERNAL");
     const code = ac.signal.aborted ? "REEL_CANCELLED" : e.code;
@@ -113,11 +132,35 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
     log.warn({ path: terminationLogPath(env), reason: (err as Error).message }, "cannot write the termination log");
   }
   log.info({ result: JSON.parse(message), exitCode: code }, "worker done");
+  if (tracing && span) await endPodSpan(tracing, span, result, code, log);
   await new Promise<void>((resolve) => root.flush(() => resolve()));
   return code;
 }
 
-async function run(w: WorkerEnv, log: Logger, signal: AbortSignal): Promise<WorkerResult> {
+/** Ends the pod's span with its outcome and sends every queued span (waiting at most 5 s for the collector). */
+async function endPodSpan(tracing: Tracing, span: Span, result: WorkerResult, code: number, log: Logger) {
+  span.setAttributes({ "reel.phase": result.phase, "reel.exit_code": code });
+  if (result.error) {
+    span.setAttribute("reel.error.code", result.error.code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
+  }
+  span.end();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    tracing.shutdown().catch((err) => log.warn({ reason: (err as Error).message }, "trace export failed")),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 5000).unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+async function run(
+  w: WorkerEnv,
+  log: Logger,
+  signal: AbortSignal,
+  trace?: { tracing: Tracing; span: Span },
+): Promise<WorkerResult> {
   const c = w.config;
   await preflight({ ffmpeg: c.REEL_FFMPEG, ffprobe: c.REEL_FFPROBE });
   // The root filesystem may be read-only: every temporary file goes under the scratch volume.
@@ -165,10 +208,16 @@ async function run(w: WorkerEnv, log: Logger, signal: AbortSignal): Promise<Work
       return ytDlp;
     },
   };
+  let target = w.mode === "merge" ? outputTarget(w, conn) : undefined;
+  if (trace) {
+    ctx.stages = tracedStages(ctx.stages, trace.tracing, trace.span);
+    ctx.staging = tracedStaging(ctx.staging, trace.tracing, trace.span);
+    if (target) target = tracedTarget(target, trace.tracing, trace.span);
+  }
   try {
     if (w.mode === "episode") return await runEpisodePod(w, ctx);
     if (w.mode === "segment") return await runSegmentPod(w, ctx);
-    return await runMergePod(w, ctx, outputTarget(w, conn));
+    return await runMergePod(w, ctx, target as OutputTarget);
   } finally {
     await progress.close();
     redis?.disconnect();
