@@ -23,8 +23,9 @@ export function follow(id, { onEvent, onMode, onError }) {
   const base = `/api/v1/jobs/${encodeURIComponent(id)}`;
 
   const deliver = (e) => {
-    // No de-duplication by id: the shim's ids restart with it (it then sends a fresh snapshot).
-    if (typeof e?.id === "number") lastEventId = e.id;
+    // Ids are opaque cursors, valid on every shim replica; one a replica cannot place gets a fresh
+    // snapshot, so no de-duplication is needed here.
+    if (typeof e?.id === "string") lastEventId = e.id;
     onEvent(e);
     if (e?.type === "deleted") stop();
   };

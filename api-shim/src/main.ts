@@ -15,8 +15,9 @@ import { listenAuthChanges } from "./db/notify.ts";
 import type { ShimDeps, WebhookHooks } from "./deps.ts";
 import { JobCache } from "./jobs/cache.ts";
 import { historyFromVideoJob } from "./jobs/videojob.ts";
-import { JobEvents } from "./live/events.ts";
+import { JobEvents, rvOf } from "./live/events.ts";
 import { subscribeProgress } from "./live/progress.ts";
+import { progressSequence } from "./live/sequence.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildServer } from "./server.ts";
@@ -135,9 +136,13 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
   const deps: ShimDeps = { ...base, ...(webhooks ? { webhooks } : {}) };
 
   const key = (ns: string, name: string) => `${ns}/${name}`;
-  cache.on("phase", (change, job) => {
+  // Event ids are resourceVersions and Redis-numbered progress (live/events.ts): the same on every
+  // replica. A change's log starts at the version before it when the log is new.
+  const rvBefore = (job: KubeObject, before: KubeObject | undefined) =>
+    before?.metadata.uid === job.metadata.uid ? rvOf(before?.metadata.resourceVersion) : 0;
+  cache.on("phase", (change, job, before) => {
     events.keep(key(change.namespace, change.name));
-    events.append(key(change.namespace, change.name), {
+    events.appendWatch(key(change.namespace, change.name), rvOf(job.metadata.resourceVersion), rvBefore(job, before), {
       type: "phase",
       phase: change.phase,
       ...(job.status?.progress !== undefined ? { progress: job.status.progress } : {}),
@@ -149,17 +154,23 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
       log.warn({ err: (err as Error).message, videojob: key(change.namespace, change.name) }, "webhook hook failed");
     }
   });
-  cache.on("status", (job) => {
-    events.append(key(job.metadata.namespace ?? "", job.metadata.name), {
-      type: "status",
-      ...(job.status?.phase ? { phase: job.status.phase } : {}),
-      ...(job.status?.progress !== undefined ? { progress: job.status.progress } : {}),
-      ...(job.status ? { status: job.status } : {}),
-    });
+  cache.on("status", (job, before) => {
+    events.appendWatch(
+      key(job.metadata.namespace ?? "", job.metadata.name),
+      rvOf(job.metadata.resourceVersion),
+      rvBefore(job, before),
+      {
+        type: "status",
+        ...(job.status?.phase ? { phase: job.status.phase } : {}),
+        ...(job.status?.progress !== undefined ? { progress: job.status.progress } : {}),
+        ...(job.status ? { status: job.status } : {}),
+      },
+    );
   });
   cache.on("deleted", (job) => {
     const k = key(job.metadata.namespace ?? "", job.metadata.name);
-    events.append(k, { type: "deleted" });
+    const rv = rvOf(job.metadata.resourceVersion);
+    events.appendWatch(k, rv, rv, { type: "deleted" });
     events.dropAfter(k, DELETED_LOG_MS);
   });
   cache.on("final", (job, { deleted }) => {
@@ -174,13 +185,23 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
       ),
     );
   });
+  const sequence = progressSequence(redis);
   const progress = subscribeProgress(
     config.REEL_REDIS_URL,
-    (k, msg) => {
+    (k, msg, raw) => {
       const [ns = "", name = ""] = k.split("/");
       // Only jobs this shim serves: a stray channel cannot grow the logs.
       if (!cache.get(ns, name)) return;
-      events.append(k, { type: "progress", episode: msg });
+      sequence.number(k, raw).then(
+        (seq) => {
+          const job = cache.get(ns, name);
+          if (job)
+            events.appendProgress(k, seq, rvOf(job.metadata.resourceVersion), { type: "progress", episode: msg });
+        },
+        // Without its shared number a message is not sent: the next one (at most 0.5 s later per
+        // pod) carries the episode's progress again.
+        (err) => log.debug({ err: (err as Error).message, videojob: k }, "progress not numbered"),
+      );
     },
     (err) => log.debug({ err: err.message }, "redis progress"),
   );

@@ -15,7 +15,7 @@ import { until } from "../../e2e/src/until.ts";
 import { addUser } from "./admin.ts";
 import { parseConfig } from "./config.ts";
 import { connectPostgres } from "./db/database.ts";
-import { migrate } from "./db/migrate.ts";
+import { migrate, readMigrations } from "./db/migrate.ts";
 import { type RunningShim, startShim } from "./main.ts";
 import type { JobEvent } from "./live/events.ts";
 import { createHmac } from "node:crypto";
@@ -401,15 +401,15 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       "progress 60 in the cache",
       async () => (await api("GET", "/api/v1/jobs/live-1/status", { key: "vera" })).body.progress === 60,
     );
-    const b = sse(url, { ...auth, "last-event-id": String(phase.id) });
+    const b = sse(url, { ...auth, "last-event-id": phase.id });
     const missed = await until("the missed events", async () => (b.events.length >= 2 ? b.events : undefined));
     expect(missed.map((e) => [e.type, e.phase, e.progress])).toEqual([
       ["phase", "Processing", 40],
       ["status", "Processing", 60],
     ]);
-    expect(missed[0]?.id).toBe(phase.id + 1);
+    expect(missed.map((e) => e.id)).toEqual([expect.stringMatching(/^\d+-\d+$/), expect.stringMatching(/^\d+-\d+$/)]);
     // ?lastEventId= works too (EventSource cannot set headers on the first request).
-    const c = sse(`${url}?lastEventId=${phase.id + 1}`, auth);
+    const c = sse(`${url}?lastEventId=${missed[0]?.id}`, auth);
     await until("the one missed event", async () => c.events.length >= 1);
     expect(c.events.map((e) => e.progress)).toEqual([60]);
     await Promise.all([b.close(), c.close()]);
@@ -473,13 +473,90 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       job: "live-redis",
       episode: { index: 1, stage: "transcode", progress: 55 },
     });
-    // Event ids stay one increasing sequence per job across the restart.
-    const ids = a.events.map((e) => e.id);
-    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+    // Event ids (<rv>-<seq> cursors) never go back, also across the restart.
+    const cursors = a.events.map((e) => e.id.split("-").map(Number) as [number, number]);
+    for (let i = 1; i < cursors.length; i++) {
+      const [prev, cur] = [cursors[i - 1] as [number, number], cursors[i] as [number, number]];
+      expect(cur[0] >= prev[0] && cur[1] >= prev[1], `${a.events[i]?.id} after ${a.events[i - 1]?.id}`).toBe(true);
+    }
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
     ws.close();
     pub.disconnect();
     await a.close();
+  });
+
+  it("resumes on another shim replica from an id given by the first: the later events, no gap, no repeat", async () => {
+    const replicas = await Promise.all([0, 1].map(() => startShim(config(), { webhooks: false })));
+    const [a, b] = replicas as [RunningShim, RunningShim];
+    const pub = new Redis(redis.url, { maxRetriesPerRequest: null });
+    pub.on("error", () => {});
+    try {
+      for (const r of replicas)
+        await until("a replica to be healthy", async () => (await fetch(`http://127.0.0.1:${r.port}/api/health`)).ok);
+      await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "hop-1", spec: spec("hop-1") } });
+      const auth = { authorization: `Bearer ${keys.vera}` };
+      const url = (r: RunningShim) => `http://127.0.0.1:${r.port}/api/v1/jobs/hop-1/events`;
+      await until("both replicas to serve hop-1", async () => {
+        const got = await Promise.all(
+          replicas.map((r) => fetch(`http://127.0.0.1:${r.port}/api/v1/jobs/hop-1`, { headers: auth })),
+        );
+        return got.every((g) => g.ok);
+      });
+      // An observer on B from the start: it shows when B has received everything.
+      const observer = sse(url(b), auth);
+      const first = sse(url(a), auth);
+      await until("both snapshots", async () => observer.events.length >= 1 && first.events.length >= 1);
+      const publish = (progress: number) =>
+        pub.publish(
+          "reel:progress:media/hop-1",
+          JSON.stringify({ index: 0, stage: "download", progress, at: new Date().toISOString() }),
+        );
+      await setStatus("media", "hop-1", { phase: "Downloading", progress: 5 });
+      await until("Downloading on A", async () => first.events.some((e) => e.phase === "Downloading"));
+      await publish(0.1);
+      await until("progress 0.1 on A", async () => first.events.some((e) => e.episode?.progress === 0.1));
+      await first.close();
+      const lastSeen = first.events.at(-1) as JobEvent;
+      // While the client is away: a phase change and a progress message.
+      await setStatus("media", "hop-1", { phase: "Processing", progress: 40 });
+      await publish(0.2);
+      await until(
+        "B to have everything",
+        async () =>
+          observer.events.some((e) => e.phase === "Processing") &&
+          observer.events.some((e) => e.episode?.progress === 0.2),
+      );
+      // Both replicas gave the same ids to the same events.
+      const idOf = (events: JobEvent[], pred: (e: JobEvent) => boolean) => events.find(pred)?.id;
+      const p1 = (e: JobEvent) => e.episode?.progress === 0.1;
+      const downloading = (e: JobEvent) => e.type === "phase" && e.phase === "Downloading";
+      expect(idOf(observer.events, p1)?.split("-")[1]).toBe(idOf(first.events, p1)?.split("-")[1]);
+      expect(idOf(observer.events, downloading)?.split("-")[0]).toBe(idOf(first.events, downloading)?.split("-")[0]);
+
+      const resumed = sse(url(b), { ...auth, "last-event-id": lastSeen.id });
+      await until("the two missed events on B", async () => resumed.events.length >= 2);
+      await new Promise((r) => setTimeout(r, 300)); // nothing else may follow
+      expect(resumed.events.map((e) => [e.type, e.phase ?? e.episode?.progress]).sort()).toEqual([
+        ["phase", "Processing"],
+        ["progress", 0.2],
+      ]);
+      // A later live change reaches the resumed client once.
+      await setStatus("media", "hop-1", { phase: "Merging", progress: 90 });
+      await until("Merging on B", async () => resumed.events.some((e) => e.phase === "Merging"));
+      expect(resumed.events.filter((e) => e.type === "phase").map((e) => e.phase)).toEqual(["Processing", "Merging"]);
+
+      // Ids B cannot place (before its log began; a numeric id from an older shim): the full status first.
+      for (const id of ["1-0", "3"]) {
+        const c = sse(url(b), { ...auth, "last-event-id": id });
+        await until("the snapshot", async () => c.events.length >= 1);
+        expect(c.events[0]).toMatchObject({ type: "status", phase: "Merging", status: { phase: "Merging" } });
+        await c.close();
+      }
+      await Promise.all([observer.close(), resumed.close()]);
+    } finally {
+      pub.disconnect();
+      await Promise.all(replicas.map((r) => r.stop()));
+    }
   });
 
   it("answers browsers only from the configured CORS origins", async () => {
@@ -693,6 +770,122 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     expect(new Set(all).size).toBe(all.length);
     expect(all).toContain("done-1");
     expect(all).toContain("season-1");
+  });
+
+  it("keeps a job deleted and created again under the same name as two jobs, the older addressed by uid", async () => {
+    const first = await api("POST", "/api/v1/jobs", { key: "olga", body: { name: "again-1", spec: spec("again-1") } });
+    const oldUid = first.body.uid as string;
+    expect(oldUid).toMatch(/^[0-9a-f-]{36}$/);
+    await setStatus("media", "again-1", { phase: "Completed", progress: 100, completedAt: new Date().toISOString() });
+    await until(
+      "again-1 completed in the cache",
+      async () => (await api("GET", "/api/v1/jobs/again-1/status", { key: "vera" })).body.phase === "Completed",
+    );
+    await kubectl(["-n", "media", "delete", "videojob", "again-1", "--wait=true"]);
+    await until("again-1 gone from the cache", async () => {
+      const r = await api("GET", "/api/v1/jobs/again-1", { key: "vera" });
+      return r.status === 200 && r.body.deletedAt !== undefined;
+    });
+    const second = await api("POST", "/api/v1/jobs", {
+      key: "olga",
+      body: { name: "again-1", spec: spec("again-1", { tags: ["second"] }) },
+    });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    const newUid = second.body.uid as string;
+    expect(newUid).not.toBe(oldUid);
+    await setStatus("media", "again-1", { phase: "Downloading", progress: 10 });
+
+    // The listing has both runs; the older comes from history, finished and deleted.
+    const listed = await until("both runs listed", async () => {
+      const r = await api("GET", "/api/v1/jobs?limit=200", { key: "vera" });
+      const runs = r.body.items.filter((j: { id: string }) => j.id === "again-1");
+      return runs.length === 2 && runs.some((j: { status?: { phase?: string } }) => j.status?.phase === "Downloading")
+        ? runs
+        : undefined;
+    });
+    const byUid = Object.fromEntries(listed.map((j: { uid: string }) => [j.uid, j]));
+    expect(byUid[newUid]).toMatchObject({ status: { phase: "Downloading" }, tags: ["second"] });
+    expect(byUid[newUid].deletedAt).toBeUndefined();
+    expect(byUid[oldUid]).toMatchObject({ status: { phase: "Completed" }, tags: ["drama"] });
+    expect(byUid[oldUid].deletedAt).toEqual(expect.any(String));
+    // Pages of one item walk both runs once each (the uid breaks ties of name and second).
+    const walked: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api("GET", `/api/v1/jobs?limit=1${cursor ? `&cursor=${cursor}` : ""}`, { key: "vera" });
+      walked.push(...page.body.items.map((j: { id: string; uid: string }) => `${j.id}/${j.uid}`));
+      cursor = page.body.next;
+    } while (cursor);
+    expect(new Set(walked).size).toBe(walked.length);
+    expect(walked).toEqual(expect.arrayContaining([`again-1/${oldUid}`, `again-1/${newUid}`]));
+
+    // The name is the live run; a uid is that run, live or from history.
+    expect((await api("GET", "/api/v1/jobs/again-1", { key: "vera" })).body).toMatchObject({ uid: newUid });
+    expect((await api("GET", `/api/v1/jobs/${newUid}`, { key: "vera" })).body).toMatchObject({ uid: newUid });
+    const old = await api("GET", `/api/v1/jobs/${oldUid}`, { key: "vera" });
+    expect(old.body).toMatchObject({ id: "again-1", uid: oldUid, status: { phase: "Completed" } });
+    expect((await api("GET", `/api/v1/jobs/${oldUid}/status`, { key: "vera" })).body.phase).toBe("Completed");
+    expect((await api("POST", `/api/v1/jobs/${oldUid}/cancel`, { key: "olga" })).body.error.code).toBe(
+      "REEL_JOB_FINISHED",
+    );
+    expect((await api("GET", `/api/v1/jobs/${oldUid}`, { key: "bob" })).status).toBe(404);
+
+    // The second run finishing and being deleted leaves the first's row as it was.
+    await setStatus("media", "again-1", { phase: "Failed", completedAt: new Date().toISOString() });
+    await kubectl(["-n", "media", "delete", "videojob", "again-1", "--wait=true"]);
+    const sql = connectPostgres(pg.url, 1);
+    try {
+      const rows = await until("two history rows", async () => {
+        const r = await sql<{ uid: string; phase: string; deleted: boolean }[]>`
+          SELECT uid, phase, deleted_at IS NOT NULL AS deleted FROM job_history WHERE name = 'again-1'`;
+        return r.length === 2 && r.every((x) => x.deleted) ? r : undefined;
+      });
+      expect(Object.fromEntries(rows.map((r) => [r.uid, r.phase]))).toEqual({
+        [oldUid]: "Completed",
+        [newUid]: "Failed",
+      });
+    } finally {
+      await sql.end();
+    }
+    // With no live run, the name is the newest run.
+    expect((await api("GET", "/api/v1/jobs/again-1", { key: "vera" })).body).toMatchObject({ uid: newUid });
+  });
+
+  it("migrates job_history rows keyed by namespace/name to rows keyed by uid (0004)", async () => {
+    const admin = connectPostgres(pg.url, 1);
+    const mdir = await mkdtemp(join(tmpdir(), "reel-mig-"));
+    try {
+      await admin`DROP DATABASE IF EXISTS reel_mig`;
+      await admin`CREATE DATABASE reel_mig`;
+      const url = new URL(pg.url);
+      url.pathname = "/reel_mig";
+      const sql = connectPostgres(url.toString(), 1);
+      try {
+        const all = await readMigrations();
+        for (const m of all.filter((x) => x.version < "0004")) await writeFile(join(mdir, m.name), m.sql);
+        await migrate(sql, mdir);
+        await sql`INSERT INTO job_history (namespace, name, uid, created_at, finished_at, phase, spec)
+          VALUES ('media', 'a', '6f1c2a51-0d5e-4a4e-9b57-6a4f1e1d2c3b', now(), now(), 'Completed', '{}'),
+                 ('media', 'b', NULL, now(), NULL, 'Failed', '{}')`;
+        expect(await migrate(sql)).toEqual(["0004_job_history_uid.sql"]);
+        const rows = await sql<{ name: string; uid: string; phase: string }[]>`
+          SELECT name, uid, phase FROM job_history ORDER BY name`;
+        expect(rows).toEqual([
+          { name: "a", uid: "6f1c2a51-0d5e-4a4e-9b57-6a4f1e1d2c3b", phase: "Completed" },
+          { name: "b", uid: expect.stringMatching(/^legacy-[0-9a-f]{32}$/), phase: "Failed" },
+        ]);
+        // A second run of name a is now a row of its own.
+        await sql`INSERT INTO job_history (namespace, name, uid, created_at, phase, spec)
+          VALUES ('media', 'a', '0a7d9e0e-1111-4c4c-8d8d-222233334444', now(), 'Running', '{}')`;
+        expect((await sql`SELECT count(*)::int AS n FROM job_history WHERE name = 'a'`)[0]?.n).toBe(2);
+      } finally {
+        await sql.end();
+      }
+      await admin`DROP DATABASE reel_mig`;
+    } finally {
+      await admin.end();
+      await rm(mdir, { recursive: true, force: true });
+    }
   });
 
   it("serves health, Prometheus metrics, the OpenAPI document and the dashboard", async () => {

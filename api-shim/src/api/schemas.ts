@@ -30,9 +30,17 @@ export const ListJobsQuery = z.strictObject({
 
 export const Job = z
   .object({
-    id: z.string(),
+    id: z.string().describe("The VideoJob's name; names can be reused, so two jobs of a listing may share it."),
+    uid: z
+      .string()
+      .optional()
+      .describe("The VideoJob's uid: unique to this job, and the id of a run whose name was used again."),
     namespace: z.string(),
     createdAt: z.string().describe("RFC 3339 time."),
+    deletedAt: z
+      .string()
+      .optional()
+      .describe("RFC 3339 time; present when the VideoJob is gone and the job is served from history."),
     spec: VideoJobSpec,
     status: VideoJobStatus.optional(),
     tags: z.array(z.string()),
@@ -44,7 +52,11 @@ export const JobList = z.object({ items: z.array(Job), next: z.string().optional
 
 export const JobEvent = z
   .object({
-    id: z.number().int().describe("Per job, increasing."),
+    id: z
+      .string()
+      .describe(
+        "Cursor <resourceVersion>-<progress seq>: the same on every shim replica; send it back as Last-Event-ID.",
+      ),
     type: z.enum(["phase", "progress", "status", "deleted"]),
     job: z.string(),
     at: z.string(),

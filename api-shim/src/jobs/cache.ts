@@ -45,9 +45,10 @@ export function phaseChange(job: CachedJob, previousPhase: string | undefined): 
   };
 }
 
+/** Each change comes with the version before it (undefined for a job first seen). */
 export interface CacheEvents {
-  phase: [PhaseChange, CachedJob];
-  status: [CachedJob];
+  phase: [PhaseChange, CachedJob, CachedJob | undefined];
+  status: [CachedJob, CachedJob | undefined];
   final: [CachedJob, { deleted: boolean }];
   deleted: [CachedJob];
 }
@@ -146,9 +147,9 @@ export class JobCache extends EventEmitter<CacheEvents> {
     const phase = job.status?.phase;
     const previousPhase = before?.metadata.uid === job.metadata.uid ? before?.status?.phase : undefined;
     if (phase && phase !== previousPhase && (this.synced || change !== "added")) {
-      this.emit("phase", phaseChange(job, previousPhase), job);
+      this.emit("phase", phaseChange(job, previousPhase), job, before);
     } else if (before && JSON.stringify(before.status) !== JSON.stringify(job.status)) {
-      this.emit("status", job);
+      this.emit("status", job, before);
     }
     if (phase && FINAL_PHASES.has(phase) && !(previousPhase && FINAL_PHASES.has(previousPhase))) {
       this.emit("final", job, { deleted: false });

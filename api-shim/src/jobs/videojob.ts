@@ -31,6 +31,7 @@ export function jobFromVideoJob(vj: VideoJob): Job {
   const trace = vj.metadata.annotations?.[TRACE_ANNOTATION];
   return {
     id: vj.metadata.name,
+    ...(vj.metadata.uid ? { uid: vj.metadata.uid } : {}),
     namespace: vj.metadata.namespace ?? "",
     createdAt: vj.metadata.creationTimestamp ?? new Date(0).toISOString(),
     spec: vj.spec,
@@ -43,8 +44,10 @@ export function jobFromVideoJob(vj: VideoJob): Job {
 export function jobFromHistory(h: HistoryRow): Job {
   return {
     id: h.name,
+    uid: h.uid,
     namespace: h.namespace,
     createdAt: h.createdAt.toISOString(),
+    ...(h.deletedAt ? { deletedAt: h.deletedAt.toISOString() } : {}),
     spec: h.spec as Job["spec"],
     ...(h.status ? { status: h.status as Job["status"] } : {}),
     tags: h.tags,
@@ -60,7 +63,10 @@ export function historyFromVideoJob(
   return {
     namespace: vj.metadata.namespace ?? "",
     name: vj.metadata.name,
-    uid: vj.metadata.uid ?? null,
+    // A real apiserver always sets it; the fallback keeps such an object from sharing one row.
+    uid:
+      vj.metadata.uid ??
+      `nouid-${vj.metadata.namespace ?? ""}/${vj.metadata.name}/${vj.metadata.creationTimestamp ?? ""}`,
     createdAt: new Date(vj.metadata.creationTimestamp ?? Date.now()),
     finishedAt: vj.status?.completedAt ? new Date(vj.status.completedAt) : null,
     phase,
@@ -73,28 +79,50 @@ export function historyFromVideoJob(
   };
 }
 
-/** Opaque list cursor: the (createdAt, id) of the last item of the page. */
-export function encodeCursor(j: { createdAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify([j.createdAt, j.id])).toString("base64url");
+/** Opaque list cursor: the (createdAt, id, uid) of the last item of the page. */
+export function encodeCursor(j: { createdAt: string; id: string; uid?: string }): string {
+  return Buffer.from(JSON.stringify([j.createdAt, j.id, j.uid ?? ""])).toString("base64url");
 }
 
-export function decodeCursor(c: string): { createdAt: string; id: string } | undefined {
+/** A cursor from encodeCursor; one from before uids (two elements) reads as uid "". */
+export function decodeCursor(c: string): Cursor | undefined {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(c, "base64url").toString()) as unknown[];
-    if (typeof createdAt !== "string" || typeof id !== "string" || Number.isNaN(Date.parse(createdAt)))
+    const [createdAt, id, uid = ""] = JSON.parse(Buffer.from(c, "base64url").toString()) as unknown[];
+    if (
+      typeof createdAt !== "string" ||
+      typeof id !== "string" ||
+      typeof uid !== "string" ||
+      Number.isNaN(Date.parse(createdAt))
+    )
       return undefined;
-    return { createdAt, id };
+    return { createdAt, id, uid };
   } catch {
     return undefined;
   }
 }
 
-/** Newest first, then by id descending: the order of listings and of the history query. */
-export function compareJobs(a: Job, b: Job): number {
-  const t = Date.parse(b.createdAt) - Date.parse(a.createdAt);
-  return t !== 0 ? t : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+export interface Cursor {
+  createdAt: string;
+  id: string;
+  uid: string;
 }
 
-export function isAfter(j: Job, cursor: { createdAt: string; id: string }): boolean {
-  return compareJobs({ createdAt: cursor.createdAt, id: cursor.id } as Job, j) < 0;
+/**
+ * Newest first, then by id, then by uid, descending (bytewise, as job_history's query orders them):
+ * the order of listings. The uid separates two runs of one name created in the same second.
+ */
+export function compareJobs(
+  a: Pick<Job, "createdAt" | "id" | "uid">,
+  b: Pick<Job, "createdAt" | "id" | "uid">,
+): number {
+  const t = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  if (t !== 0) return t;
+  if (a.id !== b.id) return a.id < b.id ? 1 : -1;
+  const ua = a.uid ?? "";
+  const ub = b.uid ?? "";
+  return ua < ub ? 1 : ua > ub ? -1 : 0;
+}
+
+export function isAfter(j: Job, cursor: Cursor): boolean {
+  return compareJobs(cursor, j) < 0;
 }

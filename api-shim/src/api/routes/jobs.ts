@@ -6,7 +6,7 @@ import { ApiError, resourcePath } from "@reel/operator/kube";
 import type { FastifyInstance } from "fastify";
 import { actorName } from "../../auth/principal.ts";
 import { principal, requireScope, tenantNamespace } from "../../auth/request.ts";
-import { getHistory, listHistory } from "../../db/history.ts";
+import { getHistory, getHistoryByUid, listHistory } from "../../db/history.ts";
 import type { ShimDeps } from "../../deps.ts";
 import { requestAuditor } from "../audit.ts";
 import type { CachedJob } from "../../jobs/cache.ts";
@@ -23,6 +23,9 @@ import {
 import { invalid, RequestError } from "../errors.ts";
 import { CreateJobInput, type Job, ListJobsQuery } from "../schemas.ts";
 
+/** A Kubernetes uid (RFC 4122 text form), as `:id` may be instead of a name. */
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   const { cache, kube } = deps;
 
@@ -30,12 +33,22 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
 
   const notFound = (id: string) => new ReelError("REEL_JOB_NOT_FOUND", `job ${id} not found`);
 
-  /** The live job, or its history row, in the caller's namespace; 404 otherwise. */
+  /**
+   * `id` is a name (the live VideoJob of that name, else the newest finished run of it) or a uid
+   * (that run, live or from history: how an older run of a reused name is addressed). Only the
+   * caller's namespace is looked in; 404 otherwise.
+   */
   const find = async (ns: string, id: string): Promise<{ live?: CachedJob; job: Job }> => {
     const live = cache.get(ns, id);
     if (live) return { live, job: jobFromVideoJob(live) };
     const h = await getHistory(deps.db.db, ns, id);
     if (h) return { job: jobFromHistory(h) };
+    if (UID.test(id)) {
+      const byUid = cache.list(ns).find((j) => j.metadata.uid === id);
+      if (byUid) return { live: byUid, job: jobFromVideoJob(byUid) };
+      const hu = await getHistoryByUid(deps.db.db, ns, id);
+      if (hu) return { job: jobFromHistory(hu) };
+    }
     throw notFound(id);
   };
 
@@ -118,12 +131,14 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
         namespace: ns,
         ...(phase ? { phase } : {}),
         ...(tag ? { tag } : {}),
-        ...(after ? { after: { createdAt: new Date(after.createdAt), name: after.id } } : {}),
+        ...(after ? { after: { createdAt: new Date(after.createdAt), name: after.id, uid: after.uid } } : {}),
         limit: limit + 1,
       })
     ).map(jobFromHistory);
-    const names = new Set(live.map((j) => j.id));
-    const merged = [...live, ...history.filter((h) => !names.has(h.id))].sort(compareJobs);
+    // A live CR's own history row (written when it finished) is left out by uid; a run of the same
+    // name from before is another job and is listed beside it.
+    const uids = new Set(live.map((j) => j.uid));
+    const merged = [...live, ...history.filter((h) => !uids.has(h.uid))].sort(compareJobs);
     const items = merged.slice(0, limit);
     const last = items.at(-1);
     return { items, ...(merged.length > limit && last ? { next: encodeCursor(last) } : {}) };
@@ -174,7 +189,8 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     if (!live) throw new ReelError("REEL_JOB_FINISHED", `job ${id} has finished; only its history is kept`);
     let patched: CachedJob;
     try {
-      patched = await kube.patch<CachedJob>(API_VERSION, KIND, ns, id, { spec: { cancel: true } });
+      // By name: `id` may have been the uid.
+      patched = await kube.patch<CachedJob>(API_VERSION, KIND, ns, live.metadata.name, { spec: { cancel: true } });
     } catch (e) {
       const err =
         e instanceof ApiError && e.status === 404

@@ -35,7 +35,13 @@ export function openapiDocument(): Json {
     "503": error("REEL_UNAVAILABLE"),
   };
   const id = { name: "id", in: "path", required: true, schema: { type: "string" } };
-  const lastEventId = { name: "lastEventId", in: "query", required: false, schema: { type: "integer" } };
+  const lastEventId = {
+    name: "lastEventId",
+    in: "query",
+    required: false,
+    description: 'The last event id seen, "<resourceVersion>-<seq>" (valid on every replica).',
+    schema: { type: "string" },
+  };
   return {
     openapi: "3.1.0",
     info: { title: "Reel REST API", version: "v1", description: "See api-shim/API.md." },
