@@ -157,6 +157,34 @@ describe.skipIf(!hasHelm)(
       expect(off.filter((m) => m.kind.startsWith("MutatingAdmission"))).toEqual([]);
     });
 
+    it("tracing.otlpEndpoint reaches the operator (which passes it to its pods) and the shim; the collector rule opens egress to it", async () => {
+      const ms = await render("reel", "reel-system", [
+        "--set",
+        "tracing.otlpEndpoint=http://otel-collector.observability:4318",
+        "--set",
+        "networkPolicy.otelCollector.to[0].namespaceSelector.matchLabels.team=observability",
+        "--set",
+        "networkPolicy.workers.namespaces={media}",
+      ]);
+      for (const name of ["reel-operator", "reel-shim"]) {
+        const d = ms.find((m) => m.kind === "Deployment" && m.metadata.name === name) as Manifest;
+        const env = (
+          d.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }
+        ).template.spec.containers[0]?.env;
+        expect(env?.find((e) => e.name === "OTEL_EXPORTER_OTLP_ENDPOINT")?.value, name).toBe(
+          "http://otel-collector.observability:4318",
+        );
+      }
+      for (const name of ["reel-operator", "reel-shim", "reel-worker"]) {
+        const np = ms.find((m) => m.kind === "NetworkPolicy" && m.metadata.name === name) as Manifest;
+        expect(JSON.stringify(np.spec), name).toContain(
+          '{"to":[{"namespaceSelector":{"matchLabels":{"team":"observability"}}}],"ports":[{"protocol":"TCP","port":4318}]}',
+        );
+      }
+      const plain = await render("reel", "reel-system");
+      expect(JSON.stringify(plain)).not.toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
+    });
+
     it("renders the Ingress with TLS, HPA, ServiceMonitors, PrometheusRule and per-namespace Roles with every feature on", async () => {
       const ms = await render("reel", "reel-system", ["-f", valuesAll]);
       expect(kinds(ms)).toEqual(

@@ -38,6 +38,18 @@ describe("the operator's output and retention settings", () => {
     expect(() => parseConfig(env)).toThrow(expect.objectContaining({ code: "REEL_CONFIG_INVALID" }));
   });
 
+  it("passes the OTLP endpoint it exports to on to its pods (the traces one wins)", () => {
+    expect(parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318" }).installation).toEqual({
+      otlpEndpoint: "http://otel:4318",
+    });
+    expect(
+      parseConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t/v1/traces",
+      }).installation,
+    ).toEqual({ otlpTracesEndpoint: "http://t/v1/traces" });
+  });
+
   it("stops the process at start with the code, the message and exit 2", async () => {
     const main = join(import.meta.dirname, "main.ts");
     const r = await promisify(execFile)(process.execPath, [main], {

@@ -87,6 +87,12 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     installation: {
       ...parseSse(c.REEL_S3_SSE, c.REEL_S3_SSE_KMS_KEY_ID),
       ...(publicBaseUrl ? { publicBaseUrl } : {}),
+      // Where the operator sends its spans, its pods send theirs (the worker reads the same variables).
+      ...(c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()
+        ? { otlpTracesEndpoint: c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim() }
+        : c.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()
+          ? { otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT.trim() }
+          : {}),
     },
     retention: {
       ...(outputsSecs !== undefined ? { outputsSecs } : {}),

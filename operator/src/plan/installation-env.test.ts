@@ -9,6 +9,18 @@ describe("installationEnv", () => {
   it.each([
     ["nothing set", undefined, "episode", []],
     ["nothing set", {}, "merge", []],
+    [
+      "an OTLP endpoint, segment pod (its spans go where the operator's go)",
+      { otlpEndpoint: "http://otel-collector.observability:4318" },
+      "segment",
+      [{ name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: "http://otel-collector.observability:4318" }],
+    ],
+    [
+      "an OTLP traces endpoint",
+      { otlpTracesEndpoint: "https://otel.example.com/v1/traces" },
+      "episode",
+      [{ name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value: "https://otel.example.com/v1/traces" }],
+    ],
     ["AES256, episode pod", { sse: "AES256" as const }, "episode", [{ name: "REEL_S3_SSE", value: "AES256" }]],
     [
       "aws:kms with a key, episode pod (writes staging)",

@@ -3,9 +3,14 @@
 // every pod: episode pods write staged episodes and records, the merge pod the outputs. The public
 // base URL only to the merge pod, the one that reports output URLs. Nothing is added when a setting
 // is unset, so the planned Jobs (and their spec hashes) of an installation without them do not change.
+// The OTLP endpoint (tracing) goes to every pod too.
 import type { OutputSettings } from "@reel/crds";
 
-export type InstallationSettings = OutputSettings;
+export type InstallationSettings = OutputSettings & {
+  /** The operator's OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, passed on to every pod. */
+  otlpEndpoint?: string;
+  otlpTracesEndpoint?: string;
+};
 
 export function installationEnv(
   s: InstallationSettings | undefined,
@@ -17,5 +22,8 @@ export function installationEnv(
     ...(s.sse ? [{ name: "REEL_S3_SSE", value: s.sse }] : []),
     ...(s.sse === "aws:kms" && s.kmsKeyId ? [{ name: "REEL_S3_SSE_KMS_KEY_ID", value: s.kmsKeyId }] : []),
     ...(role === "merge" && s.publicBaseUrl ? [{ name: "REEL_OUTPUT_PUBLIC_BASE_URL", value: s.publicBaseUrl }] : []),
+    // Traces: the pods export their spans (parent TRACEPARENT) where the operator exports its own.
+    ...(s.otlpTracesEndpoint ? [{ name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value: s.otlpTracesEndpoint }] : []),
+    ...(s.otlpEndpoint ? [{ name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: s.otlpEndpoint }] : []),
   ];
 }
