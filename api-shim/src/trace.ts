@@ -6,6 +6,8 @@ import { randomFillSync } from "node:crypto";
 import { type Span, SpanKind, type Tracing } from "@reel/crds/tracing";
 
 export const TRACE_ANNOTATION = "reel.dev/trace-id";
+/** The span id of the request that created the VideoJob: the parent the operator gives its reconciles and pods. */
+export const SPAN_ANNOTATION = "reel.dev/parent-span-id";
 
 export interface TraceContext {
   traceId: string;

@@ -3,14 +3,14 @@
 import { API_VERSION, KIND, type VideoJob, VideoJobSpec } from "@reel/crds";
 import type { CreateJobInput, Job } from "../api/schemas.ts";
 import type { HistoryRow } from "../db/history.ts";
-import { TRACE_ANNOTATION } from "../trace.ts";
+import { SPAN_ANNOTATION, TRACE_ANNOTATION } from "../trace.ts";
 
 export const CREATOR_ANNOTATION = "reel.dev/created-by";
 export const SHIM_FIELD_MANAGER = "reel-shim";
 
 export function buildVideoJob(
   input: CreateJobInput,
-  ctx: { namespace: string; creator: string; traceId: string },
+  ctx: { namespace: string; creator: string; traceId: string; spanId?: string },
 ): Omit<VideoJob, "metadata"> & { metadata: VideoJob["metadata"] & { generateName?: string } } {
   return {
     apiVersion: API_VERSION,
@@ -20,7 +20,12 @@ export function buildVideoJob(
       ...(input.name ? { name: input.name } : { name: "", generateName: "job-" }),
       namespace: ctx.namespace,
       labels: { "app.kubernetes.io/created-by": "reel-shim" },
-      annotations: { [CREATOR_ANNOTATION]: ctx.creator, [TRACE_ANNOTATION]: ctx.traceId },
+      annotations: {
+        [CREATOR_ANNOTATION]: ctx.creator,
+        [TRACE_ANNOTATION]: ctx.traceId,
+        // The create request's span (exported by the shim): reconciles and pods hang from it.
+        ...(ctx.spanId ? { [SPAN_ANNOTATION]: ctx.spanId } : {}),
+      },
     },
     // Defaults applied here, so the stored spec reads the same to every client.
     spec: VideoJobSpec.parse({ ...input.spec, cancel: false }),

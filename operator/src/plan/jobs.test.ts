@@ -154,6 +154,20 @@ describe("the worker contract in the planned pods", () => {
     expect(env.REEL_TRACE_ID).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
     expect(env.TRACEPARENT).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
     expect(envOf(jobOf(plan(), 0)).TRACEPARENT).toBeUndefined();
+    // With the create request's span named by the shim, the pods are its children (a span it exports).
+    const fromShim = parseVideoJob({
+      ...videoJob(),
+      metadata: {
+        ...videoJob().metadata,
+        annotations: {
+          "reel.dev/trace-id": "4bf92f3577b34da6a3ce929d0e0e4736",
+          "reel.dev/parent-span-id": "00f067aa0ba902b7",
+        },
+      },
+    });
+    expect(envOf(jobOf(planEpisodeJobs(fromShim, nodes, new Map(), settings), 0)).TRACEPARENT).toBe(
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    );
   });
 
   it("stamps a hash of the planned object, equal for equal plans and different when the spec changes", () => {

@@ -141,6 +141,7 @@ export function stagingLocation(job: VideoJob): string | { error: string } {
 }
 
 export const TRACE_ANNOTATION = "reel.dev/trace-id";
+export const SPAN_ANNOTATION = "reel.dev/parent-span-id";
 
 /**
  * The trace the REST call started (the shim's `reel.dev/trace-id` annotation), carried into the
@@ -150,7 +151,10 @@ export const TRACE_ANNOTATION = "reel.dev/trace-id";
 function traceEnv(job: VideoJob, suffix: string): EnvVar[] {
   const trace = job.metadata.annotations?.[TRACE_ANNOTATION];
   if (!trace || !/^[0-9a-f]{32}$/.test(trace) || /^0+$/.test(trace)) return [];
-  const span = stableSpanId(trace, suffix);
+  // The shim's create request span when it named one (exported, so the pods' spans have a real
+  // parent); else a stable child id per Job (planning stays deterministic).
+  const given = job.metadata.annotations?.[SPAN_ANNOTATION];
+  const span = given && /^[0-9a-f]{16}$/.test(given) && !/^0+$/.test(given) ? given : stableSpanId(trace, suffix);
   return [
     { name: "REEL_TRACE_ID", value: trace },
     { name: "TRACEPARENT", value: `00-${trace}-${span}-01` },

@@ -59,7 +59,12 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     const parsed = CreateJobInput.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid(parsed.error, "job");
     const input = parsed.data;
-    const obj = buildVideoJob(input, { namespace: ns, creator: actorName(p), traceId: req.trace.traceId });
+    const obj = buildVideoJob(input, {
+      namespace: ns,
+      creator: actorName(p),
+      traceId: req.trace.traceId,
+      spanId: req.trace.spanId,
+    });
     if (obj.spec.notification?.webhook && deps.webhooks) {
       try {
         await deps.webhooks.validateRegistration(ns, obj.spec);
