@@ -10,7 +10,7 @@ import { writeAudit } from "./db/audit.ts";
 import { connectPostgres } from "./db/database.ts";
 import { insertKey } from "./db/keys.ts";
 import { migrate } from "./db/migrate.ts";
-import { upsertUser } from "./db/users.ts";
+import { LOCAL_ISSUER, upsertUser } from "./db/users.ts";
 
 export interface AddedUser {
   userId: number;
@@ -24,7 +24,7 @@ export async function addUser(
   u: { name: string; role: Role; tenant?: string; namespace?: string; issuer?: string; subject?: string },
 ): Promise<AddedUser> {
   const user = await upsertUser(sql, {
-    issuer: u.issuer ?? "reel",
+    issuer: u.issuer ?? LOCAL_ISSUER,
     subject: u.subject ?? u.name,
     name: u.name,
     role: u.role,

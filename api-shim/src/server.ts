@@ -11,6 +11,7 @@ import Fastify, {
 } from "fastify";
 import { toResponse } from "./api/errors.ts";
 import { dashboardPlugin } from "./dashboard/plugin.ts";
+import { adminRoutes } from "./api/routes/admin.ts";
 import { healthRoutes } from "./api/routes/health.ts";
 import { jobRoutes } from "./api/routes/jobs.ts";
 import { keyRoutes } from "./api/routes/keys.ts";
@@ -105,7 +106,7 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   if (config.REEL_CORS_ORIGINS.length) {
     await app.register(cors, {
       origin: config.REEL_CORS_ORIGINS,
-      methods: ["GET", "POST", "DELETE"],
+      methods: ["GET", "POST", "PATCH", "DELETE"],
       allowedHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "traceparent"],
       exposedHeaders: ["Retry-After", "traceparent"],
       maxAge: 600,
@@ -195,6 +196,7 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       jobRoutes(v1, deps);
       keyRoutes(v1, deps);
       meRoutes(v1);
+      adminRoutes(v1, deps);
       liveRoutes(v1, deps);
     },
     { prefix: "/api/v1" },

@@ -6,6 +6,7 @@ import type { z } from "zod";
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   REEL_JOB_INVALID: 400,
+  REEL_INVALID_ARGUMENT: 400,
   REEL_EGRESS_DENIED: 400,
   REEL_UNSUPPORTED_SCHEME: 400,
   REEL_WEBHOOK_INVALID: 400,
@@ -26,12 +27,17 @@ export interface Detail {
   message: string;
 }
 
-/** A ReelError with field details (validation). */
+/**
+ * A ReelError with field details (validation), and a status of its own where the code's usual one
+ * does not fit (a conflict reported under REEL_INVALID_ARGUMENT is 409, not 400).
+ */
 export class RequestError extends ReelError {
   readonly details: Detail[] | undefined;
-  constructor(code: ErrorCode, message: string, details?: Detail[]) {
+  readonly status: number | undefined;
+  constructor(code: ErrorCode, message: string, details?: Detail[], status?: number) {
     super(code, message);
     this.details = details;
+    this.status = status;
   }
 }
 
@@ -79,10 +85,11 @@ export function toResponse(err: unknown): { status: number; body: unknown; inter
     return { status: anyErr.statusCode, body, internal: false };
   } else e = new ReelError("REEL_INTERNAL", (err as Error)?.message ?? String(err));
   const details = e instanceof RequestError ? e.details : undefined;
+  const status = e instanceof RequestError ? e.status : undefined;
   return {
-    status: STATUS[e.code] ?? 500,
+    status: status ?? STATUS[e.code] ?? 500,
     body: { error: { code: e.code, message: e.message, hint: e.hint, ...(details ? { details } : {}) } },
-    internal: !STATUS[e.code],
+    internal: !(status ?? STATUS[e.code]),
   };
 }
 

@@ -114,6 +114,60 @@ export const Me = z
   })
   .meta({ id: "Me" });
 
+// Admin: tenants and users (role admin only).
+const DnsLabel = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a lowercase DNS label (a-z, 0-9, '-')");
+
+export const CreateTenantInput = z
+  .strictObject({
+    name: DnsLabel,
+    namespace: DnsLabel.optional().describe("The Kubernetes namespace of its jobs; defaults to the name."),
+  })
+  .meta({ id: "CreateTenantInput" });
+
+export const Tenant = z
+  .object({
+    name: z.string(),
+    namespace: z.string(),
+    createdAt: z.string().describe("RFC 3339 time."),
+    users: z.number().int().describe("Users mapped to this tenant."),
+  })
+  .meta({ id: "Tenant" });
+
+export const TenantList = z.object({ items: z.array(Tenant) }).meta({ id: "TenantList" });
+
+export const ListUsersQuery = z.strictObject({
+  tenant: DnsLabel.optional().describe("Only users of this tenant."),
+  role: z.enum(ROLES).optional().describe("Only users with this role."),
+});
+
+export const UpdateUserInput = z
+  .strictObject({
+    role: z.enum(ROLES).optional(),
+    tenant: DnsLabel.nullable().optional().describe("An existing tenant's name; null takes the user out of theirs."),
+  })
+  .refine((v) => v.role !== undefined || v.tenant !== undefined, "send role, tenant or both")
+  .meta({ id: "UpdateUserInput" });
+
+export const AdminUser = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    role: z.enum(ROLES),
+    tenant: z.string().nullable(),
+    namespace: z.string().nullable(),
+    issuer: z.string().optional().describe("JWT users only: the token's iss."),
+    subject: z.string().optional().describe("JWT users only: the token's sub."),
+    createdAt: z.string().describe("RFC 3339 time."),
+    lastSeenAt: z.string().optional().describe("RFC 3339 time of the last use of one of the user's API keys, if any."),
+  })
+  .meta({ id: "AdminUser" });
+
+export const UserList = z.object({ items: z.array(AdminUser) }).meta({ id: "UserList" });
+
 export const Health = z
   .object({
     status: z.enum(["ok", "unavailable"]),
@@ -135,3 +189,5 @@ export const ErrorBody = z
 
 export type CreateJobInput = z.infer<typeof CreateJobInput>;
 export type Job = z.infer<typeof Job>;
+export type Tenant = z.infer<typeof Tenant>;
+export type AdminUser = z.infer<typeof AdminUser>;

@@ -5,7 +5,7 @@ export interface AuditEntry {
   actorId?: number | null;
   actor: string;
   tenant?: string | null;
-  action: "job.create" | "job.cancel" | "key.create" | "key.revoke";
+  action: "job.create" | "job.cancel" | "key.create" | "key.revoke" | "tenant.create" | "user.update";
   target?: string | null;
   ip?: string | null;
   result: "ok" | "denied" | "failed";

@@ -1,7 +1,10 @@
 // Users and their tenants. JWT users are created on first sight as viewers without a tenant: an
 // admin maps their role and tenant (a namespace) afterwards.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { Role } from "../auth/principal.ts";
+
+/** The issuer of users made for API keys only (shim:admin add-user without --issuer). */
+export const LOCAL_ISSUER = "reel";
 
 export interface UserRow {
   id: number;
@@ -52,4 +55,65 @@ export async function upsertUser(
   const user = row && (await getUser(sql, row.id));
   if (!user) throw new Error("upsert returned no user");
   return user;
+}
+
+/** A user as an admin lists them: when they were made and last seen (an API key's last use). */
+export interface AdminUserRow extends UserRow {
+  createdAt: Date;
+  lastSeenAt: Date | null;
+}
+
+const adminCols = (sql: Sql | TransactionSql) => sql`
+  u.id, u.issuer, u.subject, u.name, u.role, u.tenant, t.namespace, u.created_at AS "createdAt",
+  (SELECT max(k.last_used_at) FROM api_keys k WHERE k.user_id = u.id) AS "lastSeenAt"`;
+
+export async function listUsers(sql: Sql, f: { tenant?: string; role?: Role } = {}): Promise<AdminUserRow[]> {
+  return sql<AdminUserRow[]>`
+    SELECT ${adminCols(sql)} FROM users u LEFT JOIN tenants t ON t.name = u.tenant
+    WHERE (${f.tenant ?? null}::text IS NULL OR u.tenant = ${f.tenant ?? null})
+      AND (${f.role ?? null}::text IS NULL OR u.role = ${f.role ?? null})
+    ORDER BY u.id`;
+}
+
+export async function getAdminUser(sql: Sql | TransactionSql, id: number): Promise<AdminUserRow | undefined> {
+  const [row] = await sql<AdminUserRow[]>`
+    SELECT ${adminCols(sql)} FROM users u LEFT JOIN tenants t ON t.name = u.tenant WHERE u.id = ${id}`;
+  return row;
+}
+
+export interface UserChange {
+  role?: Role;
+  /** null takes the user out of their tenant. */
+  tenant?: string | null;
+}
+
+export type UserUpdate =
+  | { ok: true; before: AdminUserRow; after: AdminUserRow }
+  | { ok: false; reason: "no-user" }
+  | { ok: false; reason: "no-tenant" | "last-admin"; before: AdminUserRow };
+
+/**
+ * Changes a user's role and/or tenant in one transaction, or says why not: no such user, no such
+ * tenant, or it would demote the last admin. The admin rows are locked first, so two admins demoting
+ * each other at once cannot both succeed: the second waits, sees the first's commit, and is refused.
+ */
+export async function updateUser(sql: Sql, id: number, change: UserChange): Promise<UserUpdate> {
+  return (await sql.begin(async (tx): Promise<UserUpdate> => {
+    const admins = await tx<{ id: number }[]>`SELECT id FROM users WHERE role = 'admin' FOR UPDATE`;
+    await tx`SELECT id FROM users WHERE id = ${id} FOR UPDATE`;
+    const before = await getAdminUser(tx, id);
+    if (!before) return { ok: false, reason: "no-user" };
+    if (change.tenant) {
+      const [t] = await tx`SELECT 1 FROM tenants WHERE name = ${change.tenant}`;
+      if (!t) return { ok: false, reason: "no-tenant", before };
+    }
+    if (before.role === "admin" && change.role && change.role !== "admin" && admins.length <= 1) {
+      return { ok: false, reason: "last-admin", before };
+    }
+    await tx`UPDATE users SET role = ${change.role ?? before.role},
+      tenant = ${change.tenant === undefined ? before.tenant : change.tenant} WHERE id = ${id}`;
+    const after = await getAdminUser(tx, id);
+    if (!after) throw new Error(`user ${id} vanished inside its update`);
+    return { ok: true, before, after };
+  })) as UserUpdate;
 }

@@ -136,6 +136,48 @@ export function openapiDocument(): Json {
           responses: { "204": { description: "Revoked" }, "404": error("REEL_NOT_FOUND"), ...errors },
         },
       },
+      "/api/v1/admin/tenants": {
+        get: {
+          summary: "List tenants (admins)",
+          responses: { "200": { description: "Every tenant", content: json(S.TenantList) }, ...errors },
+        },
+        post: {
+          summary: "Create a tenant mapped to a namespace (admins)",
+          requestBody: { required: true, content: json(S.CreateTenantInput, "input") },
+          responses: {
+            "201": { description: "Created", content: json(S.Tenant) },
+            "400": error("REEL_JOB_INVALID (with details)"),
+            "409": error("REEL_INVALID_ARGUMENT: the name or the namespace is taken"),
+            ...errors,
+          },
+        },
+      },
+      "/api/v1/admin/users": {
+        get: {
+          summary: "List users (admins)",
+          parameters: Object.entries(S.ListUsersQuery.shape).map(([name, s]) => ({
+            name,
+            in: "query",
+            required: false,
+            schema: ref(s as z.ZodType, "input"),
+          })),
+          responses: { "200": { description: "Users, by id", content: json(S.UserList) }, ...errors },
+        },
+      },
+      "/api/v1/admin/users/{id}": {
+        patch: {
+          summary: "Change a user's role and/or tenant (admins); every replica applies it at once",
+          parameters: [id],
+          requestBody: { required: true, content: json(S.UpdateUserInput, "input") },
+          responses: {
+            "200": { description: "The user after the change", content: json(S.AdminUser) },
+            "400": error("REEL_INVALID_ARGUMENT (no such tenant) or REEL_JOB_INVALID (with details)"),
+            "404": error("REEL_NOT_FOUND"),
+            "409": error("REEL_INVALID_ARGUMENT: it would demote the last admin"),
+            ...errors,
+          },
+        },
+      },
       "/api/v1/me": { get: { responses: { "200": { description: "You", content: json(S.Me) }, ...errors } } },
       "/api/health": {
         get: {
