@@ -1,22 +1,20 @@
 // The operator on a real control plane (L2: etcd + kube-apiserver from e2e/cluster/cluster.sh).
 // Nothing runs the Jobs here (no controller-manager, no kubelet): the test writes Job status the
 // way the Job controller would, and checks what the operator makes of it.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
+import { type Cluster, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
 import { Redis } from "ioredis";
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { startRedis } from "../../e2e/src/services/redis.ts";
-import { startS3 } from "../../e2e/src/services/s3.ts";
+import { startS3WithBucket } from "../../worker-image/src/testing/s3.ts";
 import { redisProgress } from "../../worker-image/src/worker/progress.ts";
-import { parseConfig } from "./config.ts";
 import { type RunningOperator, startOperator } from "./main.ts";
+import { controlPlaneUp, createS3Secret, operatorConfig, startReadyOperator } from "./testing/control-plane.ts";
+import { kubeReader } from "./testing/kube-read.ts";
+import { finishJob as jobFinished } from "./testing/kube-status.ts";
 import { until } from "../../e2e/src/until.ts";
 
 const built = k8sBinariesBuilt();
-const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
 
 interface Job {
   metadata: {
@@ -59,67 +57,14 @@ function videoJob(name: string, episodes: number, extra: Record<string, unknown>
 }
 
 describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
-  let dir: string;
   let cluster: Cluster;
   let op: RunningOperator;
   const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
-  const getJson = async <T>(args: string[]) => JSON.parse(await kubectl([...args, "-o", "json"])) as T;
-  const jobsOf = async (vj: string) =>
-    (await getJson<{ items: Job[] }>(["-n", "media", "get", "jobs", "-l", `reel.dev/videojob=${vj}`])).items;
-  const vjOf = (name: string) => getJson<VJ>(["-n", "media", "get", "videojob", name]);
-  const config = (over: Record<string, string> = {}) =>
-    parseConfig({
-      REEL_METRICS_PORT: "0",
-      REEL_METRICS_HOST: "127.0.0.1",
-      REEL_LEASE_SECONDS: "3",
-      REEL_RESYNC_SECONDS: "3600",
-      LOG_LEVEL: "warn",
-      ...over,
-    });
+  const { getJson, jobsOf, vjOf } = kubeReader<Job, VJ>(kubectl, "media");
+  const env = (over: Record<string, string>) => ({ REEL_LEASE_SECONDS: "3", REEL_RESYNC_SECONDS: "3600", ...over });
   /** Marks a Job finished the way the Job controller does (status subresource). */
-  const finishJob = async (name: string, outcome: "Complete" | "Failed", message?: string) => {
-    const now = new Date().toISOString();
-    const conditions =
-      outcome === "Complete"
-        ? [
-            { type: "SuccessCriteriaMet", status: "True", lastProbeTime: now, lastTransitionTime: now },
-            { type: "Complete", status: "True", lastProbeTime: now, lastTransitionTime: now },
-          ]
-        : [
-            {
-              type: "FailureTarget",
-              status: "True",
-              reason: "BackoffLimitExceeded",
-              message: message ?? "",
-              lastProbeTime: now,
-              lastTransitionTime: now,
-            },
-            {
-              type: "Failed",
-              status: "True",
-              reason: "BackoffLimitExceeded",
-              message: message ?? "",
-              lastProbeTime: now,
-              lastTransitionTime: now,
-            },
-          ];
-    const status = {
-      startTime: now,
-      ...(outcome === "Complete" ? { completionTime: now, succeeded: 1 } : { failed: 4 }),
-      conditions,
-    };
-    await kubectl([
-      "-n",
-      "media",
-      "patch",
-      "job",
-      name,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
-  };
+  const finishJob = (name: string, outcome: "Complete" | "Failed", message?: string) =>
+    jobFinished(kubectl, "media", name, outcome, message);
   const writes = async () => {
     const text = await (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
     return [...text.matchAll(/^reel_operator_api_writes_total\{verb="[^"]+"\} (\d+)/gm)].reduce(
@@ -129,21 +74,13 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "reel-op-"));
-    cluster = await clusterUp({ level: 2, dir });
-    process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
-    await kubectl(["apply", "--server-side", "-f", crd]);
-    await kubectl(["create", "namespace", "media"]);
-    await kubectl(["create", "namespace", "reel-system"]);
-    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
-    op = await startOperator(config({ POD_NAME: "op-a" }));
-    await until("the operator to lead and sync", async () => op.controller()?.isReady);
+    cluster = await controlPlaneUp({ level: 2, namespaces: ["media", "reel-system"] });
+    op = await startReadyOperator(env({ POD_NAME: "op-a" }));
   }, 120_000);
 
   afterAll(async () => {
     await op?.stop();
     await cluster?.down();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("turns a VideoJob into one owned Job per episode, with a finalizer and a readable status", async () => {
@@ -259,25 +196,9 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
   });
 
   it("on deletion removes the staged episodes from S3 (credentials from the job's Secret), then the VideoJob", async () => {
-    const s3 = await startS3();
+    const { s3, client } = await startS3WithBucket("videos");
     try {
-      const client = new S3Client({
-        region: s3.region,
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      });
-      await client.send(new CreateBucketCommand({ Bucket: "videos" }));
-      await kubectl([
-        "-n",
-        "media",
-        "create",
-        "secret",
-        "generic",
-        "s3-live",
-        `--from-literal=accessKeyId=${s3.accessKeyId}`,
-        `--from-literal=secretAccessKey=${s3.secretAccessKey}`,
-      ]);
+      await createS3Secret(cluster, "media", "s3-live", s3);
       const job = JSON.parse(videoJob("staged", 2));
       job.spec.output.s3 = { bucket: "videos", prefix: "staged/", endpoint: s3.endpoint, credentialsSecret: "s3-live" };
       await kubectl(["apply", "-f", "-"], JSON.stringify(job));
@@ -304,15 +225,14 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
     await until("4 Jobs", async () => ((await jobsOf("restart")).length === 4 ? true : undefined));
     await op.controller()?.idle();
     await op.stop();
-    op = await startOperator(config({ POD_NAME: "op-b" }));
-    await until("the new operator to lead", async () => op.controller()?.isReady, 20_000);
+    op = await startReadyOperator(env({ POD_NAME: "op-b" }), 20_000);
     await op.controller()?.idle();
     expect((await jobsOf("restart")).length).toBe(4);
     expect(await writes()).toBe(0);
   });
 
   it("two replicas never both lead; the standby takes over when the leader stops", async () => {
-    const second = await startOperator(config({ POD_NAME: "op-c" }));
+    const second = await startOperator(operatorConfig(env({ POD_NAME: "op-c" })));
     try {
       await new Promise((r) => setTimeout(r, 2500));
       expect([op.isLeader(), second.isLeader()]).toEqual([true, false]);
@@ -360,10 +280,10 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
 
   it("reconnects a watch that falls silent (apiserver frozen with SIGSTOP), then carries on", async () => {
     await op.stop();
-    op = await startOperator(
-      config({ POD_NAME: "op-stall", REEL_LEADER_ELECT: "false", REEL_WATCH_STALL_SECONDS: "5" }),
+    op = await startReadyOperator(
+      env({ POD_NAME: "op-stall", REEL_LEADER_ELECT: "false", REEL_WATCH_STALL_SECONDS: "5" }),
+      20_000,
     );
-    await until("the operator to sync", async () => op.controller()?.isReady, 20_000);
     // An event first: the stall clock runs from the last thing a watch delivered.
     await kubectl(["apply", "-f", "-"], videoJob("pre-stall", 1));
     await until("its Job", async () => ((await jobsOf("pre-stall")).length === 1 ? true : undefined));
@@ -387,8 +307,10 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
     const client = new Redis(redis.url);
     try {
       await op.stop();
-      op = await startOperator(config({ POD_NAME: "op-redis", REEL_LEADER_ELECT: "false", REEL_REDIS_URL: redis.url }));
-      await until("the operator to sync", async () => op.controller()?.isReady, 20_000);
+      op = await startReadyOperator(
+        env({ POD_NAME: "op-redis", REEL_LEADER_ELECT: "false", REEL_REDIS_URL: redis.url }),
+        20_000,
+      );
       await kubectl(["apply", "-f", "-"], videoJob("live", 1));
       await until("its Job", async () => ((await jobsOf("live")).length === 1 ? true : undefined));
       // What a worker pod publishes while it encodes (worker-image/src/worker/progress.ts).

@@ -2,17 +2,16 @@
 // GC), kube-scheduler and simulated GPU nodes (KWOK). Nothing runs containers here, so the test
 // plays the kubelet for each pod it cares about: it writes the container's exit code and the
 // worker's termination message into the Pod's status, as a kubelet would report them.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
-import { parseConfig } from "./config.ts";
-import { type RunningOperator, startOperator } from "./main.ts";
+import { type Cluster, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
+import type { RunningOperator } from "./main.ts";
+import { controlPlaneUp, startReadyOperator } from "./testing/control-plane.ts";
+import { kubeReader } from "./testing/kube-read.ts";
+import { exitPod as podExited } from "./testing/kube-status.ts";
 import { until } from "../../e2e/src/until.ts";
 
 const built = k8sBinariesBuilt();
-const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
 
 interface Pod {
   metadata: {
@@ -56,7 +55,6 @@ function videoJob(name: string, episodes: number, spec: Record<string, unknown> 
 describe.skipIf(!built)(
   "operator on the L3 control plane (real scheduler, Job controller, simulated GPU nodes)",
   () => {
-    let dir: string;
     let cluster: Cluster;
     let op: RunningOperator;
     const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
@@ -75,8 +73,7 @@ describe.skipIf(!built)(
           ]),
         ) as { items: Pod[] }
       ).items.sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp));
-    const vjOf = async (name: string) =>
-      JSON.parse(await kubectl(["-n", "media", "get", "videojob", name, "-o", "json"])) as VJ;
+    const { vjOf } = kubeReader<never, VJ>(kubectl, "media");
     /** The latest pod of an episode once the scheduler has bound it (and it is not `other`). */
     const boundPod = (vj: string, episode: number, other?: string) =>
       until(
@@ -88,42 +85,8 @@ describe.skipIf(!built)(
         60_000,
       );
     /** Plays the kubelet: the worker container ran and exited with this code and result. */
-    const exitPod = async (pod: Pod, exitCode: number, result: Record<string, unknown>) => {
-      const now = new Date().toISOString();
-      const status = {
-        phase: exitCode === 0 ? "Succeeded" : "Failed",
-        containerStatuses: [
-          {
-            name: "worker",
-            image: "reel-worker:test",
-            imageID: "",
-            ready: false,
-            restartCount: 0,
-            started: false,
-            state: {
-              terminated: {
-                exitCode,
-                reason: exitCode === 0 ? "Completed" : "Error",
-                message: JSON.stringify(result),
-                startedAt: now,
-                finishedAt: now,
-              },
-            },
-          },
-        ],
-      };
-      await kubectl([
-        "-n",
-        "media",
-        "patch",
-        "pod",
-        pod.metadata.name,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({ status }),
-      ]);
-    };
+    const exitPod = (pod: Pod, exitCode: number, result: Record<string, unknown>) =>
+      podExited(kubectl, "media", pod.metadata.name, exitCode, result);
     const ok = (index: number) => ({
       mode: "episode",
       index,
@@ -139,11 +102,7 @@ describe.skipIf(!built)(
     });
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), "reel-op3-"));
-      cluster = await clusterUp({ level: 3, dir });
-      process.env.KUBECONFIG = cluster.kubeconfig;
-      await kubectl(["apply", "--server-side", "-f", crd]);
-      await kubectl(["create", "namespace", "media"]);
+      cluster = await controlPlaneUp({ level: 3, namespaces: ["media"] });
       // The chart installs these (issue 6); pods naming a missing PriorityClass are refused.
       for (const [name, value] of [
         ["reel-low", 100],
@@ -152,23 +111,12 @@ describe.skipIf(!built)(
       ] as const) {
         await kubectl(["create", "priorityclass", name, `--value=${value}`, "--description=Reel episodes"]);
       }
-      await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
-      op = await startOperator(
-        parseConfig({
-          REEL_METRICS_PORT: "0",
-          REEL_METRICS_HOST: "127.0.0.1",
-          REEL_LEADER_ELECT: "false",
-          REEL_BACKOFF_LIMIT: "1",
-          LOG_LEVEL: "warn",
-        }),
-      );
-      await until("the operator to sync", async () => op.controller()?.isReady);
+      op = await startReadyOperator({ REEL_LEADER_ELECT: "false", REEL_BACKOFF_LIMIT: "1" });
     }, 180_000);
 
     afterAll(async () => {
       await op?.stop();
       await cluster?.down();
-      await rm(dir, { recursive: true, force: true });
     });
 
     it("places pods on nodes of the asked vendor whose encoder works, and CPU work off GPU nodes", async () => {

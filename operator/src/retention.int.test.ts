@@ -6,19 +6,18 @@
 // status.output.expiredAt set and the URL gone (and kept gone while the merge Job and its pod still
 // report the URL), finished VideoJobs deleted ten seconds after, with an Event for each deletion and
 // the Prometheus counter.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
-import { type S3Server, startS3 } from "../../e2e/src/services/s3.ts";
+import { type Cluster, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
+import type { S3Server } from "../../e2e/src/services/s3.ts";
 import { until } from "../../e2e/src/until.ts";
-import { parseConfig } from "./config.ts";
-import { type RunningOperator, startOperator } from "./main.ts";
+import { startS3WithBucket } from "../../worker-image/src/testing/s3.ts";
+import type { RunningOperator } from "./main.ts";
+import { controlPlaneUp, createS3Secret, startReadyOperator } from "./testing/control-plane.ts";
+import { kubeReader } from "./testing/kube-read.ts";
+import { exitPod, finishJob as jobFinished } from "./testing/kube-status.ts";
 
 const built = k8sBinariesBuilt();
-const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
 const PUBLIC = "https://cdn.example.com/videos";
 
 interface Job {
@@ -35,16 +34,12 @@ interface VJ {
 }
 
 describe.skipIf(!built)("retention and output settings on a real kube-apiserver and S3 (L2)", () => {
-  let dir: string;
   let cluster: Cluster;
   let s3: S3Server;
   let client: S3Client;
   let op: RunningOperator;
   const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
-  const getJson = async <T>(args: string[]) => JSON.parse(await kubectl([...args, "-o", "json"])) as T;
-  const jobsOf = async (vj: string) =>
-    (await getJson<{ items: Job[] }>(["-n", "media", "get", "jobs", "-l", `reel.dev/videojob=${vj}`])).items;
-  const vjOf = (name: string) => getJson<VJ>(["-n", "media", "get", "videojob", name]);
+  const { getJson, jobsOf, vjOf } = kubeReader<Job, VJ>(kubectl, "media");
   const gone = async (name: string) => {
     const out = await kubectl(["-n", "media", "get", "videojob", name, "--ignore-not-found", "-o", "name"]);
     return out.trim() === "";
@@ -87,32 +82,7 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
     });
   }
   /** The Job controller's part: the Job finished. */
-  const finishJob = async (name: string, outcome: "Complete" | "Failed") => {
-    const now = new Date().toISOString();
-    const c = (type: string) => ({ type, status: "True", lastProbeTime: now, lastTransitionTime: now });
-    const status =
-      outcome === "Complete"
-        ? { startTime: now, completionTime: now, succeeded: 1, conditions: [c("SuccessCriteriaMet"), c("Complete")] }
-        : {
-            startTime: now,
-            failed: 4,
-            conditions: [
-              { ...c("FailureTarget"), reason: "BackoffLimitExceeded" },
-              { ...c("Failed"), reason: "BackoffLimitExceeded" },
-            ],
-          };
-    await kubectl([
-      "-n",
-      "media",
-      "patch",
-      "job",
-      name,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
-  };
+  const finishJob = (name: string, outcome: "Complete" | "Failed") => jobFinished(kubectl, "media", name, outcome);
   /** The kubelet's part: the merge pod ran and left the worker's result as its termination message. */
   const mergePodDone = async (vj: string, job: string, result: object) => {
     const pod = `${job}-pod`;
@@ -134,89 +104,35 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
         spec: { restartPolicy: "Never", containers: [{ name: "worker", image: "reel-worker:test" }] },
       }),
     );
-    const now = new Date().toISOString();
-    const status = {
-      phase: "Succeeded",
-      containerStatuses: [
-        {
-          name: "worker",
-          image: "reel-worker:test",
-          imageID: "",
-          ready: false,
-          restartCount: 0,
-          state: {
-            terminated: {
-              exitCode: 0,
-              reason: "Completed",
-              message: JSON.stringify(result),
-              startedAt: now,
-              finishedAt: now,
-            },
-          },
-        },
-      ],
-    };
-    await kubectl([
-      "-n",
-      "media",
-      "patch",
-      "pod",
-      pod,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
+    await exitPod(kubectl, "media", pod, 0, result);
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "reel-retention-"));
-    [cluster, s3] = await Promise.all([clusterUp({ level: 2, dir }), startS3()]);
-    process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
-    client = new S3Client({
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    await client.send(new CreateBucketCommand({ Bucket: "videos" }));
-    await kubectl(["apply", "--server-side", "-f", crd]);
-    await kubectl(["create", "namespace", "media"]);
+    [cluster, { s3, client }] = await Promise.all([
+      controlPlaneUp({ level: 2, namespaces: ["media"] }),
+      startS3WithBucket("videos"),
+    ]);
     // No controller-manager at L2 makes the namespace's default ServiceAccount the test's Pod needs.
     await kubectl(["-n", "media", "create", "serviceaccount", "default"]);
-    await kubectl([
-      "-n",
-      "media",
-      "create",
-      "secret",
-      "generic",
-      "s3-creds",
-      `--from-literal=accessKeyId=${s3.accessKeyId}`,
-      `--from-literal=secretAccessKey=${s3.secretAccessKey}`,
-    ]);
-    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
-    op = await startOperator(
-      parseConfig({
-        REEL_METRICS_PORT: "0",
-        REEL_METRICS_HOST: "127.0.0.1",
+    await createS3Secret(cluster, "media", "s3-creds", s3);
+    op = await startReadyOperator(
+      {
         REEL_LEADER_ELECT: "false",
         REEL_RESYNC_SECONDS: "3600",
-        LOG_LEVEL: "warn",
         REEL_S3_SSE: "aws:kms",
         REEL_S3_SSE_KMS_KEY_ID: "alias/reel",
         REEL_OUTPUT_PUBLIC_BASE_URL: `${PUBLIC}/`,
         REEL_OUTPUT_RETENTION: "2s",
         REEL_FINISHED_RETENTION: "10s",
-      }),
+      },
+      20_000,
     );
-    await until("the operator to sync", async () => op.controller()?.isReady, 20_000);
   }, 180_000);
 
   afterAll(async () => {
     await op?.stop();
     client?.destroy();
     await Promise.all([cluster?.down(), s3?.stop()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   let uid = "";

@@ -3,25 +3,21 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { type S3Server, startS3 } from "@reel/e2e/services";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Server } from "@reel/e2e/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startS3WithBucket } from "../testing/s3.ts";
 import { S3Target } from "./s3.ts";
 
 let s3: S3Server;
+let client: S3Client;
 let dir: string;
 beforeAll(async () => {
-  s3 = await startS3();
+  ({ s3, client } = await startS3WithBucket("videos"));
   dir = await mkdtemp(join(tmpdir(), "reel-s3-test-"));
-  const client = new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: "videos" }));
 }, 600_000);
 afterAll(async () => {
+  client?.destroy();
   await s3?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -59,12 +55,6 @@ describe("S3Target", () => {
     const got = Buffer.from(await res.arrayBuffer());
     expect(createHash("sha256").update(got).digest("hex")).toBe(sha256);
 
-    const client = new S3Client({
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
     // A multipart object's ETag ends in -<parts>; its checksum is a checksum of part checksums.
     const head = await client.send(
       new HeadObjectCommand({ Bucket: "videos", Key: "season-1/Season 1.mp4", ChecksumMode: "ENABLED" }),

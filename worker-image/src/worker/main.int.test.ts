@@ -6,15 +6,15 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { type RedisServer, type S3Server, freePort, startRedis, startS3 } from "@reel/e2e/services";
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { type RedisServer, type S3Server, freePort, startRedis } from "@reel/e2e/services";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StaticServer, serveDir } from "../cli/serve.ts";
 import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
+import { startS3WithBucket } from "../testing/s3.ts";
+import { type PodRun, podRunner } from "../testing/worker-pod.ts";
 import type { EpisodeOutcome } from "./episode.ts";
-import { workerMain } from "./main.ts";
 import type { MergeOutcome, StoredOutput } from "./merge.ts";
 import type { ProgressUpdate } from "./progress.ts";
 
@@ -24,7 +24,7 @@ let server: StaticServer;
 let s3: S3Server;
 let redis: RedisServer;
 let client: S3Client;
-let pods = 0;
+let pod: (env: NodeJS.ProcessEnv) => Promise<Pod>;
 
 beforeAll(async () => {
   tmp = await makeTempDir("reel-worker-int-");
@@ -36,14 +36,8 @@ beforeAll(async () => {
   await writeFile(join(src, "watch.html"), '<html><body><video src="/good2.mp4"></video></body></html>\n');
   // 127.0.0.2 serves and is allowlisted; 127.0.0.1 stays denied, so URLs to it test the guard.
   server = await serveDir(src, { host: "127.0.0.2" });
-  [s3, redis] = await Promise.all([startS3(), startRedis()]);
-  client = new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: "videos" }));
+  [{ s3, client }, redis] = await Promise.all([startS3WithBucket("videos"), startRedis()]);
+  pod = podRunner(tmp.dir, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
 }, 600_000);
 
 afterAll(async () => {
@@ -57,13 +51,7 @@ type Result = Omit<Partial<EpisodeOutcome> & Partial<MergeOutcome>, "mode" | "ph
   phase: string;
 };
 
-interface Pod {
-  code: number;
-  /** The termination message as written, and parsed. */
-  raw: string;
-  result: Result;
-  logs: string;
-}
+type Pod = PodRun<Result>;
 
 type Episode = { url: string; title?: string };
 
@@ -84,32 +72,6 @@ function specOf(name: string, episodes: Episode[], over: Record<string, unknown>
     tags: [name],
     ...over,
   };
-}
-
-/** Runs one pod: the env the operator's Job would set, a fresh scratch dir and termination log. */
-async function pod(env: NodeJS.ProcessEnv): Promise<Pod> {
-  const n = pods++;
-  const termination = join(tmp.dir, `termination-${n}`);
-  const stream = new PassThrough();
-  let logs = "";
-  stream.on("data", (c: Buffer) => {
-    logs += c.toString();
-  });
-  const code = await workerMain(
-    {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      REEL_EGRESS_ALLOW: "127.0.0.2/32",
-      REEL_CACHE_DIR: join(tmp.dir, `scratch-${n}`),
-      REEL_TERMINATION_LOG: termination,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      ...env,
-    },
-    { logStream: stream },
-  );
-  const raw = await readFile(termination, "utf8");
-  return { code, raw, result: JSON.parse(raw), logs };
 }
 
 function episodePod(

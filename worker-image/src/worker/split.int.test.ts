@@ -3,22 +3,22 @@
 // once) encode one each, and the merge pod joins them before merging. Real ffmpeg, the Rust join,
 // a loopback source server and a real S3 server (versitygw) for staging and output.
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { type S3Server, startS3 } from "@reel/e2e/services";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Server } from "@reel/e2e/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StaticServer, serveDir } from "../cli/serve.ts";
 import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
 import { countFrames } from "../probe/frames.ts";
-import { workerMain } from "./main.ts";
+import { startS3WithBucket } from "../testing/s3.ts";
+import { type PodRun, podRunner } from "../testing/worker-pod.ts";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let server: StaticServer;
 let s3: S3Server;
 let client: S3Client;
-let pods = 0;
+let pod: (env: NodeJS.ProcessEnv) => Promise<PodRun<Record<string, unknown> & { phase: string }>>;
 
 beforeAll(async () => {
   tmp = await makeTempDir("reel-split-int-");
@@ -28,14 +28,14 @@ beforeAll(async () => {
   await makeTestClip(join(src, "long.mp4"), { seconds: 12, fps: 25, gop: 25 });
   await makeTestClip(join(src, "short.mp4"), { seconds: 2 });
   server = await serveDir(src, { host: "127.0.0.2" });
-  s3 = await startS3();
-  client = new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  ({ s3, client } = await startS3WithBucket("videos"));
+  pod = podRunner(tmp.dir, {
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    REEL_VIDEOJOB: "media/long-show",
+    REEL_VIDEOJOB_UID: "uid-long-show",
+    REEL_STAGING: staging,
   });
-  await client.send(new CreateBucketCommand({ Bucket: "videos" }));
 }, 600_000);
 
 afterAll(async () => {
@@ -65,31 +65,6 @@ const specOf = (episodes: Episode[]) => ({
 });
 const staging = "s3://videos/shows/.reel-staging/uid-long-show/";
 const prefix = "shows/.reel-staging/uid-long-show/";
-
-async function pod(env: NodeJS.ProcessEnv) {
-  const n = pods++;
-  const termination = join(tmp.dir, `termination-${n}`);
-  const logs = new PassThrough();
-  logs.resume();
-  const code = await workerMain(
-    {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      REEL_EGRESS_ALLOW: "127.0.0.2/32",
-      REEL_CACHE_DIR: join(tmp.dir, `scratch-${n}`),
-      REEL_TERMINATION_LOG: termination,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      REEL_VIDEOJOB: "media/long-show",
-      REEL_VIDEOJOB_UID: "uid-long-show",
-      REEL_STAGING: staging,
-      ...env,
-    },
-    { logStream: logs },
-  );
-  const raw = await readFile(termination, "utf8");
-  return { code, raw, result: JSON.parse(raw) as Record<string, unknown> & { phase: string } };
-}
 
 const episodeEnv = (index: number, mode: "episode" | "segment") => {
   const ep = job().episodes[index] as Episode;
