@@ -173,7 +173,7 @@ describe.skipIf(!built)("the admin API for users and tenants (PostgreSQL, Redis,
     for (const body of [{ name: "studio" }, { name: "other", namespace: "media" }]) {
       const dup = await api(a, "POST", "/api/v1/admin/tenants", { cred: keys.alice, body });
       expect(dup.status, JSON.stringify(body)).toBe(409);
-      expect(dup.body.error.code).toBe("REEL_INVALID_ARGUMENT");
+      expect(dup.body.error.code).toBe("REEL_TENANT_EXISTS");
       expect(dup.body.error.message).toMatch(/already exists; pick another name/);
     }
     const bad = await api(a, "POST", "/api/v1/admin/tenants", {
@@ -273,14 +273,14 @@ describe.skipIf(!built)("the admin API for users and tenants (PostgreSQL, Redis,
     });
   });
 
-  it("answers 400 REEL_INVALID_ARGUMENT with the next step for an unknown tenant, 409 for demoting the last admin, 404 for an unknown user", async () => {
+  it("answers 400 REEL_TENANT_UNKNOWN with the next step for an unknown tenant, 409 REEL_LAST_ADMIN for demoting the last admin, 404 for an unknown user", async () => {
     const unknown = await api(a, "PATCH", `/api/v1/admin/users/${ids.olga}`, {
       cred: keys.alice,
       body: { tenant: "nowhere" },
     });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({
-      code: "REEL_INVALID_ARGUMENT",
+      code: "REEL_TENANT_UNKNOWN",
       message: expect.stringContaining("create it with POST /api/v1/admin/tenants"),
       hint: expect.any(String),
     });
@@ -290,6 +290,7 @@ describe.skipIf(!built)("the admin API for users and tenants (PostgreSQL, Redis,
       body: { role: "viewer" },
     });
     expect(last.status).toBe(409);
+    expect(last.body.error.code).toBe("REEL_LAST_ADMIN");
     expect(last.body.error.message).toMatch(/last admin.*make another user admin first/);
     expect((await api(a, "GET", "/api/v1/me", { cred: keys.alice })).body.role).toBe("admin");
 

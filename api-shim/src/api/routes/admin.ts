@@ -76,10 +76,9 @@ export function adminRoutes(app: FastifyInstance, deps: ShimDeps) {
         detail: { namespace, reason: "exists" },
       });
       throw new RequestError(
-        "REEL_INVALID_ARGUMENT",
+        "REEL_TENANT_EXISTS",
         `a tenant named ${name} or using namespace ${namespace} already exists; pick another name (and namespace), or map users to the existing one with PATCH /api/v1/admin/users/:id`,
         [{ path: "name", message: "already exists" }],
-        409,
       );
     }
     await audit(req, p, { action: "tenant.create", target: `tenant:${name}`, result: "ok", detail: { namespace } });
@@ -120,16 +119,15 @@ export function adminRoutes(app: FastifyInstance, deps: ShimDeps) {
       if (r.reason === "no-tenant") {
         const t = JSON.stringify(change.tenant);
         throw new RequestError(
-          "REEL_INVALID_ARGUMENT",
+          "REEL_TENANT_UNKNOWN",
           `tenant ${t} does not exist; create it with POST /api/v1/admin/tenants {"name":${t}} or pick one from GET /api/v1/admin/tenants`,
           [{ path: "tenant", message: "no such tenant" }],
         );
       }
       throw new RequestError(
-        "REEL_INVALID_ARGUMENT",
+        "REEL_LAST_ADMIN",
         `user ${id} (${r.before.name}) is the last admin and cannot become ${change.role}; make another user admin first with PATCH /api/v1/admin/users/:id {"role":"admin"}`,
         [{ path: "role", message: "would leave no admin" }],
-        409,
       );
     }
     // Other replicas forget the user when the trigger's NOTIFY arrives; this one does not wait for it.
