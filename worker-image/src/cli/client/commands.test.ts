@@ -475,9 +475,9 @@ describe("reel watch", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as JobEvent);
     expect(events.map((e) => [e.id, e.type, e.phase])).toEqual([
-      [0, "status", "Pending"],
-      [1, "phase", "Processing"],
-      [2, "phase", "Failed"],
+      ["0", "status", "Pending"],
+      ["1", "phase", "Processing"],
+      ["2", "phase", "Failed"],
     ]);
   });
 

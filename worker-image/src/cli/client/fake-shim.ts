@@ -122,11 +122,12 @@ export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeSh
       res.write(": stream open\nretry: 50\n\n");
       const log = logs.get(job.id) ?? [];
       const last = Number(req.headers["last-event-id"] ?? u.searchParams.get("lastEventId") ?? Number.NaN);
-      const newest = log.at(-1)?.id ?? 0;
-      if (Number.isInteger(last) && last <= newest) for (const e of log.filter((x) => x.id > last)) write(res, e);
+      const newest = Number(log.at(-1)?.id ?? 0);
+      if (Number.isInteger(last) && last <= newest)
+        for (const e of log.filter((x) => Number(x.id) > last)) write(res, e);
       else {
         write(res, {
-          id: newest,
+          id: String(newest),
           type: "status",
           job: job.id,
           at: new Date().toISOString(),
@@ -161,7 +162,12 @@ export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeSh
     emit(id, partial) {
       const log = logs.get(id) ?? [];
       logs.set(id, log);
-      const e: JobEvent = { id: (log.at(-1)?.id ?? 0) + 1, job: id, at: new Date().toISOString(), ...partial };
+      const e: JobEvent = {
+        id: String(Number(log.at(-1)?.id ?? 0) + 1),
+        job: id,
+        at: new Date().toISOString(),
+        ...partial,
+      };
       log.push(e);
       const job = jobs.get(id);
       if (job) {

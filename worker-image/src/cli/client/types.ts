@@ -22,7 +22,8 @@ export interface JobList {
 }
 
 export interface JobEvent {
-  id: number;
+  /** The shim's event id, `"<resourceVersion>-<seq>"` (api-shim/API.md); sent back as Last-Event-ID as it is. */
+  id: string;
   type: "phase" | "progress" | "status" | "deleted";
   job: string;
   at: string;
