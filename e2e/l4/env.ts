@@ -138,8 +138,13 @@ const RUN_LOCALLY = new Set(["Deployment", "DaemonSet", "HorizontalPodAutoscaler
 
 /** A kubeconfig that authenticates as a ServiceAccount with a token from `kubectl create token`. */
 async function serviceAccountKubeconfig(c: Cluster, sa: string, path: string): Promise<void> {
-  const admin = parse(await readFile(c.kubeconfig, "utf8")) as { clusters: Array<{ name: string; cluster: unknown }> };
   const token = (await c.kubectl(["create", "token", sa, "-n", RELEASE_NS, "--duration", "2h"])).trim();
+  await writeKubeconfig(c, path, sa, { token });
+}
+
+/** A kubeconfig for the cluster of `c` (its server and CA) with one user's credentials, mode 0600. */
+async function writeKubeconfig(c: Cluster, path: string, name: string, user: Record<string, string>): Promise<void> {
+  const admin = parse(await readFile(c.kubeconfig, "utf8")) as { clusters: Array<{ name: string; cluster: unknown }> };
   const cluster = admin.clusters[0];
   await writeFile(
     path,
@@ -147,9 +152,9 @@ async function serviceAccountKubeconfig(c: Cluster, sa: string, path: string): P
       apiVersion: "v1",
       kind: "Config",
       clusters: [cluster],
-      users: [{ name: sa, user: { token } }],
-      contexts: [{ name: sa, context: { cluster: cluster?.name, user: sa } }],
-      "current-context": sa,
+      users: [{ name, user }],
+      contexts: [{ name, context: { cluster: cluster?.name, user: name } }],
+      "current-context": name,
     }),
     { mode: 0o600 },
   );
@@ -172,22 +177,12 @@ async function nodeKubeconfig(c: Cluster, stateDir: string, node: string, dir: s
     ...["x509", "-req", "-in", csr, "-CA", join(pki, "ca.crt"), "-CAkey", join(pki, "ca.key")],
     ...["-CAcreateserial", "-CAserial", join(dir, "ca.srl"), "-days", "1", "-out", crt],
   ]);
-  const admin = parse(await readFile(c.kubeconfig, "utf8")) as { clusters: Array<{ name: string; cluster: unknown }> };
-  const cluster = admin.clusters[0];
   const b64 = async (f: string) => (await readFile(f)).toString("base64");
   const path = join(dir, `${node}.kubeconfig`);
-  await writeFile(
-    path,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [cluster],
-      users: [{ name: node, user: { "client-certificate-data": await b64(crt), "client-key-data": await b64(key) } }],
-      contexts: [{ name: node, context: { cluster: cluster?.name, user: node } }],
-      "current-context": node,
-    }),
-    { mode: 0o600 },
-  );
+  await writeKubeconfig(c, path, node, {
+    "client-certificate-data": await b64(crt),
+    "client-key-data": await b64(key),
+  });
   return path;
 }
 

@@ -152,19 +152,12 @@ export const UpdateUserInput = z
   .refine((v) => v.role !== undefined || v.tenant !== undefined, "send role, tenant or both")
   .meta({ id: "UpdateUserInput" });
 
-export const AdminUser = z
-  .object({
-    id: z.number().int(),
-    name: z.string(),
-    role: z.enum(ROLES),
-    tenant: z.string().nullable(),
-    namespace: z.string().nullable(),
-    issuer: z.string().optional().describe("JWT users only: the token's iss."),
-    subject: z.string().optional().describe("JWT users only: the token's sub."),
-    createdAt: z.string().describe("RFC 3339 time."),
-    lastSeenAt: z.string().optional().describe("RFC 3339 time of the last use of one of the user's API keys, if any."),
-  })
-  .meta({ id: "AdminUser" });
+export const AdminUser = Me.extend({
+  issuer: z.string().optional().describe("JWT users only: the token's iss."),
+  subject: z.string().optional().describe("JWT users only: the token's sub."),
+  createdAt: z.string().describe("RFC 3339 time."),
+  lastSeenAt: z.string().optional().describe("RFC 3339 time of the last use of one of the user's API keys, if any."),
+}).meta({ id: "AdminUser" });
 
 export const UserList = z.object({ items: z.array(AdminUser) }).meta({ id: "UserList" });
 
