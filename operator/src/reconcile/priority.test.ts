@@ -5,6 +5,9 @@ import { CreationGate, DeferredStatus } from "./priority.ts";
 
 const log = pino({ level: "silent" });
 const tick = () => new Promise((r) => setImmediate(r));
+const until = async (f: () => boolean) => {
+  while (!f()) await new Promise((r) => setTimeout(r, 2));
+};
 
 function deferred() {
   let resolve!: () => void;
@@ -24,8 +27,8 @@ describe("CreationGate", () => {
     expect(idle).toBe(true);
   });
 
-  it("holds waiters while creates are in flight and releases them a turn after the last ends", async () => {
-    const gate = new CreationGate();
+  it("holds waiters while creates are in flight and releases them once none ran for quietMs", async () => {
+    const gate = new CreationGate(30_000, 40);
     const a = deferred();
     const b = deferred();
     const creates = [gate.create(() => a.promise), gate.create(() => b.promise)];
@@ -35,17 +38,23 @@ describe("CreationGate", () => {
     });
     a.resolve();
     await tick();
-    await tick();
     expect(idle).toBe(false); // b is still creating
     b.resolve();
     await Promise.all(creates);
-    await tick();
-    await tick();
-    expect(idle).toBe(true);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(idle).toBe(false); // quiet for less than 40 ms
+    // a create starting inside the quiet period starts it over
+    const c = deferred();
+    const third = gate.create(() => c.promise);
+    c.resolve();
+    await third;
+    const t0 = Date.now();
+    await until(() => idle);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(30);
   });
 
   it("never holds a waiter longer than maxDeferMs", async () => {
-    const gate = new CreationGate(20);
+    const gate = new CreationGate(20, 0);
     const never = deferred();
     void gate.create(() => never.promise);
     const t0 = Date.now();

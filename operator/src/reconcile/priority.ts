@@ -5,14 +5,22 @@
 import type { Logger } from "pino";
 import { ApiError } from "../kube/api.ts";
 
-/** Counts Job creates in flight; `idle()` resolves when there are none (or `maxDeferMs` passed). */
+/**
+ * Counts Job creates in flight; `idle()` resolves once none has been in flight for `quietMs` (a
+ * burst of VideoJobs arrives as a stream, with short gaps between their reconciles' creates), or
+ * after `maxDeferMs` at the latest.
+ */
 export class CreationGate {
   private inflight = 0;
+  private lastEnd = 0;
   private waiters: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
   readonly maxDeferMs: number;
+  readonly quietMs: number;
 
-  constructor(maxDeferMs = 30_000) {
+  constructor(maxDeferMs = 30_000, quietMs = 250) {
     this.maxDeferMs = maxDeferMs;
+    this.quietMs = quietMs;
   }
 
   get creating(): number {
@@ -26,30 +34,43 @@ export class CreationGate {
       return await fn();
     } finally {
       this.inflight--;
-      // A reconcile creates in batches: a turn of the event loop later, the next batch may have
-      // started; only then is the gate really idle.
-      if (this.inflight === 0) setImmediate(() => this.release());
+      this.lastEnd = Date.now();
+      if (this.inflight === 0 && this.waiters.length) this.schedule();
     }
   }
 
-  private release(): void {
-    if (this.inflight !== 0) return;
-    for (const w of this.waiters.splice(0)) w();
+  private quiet(): boolean {
+    return this.inflight === 0 && Date.now() - this.lastEnd >= this.quietMs;
+  }
+
+  /** Checks again when the quiet period since the last create would be over. */
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.quiet()) for (const w of this.waiters.splice(0)) w();
+        else if (this.inflight === 0 && this.waiters.length) this.schedule();
+      },
+      Math.max(1, this.lastEnd + this.quietMs - Date.now()),
+    );
+    this.timer.unref?.();
   }
 
   idle(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve();
+    if (this.quiet()) return Promise.resolve();
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        clearTimeout(deadline);
         resolve();
       };
-      const timer = setTimeout(finish, this.maxDeferMs);
-      timer.unref?.();
+      const deadline = setTimeout(finish, this.maxDeferMs);
+      deadline.unref?.();
       this.waiters.push(finish);
+      if (this.inflight === 0) this.schedule();
     });
   }
 }
