@@ -49,6 +49,8 @@ export interface Tracing {
   ): Span;
   /** Ends `span` with an error status and the error recorded (message and code). */
   fail(span: Span, err: unknown): void;
+  /** Runs `fn` and ends `span` after it: normally when it resolves, through fail() when it throws. */
+  within<T>(span: Span, fn: () => Promise<T>): Promise<T>;
   /** Sends what is queued (tests; a program's own shutdown calls shutdown()). */
   flush(): Promise<void>;
   /** Flushes and stops the exporter; spans started after this are dropped. */
@@ -86,7 +88,7 @@ export async function startTracing(
     ],
   });
   const tracer = provider.getTracer("reel");
-  return {
+  const tracing: Tracing = {
     startSpan(name, { parent, kind, attributes, startTime } = {}) {
       return tracer.startSpan(
         name,
@@ -106,9 +108,20 @@ export async function startTracing(
       span.setStatus({ code: SpanStatusCode.ERROR, message });
       span.end();
     },
+    async within(span, fn) {
+      try {
+        const r = await fn();
+        span.end();
+        return r;
+      } catch (err) {
+        tracing.fail(span, err);
+        throw err;
+      }
+    },
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
+  return tracing;
 }
 
 function parentContext(parent: string | SpanContext | Span | undefined): Context {

@@ -143,21 +143,36 @@ export function stagingLocation(job: VideoJob): string | { error: string } {
 export const TRACE_ANNOTATION = "reel.dev/trace-id";
 export const SPAN_ANNOTATION = "reel.dev/parent-span-id";
 
+/** The VideoJob's trace id (annotation reel.dev/trace-id), when it is a valid W3C one. */
+export function videoJobTraceId(job: { metadata: { annotations?: Record<string, string> } }): string | undefined {
+  const trace = job.metadata.annotations?.[TRACE_ANNOTATION];
+  return trace && /^[0-9a-f]{32}$/.test(trace) && !/^0+$/.test(trace) ? trace : undefined;
+}
+
 /**
- * The trace the REST call started (the shim's `reel.dev/trace-id` annotation), carried into the
- * pods as W3C `TRACEPARENT` (a child span per Job, stable so planning stays deterministic) and as
- * `REEL_TRACE_ID` for the worker's logs.
+ * The span the VideoJob's work hangs from: the shim's create request (annotation
+ * reel.dev/parent-span-id, a span the shim exports), else a stable id derived from the trace and
+ * `fallback` (a VideoJob made by kubectl: only the trace id was given; planning stays deterministic).
+ */
+export function parentSpanId(
+  job: { metadata: { annotations?: Record<string, string> } },
+  traceId: string,
+  fallback: string,
+): string {
+  const span = job.metadata.annotations?.[SPAN_ANNOTATION];
+  return span && /^[0-9a-f]{16}$/.test(span) && !/^0+$/.test(span) ? span : stableSpanId(traceId, fallback);
+}
+
+/**
+ * The trace the REST call started, carried into the pods as W3C `TRACEPARENT` (parent: see
+ * parentSpanId) and as `REEL_TRACE_ID` for the worker's logs.
  */
 function traceEnv(job: VideoJob, suffix: string): EnvVar[] {
-  const trace = job.metadata.annotations?.[TRACE_ANNOTATION];
-  if (!trace || !/^[0-9a-f]{32}$/.test(trace) || /^0+$/.test(trace)) return [];
-  // The shim's create request span when it named one (exported, so the pods' spans have a real
-  // parent); else a stable child id per Job (planning stays deterministic).
-  const given = job.metadata.annotations?.[SPAN_ANNOTATION];
-  const span = given && /^[0-9a-f]{16}$/.test(given) && !/^0+$/.test(given) ? given : stableSpanId(trace, suffix);
+  const trace = videoJobTraceId(job);
+  if (!trace) return [];
   return [
     { name: "REEL_TRACE_ID", value: trace },
-    { name: "TRACEPARENT", value: `00-${trace}-${span}-01` },
+    { name: "TRACEPARENT", value: `00-${trace}-${parentSpanId(job, trace, suffix)}-01` },
   ];
 }
 

@@ -212,14 +212,7 @@ export class Reconciler {
         ...(raw.metadata.generation !== undefined ? { "reel.videojob.generation": raw.metadata.generation } : {}),
       },
     });
-    try {
-      const r = await this.reconcileOnce(key, span);
-      span.end();
-      return r;
-    } catch (err) {
-      tracing.fail(span, err);
-      throw err;
-    }
+    return tracing.within(span, () => this.reconcileOnce(key, span));
   }
 
   private async reconcileOnce(key: string, span?: Span): Promise<ReconcileResult | undefined> {

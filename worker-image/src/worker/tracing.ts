@@ -34,14 +34,7 @@ function traced<T extends object>(obj: T, spans: Partial<Record<keyof T, string>
           parent,
           ...(typeof object === "string" ? { attributes: { "reel.object": object } } : {}),
         });
-        try {
-          const r = await value.apply(target, args);
-          span.end();
-          return r;
-        } catch (err) {
-          tracing.fail(span, err);
-          throw err;
-        }
+        return tracing.within(span, () => value.apply(target, args));
       };
     },
   });
