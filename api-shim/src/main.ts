@@ -16,7 +16,7 @@ import type { ShimDeps, WebhookHooks } from "./deps.ts";
 import { JobCache } from "./jobs/cache.ts";
 import { historyFromVideoJob } from "./jobs/videojob.ts";
 import { JobEvents, rvOf } from "./live/events.ts";
-import { subscribeProgress } from "./live/progress.ts";
+import { progressEvent, subscribeProgress } from "./live/progress.ts";
 import { progressSequence } from "./live/sequence.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -144,7 +144,7 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
     events.keep(key(change.namespace, change.name));
     events.appendWatch(key(change.namespace, change.name), rvOf(job.metadata.resourceVersion), rvBefore(job, before), {
       type: "phase",
-      phase: change.phase,
+      phase: job.status?.phase ?? "Pending",
       ...(job.status?.progress !== undefined ? { progress: job.status.progress } : {}),
       ...(job.status ? { status: job.status } : {}),
     });
@@ -195,11 +195,10 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
       sequence.number(k, raw).then(
         (seq) => {
           const job = cache.get(ns, name);
-          if (job)
-            events.appendProgress(k, seq, rvOf(job.metadata.resourceVersion), { type: "progress", episode: msg });
+          if (job) events.appendProgress(k, seq, rvOf(job.metadata.resourceVersion), progressEvent(msg));
         },
         // Without its shared number a message is not sent: the next one (at most 0.5 s later per
-        // pod) carries the episode's progress again.
+        // pod) carries that pod's progress again.
         (err) => log.debug({ err: (err as Error).message, videojob: k }, "progress not numbered"),
       );
     },

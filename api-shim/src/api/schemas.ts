@@ -1,9 +1,12 @@
 // The REST API's shapes (api-shim/API.md), one zod schema each, with input and output kept apart:
 // inputs are strict, so a client cannot set status, namespace, owner or cancel fields — the shim
-// sets those. The OpenAPI document (routes/openapi.ts) is generated from these.
-import { JobPhase, VideoJobSpec, VideoJobStatus } from "@reel/crds";
+// sets those. The answers its clients read (Job, JobList, JobEvent, Me, OutputLink, Error) are
+// defined once in crds/src/contract/rest.ts and re-exported here; the OpenAPI document
+// (routes/openapi.ts) is generated from all of them.
+import { JobPhase, Me, ROLES, Scope, VideoJobSpec } from "@reel/crds";
 import { z } from "zod";
-import { ROLES, SCOPES } from "../auth/principal.ts";
+
+export { ErrorBody, Job, JobEvent, JobList, Me, OutputLink, Scope } from "@reel/crds";
 
 const JobName = z
   .string()
@@ -27,49 +30,6 @@ export const ListJobsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
-
-export const Job = z
-  .object({
-    id: z.string().describe("The VideoJob's name; names can be reused, so two jobs of a listing may share it."),
-    uid: z
-      .string()
-      .optional()
-      .describe("The VideoJob's uid: unique to this job, and the id of a run whose name was used again."),
-    namespace: z.string(),
-    createdAt: z.string().describe("RFC 3339 time."),
-    deletedAt: z
-      .string()
-      .optional()
-      .describe("RFC 3339 time; present when the VideoJob is gone and the job is served from history."),
-    spec: VideoJobSpec,
-    status: VideoJobStatus.optional(),
-    tags: z.array(z.string()),
-    traceId: z.string().optional(),
-  })
-  .meta({ id: "Job" });
-
-export const JobList = z.object({ items: z.array(Job), next: z.string().optional() }).meta({ id: "JobList" });
-
-export const JobEvent = z
-  .object({
-    id: z
-      .string()
-      .describe(
-        "Cursor <resourceVersion>-<progress seq>: the same on every shim replica; send it back as Last-Event-ID.",
-      ),
-    type: z.enum(["phase", "progress", "status", "deleted"]),
-    job: z.string(),
-    at: z.string(),
-    phase: z.string().optional(),
-    progress: z.number().optional(),
-    episode: z
-      .object({ index: z.number().int(), stage: z.string(), progress: z.number(), phase: z.string().optional() })
-      .optional(),
-    status: VideoJobStatus.optional(),
-  })
-  .meta({ id: "JobEvent" });
-
-export const Scope = z.enum(SCOPES);
 
 export const CreateKeyInput = z
   .strictObject({
@@ -103,16 +63,6 @@ export const KeyInfo = z
   .meta({ id: "KeyInfo" });
 
 export const KeyList = z.object({ items: z.array(KeyInfo) }).meta({ id: "KeyList" });
-
-export const Me = z
-  .object({
-    id: z.number().int(),
-    name: z.string(),
-    role: z.enum(ROLES),
-    tenant: z.string().nullable(),
-    namespace: z.string().nullable(),
-  })
-  .meta({ id: "Me" });
 
 // Admin: tenants and users (role admin only).
 const DnsLabel = z
@@ -169,18 +119,6 @@ export const Health = z
   })
   .meta({ id: "Health" });
 
-export const ErrorBody = z
-  .object({
-    error: z.object({
-      code: z.string().regex(/^REEL_[A-Z0-9_]+$/),
-      message: z.string(),
-      hint: z.string(),
-      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .meta({ id: "Error" });
-
 export type CreateJobInput = z.infer<typeof CreateJobInput>;
-export type Job = z.infer<typeof Job>;
 export type Tenant = z.infer<typeof Tenant>;
 export type AdminUser = z.infer<typeof AdminUser>;

@@ -1,11 +1,9 @@
 // Who is calling, and what they may do. A principal is resolved once per request (auth/hook.ts)
-// from an API key or a JWT; roles come from the users table, scopes from the key.
+// from an API key or a JWT; roles come from the users table, scopes from the key. The lists of
+// roles and scopes are part of the REST contract (crds/src/contract/rest.ts).
+import type { Role, Scope } from "@reel/crds";
 
-export const ROLES = ["admin", "operator", "viewer"] as const;
-export type Role = (typeof ROLES)[number];
-
-export const SCOPES = ["jobs:read", "jobs:write", "keys:admin"] as const;
-export type Scope = (typeof SCOPES)[number];
+export { ROLES, type Role, SCOPES, type Scope } from "@reel/crds";
 
 export interface Principal {
   userId: number;

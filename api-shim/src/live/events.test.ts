@@ -17,7 +17,7 @@ describe("job event logs", () => {
     ev.appendWatch("media/b", 300, 299, { type: "phase", phase: "Pending" });
     ev.appendProgress("media/a", 7000, 105, {
       type: "progress",
-      episode: { index: 0, stage: "download", progress: 1 },
+      episode: { index: 0, stage: "fetch", progress: 1, phase: "Downloading" },
     });
     off();
     ev.appendWatch("media/a", 110, 105, { type: "phase", phase: "Processing" });

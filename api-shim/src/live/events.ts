@@ -10,19 +10,10 @@
 // A replica whose log does not reach back to R or S (it started later, the ring dropped events, the
 // id is malformed or from before this format) cannot place the id: the stream then starts with the
 // current full status.
-import type { VideoJobStatus } from "@reel/crds";
+import type { JobEvent } from "@reel/crds";
 
-export interface JobEvent {
-  /** "<resourceVersion>-<progress seq>": see above. */
-  id: string;
-  type: "phase" | "progress" | "status" | "deleted";
-  job: string;
-  at: string;
-  phase?: string;
-  progress?: number;
-  episode?: { index: number; stage: string; progress: number; phase?: string };
-  status?: VideoJobStatus;
-}
+/** The shape of an event: crds/src/contract/rest.ts (the one the clients read). */
+export type { JobEvent };
 
 export type NewEvent = Omit<JobEvent, "id" | "at" | "job">;
 

@@ -1,37 +1,25 @@
-// Fine-grained episode progress from Redis pub/sub, where the worker pods publish it
-// (worker-image/src/worker/progress.ts): `reel:progress:<ns>/<name>` carries JSON
-// {index, stage, progress, percent?, phase?}. ioredis reconnects after a Redis restart and subscribes again
+// Fine-grained pod progress from Redis pub/sub, where the worker pods publish it: read through the
+// one contract (crds/src/contract/progress.ts: channel names, message shape, stage table) and turned
+// into the streams' `progress` events — `episode` for an episode pod, `merge` for the merge pod, each
+// with a percent of that pod's work. ioredis reconnects after a Redis restart and subscribes again
 // (autoResubscribe), so the streams pick up where the workers' next message lands.
-import { EpisodePhase } from "@reel/crds";
+import { PROGRESS_PREFIX, type ProgressRead, parseProgressMessage, progressRef } from "@reel/crds";
 import { Redis } from "ioredis";
+import type { NewEvent } from "./events.ts";
 
-export interface ProgressMessage {
-  index: number;
-  stage: string;
-  progress: number;
-  /** The episode's phase as the worker reports it; on stage "done" it says how the attempt ended. */
-  phase?: string;
+/** The job (`<namespace>/<name>`) and the message, or undefined for anything else (ignored). */
+export function parseProgress(channel: string, message: string): { key: string; msg: ProgressRead } | undefined {
+  const key = progressRef(channel);
+  const msg = key === undefined ? undefined : parseProgressMessage(message);
+  return key !== undefined && msg ? { key, msg } : undefined;
 }
 
-const PHASES = new Set<string>(EpisodePhase.options);
-
-const PREFIX = "reel:progress:";
-
-/** The message, or undefined when it is not one (a malformed publish is ignored). */
-export function parseProgress(channel: string, message: string): { key: string; msg: ProgressMessage } | undefined {
-  if (!channel.startsWith(PREFIX)) return undefined;
-  const key = channel.slice(PREFIX.length);
-  if (!/^[^/]+\/[^/:]+$/.test(key)) return undefined;
-  let m: { index?: unknown; stage?: unknown; progress?: unknown; percent?: unknown; phase?: unknown };
-  try {
-    m = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  const progress = typeof m.percent === "number" ? m.percent : m.progress;
-  if (!Number.isInteger(m.index) || typeof m.stage !== "string" || typeof progress !== "number") return undefined;
-  const phase = typeof m.phase === "string" && PHASES.has(m.phase) ? { phase: m.phase } : {};
-  return { key, msg: { index: m.index as number, stage: m.stage, progress, ...phase } };
+/** The stream event of a message: the pod's stage, its phase and its percent. */
+export function progressEvent(msg: ProgressRead): NewEvent {
+  const pod = { stage: msg.stage, progress: msg.percent, phase: msg.phase };
+  return msg.index === "merge"
+    ? { type: "progress", merge: pod }
+    : { type: "progress", episode: { index: msg.index, ...pod } };
 }
 
 export interface ProgressSubscription {
@@ -42,7 +30,7 @@ export interface ProgressSubscription {
 export function subscribeProgress(
   url: string,
   /** `raw`: the message as published (live/sequence.ts numbers it by its digest). */
-  onProgress: (key: string, msg: ProgressMessage, raw: string) => void,
+  onProgress: (key: string, msg: ProgressRead, raw: string) => void,
   onError: (err: Error) => void,
 ): ProgressSubscription {
   const sub = new Redis(url, {
@@ -55,7 +43,7 @@ export function subscribeProgress(
     const p = parseProgress(channel, message);
     if (p) onProgress(p.key, p.msg, message);
   });
-  void sub.psubscribe(`${PREFIX}*`).catch(onError);
+  void sub.psubscribe(`${PROGRESS_PREFIX}*`).catch(onError);
   return {
     get connected() {
       return sub.status === "ready";
