@@ -1,5 +1,6 @@
 // The shim's settings, parsed once from the environment (the chart sets them). Nothing else in
 // api-shim/ reads process.env.
+import { parsePublicBaseUrl } from "@reel/crds";
 import { TracingEnvShape } from "@reel/crds/tracing";
 import { z } from "zod";
 
@@ -45,6 +46,15 @@ export const ConfigSchema = z
     REEL_TRUST_PROXY: list,
     /** CIDRs opened past the webhook egress guard (the operator's allowlist; never set by a job). */
     REEL_EGRESS_ALLOW: list,
+    /**
+     * The installation's public base URL of outputs (chart outputs.publicBaseUrl, as the operator
+     * gets it): download links are then `<base>/<key>`, never presigned. Refused at start when
+     * malformed (REEL_CONFIG_INVALID).
+     */
+    REEL_OUTPUT_PUBLIC_BASE_URL: z
+      .string()
+      .default("")
+      .transform((s) => parsePublicBaseUrl(s)),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     /** OTLP/HTTP trace export (off unless an endpoint is set); the service is reel-shim by default. */
     ...TracingEnvShape,

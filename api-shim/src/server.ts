@@ -18,6 +18,7 @@ import { keyRoutes } from "./api/routes/keys.ts";
 import { meRoutes } from "./api/routes/me.ts";
 import { metricsRoutes } from "./api/routes/metrics.ts";
 import { openapiRoutes } from "./api/routes/openapi.ts";
+import { outputRoutes } from "./api/routes/outputs.ts";
 import { bearer } from "./auth/authenticate.ts";
 import type { Principal } from "./auth/principal.ts";
 import "./auth/request.ts";
@@ -194,6 +195,7 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
     async (v1) => {
       v1.addHook("onRequest", limitAddress);
       jobRoutes(v1, deps);
+      outputRoutes(v1, deps);
       keyRoutes(v1, deps);
       meRoutes(v1);
       adminRoutes(v1, deps);

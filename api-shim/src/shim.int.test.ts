@@ -4,6 +4,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { progressChannel, progressMessage } from "@reel/crds";
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +14,7 @@ import WebSocket from "ws";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
 import { type PostgresServer, startPostgres } from "../../e2e/src/services/postgres.ts";
 import { type RedisServer, startRedis } from "../../e2e/src/services/redis.ts";
+import { type S3Server, startS3 } from "../../e2e/src/services/s3.ts";
 import { until } from "../../e2e/src/until.ts";
 import { addUser } from "./admin.ts";
 import { parseConfig } from "./config.ts";
@@ -18,6 +22,7 @@ import { connectPostgres } from "./db/database.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
 import { type RunningShim, startShim } from "./main.ts";
 import type { JobEvent } from "./live/events.ts";
+import { attachment } from "./outputs/sign.ts";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -79,6 +84,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
   let cluster: Cluster;
   let pg: PostgresServer;
   let redis: RedisServer;
+  let s3: S3Server;
   let shim: RunningShim;
   let base: string;
   let jwks: string;
@@ -145,10 +151,11 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "reel-shim-"));
-    [cluster, pg, redis] = await Promise.all([
+    [cluster, pg, redis, s3] = await Promise.all([
       clusterUp({ level: 2, dir: join(dir, "cluster") }),
       startPostgres(),
       startRedis(),
+      startS3(),
     ]);
     process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
     await kubectl(["apply", "--server-side", "-f", crd]);
@@ -177,7 +184,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
 
   afterAll(async () => {
     await Promise.allSettled([shim?.stop()]);
-    await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop()]);
+    await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop(), s3?.stop()]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -450,28 +457,44 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     await new Promise((r) => ws.once("open", r));
     const pub = new Redis(redis.url, { maxRetriesPerRequest: null });
     pub.on("error", () => {});
-    const publish = (progress: number) =>
-      pub.publish("reel:progress:media/live-redis", JSON.stringify({ index: 1, stage: "transcode", progress }));
+    // What an episode pod publishes (the contract's writer): the streams carry its percent of the pod's work.
+    const publish = (fraction: number) =>
+      pub.publish(
+        progressChannel("media/live-redis"),
+        JSON.stringify(progressMessage({ index: 1, stage: "encode", fraction })),
+      );
     const progressOf = (events: JobEvent[]) =>
       events.filter((e) => e.type === "progress").map((e) => e.episode?.progress);
     await until("progress before the restart", async () => {
-      await publish(10);
-      return progressOf(a.events).includes(10) && progressOf(got).includes(10);
+      await publish(0.1);
+      return progressOf(a.events).includes(37.8) && progressOf(got).includes(37.8);
     });
     await redis.restart();
     await until(
       "progress after the restart",
       async () => {
-        await publish(55).catch(() => {});
-        return progressOf(a.events).includes(55) && progressOf(got).includes(55);
+        await publish(0.5).catch(() => {});
+        return progressOf(a.events).includes(61) && progressOf(got).includes(61);
       },
       30_000,
       500,
     );
-    expect(a.events.find((e) => e.episode?.progress === 55)).toMatchObject({
+    expect(a.events.find((e) => e.episode?.progress === 61)).toMatchObject({
       type: "progress",
       job: "live-redis",
-      episode: { index: 1, stage: "transcode", progress: 55 },
+      episode: { index: 1, stage: "encode", progress: 61, phase: "Transcoding" },
+    });
+    // The merge pod's messages reach the streams as merge progress.
+    await until("merge progress", async () => {
+      await pub.publish(
+        progressChannel("media/live-redis"),
+        JSON.stringify(progressMessage({ index: "merge", stage: "merge", fraction: 0.5 })),
+      );
+      return a.events.some((e) => e.merge) && got.some((e) => e.merge);
+    });
+    expect(a.events.find((e) => e.merge)).toMatchObject({
+      type: "progress",
+      merge: { stage: "merge", progress: 55, phase: "Merging" },
     });
     // Event ids (<rv>-<seq> cursors) never go back, also across the restart.
     const cursors = a.events.map((e) => e.id.split("-").map(Number) as [number, number]);
@@ -506,15 +529,16 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       const observer = sse(url(b), auth);
       const first = sse(url(a), auth);
       await until("both snapshots", async () => observer.events.length >= 1 && first.events.length >= 1);
-      const publish = (progress: number) =>
+      // fetch at 0.1 and 0.2 of the stage: 3% and 6% of the pod's work.
+      const publish = (fraction: number) =>
         pub.publish(
-          "reel:progress:media/hop-1",
-          JSON.stringify({ index: 0, stage: "download", progress, at: new Date().toISOString() }),
+          progressChannel("media/hop-1"),
+          JSON.stringify(progressMessage({ index: 0, stage: "fetch", fraction })),
         );
       await setStatus("media", "hop-1", { phase: "Downloading", progress: 5 });
       await until("Downloading on A", async () => first.events.some((e) => e.phase === "Downloading"));
       await publish(0.1);
-      await until("progress 0.1 on A", async () => first.events.some((e) => e.episode?.progress === 0.1));
+      await until("progress 3% on A", async () => first.events.some((e) => e.episode?.progress === 3));
       await first.close();
       const lastSeen = first.events.at(-1) as JobEvent;
       // While the client is away: a phase change and a progress message.
@@ -524,11 +548,11 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
         "B to have everything",
         async () =>
           observer.events.some((e) => e.phase === "Processing") &&
-          observer.events.some((e) => e.episode?.progress === 0.2),
+          observer.events.some((e) => e.episode?.progress === 6),
       );
       // Both replicas gave the same ids to the same events.
       const idOf = (events: JobEvent[], pred: (e: JobEvent) => boolean) => events.find(pred)?.id;
-      const p1 = (e: JobEvent) => e.episode?.progress === 0.1;
+      const p1 = (e: JobEvent) => e.episode?.progress === 3;
       const downloading = (e: JobEvent) => e.type === "phase" && e.phase === "Downloading";
       expect(idOf(observer.events, p1)?.split("-")[1]).toBe(idOf(first.events, p1)?.split("-")[1]);
       expect(idOf(observer.events, downloading)?.split("-")[0]).toBe(idOf(first.events, downloading)?.split("-")[0]);
@@ -538,7 +562,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       await new Promise((r) => setTimeout(r, 300)); // nothing else may follow
       expect(resumed.events.map((e) => [e.type, e.phase ?? e.episode?.progress]).sort()).toEqual([
         ["phase", "Processing"],
-        ["progress", 0.2],
+        ["progress", 6],
       ]);
       // A later live change reaches the resumed client once.
       await setStatus("media", "hop-1", { phase: "Merging", progress: 90 });
@@ -888,6 +912,149 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     }
   });
 
+  it("answers a fresh link to a stored file whose status URL expired, that downloads its bytes from S3, live and from history", async () => {
+    const client = new S3Client({
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    const key = "dl-1/Episode 1.mp4";
+    const bytes = Buffer.from(`not really a video ${"x".repeat(1000)}`);
+    await client.send(new CreateBucketCommand({ Bucket: "videos" }));
+    await client.send(new PutObjectCommand({ Bucket: "videos", Key: key, Body: bytes, ContentType: "video/mp4" }));
+    // The URL the worker wrote a day ago: signed then, for an hour.
+    const stale = await getSignedUrl(client, new GetObjectCommand({ Bucket: "videos", Key: key }), {
+      expiresIn: 3600,
+      signingDate: new Date(Date.now() - 86_400_000),
+    });
+    client.destroy();
+    expect((await fetch(stale)).status).toBe(403);
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "dl-creds", namespace: "media" },
+      stringData: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    };
+    await kubectl(["apply", "-f", "-"], JSON.stringify(secret));
+    const created = await api("POST", "/api/v1/jobs", {
+      key: "olga",
+      body: {
+        name: "dl-1",
+        spec: spec("dl-1", {
+          merge: { enabled: false },
+          output: {
+            s3: {
+              bucket: "videos",
+              prefix: "dl-1/",
+              endpoint: s3.endpoint,
+              credentialsSecret: "dl-creds",
+              urlExpiry: "2h",
+            },
+          },
+        }),
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await setStatus("media", "dl-1", {
+      phase: "Completed",
+      progress: 100,
+      completedAt: new Date().toISOString(),
+      outputs: [
+        {
+          location: `s3://videos/${key}`,
+          url: stale,
+          urlExpiresAt: new Date(Date.now() - 82_800_000).toISOString(),
+          sizeBytes: bytes.length,
+          episode: 0,
+        },
+        { location: "s3://videos/dl-1/Two.mp4", episode: 1, expiredAt: new Date().toISOString() },
+        { location: "pvc://media-out/dl-1/Two.mp4", episode: 1 },
+      ],
+    });
+    await until(
+      "dl-1 completed in the cache",
+      async () => (await api("GET", "/api/v1/jobs/dl-1/status", { key: "vera" })).body.phase === "Completed",
+    );
+
+    const download = async (id: string, n: number, who = "vera", headers: Record<string, string> = {}) =>
+      fetch(`${base}/api/v1/jobs/${id}/outputs/${n}/download`, {
+        headers: { authorization: `Bearer ${keys[who]}`, ...headers },
+        redirect: "manual",
+      });
+    const fresh = async (id: string) => {
+      const r = await download(id, 0);
+      expect(r.status, await r.clone().text()).toBe(302);
+      expect(r.headers.get("cache-control")).toBe("no-store");
+      const location = r.headers.get("location") ?? "";
+      expect(location.startsWith(`${s3.endpoint}/videos/dl-1/Episode%201.mp4?`)).toBe(true);
+      expect(new URL(location).searchParams.get("X-Amz-Expires")).toBe("7200");
+      const got = await fetch(location);
+      expect(got.status).toBe(200);
+      expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
+      expect(got.headers.get("content-disposition")).toBe(attachment(key));
+    };
+    await fresh("dl-1");
+    // The dashboard asks for the link as JSON.
+    const asJson = await api("GET", "/api/v1/jobs/dl-1/outputs/0/download", {
+      key: "vera",
+      headers: { accept: "application/json" },
+    });
+    expect(asJson.status).toBe(200);
+    expect(asJson.body.url).toContain("X-Amz-Signature=");
+    expect(Date.parse(asJson.body.expiresAt) - Date.now()).toBeGreaterThan(7100_000);
+    // A client that follows redirects (fetch drops the Authorization header on the way to S3) gets the bytes.
+    const followed = await fetch(`${base}/api/v1/jobs/dl-1/outputs/0/download`, {
+      headers: { authorization: `Bearer ${keys.vera}` },
+    });
+    expect(Buffer.from(await followed.arrayBuffer()).equals(bytes)).toBe(true);
+
+    const refused = async (id: string, n: number, who: string) => {
+      const r = await download(id, n, who);
+      return [r.status, ((await r.json()) as { error: { code: string } }).error.code];
+    };
+    expect(await refused("dl-1", 3, "vera")).toEqual([404, "REEL_NOT_FOUND"]);
+    expect(await refused("dl-1", 1, "vera")).toEqual([410, "REEL_OUTPUT_EXPIRED"]);
+    expect(await refused("dl-1", 2, "vera")).toEqual([409, "REEL_OUTPUT_ON_VOLUME"]);
+    expect(await refused("dl-1", 0, "bob")).toEqual([404, "REEL_JOB_NOT_FOUND"]);
+    expect((await download("dl-1", 0, "nobody")).status).toBe(401);
+
+    // With the installation's public base URL, the link is <base>/<key>.
+    const publicShim = await startShim(config({ REEL_OUTPUT_PUBLIC_BASE_URL: `${s3.endpoint}/videos` }), {
+      webhooks: false,
+    });
+    try {
+      const at = `http://127.0.0.1:${publicShim.port}/api/v1/jobs/dl-1/outputs/0/download`;
+      const r = await until("the second shim to serve dl-1", async () => {
+        const res = await fetch(at, { headers: { authorization: `Bearer ${keys.vera}` }, redirect: "manual" });
+        return res.status === 302 ? res : undefined;
+      });
+      expect(r.headers.get("location")).toBe(`${s3.endpoint}/videos/dl-1/Episode%201.mp4`);
+    } finally {
+      await publicShim.stop();
+    }
+
+    // The VideoJob deleted: the job is served from history, and so is its link, by name and by uid.
+    await kubectl(["-n", "media", "delete", "videojob", "dl-1", "--wait=true"]);
+    await until("dl-1 served from history", async () => {
+      const r = await api("GET", "/api/v1/jobs/dl-1", { key: "vera" });
+      return r.status === 200 && r.body.deletedAt !== undefined;
+    });
+    await fresh("dl-1");
+    await fresh(created.body.uid);
+    expect(await refused(created.body.uid, 0, "bob")).toEqual([404, "REEL_JOB_NOT_FOUND"]);
+
+    const sql = connectPostgres(pg.url, 1);
+    try {
+      const rows = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM audit_log
+        WHERE action = 'job.download' AND result = 'ok' AND target = 'media/dl-1'`;
+      // Links given out: three redirects, the JSON answer, the followed one and the public one.
+      expect(rows[0]?.n).toBe(6);
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("serves health, Prometheus metrics, the OpenAPI document and the dashboard", async () => {
     const h = await api("GET", "/api/health");
     expect(h.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", kubernetes: "ok" } });
@@ -903,8 +1070,14 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     const doc = (await api("GET", "/api/openapi.json")).body;
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/api/v1/jobs", "/api/v1/jobs/{id}/events", "/api/v1/keys"]),
+      expect.arrayContaining([
+        "/api/v1/jobs",
+        "/api/v1/jobs/{id}/events",
+        "/api/v1/jobs/{id}/outputs/{n}/download",
+        "/api/v1/keys",
+      ]),
     );
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Job", "JobEvent", "OutputLink"]));
     expect(doc.components.schemas.CreateJobInput.additionalProperties).toBe(false);
     expect(doc.components.schemas.CreateJobInput.properties.spec.properties.cancel).toBeUndefined();
   });

@@ -106,6 +106,13 @@ export const errorCodes = {
     "No tenant of that name. Create it with POST /api/v1/admin/tenants or pick one from GET /api/v1/admin/tenants.",
   REEL_TENANT_EXISTS: "A tenant of that name, or using that namespace, already exists. Pick another name or namespace.",
   REEL_LAST_ADMIN: "The change would leave no admin. Make another user admin first.",
+  // Answered by the shim's output download route (GET /api/v1/jobs/:id/outputs/:n/download).
+  REEL_OUTPUT_EXPIRED:
+    "The output file was deleted by the installation's output retention (status expiredAt); submit the job again to produce it.",
+  REEL_OUTPUT_ON_VOLUME:
+    "The output file is on a PersistentVolume (pvc://), which has no download link; read it from a pod that mounts the claim.",
+  REEL_OUTPUT_CREDENTIALS_MISSING:
+    "No download link can be signed: the Secret named by spec.output.s3.credentialsSecret is missing in the job's namespace or lacks accessKeyId/secretAccessKey; create it again there.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

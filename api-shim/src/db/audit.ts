@@ -1,11 +1,12 @@
-// The audit log: one row per action that changes something (and per refusal of one).
+// The audit log: one row per action that changes something (and per refusal of one), and per
+// download link given out (a bearer URL to a job's file).
 import type { Sql } from "postgres";
 
 export interface AuditEntry {
   actorId?: number | null;
   actor: string;
   tenant?: string | null;
-  action: "job.create" | "job.cancel" | "key.create" | "key.revoke" | "tenant.create" | "user.update";
+  action: "job.create" | "job.cancel" | "job.download" | "key.create" | "key.revoke" | "tenant.create" | "user.update";
   target?: string | null;
   ip?: string | null;
   result: "ok" | "denied" | "failed";

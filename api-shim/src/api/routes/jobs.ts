@@ -6,10 +6,11 @@ import { ApiError, resourcePath } from "@reel/operator/kube";
 import type { FastifyInstance } from "fastify";
 import { actorName } from "../../auth/principal.ts";
 import { principal, requireScope, tenantNamespace } from "../../auth/request.ts";
-import { getHistory, getHistoryByUid, listHistory } from "../../db/history.ts";
+import { listHistory } from "../../db/history.ts";
 import type { ShimDeps } from "../../deps.ts";
 import { requestAuditor } from "../audit.ts";
 import type { CachedJob } from "../../jobs/cache.ts";
+import { findJob, jobNotFound } from "../../jobs/find.ts";
 import {
   buildVideoJob,
   compareJobs,
@@ -21,36 +22,14 @@ import {
   SHIM_FIELD_MANAGER,
 } from "../../jobs/videojob.ts";
 import { invalid, RequestError } from "../errors.ts";
-import { CreateJobInput, type Job, ListJobsQuery } from "../schemas.ts";
-
-/** A Kubernetes uid (RFC 4122 text form), as `:id` may be instead of a name. */
-const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { CreateJobInput, ListJobsQuery } from "../schemas.ts";
 
 export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   const { cache, kube } = deps;
 
   const audit = requestAuditor(deps);
 
-  const notFound = (id: string) => new ReelError("REEL_JOB_NOT_FOUND", `job ${id} not found`);
-
-  /**
-   * `id` is a name (the live VideoJob of that name, else the newest finished run of it) or a uid
-   * (that run, live or from history: how an older run of a reused name is addressed). Only the
-   * caller's namespace is looked in; 404 otherwise.
-   */
-  const find = async (ns: string, id: string): Promise<{ live?: CachedJob; job: Job }> => {
-    const live = cache.get(ns, id);
-    if (live) return { live, job: jobFromVideoJob(live) };
-    const h = await getHistory(deps.db.db, ns, id);
-    if (h) return { job: jobFromHistory(h) };
-    if (UID.test(id)) {
-      const byUid = cache.list(ns).find((j) => j.metadata.uid === id);
-      if (byUid) return { live: byUid, job: jobFromVideoJob(byUid) };
-      const hu = await getHistoryByUid(deps.db.db, ns, id);
-      if (hu) return { job: jobFromHistory(hu) };
-    }
-    throw notFound(id);
-  };
+  const find = (ns: string, id: string) => findJob(deps, ns, id);
 
   app.post("/jobs", async (req, reply) => {
     const p = requireScope(req, "jobs:write");
@@ -199,7 +178,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     } catch (e) {
       const err =
         e instanceof ApiError && e.status === 404
-          ? notFound(id)
+          ? jobNotFound(id)
           : new ReelError("REEL_UNAVAILABLE", `the Kubernetes API refused the cancel: ${(e as Error).message}`);
       await audit(req, p, { action: "job.cancel", target, result: "failed", detail: { code: err.code } });
       throw err;

@@ -102,6 +102,38 @@ export function openapiDocument(): Json {
           },
         },
       },
+      "/api/v1/jobs/{id}/outputs/{n}/download": {
+        get: {
+          summary: "A fresh link to stored file n (status.outputs[n]; status.output for n=0 without outputs)",
+          description:
+            "Presigned for the job's urlExpiry (at most 7 days) with the job's S3 credentials Secret, or " +
+            "<publicBaseUrl>/<key> when the installation sets one. Redirects, or answers the link as JSON " +
+            "when asked with Accept: application/json.",
+          parameters: [
+            id,
+            {
+              name: "n",
+              in: "path",
+              required: true,
+              description: "The file's index, from 0.",
+              schema: { type: "integer", minimum: 0 },
+            },
+          ],
+          responses: {
+            "200": { description: "The link (Accept: application/json)", content: json(S.OutputLink) },
+            "302": {
+              description: "Redirect to the link",
+              headers: { Location: { description: "The link", schema: { type: "string" } } },
+            },
+            "404": error("REEL_JOB_NOT_FOUND, or REEL_NOT_FOUND: no output n"),
+            "409": error(
+              "REEL_OUTPUT_ON_VOLUME (pvc://: no link) or REEL_OUTPUT_CREDENTIALS_MISSING (the S3 credentials Secret is gone)",
+            ),
+            "410": error("REEL_OUTPUT_EXPIRED: deleted by the output retention"),
+            ...errors,
+          },
+        },
+      },
       "/api/v1/jobs/{id}/events": {
         get: {
           summary: "Server-sent events (event: status, data: JobEvent); Last-Event-ID resumes",

@@ -1,0 +1,64 @@
+// GET /api/v1/jobs/:id/outputs/:n/download: a fresh link to a job's stored file n, for anyone who
+// may read the job (live or from history), so a link opened long after the status's presigned URL
+// expired still works. 302 to it; JSON {url, expiresAt?} when asked with Accept: application/json
+// (the dashboard, which cannot read a redirect's Location). Each link given out is audited: it is a
+// bearer URL to the bytes.
+import type { OutputLink } from "@reel/crds";
+import { ReelError } from "@reel/crds";
+import type { KubeObject } from "@reel/operator/kube";
+import type { FastifyInstance } from "fastify";
+import { requireScope, tenantNamespace } from "../../auth/request.ts";
+import type { ShimDeps } from "../../deps.ts";
+import { findJob } from "../../jobs/find.ts";
+import { planOutputLink } from "../../outputs/link.ts";
+import { presignOutput, type ReadSecret } from "../../outputs/sign.ts";
+import { requestAuditor } from "../audit.ts";
+
+/** Whether the client asked for JSON first (a browser's navigation or curl asks for anything). */
+export const wantsJson = (accept: string | undefined): boolean => /^\s*application\/json\b/i.test(accept ?? "");
+
+export function outputRoutes(app: FastifyInstance, deps: ShimDeps) {
+  const { cache, kube, config } = deps;
+  const audit = requestAuditor(deps);
+
+  const readSecret: ReadSecret = async (namespace, name) => {
+    let secret: (KubeObject & { data?: Record<string, string> }) | undefined;
+    try {
+      secret = await kube.find("v1", "Secret", namespace, name);
+    } catch (cause) {
+      throw new ReelError(
+        "REEL_UNAVAILABLE",
+        `the Kubernetes API refused reading Secret ${namespace}/${name}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    if (!secret) return undefined;
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
+  };
+
+  app.get<{ Params: { id: string; n: string } }>("/jobs/:id/outputs/:n/download", async (req, reply) => {
+    const p = requireScope(req, "jobs:read");
+    const ns = tenantNamespace(p);
+    cache.assertSynced();
+    const { job } = await findJob(deps, ns, req.params.id);
+    const n = /^\d{1,6}$/.test(req.params.n) ? Number(req.params.n) : -1;
+    const plan = planOutputLink(job, n, { publicBaseUrl: config.REEL_OUTPUT_PUBLIC_BASE_URL });
+    const link: OutputLink = plan.kind === "public" ? { url: plan.url } : await presignOutput(plan, ns, readSecret);
+    await audit(req, p, {
+      action: "job.download",
+      target: `${ns}/${job.id}`,
+      result: "ok",
+      detail: {
+        output: n,
+        ...(job.uid ? { uid: job.uid } : {}),
+        ...(link.expiresAt ? { expiresAt: link.expiresAt } : {}),
+      },
+    });
+    // Each answer is a new link: neither the redirect nor the JSON may be cached.
+    reply.header("cache-control", "no-store");
+    if (wantsJson(req.headers.accept)) return link;
+    return reply.redirect(link.url, 302);
+  });
+}
