@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { progressChannel, progressMessage } from "@reel/crds";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -226,13 +227,13 @@ describe.skipIf(!built)(
       const watching = start(["watch", "season-1"]);
       await until("the watch's event stream", async () => (await sseClients()) >= 1);
       await setStatus("season-1", { phase: "Downloading", progress: 5, episodesSummary: "0/2" });
-      // A worker pod's progress on Redis (worker/progress.ts), relayed by the shim as a progress event.
+      // A worker pod's progress on Redis (the contract's writer), relayed by the shim as a progress event.
       const pub = new Redis(redis.url);
       try {
         await until("the worker's progress in the watch", async () => {
           await pub.publish(
-            "reel:progress:media/season-1",
-            JSON.stringify({ index: 0, stage: "encode", progress: 0.5, percent: 61, at: new Date().toISOString() }),
+            progressChannel("media/season-1"),
+            JSON.stringify(progressMessage({ index: 0, stage: "encode", fraction: 0.5 })),
           );
           return watching.output().stderr.includes("episode 1 (Pilot): Transcoding\n");
         });
@@ -293,6 +294,9 @@ describe.skipIf(!built)(
       expect(r.stderr).toMatch(/season-1: Completed \(100%\)\n$/);
       expect(r.stdout).toContain("phase Completed, 100% done, episodes 2/2");
       expect(r.stdout).toContain("output: s3://videos/season-1/season-1.mp4 (458 KB, 2 chapters)");
+      // The link is the shim's route, which signs a fresh URL each time; by uid, so it stays this run's.
+      const uid = (JSON.parse((await reel(["status", "season-1", "--json"])).stdout) as Job).uid;
+      expect(r.stdout).toContain(`  download: ${base}/api/v1/jobs/${uid}/outputs/0/download\n`);
     });
 
     it("cancels another job and prints --json output that parses; watch --json ends with exit 1 on Cancelled", async () => {

@@ -352,7 +352,7 @@ describe("reel list / status / cancel", () => {
         "2  Finale  Failed     40%       -       -       -        -     REEL_SOURCE_NOT_FOUND 404",
         "",
         "output: s3://videos/beta.mp4 (820 KB, 1 chapters)",
-        "download: https://s3.example/beta.mp4?sig",
+        `  download: ${shim.url}/api/v1/jobs/beta/outputs/0/download`,
         "",
       ].join("\n"),
     );
@@ -405,9 +405,9 @@ describe("reel watch", () => {
     const running = reel(["watch", "w1"]);
     await until("the event stream", () => shim.streams() === 1);
     shim.emit("w1", { type: "phase", phase: "Downloading", progress: 5 });
-    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "fetch", progress: 20 } });
-    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "fetch", progress: 25 } });
-    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "encode", progress: 60 } });
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "fetch", progress: 20, phase: "Downloading" } });
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "fetch", progress: 25, phase: "Downloading" } });
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "encode", progress: 60, phase: "Transcoding" } });
     shim.emit("w1", { type: "phase", phase: "Processing", progress: 50 });
     shim.emit("w1", {
       type: "status",
@@ -491,9 +491,9 @@ describe("reel watch", () => {
   it("shows an attempt that ended in failure as Failed, not Completed, and the retry's stages after it", async () => {
     const running = reel(["watch", "w1"]);
     await until("the event stream", () => shim.streams() === 1);
-    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "encode", progress: 40 } });
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "encode", progress: 40, phase: "Transcoding" } });
     shim.emit("w1", { type: "progress", episode: { index: 0, stage: "done", progress: 100, phase: "Failed" } });
-    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "fetch", progress: 5 } });
+    shim.emit("w1", { type: "progress", episode: { index: 0, stage: "fetch", progress: 5, phase: "Downloading" } });
     shim.emit("w1", {
       type: "status",
       status: { phase: "Failed", progress: 100, episodes: [{ index: 0, phase: "Failed", progress: 100, attempts: 2 }] },
@@ -504,6 +504,18 @@ describe("reel watch", () => {
     expect(lines).toContain("episode 1 (Pilot): Failed");
     expect(lines.indexOf("episode 1 (Pilot): Failed")).toBeLessThan(lines.indexOf("episode 1 (Pilot): Downloading"));
     expect(lines).not.toContain("episode 1 (Pilot): Completed");
+  });
+
+  it("shows the merge pod's progress as the job Merging, before the operator's status says so", async () => {
+    const running = reel(["watch", "w1"]);
+    await until("the event stream", () => shim.streams() === 1);
+    shim.emit("w1", { type: "phase", phase: "Processing", progress: 80 });
+    shim.emit("w1", { type: "progress", merge: { stage: "merge", progress: 55, phase: "Merging" } });
+    shim.emit("w1", { type: "progress", merge: { stage: "store", progress: 90, phase: "Uploading" } });
+    shim.emit("w1", { type: "phase", phase: "Completed", progress: 100 });
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("w1: Pending (0%)\nw1: Processing (80%)\nw1: Merging\nw1: Completed (100%)\n");
   });
 
   it("Ctrl-C stops watching, not the job: exit 130", async () => {

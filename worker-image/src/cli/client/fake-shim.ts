@@ -4,7 +4,6 @@
 // client sent. For the client's unit tests only; the real shim is tested in client.int.test.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { VideoJobStatus } from "@reel/crds";
 import type { Job, JobEvent, Me } from "./types.ts";
 
 export interface Recorded {
@@ -35,7 +34,7 @@ const ERR = (code: string, message: string, hint?: string) => ({ error: { code, 
 
 export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeShim> {
   const key = opts.key ?? "reel_abcd1234_0123456789abcdefghijABCDEFGHIJ01";
-  const me: Me = { id: "u1", name: "alice", role: "operator", tenant: "media", namespace: "media" };
+  const me: Me = { id: 1, name: "alice", role: "operator", tenant: "media", namespace: "media" };
   const jobs = new Map<string, Job>();
   const logs = new Map<string, JobEvent[]>();
   const open = new Map<string, Set<ServerResponse>>();
@@ -88,7 +87,7 @@ export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeSh
       if (jobs.has(id)) return send(res, 409, ERR("REEL_JOB_EXISTS", `job ${id} already exists`));
       const job: Job = {
         id,
-        namespace: me.namespace,
+        namespace: me.namespace ?? "",
         createdAt: new Date().toISOString(),
         spec: body.spec,
         status: { phase: "Pending", progress: 0 },
@@ -171,7 +170,7 @@ export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeSh
       log.push(e);
       const job = jobs.get(id);
       if (job) {
-        const status: VideoJobStatus = { ...job.status, ...e.status };
+        const status: NonNullable<Job["status"]> = { ...job.status, ...e.status };
         if (e.phase) status.phase = e.phase;
         if (e.progress !== undefined) status.progress = e.progress;
         job.status = status;

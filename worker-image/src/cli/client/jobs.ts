@@ -106,7 +106,7 @@ export async function status(ctx: Ctx, id: string, flags: ServerFlag & { json: b
   const api = await connect(ctx, flags);
   const job = await api.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`);
   if (flags.json) printJson(ctx, job);
-  else ctx.stdout.write(`${jobView(job)}\n`);
+  else ctx.stdout.write(`${jobView(job, (p) => api.url(p))}\n`);
   return 0;
 }
 

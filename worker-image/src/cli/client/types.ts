@@ -1,43 +1,14 @@
-// The shapes the shim answers with (api-shim/API.md is the contract). Only what the CLI reads is
-// typed; everything else is passed through to --json untouched.
-import type { VideoJobSpecInput, VideoJobStatus } from "@reel/crds";
+// The shapes the shim answers with, from the one REST contract (crds/src/contract/rest.ts), read
+// leniently: the `z.input` side, where a field the shim fills with a default may be absent (an
+// older shim, the fake one). Only what the CLI shows is looked at; --json passes the rest through.
+import type { Job as JobShape, JobEvent as JobEventShape, JobList as JobListShape, VideoJobStatus } from "@reel/crds";
+import type { z } from "zod";
+
+export type { Me } from "@reel/crds";
+export type Job = z.input<typeof JobShape>;
+export type JobList = z.input<typeof JobListShape>;
+export type JobEvent = z.input<typeof JobEventShape>;
 
 export type Phase = NonNullable<VideoJobStatus["phase"]>;
 
 export const FINAL_PHASES: ReadonlySet<string> = new Set<Phase>(["Completed", "Failed", "Cancelled"]);
-
-export interface Job {
-  id: string;
-  namespace: string;
-  createdAt: string;
-  spec: VideoJobSpecInput;
-  status?: VideoJobStatus;
-  tags: string[];
-  traceId?: string;
-}
-
-export interface JobList {
-  items: Job[];
-  next?: string;
-}
-
-export interface JobEvent {
-  /** The shim's event id, `"<resourceVersion>-<seq>"` (api-shim/API.md); sent back as Last-Event-ID as it is. */
-  id: string;
-  type: "phase" | "progress" | "status" | "deleted";
-  job: string;
-  at: string;
-  phase?: Phase;
-  progress?: number;
-  /** `phase`: the worker's; with stage "done" it says how the attempt ended (Completed, Failed, Cancelled). */
-  episode?: { index: number; stage: string; progress: number; phase?: string };
-  status?: VideoJobStatus;
-}
-
-export interface Me {
-  id: string;
-  name: string;
-  role: string;
-  tenant: string;
-  namespace: string;
-}

@@ -4,8 +4,7 @@
 // stream is down: a new stream starts with a snapshot of the status, a resumed one (Last-Event-ID)
 // with the events it missed, or a snapshot when the shim no longer holds them. Reading the status
 // here as well would race with that replay and could show an older phase after a newer one.
-import { EpisodePhase, type EpisodeStatus, ReelError } from "@reel/crds";
-import type { Stage } from "../../pipeline/events.ts";
+import { EPISODE_STAGES, EpisodePhase, type EpisodeStatus, episodeTitle, ReelError } from "@reel/crds";
 import { progress } from "../progress.ts";
 import type { Ctx } from "./context.ts";
 import { ApiError } from "./errors.ts";
@@ -14,14 +13,6 @@ import { jobView } from "./render.ts";
 import { readSse } from "./sse.ts";
 import { FINAL_PHASES, type Job, type JobEvent, type Phase } from "./types.ts";
 
-/** The workers report pipeline stages (worker/progress.ts); the bars show episode phases. */
-const STAGE_PHASE: Record<Stage, EpisodeStatus["phase"]> = {
-  fetch: "Downloading",
-  probe: "Probing",
-  encode: "Transcoding",
-  measure: "Measuring",
-  store: "Uploading",
-};
 const EPISODE_PHASES = new Set<string>(EpisodePhase.options);
 
 interface EpisodeState {
@@ -35,17 +26,25 @@ interface EpisodeState {
 interface View {
   job(phase: Phase, progress: number | undefined): void;
   episode(index: number, e: EpisodeState, title: string): void;
+  /** The merge pod's percent of its work, while the job is Merging. */
+  merge(percent: number): void;
   stop(): void;
 }
 
-/** An episode's `{stage, progress}` from the stream: the worker's stage and a percent of the episode. */
-export function episodeUpdate(ep: NonNullable<JobEvent["episode"]>): Pick<EpisodeState, "phase" | "progress"> {
-  // "done" ends an attempt, not necessarily the episode: the worker's phase says how (a failed
-  // attempt that the Job retries is Failed here, then the next attempt's stages follow).
-  const ended = ep.phase && EPISODE_PHASES.has(ep.phase) ? (ep.phase as EpisodeStatus["phase"]) : "Completed";
-  const phase =
-    STAGE_PHASE[ep.stage as Stage] ??
-    (ep.stage === "done" ? ended : EPISODE_PHASES.has(ep.stage) ? (ep.stage as EpisodeStatus["phase"]) : "Pending");
+/**
+ * An episode pod's `{stage, progress, phase}` from the stream (a percent of the pod's work). The
+ * phase is the stage table's (crds/src/contract/progress.ts); on "done", which ends an attempt and
+ * not necessarily the episode, the pod's phase says how (a failed attempt the Job retries is
+ * Failed here, then the next attempt's stages follow). An older shim may send no phase.
+ */
+export function episodeUpdate(ep: {
+  stage: string;
+  progress: number;
+  phase?: string | undefined;
+}): Pick<EpisodeState, "phase" | "progress"> {
+  const said = ep.phase && EPISODE_PHASES.has(ep.phase) ? (ep.phase as EpisodeStatus["phase"]) : undefined;
+  const staged = EPISODE_STAGES[ep.stage as keyof typeof EPISODE_STAGES]?.phase;
+  const phase = staged ?? said ?? (ep.stage === "done" ? "Completed" : "Pending");
   return { phase, progress: Math.min(100, Math.max(0, ep.progress)) };
 }
 
@@ -56,7 +55,7 @@ export interface WatchFlags {
 export async function watchJob(ctx: Ctx, api: Api, id: string, flags: WatchFlags): Promise<number> {
   const path = `/api/v1/jobs/${encodeURIComponent(id)}`;
   let job = await api.get<Job>(path);
-  const titles = (job.spec.episodes ?? []).map((e, i) => e.title ?? `Episode ${i + 1}`);
+  const titles = (job.spec.episodes ?? []).map((e, i) => episodeTitle(e, i));
   const view = flags.json ? quiet() : ctx.stderr.isTTY ? bars(titles, ctx.stderr) : lines(id, ctx.stderr);
   const episodes = new Map<number, EpisodeState>();
   let phase: Phase | undefined;
@@ -75,7 +74,7 @@ export async function watchJob(ctx: Ctx, api: Api, id: string, flags: WatchFlags
     if (prev && settled.has(index) && !fromStatus && !FINAL_PHASES.has(next.phase)) return;
     if (prev && prev.phase === next.phase && Math.abs(prev.progress - next.progress) < 0.05 && !next.error) return;
     episodes.set(index, next);
-    view.episode(index, next, titles[index] ?? `Episode ${index + 1}`);
+    view.episode(index, next, titles[index] ?? episodeTitle(undefined, index));
   };
   const applyStatus = (s: Job["status"]) => {
     for (const e of s?.episodes ?? []) {
@@ -128,6 +127,11 @@ export async function watchJob(ctx: Ctx, api: Api, id: string, flags: WatchFlags
             const prev = episodes.get(e.episode.index);
             setEpisode(e.episode.index, { ...prev, ...episodeUpdate(e.episode) });
           }
+          // The merge pod runs: the job is Merging, whatever status the operator has written yet.
+          if (e.merge && !FINAL_PHASES.has(phase ?? "")) {
+            setPhase("Merging", e.progress ?? e.status?.progress);
+            view.merge(Math.min(100, Math.max(0, e.merge.progress)));
+          }
           setPhase(e.phase ?? e.status?.phase, e.progress ?? e.status?.progress);
         }
         if (FINAL_PHASES.has(phase ?? "")) break;
@@ -151,7 +155,7 @@ export async function watchJob(ctx: Ctx, api: Api, id: string, flags: WatchFlags
   }
   const final = job.status?.phase ?? phase;
   if (!flags.json) {
-    ctx.stdout.write(`\n${jobView(job)}\n`);
+    ctx.stdout.write(`\n${jobView(job, (p) => api.url(p))}\n`);
     if (deleted && !FINAL_PHASES.has(final ?? "")) ctx.stdout.write(`job ${id} was deleted before it finished\n`);
   }
   return final === "Completed" ? 0 : 1;
@@ -169,7 +173,7 @@ function parseEvent(data: string, url: string): JobEvent {
 }
 
 function quiet(): View {
-  return { job() {}, episode() {}, stop() {} };
+  return { job() {}, episode() {}, merge() {}, stop() {} };
 }
 
 /** The same bars as `reel run` (progress.ts), fed from the stream. */
@@ -194,6 +198,7 @@ function bars(titles: string[], stream: NodeJS.WriteStream): View {
         });
       } else p.on({ type: "episode", index, phase: e.phase, progress: e.progress });
     },
+    merge: (percent) => p.on({ type: "merge", progress: percent }),
     stop: () => p.stop(),
   };
 }
@@ -210,6 +215,8 @@ function lines(id: string, stream: NodeJS.WriteStream): View {
         `episode ${index + 1} (${title}): ${e.phase}${e.error ? ` ${e.error.code} ${e.error.message}` : ""}\n`,
       );
     },
+    // One line per change: entering Merging is the job's phase line; the percent is for the bars.
+    merge() {},
     stop() {},
   };
 }
