@@ -257,6 +257,42 @@ export interface VideoJob {
       durationSecs?: number;
       chapters?: number;
     };
+    /**
+     * Every stored file, in order: the merged file, or one file per episode when merge.enabled is false. GET /api/v1/jobs/:id/outputs/:n/download answers a fresh link to file n.
+     */
+    outputs?: {
+      /**
+       * s3://bucket/key, pvc://claim/path or a local path.
+       */
+      location: string;
+      /**
+       * Download URL: presigned and expiring, or <publicBaseUrl>/<key> when the operator sets a public base URL.
+       */
+      url?: string;
+      /**
+       * RFC 3339 time.
+       */
+      urlExpiresAt?: string;
+      /**
+       * When the operator deleted the output objects (REEL_OUTPUT_RETENTION); url is removed then.
+       */
+      expiredAt?: string;
+      sizeBytes?: number;
+      /**
+       * sha256:<hex> of the merged file.
+       */
+      checksum?: string;
+      durationSecs?: number;
+      /**
+       * The episode's index (merge.enabled false).
+       */
+      episode?: number;
+      title?: string;
+    }[];
+    /**
+     * What the running pods are doing now, e.g. '1 Uploading 98%, 2 Transcoding'.
+     */
+    activity?: string;
     conditions?: {
       type: string;
       status: "True" | "False" | "Unknown";

@@ -83,6 +83,7 @@ export function videoJobCrd(): Json {
             { name: "Phase", type: "string", jsonPath: ".status.phase" },
             { name: "Progress", type: "integer", jsonPath: ".status.progress", description: "Percent done" },
             { name: "Episodes", type: "string", jsonPath: ".status.episodesSummary", description: "Completed/total" },
+            { name: "Activity", type: "string", jsonPath: ".status.activity", description: "What the pods do now" },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: { openAPIV3Schema: openApiSchema() },

@@ -13,3 +13,4 @@ export { type Rule, rules } from "./rules.ts";
 export * from "./schema.ts";
 export * from "./worker-result.ts";
 export { FINALIZER, FINALIZER_POLICY, finalizerPolicy } from "./policy.ts";
+export * from "./contract/index.ts";

@@ -98,7 +98,13 @@ describe("the CRD", () => {
     expect(crd.metadata.name).toBe("videojobs.reel.dev");
     expect(crd.spec.names.shortNames).toEqual(["vj"]);
     expect(version.subresources).toEqual({ status: {} });
-    expect(version.additionalPrinterColumns.map((c) => c.name)).toEqual(["Phase", "Progress", "Episodes", "Age"]);
+    expect(version.additionalPrinterColumns.map((c) => c.name)).toEqual([
+      "Phase",
+      "Progress",
+      "Episodes",
+      "Activity",
+      "Age",
+    ]);
   });
 
   it("is structural: every object has a type and never additionalProperties beside properties", () => {

@@ -218,6 +218,12 @@ export const OutputStatus = z.object({
   chapters: z.number().int().min(0).optional(),
 });
 
+/** One stored file of a job: the merged file, or (merge.enabled false) one episode's. */
+export const StoredFileStatus = OutputStatus.omit({ chapters: true }).extend({
+  episode: z.number().int().min(0).optional().describe("The episode's index (merge.enabled false)."),
+  title: z.string().optional(),
+});
+
 export const VideoJobStatus = z.object({
   phase: JobPhase.optional(),
   progress: z.number().int().min(0).max(100).optional().describe("Percent of the whole job done."),
@@ -225,6 +231,18 @@ export const VideoJobStatus = z.object({
   observedGeneration: z.number().int().min(0).optional(),
   episodes: z.array(EpisodeStatus).optional(),
   output: OutputStatus.optional(),
+  outputs: z
+    .array(StoredFileStatus)
+    .optional()
+    .describe(
+      "Every stored file, in order: the merged file, or one file per episode when merge.enabled is false. " +
+        "GET /api/v1/jobs/:id/outputs/:n/download answers a fresh link to file n.",
+    ),
+  activity: z
+    .string()
+    .max(200)
+    .optional()
+    .describe("What the running pods are doing now, e.g. '1 Uploading 98%, 2 Transcoding'."),
   conditions: z.array(Condition).optional(),
   ytDlpVersion: z.string().optional(),
   startedAt: Timestamp.optional(),
@@ -256,5 +274,7 @@ export type VideoJobSpecInput = z.input<typeof VideoJobSpec>;
 export type VideoJobSpec = z.output<typeof VideoJobSpec>;
 export type VideoJobStatus = z.output<typeof VideoJobStatus>;
 export type EpisodeStatus = z.output<typeof EpisodeStatus>;
+export type OutputStatus = z.output<typeof OutputStatus>;
+export type StoredFileStatus = z.output<typeof StoredFileStatus>;
 export type Condition = z.output<typeof Condition>;
 export type VideoJob = z.output<typeof VideoJob>;

@@ -315,7 +315,7 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
       await until("its Job", async () => ((await jobsOf("live")).length === 1 ? true : undefined));
       // What a worker pod publishes while it encodes (worker-image/src/worker/progress.ts).
       const sink = redisProgress(client, "media/live", { intervalMs: 10 });
-      sink.report({ index: 0, stage: "encode", progress: 0.5 });
+      sink.report({ index: 0, stage: "encode", fraction: 0.5 });
       await sink.close();
       const v = await until("the stage in status", async () => {
         const x = await vjOf("live");

@@ -7,7 +7,7 @@ import { GVK, Informer, objectKey } from "../kube/informer.ts";
 import type { Metrics } from "../metrics.ts";
 import { MANAGED_BY, VIDEOJOB_LABEL } from "../plan/jobs.ts";
 import type { DecideSettings } from "../reconcile/decide.ts";
-import type { EpisodeProgress } from "../reconcile/observed.ts";
+import type { LiveProgress } from "../reconcile/observed.ts";
 import { Reconciler } from "../reconcile/reconciler.ts";
 import type { RetentionSettings } from "../retention/due.ts";
 import { removeOutput } from "../retention/outputs.ts";
@@ -25,7 +25,7 @@ export interface ControllerOptions {
   rate?: { perSec: number; burst: number };
   resyncSeconds: number;
   stallSeconds: number;
-  progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
+  progress?: (key: string, episodes: number) => Promise<LiveProgress | undefined>;
   /** REEL_OUTPUT_RETENTION / REEL_FINISHED_RETENTION; nothing is deleted when absent. */
   retention?: RetentionSettings;
   /** OpenTelemetry export, when configured (a span per reconcile). */

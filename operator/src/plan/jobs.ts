@@ -1,31 +1,32 @@
-// plan: the desired per-episode Jobs and the merge Job of a VideoJob, computed from its spec and
-// what is observed. Pure; the reconciler applies the result with Server-Side Apply under one field
-// manager, and only when the planned object differs from what exists (see `specHash`).
+// plan: the desired per-episode Jobs, a split episode's Indexed Job and the merge Job of a VideoJob,
+// computed from its spec and what is observed. Pure; the reconciler creates each Job once by POST
+// under the operator's field manager (`specHash` records what was planned).
 //
-// The worker contract (worker-image/src/worker reads exactly these): REEL_MODE episode|merge,
-// REEL_VIDEOJOB ns/name, REEL_VIDEOJOB_UID, REEL_SPEC (the spec; an episode pod gets only its own
-// episode), REEL_STAGING (s3://bucket/prefix/.reel-staging/<uid>/ or a directory on the mounted
-// volume), REEL_EPISODE_INDEX/URL/TITLE, REEL_MERGE_EPISODES, REEL_EGRESS_ALLOW, REEL_CACHE_DIR,
-// REEL_ENCODER_HINT, REEL_REDIS_URL, and S3 credentials from the job's Secret by reference.
-// A split episode (the episode pod's result says `split`) gets an Indexed Job of REEL_MODE=segment
-// pods (planSegmentJob), and the merge Job's REEL_MERGE_EPISODES carries its segment count.
+// The pods' environment is the worker contract (crds/src/contract/worker-env.ts, built here with
+// buildWorkerEnv), plus the installation's settings, the trace, and the S3 credentials from the
+// job's Secret by reference. Exit codes the podFailurePolicy reads: crds/src/contract/exit-codes.ts.
 import { createHash } from "node:crypto";
-import type { VideoJob } from "@reel/crds";
+import {
+  buildWorkerEnv,
+  EXIT,
+  FAIL_JOB_EXIT_CODES,
+  FIELD_MANAGER,
+  type MergeEpisode,
+  STAGING_DIR,
+  stagingFolder,
+  type VideoJob,
+  type WorkerEnvVars,
+} from "@reel/crds";
 import { stableSpanId } from "@reel/crds/tracing";
 import { type ObservedNode, type Placement, placeEpisode } from "../scheduling/gpu.ts";
 import { type InstallationSettings, installationEnv } from "./installation-env.ts";
 import { childName } from "./names.ts";
 
-export const FIELD_MANAGER = "reel-operator";
+export { FIELD_MANAGER };
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": FIELD_MANAGER } as const;
 
-/** Exit codes of the worker: bad input is final, anything else is retried by the Job. */
-export const EXIT_BAD_INPUT = 2;
-/**
- * The GPU encoder failed on this node. The Job fails at once instead of retrying on the same node:
- * the operator plans the next attempt away from it (anti-affinity), then on the CPU when allowed.
- */
-export const EXIT_ENCODER_FAILED = 3;
+/** Exit code of a pod whose GPU encoder failed: the operator plans the next attempt elsewhere. */
+export const EXIT_ENCODER_FAILED = EXIT.encoderFailed;
 /** Attempts of one episode at most (each on another node, the last on the CPU when allowed). */
 export const MAX_ATTEMPTS = 4;
 
@@ -131,9 +132,9 @@ export function specHash(o: unknown): string {
 export function stagingLocation(job: VideoJob): string | { error: string } {
   const uid = job.metadata.uid ?? "";
   const s3 = job.spec.output.s3;
-  if (s3) return `s3://${s3.bucket}/${s3.prefix}.reel-staging/${uid}/`;
+  if (s3) return stagingFolder(`s3://${s3.bucket}/${s3.prefix}`, uid);
   const vol = job.spec.output.volume;
-  if (vol) return `${OUTPUT_MOUNT}${`/${vol.path}`.replace(/\/+/g, "/").replace(/\/$/, "")}/.reel-staging/${uid}/`;
+  if (vol) return stagingFolder(`${OUTPUT_MOUNT}${`/${vol.path}`.replace(/\/+/g, "/").replace(/\/$/, "")}/`, uid);
   return {
     error:
       "output.local names a directory on the machine running `reel run`; in a cluster use output.s3 or output.volume",
@@ -182,13 +183,16 @@ interface PodParts {
   role: "episode" | "segment" | "merge";
   suffix: string;
   labels: Record<string, string>;
-  env: EnvVar[];
+  /** What the pod's worker env carries for its mode. */
+  work: { mode: "episode" | "segment"; index: number } | { mode: "merge"; episodes: MergeEpisode[] };
   placement?: Placement;
   /** An Indexed Job: one pod per completion index (a split episode's segments). */
   indexed?: { completions: number; parallelism: number };
 }
 
-function jobObject({ job, s, role, suffix, labels: extra, env, placement, indexed }: PodParts): KubeJob {
+type CommonWork = Omit<Extract<WorkerEnvVars, { mode: "merge" }>, "mode" | "episodes">;
+
+function jobObject({ job, s, role, suffix, labels: extra, work, placement, indexed }: PodParts): KubeJob {
   const name = job.metadata.name;
   const namespace = job.metadata.namespace ?? "default";
   const labels = {
@@ -202,16 +206,23 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement, indexe
   const s3 = job.spec.output.s3;
   const vol = job.spec.output.volume;
   const staging = stagingLocation(job);
+  const common: CommonWork = {
+    videojob: `${namespace}/${name}`,
+    uid: job.metadata.uid ?? "",
+    staging: typeof staging === "string" ? staging : "",
+    // An episode's pods get a spec with only their own episode.
+    spec: JSON.stringify(work.mode === "merge" ? job.spec : { ...job.spec, episodes: [job.spec.episodes[work.index]] }),
+    egressAllow: s.egressAllow,
+    cacheDir: "/scratch",
+    terminationLog: "/dev/termination-log",
+    ...(s.redisUrl ? { redisUrl: s.redisUrl } : {}),
+  };
   const fullEnv: EnvVar[] = [
-    { name: "REEL_MODE", value: role },
-    { name: "REEL_VIDEOJOB", value: `${namespace}/${name}` },
-    { name: "REEL_VIDEOJOB_UID", value: job.metadata.uid ?? "" },
-    { name: "REEL_STAGING", value: typeof staging === "string" ? staging : "" },
-    ...env,
-    { name: "REEL_EGRESS_ALLOW", value: s.egressAllow.join(",") },
-    { name: "REEL_CACHE_DIR", value: "/scratch" },
-    { name: "REEL_TERMINATION_LOG", value: "/dev/termination-log" },
-    ...(s.redisUrl ? [{ name: "REEL_REDIS_URL", value: s.redisUrl }] : []),
+    ...buildWorkerEnv(
+      work.mode === "merge"
+        ? { ...common, mode: "merge", episodes: work.episodes }
+        : { ...common, mode: work.mode, ...episodeWork(job, work.index, placement) },
+    ),
     ...installationEnv(s.installation, role),
     ...traceEnv(job, suffix),
   ];
@@ -253,7 +264,7 @@ function jobObject({ job, s, role, suffix, labels: extra, env, placement, indexe
         // the operator: fail the Job at once with the worker's code.
         {
           action: "FailJob",
-          onExitCodes: { containerName: "worker", operator: "In", values: [EXIT_BAD_INPUT, EXIT_ENCODER_FAILED] },
+          onExitCodes: { containerName: "worker", operator: "In", values: [...FAIL_JOB_EXIT_CODES] },
         },
         // Evictions and node loss are not the episode's fault: retry without counting.
         { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] },
@@ -331,26 +342,23 @@ export function planEpisodeJobs(
     if (!placed.ok) return { index, refused: { code: placed.code, message: placed.message } };
     const p = placed.placement;
     const attempt = o.attempt ?? 0;
-    const env = episodeEnv(job, index, p);
     const labels = { [EPISODE_LABEL]: String(index), [ATTEMPT_LABEL]: String(attempt) };
     const suffix = attempt === 0 ? `ep${index}` : `ep${index}-r${attempt}`;
-    const obj = jobObject({ job, s, role: "episode", suffix, labels, env, placement: p });
+    const obj = jobObject({ job, s, role: "episode", suffix, labels, work: { mode: "episode", index }, placement: p });
     return { index, job: obj, placement: p };
   });
 }
 
-function episodeEnv(job: VideoJob, index: number, p: Placement): EnvVar[] {
+/** What an episode's (or its segments') pods are told: the episode, and how to treat its encoder. */
+function episodeWork(job: VideoJob, index: number, p: Placement | undefined) {
   const episode = job.spec.episodes[index] as VideoJob["spec"]["episodes"][number];
-  return [
-    { name: "REEL_EPISODE_INDEX", value: String(index) },
-    { name: "REEL_EPISODE_URL", value: episode.url },
-    ...(episode.title ? [{ name: "REEL_EPISODE_TITLE", value: episode.title }] : []),
-    { name: "REEL_SPEC", value: JSON.stringify({ ...job.spec, episodes: [episode] }) },
-    { name: "REEL_ENCODER_HINT", value: p.encoder },
+  return {
+    episode: { index, url: episode.url, ...(episode.title ? { title: episode.title } : {}) },
+    ...(p ? { encoderHint: p.encoder } : {}),
     // On a GPU node a failed encoder is reported (exit 3) rather than replaced by the CPU in
     // the pod: another capable node comes first.
-    ...(p.kind === "gpu" ? [{ name: "REEL_ON_ENCODER_FAILURE", value: "exit" }] : []),
-  ];
+    ...(p?.kind === "gpu" ? { onEncoderFailure: "exit" as const } : {}),
+  };
 }
 
 export const SEGMENT_SUFFIX = "seg";
@@ -383,7 +391,7 @@ export function planSegmentJob(
     role: "segment",
     suffix,
     labels,
-    env: episodeEnv(job, index, p),
+    work: { mode: "segment", index },
     placement: p,
     indexed: { completions: segments, parallelism: Math.min(segments, job.spec.split.maxParallel) },
   });
@@ -391,14 +399,6 @@ export function planSegmentJob(
 }
 
 /** The merge Job: joins the listed episodes (in order, a chapter per title) into the output. */
-export function planMergeJob(
-  job: VideoJob,
-  episodes: Array<{ index: number; title: string; segments?: number }>,
-  s: OperatorSettings,
-): KubeJob {
-  const env: EnvVar[] = [
-    { name: "REEL_SPEC", value: JSON.stringify(job.spec) },
-    { name: "REEL_MERGE_EPISODES", value: JSON.stringify(episodes) },
-  ];
-  return jobObject({ job, s, role: "merge", suffix: "merge", labels: {}, env });
+export function planMergeJob(job: VideoJob, episodes: MergeEpisode[], s: OperatorSettings): KubeJob {
+  return jobObject({ job, s, role: "merge", suffix: "merge", labels: {}, work: { mode: "merge", episodes } });
 }

@@ -1,9 +1,27 @@
-import { parseVideoJob, type VideoJob } from "@reel/crds";
+import {
+  EPISODE_STAGES,
+  type ProgressInput,
+  parseProgressMessage,
+  parseVideoJob,
+  progressMessage,
+  type VideoJob,
+} from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import type { OperatorSettings } from "../plan/jobs.ts";
 import type { ObservedNode } from "../scheduling/gpu.ts";
-import { type DecideSettings, decide, FINALIZER, ranges } from "./decide.ts";
-import type { Observed, ObservedJob, ObservedPod } from "./observed.ts";
+import { activityOf, type DecideSettings, decide, FINALIZER, ranges, runningEpisode } from "./decide.ts";
+import type { LiveProgress, Observed, ObservedJob, ObservedPod, PodProgress } from "./observed.ts";
+import { readProgress } from "./progress.ts";
+
+/** A worker's progress message as the operator reads it: built and parsed by the contract. */
+const said = (u: ProgressInput): PodProgress => {
+  const at = u.index === "merge" ? 0 : u.index;
+  const stored = [...Array<null>(at).fill(null), JSON.stringify(progressMessage(u))];
+  const p = readProgress(stored, u.index === "merge" ? 0 : at + 1).get(u.index);
+  if (!p) throw new Error(`unread: ${JSON.stringify(u)}`);
+  return p;
+};
+const live = (...us: ProgressInput[]): LiveProgress => new Map(us.map((u) => [u.index, said(u)]));
 
 const settings: DecideSettings = {
   image: "reel-worker:test",
@@ -269,12 +287,13 @@ describe("decide", () => {
   it("shows the stage a worker reports through Redis", () => {
     const d = decide(
       vj(),
-      observed({ jobs: [ep(0), ep(1), ep(2)], progress: new Map([[1, { stage: "encode", progress: 0.5 }]]) }),
+      observed({ jobs: [ep(0), ep(1), ep(2)], progress: live({ index: 1, stage: "encode", fraction: 0.5 }) }),
       settings,
       now,
     );
-    expect(d.status.episodes?.[1]).toMatchObject({ phase: "Transcoding", progress: 62 });
+    expect(d.status.episodes?.[1]).toMatchObject({ phase: "Transcoding", progress: 61 });
     expect(d.status.phase).toBe("Processing");
+    expect(d.status.activity).toBe("ep2 Transcoding 61%");
   });
 
   describe("an encoder that fails on a GPU node", () => {
@@ -401,7 +420,7 @@ describe("decide: split episodes (Indexed Job)", () => {
     expect(d.create).toEqual([]);
     expect(d.status.episodes?.[1]).toMatchObject({
       phase: "Transcoding",
-      progress: 62,
+      progress: 61, // half of encode (32-90 %)
       segments: { total: 12, completed: 6 },
     });
   });
@@ -581,9 +600,184 @@ describe("decide: the job's phase and progress only move forward", () => {
     expect(decide(vj(), observed({ jobs: [ep(0), ep(1), ep(2)], pods: running }), settings, now).status.phase).toBe(
       "Downloading",
     );
-    const progress = new Map([[0, { stage: "encode", progress: 0.5 }]]);
+    const progress = live({ index: 0, stage: "encode", fraction: 0.5 });
     expect(
       decide(vj(), observed({ jobs: [ep(0), ep(1), ep(2)], pods: running, progress }), settings, now).status.phase,
     ).toBe("Processing");
+  });
+});
+
+describe("decide: live progress read through the contract", () => {
+  it.each(Object.entries(EPISODE_STAGES))("maps the worker's stage %s onto its phase and percent", (stage, t) => {
+    const p = said({ index: 0, stage: stage as keyof typeof EPISODE_STAGES, fraction: 0.5 });
+    expect(runningEpisode(p, true, undefined)).toEqual({ phase: t.phase, progress: Math.round((t.from + t.to) / 2) });
+  });
+
+  it("shows an upload as Uploading with its percentage, and a finished attempt as uploaded", () => {
+    const up = (f: number) => runningEpisode(said({ index: 0, stage: "store", fraction: f }), true, undefined);
+    expect([up(0), up(0.5), up(1)]).toEqual([
+      { phase: "Uploading", progress: 98 },
+      { phase: "Uploading", progress: 99 },
+      { phase: "Uploading", progress: 100 },
+    ]);
+    expect(runningEpisode(said({ index: 0, stage: "done", fraction: 1 }), true, undefined)).toEqual({
+      phase: "Uploading",
+      progress: 100,
+    });
+  });
+
+  it("after a failed attempt shows what was known, not a finished episode", () => {
+    const before = { index: 0, phase: "Transcoding", progress: 50, attempts: 1 } as const;
+    const failed = said({ index: 0, stage: "done", fraction: 1, ended: "Failed" });
+    expect(runningEpisode(failed, false, before)).toEqual({ phase: "Pending", progress: 50 });
+  });
+
+  it("reads no message of an unknown stage, and none filed under another pod's key", () => {
+    expect(
+      parseProgressMessage(
+        JSON.stringify({ ...progressMessage({ index: 0, stage: "fetch", fraction: 0 }), stage: "upload" }),
+      ),
+    ).toBeUndefined();
+    expect(readProgress([JSON.stringify(progressMessage({ index: 3, stage: "fetch", fraction: 0 }))], 1).size).toBe(0);
+  });
+
+  it("moves the job from 95 % towards 99 % with the merge pod's progress, and says what it does", () => {
+    const done = (i: number) => ({ index: i, title: `E${i}`, phase: "Completed", progress: 100, attempts: 1 });
+    const merging = (u: ProgressInput) =>
+      decide(
+        vj({ status: { phase: "Merging", progress: 95, episodes: [done(0), done(1), done(2)] } }),
+        observed({ jobs: [mergeJob()], progress: live(u) }),
+        settings,
+        now,
+      ).status;
+    const a = merging({ index: "merge", stage: "merge", fraction: 0.5 });
+    const b = merging({ index: "merge", stage: "store", fraction: 0.5 });
+    expect(a).toMatchObject({ phase: "Merging", progress: 97, activity: "merging 55%" });
+    expect(b).toMatchObject({ phase: "Merging", progress: 98, activity: "storing 90%" });
+  });
+
+  it("counts the running episodes by phase when there are many", () => {
+    const e = (index: number, phase: string, progress = 10) => ({ index, phase, progress, attempts: 1 }) as never;
+    expect(activityOf([e(0, "Uploading", 99), e(1, "Completed", 100), e(2, "Transcoding", 40)])).toBe(
+      "ep1 Uploading 99%, ep3 Transcoding 40%",
+    );
+    expect(activityOf([e(0, "Transcoding"), e(1, "Transcoding"), e(2, "Downloading"), e(3, "Uploading")])).toBe(
+      "1 Uploading, 2 Transcoding, 1 Downloading",
+    );
+    expect(activityOf([e(0, "Completed")])).toBeUndefined();
+  });
+});
+
+describe("decide: merge.enabled false", () => {
+  const off = (status?: unknown) =>
+    vj({ spec: { merge: { enabled: false, allowPartial: true } }, ...(status ? { status } : {}) });
+  const done = (i: number) => ({
+    index: i,
+    title: ["One", "Two", "Three"][i],
+    phase: "Completed",
+    progress: 100,
+    attempts: 1,
+  });
+
+  it("still runs the merge Job, which stores every episode as its own file", () => {
+    const d = decide(off(), observed({ jobs: [ep(0, complete), ep(1, complete), ep(2, complete)] }), settings, now);
+    const merge = d.create.find((j) => j.metadata.labels["reel.dev/role"] === "merge");
+    expect(merge).toBeDefined();
+    type Spec = { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    const env = (merge as unknown as { spec: Spec }).spec.template.spec.containers[0]?.env;
+    expect(JSON.parse(env?.find((v) => v.name === "REEL_MERGE_EPISODES")?.value ?? "[]")).toEqual([
+      { index: 0, title: "One" },
+      { index: 1, title: "Two" },
+      { index: 2, title: "Three" },
+    ]);
+    expect(d.status.phase).toBe("Merging");
+    expect(d.status.output).toBeUndefined();
+    expect(cond(d, "Reconciling")?.message).toBe("storing 3 episode(s) as separate files");
+  });
+
+  it("lists every stored file in status.outputs with its episode, and no merged output", () => {
+    const file = (n: string) => ({
+      location: `s3://videos/s1/s1-${n}.mp4`,
+      bytes: 5,
+      sha256: "ab",
+      url: `https://s3/${n}`,
+    });
+    const d = decide(
+      off({
+        phase: "Merging",
+        episodes: [
+          done(0),
+          { ...done(1), phase: "Failed", error: { code: "REEL_SOURCE_NOT_FOUND", message: "404" } },
+          done(2),
+        ],
+      }),
+      observed({
+        jobs: [mergeJob(complete)],
+        pods: [pod("s1-merge", { mode: "merge", phase: "Completed", outputs: [file("001-one"), file("003-three")] })],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.phase).toBe("Completed");
+    expect(d.status.output).toBeUndefined();
+    expect(d.status.outputs).toEqual([
+      {
+        location: "s3://videos/s1/s1-001-one.mp4",
+        url: "https://s3/001-one",
+        sizeBytes: 5,
+        checksum: "sha256:ab",
+        episode: 0,
+        title: "One",
+      },
+      {
+        location: "s3://videos/s1/s1-003-three.mp4",
+        url: "https://s3/003-three",
+        sizeBytes: 5,
+        checksum: "sha256:ab",
+        episode: 2,
+        title: "Three",
+      },
+    ]);
+    expect(d.events.find((e) => e.reason === "Completed")?.message).toBe(
+      "output at s3://videos/s1/s1-001-one.mp4 and 1 more",
+    );
+    expect(d.cleanupStaging).toBeUndefined();
+  });
+
+  it("keeps the recorded outputs once the merge Job is garbage-collected", () => {
+    const outputs = [{ location: "s3://videos/s1/s1-001-one.mp4", episode: 0 }];
+    const d = decide(
+      off({ phase: "Completed", progress: 100, outputs, episodes: [done(0), done(1), done(2)] }),
+      observed(),
+      settings,
+      now,
+    );
+    expect(d.create).toEqual([]);
+    expect(d.status).toMatchObject({ phase: "Completed", outputs });
+  });
+
+  it("lists the merged file in status.outputs too when merge is on", () => {
+    const d = decide(
+      vj({ status: { phase: "Merging", episodes: [done(0), done(1), done(2)] } }),
+      observed({
+        jobs: [mergeJob(complete)],
+        pods: [
+          pod("s1-merge", {
+            mode: "merge",
+            phase: "Completed",
+            output: { location: "s3://videos/s1/s1.mp4", bytes: 10, sha256: "ab", chapters: 3 },
+          }),
+        ],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.output).toEqual({
+      location: "s3://videos/s1/s1.mp4",
+      sizeBytes: 10,
+      checksum: "sha256:ab",
+      chapters: 3,
+    });
+    expect(d.status.outputs).toEqual([{ location: "s3://videos/s1/s1.mp4", sizeBytes: 10, checksum: "sha256:ab" }]);
   });
 });

@@ -3,9 +3,13 @@
 // the finalizer. Pure and table-tested; reconciler.ts carries it out.
 import {
   type Condition,
+  EPISODE_STAGES,
+  EpisodePhase,
+  episodeTitle,
   type EpisodeStatus,
   parseWorkerResult,
   type VideoJob,
+  type StoredOutput,
   type VideoJobStatus,
   type WorkerResultRead,
 } from "@reel/crds";
@@ -24,7 +28,14 @@ import {
   stagingLocation,
 } from "../plan/jobs.ts";
 import { setCondition } from "../status/conditions.ts";
-import { jobCondition, jobDone, type Observed, type ObservedJob, type ObservedPod } from "./observed.ts";
+import {
+  jobCondition,
+  jobDone,
+  type Observed,
+  type ObservedJob,
+  type ObservedPod,
+  type PodProgress,
+} from "./observed.ts";
 
 import { FINALIZER } from "@reel/crds";
 
@@ -203,7 +214,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     const st: EpisodeStatus = {
       ...known,
       phase: "Transcoding",
-      progress: STAGES.encode?.base ?? 32,
+      progress: EPISODE_STAGES.encode.from,
       segments: { total: segments, completed: 0 },
     };
     const plan = planSegmentJob(vj, index, segments, observed.nodes, o, s);
@@ -238,7 +249,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   /** A split episode, from its Indexed Job: segments done, then the outcome. */
   const segmentStatus = (seg: ObservedJob, known: EpisodeStatus): EpisodeStatus => {
     const index = known.index;
-    const title = known.title ?? `Episode ${index + 1}`;
+    const title = known.title ?? episodeTitle(undefined, index);
     const st = seg.status ?? {};
     const total = seg.spec?.completions ?? known.segments?.total ?? 0;
     const completedSegments = Math.min(total, st.succeeded ?? 0);
@@ -281,17 +292,16 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       toDelete.push(seg.metadata.name);
       return { ...common, phase: "Cancelled", finishedAt: now.toISOString() };
     }
-    const encodeBase = STAGES.encode?.base ?? 32;
-    const encodeWeight = STAGES.encode?.weight ?? 60;
+    const { from, to } = EPISODE_STAGES.encode;
     return {
       ...common,
       phase: "Transcoding",
-      progress: Math.round(encodeBase + (total ? (encodeWeight * completedSegments) / total : 0)),
+      progress: Math.round(from + (total ? ((to - from) * completedSegments) / total : 0)),
     };
   };
   const episodes: EpisodeStatus[] = vj.spec.episodes.map((ep, index) => {
     const before = prevEpisodes.get(index);
-    const title = ep.title ?? `Episode ${index + 1}`;
+    const title = episodeTitle(ep, index);
     const base: EpisodeStatus = { index, title, phase: "Pending", progress: 0, attempts: 0 };
     const retry = retries.get(index);
     const job = retry ? undefined : jobsByEpisode.get(index);
@@ -390,15 +400,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       toDelete.push(job.metadata.name);
       return { ...common, phase: "Cancelled", finishedAt: now.toISOString() };
     }
-    const fine = observed.progress?.get(index);
-    const running = latest?.status?.phase === "Running";
-    return {
-      ...common,
-      phase: fine ? stagePhase(fine.stage) : running ? "Downloading" : "Pending",
-      progress: fine
-        ? Math.round(stageBase(fine.stage) + fine.progress * stageWeight(fine.stage))
-        : (before?.progress ?? 0),
-    };
+    return { ...common, ...runningEpisode(observed.progress?.get(index), latest?.status?.phase === "Running", before) };
   });
 
   if (scheduled.size) {
@@ -422,6 +424,9 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     episodesSummary: `${completed.length}/${total}`,
     startedAt: prev.startedAt ?? now.toISOString(),
   };
+  delete status.activity;
+  const running = activityOf(episodes);
+  if (running && !cancelled) status.activity = running;
   const ytDlp = observed.pods.map((p) => parseTermination(terminated(p)?.message)?.ytDlp).find(Boolean);
   if (ytDlp) status.ytDlpVersion = ytDlp;
   let conditions: Condition[] = prev.conditions ?? [];
@@ -482,21 +487,15 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     const message = `REEL_EPISODES_FAILED: ${list}`.slice(0, 2000);
     report("stalled", "EpisodesFailed", message);
     if (prev.phase !== "Failed") events.push({ type: "Warning", reason: "Failed", message });
-  } else if (!vj.spec.merge.enabled) {
-    finish("Completed");
-    status.progress = 100;
-    const staging = stagingLocation(vj);
-    if (typeof staging === "string") status.output = { location: staging };
-    report("done", "Completed", `${completed.length}/${total} episodes, not merged (merge.enabled is false)`);
   } else if (!mergeJob) {
-    if (prev.phase === "Completed" && prev.output) {
+    if (prev.phase === "Completed" && (prev.output || prev.outputs?.length)) {
       // The merge Job was garbage-collected after it finished: the recorded output stands.
       status.phase = "Completed";
       status.progress = 100;
     } else {
       const list = completed.map((e) => ({
         index: e.index,
-        title: e.title ?? `Episode ${e.index + 1}`,
+        title: e.title ?? episodeTitle(undefined, e.index),
         ...(e.segments ? { segments: e.segments.total } : {}),
       }));
       const m = planMergeJob(vj, list, s);
@@ -504,11 +503,11 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       events.push({
         type: "Normal",
         reason: "Merging",
-        message: `merging ${list.length} episode(s) with Job ${m.metadata.name}`,
+        message: `${mergeWork(vj, list.length)} with Job ${m.metadata.name}`,
       });
       status.phase = "Merging";
-      status.progress = 95;
-      report("working", "Merging", `joining ${list.length} episode(s)`);
+      status.progress = Math.max(prev.progress ?? 0, 95);
+      report("working", "Merging", mergeWork(vj, list.length));
     }
   } else {
     const { result: withResult } = podsOf(mergeJob, observed.pods);
@@ -516,18 +515,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     if (jobCondition(mergeJob, "Complete")) {
       finish("Completed");
       status.progress = 100;
-      const o = result?.output;
-      if (o?.location) {
-        status.output = {
-          location: o.location,
-          ...(o.url ? { url: o.url } : {}),
-          ...(o.urlExpiresAt ? { urlExpiresAt: o.urlExpiresAt } : {}),
-          ...(o.bytes !== undefined ? { sizeBytes: o.bytes } : {}),
-          ...(o.sha256 ? { checksum: `sha256:${o.sha256}` } : {}),
-          ...(o.durationSecs !== undefined ? { durationSecs: o.durationSecs } : {}),
-          ...(o.chapters !== undefined ? { chapters: o.chapters } : {}),
-        };
-      }
+      Object.assign(status, storedOutputs(result, completed));
       // Split episodes get their figures over all segments from the pod that joined them.
       for (const j of result?.joined ?? []) {
         const at = episodes.findIndex((x) => x.index === j.index);
@@ -542,13 +530,12 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
         };
       }
       const partial = failed.length ? `, ${failed.length} failed episode(s) left out` : "";
-      report("done", "Completed", `${completed.length}/${total} episodes merged${partial}`);
+      const how = vj.spec.merge.enabled ? "merged" : "stored as separate files (merge.enabled is false)";
+      report("done", "Completed", `${completed.length}/${total} episodes ${how}${partial}`);
+      const where = status.output?.location ?? status.outputs?.[0]?.location ?? "(unknown)";
+      const more = (status.outputs?.length ?? 0) > 1 ? ` and ${(status.outputs?.length ?? 0) - 1} more` : "";
       if (prev.phase !== "Completed")
-        events.push({
-          type: "Normal",
-          reason: "Completed",
-          message: `output at ${status.output?.location ?? "(unknown)"}`,
-        });
+        events.push({ type: "Normal", reason: "Completed", message: `output at ${where}${more}` });
     } else if (jobCondition(mergeJob, "Failed")) {
       finish("Failed");
       const error = jobFailure(mergeJob, result);
@@ -556,9 +543,14 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
       report("stalled", "MergeFailed", message);
       if (prev.phase !== "Failed") events.push({ type: "Warning", reason: "MergeFailed", message });
     } else {
+      // The merge pod's progress moves the job from 95 % to 99 %; Completed makes it 100.
+      const fine = observed.progress?.get("merge");
+      const percent = fine && fine.stage !== "done" ? fine.percent : 0;
       status.phase = "Merging";
-      status.progress = 95;
-      report("working", "Merging", `joining ${completed.length} episode(s)`);
+      status.progress = Math.max(prev.progress ?? 0, 95 + Math.floor((percent * 4) / 100));
+      const activity = fine ? activityOf([], { phase: fine.phase, percent: fine.percent }) : undefined;
+      if (activity) status.activity = activity;
+      report("working", "Merging", mergeWork(vj, completed.length));
     }
   }
   status.conditions = conditions;
@@ -571,14 +563,80 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   };
 }
 
-// Stages of a running episode as the worker reports them (Redis), mapped onto phase and percent.
-const STAGES: Record<string, { phase: EpisodeStatus["phase"]; base: number; weight: number }> = {
-  fetch: { phase: "Downloading", base: 0, weight: 30 },
-  probe: { phase: "Probing", base: 30, weight: 2 },
-  encode: { phase: "Transcoding", base: 32, weight: 60 },
-  measure: { phase: "Measuring", base: 92, weight: 3 },
-  upload: { phase: "Uploading", base: 95, weight: 5 },
-};
-const stagePhase = (stage: string) => STAGES[stage]?.phase ?? "Downloading";
-const stageBase = (stage: string) => STAGES[stage]?.base ?? 0;
-const stageWeight = (stage: string) => STAGES[stage]?.weight ?? 0;
+/**
+ * A running episode's phase and percent, from its pod's latest progress message (the contract's
+ * stage table) or, without one, from the pod: Downloading once it runs, else Pending. A message that
+ * ends the attempt (`done`) shows the upload finished until the Job completes, or, after a failed
+ * attempt the Job retries, what was known before.
+ */
+export function runningEpisode(
+  fine: PodProgress | undefined,
+  podRunning: boolean,
+  before: EpisodeStatus | undefined,
+): Pick<EpisodeStatus, "phase" | "progress"> {
+  const known = before?.progress ?? 0;
+  if (!fine) return { phase: podRunning ? "Downloading" : "Pending", progress: known };
+  if (fine.stage === "done") {
+    if (fine.phase === "Completed") return { phase: "Uploading", progress: 100 };
+    return { phase: podRunning ? "Downloading" : "Pending", progress: known };
+  }
+  const phase =
+    EPISODE_PHASES.has(fine.phase) && !isFinal(fine.phase) ? (fine.phase as EpisodeStatus["phase"]) : "Downloading";
+  return { phase, progress: Math.round(fine.percent) };
+}
+
+const EPISODE_PHASES = new Set<string>(EpisodePhase.options);
+
+const RUNNING_ORDER: EpisodeStatus["phase"][] = ["Uploading", "Measuring", "Transcoding", "Probing", "Downloading"];
+
+/**
+ * What the job's pods do now, for `kubectl get` (status.activity): the running episodes one by one
+ * when there are few ("ep1 Uploading 99%, ep3 Transcoding 40%"), counted by phase when there are
+ * many, and the merge pod's stage while it runs.
+ */
+export function activityOf(episodes: EpisodeStatus[], merge?: { phase: string; percent: number }): string | undefined {
+  if (merge) return `${merge.phase === "Uploading" ? "storing" : "merging"} ${Math.floor(merge.percent)}%`;
+  const running = episodes.filter((e) => RUNNING_ORDER.includes(e.phase));
+  if (!running.length) return undefined;
+  if (running.length <= 3)
+    return running.map((e) => `ep${e.index + 1} ${e.phase} ${Math.floor(e.progress)}%`).join(", ");
+  return RUNNING_ORDER.map((p) => [p, running.filter((e) => e.phase === p).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([p, n]) => `${n} ${p}`)
+    .join(", ");
+}
+
+/** What the merge Job does: join into one file, or store each episode as its own. */
+const mergeWork = (vj: VideoJob, n: number) =>
+  vj.spec.merge.enabled ? `merging ${n} episode(s)` : `storing ${n} episode(s) as separate files`;
+
+/**
+ * The job's stored files from the merge pod's result: `output` (the merged file) and `outputs`
+ * (every file: the merged one, or one per episode with its index and title when merge is off).
+ */
+export function storedOutputs(
+  result: WorkerResultRead | undefined,
+  completed: EpisodeStatus[],
+): Pick<VideoJobStatus, "output" | "outputs"> {
+  const file = (o: StoredOutput) => ({
+    location: o.location,
+    ...(o.url ? { url: o.url } : {}),
+    ...(o.urlExpiresAt ? { urlExpiresAt: o.urlExpiresAt } : {}),
+    ...(o.bytes !== undefined ? { sizeBytes: o.bytes } : {}),
+    ...(o.sha256 ? { checksum: `sha256:${o.sha256}` } : {}),
+    ...(o.durationSecs !== undefined ? { durationSecs: o.durationSecs } : {}),
+  });
+  const merged = result?.output;
+  if (merged?.location) {
+    const output = { ...file(merged), ...(merged.chapters !== undefined ? { chapters: merged.chapters } : {}) };
+    return { output, outputs: [file(merged)] };
+  }
+  const each = (result?.outputs ?? []).filter((o) => o.location);
+  if (!each.length) return {};
+  return {
+    outputs: each.map((o, i) => {
+      const e = completed[i];
+      return { ...file(o), ...(e ? { episode: e.index, ...(e.title ? { title: e.title } : {}) } : {}) };
+    }),
+  };
+}

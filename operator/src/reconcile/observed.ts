@@ -1,4 +1,5 @@
 // What the reconciler observed of a VideoJob's children, in the few fields it reads.
+import type { ProgressPhase } from "@reel/crds";
 import type { ObservedNode } from "../scheduling/gpu.ts";
 
 export interface JobCondition {
@@ -40,11 +41,18 @@ export interface ObservedPod {
   };
 }
 
-export interface EpisodeProgress {
+/** A pod's latest progress message, as read (crds/src/contract/progress.ts). */
+export interface PodProgress {
   stage: string;
   /** 0..1 of the stage. */
-  progress: number;
+  fraction: number;
+  /** 0..100 of the pod's work, from the contract's stage table. */
+  percent: number;
+  phase: ProgressPhase;
 }
+
+/** The latest progress of each episode pod, and of the merge pod under "merge". */
+export type LiveProgress = Map<number | "merge", PodProgress>;
 
 export interface Observed {
   jobs: ObservedJob[];
@@ -53,7 +61,7 @@ export interface Observed {
   /** Episode Jobs of other VideoJobs running in the same namespace (for the per-namespace cap). */
   namespaceActive: number;
   /** Fine progress from Redis, when the workers publish it. */
-  progress?: Map<number, EpisodeProgress>;
+  progress?: LiveProgress;
 }
 
 export const jobDone = (j: ObservedJob) =>

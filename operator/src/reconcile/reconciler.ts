@@ -11,7 +11,7 @@ import { ROLE_LABEL, SPEC_HASH, specHash, VIDEOJOB_LABEL } from "../plan/jobs.ts
 import type { ObservedNode } from "../scheduling/gpu.ts";
 import { setCondition } from "../status/conditions.ts";
 import { type DecideSettings, decide, FINALIZER, type KubeEvent } from "./decide.ts";
-import { jobDone, type EpisodeProgress, type ObservedJob, type ObservedPod } from "./observed.ts";
+import { jobDone, type LiveProgress, type ObservedJob, type ObservedPod } from "./observed.ts";
 import { keepExpiredOutput } from "../retention/due.ts";
 import { EventRecorder } from "./events.ts";
 import { CreationGate, DeferredStatus } from "./priority.ts";
@@ -29,7 +29,7 @@ export interface ReconcilerDeps {
   /** Called once when a VideoJob's status first reaches a final phase. */
   onFinished?: (phase: string) => void;
   /** Fine progress per episode from Redis, when configured. */
-  progress?: (key: string, episodes: number) => Promise<Map<number, EpisodeProgress> | undefined>;
+  progress?: (key: string, episodes: number) => Promise<LiveProgress | undefined>;
   now?: () => Date;
   /** Queues a VideoJob's reconcile again (a deferred status write failed). */
   requeue?: (key: string) => void;

@@ -47,11 +47,16 @@ export function finishedAt(vj: RetainedVideoJob): number | undefined {
   return times.length ? Math.max(...times) : undefined;
 }
 
-/** An output in the job's own S3 bucket that was not deleted yet. */
+/** The job's stored files: every entry of status.outputs, else status.output. */
+export function storedFiles(status: VideoJobStatus | undefined): Array<{ location: string; expiredAt?: string }> {
+  if (status?.outputs?.length) return status.outputs;
+  return status?.output ? [status.output] : [];
+}
+
+/** Outputs in the job's own S3 bucket that were not deleted yet. */
 export function expirableOutput(vj: RetainedVideoJob): boolean {
-  const o = vj.status?.output;
   const s3 = vj.spec.output.s3;
-  return !!s3 && !!o?.location.startsWith(`s3://${s3.bucket}/`) && !o.expiredAt;
+  return !!s3 && storedFiles(vj.status).some((o) => o.location.startsWith(`s3://${s3.bucket}/`) && !o.expiredAt);
 }
 
 export function due(vj: RetainedVideoJob, now: Date, s: RetentionSettings): Due {
@@ -80,15 +85,22 @@ export function due(vj: RetainedVideoJob, now: Date, s: RetentionSettings): Due 
 }
 
 /**
- * The status a reconcile writes, with an expired output kept expired: decide() rebuilds
- * status.output from the merge pod's result for as long as the merge Job exists, which would bring
- * the dead URL back.
+ * The status a reconcile writes, with expired outputs kept expired: decide() rebuilds
+ * status.output and status.outputs from the merge pod's result for as long as the merge Job
+ * exists, which would bring the dead URLs back.
  */
 export function keepExpiredOutput(prev: VideoJobStatus | undefined, next: VideoJobStatus): VideoJobStatus {
-  const expired = prev?.output?.expiredAt;
-  if (!prev?.output || !expired) return next;
-  const { url: _url, urlExpiresAt: _exp, ...rest } = prev.output;
-  return { ...next, output: { ...rest, expiredAt: expired } };
+  const expired = prev?.output?.expiredAt ?? prev?.outputs?.find((o) => o.expiredAt)?.expiredAt;
+  if (!expired) return next;
+  const dead = <T extends { url?: string; urlExpiresAt?: string }>({ url: _u, urlExpiresAt: _e, ...rest }: T) => ({
+    ...rest,
+    expiredAt: expired,
+  });
+  return {
+    ...next,
+    ...(prev?.output ? { output: dead(prev.output) } : {}),
+    ...(prev?.outputs ? { outputs: prev.outputs.map(dead) } : {}),
+  };
 }
 
 /** "2s", "45m", "30d", "1d2h": a period in seconds as people read it, for events. */

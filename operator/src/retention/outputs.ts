@@ -1,11 +1,12 @@
-// Deletes a finished job's output from S3 for retention: the output object (or, with merge off, the
-// staged episodes that are the output), and the staging it was made from. The job's own Secret
-// gives the credentials, as for the finalizer's cleanup.
+// Deletes a finished job's outputs from S3 for retention: every stored file (the merged file, or one
+// per episode with merge off), and whatever staging is left. The job's own Secret gives the
+// credentials, as for the finalizer's cleanup.
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import type { VideoJob } from "@reel/crds";
 import type { KubeApi } from "../kube/api.ts";
 import { stagingLocation } from "../plan/jobs.ts";
 import { deletePrefix, jobBucket } from "../reconcile/staging.ts";
+import { storedFiles } from "./due.ts";
 
 export interface RemovedOutput {
   /** Objects deleted (a missing object counts as deleted: S3 answers the same). */
@@ -13,20 +14,24 @@ export interface RemovedOutput {
 }
 
 export async function removeOutput(api: KubeApi, vj: VideoJob): Promise<RemovedOutput> {
-  const location = vj.status?.output?.location ?? "";
   const open = await jobBucket(api, vj);
   if ("skipped" in open) throw new Error(open.skipped);
   const { client, bucket } = open;
   const inBucket = (loc: string) =>
     loc.startsWith(`s3://${bucket}/`) ? loc.slice(`s3://${bucket}/`.length) : undefined;
-  const key = inBucket(location);
-  if (!key) throw new Error(`${location} is not in the job's bucket ${bucket}`);
+  const keys = storedFiles(vj.status).map((o) => {
+    const key = inBucket(o.location);
+    if (!key) throw new Error(`${o.location} is not in the job's bucket ${bucket}`);
+    return key;
+  });
+  if (!keys.length) throw new Error("the job has no stored output");
   const staging = stagingLocation(vj);
   const stagingKey = typeof staging === "string" ? inBucket(staging) : undefined;
   try {
     let removed = 0;
-    // Only the job's own staging prefix is deleted as a prefix; any other location is one object.
-    if (key !== stagingKey) {
+    // Only the job's own staging prefix is deleted as a prefix; an output is one object each.
+    for (const key of keys) {
+      if (key === stagingKey) continue;
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
       removed++;
     }

@@ -18,6 +18,7 @@ import {
   type RetainedVideoJob,
   type RetentionAction,
   type RetentionSettings,
+  storedFiles,
 } from "./due.ts";
 
 const VJ_API = "reel.dev/v1alpha1";
@@ -161,14 +162,22 @@ export class RetentionSweeper {
     const log = this.o.log.child({ videojob: `${namespace}/${name}` });
     const s = this.o.settings;
     if (action === "expire-output") {
-      const location = vj.status?.output?.location ?? "";
+      const files = storedFiles(vj.status);
+      const location =
+        files.length > 1 ? `${files[0]?.location} and ${files.length - 1} more` : (files[0]?.location ?? "");
       // The cache holds what the apiserver sent; the schema fills what the S3 code reads.
       const parsed = VideoJobSchema.safeParse(vj);
       if (!parsed.success) throw new Error(`the VideoJob does not parse: ${parsed.error.message.slice(0, 200)}`);
       const { removed } = await this.o.removeOutput(parsed.data);
       // The dead link goes from status; decide() keeps it gone (keepExpiredOutput).
+      const expiredAt = new Date(this.now()).toISOString();
+      const dead = { url: null, urlExpiresAt: null, expiredAt };
+      // A merge patch replaces a list whole: the outputs are written again, each without its link.
       await this.o.api.patchStatus(VJ_API, "VideoJob", namespace, name, {
-        output: { url: null, urlExpiresAt: null, expiredAt: new Date(this.now()).toISOString() },
+        ...(vj.status?.output ? { output: dead } : {}),
+        ...(vj.status?.outputs
+          ? { outputs: vj.status.outputs.map(({ url: _u, urlExpiresAt: _e, ...o }) => ({ ...o, expiredAt })) }
+          : {}),
       });
       this.o.onDeleted("output");
       const message = `deleted the output ${location} and its staging (${removed} object(s)), ${humanDuration(s.outputsSecs ?? 0)} after the job finished (REEL_OUTPUT_RETENTION)`;

@@ -12,7 +12,7 @@ import type { EpisodeStatus } from "../pipeline/types.ts";
 import type { EpisodeEnv } from "./env.ts";
 import type { ProgressSink } from "./progress.ts";
 import { putJson, type Staging } from "./staging.ts";
-import type { EpisodeOutcome } from "@reel/crds";
+import { type EpisodeOutcome, staged } from "@reel/crds";
 import { defaultBinaries, type FfmpegBinaries } from "../ffmpeg/run.ts";
 import { audioFile, cutSource, type SplitRecord, segmentSourceFile, shouldSplit, splitRecordFile } from "./split.ts";
 
@@ -51,8 +51,8 @@ export interface EpisodeRecord {
 /** The result an episode pod reports (the contract with the operator lives in crds/src/worker-result.ts). */
 export type { EpisodeOutcome } from "@reel/crds";
 
-export const episodeFile = (index: number) => `ep${index}.mp4`;
-export const episodeRecordFile = (index: number) => `ep${index}.json`;
+export const episodeFile = staged.episode;
+export const episodeRecordFile = staged.episodeRecord;
 
 /**
  * The key a finished episode is staged under, from the VideoJob's uid, the episode's place and URL
@@ -101,7 +101,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   const existing = await staging.readJson<EpisodeRecord>(recordName, signal);
   if (existing?.stagingKey === key && existing.status?.phase === "Completed") {
     log.info({ stagingKey: key, staged: `${staging.locate(videoName)}` }, "episode already staged; nothing to do");
-    progress.report({ index, stage: "done", progress: 1, percent: 100, phase: "Completed", detail: "already staged" });
+    progress.report({ index, stage: "done", fraction: 1, detail: "already staged" });
     return outcomeOf(existing.status, {
       reused: true,
       staged: `${staging.locate(videoName)}`,
@@ -113,7 +113,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   if (splitBefore?.stagingKey === key) {
     const segments = splitBefore.segments.length;
     log.info({ stagingKey: key, segments }, "episode already split and staged; nothing to do");
-    progress.report({ index, stage: "done", progress: 1, percent: 100, phase: "Completed", detail: "already split" });
+    progress.report({ index, stage: "done", fraction: 1, detail: "already split" });
     return {
       mode: "episode",
       index,
@@ -131,14 +131,8 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   let lastPhase = "";
   const emit = (e: JobEvent) => {
     if (e.type !== "episode") return;
-    progress.report({
-      index,
-      stage: e.stage ?? "",
-      progress: e.fraction ?? 0,
-      percent: e.progress,
-      phase: e.phase,
-      ...(e.detail ? { detail: e.detail } : {}),
-    });
+    if (e.stage)
+      progress.report({ index, stage: e.stage, fraction: e.fraction ?? 0, ...(e.detail ? { detail: e.detail } : {}) });
     if (e.phase !== lastPhase) {
       lastPhase = e.phase;
       log.info({ phase: e.phase, stage: e.stage }, "episode phase");
@@ -196,7 +190,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
     };
     // The record goes last: segment pods trust only pieces it names.
     await putJson(staging, ctx.scratch, splitRecordFile(index), record);
-    progress.report({ index, stage: "done", progress: 1, percent: 100, phase: "Completed", detail: "split" });
+    progress.report({ index, stage: "done", fraction: 1, detail: "split" });
     return outcomeOf(r.status, {
       split: { segments: r.splitSegments },
       staged: staging.locate(splitRecordFile(index)),
@@ -204,7 +198,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
     });
   }
   if (r.status.phase !== "Completed" || !r.encodedPath || !r.key) {
-    progress.report({ index, stage: "done", progress: 1, phase: r.status.phase, detail: r.status.error?.code ?? "" });
+    progress.report({ index, stage: "done", fraction: 1, ended: r.status.phase, detail: r.status.error?.code ?? "" });
     return outcomeOf(r.status, ytDlp ? { ytDlp } : {});
   }
   if (env.encoderHint && !r.status.encoder?.startsWith(env.encoderHint)) {
@@ -216,14 +210,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   const stored = await staging.put(r.encodedPath, videoName, {
     sha256,
     signal,
-    onProgress: (done, total) =>
-      progress.report({
-        index,
-        stage: "store",
-        progress: total ? done / total : 1,
-        percent: 98 + (total ? (2 * done) / total : 2),
-        phase: "Uploading",
-      }),
+    onProgress: (done, total) => progress.report({ index, stage: "store", fraction: total ? done / total : 1 }),
   });
   status.phase = "Completed";
   const record: EpisodeRecord = {
@@ -239,7 +226,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   };
   // The record goes last: without it the staged file is never trusted.
   await putJson(staging, ctx.scratch, recordName, record);
-  progress.report({ index, stage: "done", progress: 1, percent: 100, phase: "Completed" });
+  progress.report({ index, stage: "done", fraction: 1 });
   log.info({ staged: stored.location, bytes: stored.sizeBytes, encoder: status.encoder }, "episode staged");
   return outcomeOf(status, { staged: stored.location, ...(ytDlp ? { ytDlp } : {}) });
 }

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { type RedisServer, type S3Server, freePort, startRedis } from "@reel/e2e/services";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import { startS3WithBucket } from "../testing/s3.ts";
 import { type PodRun, podRunner } from "../testing/worker-pod.ts";
 import type { EpisodeOutcome } from "./episode.ts";
 import type { MergeOutcome, StoredOutput } from "./merge.ts";
-import type { ProgressUpdate } from "./progress.ts";
+import type { ProgressMessage } from "@reel/crds";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let src: string;
@@ -112,6 +112,12 @@ const head = (Key: string) => client.send(new HeadObjectCommand({ Bucket: "video
 const getText = async (Key: string) =>
   (await client.send(new GetObjectCommand({ Bucket: "videos", Key }))).Body?.transformToString() ?? "";
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+/** The names left in a job's staging folder. */
+const staged = async (uid: string) => {
+  const Prefix = `shows/.reel-staging/${uid}/`;
+  const page = await client.send(new ListObjectsV2Command({ Bucket: "videos", Prefix }));
+  return (page.Contents ?? []).map((o) => (o.Key ?? "").slice(Prefix.length)).sort();
+};
 
 function chapterTitles(path: string): string[] {
   const out = JSON.parse(
@@ -190,7 +196,7 @@ describe("reel worker, episode pods", () => {
 
   it("publishes throttled progress on Redis and keeps the latest under a key with a TTL", async () => {
     const sub = new Redis(redis.url);
-    const got: { at: number; msg: ProgressUpdate }[] = [];
+    const got: { at: number; msg: ProgressMessage }[] = [];
     await sub.subscribe("reel:progress:media/season-1");
     sub.on("message", (_ch, m: string) => got.push({ at: performance.now(), msg: JSON.parse(m) }));
     const t0 = performance.now();
@@ -209,8 +215,8 @@ describe("reel worker, episode pods", () => {
     }
     expect(got.every((g) => g.msg.index === 1)).toBe(true);
     expect(new Set(got.map((g) => g.msg.stage))).toContain("done");
-    expect(got.at(-1)?.msg).toMatchObject({ index: 1, stage: "done", progress: 1, phase: "Completed" });
-    for (const g of got) expect(g.msg.progress).toBeGreaterThanOrEqual(0);
+    expect(got.at(-1)?.msg).toMatchObject({ index: 1, stage: "done", fraction: 1, phase: "Completed" });
+    for (const g of got) expect(g.msg.fraction).toBeGreaterThanOrEqual(0);
     const reader = new Redis(redis.url);
     try {
       expect(JSON.parse((await reader.get("reel:progress:media/season-1:1")) ?? "{}")).toMatchObject({
@@ -302,6 +308,8 @@ describe("reel worker, merge pods", () => {
     expect(chapterTitles(file)).toEqual(["Pilot", "Second"]);
     const rec = JSON.parse(await getText("shows/.reel-staging/uid-season-1/merge.json"));
     expect(rec.output.sha256).toBe(out.sha256);
+    // The outputs are stored: staging is gone but for the record a retried pod answers from.
+    expect(await staged("uid-season-1")).toEqual(["merge.json"]);
   }, 180_000);
 
   it("a retried merge pod answers the stored output with a fresh URL and writes nothing", async () => {
@@ -347,7 +355,8 @@ describe("reel worker, merge pods", () => {
   }, 240_000);
 
   it("with merge off, stores each listed episode under reel run's per-episode name", async () => {
-    const job = { ...season(), over: { merge: { enabled: false } } };
+    const job = { ...season(), uid: "uid-season-1-off", over: { merge: { enabled: false } } };
+    for (const i of [0, 1]) expect((await episodePod(job, i)).code).toBe(0);
     const p = await mergePod(job, [
       { index: 0, title: "Pilot" },
       { index: 1, title: "Second" },
@@ -361,7 +370,16 @@ describe("reel worker, merge pods", () => {
     const first = p.result.outputs?.[0] as StoredOutput;
     const body = Buffer.from(await (await fetch(first.url ?? "")).arrayBuffer());
     expect(sha256(body)).toBe(first.sha256);
-  }, 120_000);
+    expect(await staged("uid-season-1-off")).toEqual(["merge.json"]);
+    // Retried after staging was cleared: the record answers, with fresh links, and nothing is redone.
+    const again = await mergePod(job, [
+      { index: 0, title: "Pilot" },
+      { index: 1, title: "Second" },
+    ]);
+    expect(again.code, again.raw).toBe(0);
+    expect(again.result).toMatchObject({ reused: true });
+    expect(again.result.outputs?.map((o) => o.sha256)).toEqual(p.result.outputs?.map((o) => o.sha256));
+  }, 180_000);
 
   it("a merge whose staged episode is missing exits 1 with REEL_STAGING_MISSING (retried)", async () => {
     const job = { ...season(), uid: "uid-never-staged" };

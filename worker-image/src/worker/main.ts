@@ -1,10 +1,11 @@
 // `reel worker`: what runs inside each Kubernetes Job pod the operator creates. Reads the contract
 // in env.ts, runs one episode or the merge, writes one JSON result to the termination log, logs
-// JSON lines (pino) on stdout, and answers the exit code the Job's podFailurePolicy reads:
-// 0 done, 2 bad input that retrying cannot fix (the Job fails at once), 1 anything else (retried).
+// JSON lines (pino) on stdout, and answers the exit code the Job's podFailurePolicy reads
+// (crds/src/contract/exit-codes.ts): 0 done, 2 bad input that retrying cannot fix (the Job fails at
+// once), 3 the GPU encoder failed on this node (retried elsewhere), 1 anything else (retried).
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { isBadInput, ReelError, type SegmentOutcome } from "@reel/crds";
+import { EXIT, isBadInput, ReelError, type SegmentOutcome } from "@reel/crds";
 import { type Span, SpanStatusCode, startTracing, type Tracing, TracingEnv } from "@reel/crds/tracing";
 import { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
@@ -24,12 +25,6 @@ import { openStaging } from "./staging.ts";
 import { terminationMessage, writeTermination } from "./termination.ts";
 import { tracedStages, tracedStaging, tracedTarget } from "./tracing.ts";
 
-export const EXIT_OK = 0;
-export const EXIT_RETRY = 1;
-export const EXIT_BAD_INPUT = 2;
-/** The GPU encoder failed on this node: the operator retries the episode elsewhere (podFailurePolicy fails the Job at once). */
-export const EXIT_ENCODER_FAILED = 3;
-
 export type WorkerResult =
   | EpisodeOutcome
   | SegmentOutcome
@@ -46,9 +41,9 @@ export interface WorkerIO {
 const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 export function exitCodeOf(result: WorkerResult): number {
-  if (result.phase === "Completed") return EXIT_OK;
-  if (result.error?.code === "REEL_ENCODER_FAILED") return EXIT_ENCODER_FAILED;
-  return result.error && isBadInput(result.error.code) ? EXIT_BAD_INPUT : EXIT_RETRY;
+  if (result.phase === "Completed") return EXIT.ok;
+  if (result.error?.code === "REEL_ENCODER_FAILED") return EXIT.encoderFailed;
+  return result.error && isBadInput(result.error.code) ? EXIT.badInput : EXIT.retry;
 }
 
 export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Promise<number> {

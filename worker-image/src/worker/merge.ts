@@ -1,10 +1,11 @@
 // The merge pod: the staged episodes (checked against their records) joined in order with a
 // chapter per title by the same code as `reel run` (mergeEncoded), stored where `reel run` would
-// store it and named the same; then merge.json in staging. With merge off, each listed episode is
-// stored on its own under `reel run`'s per-episode name instead.
+// store it and named the same; then merge.json in staging, then the rest of staging removed (unless
+// REEL_KEEP_STAGING). With merge off, each listed episode is stored on its own under `reel run`'s
+// per-episode name instead. A retried pod answers merge.json's result without redoing anything.
 import { createHash } from "node:crypto";
 import { join, posix } from "node:path";
-import { ReelError, type VideoJobSpec } from "@reel/crds";
+import { ReelError, staged, type VideoJobSpec } from "@reel/crds";
 import { LocalTarget } from "../output/local.ts";
 import { episodeFileName, mergedFileName } from "../output/names.ts";
 import { parseDuration, type S3Connection, S3Target } from "../output/s3.ts";
@@ -27,13 +28,24 @@ export interface MergeRecord {
   videojob: string;
   uid: string;
   key: string;
+  /** What was asked without the staged bytes (listKey): a retry asking the same answers this record once staging is cleared. */
+  asked?: string;
   /** Stored names, so a later pod can presign them again. */
   names: string[];
   output?: StoredOutput;
   outputs?: StoredOutput[];
+  /** Staging was removed but this record (the episodes' records with it: `key` cannot be checked again). */
+  cleared?: boolean;
 }
 
-export const MERGE_RECORD = "merge.json";
+export const MERGE_RECORD = staged.mergeRecord;
+
+/** The merge asked of this pod, without the staged bytes: the same episodes, titles, merge and output. */
+function listKey(env: MergeEnv): string {
+  const { merge, output } = env.job.spec;
+  const what = { v: 1, uid: env.uid, name: env.job.metadata.name, episodes: env.episodes, merge, output };
+  return createHash("sha256").update(JSON.stringify(what)).digest("hex").slice(0, 32);
+}
 
 /**
  * The merge is the same when the same staged bytes (by their sha256) are joined in the same order
@@ -102,15 +114,19 @@ export async function runMergePod(
   const { staging, stages, signal, log, progress } = ctx;
   const spec: VideoJobSpec = env.job.spec;
 
+  // A pod that stored everything and cleared staging before it could report: its record answers.
+  const previous = await staging.readJson<MergeRecord>(MERGE_RECORD, signal);
+  if (previous?.cleared && previous.asked === listKey(env)) return storedResult(previous, ctx, target, env, {});
+
   // Split episodes first: their segments joined and staged as ordinary episodes.
   const joined: JoinedEpisode[] = [];
+  const split = env.episodes.filter((e) => e.segments).length;
   for (const e of env.episodes) {
     if (!e.segments) continue;
     progress.report({
       index: "merge",
       stage: "join",
-      progress: 0,
-      phase: "Merging",
+      fraction: joined.length / split,
       detail: `joining episode ${e.index + 1}`,
     });
     const r = await joinSplitEpisode({
@@ -147,32 +163,12 @@ export async function runMergePod(
     records.push(r);
   }
   const key = mergeKey(env, records);
-
-  const previous = await staging.readJson<MergeRecord>(MERGE_RECORD, signal);
-  if (previous?.key === key) {
-    log.info({ key }, "merge already done; answering the stored result");
-    // A presigned URL from an earlier attempt may be close to expiry: sign it again.
-    const fresh = async (o: StoredOutput | undefined, name: string | undefined) =>
-      o && name && target.presign ? { ...o, ...(await target.presign(name)) } : o;
-    const output = await fresh(previous.output, previous.names[0]);
-    const outputs = previous.outputs
-      ? await Promise.all(previous.outputs.map((o, i) => fresh(o, previous.names[i]) as Promise<StoredOutput>))
-      : undefined;
-    progress.report({ index: "merge", stage: "done", progress: 1, percent: 100, phase: "Completed" });
-    return {
-      mode: "merge",
-      phase: "Completed",
-      reused: true,
-      ...(output ? { output } : {}),
-      ...(outputs ? { outputs } : {}),
-      ...withJoined,
-    } satisfies MergeOutcome;
-  }
+  if (previous?.key === key) return storedResult(previous, ctx, target, env, withJoined);
 
   log.info({ episodes: env.episodes.map((e) => e.index), staging: staging.location }, "merge starting");
   const inputs: { path: string; title: string }[] = [];
   for (const [i, e] of env.episodes.entries()) {
-    progress.report({ index: "merge", stage: "fetch", progress: i / env.episodes.length, phase: "Downloading" });
+    progress.report({ index: "merge", stage: "fetch", fraction: i / env.episodes.length });
     const path = await staging.materialise(episodeFile(e.index), join(ctx.scratch, "staged"), signal);
     const sha256 = await stages.sha256(path);
     if (sha256 !== records[i]?.sha256) {
@@ -185,13 +181,18 @@ export async function runMergePod(
   }
 
   const emit = (e: JobEvent) => {
-    if (e.type === "merge")
-      progress.report({ index: "merge", stage: "merge", progress: e.progress / 100, phase: "Merging" });
-    else if (e.type === "store")
-      progress.report({ index: "merge", stage: "store", progress: e.progress / 100, phase: "Uploading" });
+    if (e.type === "merge") progress.report({ index: "merge", stage: "merge", fraction: e.progress / 100 });
+    else if (e.type === "store") progress.report({ index: "merge", stage: "store", fraction: e.progress / 100 });
     else if (e.type === "note") log[e.level]({}, e.message);
   };
   const name = env.job.metadata.name;
+  const recordBase = {
+    v: 1 as const,
+    videojob: env.ref,
+    uid: env.uid,
+    key,
+    asked: listKey(env),
+  };
   let record: MergeRecord;
   if (spec.merge.enabled) {
     const merged = join(ctx.scratch, "merged.mp4");
@@ -199,7 +200,7 @@ export async function runMergePod(
     const file = mergedFileName(name);
     const stored = await storeFile(stages, target, merged, file, { signal, emit });
     const output = toOutput(stored, { durationSecs: m.durationSecs, chapters: m.chapters });
-    record = { v: 1, videojob: env.ref, uid: env.uid, key, names: [file], output };
+    record = { ...recordBase, names: [file], output };
   } else {
     const names: string[] = [];
     const outputs: StoredOutput[] = [];
@@ -208,10 +209,16 @@ export async function runMergePod(
       outputs.push(toOutput(await storeFile(stages, target, input.path, file, { signal, emit })));
       names.push(file);
     }
-    record = { v: 1, videojob: env.ref, uid: env.uid, key, names, outputs };
+    record = { ...recordBase, names, outputs };
   }
   await putJson(staging, ctx.scratch, MERGE_RECORD, record);
-  progress.report({ index: "merge", stage: "done", progress: 1, percent: 100, phase: "Completed" });
+  if (!env.keepStaging) {
+    // Everything staged is in the outputs now. The record stays: a retried pod answers from it.
+    const removed = await staging.clear([MERGE_RECORD], signal);
+    await putJson(staging, ctx.scratch, MERGE_RECORD, { ...record, cleared: true } satisfies MergeRecord);
+    log.info({ removed, staging: staging.location }, "staging cleared");
+  }
+  progress.report({ index: "merge", stage: "done", fraction: 1 });
   log.info({ location: record.output?.location ?? record.outputs?.map((o) => o.location) }, "merge stored");
   return {
     mode: "merge",
@@ -219,5 +226,31 @@ export async function runMergePod(
     ...(record.output ? { output: record.output } : {}),
     ...(record.outputs ? { outputs: record.outputs } : {}),
     ...withJoined,
+  } satisfies MergeOutcome;
+}
+
+/** The result a finished merge recorded, with its download links signed again (they may be old). */
+async function storedResult(
+  previous: MergeRecord,
+  ctx: PodContext,
+  target: ReturnType<typeof outputTarget>,
+  env: MergeEnv,
+  extra: Pick<MergeOutcome, "joined">,
+): Promise<MergeOutcome> {
+  ctx.log.info({ key: previous.key, episodes: env.episodes.length }, "merge already done; answering the stored result");
+  const fresh = async (o: StoredOutput | undefined, name: string | undefined) =>
+    o && name && target.presign ? { ...o, ...(await target.presign(name)) } : o;
+  const output = await fresh(previous.output, previous.names[0]);
+  const outputs = previous.outputs
+    ? await Promise.all(previous.outputs.map((o, i) => fresh(o, previous.names[i]) as Promise<StoredOutput>))
+    : undefined;
+  ctx.progress.report({ index: "merge", stage: "done", fraction: 1 });
+  return {
+    mode: "merge",
+    phase: "Completed",
+    reused: true,
+    ...(output ? { output } : {}),
+    ...(outputs ? { outputs } : {}),
+    ...extra,
   } satisfies MergeOutcome;
 }

@@ -3,7 +3,8 @@
 import { type RedisServer, freePort, startRedis } from "@reel/e2e/services";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProgressUpdate, redisProgress } from "./progress.ts";
+import type { ProgressMessage } from "@reel/crds";
+import { redisProgress } from "./progress.ts";
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -19,7 +20,7 @@ describe("redisProgress", () => {
   it("sends at most one update per 500 ms, the latest one last, and keeps it under a key with a TTL", async () => {
     const sub = new Redis(server.url);
     const pub = new Redis(server.url);
-    const got: ProgressUpdate[] = [];
+    const got: ProgressMessage[] = [];
     const arrivals: number[] = [];
     await sub.subscribe("reel:progress:media/job");
     sub.on("message", (_c, m: string) => {
@@ -29,7 +30,7 @@ describe("redisProgress", () => {
     const sink = redisProgress(pub, "media/job", { ttlSecs: 60 });
     const t0 = performance.now();
     for (let i = 0; i <= 100; i++) {
-      sink.report({ index: 4, stage: "encode", progress: i / 100, phase: "Transcoding" });
+      sink.report({ index: 4, stage: "encode", fraction: i / 100 });
       await sleep(12);
     }
     await sink.close();
@@ -42,9 +43,9 @@ describe("redisProgress", () => {
       for (let i = 1; i < arrivals.length; i++) {
         expect((arrivals[i] as number) - (arrivals[i - 1] as number)).toBeGreaterThan(400);
       }
-      expect(got[0]?.progress).toBe(0);
-      expect(got.at(-1)).toMatchObject({ index: 4, stage: "encode", progress: 1 });
-      expect(JSON.parse((await pub.get("reel:progress:media/job:4")) ?? "{}").progress).toBe(1);
+      expect(got[0]?.fraction).toBe(0);
+      expect(got.at(-1)).toMatchObject({ v: 1, index: 4, stage: "encode", fraction: 1, phase: "Transcoding" });
+      expect(JSON.parse((await pub.get("reel:progress:media/job:4")) ?? "{}").fraction).toBe(1);
       const ttl = await pub.ttl("reel:progress:media/job:4");
       expect(ttl).toBeGreaterThan(50);
       expect(ttl).toBeLessThanOrEqual(60);
@@ -62,7 +63,7 @@ describe("redisProgress", () => {
     const errors: Error[] = [];
     dead.on("error", () => {});
     const sink = redisProgress(dead, "media/job", { onError: (e) => errors.push(e) });
-    for (let i = 0; i < 20; i++) sink.report({ index: 0, stage: "fetch", progress: i / 20 });
+    for (let i = 0; i < 20; i++) sink.report({ index: 0, stage: "fetch", fraction: i / 20 });
     const t0 = performance.now();
     await sink.close(1500);
     expect(performance.now() - t0).toBeLessThan(2500);

@@ -1,20 +1,12 @@
-// Fine-grained progress of a worker pod on Redis, for the REST shim's live view: each update is
-// published on `reel:progress:<ns>/<name>` and kept under `reel:progress:<ns>/<name>:<index>`
-// (`:merge` for the merge pod) with a TTL, at most one update per interval (the latest wins).
+// Live progress of a worker pod on Redis, for the operator's status and the shim's streams. The
+// message, its stages and its keys are the contract in crds/src/contract/progress.ts: each update is
+// published on `reel:progress:<ns>/<name>` and kept under `…:<index>` (`:merge` for the merge pod)
+// with a TTL, at most one update per interval (the latest wins; `close` sends the last one).
 // Redis is an extra: when it is down updates are dropped and the episode goes on.
+import { type ProgressInput, progressChannel, progressKey, progressMessage } from "@reel/crds";
 import type { Redis } from "ioredis";
 
-export interface ProgressUpdate {
-  /** The episode's index in the VideoJob, or "merge". */
-  index: number | "merge";
-  stage: string;
-  /** Fraction 0..1 of the stage. */
-  progress: number;
-  /** Percent 0..100 of the whole pod's work, when known. */
-  percent?: number;
-  phase?: string;
-  detail?: string;
-}
+export type ProgressUpdate = ProgressInput;
 
 export interface ProgressSink {
   report(u: ProgressUpdate): void;
@@ -33,7 +25,7 @@ export interface RedisProgressOptions {
 export function redisProgress(redis: Redis, ref: string, o: RedisProgressOptions = {}): ProgressSink {
   const interval = o.intervalMs ?? 500;
   const ttl = o.ttlSecs ?? 3600;
-  const channel = `reel:progress:${ref}`;
+  const channel = progressChannel(ref);
   let lastSent = Number.NEGATIVE_INFINITY;
   let pending: ProgressUpdate | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -45,11 +37,11 @@ export function redisProgress(redis: Redis, ref: string, o: RedisProgressOptions
     pending = undefined;
     if (!u) return;
     lastSent = performance.now();
-    const msg = JSON.stringify({ ...u, progress: Math.round(u.progress * 1000) / 1000, at: new Date().toISOString() });
+    const msg = JSON.stringify(progressMessage(u));
     inflight = redis
       .multi()
       .publish(channel, msg)
-      .set(`${channel}:${u.index}`, msg, "EX", ttl)
+      .set(progressKey(ref, u.index), msg, "EX", ttl)
       .exec()
       .then(
         () => {},

@@ -80,6 +80,8 @@ const segmentPod = (k: number) => pod({ ...episodeEnv(0, "segment"), JOB_COMPLET
 const mergePod = () =>
   pod({
     REEL_MODE: "merge",
+    // The staged pieces stay after the merge, for the tamper test below (by default they go).
+    REEL_KEEP_STAGING: "true",
     REEL_SPEC: JSON.stringify(specOf(job().episodes)),
     REEL_MERGE_EPISODES: JSON.stringify([
       { index: 0, title: "Long one", segments: 3 },

@@ -11,7 +11,7 @@
 // written after their files, so a pod killed at any point leaves nothing half-trusted.
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ReelError, type VideoJobSpec } from "@reel/crds";
+import { ReelError, staged, type VideoJobSpec } from "@reel/crds";
 import { parseDuration } from "../output/s3.ts";
 import { type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
@@ -28,12 +28,12 @@ import type { EpisodeRecord } from "./episode.ts";
 import { episodeFile, episodeRecordFile } from "./episode.ts";
 import { putJson, type Staging } from "./staging.ts";
 
-const pad = (k: number) => String(k).padStart(4, "0");
-export const splitRecordFile = (i: number) => `ep${i}.split.json`;
-export const segmentSourceFile = (i: number, k: number) => `ep${i}.src${pad(k)}.mkv`;
-export const segmentFile = (i: number, k: number) => `ep${i}.seg${pad(k)}.mp4`;
-export const segmentRecordFile = (i: number, k: number) => `ep${i}.seg${pad(k)}.json`;
-export const audioFile = (i: number) => `ep${i}.audio.m4a`;
+// Staged names: crds/src/contract/staging.ts.
+export const splitRecordFile = staged.splitRecord;
+export const segmentSourceFile = staged.pieceSource;
+export const segmentFile = staged.piece;
+export const segmentRecordFile = staged.pieceRecord;
+export const audioFile = staged.audio;
 
 /** What ep<i>.split.json holds. */
 export interface SplitRecord {
@@ -109,7 +109,7 @@ export async function cutSource(o: {
   );
   const pieces: SplitPiece[] = [];
   for (const s of plan) {
-    const path = join(o.workDir, `piece${pad(s.index)}.mkv`);
+    const path = join(o.workDir, `piece${String(s.index).padStart(4, "0")}.mkv`);
     const t = await frameTimes(path, { binaries: o.binaries, signal: o.signal });
     pieces.push({ index: s.index, path, frames: t.pts.length, startSecs: s.startPts - p.startTimeSecs });
   }

@@ -1,14 +1,15 @@
 // Staging: where episode pods leave their encoded episode and its record for the merge pod. A
-// prefix in the output bucket or a directory on the output volume (see env.ts for the layout).
+// prefix in the output bucket or a directory on the output volume (the layout and its names:
+// crds/src/contract/staging.ts).
 // Writes go through the output targets (S3 multipart with checksums; local copy-then-rename), so a
 // reader never sees half a file; a record is always written after the file it describes.
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { ReelError } from "@reel/crds";
 import { LocalTarget } from "../output/local.ts";
 import { safeName } from "../output/names.ts";
@@ -26,6 +27,8 @@ export interface Staging {
   /** A local path holding the staged file: downloaded into `dir` from S3, the file itself on a volume. */
   materialise(name: string, dir: string, signal?: AbortSignal): Promise<string>;
   put(localPath: string, name: string, opts: PutOptions): Promise<StoredObject>;
+  /** Removes every staged file but those named in `keep`; answers how many were removed. */
+  clear(keep: readonly string[], signal?: AbortSignal): Promise<number>;
 }
 
 /** Writes a JSON record through the staging's own put (same atomicity and checksums as files). */
@@ -79,6 +82,13 @@ class DirStaging implements Staging {
 
   put(localPath: string, name: string, opts: PutOptions): Promise<StoredObject> {
     return this.#target.put(localPath, name, opts);
+  }
+
+  async clear(keep: readonly string[]): Promise<number> {
+    const names = await readdir(this.location).catch(() => [] as string[]);
+    const gone = names.filter((n) => !keep.includes(n));
+    for (const n of gone) await rm(join(this.location, n), { recursive: true, force: true });
+    return gone.length;
   }
 }
 
@@ -139,5 +149,30 @@ class S3Staging implements Staging {
 
   put(localPath: string, name: string, opts: PutOptions): Promise<StoredObject> {
     return this.#target.put(localPath, name, opts);
+  }
+
+  async clear(keep: readonly string[], signal?: AbortSignal): Promise<number> {
+    const prefix = this.location.slice(`s3://${this.#bucket}/`.length);
+    // Never a whole bucket: staging is always a folder of its own.
+    if (!prefix) throw new ReelError("REEL_INTERNAL", `refusing to clear bucket ${this.#bucket} whole`);
+    const kept = new Set(keep.map((n) => this.#target.key(n)));
+    let removed = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.#client.send(
+        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }),
+        { abortSignal: signal },
+      );
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key && !kept.has(o.Key) ? [{ Key: o.Key }] : []));
+      if (keys.length) {
+        await this.#client.send(
+          new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: keys, Quiet: true } }),
+          { abortSignal: signal },
+        );
+        removed += keys.length;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return removed;
   }
 }
