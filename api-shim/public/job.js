@@ -1,11 +1,13 @@
-// One job: what was asked, where it stands (per episode: stage, progress, quality, errors), the
-// output link once Completed. Kept current by live events (live.js); every event updates `state`
-// and the page is drawn again from it.
-import { cancelJob, getJob, getStatus } from "./api.js";
+// One job: what was asked, where it stands (per episode: stage, progress, quality, errors; the
+// merge pod's progress), every stored file with a download link through the shim's route (a fresh
+// link on each click, so the page works long after the status's presigned URL expired). Kept
+// current by live events (live.js); every event updates `state` and the page is drawn again from it.
+import { cancelJob, getJob, getStatus, outputLink } from "./api.js";
 import { h, progressBar, replace, safeLink } from "./dom.js";
 import { codesIn, errorBox, meaning } from "./errors.js";
 import { finalPhases, formatBytes, formatDuration, formatQuality, formatStage, formatTime } from "./format.js";
 import { follow } from "./live.js";
+import { describeFile, livePod, outputPath, storedFiles } from "./outputs.js";
 
 const modes = {
   websocket: "Live",
@@ -23,8 +25,8 @@ const modes = {
  */
 export async function renderJob(main, id, signal, onAuthError) {
   replace(main, h("p", { role: "status" }, "Loading job…"));
-  /** @type {{ job: any, live: Map<number, { stage?: string, progress?: number }>, mode: string, deleted: boolean }} */
-  const state = { job: undefined, live: new Map(), mode: "reconnecting", deleted: false };
+  /** @type {{ job: any, live: Map<number, { stage: string, phase?: string, progress: number }>, merge: any, mode: string, deleted: boolean }} */
+  const state = { job: undefined, live: new Map(), merge: undefined, mode: "reconnecting", deleted: false };
   try {
     state.job = await getJob(id, signal);
   } catch (e) {
@@ -72,10 +74,11 @@ export async function renderJob(main, id, signal, onAuthError) {
     }
     replace(modeLine, modes[state.mode] ?? "");
     replace(actions, finalPhases.has(phase) || job.spec?.cancel || state.deleted ? null : cancelButton());
+    const files = storedFiles(st);
     replace(
       body,
-      overview(job),
-      phase === "Completed" ? outputSection(st.output) : null,
+      overview(job, finalPhases.has(phase) ? undefined : state.merge),
+      files.length || phase === "Completed" ? outputSection(job, files) : null,
       phase === "Failed" ? failureSection(st) : null,
       episodesSection(job, state.live),
       specSection(job),
@@ -118,11 +121,13 @@ export async function renderJob(main, id, signal, onAuthError) {
         }
         if (typeof e.progress === "number") job.status.progress = e.progress;
         break;
-      case "progress":
+      case "progress": {
         if (typeof e.progress === "number") job.status.progress = e.progress;
-        if (e.episode && typeof e.episode.index === "number")
-          state.live.set(e.episode.index, { stage: e.episode.stage, progress: e.episode.progress });
+        const pod = livePod(e);
+        if (pod?.kind === "episode") state.live.set(pod.index, pod);
+        else if (pod) state.merge = pod;
         break;
+      }
       case "deleted":
         state.deleted = true;
         shownPhase = undefined;
@@ -145,9 +150,10 @@ export async function renderJob(main, id, signal, onAuthError) {
   signal.addEventListener("abort", () => live.stop(), { once: true });
 }
 
-function overview(job) {
+function overview(job, merge) {
   const st = job.status ?? {};
   const total = job.spec?.episodes?.length ?? 0;
+  const running = !finalPhases.has(st.phase ?? "Pending");
   return h(
     "section",
     { class: "overview", "aria-label": "Overview" },
@@ -158,9 +164,19 @@ function overview(job) {
       progressBar(st.progress ?? 0, "Job progress"),
       h("span", { class: "summary" }, `${st.episodesSummary ?? `0/${total}`} episodes done`),
     ),
+    merge
+      ? h(
+          "div",
+          { class: "big-progress merge-progress" },
+          h("span", { class: "label" }, "Merge"),
+          progressBar(merge.progress, "Merge progress"),
+          h("span", { class: "summary" }, merge.phase ?? formatStage(merge.stage)),
+        )
+      : null,
     h(
       "dl",
       { class: "facts" },
+      running && st.activity ? fact("Now", st.activity) : null,
       fact("Created", formatTime(job.createdAt)),
       st.startedAt ? fact("Started", formatTime(st.startedAt)) : null,
       st.completedAt ? fact("Finished", formatTime(st.completedAt)) : null,
@@ -179,26 +195,67 @@ function fact(term, ...value) {
   return h("div", {}, h("dt", {}, term), h("dd", {}, ...value));
 }
 
-function outputSection(output) {
-  if (!output) return h("section", { "aria-labelledby": "output-title" }, h("h2", { id: "output-title" }, "Output"));
+/** Every stored file: the merged one, or one per episode (merge.enabled false). */
+function outputSection(job, files) {
+  const title = files.length > 1 ? "Outputs" : "Output";
+  const head = h("h2", { id: "output-title" }, title);
+  if (!files.length) return h("section", { "aria-labelledby": "output-title" }, head);
+  const chapters = files.length === 1 ? job.status?.output?.chapters : undefined;
   return h(
     "section",
     { class: "output", "aria-labelledby": "output-title" },
-    h("h2", { id: "output-title" }, "Output"),
-    output.url
-      ? h("p", { class: "download" }, safeLink(output.url, "Download the video"))
-      : h("p", {}, "No download link: the output is stored at the location below."),
+    head,
+    files.map((file, n) => outputFile(job, file, n, files.length, chapters)),
+  );
+}
+
+function outputFile(job, file, n, count, chapters) {
+  const d = describeFile(file, n, count, job.spec?.episodes);
+  const result = h("div", { class: "download-result" });
+  let offer;
+  if (d.state === "download") {
+    const link = h("a", { href: `/api/v1${outputPath(job, n)}` }, `Download ${d.name}`);
+    link.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      void download(outputPath(job, n), result);
+    });
+    offer = h("p", { class: "download" }, link);
+  } else if (d.state === "expired") {
+    offer = h(
+      "p",
+      {},
+      `Deleted ${formatTime(file.expiredAt)} by the output retention; run the job again to get it back.`,
+    );
+  } else offer = h("p", {}, "No download link: the file is on a volume, at the location below.");
+  return h(
+    "div",
+    { class: "output-file", "data-output": n },
+    d.title ? h("h3", {}, d.title) : null,
+    offer,
+    result,
     h(
       "dl",
       { class: "facts" },
-      fact("Location", h("code", {}, output.location ?? "")),
-      output.sizeBytes !== undefined ? fact("Size", formatBytes(output.sizeBytes)) : null,
-      output.durationSecs !== undefined ? fact("Duration", formatDuration(output.durationSecs)) : null,
-      output.chapters !== undefined ? fact("Chapters", String(output.chapters)) : null,
-      output.urlExpiresAt ? fact("Link expires", formatTime(output.urlExpiresAt)) : null,
-      output.checksum ? fact("Checksum", h("code", { class: "wrap" }, output.checksum)) : null,
+      fact("Location", h("code", {}, file.location ?? "")),
+      file.sizeBytes !== undefined ? fact("Size", formatBytes(file.sizeBytes)) : null,
+      file.durationSecs !== undefined ? fact("Duration", formatDuration(file.durationSecs)) : null,
+      chapters !== undefined ? fact("Chapters", String(chapters)) : null,
+      file.checksum ? fact("Checksum", h("code", { class: "wrap" }, file.checksum)) : null,
     ),
   );
+}
+
+/** Asks the shim for a fresh link and follows it (an attachment: the page stays). */
+async function download(path, result) {
+  replace(result);
+  try {
+    const { url } = await outputLink(path);
+    const u = new URL(String(url));
+    if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error(`not a download link: ${u.protocol}`);
+    location.assign(u.href);
+  } catch (e) {
+    replace(result, errorBox(e, { alert: true }));
+  }
 }
 
 /** Why the job failed: the Stalled condition's message, each code in it explained. */
@@ -253,7 +310,7 @@ function episodesSection(job, live) {
 function episodeRow(i, asked, st, live) {
   const phase = st?.phase ?? "Pending";
   const running = !finalPhases.has(phase);
-  const stage = running && live?.stage ? formatStage(live.stage) : phase;
+  const stage = running && live ? (live.phase ?? formatStage(live.stage)) : phase;
   const progress = running && typeof live?.progress === "number" ? live.progress : (st?.progress ?? 0);
   const title = st?.title ?? asked?.title ?? `Episode ${i + 1}`;
   const details = [

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { progressChannel, progressMessage } from "@reel/crds";
 import { Redis } from "ioredis";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +22,13 @@ import { chromiumPath, launchChromium } from "./browser.ts";
 
 const crd = join(import.meta.dirname, "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
 const XSS = "<img src=x onerror=alert(1)>";
+/** The job's credentials Secret: the shim signs download links with it (nothing reaches AWS). */
+const s3Secret = {
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name: "s3-creds", namespace: "media" },
+  stringData: { accessKeyId: "AKIADASHBOARD", secretAccessKey: "not-a-secret" },
+};
 const missing = [
   !k8sBinariesBuilt() && "the pinned Kubernetes binaries (bash e2e/scripts/build-k8s.sh)",
   !chromiumPath() && "chromium (apt-get install chromium, or scripts/bootstrap.sh)",
@@ -246,16 +254,28 @@ describe.skipIf(missing.length > 0)(
       expect(await text(".big-progress .progress-text")).toBe("19%");
 
       // Fine progress from a worker pod, through Redis pub/sub: the stage and percent move between statuses.
+      // What the pod publishes (the contract's writer): 0.655 of the encode stage is 70% of its work.
       const pub = new Redis(redis.url);
       await pub.publish(
-        "reel:progress:media/season-1",
-        JSON.stringify({ index: 0, stage: "transcoding", progress: 0.7, percent: 70 }),
+        progressChannel("media/season-1"),
+        JSON.stringify(progressMessage({ index: 0, stage: "encode", fraction: 0.655 })),
       );
-      await pub.quit();
       await until(
         "episode 1 at 70%",
         async () => (await text(`tr[data-episode="0"] .progress-text`)) === "70%" || undefined,
       );
+      expect(await episodeRow(0).locator(".stage").textContent()).toBe("Transcoding");
+      // The merge pod's progress shows on its own bar.
+      await pub.publish(
+        progressChannel("media/season-1"),
+        JSON.stringify(progressMessage({ index: "merge", stage: "merge", fraction: 0.5 })),
+      );
+      await pub.quit();
+      await until(
+        "the merge at 55%",
+        async () => (await text(".merge-progress .progress-text")) === "55%" || undefined,
+      );
+      expect(await text(".merge-progress .summary")).toBe("Merging");
 
       const url = "https://s3.example.com/videos/season-1/season-1.mp4?X-Amz-Signature=abc123&X-Amz-Expires=86400";
       const quality = { ssim: 0.98712, psnr: 41.23, method: "encoder" };
@@ -280,18 +300,92 @@ describe.skipIf(missing.length > 0)(
       });
       const download = page.getByRole("link", { name: "Download the video" });
       await download.waitFor();
-      expect(await download.getAttribute("href")).toBe(url);
-      expect(await download.getAttribute("rel")).toBe("noopener noreferrer");
+      // The link is the shim's route (by uid), never the status's presigned URL, which expires.
+      const uid = (
+        (await (
+          await fetch(`${base}/api/v1/jobs/season-1`, { headers: { authorization: `Bearer ${key}` } })
+        ).json()) as { uid: string }
+      ).uid;
+      expect(await download.getAttribute("href")).toBe(`/api/v1/jobs/${uid}/outputs/0/download`);
+      expect(await page.locator(".output").innerHTML()).not.toContain("X-Amz-Signature=abc123");
       expect(await text("#job-phase")).toBe("Phase: Completed");
+      expect(await page.locator(".merge-progress").count()).toBe(0);
       expect(await text(".big-progress .progress-text")).toBe("100%");
       expect(await episodeRow(0).locator(".quality").textContent()).toBe("SSIM 0.987 · PSNR 41.2 dB");
       expect(await page.locator(".output").textContent()).toContain("700 MiB");
       // A finished job offers no cancel.
       expect(await page.getByRole("button", { name: "Cancel job" }).count()).toBe(0);
 
+      // A click asks the route for a fresh link, signed with the job's credentials Secret, and
+      // downloads it (S3 itself is stood in for by the browser's request routing).
+      await kubectl(["apply", "-f", "-"], JSON.stringify(s3Secret));
+      await page.route(
+        (u) => u.hostname.endsWith(".amazonaws.com"),
+        (r) =>
+          r.fulfill({
+            status: 200,
+            headers: { "content-type": "video/mp4", "content-disposition": 'attachment; filename="season-1.mp4"' },
+            body: "not really a video",
+          }),
+      );
+      const [file] = await Promise.all([page.waitForEvent("download"), download.click()]);
+      expect(file.url()).toMatch(
+        /amazonaws\.com\/(videos\/)?season-1\/season-1\.mp4\?.*X-Amz-Credential=AKIADASHBOARD/,
+      );
+      expect(file.url()).not.toContain("abc123");
+      expect(file.suggestedFilename()).toBe("season-1.mp4");
+      expect(page.url()).toMatch(/#\/jobs\/season-1$/);
+
       const shot = join(shots, "job-completed.png");
       await page.screenshot({ path: shot, fullPage: true });
       process.stderr.write(`dashboard screenshot: ${shot}\n`);
+    });
+
+    it("lists every stored file of a job without merge, each with its download or why there is none", async () => {
+      const res = await fetch(`${base}/api/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          name: "per-episode",
+          spec: {
+            episodes: [
+              { url: "https://cdn.example.com/a.mp4", title: "Pilot" },
+              { url: "https://cdn.example.com/b.mp4" },
+              { url: "https://cdn.example.com/c.mp4", title: "Third" },
+            ],
+            merge: { enabled: false },
+            output: { s3: { bucket: "videos", credentialsSecret: "s3-creds" } },
+          },
+        }),
+      });
+      expect(res.status).toBe(201);
+      await setStatus("per-episode", {
+        phase: "Completed",
+        progress: 100,
+        outputs: [
+          { location: "s3://videos/Pilot.mp4", episode: 0, title: "Pilot", sizeBytes: 1_048_576, durationSecs: 65 },
+          { location: "s3://videos/b.mp4", episode: 1, expiredAt: new Date().toISOString() },
+          { location: "pvc://out/Third.mp4", episode: 2, title: "Third" },
+        ],
+      });
+      const page2 = await browser.newPage();
+      try {
+        await page2.addInitScript(`sessionStorage.setItem("reel.apiKey", ${JSON.stringify(key)})`);
+        await page2.goto(`${base}/#/jobs/per-episode`);
+        await page2.getByRole("heading", { name: "Outputs" }).waitFor();
+        const files = page2.locator(".output-file");
+        expect(await files.count()).toBe(3);
+        expect(await page2.getByRole("link", { name: "Download Pilot" }).getAttribute("href")).toMatch(
+          /^\/api\/v1\/jobs\/[0-9a-f-]{36}\/outputs\/0\/download$/,
+        );
+        expect(await files.nth(0).textContent()).toContain("1.0 MiB");
+        expect(await files.nth(1).textContent()).toContain("Episode 2");
+        expect(await files.nth(1).textContent()).toContain("by the output retention");
+        expect(await files.nth(2).textContent()).toContain("the file is on a volume");
+        expect(await page2.getByRole("link", { name: /^Download/ }).count()).toBe(1);
+      } finally {
+        await page2.close();
+      }
     });
 
     it("renders an episode title that is HTML as text, in the job page and nowhere as markup", async () => {

@@ -1,8 +1,19 @@
 // The page's pure modules (api-shim/public/*.js: no DOM at import), tested in Node.
+import {
+  episodeTitle,
+  JobEvent,
+  outputDownloadPath,
+  progressChannel,
+  progressMessage,
+  storedFiles as contractFiles,
+  VideoJobStatus,
+} from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import { codesIn } from "../../public/errors.js";
 import { formatBytes, formatDuration, formatQuality, formatStage } from "../../public/format.js";
+import { describeFile, livePod, outputPath, storedFiles } from "../../public/outputs.js";
 import { buildCreateBody, parseEpisodes, parseTags, pathSegments, placeDetail } from "../../public/spec.js";
+import { parseProgress, progressEvent } from "../live/progress.ts";
 
 describe("parseEpisodes", () => {
   it("reads `URL | title` lines, skipping blank and # lines, and remembers each episode's line", () => {
@@ -125,5 +136,72 @@ describe("formatting", () => {
     expect(
       codesIn("REEL_EPISODES_FAILED: episode 1 (a): REEL_SOURCE_NOT_FOUND; episode 2 (b): REEL_SOURCE_NOT_FOUND"),
     ).toEqual(["REEL_EPISODES_FAILED", "REEL_SOURCE_NOT_FOUND"]);
+  });
+});
+
+describe("stored files and their links", () => {
+  const statuses = [
+    {
+      outputs: [
+        { location: "s3://videos/s1/a.mp4", episode: 0, sizeBytes: 10 },
+        { location: "s3://videos/s1/b.mp4", episode: 1, expiredAt: "2026-02-01T00:00:00Z" },
+        { location: "pvc://out/s1/c.mp4", episode: 2, title: "Three" },
+      ],
+    },
+    { output: { location: "s3://videos/s1/all.mp4", chapters: 3, url: "https://x" } },
+    { phase: "Processing" },
+  ].map((s) => VideoJobStatus.parse(s));
+
+  it("lists the same files as the REST contract, status.output as file 0 of an older status", () => {
+    for (const st of statuses) expect(storedFiles(st)).toEqual(contractFiles(st));
+    expect(storedFiles(undefined)).toEqual([]);
+  });
+
+  it("links each file through the shim's route, by uid when the job has one", () => {
+    expect(`/api/v1${outputPath({ id: "s1", uid: "0a7d9e0e-1111-4c4c-8d8d-222233334444" }, 2)}`).toBe(
+      outputDownloadPath("0a7d9e0e-1111-4c4c-8d8d-222233334444", 2),
+    );
+    expect(`/api/v1${outputPath({ id: "s 1" }, 0)}`).toBe(outputDownloadPath("s 1", 0));
+  });
+
+  it("offers a download for a file kept in S3 only, named by its episode", () => {
+    const files = storedFiles(statuses[0]);
+    const episodes = [{ title: "Pilot" }, {}, {}];
+    expect(files.map((f, n) => describeFile(f, n, files.length, episodes))).toEqual([
+      { name: "Pilot", title: "Pilot", state: "download" },
+      { name: episodeTitle(undefined, 1), title: episodeTitle(undefined, 1), state: "expired" },
+      { name: "Three", title: "Three", state: "volume" },
+    ]);
+    expect(describeFile(storedFiles(statuses[1])[0], 0, 1)).toEqual({
+      name: "the video",
+      title: undefined,
+      state: "download",
+    });
+  });
+});
+
+describe("live pod progress", () => {
+  /** A pod's message as the shim turns it into a stream event (live/progress.ts), as the page gets it. */
+  const streamed = (m: Parameters<typeof progressMessage>[0]) => {
+    const read = parseProgress(progressChannel("media/s1"), JSON.stringify(progressMessage(m)));
+    if (!read) throw new Error("not read");
+    return JobEvent.parse({ id: "1-1", job: "s1", at: "2026-01-02T03:04:05Z", ...progressEvent(read.msg) });
+  };
+
+  it("keeps an episode pod's and the merge pod's stage, phase and percent as the shim sends them", () => {
+    expect(livePod(streamed({ index: 1, stage: "encode", fraction: 0.5 }))).toEqual({
+      kind: "episode",
+      index: 1,
+      stage: "encode",
+      phase: "Transcoding",
+      progress: 61,
+    });
+    expect(livePod(streamed({ index: "merge", stage: "merge", fraction: 0.5 }))).toEqual({
+      kind: "merge",
+      stage: "merge",
+      phase: "Merging",
+      progress: 55,
+    });
+    expect(livePod({ type: "phase", phase: "Processing" })).toBeUndefined();
   });
 });
