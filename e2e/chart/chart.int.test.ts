@@ -145,6 +145,7 @@ describe.skipIf(!hasHelm)(
       // the output settings render only when set (the operator's defaults: bucket SSE, presigned, keep)
       expect(env.REEL_S3_SSE).toBeUndefined();
       expect(env.REEL_FINISHED_RETENTION).toBeUndefined();
+      expect(env.REEL_KEEP_STAGING).toBeUndefined();
     });
 
     it("renders the finalizer policy as crds/generated/videojob-finalizer-policy.yaml has it (labels aside)", async () => {
@@ -215,6 +216,7 @@ describe.skipIf(!hasHelm)(
         REEL_OUTPUT_PUBLIC_BASE_URL: "https://cdn.example.com/videos",
         REEL_OUTPUT_RETENTION: "30d",
         REEL_FINISHED_RETENTION: "7d",
+        REEL_KEEP_STAGING: "true",
       });
       const opRole = ms.find((m) => m.kind === "Role" && m.metadata.name === "reel-operator") as Manifest;
       expect(opRole.rules).toContainEqual({ apiGroups: ["reel.dev"], resources: ["videojobs"], verbs: ["delete"] });

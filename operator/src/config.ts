@@ -65,6 +65,8 @@ export const ConfigSchema = z.object({
   REEL_OUTPUT_RETENTION: z.string().default(""),
   /** Finished VideoJobs deleted this long after they finished ("" keeps). */
   REEL_FINISHED_RETENTION: z.string().default(""),
+  /** Keep a job's staged files once its outputs are stored (debugging); by default the merge pod removes them. */
+  REEL_KEEP_STAGING: bool.default(false),
   /** OTLP/HTTP trace export (off unless an endpoint is set); the service is reel-operator by default. */
   ...TracingEnvShape,
 });

@@ -108,7 +108,7 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
     });
     // kubectl's printer columns read it.
     const table = await kubectl(["-n", "media", "get", "videojobs"]);
-    expect(table).toMatch(/NAME\s+PHASE\s+PROGRESS\s+EPISODES\s+AGE/);
+    expect(table).toMatch(/NAME\s+PHASE\s+PROGRESS\s+EPISODES\s+ACTIVITY\s+AGE/);
     expect(table).toMatch(/season-1\s+Pending\s+0\s+0\/3/);
     const managers = await getJson<{ metadata: { managedFields: { manager: string }[] } }>([
       "-n",
@@ -322,7 +322,7 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
         return x.status?.episodes?.[0]?.phase === "Transcoding" ? x : undefined;
       });
       expect(v.status?.phase).toBe("Processing");
-      expect(v.status?.episodes?.[0]).toMatchObject({ phase: "Transcoding", progress: 62 });
+      expect(v.status?.episodes?.[0]).toMatchObject({ phase: "Transcoding", progress: 61 });
       const base = `http://127.0.0.1:${op.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/readyz`)).status).toBe(200);

@@ -44,6 +44,8 @@ export interface OperatorSettings {
   redisUrl?: string;
   /** SSE and public base URL of the installation, passed to the pods (plan/installation-env.ts). */
   installation?: InstallationSettings;
+  /** The merge pod keeps the staged files once the outputs are stored (debugging). */
+  keepStaging?: boolean;
 }
 
 export interface EpisodeObservation {
@@ -220,7 +222,7 @@ function jobObject({ job, s, role, suffix, labels: extra, work, placement, index
   const fullEnv: EnvVar[] = [
     ...buildWorkerEnv(
       work.mode === "merge"
-        ? { ...common, mode: "merge", episodes: work.episodes }
+        ? { ...common, mode: "merge", episodes: work.episodes, ...(s.keepStaging ? { keepStaging: true } : {}) }
         : { ...common, mode: work.mode, ...episodeWork(job, work.index, placement) },
     ),
     ...installationEnv(s.installation, role),

@@ -545,10 +545,11 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
     } else {
       // The merge pod's progress moves the job from 95 % to 99 %; Completed makes it 100.
       const fine = observed.progress?.get("merge");
-      const percent = fine && fine.stage !== "done" ? fine.percent : 0;
+      // `done` ends the pod's attempt: all stored when it ended Completed, else nothing yet.
+      const percent = !fine ? 0 : fine.stage !== "done" ? fine.percent : fine.phase === "Completed" ? 100 : 0;
       status.phase = "Merging";
       status.progress = Math.max(prev.progress ?? 0, 95 + Math.floor((percent * 4) / 100));
-      const activity = fine ? activityOf([], { phase: fine.phase, percent: fine.percent }) : undefined;
+      const activity = fine ? activityOf([], { stage: fine.stage, percent }) : undefined;
       if (activity) status.activity = activity;
       report("working", "Merging", mergeWork(vj, completed.length));
     }
@@ -594,8 +595,9 @@ const RUNNING_ORDER: EpisodeStatus["phase"][] = ["Uploading", "Measuring", "Tran
  * when there are few ("ep1 Uploading 99%, ep3 Transcoding 40%"), counted by phase when there are
  * many, and the merge pod's stage while it runs.
  */
-export function activityOf(episodes: EpisodeStatus[], merge?: { phase: string; percent: number }): string | undefined {
-  if (merge) return `${merge.phase === "Uploading" ? "storing" : "merging"} ${Math.floor(merge.percent)}%`;
+export function activityOf(episodes: EpisodeStatus[], merge?: { stage: string; percent: number }): string | undefined {
+  if (merge)
+    return `${merge.stage === "store" || merge.stage === "done" ? "storing" : "merging"} ${Math.floor(merge.percent)}%`;
   const running = episodes.filter((e) => RUNNING_ORDER.includes(e.phase));
   if (!running.length) return undefined;
   if (running.length <= 3)
