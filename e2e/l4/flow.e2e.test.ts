@@ -51,6 +51,8 @@ type Status = {
     error?: { code: string; message: string };
   }>;
   output?: { location: string; chapters?: number; sizeBytes?: number };
+  outputs?: Array<{ location: string; episode?: number; title?: string; sizeBytes?: number; checksum?: string }>;
+  activity?: string;
   conditions?: Array<{ type: string; status: string; reason: string }>;
 };
 
@@ -85,7 +87,11 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     env.kubelet.runs.filter((r) => r.labels["reel.dev/videojob"] === name && r.labels["reel.dev/role"] === role);
 
   /** A VideoJob of our own (not the example): gpu off, so the scheduler may use any node. */
-  async function applyJob(name: string, episodes: Array<{ path: string; title: string }>): Promise<void> {
+  async function applyJob(
+    name: string,
+    episodes: Array<{ path: string; title: string }>,
+    over: Record<string, unknown> = {},
+  ): Promise<void> {
     const job = {
       apiVersion: "reel.dev/v1alpha1",
       kind: "VideoJob",
@@ -103,6 +109,7 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
             credentialsSecret: "s3-creds",
           },
         },
+        ...over,
       },
     };
     await env.kubectl(["apply", "-f", "-"], JSON.stringify(job));
@@ -352,6 +359,58 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
       );
     }
     expect(hooks.deliveries.every((d) => d.verified)).toBe(true);
+  }, 200_000);
+
+  it("stores each episode as its own file with merge off, lists them in status, and keeps them when the VideoJob goes", async () => {
+    await applyJob(
+      "separate",
+      [
+        { path: "/show/ep1.mp4", title: "Pilot" },
+        { path: "/show/ep3.mkv", title: "Crossroads" },
+        { path: "/long/ep1.mp4", title: "Long one" },
+      ],
+      { merge: { enabled: false } },
+    );
+    // `kubectl get videojobs` as a user watches it: Progress never goes back, Activity says what runs.
+    const rows: string[] = [];
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const out = await env.kubectl(["get", "videojob", "separate", "-n", TENANT_NS, "--no-headers"]).catch(() => "");
+        if (out.trim()) rows.push(out.trim());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await waitReady("separate");
+    watching = false;
+    await watch;
+    log(rows.join("\n"));
+    const progress = rows.map((r) => Number(r.split(/\s+/)[2])).filter(Number.isFinite);
+    expect(progress.every((p, i) => i === 0 || p >= (progress[i - 1] as number))).toBe(true);
+    expect(progress.at(-1)).toBe(100);
+    expect(rows.some((r) => /\bep\d (Downloading|Probing|Transcoding|Measuring|Uploading) \d+%/.test(r))).toBe(true);
+
+    const vj = await videojob("separate");
+    expect(vj.status?.phase).toBe("Completed");
+    expect(vj.status?.output).toBeUndefined();
+    expect(vj.status?.activity).toBeUndefined();
+    const files = vj.status?.outputs ?? [];
+    expect(files.map((f) => [f.location, f.episode, f.title])).toEqual([
+      ["s3://videos/separate/separate-001-Pilot.mp4", 0, "Pilot"],
+      ["s3://videos/separate/separate-002-Crossroads.mp4", 1, "Crossroads"],
+      ["s3://videos/separate/separate-003-Long one.mp4", 2, "Long one"],
+    ]);
+    for (const f of files) {
+      const probe = await ffprobe(f.location);
+      expect(probe.streams.map((x) => x.codec_type).sort()).toEqual(["audio", "video"]);
+      expect(probe.chapters).toEqual([]);
+    }
+    // The merge pod stored them and cleared staging (its record stays until the VideoJob goes).
+    const uid = (vj.metadata as { uid?: string }).uid;
+    expect(await objects(`separate/.reel-staging/${uid}/`)).toEqual([`separate/.reel-staging/${uid}/merge.json`]);
+
+    await env.kubectl(["delete", "videojob", "separate", "-n", TENANT_NS, "--wait=true", "--timeout=60s"]);
+    expect(await objects("separate/")).toEqual(files.map((f) => f.location.replace("s3://videos/", "")).sort());
   }, 200_000);
 
   it("retries a worker pod killed mid-transcode and writes the output once", async () => {
