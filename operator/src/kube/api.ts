@@ -1,13 +1,15 @@
 // A small Kubernetes REST client for the operator's writes and point reads: one keep-alive
-// connection pool, Server-Side Apply under one field manager, a client-side rate limit, 429s
-// honoured (Retry-After), and a count of every write for the metrics and the no-op benchmark.
-// Watches go through kubernetes-fluent-client (informer.ts); its Apply hard-codes the field
-// manager "pepr", so writes do not.
+// connection pool, every write under the operator's one field manager (Jobs are created by POST,
+// status written as a merge patch; Server-Side Apply is kept for the benchmark that compares the
+// two), a client-side rate limit, 429s honoured (Retry-After), and a count of every write for the
+// metrics and the no-op benchmark. Watches go through kubernetes-fluent-client (informer.ts); its
+// Apply hard-codes the field manager "pepr", so writes do not.
 import { KubeConfig } from "@kubernetes/client-node";
 import { Agent, fetch } from "undici";
+import { FIELD_MANAGER } from "@reel/crds";
 import { TokenBucket } from "../controller/rate.ts";
 
-export const FIELD_MANAGER = "reel-operator";
+export { FIELD_MANAGER };
 
 export interface KubeObject {
   apiVersion: string;
@@ -177,7 +179,7 @@ export class KubeApi {
     return r.items;
   }
 
-  /** Server-Side Apply of `obj` (or of its status subresource) under the operator's field manager. */
+  /** Server-Side Apply of `obj` (or of its status subresource) under the operator's field manager (bench/tools/kube-load.ts compares it with create). */
   async apply<T extends KubeObject>(obj: KubeObject, opts: { status?: boolean } = {}): Promise<T> {
     const path = `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)}${opts.status ? "/status" : ""}`;
     this.onWrite?.(opts.status ? "apply-status" : "apply", obj.kind);

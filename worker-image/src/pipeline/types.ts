@@ -1,3 +1,4 @@
+// The status types the pipeline reports in: the VideoJob's own (crds), under the pipeline's names.
 import type { EpisodeStatus as CrdEpisodeStatus, VideoJobStatus } from "@reel/crds";
 
 export type EpisodeStatus = CrdEpisodeStatus;
