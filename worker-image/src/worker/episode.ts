@@ -155,13 +155,13 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
       const cut = await cutSource({ source, spec: env.job.spec, workDir, binaries, signal });
       if (!cut) return undefined;
       const segments: SplitRecord["segments"] = [];
-      for (const piece of cut.pieces) {
-        const sha256 = await stages.sha256(piece.path);
-        await staging.put(piece.path, segmentSourceFile(index, piece.index), { sha256, signal });
-        segments.push({ index: piece.index, frames: piece.frames, startSecs: piece.startSecs, sha256 });
+      for (const segment of cut.segments) {
+        const sha256 = await stages.sha256(segment.path);
+        await staging.put(segment.path, segmentSourceFile(index, segment.index), { sha256, signal });
+        segments.push({ index: segment.index, frames: segment.frames, startSecs: segment.startSecs, sha256 });
         sctx.progress(
-          (piece.index + 1) / (cut.pieces.length + 1),
-          `staged segment ${piece.index + 1}/${cut.pieces.length}`,
+          (segment.index + 1) / (cut.segments.length + 1),
+          `staged segment ${segment.index + 1}/${cut.segments.length}`,
         );
       }
       let audio: { sha256: string } | undefined;
@@ -188,7 +188,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
       ...(split.audio ? { audio: split.audio } : {}),
       ...(ytDlp ? { ytDlp } : {}),
     };
-    // The record goes last: segment pods trust only pieces it names.
+    // The record goes last: segment pods trust only segments it names.
     await putJson(staging, ctx.scratch, splitRecordFile(index), record);
     progress.report({ index, stage: "done", fraction: 1, detail: "split" });
     return outcomeOf(r.status, {

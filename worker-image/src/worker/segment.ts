@@ -1,4 +1,4 @@
-// A segment pod: one pod of a split episode's Indexed Job (see split.ts). Encodes the staged piece
+// A segment pod: one pod of a split episode's Indexed Job (see split.ts). Encodes the staged segment
 // JOB_COMPLETION_INDEX with the episode's settings through the same stages as an episode, then
 // stages the encoded segment and its record (record last).
 import { join } from "node:path";
@@ -27,8 +27,8 @@ export async function runSegmentPod(env: SegmentEnv, ctx: PodContext): Promise<S
       `episode ${index + 1} has no split record for these settings at ${staging.locate(splitRecordFile(index))}`,
     );
   }
-  const piece = split.segments[k];
-  if (!piece || piece.index !== k) {
+  const segment = split.segments[k];
+  if (!segment || segment.index !== k) {
     throw new ReelError(
       "REEL_WORKER_ENV_INVALID",
       `JOB_COMPLETION_INDEX ${k} is out of range: episode ${index + 1} has ${split.segments.length} segments`,
@@ -37,7 +37,7 @@ export async function runSegmentPod(env: SegmentEnv, ctx: PodContext): Promise<S
   const done = await staging.readJson<SegmentRecord>(segmentRecordFile(index, k), signal);
   // A segment from an earlier attempt on another encoder is done again: one encoder per episode.
   const sameEncoder = !env.encoderHint || done?.encoder.startsWith(env.encoderHint);
-  if (done?.stagingKey === key && done.sourceSha256 === piece.sha256 && sameEncoder) {
+  if (done?.stagingKey === key && done.sourceSha256 === segment.sha256 && sameEncoder) {
     log.info({ segment: k }, "segment already staged; nothing to do");
     return {
       mode: "segment",
@@ -53,7 +53,7 @@ export async function runSegmentPod(env: SegmentEnv, ctx: PodContext): Promise<S
   const dir = join(ctx.scratch, `seg${k}`);
   const source = await staging.materialise(segmentSourceFile(index, k), dir, signal);
   const sha = await stages.sha256(source);
-  if (sha !== piece.sha256) {
+  if (sha !== segment.sha256) {
     throw new ReelError(
       "REEL_CHECKSUM_MISMATCH",
       `segment ${k} of episode ${index + 1} does not match the split record`,
@@ -63,7 +63,7 @@ export async function runSegmentPod(env: SegmentEnv, ctx: PodContext): Promise<S
   // operator reports a split episode's progress from the Indexed Job's completed indexes.
   const report = (_stage: string, _phase: string) => ({ signal, progress: () => {} });
   log.info(
-    { segment: k, of: split.segments.length, frames: piece.frames, encoderHint: env.encoderHint },
+    { segment: k, of: split.segments.length, frames: segment.frames, encoderHint: env.encoderHint },
     "segment starting",
   );
   const probe = await stages.probe(source, report("probe", "Probing"));
@@ -80,13 +80,13 @@ export async function runSegmentPod(env: SegmentEnv, ctx: PodContext): Promise<S
     index,
     segment: k,
     stagingKey: key,
-    sourceSha256: piece.sha256,
+    sourceSha256: segment.sha256,
     sha256,
     encoder: enc.encoder,
-    frames: piece.frames,
+    frames: segment.frames,
     quality,
   };
   await putJson(staging, ctx.scratch, segmentRecordFile(index, k), record);
   log.info({ segment: k, encoder: enc.encoder, ssim: quality.ssim }, "segment staged");
-  return { mode: "segment", index, segment: k, phase: "Completed", encoder: enc.encoder, frames: piece.frames };
+  return { mode: "segment", index, segment: k, phase: "Completed", encoder: enc.encoder, frames: segment.frames };
 }

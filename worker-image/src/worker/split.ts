@@ -30,9 +30,9 @@ import { putJson, type Staging } from "./staging.ts";
 
 // Staged names: crds/src/contract/staging.ts.
 export const splitRecordFile = staged.splitRecord;
-export const segmentSourceFile = staged.pieceSource;
-export const segmentFile = staged.piece;
-export const segmentRecordFile = staged.pieceRecord;
+export const segmentSourceFile = staged.segmentSource;
+export const segmentFile = staged.segment;
+export const segmentRecordFile = staged.segmentRecord;
 export const audioFile = staged.audio;
 
 /** What ep<i>.split.json holds. */
@@ -72,7 +72,7 @@ export function shouldSplit(spec: VideoJobSpec, durationSecs: number): boolean {
   return durationSecs >= parseDuration(s.minDuration);
 }
 
-export interface SplitPiece {
+export interface CutSegment {
   index: number;
   path: string;
   frames: number;
@@ -80,10 +80,10 @@ export interface SplitPiece {
 }
 
 /**
- * Cuts `source` at keyframes into video-only Matroska pieces of about `segmentSecs` by stream copy,
- * and encodes its first audio track once. Each piece starts on a keyframe, so it decodes on its own;
- * the pieces' packets add up to the source's exactly (checked). Undefined when the episode yields
- * fewer than two pieces (too few keyframes): it is then encoded whole.
+ * Cuts `source` at keyframes into video-only Matroska segments of about `segmentSecs` by stream copy,
+ * and encodes its first audio track once. Each segment starts on a keyframe, so it decodes on its own;
+ * the segments' packets add up to the source's exactly (checked). Undefined when the episode yields
+ * fewer than two segments (too few keyframes): it is then encoded whole.
  */
 export async function cutSource(o: {
   source: string;
@@ -91,7 +91,7 @@ export async function cutSource(o: {
   workDir: string;
   binaries: FfmpegBinaries;
   signal?: AbortSignal;
-}): Promise<{ pieces: SplitPiece[]; audio?: string; durationSecs: number } | undefined> {
+}): Promise<{ segments: CutSegment[]; audio?: string; durationSecs: number } | undefined> {
   const p = await ffprobe(o.source, { binaries: o.binaries, signal: o.signal });
   const times = await frameTimes(o.source, { binaries: o.binaries, signal: o.signal });
   const plan = planSegments(times, parseDuration(o.spec.split.segmentDuration));
@@ -104,20 +104,20 @@ export async function cutSource(o: {
     ["-y", ...inputArgs({ path: o.source, demuxer: p.demuxer })]
       .concat(["-map", "0:v:0", "-c", "copy", "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"])
       .concat(["-f", "segment", "-segment_times", cuts.join(","), "-segment_format", "matroska"])
-      .concat(["-reset_timestamps", "1", outputPath(join(o.workDir, "piece%04d.mkv"))]),
+      .concat(["-reset_timestamps", "1", outputPath(join(o.workDir, "segment%04d.mkv"))]),
     { binaries: o.binaries, signal: o.signal, label: "split" },
   );
-  const pieces: SplitPiece[] = [];
+  const segments: CutSegment[] = [];
   for (const s of plan) {
-    const path = join(o.workDir, `piece${String(s.index).padStart(4, "0")}.mkv`);
+    const path = join(o.workDir, `segment${String(s.index).padStart(4, "0")}.mkv`);
     const t = await frameTimes(path, { binaries: o.binaries, signal: o.signal });
-    pieces.push({ index: s.index, path, frames: t.pts.length, startSecs: s.startPts - p.startTimeSecs });
+    segments.push({ index: s.index, path, frames: t.pts.length, startSecs: s.startPts - p.startTimeSecs });
   }
-  const total = pieces.reduce((a, x) => a + x.frames, 0);
+  const total = segments.reduce((a, x) => a + x.frames, 0);
   if (total !== times.pts.length) {
     throw new ReelError(
       "REEL_FFMPEG_FAILED",
-      `splitting at keyframes gave ${total} frames in ${pieces.length} pieces, the source has ${times.pts.length}`,
+      `splitting at keyframes gave ${total} frames in ${segments.length} segments, the source has ${times.pts.length}`,
     );
   }
   let audio: string | undefined;
@@ -129,7 +129,7 @@ export async function cutSource(o: {
       label: "encode audio",
     });
   }
-  return { pieces, ...(audio ? { audio } : {}), durationSecs: p.durationSecs };
+  return { segments, ...(audio ? { audio } : {}), durationSecs: p.durationSecs };
 }
 
 /**
