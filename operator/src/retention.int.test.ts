@@ -30,6 +30,7 @@ interface VJ {
     phase?: string;
     completedAt?: string;
     output?: { location: string; url?: string; urlExpiresAt?: string; expiredAt?: string; sizeBytes?: number };
+    outputs?: { location: string; url?: string; expiredAt?: string; episode?: number; title?: string }[];
   };
 }
 
@@ -69,13 +70,14 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
       ])
     ).items;
 
-  function videoJob(name: string) {
+  function videoJob(name: string, over: Record<string, unknown> = {}) {
     return JSON.stringify({
       apiVersion: "reel.dev/v1alpha1",
       kind: "VideoJob",
       metadata: { name, namespace: "media" },
       spec: {
         episodes: [{ url: `https://cdn.example.com/${name}/0.mp4`, title: "Ep 1" }],
+        ...over,
         gpu: { policy: "off" },
         output: { s3: { bucket: "videos", prefix: `${name}/`, endpoint: s3.endpoint, credentialsSecret: "s3-creds" } },
       },
@@ -253,5 +255,57 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
     expect(await events("broken", "Expired")).toHaveLength(1);
     expect(await metric("videojob")).toBe(2);
     expect(await metric("output")).toBe(1); // the failed job had no output to delete
+  }, 60_000);
+
+  it("with merge off, runs the merge Job, lists each stored file, and expires every one of them (and only them)", async () => {
+    const episodes = [0, 1].map((i) => ({ url: `https://cdn.example.com/separate/${i}.mp4`, title: `Ep ${i + 1}` }));
+    await kubectl(["apply", "-f", "-"], videoJob("separate", { episodes, merge: { enabled: false } }));
+    await until("the episode Jobs", async () => ((await jobsOf("separate")).length === 2 ? true : undefined));
+    const sepUid = (await vjOf("separate")).metadata.uid;
+    await finishJob("separate-ep0", "Complete");
+    await finishJob("separate-ep1", "Complete");
+    const merge = await until("the merge Job, merge off or not", async () =>
+      (await jobsOf("separate")).find((j) => j.metadata.labels["reel.dev/role"] === "merge"),
+    );
+    expect(JSON.parse(envOf(merge).REEL_MERGE_EPISODES ?? "[]")).toEqual([
+      { index: 0, title: "Ep 1" },
+      { index: 1, title: "Ep 2" },
+    ]);
+    // What the merge pod leaves: two files beside staging, staging cleared to its record.
+    const files = ["separate/separate-001-Ep 1.mp4", "separate/separate-002-Ep 2.mp4"];
+    for (const key of [...files, `separate/.reel-staging/${sepUid}/merge.json`, "separate/notes.txt"]) await put(key);
+    const stored = (key: string) => ({
+      location: `s3://videos/${key}`,
+      bytes: 1,
+      sha256: "cd".repeat(32),
+      url: `${PUBLIC}/${key.replace(" ", "%20")}`,
+    });
+    await mergePodDone("separate", "separate-merge", {
+      mode: "merge",
+      phase: "Completed",
+      outputs: files.map(stored),
+    });
+    await finishJob("separate-merge", "Complete");
+    const done = await until("Completed with both files", async () => {
+      const v = await vjOf("separate");
+      return v.status?.phase === "Completed" && v.status.outputs?.length === 2 ? v : undefined;
+    });
+    expect(done.status?.output).toBeUndefined();
+    expect(done.status?.outputs?.map((o) => [o.location, o.episode, o.title, o.url])).toEqual([
+      ["s3://videos/separate/separate-001-Ep 1.mp4", 0, "Ep 1", `${PUBLIC}/separate/separate-001-Ep%201.mp4`],
+      ["s3://videos/separate/separate-002-Ep 2.mp4", 1, "Ep 2", `${PUBLIC}/separate/separate-002-Ep%202.mp4`],
+    ]);
+
+    const expired = await until("both files expired", async () => {
+      const v = await vjOf("separate");
+      return v.status?.outputs?.every((o) => o.expiredAt) ? v : undefined;
+    });
+    expect(expired.status?.outputs?.map((o) => o.url)).toEqual([undefined, undefined]);
+    // Both outputs and the staging record gone; what the job did not write stays.
+    expect(await keys("separate/")).toEqual(["separate/notes.txt"]);
+    expect((await events("separate", "OutputExpired"))[0]?.message).toBe(
+      "deleted the output s3://videos/separate/separate-001-Ep 1.mp4 and 1 more and its staging (3 object(s)), 2s after the job finished (REEL_OUTPUT_RETENTION)",
+    );
+    expect(await metric("output")).toBe(2);
   }, 60_000);
 });
