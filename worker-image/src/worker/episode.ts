@@ -93,89 +93,27 @@ function outcomeOf(status: EpisodeStatus, extra: Partial<EpisodeOutcome>): Episo
 
 export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<EpisodeOutcome> {
   const { index } = env.episode;
-  const { log, staging, stages, signal, progress } = ctx;
+  const { log, staging, progress } = ctx;
   const key = stagingKey(env);
-  const recordName = episodeRecordFile(index);
-  const videoName = episodeFile(index);
-
-  const existing = await staging.readJson<EpisodeRecord>(recordName, signal);
-  if (existing?.stagingKey === key && existing.status?.phase === "Completed") {
-    log.info({ stagingKey: key, staged: `${staging.locate(videoName)}` }, "episode already staged; nothing to do");
-    progress.report({ index, stage: "done", fraction: 1, detail: "already staged" });
-    return outcomeOf(existing.status, {
-      reused: true,
-      staged: `${staging.locate(videoName)}`,
-      ...(existing.ytDlp ? { ytDlp: existing.ytDlp } : {}),
-    });
-  }
-  if (existing) log.info({ recorded: existing.stagingKey, stagingKey: key }, "staged episode is stale; redoing it");
-  const splitBefore = await staging.readJson<SplitRecord>(splitRecordFile(index), signal);
-  if (splitBefore?.stagingKey === key) {
-    const segments = splitBefore.segments.length;
-    log.info({ stagingKey: key, segments }, "episode already split and staged; nothing to do");
-    progress.report({ index, stage: "done", fraction: 1, detail: "already split" });
-    return {
-      mode: "episode",
-      index,
-      phase: "Completed",
-      reused: true,
-      split: { segments },
-      durationSecs: splitBefore.durationSecs,
-      bytesDownloaded: splitBefore.bytesDownloaded,
-      staged: staging.locate(splitRecordFile(index)),
-      ...(splitBefore.ytDlp ? { ytDlp: splitBefore.ytDlp } : {}),
-    };
-  }
+  const done = await alreadyStaged(env, ctx, key);
+  if (done) return done;
 
   log.info({ url: redact(env.episode.url), encoderHint: env.encoderHint }, "episode starting");
-  let lastPhase = "";
-  const emit = (e: JobEvent) => {
-    if (e.type !== "episode") return;
-    if (e.stage)
-      progress.report({ index, stage: e.stage, fraction: e.fraction ?? 0, ...(e.detail ? { detail: e.detail } : {}) });
-    if (e.phase !== lastPhase) {
-      lastPhase = e.phase;
-      log.info({ phase: e.phase, stage: e.stage }, "episode phase");
-    }
-  };
   // A long episode is cut into segments for the operator's Indexed Job instead of encoded here.
-  let split: { segments: SplitRecord["segments"]; audio?: { sha256: string } } | undefined;
+  const cut: { segments?: SplitRecord["segments"]; audio?: { sha256: string } } = {};
   const r = await processEpisode({ url: env.episode.url, title: env.episode.title }, index, {
-    stages,
+    stages: ctx.stages,
     spec: env.job.spec,
     cacheDir: ctx.cacheDir,
     workDir: join(ctx.scratch, `ep${index}`),
-    signal,
-    emit,
+    signal: ctx.signal,
+    emit: progressEmitter(index, ctx),
     now: ctx.now ?? (() => new Date()),
-    split: async (source, probe, sctx) => {
-      if (!shouldSplit(env.job.spec, probe.durationSecs)) return undefined;
-      const binaries = ctx.binaries ?? defaultBinaries;
-      const workDir = join(ctx.scratch, `split-ep${index}`);
-      const cut = await cutSource({ source, spec: env.job.spec, workDir, binaries, signal });
-      if (!cut) return undefined;
-      const segments: SplitRecord["segments"] = [];
-      for (const segment of cut.segments) {
-        const sha256 = await stages.sha256(segment.path);
-        await staging.put(segment.path, segmentSourceFile(index, segment.index), { sha256, signal });
-        segments.push({ index: segment.index, frames: segment.frames, startSecs: segment.startSecs, sha256 });
-        sctx.progress(
-          (segment.index + 1) / (cut.segments.length + 1),
-          `staged segment ${segment.index + 1}/${cut.segments.length}`,
-        );
-      }
-      let audio: { sha256: string } | undefined;
-      if (cut.audio) {
-        audio = { sha256: await stages.sha256(cut.audio) };
-        await staging.put(cut.audio, audioFile(index), { sha256: audio.sha256, signal });
-      }
-      split = { segments, ...(audio ? { audio } : {}) };
-      log.info({ segments: segments.length, durationSecs: cut.durationSecs }, "episode split for parallel encoding");
-      return segments.length;
-    },
+    split: (source, probe, sctx) => cutAndStage(env, ctx, source, probe.durationSecs, sctx, cut),
   });
   const ytDlp = r.route === "page" ? await ctx.ytDlpVersion() : undefined;
-  if (r.status.phase === "Completed" && r.splitSegments && split) {
+  const withYtDlp = ytDlp ? { ytDlp } : {};
+  if (r.status.phase === "Completed" && r.splitSegments && cut.segments) {
     const record: SplitRecord = {
       v: 1,
       videojob: env.ref,
@@ -184,30 +122,122 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
       stagingKey: key,
       durationSecs: r.status.durationSecs ?? 0,
       bytesDownloaded: r.status.bytesDownloaded ?? 0,
-      segments: split.segments,
-      ...(split.audio ? { audio: split.audio } : {}),
-      ...(ytDlp ? { ytDlp } : {}),
+      segments: cut.segments,
+      ...(cut.audio ? { audio: cut.audio } : {}),
+      ...withYtDlp,
     };
     // The record goes last: segment pods trust only segments it names.
     await putJson(staging, ctx.scratch, splitRecordFile(index), record);
     progress.report({ index, stage: "done", fraction: 1, detail: "split" });
-    return outcomeOf(r.status, {
-      split: { segments: r.splitSegments },
-      staged: staging.locate(splitRecordFile(index)),
-      ...(ytDlp ? { ytDlp } : {}),
-    });
+    const staged = staging.locate(splitRecordFile(index));
+    return outcomeOf(r.status, { split: { segments: r.splitSegments }, staged, ...withYtDlp });
   }
   if (r.status.phase !== "Completed" || !r.encodedPath || !r.key) {
     progress.report({ index, stage: "done", fraction: 1, ended: r.status.phase, detail: r.status.error?.code ?? "" });
-    return outcomeOf(r.status, ytDlp ? { ytDlp } : {});
+    return outcomeOf(r.status, withYtDlp);
   }
   if (env.encoderHint && !r.status.encoder?.startsWith(env.encoderHint)) {
     log.warn({ encoder: r.status.encoder, encoderHint: env.encoderHint }, "encoded with another encoder than planned");
   }
+  return stageEncoded(env, ctx, { key, encodedPath: r.encodedPath, encodeKey: r.key, status: r.status, ytDlp });
+}
 
+/** A staging that already holds this episode (or its split) for the same request: answered, nothing redone. */
+async function alreadyStaged(env: EpisodeEnv, ctx: PodContext, key: string): Promise<EpisodeOutcome | undefined> {
+  const { index } = env.episode;
+  const { log, staging, signal, progress } = ctx;
+  const existing = await staging.readJson<EpisodeRecord>(episodeRecordFile(index), signal);
+  if (existing?.stagingKey === key && existing.status?.phase === "Completed") {
+    const staged = staging.locate(episodeFile(index));
+    log.info({ stagingKey: key, staged }, "episode already staged; nothing to do");
+    progress.report({ index, stage: "done", fraction: 1, detail: "already staged" });
+    return outcomeOf(existing.status, { reused: true, staged, ...(existing.ytDlp ? { ytDlp: existing.ytDlp } : {}) });
+  }
+  if (existing) log.info({ recorded: existing.stagingKey, stagingKey: key }, "staged episode is stale; redoing it");
+  const split = await staging.readJson<SplitRecord>(splitRecordFile(index), signal);
+  if (split?.stagingKey !== key) return undefined;
+  log.info({ stagingKey: key, segments: split.segments.length }, "episode already split and staged; nothing to do");
+  progress.report({ index, stage: "done", fraction: 1, detail: "already split" });
+  return {
+    mode: "episode",
+    index,
+    phase: "Completed",
+    reused: true,
+    split: { segments: split.segments.length },
+    durationSecs: split.durationSecs,
+    bytesDownloaded: split.bytesDownloaded,
+    staged: staging.locate(splitRecordFile(index)),
+    ...(split.ytDlp ? { ytDlp: split.ytDlp } : {}),
+  };
+}
+
+/** The pipeline's events as this pod's live progress, and a log line per phase. */
+function progressEmitter(index: number, ctx: PodContext) {
+  let lastPhase = "";
+  return (e: JobEvent) => {
+    if (e.type !== "episode") return;
+    if (e.stage) {
+      ctx.progress.report({
+        index,
+        stage: e.stage,
+        fraction: e.fraction ?? 0,
+        ...(e.detail ? { detail: e.detail } : {}),
+      });
+    }
+    if (e.phase !== lastPhase) {
+      lastPhase = e.phase;
+      ctx.log.info({ phase: e.phase, stage: e.stage }, "episode phase");
+    }
+  };
+}
+
+/**
+ * When the episode is long enough to split: cuts the source at keyframes, stages each segment's
+ * source and the audio, and answers how many segments there are (into `out`); undefined otherwise.
+ */
+async function cutAndStage(
+  env: EpisodeEnv,
+  ctx: PodContext,
+  source: string,
+  durationSecs: number,
+  sctx: { progress(fraction: number, detail: string): void },
+  out: { segments?: SplitRecord["segments"]; audio?: { sha256: string } },
+): Promise<number | undefined> {
+  const { index } = env.episode;
+  const { staging, stages, signal } = ctx;
+  if (!shouldSplit(env.job.spec, durationSecs)) return undefined;
+  const binaries = ctx.binaries ?? defaultBinaries;
+  const workDir = join(ctx.scratch, `split-ep${index}`);
+  const cut = await cutSource({ source, spec: env.job.spec, workDir, binaries, signal });
+  if (!cut) return undefined;
+  const segments: SplitRecord["segments"] = [];
+  for (const segment of cut.segments) {
+    const sha256 = await stages.sha256(segment.path);
+    await staging.put(segment.path, segmentSourceFile(index, segment.index), { sha256, signal });
+    segments.push({ index: segment.index, frames: segment.frames, startSecs: segment.startSecs, sha256 });
+    const n = cut.segments.length;
+    sctx.progress((segment.index + 1) / (n + 1), `staged segment ${segment.index + 1}/${n}`);
+  }
+  if (cut.audio) {
+    out.audio = { sha256: await stages.sha256(cut.audio) };
+    await staging.put(cut.audio, audioFile(index), { sha256: out.audio.sha256, signal });
+  }
+  out.segments = segments;
+  ctx.log.info({ segments: segments.length, durationSecs: cut.durationSecs }, "episode split for parallel encoding");
+  return segments.length;
+}
+
+/** Uploads the encoded episode to staging, then its record (last: without it the file is never trusted). */
+async function stageEncoded(
+  env: EpisodeEnv,
+  ctx: PodContext,
+  r: { key: string; encodedPath: string; encodeKey: string; status: EpisodeStatus; ytDlp: string | undefined },
+): Promise<EpisodeOutcome> {
+  const { index } = env.episode;
+  const { log, staging, stages, signal, progress } = ctx;
   const status: EpisodeStatus = { ...r.status, phase: "Uploading" };
   const sha256 = await stages.sha256(r.encodedPath);
-  const stored = await staging.put(r.encodedPath, videoName, {
+  const stored = await staging.put(r.encodedPath, episodeFile(index), {
     sha256,
     signal,
     onProgress: (done, total) => progress.report({ index, stage: "store", fraction: total ? done / total : 1 }),
@@ -218,15 +248,14 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
     videojob: env.ref,
     uid: env.uid,
     index,
-    stagingKey: key,
-    encodeKey: r.key,
+    stagingKey: r.key,
+    encodeKey: r.encodeKey,
     sha256,
     status,
-    ...(ytDlp ? { ytDlp } : {}),
+    ...(r.ytDlp ? { ytDlp: r.ytDlp } : {}),
   };
-  // The record goes last: without it the staged file is never trusted.
-  await putJson(staging, ctx.scratch, recordName, record);
+  await putJson(staging, ctx.scratch, episodeRecordFile(index), record);
   progress.report({ index, stage: "done", fraction: 1 });
   log.info({ staged: stored.location, bytes: stored.sizeBytes, encoder: status.encoder }, "episode staged");
-  return outcomeOf(status, { staged: stored.location, ...(ytDlp ? { ytDlp } : {}) });
+  return outcomeOf(status, { staged: stored.location, ...(r.ytDlp ? { ytDlp: r.ytDlp } : {}) });
 }

@@ -111,106 +111,21 @@ export async function runMergePod(
   ctx: PodContext,
   target: ReturnType<typeof outputTarget>,
 ): Promise<MergeOutcome> {
-  const { staging, stages, signal, log, progress } = ctx;
-  const spec: VideoJobSpec = env.job.spec;
-
+  const { staging, signal, log, progress } = ctx;
   // A pod that stored everything and cleared staging before it could report: its record answers.
   const previous = await staging.readJson<MergeRecord>(MERGE_RECORD, signal);
   if (previous?.cleared && previous.asked === listKey(env)) return storedResult(previous, ctx, target, env, {});
 
-  // Split episodes first: their segments joined and staged as ordinary episodes.
-  const joined: JoinedEpisode[] = [];
-  const split = env.episodes.filter((e) => e.segments).length;
-  for (const e of env.episodes) {
-    if (!e.segments) continue;
-    progress.report({
-      index: "merge",
-      stage: "join",
-      fraction: joined.length / split,
-      detail: `joining episode ${e.index + 1}`,
-    });
-    const r = await joinSplitEpisode({
-      index: e.index,
-      segments: e.segments,
-      staging,
-      stages,
-      scratch: ctx.scratch,
-      binaries: ctx.binaries ?? defaultBinaries,
-      videojob: env.ref,
-      uid: env.uid,
-      signal,
-    });
-    log.info({ episode: e.index, segments: e.segments, encoder: r.status.encoder }, "split episode joined");
-    joined.push({
-      index: e.index,
-      ...(r.status.encoder ? { encoder: r.status.encoder } : {}),
-      ...(r.status.quality ? { quality: r.status.quality } : {}),
-      ...(r.status.bytesOutput !== undefined ? { bytesOutput: r.status.bytesOutput } : {}),
-      ...(r.status.durationSecs !== undefined ? { durationSecs: r.status.durationSecs } : {}),
-    });
-  }
+  const joined = await joinSplitEpisodes(env, ctx);
   const withJoined = joined.length ? { joined } : {};
-
-  const records: EpisodeRecord[] = [];
-  for (const e of env.episodes) {
-    const r = await staging.readJson<EpisodeRecord>(episodeRecordFile(e.index), signal);
-    if (r?.status?.phase !== "Completed") {
-      throw new ReelError(
-        "REEL_STAGING_MISSING",
-        `episode ${e.index + 1} has no finished record at ${staging.locate(episodeRecordFile(e.index))}`,
-      );
-    }
-    records.push(r);
-  }
+  const records = await episodeRecords(env, ctx);
   const key = mergeKey(env, records);
   if (previous?.key === key) return storedResult(previous, ctx, target, env, withJoined);
 
   log.info({ episodes: env.episodes.map((e) => e.index), staging: staging.location }, "merge starting");
-  const inputs: { path: string; title: string }[] = [];
-  for (const [i, e] of env.episodes.entries()) {
-    progress.report({ index: "merge", stage: "fetch", fraction: i / env.episodes.length });
-    const path = await staging.materialise(episodeFile(e.index), join(ctx.scratch, "staged"), signal);
-    const sha256 = await stages.sha256(path);
-    if (sha256 !== records[i]?.sha256) {
-      throw new ReelError(
-        "REEL_CHECKSUM_MISMATCH",
-        `staged episode ${e.index + 1} does not match its record (sha256 ${sha256.slice(0, 12)}…, recorded ${records[i]?.sha256?.slice(0, 12)}…)`,
-      );
-    }
-    inputs.push({ path, title: e.title });
-  }
-
-  const emit = (e: JobEvent) => {
-    if (e.type === "merge") progress.report({ index: "merge", stage: "merge", fraction: e.progress / 100 });
-    else if (e.type === "store") progress.report({ index: "merge", stage: "store", fraction: e.progress / 100 });
-    else if (e.type === "note") log[e.level]({}, e.message);
-  };
-  const name = env.job.metadata.name;
-  const recordBase = {
-    v: 1 as const,
-    videojob: env.ref,
-    uid: env.uid,
-    key,
-    asked: listKey(env),
-  };
-  let record: MergeRecord;
-  if (spec.merge.enabled) {
-    const merged = join(ctx.scratch, "merged.mp4");
-    const m = await mergeEncoded(inputs, merged, { stages, spec, tmp: ctx.scratch, signal, emit });
-    const file = mergedFileName(name);
-    const stored = await storeFile(stages, target, merged, file, { signal, emit });
-    const output = toOutput(stored, { durationSecs: m.durationSecs, chapters: m.chapters });
-    record = { ...recordBase, names: [file], output };
-  } else {
-    const names: string[] = [];
-    const outputs: StoredOutput[] = [];
-    for (const [i, input] of inputs.entries()) {
-      const file = episodeFileName(name, env.episodes[i]?.index ?? i, input.title);
-      outputs.push(toOutput(await storeFile(stages, target, input.path, file, { signal, emit })));
-      names.push(file);
-    }
-    record = { ...recordBase, names, outputs };
-  }
+  const inputs = await fetchStaged(env, ctx, records);
+  const stored = await storeOutputs(env, ctx, target, inputs);
+  const record: MergeRecord = { v: 1, videojob: env.ref, uid: env.uid, key, asked: listKey(env), ...stored };
   await putJson(staging, ctx.scratch, MERGE_RECORD, record);
   if (!env.keepStaging) {
     // Everything staged is in the outputs now. The record stays: a retried pod answers from it.
@@ -227,6 +142,103 @@ export async function runMergePod(
     ...(record.outputs ? { outputs: record.outputs } : {}),
     ...withJoined,
   } satisfies MergeOutcome;
+}
+
+/** Split episodes first: their segments joined and staged as ordinary episodes, with their figures. */
+async function joinSplitEpisodes(env: MergeEnv, ctx: PodContext): Promise<JoinedEpisode[]> {
+  const joined: JoinedEpisode[] = [];
+  const split = env.episodes.filter((e) => e.segments).length;
+  for (const e of env.episodes) {
+    if (!e.segments) continue;
+    const detail = `joining episode ${e.index + 1}`;
+    ctx.progress.report({ index: "merge", stage: "join", fraction: joined.length / split, detail });
+    const r = await joinSplitEpisode({
+      index: e.index,
+      segments: e.segments,
+      staging: ctx.staging,
+      stages: ctx.stages,
+      scratch: ctx.scratch,
+      binaries: ctx.binaries ?? defaultBinaries,
+      videojob: env.ref,
+      uid: env.uid,
+      signal: ctx.signal,
+    });
+    ctx.log.info({ episode: e.index, segments: e.segments, encoder: r.status.encoder }, "split episode joined");
+    joined.push({
+      index: e.index,
+      ...(r.status.encoder ? { encoder: r.status.encoder } : {}),
+      ...(r.status.quality ? { quality: r.status.quality } : {}),
+      ...(r.status.bytesOutput !== undefined ? { bytesOutput: r.status.bytesOutput } : {}),
+      ...(r.status.durationSecs !== undefined ? { durationSecs: r.status.durationSecs } : {}),
+    });
+  }
+  return joined;
+}
+
+/** Each listed episode's finished record; REEL_STAGING_MISSING (retried) for one that has none. */
+async function episodeRecords(env: MergeEnv, ctx: PodContext): Promise<EpisodeRecord[]> {
+  const records: EpisodeRecord[] = [];
+  for (const e of env.episodes) {
+    const r = await ctx.staging.readJson<EpisodeRecord>(episodeRecordFile(e.index), ctx.signal);
+    if (r?.status?.phase !== "Completed") {
+      throw new ReelError(
+        "REEL_STAGING_MISSING",
+        `episode ${e.index + 1} has no finished record at ${ctx.staging.locate(episodeRecordFile(e.index))}`,
+      );
+    }
+    records.push(r);
+  }
+  return records;
+}
+
+/** The staged episodes as local files, each checked against its record's sha256. */
+async function fetchStaged(env: MergeEnv, ctx: PodContext, records: EpisodeRecord[]) {
+  const inputs: { path: string; title: string }[] = [];
+  for (const [i, e] of env.episodes.entries()) {
+    ctx.progress.report({ index: "merge", stage: "fetch", fraction: i / env.episodes.length });
+    const path = await ctx.staging.materialise(episodeFile(e.index), join(ctx.scratch, "staged"), ctx.signal);
+    const sha256 = await ctx.stages.sha256(path);
+    if (sha256 !== records[i]?.sha256) {
+      throw new ReelError(
+        "REEL_CHECKSUM_MISMATCH",
+        `staged episode ${e.index + 1} does not match its record (sha256 ${sha256.slice(0, 12)}…, recorded ${records[i]?.sha256?.slice(0, 12)}…)`,
+      );
+    }
+    inputs.push({ path, title: e.title });
+  }
+  return inputs;
+}
+
+/** The outputs, named like `reel run`'s: one merged file, or one per episode when merge is off. */
+async function storeOutputs(
+  env: MergeEnv,
+  ctx: PodContext,
+  target: ReturnType<typeof outputTarget>,
+  inputs: { path: string; title: string }[],
+): Promise<Pick<MergeRecord, "names" | "output" | "outputs">> {
+  const { stages, signal, progress } = ctx;
+  const spec: VideoJobSpec = env.job.spec;
+  const emit = (e: JobEvent) => {
+    if (e.type === "merge") progress.report({ index: "merge", stage: "merge", fraction: e.progress / 100 });
+    else if (e.type === "store") progress.report({ index: "merge", stage: "store", fraction: e.progress / 100 });
+    else if (e.type === "note") ctx.log[e.level]({}, e.message);
+  };
+  const name = env.job.metadata.name;
+  if (spec.merge.enabled) {
+    const merged = join(ctx.scratch, "merged.mp4");
+    const m = await mergeEncoded(inputs, merged, { stages, spec, tmp: ctx.scratch, signal, emit });
+    const file = mergedFileName(name);
+    const stored = await storeFile(stages, target, merged, file, { signal, emit });
+    return { names: [file], output: toOutput(stored, { durationSecs: m.durationSecs, chapters: m.chapters }) };
+  }
+  const names: string[] = [];
+  const outputs: StoredOutput[] = [];
+  for (const [i, input] of inputs.entries()) {
+    const file = episodeFileName(name, env.episodes[i]?.index ?? i, input.title);
+    outputs.push(toOutput(await storeFile(stages, target, input.path, file, { signal, emit })));
+    names.push(file);
+  }
+  return { names, outputs };
 }
 
 /** The result a finished merge recorded, with its download links signed again (they may be old). */
