@@ -12,7 +12,6 @@ import {
   FAIL_JOB_EXIT_CODES,
   FIELD_MANAGER,
   type MergeEpisode,
-  STAGING_DIR,
   stagingFolder,
   type VideoJob,
   type WorkerEnvVars,
@@ -194,6 +193,105 @@ interface PodParts {
 
 type CommonWork = Omit<Extract<WorkerEnvVars, { mode: "merge" }>, "mode" | "episodes">;
 
+/**
+ * The worker container's env: the worker contract (crds/src/contract/worker-env.ts) for this pod's
+ * mode, the installation's settings, the trace, and the S3 credentials by Secret reference.
+ */
+function podEnv({ job, s, role, suffix, work, placement }: Omit<PodParts, "labels" | "indexed">): EnvVar[] {
+  const staging = stagingLocation(job);
+  const common: CommonWork = {
+    videojob: `${job.metadata.namespace ?? "default"}/${job.metadata.name}`,
+    uid: job.metadata.uid ?? "",
+    staging: typeof staging === "string" ? staging : "",
+    // An episode's pods get a spec with only their own episode.
+    spec: JSON.stringify(work.mode === "merge" ? job.spec : { ...job.spec, episodes: [job.spec.episodes[work.index]] }),
+    egressAllow: s.egressAllow,
+    cacheDir: "/scratch",
+    terminationLog: "/dev/termination-log",
+    ...(s.redisUrl ? { redisUrl: s.redisUrl } : {}),
+  };
+  const env: EnvVar[] = [
+    ...buildWorkerEnv(
+      work.mode === "merge"
+        ? { ...common, mode: "merge", episodes: work.episodes, ...(s.keepStaging ? { keepStaging: true } : {}) }
+        : { ...common, mode: work.mode, ...episodeWork(job, work.index, placement) },
+    ),
+    ...installationEnv(s.installation, role),
+    ...traceEnv(job, suffix),
+  ];
+  const s3 = job.spec.output.s3;
+  if (s3) {
+    // Secret references only: no secret value is ever part of a planned object.
+    for (const [envName, key] of [
+      ["AWS_ACCESS_KEY_ID", "accessKeyId"],
+      ["AWS_SECRET_ACCESS_KEY", "secretAccessKey"],
+    ] as const) {
+      env.push({ name: envName, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
+    }
+  }
+  return env;
+}
+
+const POD_FAILURE_POLICY = {
+  rules: [
+    // Bad input never gets better by retrying, and a broken GPU encoder is retried elsewhere by
+    // the operator: fail the Job at once with the worker's code.
+    { action: "FailJob", onExitCodes: { containerName: "worker", operator: "In", values: [...FAIL_JOB_EXIT_CODES] } },
+    // Evictions and node loss are not the episode's fault: retry without counting.
+    { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] },
+  ],
+};
+
+/** The worker pod: placed like `placement` (or off GPU nodes), restricted, with scratch and the output volume. */
+function podTemplate(
+  job: VideoJob,
+  s: OperatorSettings,
+  labels: Record<string, string>,
+  env: EnvVar[],
+  placement: Placement | undefined,
+) {
+  const vol = job.spec.output.volume;
+  const volumes: Array<Record<string, unknown>> = [{ name: "scratch", emptyDir: {} }];
+  const mounts: Array<Record<string, unknown>> = [{ name: "scratch", mountPath: "/scratch" }];
+  if (vol) {
+    volumes.push({ name: "output", persistentVolumeClaim: { claimName: vol.claimName } });
+    mounts.push({ name: "output", mountPath: OUTPUT_MOUNT });
+  }
+  return {
+    metadata: { labels },
+    spec: {
+      restartPolicy: "Never",
+      priorityClassName: PRIORITY_CLASS[job.spec.priority],
+      ...(placement
+        ? { affinity: affinity(placement), tolerations: placement.tolerations }
+        : // The merge needs no GPU: keep it off GPU nodes when others have room.
+          { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [CPU_PREFERRED] } } }),
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "worker",
+          image: s.image,
+          command: ["reel", "worker"],
+          env,
+          resources: {
+            requests: { cpu: "1", memory: "1Gi" },
+            ...(placement && Object.keys(placement.limits).length ? { limits: placement.limits } : {}),
+          },
+          volumeMounts: mounts,
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          },
+          terminationMessagePolicy: "FallbackToLogsOnError",
+        },
+      ],
+      volumes,
+    },
+  };
+}
+
 function jobObject({ job, s, role, suffix, labels: extra, work, placement, indexed }: PodParts): KubeJob {
   const name = job.metadata.name;
   const namespace = job.metadata.namespace ?? "default";
@@ -205,44 +303,6 @@ function jobObject({ job, s, role, suffix, labels: extra, work, placement, index
     ...extra,
     ...(s.kueueQueue ? { "kueue.x-k8s.io/queue-name": s.kueueQueue } : {}),
   };
-  const s3 = job.spec.output.s3;
-  const vol = job.spec.output.volume;
-  const staging = stagingLocation(job);
-  const common: CommonWork = {
-    videojob: `${namespace}/${name}`,
-    uid: job.metadata.uid ?? "",
-    staging: typeof staging === "string" ? staging : "",
-    // An episode's pods get a spec with only their own episode.
-    spec: JSON.stringify(work.mode === "merge" ? job.spec : { ...job.spec, episodes: [job.spec.episodes[work.index]] }),
-    egressAllow: s.egressAllow,
-    cacheDir: "/scratch",
-    terminationLog: "/dev/termination-log",
-    ...(s.redisUrl ? { redisUrl: s.redisUrl } : {}),
-  };
-  const fullEnv: EnvVar[] = [
-    ...buildWorkerEnv(
-      work.mode === "merge"
-        ? { ...common, mode: "merge", episodes: work.episodes, ...(s.keepStaging ? { keepStaging: true } : {}) }
-        : { ...common, mode: work.mode, ...episodeWork(job, work.index, placement) },
-    ),
-    ...installationEnv(s.installation, role),
-    ...traceEnv(job, suffix),
-  ];
-  if (s3) {
-    // Secret references only: no secret value is ever part of a planned object.
-    for (const [envName, key] of [
-      ["AWS_ACCESS_KEY_ID", "accessKeyId"],
-      ["AWS_SECRET_ACCESS_KEY", "secretAccessKey"],
-    ] as const) {
-      fullEnv.push({ name: envName, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
-    }
-  }
-  const volumes: Array<Record<string, unknown>> = [{ name: "scratch", emptyDir: {} }];
-  const mounts: Array<Record<string, unknown>> = [{ name: "scratch", mountPath: "/scratch" }];
-  if (vol) {
-    volumes.push({ name: "output", persistentVolumeClaim: { claimName: vol.claimName } });
-    mounts.push({ name: "output", mountPath: OUTPUT_MOUNT });
-  }
   const spec = {
     ...(s.kueueQueue ? { suspend: true } : {}),
     ...(indexed
@@ -260,51 +320,14 @@ function jobObject({ job, s, role, suffix, labels: extra, work, placement, index
     podReplacementPolicy: "Failed",
     activeDeadlineSeconds: s.activeDeadlineSeconds,
     ttlSecondsAfterFinished: s.ttlSecondsAfterFinished,
-    podFailurePolicy: {
-      rules: [
-        // Bad input never gets better by retrying, and a broken GPU encoder is retried elsewhere by
-        // the operator: fail the Job at once with the worker's code.
-        {
-          action: "FailJob",
-          onExitCodes: { containerName: "worker", operator: "In", values: [...FAIL_JOB_EXIT_CODES] },
-        },
-        // Evictions and node loss are not the episode's fault: retry without counting.
-        { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] },
-      ],
-    },
-    template: {
-      metadata: { labels },
-      spec: {
-        restartPolicy: "Never",
-        priorityClassName: PRIORITY_CLASS[job.spec.priority],
-        ...(placement
-          ? { affinity: affinity(placement), tolerations: placement.tolerations }
-          : // The merge needs no GPU: keep it off GPU nodes when others have room.
-            { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [CPU_PREFERRED] } } }),
-        automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
-        containers: [
-          {
-            name: "worker",
-            image: s.image,
-            command: ["reel", "worker"],
-            env: fullEnv,
-            resources: {
-              requests: { cpu: "1", memory: "1Gi" },
-              ...(placement && Object.keys(placement.limits).length ? { limits: placement.limits } : {}),
-            },
-            volumeMounts: mounts,
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ["ALL"] },
-            },
-            terminationMessagePolicy: "FallbackToLogsOnError",
-          },
-        ],
-        volumes,
-      },
-    },
+    podFailurePolicy: POD_FAILURE_POLICY,
+    template: podTemplate(
+      job,
+      s,
+      labels,
+      podEnv({ job, s, role, suffix, work, ...(placement ? { placement } : {}) }),
+      placement,
+    ),
   };
   const metadata = {
     name: childName(name, suffix),
