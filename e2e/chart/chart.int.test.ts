@@ -218,6 +218,14 @@ describe.skipIf(!hasHelm)(
         REEL_FINISHED_RETENTION: "7d",
         REEL_KEEP_STAGING: "true",
       });
+      // The shim answers fresh download links in the same public form.
+      const shimDeploy = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-shim") as Manifest;
+      const shimEnv = (
+        shimDeploy.spec as {
+          template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } };
+        }
+      ).template.spec.containers[0]?.env;
+      expect(shimEnv).toContainEqual({ name: "REEL_OUTPUT_PUBLIC_BASE_URL", value: "https://cdn.example.com/videos" });
       const opRole = ms.find((m) => m.kind === "Role" && m.metadata.name === "reel-operator") as Manifest;
       expect(opRole.rules).toContainEqual({ apiGroups: ["reel.dev"], resources: ["videojobs"], verbs: ["delete"] });
       const plainRole = (await render("reel", "reel-system")).find(
