@@ -1,15 +1,40 @@
 import {
   EPISODE_STAGES,
+  type EpisodeStatus,
   type ProgressInput,
   parseProgressMessage,
   parseVideoJob,
   progressMessage,
   type VideoJob,
+  type VideoJobStatus,
 } from "@reel/crds";
 import { describe, expect, it } from "vitest";
-import type { OperatorSettings } from "../plan/jobs.ts";
-import type { ObservedNode } from "../scheduling/gpu.ts";
-import { activityOf, type DecideSettings, decide, FINALIZER, ranges, runningEpisode } from "./decide.ts";
+import { type KubeJob, type OperatorSettings, type PlannedEpisode, planEpisodeJobs } from "../plan/jobs.ts";
+import type { ObservedNode, Placement } from "../scheduling/gpu.ts";
+import { type EpisodeView, indexChildren } from "./children.ts";
+import {
+  activityOf,
+  type DecideSettings,
+  decide,
+  FINALIZER,
+  type KubeEvent,
+  ranges,
+  runningEpisode,
+} from "./decide.ts";
+import { actionEvent, episodeEvent, jobEvent, scheduledEvent } from "./decision-events.ts";
+import {
+  type Creation,
+  decideEpisode,
+  type EpisodeContext,
+  type EpisodeOutcome,
+  episodeFinal,
+  episodeRetrying,
+  episodeRunning,
+  episodeSegmenting,
+  episodeSegmentsRetrying,
+  episodeUnplanned,
+} from "./episode-state.ts";
+import { type JobInput, type JobState, jobState } from "./job-status.ts";
 import type { LiveProgress, Observed, ObservedJob, ObservedPod, PodProgress } from "./observed.ts";
 import { readProgress } from "./progress.ts";
 
@@ -779,5 +804,460 @@ describe("decide: merge.enabled false", () => {
       chapters: 3,
     });
     expect(d.status.outputs).toEqual([{ location: "s3://videos/s1/s1.mp4", sizeBytes: 10, checksum: "sha256:ab" }]);
+  });
+});
+
+describe("episode states, one function each", () => {
+  const nodes: ObservedNode[] = [
+    { name: "cpu-1", labels: {} },
+    { name: "nvidia-2", labels: { "reel.dev/gpu-vendor": "nvidia", "reel.dev/encoder.h264_nvenc": "true" } },
+  ];
+  const lostPod = (jobName: string) => {
+    const p = pod(jobName, { mode: "episode", phase: "Failed", error: { code: "REEL_ENCODER_FAILED", message: "x" } });
+    if (p.spec) p.spec.nodeName = "nvidia-2";
+    const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+    if (t) t.exitCode = 3;
+    return p;
+  };
+  const seg = (status: ObservedJob["status"], attempt = "0"): ObservedJob => ({
+    ...job(`s1-ep0-seg${attempt === "0" ? "" : `-r${attempt}`}`, {
+      "reel.dev/role": "segment",
+      "reel.dev/episode": "0",
+      "reel.dev/attempt": attempt,
+    }),
+    spec: { completions: 12 },
+    status,
+  });
+  const running = { ...pod("s1-ep0", {}), status: { phase: "Running" } } as ObservedPod;
+  const planned = { index: 0, job: { metadata: { name: "s1-ep0" } } } as PlannedEpisode;
+  type Row = {
+    jobs?: ObservedJob[];
+    pods?: ObservedPod[];
+    before?: Record<string, unknown>;
+    plan?: PlannedEpisode;
+    cancel?: boolean;
+    want: Record<string, unknown>;
+    from: EpisodeOutcome["from"];
+    create?: string;
+    delete?: string;
+  };
+  const rows: Array<
+    [string, (v: EpisodeView, p: PlannedEpisode | undefined, c: EpisodeContext) => EpisodeOutcome, Row]
+  > = [
+    [
+      "unplanned: Pending, its Job planned",
+      episodeUnplanned,
+      { plan: planned, want: { phase: "Pending" }, from: "plan", create: "s1-ep0" },
+    ],
+    [
+      "unplanned and cancelled: Cancelled, nothing planned",
+      episodeUnplanned,
+      { plan: planned, cancel: true, want: { phase: "Cancelled" }, from: "plan" },
+    ],
+    [
+      "unplanned and refused: Failed with the planner's reason",
+      episodeUnplanned,
+      {
+        plan: { index: 0, refused: { code: "REEL_X", message: "no" } },
+        want: { phase: "Failed", error: { code: "REEL_X", message: "no" }, finishedAt: now.toISOString() },
+        from: "plan",
+      },
+    ],
+    [
+      "retrying: the next attempt, away from the node whose encoder failed",
+      episodeRetrying,
+      {
+        jobs: [ep(0, failedJob("PodFailurePolicy"))],
+        pods: [lostPod("s1-ep0")],
+        want: { phase: "Pending" },
+        from: "plan",
+        create: "s1-ep0-r1",
+      },
+    ],
+    [
+      "final: the recorded result stands once the Job is gone",
+      (v) => episodeFinal(v.before as EpisodeStatus),
+      {
+        before: { phase: "Completed", progress: 100, encoder: "x" },
+        want: { phase: "Completed", encoder: "x" },
+        from: "record",
+      },
+    ],
+    [
+      "running: Pending while its pod waits",
+      (v, _p, c) => episodeRunning(v, v.job as ObservedJob, c),
+      { jobs: [ep(0)], want: { phase: "Pending", progress: 0, attempts: 1 }, from: "job" },
+    ],
+    [
+      "running: Downloading once its pod runs",
+      (v, _p, c) => episodeRunning(v, v.job as ObservedJob, c),
+      { jobs: [ep(0)], pods: [running], want: { phase: "Downloading", node: "cpu-1" }, from: "job" },
+    ],
+    [
+      "running: Completed with the worker's figures",
+      (v, _p, c) => episodeRunning(v, v.job as ObservedJob, c),
+      {
+        jobs: [ep(0, complete)],
+        pods: [pod("s1-ep0", { mode: "episode", index: 0, phase: "Completed", encoder: "libx264", bytesOutput: 7 })],
+        want: {
+          phase: "Completed",
+          progress: 100,
+          encoder: "libx264",
+          bytesOutput: 7,
+          finishedAt: complete.completionTime,
+        },
+        from: "job",
+      },
+    ],
+    [
+      "running: Failed with the Job's reason",
+      (v, _p, c) => episodeRunning(v, v.job as ObservedJob, c),
+      {
+        jobs: [ep(0, failedJob("DeadlineExceeded"))],
+        want: { phase: "Failed", error: { code: "REEL_EPISODE_DEADLINE" } },
+        from: "job",
+      },
+    ],
+    [
+      "running and cancelled: Cancelled, its Job deleted",
+      (v, _p, c) => episodeRunning(v, v.job as ObservedJob, c),
+      { jobs: [ep(0)], cancel: true, want: { phase: "Cancelled" }, from: "job", delete: "s1-ep0" },
+    ],
+    [
+      "split: Transcoding, the Indexed Job planned",
+      (v, _p, c) => episodeRunning(v, v.job as ObservedJob, c),
+      {
+        jobs: [ep(0, complete)],
+        pods: [pod("s1-ep0", { mode: "episode", index: 0, phase: "Completed", split: { segments: 12 } })],
+        want: { phase: "Transcoding", segments: { total: 12, completed: 0 } },
+        from: "plan",
+        create: "s1-ep0-seg",
+      },
+    ],
+    [
+      "segmenting: progress from the segments done",
+      (v, _p, c) => episodeSegmenting(v, v.segmentJob as ObservedJob, c),
+      {
+        jobs: [seg({ active: 6, succeeded: 6 })],
+        want: { phase: "Transcoding", progress: 61, segments: { total: 12, completed: 6 } },
+        from: "segments",
+      },
+    ],
+    [
+      "segmenting: Completed with the segments' encoder",
+      (v, _p, c) => episodeSegmenting(v, v.segmentJob as ObservedJob, c),
+      {
+        jobs: [seg({ ...complete, succeeded: 12 })],
+        pods: [pod("s1-ep0-seg", { mode: "segment", index: 0, segment: 1, phase: "Completed", encoder: "libx264" })],
+        want: { phase: "Completed", encoder: "libx264" },
+        from: "segments",
+      },
+    ],
+    [
+      "segmenting: Failed with a segment's error",
+      (v, _p, c) => episodeSegmenting(v, v.segmentJob as ObservedJob, c),
+      { jobs: [seg(failedJob())], want: { phase: "Failed", error: { code: "REEL_WORKER_FAILED" } }, from: "segments" },
+    ],
+    [
+      "segmenting and cancelled: its Indexed Job deleted",
+      (v, _p, c) => episodeSegmenting(v, v.segmentJob as ObservedJob, c),
+      {
+        jobs: [seg({ active: 2 })],
+        cancel: true,
+        want: { phase: "Cancelled" },
+        from: "segments",
+        delete: "s1-ep0-seg",
+      },
+    ],
+    [
+      "segments retrying: all segments again elsewhere",
+      (v, _p, c) => episodeSegmentsRetrying(v, v.segmentJob as ObservedJob, c),
+      {
+        jobs: [seg(failedJob("PodFailurePolicy"))],
+        pods: [lostPod("s1-ep0-seg")],
+        want: { phase: "Transcoding", segments: { total: 12, completed: 0 } },
+        from: "plan",
+        create: "s1-ep0-seg-r1",
+      },
+    ],
+  ];
+  it.each(rows)("%s", (_name, state, r) => {
+    const spec = {
+      gpu: { policy: "auto", vendor: "nvidia" },
+      episodes: [{ url: "https://cdn.example.com/1.mp4" }],
+      cancel: r.cancel ?? false,
+    };
+    const v0 = vj({
+      spec,
+      ...(r.before ? { status: { episodes: [{ index: 0, title: "Episode 1", attempts: 1, ...r.before }] } } : {}),
+    });
+    const o = observed({ nodes, jobs: r.jobs ?? [], pods: r.pods ?? [] });
+    const view = indexChildren(v0, o, v0.status ?? {}).episodes[0] as EpisodeView;
+    const plan =
+      r.plan ?? (view.retry ? planEpisodeJobs(v0, nodes, new Map([[0, view.retry]]), settings)[0] : undefined);
+    const out = state(view, plan, { vj: v0, nodes, settings, now, cancelled: r.cancel ?? false });
+    expect(out.status).toMatchObject({ index: 0, ...r.want });
+    expect(out.from).toBe(r.from);
+    expect(out.create?.job.metadata.name).toBe(r.create);
+    expect(out.delete).toBe(r.delete);
+    // decideEpisode picks the same state from the view.
+    expect(decideEpisode(view, plan, { vj: v0, nodes, settings, now, cancelled: r.cancel ?? false })).toEqual(out);
+  });
+});
+
+describe("the job's state from its episodes", () => {
+  const e = (phase: string, progress = 0, index = 0) =>
+    ({ index, title: `E${index}`, phase, progress, attempts: 1 }) as EpisodeStatus;
+  const input = (episodes: EpisodeStatus[], over: Partial<JobInput> = {}): JobInput => ({
+    vj: vj(),
+    prev: {},
+    episodes,
+    waitingForCap: 0,
+    cancelled: false,
+    settings: { ...settings, maxRunningPerNamespace: 2 },
+    ...over,
+  });
+  it.each<[string, JobInput, Partial<JobState>]>([
+    ["Pending while no episode runs", input([e("Pending"), e("Pending", 0, 1)]), { phase: "Pending", progress: 0 }],
+    [
+      "Downloading once one downloads",
+      input([e("Downloading", 5), e("Pending", 0, 1)]),
+      { phase: "Downloading", progress: 2 },
+    ],
+    [
+      "Processing once one is past downloading",
+      input([e("Transcoding", 50), e("Pending", 0, 1)]),
+      { phase: "Processing", progress: 24 },
+    ],
+    [
+      "never back from Processing, never lower progress",
+      input([e("Downloading", 5)], { prev: { phase: "Processing", progress: 40 } }),
+      { phase: "Processing", progress: 40 },
+    ],
+    [
+      "says when the namespace cap holds episodes back",
+      input([e("Pending")], { waitingForCap: 1 }),
+      {
+        report: {
+          state: "working",
+          reason: "NamespaceCapReached",
+          message: "1 episode(s) wait: the namespace runs 2 episodes at most",
+        },
+      },
+    ],
+    [
+      "Cancelled, stalled",
+      input([e("Completed", 100), e("Cancelled", 50, 1)], { cancelled: true }),
+      {
+        phase: "Cancelled",
+        progress: 71,
+        finished: true,
+        report: { state: "stalled", reason: "Cancelled", message: "spec.cancel is true" },
+      },
+    ],
+    [
+      "Failed when an episode failed and partial output is not allowed",
+      input([e("Completed", 100), { ...e("Failed", 0, 1), error: { code: "REEL_X", message: "x" } }]),
+      {
+        phase: "Failed",
+        finished: true,
+        report: { state: "stalled", reason: "EpisodesFailed", message: "REEL_EPISODES_FAILED: episode 2 (E1): REEL_X" },
+      },
+    ],
+    [
+      "Merging with a merge Job planned once every episode completed",
+      input([e("Completed", 100)]),
+      {
+        phase: "Merging",
+        progress: 95,
+        report: { state: "working", reason: "Merging", message: "merging 1 episode(s)" },
+      },
+    ],
+    [
+      "Completed from the record when the merge Job was garbage-collected",
+      input([e("Completed", 100)], { prev: { phase: "Completed", output: { location: "s3://x" } } }),
+      { phase: "Completed", progress: 100, report: undefined },
+    ],
+    [
+      "Merging at 95-99 % with the merge pod's progress",
+      input([e("Completed", 100)], {
+        merge: { metadata: { name: "s1-merge" } },
+        mergeProgress: { stage: "merge", fraction: 0.5, percent: 55, phase: "Merging" },
+      }),
+      { phase: "Merging", progress: 97, activity: "merging 55%" },
+    ],
+    [
+      "Completed with the merged output",
+      input([e("Completed", 100)], {
+        merge: { metadata: { name: "s1-merge" }, status: complete },
+        mergeResult: { mode: "merge", phase: "Completed", output: { location: "s3://o" } } as never,
+      }),
+      {
+        phase: "Completed",
+        progress: 100,
+        finished: true,
+        stored: { output: { location: "s3://o" }, outputs: [{ location: "s3://o" }] },
+      },
+    ],
+    [
+      "Failed when the merge failed, progress kept",
+      input([e("Completed", 100)], { merge: { metadata: { name: "s1-merge" }, status: failedJob() } }),
+      {
+        phase: "Failed",
+        progress: undefined,
+        report: {
+          state: "stalled",
+          reason: "MergeFailed",
+          message: "merge: REEL_WORKER_FAILED: BackoffLimitExceeded: m",
+        },
+      },
+    ],
+  ])("%s", (_name, i, want) => {
+    const got = jobState(i);
+    const absent = Object.keys(want).filter((k) => want[k as keyof JobState] === undefined);
+    expect(got).toMatchObject(Object.fromEntries(Object.entries(want).filter(([, v]) => v !== undefined)));
+    for (const k of absent) expect(got[k as keyof JobState]).toBeUndefined();
+    if (want.phase === "Merging" && !i.merge) expect(got.createMerge?.metadata.name).toBe("s1-merge");
+  });
+});
+
+describe("Events: the difference between the old and the new status", () => {
+  const st = (phase: string, more: Record<string, unknown> = {}) =>
+    ({ index: 1, title: "Two", phase, progress: 0, attempts: 1, ...more }) as EpisodeStatus;
+  const out = (
+    status: EpisodeStatus,
+    from: EpisodeOutcome["from"],
+    more: Partial<EpisodeOutcome> = {},
+  ): EpisodeOutcome => ({ status, from, ...more });
+  it.each<[string, EpisodeStatus | undefined, EpisodeOutcome, KubeEvent | undefined]>([
+    ["nothing while the phase stays", st("Transcoding"), out(st("Transcoding"), "job"), undefined],
+    ["nothing for a recorded result", st("Completed"), out(st("Completed"), "record"), undefined],
+    [
+      "an episode Job completed",
+      st("Transcoding"),
+      out(st("Completed", { encoder: "libx264" }), "job"),
+      { type: "Normal", reason: "EpisodeCompleted", message: "episode 2 (Two) completed with libx264" },
+    ],
+    [
+      "an Indexed Job completed",
+      st("Transcoding"),
+      out(st("Completed", { segments: { total: 4, completed: 4 } }), "segments"),
+      { type: "Normal", reason: "EpisodeCompleted", message: "episode 2 (Two) completed: 4 segments" },
+    ],
+    [
+      "an episode Job failed",
+      undefined,
+      out(st("Failed", { error: { code: "REEL_X", message: "m" } }), "job"),
+      { type: "Warning", reason: "EpisodeFailed", message: "episode 2 (Two): REEL_X: m" },
+    ],
+    [
+      "a segment failed",
+      st("Transcoding"),
+      out(st("Failed", { error: { code: "REEL_X", message: "m" } }), "segments"),
+      { type: "Warning", reason: "EpisodeFailed", message: "episode 2 (Two): a segment failed: REEL_X: m" },
+    ],
+    [
+      "the planner refused",
+      st("Pending"),
+      out(st("Failed", { error: { code: "REEL_X", message: "m" } }), "plan"),
+      { type: "Warning", reason: "EpisodeRefused", message: "episode 2: REEL_X: m" },
+    ],
+  ])("episode: %s", (_name, before, o, want) => {
+    expect(episodeEvent(before, o, "Two")).toEqual(want);
+  });
+
+  const retry = { failedNodes: ["nvidia-2"], attempt: 1 };
+  const kubeJob = (name: string) => ({ metadata: { name } }) as KubeJob;
+  it.each<[string, EpisodeStatus | undefined, EpisodeOutcome, string | undefined]>([
+    ["no action, no Event", st("Pending"), out(st("Pending"), "plan"), undefined],
+    [
+      "a retry created",
+      st("Transcoding"),
+      out(st("Pending"), "plan", { create: { kind: "episode", index: 1, job: kubeJob("s1-ep1-r1"), retry }, retry }),
+      "EncoderFailed: episode 2: the encoder failed on nvidia-2; attempt 2 goes elsewhere",
+    ],
+    [
+      "a retry refused, once",
+      st("Transcoding"),
+      out(st("Failed"), "plan", { retry }),
+      "EncoderFailed: episode 2: the encoder failed on nvidia-2; attempt 2 goes elsewhere",
+    ],
+    ["a retry refused, already reported", st("Failed"), out(st("Failed"), "plan", { retry }), undefined],
+    [
+      "a split",
+      st("Pending"),
+      out(st("Transcoding"), "plan", {
+        create: { kind: "segments", index: 1, title: "Two", segments: 12, job: kubeJob("s1-ep1-seg") },
+      }),
+      "EpisodeSplit: episode 2 (Two) split into 12 segments: Indexed Job s1-ep1-seg on the CPU, 4 pod(s) at once",
+    ],
+  ])("action: %s", (_name, before, o, want) => {
+    const got = actionEvent(vj({ spec: { split: { maxParallel: 4 } } }), before, o);
+    expect(got ? `${got.reason}: ${got.message}` : undefined).toBe(want);
+  });
+
+  const report = (reason: string, message: string) =>
+    ({ phase: "Failed", report: { state: "stalled", reason, message } }) as JobState;
+  it.each<[string, VideoJobStatus, VideoJobStatus, JobState, string | undefined]>([
+    [
+      "nothing while the phase stays",
+      { phase: "Processing" },
+      { phase: "Processing" },
+      { phase: "Processing" },
+      undefined,
+    ],
+    [
+      "Cancelled",
+      { phase: "Processing" },
+      { phase: "Cancelled" },
+      { phase: "Cancelled" },
+      "Cancelled: cancelled; 2 running Job(s) removed",
+    ],
+    [
+      "Failed",
+      { phase: "Processing" },
+      { phase: "Failed" },
+      report("EpisodesFailed", "REEL_EPISODES_FAILED: x"),
+      "Failed: REEL_EPISODES_FAILED: x",
+    ],
+    [
+      "MergeFailed",
+      { phase: "Merging" },
+      { phase: "Failed" },
+      report("MergeFailed", "merge: REEL_X: m"),
+      "MergeFailed: merge: REEL_X: m",
+    ],
+    [
+      "Completed",
+      { phase: "Merging" },
+      { phase: "Completed", outputs: [{ location: "s3://a" }, { location: "s3://b" }] },
+      { phase: "Completed" },
+      "Completed: output at s3://a and 1 more",
+    ],
+    [
+      "Merging",
+      { phase: "Processing" },
+      { phase: "Merging" },
+      { phase: "Merging", report: { state: "working", reason: "Merging", message: "merging 3 episode(s)" } },
+      "Merging: merging 3 episode(s) with Job s1-merge",
+    ],
+  ])("job: %s", (_name, prev, next, job, want) => {
+    const got = jobEvent(prev, next, job, { deleted: 2, mergeJob: "s1-merge" });
+    expect(got ? `${got.reason}: ${got.message}` : undefined).toBe(want);
+  });
+
+  it("groups the episode Jobs created by where they go, counting every Job but the merge", () => {
+    const cpu = { kind: "cpu", encoder: "libx264" } as Placement;
+    const gpu = { kind: "gpu", vendor: "nvidia", encoder: "h264_nvenc" } as Placement;
+    const created: Creation[] = [
+      { kind: "episode", index: 0, job: kubeJob("a"), placement: cpu },
+      { kind: "episode", index: 1, job: kubeJob("b"), placement: cpu },
+      { kind: "episode", index: 3, job: kubeJob("c"), placement: gpu },
+      { kind: "segments", index: 2, title: "x", segments: 2, job: kubeJob("d") },
+    ];
+    expect(scheduledEvent(created)?.message).toBe(
+      "created 4 Job(s): episodes 1-2 for the CPU (libx264); episode 4 for a nvidia GPU node (h264_nvenc)",
+    );
+    expect(scheduledEvent([])).toBeUndefined();
   });
 });
