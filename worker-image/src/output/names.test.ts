@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { safeName } from "./names.ts";
+import { episodeFileName, safeName } from "./names.ts";
 
 describe("safeName", () => {
   it.each([
@@ -14,5 +14,31 @@ describe("safeName", () => {
     ["x".repeat(300), "x".repeat(120)],
   ])("%j becomes %j", (input, expected) => {
     expect(safeName(input)).toBe(expected);
+  });
+
+  // A name with a lone surrogate is written to disk as U+FFFD, so the file would not be the one
+  // the result's location names: every cut must leave well-formed text.
+  const wellFormed = (s: string) => Buffer.from(s, "utf8").toString("utf8") === s;
+
+  it.each([
+    ["an emoji across the cut", `${"x".repeat(119)}😀tail`, "x".repeat(119)],
+    ["an emoji ending at the cut", `${"x".repeat(118)}😀tail`, `${"x".repeat(118)}😀`],
+    ["a combining accent after the cut (no precomposed form)", `${"x".repeat(119)}q\u0301tail`, "x".repeat(119)],
+    ["a flag (two code points) across the cut", `${"x".repeat(117)}🇫🇷tail`, "x".repeat(117)],
+    ["a skin-tone emoji across the cut", `${"x".repeat(117)}👍🏽tail`, "x".repeat(117)],
+  ])("cuts between characters, never inside one: %s", (_what, input, expected) => {
+    const name = safeName(input);
+    expect(name).toBe(expected);
+    expect(wellFormed(name)).toBe(true);
+  });
+
+  it("drops lone surrogates from the input", () => {
+    expect(safeName("a\ud800b\udc00c")).toBe("abc");
+  });
+
+  it("keeps a merge-off file name within 255 bytes whatever the script", () => {
+    const name = episodeFileName("j".repeat(63), 0, "語".repeat(200));
+    expect(wellFormed(name)).toBe(true);
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
   });
 });
