@@ -32,7 +32,7 @@ export interface LocalRunOptions {
 /** Fails before any work when ffmpeg or ffprobe cannot run: nothing is downloaded in vain. */
 export async function preflight(binaries = { ffmpeg: config.REEL_FFMPEG, ffprobe: config.REEL_FFPROBE }) {
   for (const bin of [binaries.ffmpeg, binaries.ffprobe]) {
-    await run(bin, ["-version"]).catch((cause: NodeJS.ErrnoException) => {
+    await run(bin, ["-version"], { env: config.childEnv }).catch((cause: NodeJS.ErrnoException) => {
       throw new ReelError(
         "REEL_FFMPEG_MISSING",
         cause.code === "ENOENT" ? `${bin} is not installed or not on PATH` : `${bin} -version failed: ${cause.message}`,

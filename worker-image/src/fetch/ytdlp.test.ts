@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../config.ts";
 import { FORBIDDEN_FLAGS, ytDlpArgs } from "./ytdlp.ts";
 
 const req = {
@@ -35,5 +36,25 @@ describe("ytDlpArgs", () => {
   it("caps the height at the requested quality", () => {
     const args = ytDlpArgs({ ...req, maxHeight: 480 });
     expect(args[args.indexOf("-f") + 1]).toContain("height<=480");
+  });
+});
+
+describe("yt-dlp's environment", () => {
+  it("holds no credential of the parent's (config.ts childEnv)", () => {
+    const parent = {
+      PATH: "/usr/bin",
+      HOME: "/home/u",
+      AWS_ACCESS_KEY_ID: "AKIAPARENT",
+      AWS_SECRET_ACCESS_KEY: "parentSECRET",
+      AWS_SESSION_TOKEN: "parentSESSION",
+      REEL_TEST_TOKEN: "tok_parent",
+      HTTPS_PROXY: "http://user:pw@proxy:3128",
+      REEL_REDIS_URL: "redis://:pw@redis:6379",
+    };
+    const env = loadConfig(parent).childEnv;
+    expect(Object.keys(env).sort()).toEqual(["HOME", "LANG", "PATH"]);
+    const text = JSON.stringify(env);
+    for (const secret of ["AKIAPARENT", "parentSECRET", "parentSESSION", "tok_parent", "pw@"])
+      expect(text).not.toContain(secret);
   });
 });

@@ -4,6 +4,7 @@
 // refuses internal addresses exactly as the Rust downloader does.
 import { spawn } from "node:child_process";
 import { ReelError } from "@reel/crds";
+import { config } from "../config.ts";
 import { redact } from "./classify.ts";
 
 export interface YtDlpRequest {
@@ -125,9 +126,10 @@ export async function runYtDlp(
   });
 }
 
-export async function ytDlpVersion(bin: string): Promise<string> {
+/** `yt-dlp --version`, run with the same reduced environment as a download. */
+export async function ytDlpVersion(bin: string, env: NodeJS.ProcessEnv = config.childEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ["--version"], { stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn(bin, ["--version"], { stdio: ["ignore", "pipe", "ignore"], env });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => {
       out += c;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { plainLine, tailLines } from "./exec.ts";
+import { execCommand, plainLine, tailLines } from "./exec.ts";
 
 describe("tailLines: ffmpeg's stderr as error messages may quote it", () => {
   it.each([
@@ -19,5 +19,26 @@ describe("tailLines: ffmpeg's stderr as error messages may quote it", () => {
 
   it("keeps the last n non-empty lines, cleaned", () => {
     expect(tailLines("a\n\n[h264 @ 0xabc] b\nc\n", 2)).toEqual(["[h264] b", "c"]);
+  });
+});
+
+describe("execCommand: the process that parses hostile media sees only what it needs", () => {
+  it("gives the child no credential of the parent's environment, only PATH, HOME, LANG and TMPDIR", async () => {
+    process.env.AWS_SECRET_ACCESS_KEY = "parentSECRETkey";
+    process.env.REEL_TEST_TOKEN = "tok_parent";
+    try {
+      const r = await execCommand("env", []);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain("parentSECRETkey");
+      expect(r.stdout).not.toContain("tok_parent");
+      const names = r.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("=")[0]);
+      expect(names.every((n) => ["PATH", "HOME", "LANG", "TMPDIR"].includes(n ?? ""))).toBe(true);
+    } finally {
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      delete process.env.REEL_TEST_TOKEN;
+    }
   });
 });

@@ -2,6 +2,7 @@
 // `CommandRunner` so unit tests can answer with canned output instead of real binaries.
 import { spawn } from "node:child_process";
 import { ReelError } from "@reel/crds";
+import { config } from "../config.ts";
 
 export interface ExecOptions {
   signal?: AbortSignal;
@@ -14,6 +15,11 @@ export interface ExecOptions {
   maxStderrBytes?: number;
   /** Keep at most this many bytes of stdout (the head); 0 keeps none. */
   maxStdoutBytes?: number;
+  /**
+   * The child's whole environment; by default config.ts `childEnv` (PATH, HOME, LANG, TMPDIR).
+   * Never the parent's: ffmpeg parses hostile media, and the parent holds cloud credentials.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ExecResult {
@@ -39,7 +45,8 @@ export const execCommand: CommandRunner = (command, args, options = {}) => {
       reject(new ReelError("REEL_CANCELLED", `${command} cancelled before start`, { cause: signal.reason }));
       return;
     }
-    const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const env = options.env ?? config.childEnv;
+    const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"], env });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
