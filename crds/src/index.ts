@@ -8,7 +8,15 @@ export {
   publicUrl,
   type ServerSideEncryption,
 } from "./output-settings.ts";
-export { parseVideoJob, VideoJobInvalidError } from "./parse.ts";
+export {
+  MAX_MANIFEST_BYTES,
+  type ParseOptions,
+  parseVideoJob,
+  parseVideoJobManifest,
+  readVideoJobManifest,
+  VideoJobInvalidError,
+} from "./parse.ts";
+export { redactText, redactUrls, urlSecrets } from "./redact.ts";
 export { type Rule, rules } from "./rules.ts";
 export * from "./schema.ts";
 export * from "./worker-result.ts";

@@ -59,10 +59,31 @@ export const Gpu = z.object({
   vendor: GpuVendor.optional().describe("Schedule onto nodes of this vendor; any vendor when absent."),
 });
 
-const Duration = z
-  .string()
-  .regex(/^([0-9]+(s|m|h|d))+$/, "must be a duration such as 30m, 24h or 7d")
-  .describe("A duration: 30m, 24h, 7d.");
+const DURATION = /^([0-9]+(s|m|h|d))+$/;
+const UNIT_SECS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** Seconds of a duration such as "1h30m" or "7d"; NaN when it is not one. */
+export function durationSecs(text: string): number {
+  if (!DURATION.test(text)) return Number.NaN;
+  let secs = 0;
+  for (const [, n, unit] of text.matchAll(/([0-9]+)([smhd])/g))
+    secs += Number(n) * UNIT_SECS[unit as keyof typeof UNIT_SECS];
+  return secs;
+}
+
+const DAY = 86400;
+/**
+ * A duration within [min, max] seconds (limits spelled in `why`'s words): "99999999h" is a typo or
+ * an attack, never a setting. The bound is checked by `reel run`, the shim and the worker; the
+ * API server checks only the spelling (CEL has no duration with days).
+ */
+const Duration = (min: number, max: number, maxText: string, why = "") =>
+  z
+    .string()
+    .regex(DURATION, "must be a duration such as 30m, 24h or 7d")
+    .refine((t) => !DURATION.test(t) || durationSecs(t) >= min, `must be at least ${min}s`)
+    .refine((t) => !DURATION.test(t) || durationSecs(t) <= max, `must be at most ${maxText}${why}`)
+    .describe("A duration: 30m, 24h, 7d.");
 
 export const S3Output = z.object({
   bucket: z.string().min(3).max(63),
@@ -70,7 +91,9 @@ export const S3Output = z.object({
   region: z.string().max(64).optional(),
   endpoint: HttpUrl.optional().describe("S3-compatible endpoint (MinIO, SeaweedFS); AWS when absent."),
   credentialsSecret: K8sName.describe("Secret with accessKeyId and secretAccessKey."),
-  urlExpiry: Duration.default("24h").describe("Lifetime of the presigned download URL in status."),
+  urlExpiry: Duration(1, 7 * DAY, "7d", " (the longest an S3 presigned URL lives)")
+    .default("24h")
+    .describe("Lifetime of the presigned download URL in status."),
 });
 
 export const VolumeOutput = z.object({
@@ -100,8 +123,10 @@ export const Split = z
       .boolean()
       .default(true)
       .describe("In a cluster, split long episodes into segments encoded by parallel pods (an Indexed Job)."),
-    minDuration: Duration.default("20m").describe("Episodes at least this long are split."),
-    segmentDuration: Duration.default("2m").describe("Target length of one segment (cut at keyframes)."),
+    minDuration: Duration(0, 7 * DAY, "7d")
+      .default("20m")
+      .describe("Episodes at least this long are split."),
+    segmentDuration: Duration(1, DAY, "24h").default("2m").describe("Target length of one segment (cut at keyframes)."),
     maxParallel: z.number().int().min(1).max(100).default(8).describe("Segment pods of one episode at once."),
   })
   .describe(
