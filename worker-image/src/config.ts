@@ -28,6 +28,25 @@ const ConfigSchema = z.object({
   REEL_VENV: z.string().default(join(homedir(), ".cache", "reel", "venv")),
   /** Episodes at least this long are encoded as keyframe-aligned segments in parallel. */
   REEL_SEGMENT_MIN_SECS: z.coerce.number().positive().default(120),
+  /**
+   * The per-source byte cap: a source claiming more is refused before a byte is written, one that
+   * sends more (chunked, HLS, yt-dlp) is stopped there, with REEL_SOURCE_TOO_LARGE. Default 50 GiB.
+   */
+  REEL_MAX_SOURCE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(50 * 2 ** 30),
+  /** Partial downloads in REEL_CACHE_DIR/partial older than this, or past the size, are removed. */
+  REEL_PARTIAL_MAX_AGE_HOURS: z.coerce.number().positive().default(72),
+  REEL_PARTIAL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(20 * 2 ** 30),
+  /** A source silent this long counts as stalled; it is tried REEL_SOURCE_RETRIES more times. */
+  REEL_SOURCE_IDLE_TIMEOUT_SECS: z.coerce.number().positive().default(20),
+  REEL_SOURCE_RETRIES: z.coerce.number().int().nonnegative().default(3),
   REEL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** S3 credentials for spec.output.s3 (in a cluster they come from the job's credentialsSecret). */
   AWS_ACCESS_KEY_ID: z.string().optional(),

@@ -1,11 +1,16 @@
-import { mkdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { parseVideoJob } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import { serveDir } from "../cli/serve.ts";
 import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
 import { DiskCache } from "../resilience/cache.ts";
-import { measureWindows, realStages } from "./stages-real.ts";
+import { measureWindows, type RealStagesOptions, realStages } from "./stages-real.ts";
+
+const exec = promisify(execFile);
 
 describe("measureWindows", () => {
   it("compares short episodes whole", () => {
@@ -66,6 +71,77 @@ describe("probe results cached by URL", () => {
       // Same URL, other bytes: the cache is not trusted, so the broken ffprobe is called and fails.
       await makeTestClip(join(tmp.dir, "a.mp4"), { seconds: 1, width: 160, height: 120 });
       await expect(fetchProbe(make("/nonexistent/ffprobe"), 3)).rejects.toMatchObject({ code: "REEL_FFMPEG_MISSING" });
+    } finally {
+      await server.close();
+      await tmp.cleanup();
+    }
+  });
+});
+
+describe("direct downloads", () => {
+  const spec = (origin: string) =>
+    parseVideoJob({
+      apiVersion: "reel.dev/v1alpha1",
+      kind: "VideoJob",
+      metadata: { name: "x" },
+      spec: { episodes: [{ url: `${origin}/a.mp4` }], output: { local: { path: "/nonexistent" } } },
+    }).spec;
+  const ctx = { signal: new AbortController().signal, progress: () => {} };
+  const stagesFor = (dir: string, extra: Partial<RealStagesOptions> = {}) =>
+    realStages({
+      binaries: { ffmpeg: "ffmpeg", ffprobe: "ffprobe" },
+      ytDlp: "yt-dlp",
+      childEnv: {},
+      allow: ["127.0.0.2/32"],
+      cacheDir: join(dir, "cache"),
+      metadata: new DiskCache(join(dir, "meta")),
+      segmentMinSecs: 120,
+      ...extra,
+    });
+
+  // A tmpfs run folder with the cache on disk: the layout of Fedora, Arch and Debian 13.
+  it("moves a download into a run folder on another filesystem (a real tmpfs mount)", async (t) => {
+    const tmp = await makeTempDir("reel-xfs-");
+    const runDir = join(tmp.dir, "tmpfs");
+    await mkdir(runDir);
+    const mounted = await exec("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", runDir]).then(
+      () => true,
+      (e: Error) => e.message,
+    );
+    if (mounted !== true) {
+      await tmp.cleanup();
+      t.skip(`cannot mount a tmpfs here: ${mounted}`);
+      return;
+    }
+    const server = await serveDir(tmp.dir, { host: "127.0.0.2" });
+    try {
+      await writeFile(join(tmp.dir, "a.mp4"), randomBytes(3 << 20));
+      const f = await stagesFor(tmp.dir).fetch(`${server.origin}/a.mp4`, runDir, spec(server.origin), ctx);
+      expect(f.path).toBe(join(runDir, "source"));
+      expect((await stat(f.path)).size).toBe(3 << 20);
+      // Nothing orphaned in the cache: the download moved, it was not left behind.
+      expect(await readdir(join(tmp.dir, "cache", "partial"))).toEqual([]);
+    } finally {
+      await server.close();
+      await exec("umount", [runDir]).catch(() => {});
+      await tmp.cleanup();
+    }
+  });
+
+  it("fetches one URL three times at once: all complete, no control file stays", async () => {
+    const tmp = await makeTempDir("reel-same-url-");
+    const server = await serveDir(tmp.dir, { host: "127.0.0.2" });
+    try {
+      const body = randomBytes(8 << 20);
+      await writeFile(join(tmp.dir, "a.mp4"), body);
+      const stages = stagesFor(tmp.dir);
+      const dirs = [1, 2, 3].map((n) => join(tmp.dir, `run${n}`));
+      await Promise.all(dirs.map((d) => mkdir(d)));
+      const got = await Promise.all(
+        dirs.map((d) => stages.fetch(`${server.origin}/a.mp4`, d, spec(server.origin), ctx)),
+      );
+      for (const f of got) expect((await readFile(f.path)).equals(body)).toBe(true);
+      expect(await readdir(join(tmp.dir, "cache", "partial"))).toEqual([]);
     } finally {
       await server.close();
       await tmp.cleanup();

@@ -1,8 +1,7 @@
 // The real stages: the Rust core for downloads, HLS, merge and hashing; yt-dlp behind the egress
 // proxy for pages; ffmpeg/ffprobe for probe, encode and quality; the hardware manager for the
 // encoder and its CPU fallback.
-import { createHash } from "node:crypto";
-import { mkdir, rename, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ReelError, type VideoJobSpec } from "@reel/crds";
@@ -26,6 +25,8 @@ import { runYtDlp } from "../fetch/ytdlp.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import type { MetadataCache } from "../resilience/cache.ts";
 import { encodeSegmented } from "../segments/encode.ts";
+import { config } from "../config.ts";
+import { claimPartial, moveInto, type SweepLimits, sweepPartials } from "./partials.ts";
 import type { Fetched, StageContext, Stages } from "./stages.ts";
 
 export interface RealStagesOptions {
@@ -47,7 +48,18 @@ export interface RealStagesOptions {
    * can retry the episode on another capable node before the CPU.
    */
   onGpuEncoderFailure?: "fallback" | "exit";
+  /** The per-source byte cap (REEL_MAX_SOURCE_BYTES when unset). */
+  maxSourceBytes?: number;
+  /** Bounds of REEL_CACHE_DIR/partial (REEL_PARTIAL_MAX_AGE_HOURS and _BYTES when unset). */
+  partials?: SweepLimits;
 }
+
+/**
+ * Failures after which a partial download is worth keeping for the next run to resume. Others
+ * (a full disk, a source over the cap, a changed or refused source) would only fail the same way.
+ */
+const RESUMABLE = new Set(["REEL_CANCELLED", "REEL_SOURCE_TIMEOUT", "REEL_SOURCE_UNREACHABLE", "REEL_SOURCE_HTTP"]);
+const keepForResume = (err: unknown) => RESUMABLE.has((err as { code?: string } | null)?.code ?? "");
 
 const PROBE_TTL_SECS = 7 * 24 * 3600;
 
@@ -67,7 +79,18 @@ export function realStages(o: RealStagesOptions): Stages {
     });
     return caps;
   };
-  const net = { allow: o.allow, progressIntervalMs: 200 };
+  const maxBytes = o.maxSourceBytes ?? config.REEL_MAX_SOURCE_BYTES;
+  const partialLimits = o.partials ?? {
+    maxAgeMs: config.REEL_PARTIAL_MAX_AGE_HOURS * 3600_000,
+    maxBytes: config.REEL_PARTIAL_MAX_BYTES,
+  };
+  const net = {
+    allow: o.allow,
+    progressIntervalMs: 200,
+    // A stalled source fails after about (retries + 1) x idle timeout, not 6 x 30 s.
+    idleTimeoutMs: config.REEL_SOURCE_IDLE_TIMEOUT_SECS * 1000,
+    maxRetries: config.REEL_SOURCE_RETRIES,
+  };
 
   // Content hashes, once per file: the probe cache and the encode cache both key on them.
   const hashes = new Map<string, Promise<string>>();
@@ -258,11 +281,24 @@ export function realStages(o: RealStagesOptions): Stages {
         // Downloads land beside a stable name first, so a run killed mid-download resumes from its
         // control file next time instead of starting over; then they move into the run's folder.
         const partials = join(o.cacheDir, "partial");
-        await mkdir(partials, { recursive: true });
-        const stable = join(partials, createHash("sha256").update(url).digest("hex").slice(0, 32));
-        const r = await download({ url, dest: stable, connections: 8, net }, { onProgress, signal: ctx.signal });
+        await sweepPartials(partials, partialLimits).catch(() => []);
+        const part = await claimPartial(partials, url);
+        let r: Awaited<ReturnType<typeof download>>;
+        try {
+          r = await download(
+            { url, dest: part.path, connections: 8, maxBytes, net },
+            { onProgress, signal: ctx.signal },
+          );
+        } catch (err) {
+          await part.release(!keepForResume(err));
+          throw err;
+        }
         const dest = join(dir, "source");
-        await rename(stable, dest);
+        try {
+          await moveInto(part.path, dest);
+        } finally {
+          await part.release(true);
+        }
         return { path: dest, bytes: r.bytes, route };
       }
       if (route === "hls") {
@@ -275,7 +311,7 @@ export function realStages(o: RealStagesOptions): Stages {
       try {
         const r = await runYtDlp(
           o.ytDlp,
-          { url, outBase: join(dir, "source"), proxy: proxy.url, maxHeight },
+          { url, outBase: join(dir, "source"), proxy: proxy.url, maxHeight, maxFilesize: maxBytes },
           o.childEnv,
           ctx.signal,
         );
