@@ -1,6 +1,7 @@
 // The one registry of Reel's error codes. Status, the API, the CLI and webhooks show these codes;
 // each has a meaning and the next step for the person reading it. Codes raised by the Rust core are
 // listed here too (a test checks that every code the core can raise is present).
+import { redactUrls } from "./redact.ts";
 
 export const errorCodes = {
   // Raised by the Rust core (crates/core/src/error.rs).
@@ -125,7 +126,8 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 export class ReelError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+    // Messages reach status, webhooks and terminals: no URL's secret parts, whoever wrote them.
+    super(redactUrls(message), options);
     this.name = "ReelError";
     this.code = code;
   }

@@ -1,6 +1,9 @@
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../config.ts";
-import { FORBIDDEN_FLAGS, ytDlpArgs } from "./ytdlp.ts";
+import { FORBIDDEN_FLAGS, runYtDlp, ytDlpArgs } from "./ytdlp.ts";
 
 const req = {
   url: "https://www.example.com/watch?v=1",
@@ -56,5 +59,25 @@ describe("yt-dlp's environment", () => {
     const text = JSON.stringify(env);
     for (const secret of ["AKIAPARENT", "parentSECRET", "parentSESSION", "tok_parent", "pw@"])
       expect(text).not.toContain(secret);
+  });
+});
+
+describe("runYtDlp's error message", () => {
+  it("holds no secret of the URL, even the query yt-dlp's generic extractor quotes without its URL", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "reel-ytdlp-"));
+    const bin = join(dir, "yt-dlp");
+    await writeFile(
+      bin,
+      "#!/bin/sh\necho '[generic] Extracting URL: https://al:pw2secret@h/show/nothere?sig=SIGsecret123#fr4gsecret' >&2\n" +
+        "echo 'ERROR: [generic] nothere?sig=SIGsecret123: Unable to download webpage: HTTP Error 404' >&2\nexit 1\n",
+    );
+    await chmod(bin, 0o755);
+    const url = "https://al:pw2secret@h/show/nothere?sig=SIGsecret123#fr4gsecret";
+    const err = await runYtDlp(bin, { ...req, url, outBase: join(dir, "source") }, {}).catch((e: Error) => e);
+    await rm(dir, { recursive: true, force: true });
+    expect(err).toMatchObject({ code: "REEL_YTDLP_FAILED" });
+    const message = (err as Error).message;
+    expect(message).toContain("Unable to download webpage");
+    for (const secret of ["pw2secret", "SIGsecret123", "fr4gsecret"]) expect(message).not.toContain(secret);
   });
 });

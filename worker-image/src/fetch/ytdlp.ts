@@ -3,7 +3,7 @@
 // here. All its traffic goes through the egress proxy (see egress-proxy in @reel/native), which
 // refuses internal addresses exactly as the Rust downloader does.
 import { spawn } from "node:child_process";
-import { ReelError } from "@reel/crds";
+import { ReelError, redactText, urlSecrets } from "@reel/crds";
 import { config } from "../config.ts";
 import { redact } from "./classify.ts";
 
@@ -113,7 +113,8 @@ export async function runYtDlp(
     });
     child.on("close", (code) => {
       if (code === 0 && path) return resolve({ path });
-      const detail = tail.join("\n").replaceAll(req.url, redact(req.url));
+      // yt-dlp quotes parts of the URL outside it (`nothere?sig=…`): cut every secret part it has.
+      const detail = redactText(tail.join("\n"), urlSecrets(req.url));
       // The egress proxy answers refusals with a reason naming the policy; yt-dlp prints it.
       const denied = /egress policy/i.test(detail);
       reject(
