@@ -1,10 +1,17 @@
 // The operator's settings, parsed once from the environment (the chart sets them). Nothing else
 // in operator/ reads process.env.
 import { hostname } from "node:os";
-import { parsePublicBaseUrl, parseRetention, parseSse } from "@reel/crds";
+import { parsePublicBaseUrl, parseRetention, parseSse, ReelError } from "@reel/crds";
 import { TracingEnvShape } from "@reel/crds/tracing";
 import { z } from "zod";
 import type { InstallationSettings } from "./plan/installation-env.ts";
+import {
+  DEFAULT_MAX_SOURCE_BYTES,
+  DEFAULT_RESOURCES,
+  parseBytes,
+  SCRATCH_ROOM,
+  type WorkerResources,
+} from "./plan/resources.ts";
 import type { RetentionSettings } from "./retention/due.ts";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -67,6 +74,16 @@ export const ConfigSchema = z.object({
   REEL_FINISHED_RETENTION: z.string().default(""),
   /** Keep a job's staged files once its outputs are stored (debugging); by default the merge pod removes them. */
   REEL_KEEP_STAGING: bool.default(false),
+  /** The per-source byte cap the worker pods enforce (bytes or a quantity: 50Gi); scratch is sized for it. */
+  REEL_MAX_SOURCE_BYTES: z.string().default(String(DEFAULT_MAX_SOURCE_BYTES)),
+  /** Worker pods' requests and limits (plan/resources.ts); quantities as Kubernetes writes them. */
+  REEL_WORKER_CPU_REQUEST: z.string().default(DEFAULT_RESOURCES.cpuRequest),
+  REEL_WORKER_MEMORY_REQUEST: z.string().default(DEFAULT_RESOURCES.memoryRequest),
+  REEL_WORKER_MEMORY_LIMIT: z.string().default(DEFAULT_RESOURCES.memoryLimit),
+  /** Ephemeral storage an episode pod requests; its scratch (emptyDir sizeLimit) is REEL_WORKER_SCRATCH_LIMIT. */
+  REEL_WORKER_SCRATCH_REQUEST: z.string().default("10Gi"),
+  /** "" sizes an episode pod's scratch for a source at the cap: 2 × REEL_MAX_SOURCE_BYTES + 2Gi. */
+  REEL_WORKER_SCRATCH_LIMIT: z.string().default(""),
   /** OTLP/HTTP trace export (off unless an endpoint is set); the service is reel-operator by default. */
   ...TracingEnvShape,
 });
@@ -76,6 +93,8 @@ export type Config = z.infer<typeof ConfigSchema> & {
   installation: InstallationSettings;
   /** Checked REEL_OUTPUT_RETENTION / REEL_FINISHED_RETENTION, in seconds. */
   retention: RetentionSettings;
+  /** Checked REEL_WORKER_* sizes of the worker pods. */
+  resources: WorkerResources;
 };
 
 /** Throws REEL_CONFIG_INVALID (naming the variable) for a bad output or retention setting. */
@@ -84,9 +103,12 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const publicBaseUrl = parsePublicBaseUrl(c.REEL_OUTPUT_PUBLIC_BASE_URL);
   const outputsSecs = parseRetention("REEL_OUTPUT_RETENTION", c.REEL_OUTPUT_RETENTION);
   const finishedSecs = parseRetention("REEL_FINISHED_RETENTION", c.REEL_FINISHED_RETENTION);
+  const maxSourceBytes = bytesSetting("REEL_MAX_SOURCE_BYTES", c.REEL_MAX_SOURCE_BYTES);
   return {
     ...c,
+    resources: workerResources(c, maxSourceBytes),
     installation: {
+      maxSourceBytes,
       ...parseSse(c.REEL_S3_SSE, c.REEL_S3_SSE_KMS_KEY_ID),
       ...(publicBaseUrl ? { publicBaseUrl } : {}),
       // Where the operator sends its spans, its pods send theirs (the worker reads the same variables).
@@ -100,5 +122,41 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       ...(outputsSecs !== undefined ? { outputsSecs } : {}),
       ...(finishedSecs !== undefined ? { finishedSecs } : {}),
     },
+  };
+}
+
+const invalid = (message: string) => new ReelError("REEL_CONFIG_INVALID", message);
+
+function bytesSetting(name: string, text: string): number {
+  const bytes = parseBytes(text);
+  if (bytes === undefined || bytes <= 0)
+    throw invalid(`${name} is "${text}": use bytes or a quantity such as 512Mi or 20Gi`);
+  return bytes;
+}
+
+/** The worker pods' sizes; a scratch too small for a source at the cap is refused (it would be evicted). */
+function workerResources(c: z.infer<typeof ConfigSchema>, maxSourceBytes: number): WorkerResources {
+  const memoryRequest = bytesSetting("REEL_WORKER_MEMORY_REQUEST", c.REEL_WORKER_MEMORY_REQUEST);
+  const memoryLimit = bytesSetting("REEL_WORKER_MEMORY_LIMIT", c.REEL_WORKER_MEMORY_LIMIT);
+  if (memoryRequest > memoryLimit) {
+    throw invalid(`REEL_WORKER_MEMORY_REQUEST (${c.REEL_WORKER_MEMORY_REQUEST}) is above REEL_WORKER_MEMORY_LIMIT`);
+  }
+  if (!/^[0-9]+(\.[0-9]+)?m?$/.test(c.REEL_WORKER_CPU_REQUEST)) {
+    throw invalid(`REEL_WORKER_CPU_REQUEST is "${c.REEL_WORKER_CPU_REQUEST}": use cores such as 1, 0.5 or 500m`);
+  }
+  const limit = c.REEL_WORKER_SCRATCH_LIMIT.trim()
+    ? bytesSetting("REEL_WORKER_SCRATCH_LIMIT", c.REEL_WORKER_SCRATCH_LIMIT)
+    : undefined;
+  if (limit !== undefined && limit < maxSourceBytes + SCRATCH_ROOM) {
+    throw invalid(
+      `REEL_WORKER_SCRATCH_LIMIT (${c.REEL_WORKER_SCRATCH_LIMIT}) cannot hold a source at REEL_MAX_SOURCE_BYTES (${c.REEL_MAX_SOURCE_BYTES}) and 2Gi of encode room; raise it or lower the cap`,
+    );
+  }
+  return {
+    cpuRequest: c.REEL_WORKER_CPU_REQUEST,
+    memoryRequest: c.REEL_WORKER_MEMORY_REQUEST,
+    memoryLimit: c.REEL_WORKER_MEMORY_LIMIT,
+    scratchRequestBytes: bytesSetting("REEL_WORKER_SCRATCH_REQUEST", c.REEL_WORKER_SCRATCH_REQUEST),
+    ...(limit !== undefined ? { scratchLimitBytes: limit } : {}),
   };
 }

@@ -71,6 +71,7 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
         redisUrl: config.REEL_REDIS_URL,
         maxRunningPerNamespace: config.REEL_MAX_RUNNING_PER_NAMESPACE,
         installation: config.installation,
+        resources: config.resources,
         ...(config.REEL_KEEP_STAGING ? { keepStaging: true } : {}),
       },
       retention: config.retention,

@@ -3,13 +3,15 @@
 // every pod: episode pods write staged episodes and records, the merge pod the outputs. The public
 // base URL only to the merge pod, the one that reports output URLs. Nothing is added when a setting
 // is unset, so the planned Jobs (and their spec hashes) of an installation without them do not change.
-// The OTLP endpoint (tracing) goes to every pod too.
+// The OTLP endpoint (tracing) and the per-source byte cap go to every pod too.
 import type { OutputSettings } from "@reel/crds";
 
 export type InstallationSettings = OutputSettings & {
   /** The operator's OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, passed on to every pod. */
   otlpEndpoint?: string;
   otlpTracesEndpoint?: string;
+  /** The per-source byte cap the worker enforces (REEL_MAX_SOURCE_BYTES); scratch is sized for it. */
+  maxSourceBytes?: number;
 };
 
 export function installationEnv(
@@ -25,5 +27,7 @@ export function installationEnv(
     // Traces: the pods export their spans (parent TRACEPARENT) where the operator exports its own.
     ...(s.otlpTracesEndpoint ? [{ name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value: s.otlpTracesEndpoint }] : []),
     ...(s.otlpEndpoint ? [{ name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: s.otlpEndpoint }] : []),
+    // Last, so the env before it keeps its order: the pods enforce the cap their scratch was sized for.
+    ...(s.maxSourceBytes !== undefined ? [{ name: "REEL_MAX_SOURCE_BYTES", value: String(s.maxSourceBytes) }] : []),
   ];
 }

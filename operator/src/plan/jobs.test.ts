@@ -6,6 +6,7 @@ import {
   type OperatorSettings,
   planEpisodeJobs,
   planMergeJob,
+  planSegmentJob,
   SPEC_HASH,
   stagingLocation,
 } from "./jobs.ts";
@@ -80,7 +81,7 @@ describe("planEpisodeJobs", () => {
     });
     expect(j.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: "uid-1", controller: true })]);
     expect(j.spec.template.spec.priorityClassName).toBe("reel-high");
-    expect(j.spec.template.spec.containers[0]?.resources.limits).toEqual({ "nvidia.com/gpu": "1" });
+    expect(j.spec.template.spec.containers[0]?.resources.limits).toMatchObject({ "nvidia.com/gpu": "1" });
     expect(JSON.stringify(j.spec.template.spec.affinity)).toContain("reel.dev/encoder.h264_nvenc");
     expect(j.spec.podFailurePolicy.rules.map((r) => r.action)).toEqual(["FailJob", "Ignore"]);
   });
@@ -102,7 +103,7 @@ describe("planEpisodeJobs", () => {
     const planned = plan(undefined, new Map([[1, { failedNodes: ["nvidia-2"] }]]));
     expect(planned[0]?.placement?.kind).toBe("gpu");
     expect(planned[1]?.placement?.kind).toBe("cpu");
-    expect(jobOf(planned, 1).spec.template.spec.containers[0]?.resources.limits).toBeUndefined();
+    expect(jobOf(planned, 1).spec.template.spec.containers[0]?.resources.limits?.["nvidia.com/gpu"]).toBeUndefined();
   });
 
   it("refuses, with a code, an episode that requires a GPU no node can provide", () => {
@@ -205,10 +206,147 @@ describe("the worker contract in the planned pods", () => {
     expect(env.REEL_MODE).toBe("merge");
     expect(JSON.parse(String(env.REEL_MERGE_EPISODES))).toEqual([{ index: 1, title: "Two" }]);
     // No GPU asked, and nodes without one preferred (found on L4: merges landed on GPU nodes).
-    expect(m.spec.template.spec.containers[0]?.resources.limits).toBeUndefined();
+    expect(m.spec.template.spec.containers[0]?.resources.limits?.["nvidia.com/gpu"]).toBeUndefined();
     expect(m.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
     expect(JSON.stringify(m.spec.template.spec.affinity)).toContain(
       '"preference":{"matchExpressions":[{"key":"reel.dev/gpu-vendor","operator":"DoesNotExist"}]}',
     );
+  });
+});
+
+describe("worker pods are bounded (memory, ephemeral storage, scratch size)", () => {
+  const GiB = 2 ** 30;
+  type Pod = {
+    spec: {
+      template: {
+        spec: {
+          containers: { resources: { requests: Record<string, string>; limits: Record<string, string> } }[];
+          volumes: { name: string; emptyDir?: { sizeLimit?: string } }[];
+        };
+      };
+    };
+  };
+  const bounds = (job: unknown) => {
+    const t = (job as Pod).spec.template.spec;
+    return {
+      requests: t.containers[0]?.resources.requests,
+      limits: t.containers[0]?.resources.limits,
+      sizeLimit: t.volumes.find((v) => v.name === "scratch")?.emptyDir?.sizeLimit,
+    };
+  };
+  const capped = (maxSourceBytes: number, extra: Partial<OperatorSettings> = {}): OperatorSettings => ({
+    ...settings,
+    installation: { maxSourceBytes },
+    ...extra,
+  });
+  const withStatus = (episodes: Array<Record<string, unknown>>) =>
+    parseVideoJob({ ...videoJob(), status: { episodes } });
+  const segmentPod = (vj: ReturnType<typeof videoJob>, s: OperatorSettings, known?: { bytesDownloaded?: number }) =>
+    planSegmentJob(vj, 0, 8, nodes, { failedNodes: [] }, s, ...(known ? [known] : [])).job;
+
+  it.each([
+    [
+      "an episode pod, default cap (50 GiB): room for a source at the cap, twice, and 2 GiB",
+      jobOf(plan(), 0),
+      {
+        requests: { cpu: "1", memory: "1Gi", "ephemeral-storage": "10Gi" },
+        limits: { memory: "8Gi", "ephemeral-storage": "103Gi", "nvidia.com/gpu": "1" },
+        sizeLimit: "102Gi",
+      },
+    ],
+    [
+      "an episode pod, cap 1 GiB: the request shrinks to the scratch size",
+      jobOf(plan(undefined, undefined, capped(GiB)), 0),
+      {
+        requests: { cpu: "1", memory: "1Gi", "ephemeral-storage": "4Gi" },
+        limits: { memory: "8Gi", "ephemeral-storage": "5Gi", "nvidia.com/gpu": "1" },
+        sizeLimit: "4Gi",
+      },
+    ],
+    [
+      "an episode pod, the chart's own sizes",
+      jobOf(
+        plan(
+          undefined,
+          undefined,
+          capped(GiB, {
+            resources: {
+              cpuRequest: "500m",
+              memoryRequest: "512Mi",
+              memoryLimit: "2Gi",
+              scratchRequestBytes: 6 * GiB,
+              scratchLimitBytes: 20 * GiB,
+            },
+          }),
+        ),
+        0,
+      ),
+      {
+        requests: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "6Gi" },
+        limits: { memory: "2Gi", "ephemeral-storage": "21Gi", "nvidia.com/gpu": "1" },
+        sizeLimit: "20Gi",
+      },
+    ],
+    [
+      "segment pods of an episode that downloaded 4 GiB in 8 segments (just reported)",
+      segmentPod(videoJob(), capped(10 * GiB), { bytesDownloaded: 4 * GiB }),
+      expect.objectContaining({ sizeLimit: "4Gi", limits: expect.objectContaining({ "ephemeral-storage": "5Gi" }) }),
+    ],
+    [
+      "segment pods planned again after an encoder failure: the bytes from status",
+      segmentPod(
+        withStatus([{ index: 0, phase: "Transcoding", progress: 50, bytesDownloaded: 4 * GiB }]),
+        capped(10 * GiB),
+      ),
+      expect.objectContaining({ sizeLimit: "4Gi" }),
+    ],
+    [
+      "segment pods of an episode of unknown size: the episode pod's scratch",
+      segmentPod(videoJob(), capped(10 * GiB)),
+      expect.objectContaining({ sizeLimit: "22Gi" }),
+    ],
+    [
+      "segment pods never get more than the episode pod",
+      segmentPod(videoJob(), capped(GiB), { bytesDownloaded: 40 * GiB }),
+      expect.objectContaining({ sizeLimit: "4Gi" }),
+    ],
+    [
+      "a merge pod of episodes that encoded to 1 and 2 GiB: both fetched and joined",
+      planMergeJob(videoJob(), [{ index: 0 }, { index: 1 }], capped(10 * GiB), [
+        { index: 0, phase: "Completed", progress: 100, attempts: 1, bytesOutput: GiB },
+        { index: 1, phase: "Completed", progress: 100, attempts: 1, bytesOutput: 2 * GiB },
+      ]),
+      {
+        requests: { cpu: "1", memory: "1Gi", "ephemeral-storage": "8Gi" },
+        limits: { memory: "8Gi", "ephemeral-storage": "9Gi" },
+        sizeLimit: "8Gi",
+      },
+    ],
+    [
+      "a merge pod with an episode of unknown size: the episode pod's scratch",
+      planMergeJob(
+        withStatus([{ index: 0, phase: "Completed", progress: 100, bytesOutput: GiB }]),
+        [{ index: 0 }, { index: 1 }],
+        capped(10 * GiB),
+      ),
+      expect.objectContaining({ sizeLimit: "22Gi" }),
+    ],
+  ])("%s", (_what, job, expected) => {
+    expect(bounds(job)).toEqual(expected);
+  });
+
+  const envNames = (job: unknown) => ((job as JobShape).spec.template.spec.containers[0]?.env ?? []).map((e) => e.name);
+
+  it("passes the installation's byte cap to every pod, after the env it had before", () => {
+    const before = envNames(jobOf(plan(), 0));
+    const after = envNames(jobOf(plan(undefined, undefined, capped(GiB)), 0));
+    expect(after.filter((n) => n !== "REEL_MAX_SOURCE_BYTES")).toEqual(before);
+    expect(
+      (jobOf(plan(undefined, undefined, capped(GiB)), 0).spec.template.spec.containers[0]?.env ?? []).find(
+        (e) => e.name === "REEL_MAX_SOURCE_BYTES",
+      ),
+    ).toEqual({ name: "REEL_MAX_SOURCE_BYTES", value: String(GiB) });
+    expect(envNames(planMergeJob(videoJob(), [{ index: 0 }], capped(GiB)))).toContain("REEL_MAX_SOURCE_BYTES");
+    expect(envNames(segmentPod(videoJob(), capped(GiB)))).toContain("REEL_MAX_SOURCE_BYTES");
   });
 });

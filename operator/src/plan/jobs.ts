@@ -12,6 +12,7 @@ import {
   FAIL_JOB_EXIT_CODES,
   FIELD_MANAGER,
   type MergeEpisode,
+  type EpisodeStatus,
   stagingFolder,
   type VideoJob,
   type WorkerEnvVars,
@@ -20,6 +21,14 @@ import { stableSpanId } from "@reel/crds/tracing";
 import { type ObservedNode, type Placement, placeEpisode } from "../scheduling/gpu.ts";
 import { type InstallationSettings, installationEnv } from "./installation-env.ts";
 import { childName } from "./names.ts";
+import {
+  DEFAULT_MAX_SOURCE_BYTES,
+  DEFAULT_RESOURCES,
+  podResources,
+  type ScratchBasis,
+  scratchLimit,
+  type WorkerResources,
+} from "./resources.ts";
 
 export { FIELD_MANAGER };
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": FIELD_MANAGER } as const;
@@ -45,6 +54,8 @@ export interface OperatorSettings {
   installation?: InstallationSettings;
   /** The merge pod keeps the staged files once the outputs are stored (debugging). */
   keepStaging?: boolean;
+  /** Requests, limits and scratch size of the worker pods (plan/resources.ts); its defaults when absent. */
+  resources?: WorkerResources;
 }
 
 export interface EpisodeObservation {
@@ -189,6 +200,8 @@ interface PodParts {
   placement?: Placement;
   /** An Indexed Job: one pod per completion index (a split episode's segments). */
   indexed?: { completions: number; parallelism: number };
+  /** What the pod's scratch is sized from (plan/resources.ts). */
+  scratch: ScratchBasis;
 }
 
 type CommonWork = Omit<Extract<WorkerEnvVars, { mode: "merge" }>, "mode" | "episodes">;
@@ -197,7 +210,7 @@ type CommonWork = Omit<Extract<WorkerEnvVars, { mode: "merge" }>, "mode" | "epis
  * The worker container's env: the worker contract (crds/src/contract/worker-env.ts) for this pod's
  * mode, the installation's settings, the trace, and the S3 credentials by Secret reference.
  */
-function podEnv({ job, s, role, suffix, work, placement }: Omit<PodParts, "labels" | "indexed">): EnvVar[] {
+function podEnv({ job, s, role, suffix, work, placement }: Omit<PodParts, "labels" | "indexed" | "scratch">): EnvVar[] {
   const staging = stagingLocation(job);
   const common: CommonWork = {
     videojob: `${job.metadata.namespace ?? "default"}/${job.metadata.name}`,
@@ -242,16 +255,26 @@ const POD_FAILURE_POLICY = {
   ],
 };
 
-/** The worker pod: placed like `placement` (or off GPU nodes), restricted, with scratch and the output volume. */
+/**
+ * The worker pod: placed like `placement` (or off GPU nodes), restricted, with bounded memory and
+ * scratch (plan/resources.ts) and the output volume.
+ */
 function podTemplate(
   job: VideoJob,
   s: OperatorSettings,
   labels: Record<string, string>,
   env: EnvVar[],
   placement: Placement | undefined,
+  scratch: ScratchBasis,
 ) {
   const vol = job.spec.output.volume;
-  const volumes: Array<Record<string, unknown>> = [{ name: "scratch", emptyDir: {} }];
+  const limits = scratchLimit(
+    scratch,
+    s.resources ?? DEFAULT_RESOURCES,
+    s.installation?.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES,
+  );
+  const sized = podResources(s.resources ?? DEFAULT_RESOURCES, limits, placement?.limits);
+  const volumes: Array<Record<string, unknown>> = [sized.scratch];
   const mounts: Array<Record<string, unknown>> = [{ name: "scratch", mountPath: "/scratch" }];
   if (vol) {
     volumes.push({ name: "output", persistentVolumeClaim: { claimName: vol.claimName } });
@@ -274,10 +297,7 @@ function podTemplate(
           image: s.image,
           command: ["reel", "worker"],
           env,
-          resources: {
-            requests: { cpu: "1", memory: "1Gi" },
-            ...(placement && Object.keys(placement.limits).length ? { limits: placement.limits } : {}),
-          },
+          resources: sized.resources,
           volumeMounts: mounts,
           securityContext: {
             allowPrivilegeEscalation: false,
@@ -292,7 +312,7 @@ function podTemplate(
   };
 }
 
-function jobObject({ job, s, role, suffix, labels: extra, work, placement, indexed }: PodParts): KubeJob {
+function jobObject({ job, s, role, suffix, labels: extra, work, placement, indexed, scratch }: PodParts): KubeJob {
   const name = job.metadata.name;
   const namespace = job.metadata.namespace ?? "default";
   const labels = {
@@ -327,6 +347,7 @@ function jobObject({ job, s, role, suffix, labels: extra, work, placement, index
       labels,
       podEnv({ job, s, role, suffix, work, ...(placement ? { placement } : {}) }),
       placement,
+      scratch,
     ),
   };
   const metadata = {
@@ -369,7 +390,16 @@ export function planEpisodeJobs(
     const attempt = o.attempt ?? 0;
     const labels = { [EPISODE_LABEL]: String(index), [ATTEMPT_LABEL]: String(attempt) };
     const suffix = attempt === 0 ? `ep${index}` : `ep${index}-r${attempt}`;
-    const obj = jobObject({ job, s, role: "episode", suffix, labels, work: { mode: "episode", index }, placement: p });
+    const obj = jobObject({
+      job,
+      s,
+      role: "episode",
+      suffix,
+      labels,
+      work: { mode: "episode", index },
+      placement: p,
+      scratch: { role: "episode" },
+    });
     return { index, job: obj, placement: p };
   });
 }
@@ -392,7 +422,8 @@ export const SEGMENT_SUFFIX = "seg";
  * The Indexed Job of a split episode: pod k encodes segment k (JOB_COMPLETION_INDEX) with the
  * episode's settings, placed like the episode (same vendor and encoder capability), at most
  * spec.split.maxParallel at once. `o.attempt` > 0: all segments again after an encoder failure on
- * `o.failedNodes` (another capable node, else the CPU when the GPU policy allows).
+ * `o.failedNodes` (another capable node, else the CPU when the GPU policy allows). The pods' scratch
+ * is sized from the episode's downloaded bytes: `known` (what its pod just reported), else its status.
  */
 export function planSegmentJob(
   job: VideoJob,
@@ -401,6 +432,7 @@ export function planSegmentJob(
   nodes: ObservedNode[],
   o: EpisodeObservation,
   s: OperatorSettings,
+  known: Pick<EpisodeStatus, "bytesDownloaded"> | undefined = episodeStatus(job, index),
 ): PlannedEpisode {
   const staging = stagingLocation(job);
   if (typeof staging !== "string") return { index, refused: { code: "REEL_JOB_INVALID", message: staging.error } };
@@ -419,11 +451,38 @@ export function planSegmentJob(
     work: { mode: "segment", index },
     placement: p,
     indexed: { completions: segments, parallelism: Math.min(segments, job.spec.split.maxParallel) },
+    scratch: {
+      role: "segment",
+      segments,
+      ...(known?.bytesDownloaded !== undefined ? { bytesDownloaded: known.bytesDownloaded } : {}),
+    },
   });
   return { index, job: obj, placement: p };
 }
 
-/** The merge Job: joins the listed episodes (in order, a chapter per title) into the output. */
-export function planMergeJob(job: VideoJob, episodes: MergeEpisode[], s: OperatorSettings): KubeJob {
-  return jobObject({ job, s, role: "merge", suffix: "merge", labels: {}, work: { mode: "merge", episodes } });
+/**
+ * The merge Job: joins the listed episodes (in order, a chapter per title) into the output. Its
+ * scratch is sized from the episodes' encoded bytes: `statuses` (the status being written), else
+ * the VideoJob's status.
+ */
+export function planMergeJob(
+  job: VideoJob,
+  episodes: MergeEpisode[],
+  s: OperatorSettings,
+  statuses: EpisodeStatus[] = job.status?.episodes ?? [],
+): KubeJob {
+  const bytesOutput = episodes.map((e) => statuses.find((st) => st.index === e.index)?.bytesOutput);
+  return jobObject({
+    job,
+    s,
+    role: "merge",
+    suffix: "merge",
+    labels: {},
+    work: { mode: "merge", episodes },
+    scratch: { role: "merge", bytesOutput },
+  });
+}
+
+function episodeStatus(job: VideoJob, index: number): EpisodeStatus | undefined {
+  return job.status?.episodes?.find((e) => e.index === index);
 }
