@@ -26,6 +26,7 @@ import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt, k8sBinDir } from "../cluster/cluster.ts";
+import { parseConfig } from "../../operator/src/config.ts";
 import { until } from "../src/until.ts";
 
 const run = promisify(execFile);
@@ -262,6 +263,59 @@ describe.skipIf(!hasHelm)(
         );
       },
     );
+
+    it("bounds the worker pods: operator.jobs.maxSourceBytes and .resources reach the operator as REEL_MAX_SOURCE_BYTES and REEL_WORKER_*, which it reads", async () => {
+      const opEnvOf = (ms: Manifest[]) => {
+        const op = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-operator") as Manifest;
+        const c = (
+          op.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }
+        ).template.spec.containers[0];
+        return Object.fromEntries(
+          (c?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]),
+        );
+      };
+      const defaults = opEnvOf(await render("reel", "reel-system"));
+      expect(defaults).toMatchObject({
+        REEL_MAX_SOURCE_BYTES: "50Gi",
+        REEL_WORKER_CPU_REQUEST: "1",
+        REEL_WORKER_MEMORY_REQUEST: "1Gi",
+        REEL_WORKER_MEMORY_LIMIT: "8Gi",
+        REEL_WORKER_SCRATCH_REQUEST: "10Gi",
+      });
+      expect(defaults.REEL_WORKER_SCRATCH_LIMIT).toBeUndefined();
+      // The operator reads what the chart writes (its own parser, the one main.ts runs).
+      const c = parseConfig(defaults);
+      expect(c.installation.maxSourceBytes).toBe(50 * 2 ** 30);
+      expect(c.resources).toEqual({
+        cpuRequest: "1",
+        memoryRequest: "1Gi",
+        memoryLimit: "8Gi",
+        scratchRequestBytes: 10 * 2 ** 30,
+      });
+      const set = opEnvOf(
+        await render("reel", "reel-system", [
+          "--set-string",
+          "operator.jobs.maxSourceBytes=2Gi",
+          "--set-string",
+          "operator.jobs.resources.memoryLimit=3Gi",
+          "--set-string",
+          "operator.jobs.resources.scratchLimit=8Gi",
+        ]),
+      );
+      expect(set).toMatchObject({
+        REEL_MAX_SOURCE_BYTES: "2Gi",
+        REEL_WORKER_MEMORY_LIMIT: "3Gi",
+        REEL_WORKER_SCRATCH_LIMIT: "8Gi",
+      });
+      expect(parseConfig(set).resources).toMatchObject({ memoryLimit: "3Gi", scratchLimitBytes: 8 * 2 ** 30 });
+      for (const bad of [
+        "operator.jobs.resources.memoryLimit=8GB",
+        "operator.jobs.maxSourceBytes=lots",
+        "operator.jobs.resources.scratch=1Gi",
+      ]) {
+        await expect(render("reel", "reel-system", ["--set-string", bad])).rejects.toThrow(/schema/);
+      }
+    });
 
     it("refuses a misspelt value through values.schema.json", async () => {
       for (const bad of ["operator.replica=3", "shim.ingres.enabled=true", "nodeProbe.interval=6 hours"]) {
