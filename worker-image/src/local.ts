@@ -3,10 +3,14 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { mkdir, open, rm } from "node:fs/promises";
 import { promisify } from "node:util";
-import { ReelError, type VideoJob } from "@reel/crds";
+import { ReelError, urlSecrets, type VideoJob } from "@reel/crds";
 import { Redis } from "ioredis";
 import { config } from "./config.ts";
+import { classify } from "./fetch/classify.ts";
 import { ytDlpVersion } from "./fetch/ytdlp.ts";
 import { LocalTarget } from "./output/local.ts";
 import { parseDuration, S3Target } from "./output/s3.ts";
@@ -40,6 +44,40 @@ export async function preflight(binaries = { ffmpeg: config.REEL_FFMPEG, ffprobe
       );
     });
   }
+}
+
+/**
+ * The job's own checks before any work: the output directory can be written, and yt-dlp runs when
+ * an episode needs it. Found after the other episodes ran, either wastes the whole run.
+ */
+export async function preflightJob(job: VideoJob, target: OutputTarget): Promise<void> {
+  if (target instanceof LocalTarget) await checkWritable(target.dir);
+  const needsYtDlp = job.spec.episodes.some((e) => {
+    try {
+      return classify(e.url) === "page";
+    } catch {
+      return false; // its own episode fails with the URL's code
+    }
+  });
+  if (needsYtDlp) await ytDlpVersion(config.ytDlp);
+}
+
+async function checkWritable(dir: string): Promise<void> {
+  const probe = join(dir, `.reel-write-check-${randomBytes(6).toString("hex")}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    await (await open(probe, flags, 0o600)).close();
+    await rm(probe, { force: true });
+  } catch (cause) {
+    throw new ReelError("REEL_IO", `output directory ${dir} is not writable: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Values no message may show: each episode URL's secret parts and the credentials in our environment. */
+export function knownSecrets(job: VideoJob): string[] {
+  const env = [config.AWS_ACCESS_KEY_ID, config.AWS_SECRET_ACCESS_KEY, ...urlSecrets(config.REEL_REDIS_URL ?? "")];
+  return [...job.spec.episodes.flatMap((e) => urlSecrets(e.url)), ...env].filter((s): s is string => !!s);
 }
 
 export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobResult> {

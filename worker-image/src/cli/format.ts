@@ -1,5 +1,29 @@
-// Plain-text formatting for the CLI: sizes, durations and the final table.
+// Plain-text formatting for the CLI: sizes, durations, the final table, and `printable`, which
+// every text that came from a manifest or a source passes before it reaches the terminal.
 import type { JobResult } from "../pipeline/job.ts";
+
+// C0 and C1 controls, DEL, and the bidi overrides/isolates that reorder what a line shows.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const TERMINAL_ACTIVE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * `text` made inert for a terminal: every control character (ESC of ANSI/OSC sequences, CR, LF,
+ * BEL, C1) shown as an escape, so a title cannot clear the screen, set the window title or forge a
+ * row. With `lines`, LF stays a line break and the lines after the first are indented.
+ */
+export function printable(text: string, o: { lines?: boolean } = {}): string {
+  const inert = (s: string) =>
+    s.replace(TERMINAL_ACTIVE, (c) => {
+      const n = c.codePointAt(0) ?? 0;
+      return NAMED[c] ?? (n > 0xff ? `\\u${n.toString(16)}` : `\\x${n.toString(16).padStart(2, "0")}`);
+    });
+  if (!o.lines) return inert(text);
+  return text
+    .split("\n")
+    .map((l, i) => (i === 0 ? inert(l) : `    ${inert(l)}`))
+    .join("\n");
+}
 
 export function bytes(n: number | undefined): string {
   if (n === undefined) return "-";
@@ -40,15 +64,15 @@ export function summary(r: JobResult): string {
     const ratio = e.bytesDownloaded && e.bytesOutput ? `${(e.bytesDownloaded / e.bytesOutput).toFixed(2)}x` : "-";
     rows.push([
       String(e.index + 1),
-      e.title ?? "",
+      printable(e.title ?? ""),
       e.phase,
       bytes(e.bytesDownloaded),
       bytes(e.bytesOutput),
       ratio,
       e.quality?.ssim?.toFixed(4) ?? "-",
       e.quality?.psnr !== undefined ? `${e.quality.psnr.toFixed(1)} dB` : "-",
-      e.encoder ?? "-",
-      e.error?.code ?? "",
+      printable(e.encoder ?? "-"),
+      printable(e.error?.code ?? ""),
     ]);
   }
   const stages = Object.entries(r.stageSeconds)

@@ -5,10 +5,12 @@
 // Exit codes: 0 the job completed, 1 it failed or was cancelled, 2 the command or the manifest was
 // wrong or the machine lacks a tool (the message says which and what to do).
 import { Command, CommanderError, Option } from "commander";
-import { ReelError } from "@reel/crds";
+import { ReelError, redactText } from "@reel/crds";
+import { config } from "../config.ts";
 import { addClientCommands } from "./client/commands.ts";
 import { demo } from "./demo.ts";
-import { runFile } from "./run.ts";
+import { printable } from "./format.ts";
+import { type RunFlags, runFile } from "./run.ts";
 
 const program = new Command()
   .name("reel")
@@ -26,7 +28,8 @@ program
   .addOption(
     new Option("--allow <cidr...>", "open these address ranges past the egress guard (private sources)").default([]),
   )
-  .action(async (file: string, opts: { concurrency: number; out?: string; json: boolean; allow: string[] }) => {
+  .option("--allow-metadata", "confirm an --allow range that opens the cloud metadata address (169.254.169.254)", false)
+  .action(async (file: string, opts: RunFlags) => {
     process.exitCode = await runFile(file, opts);
   });
 
@@ -70,10 +73,17 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else if (err instanceof ReelError) {
-    process.stderr.write(`error ${err.code}: ${err.message}\n  ${err.hint}\n`);
+    process.stderr.write(`error ${err.code}: ${shown(err.message)}\n  ${err.hint}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`error: ${shown((err as Error).stack ?? String(err))}\n`);
     process.exitCode = 2;
   }
+}
+
+/** A message as the terminal may show it: no URL secrets or credentials, no control characters. */
+function shown(message: string): string {
+  return printable(redactText(message, [config.AWS_ACCESS_KEY_ID ?? "", config.AWS_SECRET_ACCESS_KEY ?? ""]), {
+    lines: true,
+  });
 }

@@ -1,11 +1,15 @@
-// `reel run job.yaml`: parse and validate the manifest, run it locally, draw progress, print the
-// final table (or JSON), and answer the exit code.
+// `reel run job.yaml`: parse and validate the manifest, check flags, tools and output before any
+// work, run it locally, draw progress, print the final table (or JSON) with every secret cut and
+// every control character escaped, and answer the exit code.
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseVideoJob, ReelError, type VideoJob } from "@reel/crds";
+import { parseVideoJob, ReelError, redactText, type VideoJob } from "@reel/crds";
 import { parse as parseYaml } from "yaml";
-import { runLocal, targetFor } from "../local.ts";
-import { summary } from "./format.ts";
+import { knownSecrets, preflightJob, runLocal, targetFor } from "../local.ts";
+import type { JobResult } from "../pipeline/job.ts";
+import type { EpisodeStatus } from "../pipeline/types.ts";
+import { checkAllow } from "./allow.ts";
+import { printable, summary } from "./format.ts";
 import { progress } from "./progress.ts";
 
 export interface RunFlags {
@@ -13,6 +17,8 @@ export interface RunFlags {
   out?: string;
   json: boolean;
   allow: string[];
+  /** `--allow-metadata`: the user confirmed an --allow range that opens the metadata address. */
+  allowMetadata?: boolean;
 }
 
 export async function loadJob(file: string): Promise<VideoJob> {
@@ -37,38 +43,88 @@ export async function runFile(file: string, flags: RunFlags): Promise<number> {
 }
 
 export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<number> {
-  // Fail on a bad output before any work starts.
-  targetFor(job, flags.out && resolve(flags.out));
+  // Everything that can be checked is checked before any work starts (exit 2 from main.ts).
+  checkAllow(flags.allow, flags.allowMetadata ?? false);
+  const outDir = flags.out && resolve(flags.out);
+  await preflightJob(job, targetFor(job, outDir));
+  const secrets = knownSecrets(job);
   const titles = job.spec.episodes.map((e, i) => e.title ?? `Episode ${i + 1}`);
   const bars = flags.json ? undefined : progress(titles);
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  let result: Awaited<ReturnType<typeof runLocal>>;
+  // Each episode's last status, so a failure after the episodes (storage) still reports them.
+  const done = new Map<number, EpisodeStatus>();
+  let result: JobResult;
   try {
     result = await runLocal(job, {
-      ...(flags.out ? { outDir: resolve(flags.out) } : {}),
+      ...(outDir ? { outDir } : {}),
       concurrency: flags.concurrency,
       allow: flags.allow,
       signal: ac.signal,
-      emit: (e) => bars?.on(e),
+      emit: (e) => {
+        if (e.type === "episode-done") done.set(e.index, e.status);
+        bars?.on(e.type === "note" ? { ...e, message: redactText(e.message, secrets) } : e);
+      },
     });
+  } catch (err) {
+    // Before any episode ran this is the command's or the machine's fault (exit 2); after, the job failed.
+    if (done.size === 0) throw err;
+    const e = ReelError.from(err, "REEL_INTERNAL");
+    result = failedAfterWork([...done.values()], e);
   } finally {
     bars?.stop();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } else {
-    process.stdout.write(`\n${summary(result)}\n\n`);
-    if (result.phase === "Completed") {
-      const where = result.output?.location ?? result.episodeOutputs?.map((o) => o.location).join("\n");
-      process.stdout.write(`${result.output ? `merged (${result.output.chapters} chapters)` : "outputs"}: ${where}\n`);
-    } else {
-      process.stdout.write(`job ${result.phase.toLowerCase()}: ${result.error?.code} ${result.error?.message}\n`);
-    }
-  }
+  report(redactResult(result, secrets), flags.json);
   return result.phase === "Completed" ? 0 : 1;
+}
+
+function failedAfterWork(episodes: EpisodeStatus[], e: ReelError): JobResult {
+  return {
+    phase: "Failed",
+    episodes: episodes.sort((a, b) => a.index - b.index),
+    error: { code: e.code, message: e.message },
+    stageSeconds: {},
+  };
+}
+
+function report(result: JobResult, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`\n${summary(result)}\n\n`);
+  if (result.phase === "Completed") {
+    const where = result.output?.location ?? result.episodeOutputs?.map((o) => o.location).join("\n");
+    const what = result.output ? `merged (${result.output.chapters} chapters)` : "outputs";
+    process.stdout.write(`${what}: ${printable(where ?? "", { lines: true })}\n`);
+  } else {
+    const why = `${result.error?.code} ${printable(result.error?.message ?? "", { lines: true })}`;
+    process.stdout.write(`job ${result.phase.toLowerCase()}: ${why}\n`);
+  }
+}
+
+/**
+ * The result with every secret cut from what the run observed (errors, titles, episodes); the
+ * outputs are left whole: their URLs are ours to hand out (a presigned download link).
+ */
+export function redactResult(result: JobResult, secrets: readonly string[]): JobResult {
+  const { output, episodeOutputs, ...observed } = result;
+  return {
+    ...redactDeep(observed, secrets),
+    ...(output ? { output } : {}),
+    ...(episodeOutputs ? { episodeOutputs } : {}),
+  };
+}
+
+function redactDeep<T>(v: T, secrets: readonly string[]): T {
+  if (typeof v === "string") return redactText(v, secrets) as T;
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets)) as T;
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, secrets)])) as T;
+  }
+  return v;
 }

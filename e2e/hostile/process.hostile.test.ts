@@ -1,0 +1,190 @@
+// The hostile-input suite, processes and what leaves them (issue #12): child environments, secrets
+// in URLs and messages, titles that attack the terminal, killed runs, the circuit breaker, and the
+// checks `reel run` makes before any work. Each case runs the real CLI with secrets planted in its
+// env and asserts its code and exit code, that no connection reached the canary, that no planted
+// secret shows in anything printed or written, and what was left behind.
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeTestClip } from "../../worker-image/src/ffmpeg/test-media.ts";
+import { type Hostile, hostile, type Run, secretsIn, textsUnder } from "./harness.ts";
+
+let h: Hostile | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+interface Result {
+  phase: string;
+  error?: { code: string; message: string };
+  episodes: { phase: string; title?: string; error?: { code: string; message: string } }[];
+}
+
+/** What every case asserts: nothing reached the canary, no planted (or extra) secret shows anywhere. */
+async function clean(c: Hostile, r: Run, extra: string[] = []) {
+  expect(c.canary.hits, "a connection reached the canary").toBe(0);
+  expect(secretsIn([r.stdout, r.stderr, ...(await textsUnder(c.out))], extra)).toEqual([]);
+}
+
+/** Files a finished run may not leave: partial downloads, temp files, control files, run temp dirs. */
+const stale = (files: string[]) => files.filter((f) => /\.(part|tmp|reel-tmp)$|\.ctrl|^tmp\//.test(f));
+
+describe("reel run: checks before any work (exit 2)", () => {
+  it.each([
+    [["--allow", "not-a-net"], /not a CIDR/],
+    [["--allow", "10.0.0.0/33"], /not a CIDR/],
+    [["--allow", "0.0.0.0/0"], /metadata/],
+    [["--allow", "169.254.0.0/16"], /metadata/],
+  ])("refuses %j up front with REEL_JOB_INVALID", async (args, why) => {
+    h = await hostile("allow");
+    await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
+    const job = await h.manifest("allow", { episodes: [{ url: `${h.origin}/a.mp4` }] });
+    const r = await h.reel(["run", job, "--json", ...args]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("REEL_JOB_INVALID");
+    expect(r.stderr).toMatch(why);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    await clean(h, r);
+    expect(await h.leftovers()).toEqual([]);
+  });
+
+  it("finds a missing yt-dlp before the other episodes run (REEL_YTDLP_MISSING)", async () => {
+    h = await hostile("ytdlp-missing");
+    await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
+    const job = await h.manifest("ytdlp", {
+      episodes: [{ url: `${h.origin}/a.mp4` }, { url: `${h.origin}/watch` }],
+    });
+    const r = await h.reel(["run", job, "--json"], { REEL_YTDLP: join(h.dir, "no-such-yt-dlp") });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("REEL_YTDLP_MISSING");
+    await clean(h, r);
+    expect(await h.leftovers()).toEqual([]);
+  });
+
+  it("finds an unwritable --out before any work (REEL_IO)", async () => {
+    h = await hostile("out");
+    await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
+    const job = await h.manifest("out", { episodes: [{ url: `${h.origin}/a.mp4` }] });
+    // A file where a directory should be: unwritable even for root.
+    await writeFile(join(h.dir, "file"), "x");
+    const r = await h.reel(["run", job, "--json", "--out", join(h.dir, "file", "out")]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("REEL_IO");
+    await clean(h, r);
+    expect(await h.leftovers()).toEqual([]);
+  });
+});
+
+describe("reel run: what leaves its processes", () => {
+  it("ffmpeg and ffprobe see no credential of reel's environment", async () => {
+    h = await hostile("env");
+    await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
+    const wrap = async (tool: string) => {
+      const path = join(h?.dir ?? "", `${tool}-wrapper`);
+      await writeFile(path, `#!/bin/sh\nenv >> "${h?.dir}/${tool}.env"\nexec ${tool} "$@"\n`);
+      await chmod(path, 0o755);
+      return path;
+    };
+    const job = await h.manifest("env", { episodes: [{ url: `${h.origin}/a.mp4`, title: "one" }] });
+    const r = await h.reel(["run", job, "--json"], {
+      REEL_FFMPEG: await wrap("ffmpeg"),
+      REEL_FFPROBE: await wrap("ffprobe"),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const seen = [
+      await readFile(join(h.dir, "ffmpeg.env"), "utf8"),
+      await readFile(join(h.dir, "ffprobe.env"), "utf8"),
+    ];
+    expect(seen[0]).toContain("PATH=");
+    expect(secretsIn(seen)).toEqual([]);
+    expect(seen.join("\n")).not.toMatch(/^AWS_/m);
+    await clean(h, r);
+    expect(stale(await h.leftovers())).toEqual([]);
+  });
+
+  it("cuts secrets in the userinfo, query and fragment of every source type from every message", async () => {
+    h = await hostile("url-secrets");
+    const port = new URL(h.origin).port;
+    const at = (path: string, n: number) =>
+      `http://user${n}:pw${n}SECRETpass@127.0.0.2:${port}/${path}?sig=SIG${n}secretvalue&exp=9#frag${n}SECRETfrag`;
+    const urls = [at("missing.mp4", 1), at("missing.m3u8", 2), at("nothere", 3)];
+    const extra = urls.flatMap((_, i) => [`pw${i + 1}SECRETpass`, `SIG${i + 1}secretvalue`, `frag${i + 1}SECRETfrag`]);
+    const job = await h.manifest("secrets", {
+      episodes: urls.map((url, i) => ({ url, title: `source ${i + 1}` })),
+      merge: { allowPartial: true },
+    });
+    for (const json of [true, false]) {
+      const r = await h.reel(["run", job, ...(json ? ["--json"] : [])]);
+      expect(r.code, r.stderr).toBe(1);
+      if (json) {
+        const result = JSON.parse(r.stdout) as Result;
+        expect(result.episodes.map((e) => e.error?.code)).toEqual([
+          "REEL_SOURCE_NOT_FOUND",
+          "REEL_SOURCE_NOT_FOUND",
+          "REEL_YTDLP_FAILED",
+        ]);
+      }
+      await clean(h, r, extra);
+    }
+    expect(stale(await h.leftovers())).toEqual([]);
+  });
+
+  it("shows a title with escapes, CR, LF and a forged row inert in progress and the table", async () => {
+    h = await hostile("title");
+    await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
+    const title = "Ep\x1b]0;pwned\x07\x1b[2J\rone\n2  Forged  Completed  1 MB";
+    const job = await h.manifest("title", { episodes: [{ url: `${h.origin}/a.mp4`, title }] });
+    const r = await h.reel(["run", job]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const text of [r.stdout, r.stderr]) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+      for (const line of text.split("\n")) expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+      expect(text).not.toMatch(/^2\s+Forged/m);
+    }
+    expect(r.stdout).toContain("\\x1b]0;pwned\\x07");
+    await clean(h, r);
+  });
+});
+
+describe("reel run: the circuit breaker", () => {
+  it("five bad playlists on one host do not fail the healthy episode after them", async () => {
+    h = await hostile("breaker");
+    await makeTestClip(join(h.src, "good.mp4"), { seconds: 1 });
+    const hls = (segment: string, end = true) =>
+      `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n${segment}\n${end ? "#EXT-X-ENDLIST\n" : ""}`;
+    await writeFile(join(h.src, "live.m3u8"), hls("seg0.ts", false));
+    await writeFile(join(h.src, "baduri.m3u8"), hls("file:///etc/passwd"));
+    await writeFile(join(h.src, "invalid.m3u8"), "not a playlist\n");
+    const bad = ["live", "baduri", "invalid", "live", "baduri", "missing"].map((n) => ({
+      url: `${h?.origin}/${n}.m3u8`,
+    }));
+    const job = await h.manifest("breaker", {
+      episodes: [...bad, { url: `${h.origin}/good.mp4`, title: "healthy" }],
+      merge: { allowPartial: true },
+    });
+    const r = await h.reel(["run", job, "--json", "--concurrency", "1"]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as Result;
+    expect(result.episodes.map((e) => e.error?.code)).not.toContain("REEL_CIRCUIT_OPEN");
+    expect(result.episodes.at(-1)?.phase).toBe("Completed");
+    await clean(h, r);
+  });
+});
+
+describe("reel run: storage failing after the episodes", () => {
+  it("exits 1 with the JSON result and each episode's status", async () => {
+    h = await hostile("storage");
+    await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
+    const job = await h.manifest("storage", { episodes: [{ url: `${h.origin}/a.mp4`, title: "one" }] });
+    // A directory where the merged file goes: the write fails after the episode completed.
+    await mkdir(join(h.out, "storage.mp4", "x"), { recursive: true });
+    const r = await h.reel(["run", job, "--json"]);
+    expect(r.code, r.stderr).toBe(1);
+    const result = JSON.parse(r.stdout) as Result;
+    expect(result.phase).toBe("Failed");
+    expect(result.error?.code).toBe("REEL_IO");
+    expect(result.episodes.map((e) => e.phase)).toEqual(["Completed"]);
+    await clean(h, r);
+  });
+});

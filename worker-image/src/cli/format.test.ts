@@ -1,0 +1,60 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import type { JobResult } from "../pipeline/job.ts";
+import { printable, summary } from "./format.ts";
+import { progress } from "./progress.ts";
+
+const hostileTitle = "Ep\x1b]0;pwned\x07 one\x1b[2J\rclean\n2  forged  Completed\u202e";
+
+function result(title: string, message = "boom"): JobResult {
+  return {
+    phase: "Failed",
+    episodes: [{ index: 0, title, phase: "Failed", error: { code: "REEL_FFMPEG_FAILED", message } }],
+    error: { code: "REEL_EPISODES_FAILED", message },
+    stageSeconds: {},
+  } as JobResult;
+}
+
+/** Any byte a terminal acts on: C0 and C1 controls, DEL, and bidi overrides. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe("printable: what came from a manifest or a source reaches the terminal inert", () => {
+  it.each([
+    ["\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"],
+    ["\x1b[2J", "\\x1b[2J"],
+    ["a\rb\nc\td", "a\\rb\\nc\\td"],
+    ["\u009b2J", "\\x9b2J"],
+    ["rtl\u202eevil", "rtl\\u202eevil"],
+    ["Épisode 1 — 日本", "Épisode 1 — 日本"],
+  ])("%j", (raw, want) => expect(printable(raw)).toBe(want));
+
+  it("keeps newlines when asked (multi-line messages) but indents them so they cannot pose as rows", () => {
+    expect(printable("a\nb\x1b[2J", { lines: true })).toBe("a\n    b\\x1b[2J");
+  });
+});
+
+describe("the CLI's table and progress with a hostile title", () => {
+  it("summary has one row per episode and no control character", () => {
+    const text = summary(result(hostileTitle, "ffmpeg said\n\x1b[2J2  fake  Completed"));
+    // Newlines separate the table's own rows; nothing else a terminal acts on may show.
+    for (const line of text.split("\n")) expect(line).not.toMatch(CONTROL);
+    const rows = text.split("\n\n")[0]?.split("\n") ?? [];
+    expect(rows).toHaveLength(2);
+  });
+
+  it("progress lines (not a TTY) escape titles and notes", () => {
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    let out = "";
+    (stream as unknown as PassThrough).on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    const p = progress([hostileTitle], stream);
+    p.on({ type: "episode", index: 0, phase: "Downloading", progress: 1 });
+    p.on({ type: "note", level: "warn", message: "title \x1b]0;x\x07 here\nforged line" });
+    p.stop();
+    const lines = out.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l).not.toMatch(CONTROL);
+  });
+});
