@@ -13,9 +13,9 @@
 // (scripts/bootstrap.sh builds both).
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { parse, stringify } from "yaml";
@@ -55,6 +55,15 @@ type Status = {
   activity?: string;
   conditions?: Array<{ type: string; status: string; reason: string }>;
 };
+
+/** Bytes used by the files under `dir` (blocks, so a sparse file counts what it holds). */
+async function du(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    if (e.isFile()) total += (await stat(join(e.parentPath, e.name))).blocks * 512;
+  }
+  return total;
+}
 
 const log = process.env.REEL_E2E_VERBOSE ? (l: string) => console.log(l) : () => {};
 
@@ -412,6 +421,54 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     await env.kubectl(["delete", "videojob", "separate", "-n", TENANT_NS, "--wait=true", "--timeout=60s"]);
     expect(await objects("separate/")).toEqual(files.map((f) => f.location.replace("s3://videos/", "")).sort());
   }, 200_000);
+
+  it("fails a worker pod whose source exceeds the byte cap with REEL_SOURCE_TOO_LARGE, in a pod with bounded memory and scratch", async () => {
+    // 1 GiB claimed (a sparse file: no disk used) against the suite's 64 MiB cap (e2e/l4/values.yaml).
+    const huge = join(sources.dir, "huge", "ep1.mp4");
+    await mkdir(join(sources.dir, "huge"), { recursive: true });
+    await (await open(huge, "w")).truncate(2 ** 30);
+    await applyJob("too-large", [{ path: "/huge/ep1.mp4", title: "Huge" }]);
+    const failed = await until(
+      "too-large to fail",
+      async () => {
+        const vj = await videojob("too-large");
+        return vj.status?.phase === "Failed" ? vj : undefined;
+      },
+      120_000,
+    ).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\n${JSON.stringify((await videojob("too-large")).status, null, 2)}`);
+    });
+    expect(failed.status?.episodes?.[0]?.error?.code).toBe("REEL_SOURCE_TOO_LARGE");
+    // Bad input: the podFailurePolicy fails the Job at the first pod's exit 2, no retry.
+    const runs = runsOf("too-large");
+    expect(runs.map((r) => r.exitCode)).toEqual([2]);
+    // The refused source never reached the pod's scratch (a claimed length over the cap is refused up front).
+    const scratch = join(dirname(runs[0]?.logFile ?? ""), "volumes", "scratch");
+    expect(await du(scratch)).toBeLessThan(64 * 2 ** 20);
+
+    // The planned pod: memory limit, ephemeral storage, a sized emptyDir, and the cap in its env.
+    const job = JSON.parse(await env.kubectl(["get", "job", "too-large-ep0", "-n", TENANT_NS, "-o", "json"])) as {
+      spec: {
+        template: {
+          spec: {
+            containers: Array<{ resources: unknown; env: Array<{ name: string; value?: string }> }>;
+            volumes: Array<{ name: string; emptyDir?: { sizeLimit?: string } }>;
+          };
+        };
+      };
+    };
+    const pod = job.spec.template.spec;
+    // 64 MiB cap: scratch 2 x 64Mi + 2Gi = 2176Mi; ephemeral-storage limit 1Gi more for logs.
+    expect(pod.containers[0]?.resources).toEqual({
+      requests: { cpu: "1", memory: "1Gi", "ephemeral-storage": "2176Mi" },
+      limits: { memory: "8Gi", "ephemeral-storage": "3200Mi" },
+    });
+    expect(pod.volumes.find((v) => v.name === "scratch")).toEqual({
+      name: "scratch",
+      emptyDir: { sizeLimit: "2176Mi" },
+    });
+    expect(pod.containers[0]?.env).toContainEqual({ name: "REEL_MAX_SOURCE_BYTES", value: String(64 * 2 ** 20) });
+  }, 180_000);
 
   it("retries a worker pod killed mid-transcode and writes the output once", async () => {
     await applyJob("killed", [{ path: "/long/ep1.mp4", title: "Long" }]);
