@@ -62,6 +62,15 @@ describe("parseVideoJob refuses unknown fields, naming the closest known one", (
     expect(parseVideoJob(withSpec({ qualty: "1080p" }), { unknownFields: "ignore" }).spec.quality).toBe("720p");
   });
 
+  it("takes a manifest as `kubectl get -o yaml` writes it (metadata Reel does not read, a status)", () => {
+    const got = {
+      ...base,
+      metadata: { name: "a", managedFields: [{ manager: "kubectl" }], ownerReferences: [], selfLink: "x" },
+      status: { phase: "Completed", somethingNew: 1 },
+    };
+    expect(() => parseVideoJob(got)).not.toThrow();
+  });
+
   it("accepts labels and annotations with any keys", () => {
     expect(() => parseVideoJob({ ...base, metadata: { name: "a", labels: { anything: "x" } } })).not.toThrow();
   });

@@ -38,7 +38,7 @@ export interface ParseOptions {
 
 export function parseVideoJob(input: unknown, opts: ParseOptions = {}): VideoJob {
   if (opts.unknownFields !== "ignore") {
-    const unknown = unknownFields(VideoJob, input, []);
+    const unknown = unknownFields(VideoJob, input, [], LENIENT_AT_TOP);
     if (unknown.length) throw new VideoJobInvalidError(unknown);
   }
   const parsed = VideoJob.safeParse(input);
@@ -108,8 +108,14 @@ function unwrap(s: Schema): Schema {
   }
 }
 
+/**
+ * Checked by name only: ObjectMeta here is the subset Reel reads (`kubectl get -o yaml` output has
+ * managedFields, ownerReferences…), and `status` is the operator's to write, never an input.
+ */
+const LENIENT_AT_TOP = new Set(["metadata", "status"]);
+
 /** Every field of `value` the schema does not declare (records take any key), with a suggestion. */
-function unknownFields(schema: Schema, value: unknown, path: string[]): string[] {
+function unknownFields(schema: Schema, value: unknown, path: string[], lenient?: ReadonlySet<string>): string[] {
   const s = unwrap(schema);
   const def = s._zod.def as { type: string; shape?: Record<string, Schema>; element?: Schema };
   if (def.type === "array" && def.element && Array.isArray(value)) {
@@ -123,7 +129,7 @@ function unknownFields(schema: Schema, value: unknown, path: string[]): string[]
   return Object.entries(value).flatMap(([k, v]) => {
     const at = [...path, k].join(".");
     const field = shape[k];
-    if (field) return unknownFields(field, v, [...path, k]);
+    if (field) return lenient?.has(k) ? [] : unknownFields(field, v, [...path, k]);
     const near = closest(k, known);
     return [`${at}: unknown field${near ? `; did you mean ${near}?` : ` (known: ${known.join(", ")})`}`];
   });
