@@ -1,17 +1,20 @@
-// The I/O half of a reconcile: read the VideoJob and its children from the informers' memory,
-// `decide()`, then carry the decision out — writing only what differs from what exists, so a
-// resync over unchanged VideoJobs sends nothing to the apiserver.
+// The I/O half of a reconcile: read the VideoJob and its children from the informers' memory
+// (and this process's own writes the informers do not show yet, own-writes.ts), `decide()`, then
+// carry the decision out — writing only what differs from what exists, so a resync over unchanged
+// VideoJobs sends nothing to the apiserver. It also owns the count of running episode Jobs per
+// namespace (the cap) and the Event recorder.
 import { type VideoJob, VideoJob as VideoJobSchema, type VideoJobStatus } from "@reel/crds";
 import { type Span, SpanKind, type Tracing } from "@reel/crds/tracing";
 import type { Logger } from "pino";
 import type { ReconcileResult } from "../controller/queue.ts";
 import { ApiError, type KubeApi, type KubeObject } from "../kube/api.ts";
 import type { Informer } from "../kube/informer.ts";
-import { ROLE_LABEL, SPEC_HASH, specHash, VIDEOJOB_LABEL } from "../plan/jobs.ts";
+import { type KubeJob, ROLE_LABEL, SPEC_HASH, specHash, VIDEOJOB_LABEL } from "../plan/jobs.ts";
 import type { ObservedNode } from "../scheduling/gpu.ts";
 import { setCondition } from "../status/conditions.ts";
-import { type DecideSettings, decide, FINALIZER, type KubeEvent } from "./decide.ts";
-import { jobDone, type LiveProgress, type ObservedJob, type ObservedPod } from "./observed.ts";
+import { type DecideSettings, type Decision, decide, FINALIZER, type KubeEvent } from "./decide.ts";
+import { jobDone, type LiveProgress, type Observed, type ObservedJob, type ObservedPod } from "./observed.ts";
+import { type Change, dropOwnEchoes, echoPrint, type OwnEchoFilter, OwnWritesBook } from "./own-writes.ts";
 import { keepExpiredOutput } from "../retention/due.ts";
 import { EventRecorder } from "./events.ts";
 import { CreationGate, DeferredStatus } from "./priority.ts";
@@ -78,24 +81,12 @@ async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) =
   if (errors.length) throw errors[0];
 }
 
-/** What a VideoJob watch event must differ in to be worth a reconcile: everything but resourceVersion and managedFields. */
-function echoPrint(obj: KubeObject): string {
-  const {
-    resourceVersion: _rv,
-    managedFields: _mf,
-    ...meta
-  } = obj.metadata as KubeObject["metadata"] & {
-    managedFields?: unknown;
-  };
-  return specHash({ ...obj, metadata: meta });
-}
-
 export class Reconciler {
   private readonly d: ReconcilerDeps;
-  /** Jobs created but not yet seen by the informer, per namespace (the cap counts them). */
-  private readonly inflight = new Map<string, Set<string>>();
-  /** VideoJobs (by uid) already counted as finished; forgotten when they are deleted. */
-  private readonly finished = new Set<string>();
+  /** What this process wrote per VideoJob that the watch has not shown back yet. */
+  private readonly writes = new OwnWritesBook();
+  /** The filter in front of the work queue: drops watch events that only echo our own writes. */
+  readonly filter: OwnEchoFilter = dropOwnEchoes(this.writes);
   /** Running episode Jobs per namespace: Job name -> its VideoJob. */
   private readonly active = new Map<string, Map<string, string>>();
   private readonly nsLocks = new Map<string, Promise<unknown>>();
@@ -104,14 +95,6 @@ export class Reconciler {
   /** Job creates first: status writes and Events wait while creates are in flight. */
   private readonly gate: CreationGate;
   private readonly statuses: DeferredStatus;
-  /** Jobs this process asked to delete whose deletion the informer has not shown yet (ns/name). */
-  private readonly deleting = new Set<string>();
-  /** Jobs created per VideoJob key and not yet seen by the informer (read-your-own-writes for planning). */
-  private readonly created = new Map<string, Map<string, ObservedJob>>();
-  /** The last status sent per VideoJob and the resourceVersion it was sent against (ownStatus). */
-  private readonly sent = new Map<string, { fromRv: string; status: VideoJobStatus }>();
-  /** VideoJobs whose next watch event is expected to be the echo of our status write (echoPrint). */
-  private readonly echoes = new Map<string, string>();
 
   constructor(d: ReconcilerDeps) {
     this.d = d;
@@ -122,19 +105,12 @@ export class Reconciler {
 
   /**
    * Keeps the count of running episode Jobs per namespace (for the cap) as the Job informer sees
-   * them, instead of scanning every Job on every reconcile.
+   * them, instead of scanning every Job on every reconcile, and settles our own writes of that Job.
    */
-  jobChanged(obj: KubeObject, change: "added" | "modified" | "deleted"): void {
+  jobChanged(obj: KubeObject, change: Change): void {
     const ns = obj.metadata.namespace ?? "";
     const name = obj.metadata.name;
-    this.inflight.get(ns)?.delete(name);
-    if (change === "deleted") this.deleting.delete(`${ns}/${name}`);
-    const owner = obj.metadata.labels?.[VIDEOJOB_LABEL];
-    if (owner) {
-      const mine = this.created.get(`${ns}/${owner}`);
-      mine?.delete(name);
-      if (mine?.size === 0) this.created.delete(`${ns}/${owner}`);
-    }
+    this.writes.jobChanged(obj, change);
     const labels = obj.metadata.labels ?? {};
     const running = this.active.get(ns) ?? new Map<string, string>();
     this.active.set(ns, running);
@@ -145,40 +121,22 @@ export class Reconciler {
 
   /** The VideoJob is gone: nothing about it needs remembering. */
   videoJobDeleted(uid: string | undefined, key?: string): void {
-    if (uid) this.finished.delete(uid);
-    if (key) {
-      this.sent.delete(key);
-      this.echoes.delete(key);
-      this.created.delete(key);
-    }
+    if (key) this.writes.videoJobDeleted(key, uid);
   }
 
-  /**
-   * Whether a watch event only echoes this operator's own write, so reconciling it would decide
-   * nothing new: a Job this process just created appearing with no status yet, or a VideoJob
-   * whose only change is the status this process just wrote. Under a burst that is most events
-   * (eight Job echoes per VideoJob of eight episodes), and each would cost a reconcile and a token
-   * of the reconcile rate limit.
-   */
-  isJobEcho(obj: KubeObject, change: "added" | "modified" | "deleted"): boolean {
-    if (change !== "added") return false;
-    const fresh = !(obj as { status?: { conditions?: unknown[] } }).status?.conditions?.length;
-    return fresh && (this.inflight.get(obj.metadata.namespace ?? "")?.has(obj.metadata.name) ?? false);
+  /** The filter's Job rule (controller.ts asks here): true when the event only echoes our create. */
+  isJobEcho(obj: KubeObject, change: Change): boolean {
+    return !this.filter.job(obj, change);
   }
 
-  /** See isJobEcho: a VideoJob event whose only change is the status this process just wrote. */
-  isVideoJobEcho(obj: KubeObject, change: "added" | "modified" | "deleted"): boolean {
-    if (change !== "modified") return false;
-    const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name}`;
-    const expected = this.echoes.get(key);
-    if (expected === undefined) return false;
-    this.echoes.delete(key);
-    return expected === echoPrint(obj);
+  /** The filter's VideoJob rule: true when the event only echoes the status we just wrote. */
+  isVideoJobEcho(obj: KubeObject, change: Change): boolean {
+    return !this.filter.videoJob(obj, change);
   }
 
   private namespaceActive(namespace: string, exceptVideoJob: string): number {
     if (this.d.settings.maxRunningPerNamespace <= 0) return 0;
-    let n = this.inflight.get(namespace)?.size ?? 0;
+    let n = this.writes.creatingIn(namespace);
     for (const vj of this.active.get(namespace)?.values() ?? []) if (vj !== exceptVideoJob) n++;
     return n;
   }
@@ -218,29 +176,10 @@ export class Reconciler {
   private async reconcileOnce(key: string, span?: Span): Promise<ReconcileResult | undefined> {
     const raw = this.d.videojobs.get(key);
     if (!raw) return undefined; // gone: owner references let the garbage collector take the children
-    const [namespace = "default", name = ""] = key.split("/");
-    const log = this.d.log.child({ videojob: key });
+    const namespace = key.split("/")[0] ?? "default";
     const parsed = VideoJobSchema.safeParse(raw);
     if (!parsed.success) {
-      // The CRD's schema should make this impossible; report it instead of looping on it.
-      const status = (raw as { status?: VideoJobStatus }).status ?? {};
-      const generation = raw.metadata.generation ?? 0;
-      const conditions = setCondition(
-        setCondition(
-          status.conditions,
-          {
-            type: "Stalled",
-            status: "True",
-            reason: "Invalid",
-            message: parsed.error.message.slice(0, 2000),
-            observedGeneration: generation,
-          },
-          this.now(),
-        ),
-        { type: "Ready", status: "False", reason: "Invalid", observedGeneration: generation },
-        this.now(),
-      );
-      await this.writeStatus(raw, status, { ...status, phase: "Failed", observedGeneration: generation, conditions });
+      await this.reportInvalid(raw, parsed.error.message);
       return undefined;
     }
     // Read our own writes: a status still waiting to be sent, or sent but not yet back through the
@@ -249,20 +188,7 @@ export class Reconciler {
     const ours = this.ownStatus(key, raw);
     const vj = ours ? { ...parsed.data, status: ours } : parsed.data;
     return this.withNamespace(namespace, async () => {
-      const known = this.d.jobs.byIndex(key) as unknown as ObservedJob[];
-      // Jobs this process created that the watch has not delivered yet count as existing: a
-      // reconcile in that window would otherwise plan them again (a 409 and a wrong Event).
-      const unseen = [...(this.created.get(key)?.values() ?? [])].filter(
-        (j) => !this.d.jobs.get(`${namespace}/${j.metadata.name}`),
-      );
-      const observed = {
-        jobs: unseen.length ? [...known, ...unseen] : known,
-        pods: this.d.pods.byIndex(key) as unknown as ObservedPod[],
-        nodes: this.nodes(),
-        namespaceActive: this.namespaceActive(namespace, name),
-        progress: await this.d.progress?.(key, vj.spec.episodes.length),
-      };
-      const decision = decide(vj, observed, this.d.settings, this.now());
+      const decision = decide(vj, await this.observe(key, vj), this.d.settings, this.now());
       span?.setAttributes({
         "reel.decision.create": decision.create.length,
         "reel.decision.delete": decision.delete.length,
@@ -270,80 +196,120 @@ export class Reconciler {
         ...(decision.status.phase ? { "reel.phase": decision.status.phase } : {}),
         ...(decision.finalizer ? { "reel.decision.finalizer": decision.finalizer } : {}),
       });
+      await this.carryOut(key, raw, vj, decision, span);
+      return undefined;
+    });
+  }
 
-      if (decision.finalizer === "add") {
-        await this.setFinalizers(vj, [...(vj.metadata.finalizers ?? []), FINALIZER]);
+  /** The CRD's schema should make an invalid VideoJob impossible; report it instead of looping on it. */
+  private async reportInvalid(raw: KubeObject, problem: string): Promise<void> {
+    const status = (raw as { status?: VideoJobStatus }).status ?? {};
+    const generation = raw.metadata.generation ?? 0;
+    const stalled = {
+      type: "Stalled" as const,
+      status: "True" as const,
+      reason: "Invalid",
+      message: problem.slice(0, 2000),
+      observedGeneration: generation,
+    };
+    const conditions = setCondition(
+      setCondition(status.conditions, stalled, this.now()),
+      { type: "Ready", status: "False", reason: "Invalid", observedGeneration: generation },
+      this.now(),
+    );
+    await this.writeStatus(raw, status, { ...status, phase: "Failed", observedGeneration: generation, conditions });
+  }
+
+  /** The VideoJob's children from the informers, plus the Jobs we created that the watch has not delivered. */
+  private async observe(key: string, vj: VideoJob): Promise<Observed> {
+    const [namespace = "default", name = ""] = key.split("/");
+    const known = this.d.jobs.byIndex(key) as unknown as ObservedJob[];
+    // Jobs this process created that the watch has not delivered yet count as existing: a
+    // reconcile in that window would otherwise plan them again (a 409 and a wrong Event).
+    const unseen = this.writes.peek(key)?.unseen((job) => this.d.jobs.get(`${namespace}/${job}`) !== undefined) ?? [];
+    return {
+      jobs: unseen.length ? [...known, ...unseen] : known,
+      pods: this.d.pods.byIndex(key) as unknown as ObservedPod[],
+      nodes: this.nodes(),
+      namespaceActive: this.namespaceActive(namespace, name),
+      progress: await this.d.progress?.(key, vj.spec.episodes.length),
+    };
+  }
+
+  /** Carries a decision out: finalizer, Jobs, deletions, Events, staging, then the status. */
+  private async carryOut(key: string, raw: KubeObject, vj: VideoJob, decision: Decision, span?: Span): Promise<void> {
+    const namespace = key.split("/")[0] ?? "default";
+    if (decision.finalizer === "add") {
+      await this.setFinalizers(vj, [...(vj.metadata.finalizers ?? []), FINALIZER]);
+    }
+    await this.createJobs(key, decision.create, span);
+    for (const jobName of decision.delete) {
+      // Deleted by an earlier reconcile whose deletion the watch has not shown yet: nothing to send.
+      if (!this.writes.of(key).beginDelete(jobName)) continue;
+      try {
+        await this.d.api.delete("batch/v1", "Job", namespace, jobName);
+      } catch (e) {
+        this.writes.of(key).deleteFailed(jobName);
+        throw e;
       }
-      const fresh = decision.create.filter((job) => {
-        const existing = this.d.jobs.get(`${job.metadata.namespace}/${job.metadata.name}`);
-        // Jobs are immutable once created; an equal hash means nothing to write either way.
-        if (existing && existing.metadata.annotations?.[SPEC_HASH] !== job.metadata.annotations[SPEC_HASH]) {
-          log.debug(
+    }
+    for (const e of decision.events) await this.event(vj, e);
+    if (decision.cleanupStaging) {
+      const r = await cleanupStaging(this.d.api, vj, decision.cleanupStaging);
+      this.d.log.child({ videojob: key }).info({ removed: r.removed, skipped: r.skipped }, "staging cleaned");
+      if (r.skipped) await this.event(vj, { type: "Warning", reason: "StagingKept", message: r.skipped });
+    }
+    if (decision.finalizer === "remove") {
+      await this.setFinalizers(
+        vj,
+        (vj.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+      );
+      return;
+    }
+    this.deferStatus(key, raw, keepExpiredOutput(vj.status, decision.status), vj.status);
+    const was = vj.status?.phase;
+    const now = decision.status.phase;
+    // Counted once per VideoJob: a second reconcile can still see the status from before the
+    // first one's write (the watch has not delivered it yet) and write the final phase again.
+    if (now && FINAL.has(now) && !(was && FINAL.has(was)) && this.writes.of(key).markFinished(vj.metadata.uid ?? key)) {
+      this.d.onFinished?.(now);
+    }
+  }
+
+  /**
+   * Creates the planned Jobs that the informer does not have. A Job is written once, at creation:
+   * its template is immutable, so there is never an update to apply. POST with our field manager
+   * owns the same fields as an apply at about half the apiserver's cost (bench: 8,000 Jobs,
+   * 15.8-17.9 vs 27.8-30.5 CPU-s); a twin created from a reconcile that ran before the watch
+   * delivered the first answers 409 and counts as done.
+   */
+  private async createJobs(key: string, planned: KubeJob[], span?: Span): Promise<void> {
+    const fresh = planned.filter((job) => {
+      const existing = this.d.jobs.get(`${job.metadata.namespace}/${job.metadata.name}`);
+      // Jobs are immutable once created; an equal hash means nothing to write either way.
+      if (existing && existing.metadata.annotations?.[SPEC_HASH] !== job.metadata.annotations[SPEC_HASH]) {
+        this.d.log
+          .child({ videojob: key })
+          .debug(
             { job: job.metadata.name },
             "planned Job differs from the running one; kept (spec edits apply to episodes not started)",
           );
-        }
-        return !existing;
-      });
-      // A Job is written once, at creation: its template is immutable, so there is never an update
-      // to apply. POST with our field manager owns the same fields as an apply at about half the
-      // apiserver's cost (bench: 8,000 Jobs, 15.8-17.9 vs 27.8-30.5 CPU-s); a twin created from a
-      // reconcile that ran before the watch delivered the first answers 409 and counts as done.
-      span?.setAttribute("reel.jobs.created", fresh.length);
-      await inParallel(fresh, CREATE_CONCURRENCY, async (job) => {
-        const set = this.inflight.get(namespace) ?? new Set<string>();
-        this.inflight.set(namespace, set);
-        set.add(job.metadata.name);
-        try {
-          await this.gate.create(() => this.d.api.create(job as unknown as KubeObject));
-        } catch (e) {
-          if (!(e instanceof ApiError && e.status === 409)) {
-            set.delete(job.metadata.name);
-            throw e;
-          }
-        }
-        if (set.has(job.metadata.name)) {
-          const mine = this.created.get(key) ?? new Map<string, ObservedJob>();
-          this.created.set(key, mine);
-          mine.set(job.metadata.name, { metadata: { ...job.metadata }, spec: job.spec as ObservedJob["spec"] });
-        }
-      });
-      for (const jobName of decision.delete) {
-        // Deleted by an earlier reconcile whose deletion the watch has not shown yet: nothing to send.
-        const k = `${namespace}/${jobName}`;
-        if (this.deleting.has(k)) continue;
-        this.deleting.add(k);
-        try {
-          await this.d.api.delete("batch/v1", "Job", namespace, jobName);
-        } catch (e) {
-          this.deleting.delete(k);
+      }
+      return !existing;
+    });
+    span?.setAttribute("reel.jobs.created", fresh.length);
+    // The book is asked afresh after each await: the watch may have settled (and dropped) the entry.
+    await inParallel(fresh, CREATE_CONCURRENCY, async (job) => {
+      this.writes.of(key).beginCreate(job.metadata.name);
+      try {
+        await this.gate.create(() => this.d.api.create(job as unknown as KubeObject));
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 409)) {
+          this.writes.of(key).createFailed(job.metadata.name);
           throw e;
         }
       }
-      for (const e of decision.events) await this.event(vj, e);
-      if (decision.cleanupStaging) {
-        const r = await cleanupStaging(this.d.api, vj, decision.cleanupStaging);
-        log.info({ removed: r.removed, skipped: r.skipped }, "staging cleaned");
-        if (r.skipped) await this.event(vj, { type: "Warning", reason: "StagingKept", message: r.skipped });
-      }
-      if (decision.finalizer === "remove") {
-        await this.setFinalizers(
-          vj,
-          (vj.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
-        );
-        return undefined;
-      }
-      this.deferStatus(key, raw, keepExpiredOutput(vj.status, decision.status), vj.status);
-      const was = vj.status?.phase;
-      const now = decision.status.phase;
-      // Counted once per VideoJob: a second reconcile can still see the status from before the
-      // first one's write (the watch has not delivered it yet) and write the final phase again.
-      const uid = vj.metadata.uid ?? key;
-      if (now && FINAL.has(now) && !(was && FINAL.has(was)) && !this.finished.has(uid)) {
-        this.finished.add(uid);
-        this.d.onFinished?.(now);
-      }
-      return undefined;
+      this.writes.of(key).createDone({ metadata: { ...job.metadata }, spec: job.spec as ObservedJob["spec"] });
     });
   }
 
@@ -399,32 +365,24 @@ export class Reconciler {
         const next = live
           ? { ...live, status: keepExpiredOutput((live as { status?: VideoJobStatus }).status, final) }
           : undefined;
-        if (next) this.echoes.set(key, echoPrint(next));
+        if (next) this.writes.of(key).expectEcho(echoPrint(next));
         try {
           await this.d.api.patchStatus(VJ_API, "VideoJob", namespace, name, patch);
-          if (live?.metadata.resourceVersion)
-            this.sent.set(key, { fromRv: live.metadata.resourceVersion, status: final });
+          this.writes.of(key).statusSent(live?.metadata.resourceVersion, final);
         } catch (e) {
-          this.echoes.delete(key);
+          this.writes.of(key).statusFailed();
           throw e;
         }
       },
     });
   }
 
-  /**
-   * The status this process has queued or sent for the VideoJob and the informer does not show yet:
-   * the waiting write's, else the last sent one while the informer still holds the version that
-   * write was made against. Undefined once the watch caught up (the informer is the truth again).
-   */
+  /** The status this process has queued or sent for the VideoJob and the informer does not show yet. */
   private ownStatus(key: string, raw: KubeObject): VideoJobStatus | undefined {
     const waiting = this.statuses.waiting(key) as VideoJobStatus | undefined;
-    if (waiting) return waiting;
-    const sent = this.sent.get(key);
-    if (!sent) return undefined;
-    if (raw.metadata.resourceVersion === sent.fromRv) return sent.status;
-    this.sent.delete(key);
-    return undefined;
+    const ours = this.writes.peek(key)?.status(raw.metadata.resourceVersion, waiting) ?? waiting;
+    this.writes.tidy(key);
+    return ours;
   }
 
   /** Writes status only when it differs from what the VideoJob already reports. */
