@@ -14,6 +14,7 @@ export {
   parseVideoJob,
   parseVideoJobManifest,
   readVideoJobManifest,
+  unknownSpecFields,
   VideoJobInvalidError,
 } from "./parse.ts";
 export { redactText, redactUrls, urlSecrets } from "./redact.ts";

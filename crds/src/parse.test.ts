@@ -8,6 +8,7 @@ import {
   parseVideoJob,
   parseVideoJobManifest,
   readVideoJobManifest,
+  unknownSpecFields,
   VideoJobInvalidError,
 } from "./parse.ts";
 
@@ -56,6 +57,13 @@ describe("parseVideoJob refuses unknown fields, naming the closest known one", (
 
   it("refuses an unknown top-level field", () => {
     expect(issuesOf(() => parseVideoJob({ ...base, sepc: {} }))).toContain("sepc: unknown field; did you mean spec?");
+  });
+
+  it("names them in a spec alone (the shim's request body)", () => {
+    expect(unknownSpecFields({ ...base.spec, merge: { alowPartial: true } })).toEqual([
+      "spec.merge.alowPartial: unknown field; did you mean allowPartial?",
+    ]);
+    expect(unknownSpecFields(base.spec)).toEqual([]);
   });
 
   it("ignores them when asked (a spec written by a newer API server)", () => {

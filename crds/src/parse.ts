@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ReelError } from "./errors.ts";
 import { rules } from "./rules.ts";
-import { VideoJob } from "./schema.ts";
+import { VideoJob, VideoJobSpec } from "./schema.ts";
 
 /** The largest manifest accepted: 500 episodes with long signed URLs fit; 50 MB took 2 GB to parse. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -48,6 +48,14 @@ export function parseVideoJob(input: unknown, opts: ParseOptions = {}): VideoJob
     throw new VideoJobInvalidError(broken.map((r) => `spec${r.at.map((p) => `.${p}`).join("")}: ${r.message}`));
   }
   return parsed.data;
+}
+
+/**
+ * The unknown fields of a spec alone, each "spec.<path>: unknown field; did you mean …?" — for the
+ * REST shim, whose request body carries a spec without the rest of the object.
+ */
+export function unknownSpecFields(spec: unknown): string[] {
+  return unknownFields(VideoJobSpec, spec, ["spec"]);
 }
 
 /** A manifest's text (YAML or JSON) as a VideoJob: size cap, bounded aliases, strict fields. */
