@@ -47,6 +47,11 @@ function failure(env: NodeJS.ProcessEnv): { code: string; message: string } {
 }
 
 describe("parseWorkerEnv", () => {
+  it("runs a spec with a field this worker does not know (a CRD newer than the image)", () => {
+    const w = parseWorkerEnv(episodeEnv({ REEL_SPEC: spec({ audio: { loudness: "off" } }) }));
+    expect(w.job.spec.episodes).toHaveLength(1);
+  });
+
   it("reads an episode pod's contract, with the spec's defaults applied", () => {
     const w = parseWorkerEnv(episodeEnv());
     if (w.mode !== "episode") throw new Error("mode");

@@ -162,12 +162,12 @@ function parseSpec(text: string, namespace: string, name: string, uid: string): 
     throw new ReelError("REEL_JOB_INVALID", `REEL_SPEC is not JSON: ${(cause as Error).message}`);
   }
   try {
-    return parseVideoJob({
-      apiVersion: "reel.dev/v1alpha1",
-      kind: "VideoJob",
-      metadata: { name, namespace, uid },
-      spec,
-    });
+    // The spec came through the API server (the operator copies it): a CRD newer than this image
+    // may carry fields this worker does not know, which must not fail the pod.
+    return parseVideoJob(
+      { apiVersion: "reel.dev/v1alpha1", kind: "VideoJob", metadata: { name, namespace, uid }, spec },
+      { unknownFields: "ignore" },
+    );
   } catch (err) {
     if (err instanceof VideoJobInvalidError) {
       throw new ReelError("REEL_JOB_INVALID", `REEL_SPEC is not a valid VideoJob spec: ${err.issues.join("; ")}`, {
