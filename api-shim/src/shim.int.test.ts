@@ -372,6 +372,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       { name: "s4", spec: { ...spec("s4"), status: { phase: "Completed" } } },
       { name: "s5", spec: { ...spec("s5"), cancel: true } },
       { name: "s6", spec: spec("s6"), ownerReferences: [{ uid: "x" }] },
+      { name: "s7", spec: { ...spec("s7"), merge: { alowPartial: true } } },
     ]) {
       const r = await api("POST", "/api/v1/jobs", { key: "olga", body });
       expect(r.status, JSON.stringify(body)).toBe(400);
@@ -383,7 +384,14 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       expect.arrayContaining(["spec.episodes", "spec.output"]),
     );
     expect((await api("POST", "/api/v1/jobs", { key: "olga", raw: "{not json" })).status).toBe(400);
-    expect(await kubectl(["get", "videojobs", "-A", "-o", "name"])).not.toMatch(/\/s[1-6]\b/);
+    const misspelt = await api("POST", "/api/v1/jobs", {
+      key: "olga",
+      body: { name: "s8", spec: { ...spec("s8"), merge: { alowPartial: true } } },
+    });
+    expect(misspelt.body.error.details).toEqual([
+      { path: "spec.merge.alowPartial", message: "unknown field; did you mean allowPartial?" },
+    ]);
+    expect(await kubectl(["get", "videojobs", "-A", "-o", "name"])).not.toMatch(/\/s[1-8]\b/);
   });
 
   it("streams a phase change made on the CR over SSE and resumes from Last-Event-ID", async () => {

@@ -59,6 +59,15 @@ export function invalid(error: z.ZodError, what = "request"): RequestError {
   );
 }
 
+/** Fields of a spec that no VideoJob has (crds unknownSpecFields: "spec.x.y: unknown field; did you mean z?"). */
+export function unknownFieldsError(issues: string[]): RequestError {
+  const details = issues.map((i) => {
+    const at = i.indexOf(": ");
+    return at > 0 ? { path: i.slice(0, at), message: i.slice(at + 2) } : { path: "spec", message: i };
+  });
+  return new RequestError("REEL_JOB_INVALID", `invalid job: ${issues.join("; ")}`, details);
+}
+
 const CONNECTION_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",

@@ -1,7 +1,7 @@
 // /api/v1/jobs: VideoJobs in the caller's tenant namespace. Reads come from the watch-fed cache
 // (and job_history for finished jobs whose CRs are gone); writes go to the apiserver. Another
 // tenant's job is not found, never forbidden: ids must not leak across tenants.
-import { API_VERSION, KIND, ReelError } from "@reel/crds";
+import { API_VERSION, KIND, ReelError, unknownSpecFields } from "@reel/crds";
 import { ApiError, resourcePath } from "@reel/operator/kube";
 import type { FastifyInstance } from "fastify";
 import { actorName } from "../../auth/principal.ts";
@@ -21,7 +21,7 @@ import {
   jobFromVideoJob,
   SHIM_FIELD_MANAGER,
 } from "../../jobs/videojob.ts";
-import { invalid, RequestError } from "../errors.ts";
+import { invalid, RequestError, unknownFieldsError } from "../errors.ts";
 import { CreateJobInput, ListJobsQuery } from "../schemas.ts";
 
 export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
@@ -37,6 +37,10 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     cache.assertSynced();
     const parsed = CreateJobInput.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid(parsed.error, "job");
+    // The schema is strict at the spec's top level; a misspelt nested field (merge.alowPartial)
+    // would be dropped silently, so it is refused with the closest known name, as reel run does.
+    const unknown = unknownSpecFields((req.body as { spec?: unknown }).spec);
+    if (unknown.length) throw unknownFieldsError(unknown);
     const input = parsed.data;
     const obj = buildVideoJob(input, {
       namespace: ns,
