@@ -3,8 +3,10 @@
 // checks `reel run` makes before any work. Each case runs the real CLI with secrets planted in its
 // env and asserts its code and exit code, that no connection reached the canary, that no planted
 // secret shows in anything printed or written, and what was left behind.
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTestClip } from "../../worker-image/src/ffmpeg/test-media.ts";
 import { type Hostile, hostile, type Run, secretsIn, textsUnder } from "./harness.ts";
@@ -187,4 +189,69 @@ describe("reel run: storage failing after the episodes", () => {
     expect(result.episodes.map((e) => e.phase)).toEqual(["Completed"]);
     await clean(h, r);
   });
+});
+
+describe("reel run: killed", () => {
+  const children = (pid: number) =>
+    readFile(`/proc/${pid}/task/${pid}/children`, "utf8").then(
+      (t) => t.split(" ").filter(Boolean).map(Number),
+      () => [] as number[],
+    );
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it.each(["SIGKILL", "SIGHUP"] as const)(
+    "%s mid-encode leaves no ffmpeg running, and the next run sweeps the dead run's temp dir",
+    async (signal) => {
+      h = await hostile("kill");
+      const c = h;
+      await makeTestClip(join(c.src, "long.mp4"), { seconds: 30 });
+      await makeTestClip(join(c.src, "a.mp4"), { seconds: 1 });
+      const job = await c.manifest("kill", { episodes: [{ url: `${c.origin}/long.mp4` }] });
+      // ffmpeg that reads at the clip's own pace (-re: the encode outlasts the test's wait) and
+      // survives its closed pipes (SIGPIPE ignored): only the parent-death signal can stop it.
+      const ffmpeg = join(c.dir, "ffmpeg-slow");
+      await writeFile(ffmpeg, "#!/bin/sh\ntrap '' PIPE\nexec ffmpeg -re \"$@\"\n");
+      await chmod(ffmpeg, 0o755);
+      const main = join(import.meta.dirname, "..", "..", "worker-image", "src", "cli", "main.ts");
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: c.tmp, REEL_CACHE_DIR: c.cache };
+      const reel = spawn(process.execPath, [main, "run", job, "--json"], {
+        env: { ...env, REEL_EGRESS_ALLOW: "127.0.0.2/32", REEL_FFMPEG: ffmpeg },
+        stdio: "ignore",
+      });
+      const pid = reel.pid ?? 0;
+      let encoders: number[] = [];
+      for (let i = 0; i < 300 && encoders.length === 0; i++) {
+        await sleep(100);
+        const kids = await children(pid);
+        const named = await Promise.all(kids.map((k) => readFile(`/proc/${k}/cmdline`, "utf8").catch(() => "")));
+        // The episode's encode reads the fetched source from the run's temp dir (not lavfi's probes).
+        encoders = kids.filter((_, j) => {
+          const argv = (named[j] ?? "").split("\0");
+          return argv.includes("-c:v") && !argv.includes("lavfi") && argv.some((a) => a.startsWith(`file:${c.tmp}`));
+        });
+      }
+      expect(encoders.length, "ffmpeg never started encoding").toBeGreaterThan(0);
+      reel.kill(signal);
+      for (let i = 0; i < 50 && encoders.some(alive); i++) await sleep(100);
+      const orphans = encoders.filter(alive);
+      for (const o of orphans) process.kill(o, "SIGKILL");
+      expect(orphans, "ffmpeg outlived reel run").toEqual([]);
+      if (signal === "SIGKILL") expect((await readdir(c.tmp)).length, "nothing to sweep").toBeGreaterThan(0);
+
+      const next = await c.manifest("next", { episodes: [{ url: `${c.origin}/a.mp4` }] });
+      const r = await c.reel(["run", next, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(stale(await c.leftovers())).toEqual([]);
+      expect(await readdir(c.tmp)).toEqual([]);
+      await clean(c, r);
+    },
+    60_000,
+  );
 });

@@ -25,6 +25,8 @@ const ConfigSchema = z.object({
   REEL_FFMPEG: z.string().default("ffmpeg"),
   REEL_FFPROBE: z.string().default("ffprobe"),
   REEL_YTDLP: z.string().optional(),
+  /** reel-child (crates/child-guard): makes ffmpeg and yt-dlp die with us; "off" spawns them bare. */
+  REEL_CHILD_GUARD: z.string().optional(),
   REEL_VENV: z.string().default(join(homedir(), ".cache", "reel", "venv")),
   /** Episodes at least this long are encoded as keyframe-aligned segments in parallel. */
   REEL_SEGMENT_MIN_SECS: z.coerce.number().positive().default(120),

@@ -5,13 +5,14 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, open, rm } from "node:fs/promises";
+import { mkdir, open, readdir, rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { ReelError, urlSecrets, type VideoJob } from "@reel/crds";
 import { Redis } from "ioredis";
 import { config } from "./config.ts";
 import { classify } from "./fetch/classify.ts";
 import { ytDlpVersion } from "./fetch/ytdlp.ts";
+import { childGuard, UNGUARDED_WARNING } from "./ffmpeg/guard.ts";
 import { LocalTarget } from "./output/local.ts";
 import { parseDuration, S3Target } from "./output/s3.ts";
 import type { OutputTarget } from "./output/target.ts";
@@ -93,12 +94,14 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
     segmentMinSecs: config.REEL_SEGMENT_MIN_SECS,
     concurrency: o.concurrency,
   });
+  const tmpDir = await runTempDir(config.TMPDIR ?? tmpdir());
+  if (!childGuard()) o.emit?.({ type: "note", level: "warn", message: UNGUARDED_WARNING });
   try {
     return await runJob(job, {
       stages,
       target: targetFor(job, o.outDir),
       cacheDir: config.REEL_CACHE_DIR,
-      tmpDir: config.TMPDIR ?? tmpdir(),
+      tmpDir,
       concurrency: o.concurrency,
       ...(o.emit ? { emit: o.emit } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
@@ -106,6 +109,34 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
     });
   } finally {
     redis?.disconnect();
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+const RUN_DIR = /^reel-run-(\d+)$/;
+
+/**
+ * This run's temp dir, `reel-run-<pid>` under `base`, after removing those of runs that died
+ * without cleaning up (SIGKILL, power loss): a dir whose pid no longer runs is nobody's.
+ */
+export async function runTempDir(base: string): Promise<string> {
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    const pid = Number(RUN_DIR.exec(name)?.[1]);
+    if (!pid || pid === process.pid || running(pid)) continue;
+    // Another user's dir in a shared /tmp is theirs to sweep.
+    await rm(join(base, name), { recursive: true, force: true }).catch(() => {});
+  }
+  const dir = join(base, `reel-run-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -52,8 +52,8 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
   const bars = flags.json ? undefined : progress(titles);
   const ac = new AbortController();
   const onSignal = () => ac.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // A closed terminal (SIGHUP) cancels like ^C: children stop and the temp dir goes.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, onSignal);
   // Each episode's last status, so a failure after the episodes (storage) still reports them.
   const done = new Map<number, EpisodeStatus>();
   let result: JobResult;
@@ -75,8 +75,7 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
     result = failedAfterWork([...done.values()], e);
   } finally {
     bars?.stop();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(sig, onSignal);
   }
   report(redactResult(result, secrets), flags.json);
   return result.phase === "Completed" ? 0 : 1;

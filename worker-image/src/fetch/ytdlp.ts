@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { ReelError, redactText, urlSecrets } from "@reel/crds";
 import { config } from "../config.ts";
+import { guarded, guardMissed } from "../ffmpeg/guard.ts";
 import { redact } from "./classify.ts";
 
 export interface YtDlpRequest {
@@ -93,7 +94,9 @@ export async function runYtDlp(
 ): Promise<YtDlpResult> {
   const args = ytDlpArgs(req);
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], signal, env });
+    // Through reel-child where it is built: yt-dlp dies with us, even on SIGKILL.
+    const g = guarded(bin, args);
+    const child = spawn(g.command, g.args, { stdio: ["ignore", "pipe", "pipe"], signal, env });
     let path: string | undefined;
     const tail: string[] = [];
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -113,6 +116,9 @@ export async function runYtDlp(
     });
     child.on("close", (code) => {
       if (code === 0 && path) return resolve({ path });
+      if (guardMissed(code, tail.join("\n"))) {
+        return reject(new ReelError("REEL_YTDLP_MISSING", `yt-dlp not found at ${bin}`));
+      }
       // yt-dlp quotes parts of the URL outside it (`nothere?sig=…`): cut every secret part it has.
       const detail = redactText(tail.join("\n"), urlSecrets(req.url));
       // The egress proxy answers refusals with a reason naming the policy; yt-dlp prints it.

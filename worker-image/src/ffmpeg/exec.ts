@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { ReelError } from "@reel/crds";
 import { config } from "../config.ts";
+import { guarded, guardMissed } from "./guard.ts";
 
 export interface ExecOptions {
   signal?: AbortSignal;
@@ -46,7 +47,9 @@ export const execCommand: CommandRunner = (command, args, options = {}) => {
       return;
     }
     const env = options.env ?? config.childEnv;
-    const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"], env });
+    // Through reel-child where it is built: the process dies with us, even on SIGKILL.
+    const g = guarded(command, args);
+    const child = spawn(g.command, g.args, { stdio: ["ignore", "pipe", "pipe"], env });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -93,6 +96,10 @@ export const execCommand: CommandRunner = (command, args, options = {}) => {
       cleanup();
       if (aborted) {
         reject(new ReelError("REEL_CANCELLED", `${command} cancelled`, { cause: signal?.reason }));
+        return;
+      }
+      if (guardMissed(code, stderr)) {
+        reject(new ReelError("REEL_FFMPEG_MISSING", `${command} not found`));
         return;
       }
       resolve({ code, signal: sig, stdout, stderr: stderr.slice(-maxStderr), timedOut });
