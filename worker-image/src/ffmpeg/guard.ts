@@ -5,11 +5,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config.ts";
 
-/** Where reel-child is looked for: the setting, the dev build (npm run build -w @reel/native), the image. */
+/**
+ * Where reel-child is looked for: the setting, the build (npm run build -w @reel/native), and
+ * beside the addon, where the worker image puts it (/app/crates/node).
+ */
 function candidates(): string[] {
   if (config.REEL_CHILD_GUARD) return config.REEL_CHILD_GUARD === "off" ? [] : [config.REEL_CHILD_GUARD];
   const repo = join(import.meta.dirname, "..", "..", "..");
-  return [join(repo, "crates", "target", "release", "reel-child"), "/usr/local/bin/reel-child"];
+  return [join(repo, "crates", "target", "release", "reel-child"), join(repo, "crates", "node", "reel-child")];
 }
 
 let found: string | null | undefined;
