@@ -110,7 +110,19 @@ describe("reel run: what leaves its processes", () => {
     const port = new URL(h.origin).port;
     const at = (path: string, n: number) =>
       `http://user${n}:pw${n}SECRETpass@127.0.0.2:${port}/${path}?sig=SIG${n}secretvalue&exp=9#frag${n}SECRETfrag`;
-    const urls = [at("missing.mp4", 1), at("missing.m3u8", 2), at("nothere", 3)];
+    // 404s of each type, then broken ones: a playlist whose segment is gone, a file that is not media.
+    await writeFile(
+      join(h.src, "broken.m3u8"),
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\ngone.ts\n#EXT-X-ENDLIST\n",
+    );
+    await writeFile(join(h.src, "notes.mp4"), "not a video\n");
+    const urls = [
+      at("missing.mp4", 1),
+      at("missing.m3u8", 2),
+      at("nothere", 3),
+      at("broken.m3u8", 4),
+      at("notes.mp4", 5),
+    ];
     const extra = urls.flatMap((_, i) => [`pw${i + 1}SECRETpass`, `SIG${i + 1}secretvalue`, `frag${i + 1}SECRETfrag`]);
     const job = await h.manifest("secrets", {
       episodes: urls.map((url, i) => ({ url, title: `source ${i + 1}` })),
@@ -125,11 +137,15 @@ describe("reel run: what leaves its processes", () => {
           "REEL_SOURCE_NOT_FOUND",
           "REEL_SOURCE_NOT_FOUND",
           "REEL_YTDLP_FAILED",
+          "REEL_SOURCE_NOT_FOUND",
+          "REEL_MEDIA_INVALID",
         ]);
       }
       await clean(h, r, extra);
     }
     expect(stale(await h.leftovers())).toEqual([]);
+    // Nor in what the runs keep: the cache and temp dirs.
+    expect(secretsIn([...(await textsUnder(h.cache)), ...(await textsUnder(h.tmp))], extra)).toEqual([]);
   });
 
   it("shows a title with escapes, CR, LF and a forged row inert in progress and the table", async () => {
