@@ -29,6 +29,9 @@ async function clean(c: Hostile, r: Run, extra: string[] = []) {
   expect(secretsIn([r.stdout, r.stderr, ...(await textsUnder(c.out))], extra)).toEqual([]);
 }
 
+/** The pinned yt-dlp that scripts/bootstrap.sh installs (config.ts looks there too). */
+const ytDlp = join(process.env.HOME ?? "", ".cache", "reel", "venv", "bin", "yt-dlp");
+
 /** Files a finished run may not leave: partial downloads, temp files, control files, run temp dirs. */
 const stale = (files: string[]) => files.filter((f) => /\.(part|tmp|reel-tmp)$|\.ctrl|^tmp\//.test(f));
 
@@ -79,30 +82,38 @@ describe("reel run: checks before any work (exit 2)", () => {
 });
 
 describe("reel run: what leaves its processes", () => {
-  it("ffmpeg and ffprobe see no credential of reel's environment", async () => {
+  it("ffmpeg, ffprobe and yt-dlp see no credential of reel's environment", async () => {
     h = await hostile("env");
-    await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
-    const wrap = async (tool: string) => {
-      const path = join(h?.dir ?? "", `${tool}-wrapper`);
-      await writeFile(path, `#!/bin/sh\nenv >> "${h?.dir}/${tool}.env"\nexec ${tool} "$@"\n`);
+    const c = h;
+    await makeTestClip(join(c.src, "a.mp4"), { seconds: 1 });
+    // A page for yt-dlp's generic extractor: the video is found in the HTML.
+    await writeFile(join(c.src, "watch.html"), '<html><body><video src="/a.mp4"></video></body></html>\n');
+    const wrap = async (tool: string, real: string) => {
+      const path = join(c.dir, `${tool}-wrapper`);
+      await writeFile(path, `#!/bin/sh\nenv >> "${c.dir}/${tool}.env"\nexec ${real} "$@"\n`);
       await chmod(path, 0o755);
       return path;
     };
-    const job = await h.manifest("env", { episodes: [{ url: `${h.origin}/a.mp4`, title: "one" }] });
-    const r = await h.reel(["run", job, "--json"], {
-      REEL_FFMPEG: await wrap("ffmpeg"),
-      REEL_FFPROBE: await wrap("ffprobe"),
+    const job = await c.manifest("env", {
+      episodes: [
+        { url: `${c.origin}/a.mp4`, title: "one" },
+        { url: `${c.origin}/watch.html`, title: "page" },
+      ],
+    });
+    const r = await c.reel(["run", job, "--json"], {
+      REEL_FFMPEG: await wrap("ffmpeg", "ffmpeg"),
+      REEL_FFPROBE: await wrap("ffprobe", "ffprobe"),
+      REEL_YTDLP: await wrap("yt-dlp", ytDlp),
     });
     expect(r.code, r.stderr).toBe(0);
-    const seen = [
-      await readFile(join(h.dir, "ffmpeg.env"), "utf8"),
-      await readFile(join(h.dir, "ffprobe.env"), "utf8"),
-    ];
-    expect(seen[0]).toContain("PATH=");
+    const seen = await Promise.all(
+      ["ffmpeg", "ffprobe", "yt-dlp"].map((t) => readFile(join(c.dir, `${t}.env`), "utf8")),
+    );
+    for (const env of seen) expect(env).toContain("PATH=");
     expect(secretsIn(seen)).toEqual([]);
     expect(seen.join("\n")).not.toMatch(/^AWS_/m);
-    await clean(h, r);
-    expect(stale(await h.leftovers())).toEqual([]);
+    await clean(c, r);
+    expect(stale(await c.leftovers())).toEqual([]);
   });
 
   it("cuts secrets in the userinfo, query and fragment of every source type from every message", async () => {

@@ -65,7 +65,10 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
       signal: ac.signal,
       emit: (e) => {
         if (e.type === "episode-done") done.set(e.index, e.status);
-        bars?.on(e.type === "note" ? { ...e, message: redactText(e.message, secrets) } : e);
+        const shown = e.type === "note" ? { ...e, message: redactText(e.message, secrets) } : e;
+        bars?.on(shown);
+        // Under --json stdout is the result alone; warnings still reach the user, on stderr.
+        if (!bars && shown.type === "note") process.stderr.write(`${shown.level}: ${printable(shown.message)}\n`);
       },
     });
   } catch (err) {
