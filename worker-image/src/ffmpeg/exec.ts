@@ -17,8 +17,11 @@ export interface ExecOptions {
   /** Keep at most this many bytes of stdout (the head); 0 keeps none. */
   maxStdoutBytes?: number;
   /**
-   * The child's whole environment; by default config.ts `childEnv` (PATH, HOME, LANG, TMPDIR).
-   * Never the parent's: ffmpeg parses hostile media, and the parent holds cloud credentials.
+   * The child's whole environment; by default config.ts `childEnv`: PATH (to find codecs' helpers),
+   * HOME and TMPDIR (where a tool may write scratch; in a pod both are /scratch), LANG=C.UTF-8 (so
+   * messages and file names decode the same everywhere). Never the parent's: ffmpeg parses hostile
+   * media, and in a pod the S3 keys are env vars. HOME stays because what lies under it is readable
+   * by our uid anyway; the environment is where secrets live that no file holds.
    */
   env?: NodeJS.ProcessEnv;
 }
