@@ -22,7 +22,8 @@ export const errorCodes = {
     "The source broke HTTP rules (wrong Content-Range, short body, bad redirect); it may be misconfigured.",
   REEL_SOURCE_CHANGED:
     "The source file changed during the download (ETag/Last-Modified differ) more often than allowed.",
-  REEL_SOURCE_TOO_LARGE: "The source is larger than the configured byte cap.",
+  REEL_SOURCE_TOO_LARGE:
+    "The source is larger than the installation's byte cap (REEL_MAX_SOURCE_BYTES, 50 GiB by default): use a smaller source or rendition, or ask the operator to raise the cap.",
   REEL_SIZE_MISMATCH: "The downloaded size differs from the announced size.",
   REEL_CHECKSUM_MISMATCH: "The downloaded file does not match the expected checksum.",
   REEL_TOO_MANY_REDIRECTS: "The source redirected too many times.",

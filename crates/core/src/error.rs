@@ -37,7 +37,7 @@ codes! {
     SourceTls => "REEL_SOURCE_TLS", "The TLS handshake with the source failed (bad or expired certificate).";
     SourceProtocol => "REEL_SOURCE_PROTOCOL", "The source broke HTTP rules (wrong Content-Range, short body, bad redirect); it may be misconfigured.";
     SourceChanged => "REEL_SOURCE_CHANGED", "The source file changed during the download (ETag/Last-Modified differ) more often than allowed.";
-    SourceTooLarge => "REEL_SOURCE_TOO_LARGE", "The source is larger than the configured byte cap.";
+    SourceTooLarge => "REEL_SOURCE_TOO_LARGE", "The source is larger than the installation's byte cap (REEL_MAX_SOURCE_BYTES, 50 GiB by default): use a smaller source or rendition, or ask the operator to raise the cap.";
     SizeMismatch => "REEL_SIZE_MISMATCH", "The downloaded size differs from the announced size.";
     ChecksumMismatch => "REEL_CHECKSUM_MISMATCH", "The downloaded file does not match the expected checksum.";
     TooManyRedirects => "REEL_TOO_MANY_REDIRECTS", "The source redirected too many times.";

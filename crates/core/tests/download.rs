@@ -257,6 +257,7 @@ async fn a_stalled_source_fails_with_timeout_quickly() {
         let t = Instant::now();
         let e = download(o, None, CancellationToken::new()).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::SourceTimeout, "{path}: {e}");
+        assert!(e.message.contains("gave up after 1 retry, "), "{path}: {e}");
         assert!(t.elapsed() < Duration::from_secs(5), "{path}: {:?}", t.elapsed());
     }
     // Total timeout bounds even a source that keeps sending a little.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyIvInit};
 use reel_core::error::ErrorCode;
 use reel_core::{download_hls, EgressPolicy, HlsOptions};
-use server::{sha256, test_data, Reply, Server, TempDir};
+use server::{sha256, test_data, Len, Reply, Server, TempDir};
 use tokio_util::sync::CancellationToken;
 
 fn opts(url: String, dest: std::path::PathBuf) -> HlsOptions {
@@ -300,4 +300,74 @@ async fn a_failing_segment_is_retried() {
     .unwrap();
     assert_eq!(rep.retries, 1);
     assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"segment");
+}
+
+/// Every file `download_hls` may leave beside `dest`: none after a failure.
+fn leftovers(dir: &TempDir) -> Vec<String> {
+    std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_whole_stream_counts_against_max_bytes_and_leaves_nothing() {
+    let srv = Server::start().await;
+    let segs: Vec<String> = (0..4).map(|i| format!("s{i}.ts")).collect();
+    let pl = media(&segs, "", true);
+    srv.route("/p.m3u8", move |_| Reply::text(200, &pl));
+    // 10,000 + 11,000 + 12,000 + 13,000 bytes: each under the cap, the stream over it.
+    serve_segments(&srv, "/s", 4, 40);
+    let dir = TempDir::new("hls-cap");
+    let mut o = opts(srv.url("/p.m3u8"), dir.join("out"));
+    o.max_bytes = Some(30_000);
+    let e = download_hls(o, None, CancellationToken::new()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SourceTooLarge, "{e}");
+    assert!(e.message.contains("byte cap of 30000"), "{e}");
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    // Under the cap the same stream downloads whole.
+    let mut o = opts(srv.url("/p.m3u8"), dir.join("out"));
+    o.max_bytes = Some(46_000);
+    let rep = download_hls(o, None, CancellationToken::new()).await.unwrap();
+    assert_eq!(rep.bytes, 46_000);
+    assert_eq!(leftovers(&dir), vec!["out".to_string()]);
+}
+
+#[tokio::test]
+async fn a_segment_claiming_100_gb_is_refused_before_its_body() {
+    let srv = Server::start().await;
+    let pl = media(&["big.ts".into()], "", true);
+    srv.route("/p.m3u8", move |_| Reply::text(200, &pl));
+    srv.route("/big.ts", |_| Reply {
+        len: Len::Value(100_000_000_000),
+        stall: Some(Duration::from_secs(20)),
+        ..Reply::text(200, "x")
+    });
+    let dir = TempDir::new("hls-claim");
+    let mut o = opts(srv.url("/p.m3u8"), dir.join("out"));
+    o.max_bytes = Some(1 << 30);
+    let t = std::time::Instant::now();
+    let e = download_hls(o, None, CancellationToken::new()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SourceTooLarge, "{e}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_stalled_segment_says_how_often_and_how_long_it_was_tried() {
+    let srv = Server::start().await;
+    let pl = media(&["s.ts".into()], "", true);
+    srv.route("/p.m3u8", move |_| Reply::text(200, &pl));
+    srv.route("/s.ts", |_| Reply {
+        stall: Some(Duration::from_secs(20)),
+        ..Reply::text(200, "segment")
+    });
+    let dir = TempDir::new("hls-stall");
+    let mut o = opts(srv.url("/p.m3u8"), dir.join("out"));
+    o.idle_timeout = Duration::from_millis(300);
+    o.max_retries = 2;
+    let e = download_hls(o, None, CancellationToken::new()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SourceTimeout, "{e}");
+    assert!(e.message.contains("gave up after 2 retries, "), "{e}");
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
 }

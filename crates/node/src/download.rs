@@ -216,6 +216,8 @@ pub struct HlsOptions {
     pub target_height: Option<u32>,
     pub concurrency: Option<u32>,
     pub max_segments: Option<u32>,
+    /// The whole stream's byte cap, counted as segments arrive (`REEL_SOURCE_TOO_LARGE` past it).
+    pub max_bytes: Option<f64>,
     pub net: Option<NetOptions>,
 }
 
@@ -242,6 +244,7 @@ pub fn download_hls<'e>(
     o.target_height = options.target_height;
     o.concurrency = to_usize(options.concurrency, o.concurrency, "concurrency")?;
     o.max_segments = to_usize(options.max_segments, o.max_segments, "maxSegments")?;
+    o.max_bytes = to_u64(options.max_bytes, "maxBytes")?;
     apply_net!(o, parse_net(options.net)?);
     let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
     let progress = progress_sink(on_progress);

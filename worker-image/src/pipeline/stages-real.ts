@@ -303,7 +303,10 @@ export function realStages(o: RealStagesOptions): Stages {
       }
       if (route === "hls") {
         const dest = join(dir, "source.ts");
-        const r = await downloadHls({ url, dest, targetHeight: maxHeight, net }, { onProgress, signal: ctx.signal });
+        const r = await downloadHls(
+          { url, dest, targetHeight: maxHeight, maxBytes, net },
+          { onProgress, signal: ctx.signal },
+        );
         return { path: dest, bytes: r.bytes, route };
       }
       // Pages: yt-dlp extracts and downloads, every connection through the egress proxy.

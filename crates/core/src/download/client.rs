@@ -279,6 +279,27 @@ pub(crate) fn content_length_of(resp: &Response) -> Option<u64> {
         .ok()
 }
 
+/// Says in a failure's message that it was retried, how often and for how long: a stalled source
+/// otherwise reads as one timeout although the caller waited through every try.
+pub(crate) fn with_retries(mut e: ReelError, retries: u32, started: std::time::Instant) -> ReelError {
+    let retried = matches!(
+        e.code,
+        ErrorCode::SourceTimeout
+            | ErrorCode::SourceUnreachable
+            | ErrorCode::SourceHttp
+            | ErrorCode::SourceProtocol
+    );
+    if retried && retries > 0 {
+        e.message = format!(
+            "{} (gave up after {retries} {}, {:.0} s in all)",
+            e.message,
+            if retries == 1 { "retry" } else { "retries" },
+            started.elapsed().as_secs_f64()
+        );
+    }
+    e
+}
+
 /// Reads the next body chunk, failing when nothing arrives for `idle`.
 pub(crate) async fn next_chunk(
     resp: &mut Response,

@@ -247,7 +247,8 @@ pub async fn download(
     if let Some(t) = ticker {
         t.abort();
     }
-    let mut report = result?;
+    let retries = stats.retries.load(Ordering::Relaxed);
+    let mut report = result.map_err(|e| client::with_retries(e, retries, started))?;
     if let Some(cb) = on_progress {
         cb(stats.progress());
     }

@@ -1,7 +1,10 @@
-//! Whole small bodies (playlists, keys, segments) with the same guard, timeouts and retries as the
-//! file downloader. Segments are held in memory, so every body has a size cap.
+//! Bodies with the same guard, timeouts and retries as the file downloader: small ones (playlists,
+//! keys, init segments) whole in memory under a size cap, segments streamed to a spool file so
+//! memory stays bounded whatever their size.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use reqwest::header::HeaderMap;
 use tokio_util::sync::CancellationToken;
@@ -17,13 +20,47 @@ pub(crate) struct Fetcher<'a> {
     pub retries: &'a AtomicU32,
 }
 
+/// The stream's byte budget: every segment's bytes count against one cap, as they arrive.
+pub(crate) struct Budget {
+    pub used: AtomicU64,
+    pub max: u64,
+}
+
+impl Budget {
+    /// Takes `n` bytes from the budget, or answers the total it would have reached.
+    fn take(&self, n: u64) -> std::result::Result<(), u64> {
+        let before = self.used.fetch_add(n, Ordering::Relaxed);
+        if before + n > self.max {
+            self.used.fetch_sub(n, Ordering::Relaxed);
+            return Err(before + n);
+        }
+        Ok(())
+    }
+
+    fn give_back(&self, n: u64) {
+        self.used.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+fn too_large(url: &Url, what: &str, max: u64, n: u64) -> Fail {
+    Fail::Permanent(ReelError::new(
+        ErrorCode::SourceTooLarge,
+        format!("{} is larger than the {what} of {max} bytes ({n}+)", redact(url)),
+    ))
+}
+
 impl Fetcher<'_> {
-    pub async fn bytes(&self, url: &Url, max: u64) -> Result<Vec<u8>> {
+    /// Retries `once` on transient failures, with the downloader's backoff.
+    async fn with_retries<T, F, Fut>(&self, mut once: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, Fail>>,
+    {
         let mut tries = 0;
         loop {
             let attempt = tokio::select! {
                 _ = self.cancel.cancelled() => return Err(client::cancelled()),
-                r = self.once(url, max) => r,
+                r = once() => r,
             };
             match attempt {
                 Ok(v) => return Ok(v),
@@ -40,34 +77,93 @@ impl Fetcher<'_> {
         }
     }
 
-    async fn once(&self, url: &Url, max: u64) -> std::result::Result<Vec<u8>, Fail> {
-        let too_large = |n: u64| {
-            Fail::Permanent(ReelError::new(
-                ErrorCode::SourceTooLarge,
-                format!("{} is larger than the cap of {max} bytes ({n}+)", redact(url)),
-            ))
-        };
+    pub async fn bytes(&self, url: &Url, max: u64) -> Result<Vec<u8>> {
+        self.with_retries(|| self.bytes_once(url, max)).await
+    }
+
+    async fn bytes_once(&self, url: &Url, max: u64) -> std::result::Result<Vec<u8>, Fail> {
         let mut resp = client::get(self.net, url, HeaderMap::new()).await?;
         let announced = content_length_of(&resp);
         if let Some(n) = announced.filter(|&n| n > max) {
-            return Err(too_large(n));
+            return Err(too_large(url, "cap", max, n));
         }
         let mut out = Vec::with_capacity(announced.unwrap_or(64 * 1024).min(max) as usize);
         while let Some(chunk) = next_chunk(&mut resp, self.net.idle_timeout, url).await? {
             if (out.len() + chunk.len()) as u64 > max {
-                return Err(too_large((out.len() + chunk.len()) as u64));
+                return Err(too_large(url, "cap", max, (out.len() + chunk.len()) as u64));
             }
             out.extend_from_slice(&chunk);
         }
-        if announced.is_some_and(|n| n != out.len() as u64) {
-            return Err(Fail::Transient(
-                ReelError::new(
-                    ErrorCode::SourceProtocol,
-                    format!("{}: body was cut off", redact(url)),
-                ),
-                None,
-            ));
-        }
+        check_complete(url, announced, out.len() as u64)?;
         Ok(out)
     }
+
+    /// Streams one segment into `spool` (replaced on each try); answers its length. Its bytes
+    /// count against `budget` as they arrive, so a stream over the cap stops mid-segment.
+    pub async fn to_file(&self, url: &Url, max: u64, spool: &Path, budget: &Budget) -> Result<u64> {
+        self.with_retries(|| self.to_file_once(url, max, spool, budget))
+            .await
+    }
+
+    async fn to_file_once(
+        &self,
+        url: &Url,
+        max: u64,
+        spool: &Path,
+        budget: &Budget,
+    ) -> std::result::Result<u64, Fail> {
+        let mut resp = client::get(self.net, url, HeaderMap::new()).await?;
+        let announced = content_length_of(&resp);
+        if let Some(n) = announced.filter(|&n| n > max) {
+            return Err(too_large(url, "segment cap", max, n));
+        }
+        let room = budget.max.saturating_sub(budget.used.load(Ordering::Relaxed));
+        if let Some(n) = announced.filter(|&n| n > room) {
+            return Err(too_large(
+                url,
+                "source's byte cap",
+                budget.max,
+                budget.max - room + n,
+            ));
+        }
+        let mut file = std::io::BufWriter::with_capacity(
+            256 * 1024,
+            std::fs::File::create(spool).map_err(ReelError::from)?,
+        );
+        let mut got = 0u64;
+        let res = async {
+            while let Some(chunk) = next_chunk(&mut resp, self.net.idle_timeout, url).await? {
+                let n = chunk.len() as u64;
+                if got + n > max {
+                    return Err(too_large(url, "segment cap", max, got + n));
+                }
+                budget
+                    .take(n)
+                    .map_err(|total| too_large(url, "source's byte cap", budget.max, total))?;
+                got += n;
+                file.write_all(&chunk).map_err(ReelError::from)?;
+            }
+            file.flush().map_err(ReelError::from)?;
+            check_complete(url, announced, got)
+        }
+        .await;
+        if res.is_err() {
+            // A retry starts the segment again: its bytes so far no longer count.
+            budget.give_back(got);
+        }
+        res.map(|_| got)
+    }
+}
+
+fn check_complete(url: &Url, announced: Option<u64>, got: u64) -> std::result::Result<(), Fail> {
+    if announced.is_some_and(|n| n != got) {
+        return Err(Fail::Transient(
+            ReelError::new(
+                ErrorCode::SourceProtocol,
+                format!("{}: body was cut off", redact(url)),
+            ),
+            None,
+        ));
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
-//! HLS VOD download: master playlist -> one variant -> its segments, fetched in parallel and
-//! written in order into one file (AES-128 decrypted, fMP4 init segment first).
+//! HLS VOD download: master playlist -> one variant -> its segments, fetched in parallel to spool
+//! files beside the destination and appended in order into one file (AES-128 decrypted, fMP4 init
+//! segment first), under one byte cap for the whole stream.
 
 mod decrypt;
 mod fetch;
@@ -7,7 +8,7 @@ mod playlist;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,16 +17,18 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::download::client::{cancelled, Net};
+use crate::download::client::{cancelled, with_retries, Net};
 use crate::download::{remove_if_exists, Progress, ProgressFn};
 use crate::egress::{redact, redact_str, EgressPolicy};
 use crate::error::{ErrorCode, ReelError, Result};
-use fetch::Fetcher;
+use fetch::{Budget, Fetcher};
 use playlist::{choose_variant, KeyMethod, Playlist, Segment};
 
 /// Playlists and keys are small; a bigger answer is not a playlist.
 const MAX_PLAYLIST_BYTES: u64 = 16 << 20;
 const MAX_KEY_BYTES: u64 = 1024;
+/// fMP4 init segments (EXT-X-MAP) are headers, held in memory and written once per change.
+const MAX_INIT_BYTES: u64 = 16 << 20;
 /// A master may point at another master; deeper nesting is refused.
 const MAX_PLAYLIST_DEPTH: usize = 4;
 
@@ -36,8 +39,10 @@ pub struct HlsOptions {
     pub target_height: Option<u32>,
     pub concurrency: usize,
     pub max_segments: usize,
-    /// Each segment is held in memory while in flight: cap its size.
+    /// One segment's size cap. Segments stream to disk, so this bounds disk, not memory.
     pub max_segment_bytes: u64,
+    /// The whole stream's byte cap (segments and init segments), counted as bytes arrive.
+    pub max_bytes: Option<u64>,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
     pub total_timeout: Option<Duration>,
@@ -57,7 +62,8 @@ impl HlsOptions {
             target_height: None,
             concurrency: 8,
             max_segments: 20_000,
-            max_segment_bytes: 256 << 20,
+            max_segment_bytes: 4 << 30,
+            max_bytes: None,
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             total_timeout: None,
@@ -133,7 +139,8 @@ pub async fn download_hls(
         s.push(".part");
         PathBuf::from(s)
     };
-    let work = run(&opts, &url, &net, &cancel, &part, &written, &active);
+    let retries = AtomicU32::new(0);
+    let work = run(&opts, &url, &net, &cancel, &part, &written, &active, &retries);
     let result = match opts.total_timeout {
         Some(t) => tokio::time::timeout(t, work).await.unwrap_or_else(|_| {
             Err(ReelError::new(
@@ -151,7 +158,8 @@ pub async fn download_hls(
         Err(e) => {
             // Segments cannot be resumed individually yet: a partial file is only clutter.
             let _ = remove_if_exists(&part);
-            return Err(e);
+            remove_spools(&part);
+            return Err(with_retries(e, retries.load(Ordering::Relaxed), started));
         }
     };
     std::fs::rename(&part, &opts.dest)?;
@@ -160,6 +168,40 @@ pub async fn download_hls(
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Where segment `i` waits between its fetch and its turn to be appended.
+fn spool_path(part: &Path, i: usize) -> PathBuf {
+    let mut s = part.as_os_str().to_owned();
+    s.push(format!(".seg{i}"));
+    PathBuf::from(s)
+}
+
+/// Removes every spool file a failed run left (those of segments in flight when it stopped).
+fn remove_spools(part: &Path) {
+    let (Some(dir), Some(name)) = (part.parent(), part.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.seg", name.to_string_lossy());
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Appends one spooled segment to the output, decrypting on the way when it has a key.
+fn append(out: &mut impl Write, spool: &Path, len: u64, key: Option<(&[u8; 16], &[u8; 16])>) -> Result<u64> {
+    let mut input = std::fs::File::open(spool)?;
+    match key {
+        Some((k, iv)) => decrypt::decrypt_stream(&mut input, len, out, k, iv),
+        None => Ok(std::io::copy(&mut input, out)?),
+    }
 }
 
 fn bad_uri(uri: &str, why: &str) -> ReelError {
@@ -197,13 +239,9 @@ async fn run(
     part: &std::path::Path,
     written: &AtomicU64,
     active: &AtomicUsize,
+    retries: &AtomicU32,
 ) -> Result<HlsReport> {
-    let retries = AtomicU32::new(0);
-    let fetcher = Fetcher {
-        net,
-        cancel,
-        retries: &retries,
-    };
+    let fetcher = Fetcher { net, cancel, retries };
     let mut visited: HashSet<Url> = HashSet::new();
     let mut current = url.clone();
     let mut chosen = None;
@@ -274,48 +312,65 @@ async fn run(
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(part)?);
     let mut current_map: Option<Url> = None;
     let mut maps: HashMap<Url, Vec<u8>> = HashMap::new();
-    let fetcher = &fetcher;
-    let keys = &keys;
-    // `buffered` keeps at most `concurrency` segments in flight and yields them in playlist order,
-    // so memory is bounded by concurrency x segment size and the file is written sequentially.
-    // Owned (url, key) pairs, not `&Planned`: a closure over borrowed items makes the future
-    // higher-ranked over their lifetime, and then it cannot be proven Send for the napi runtime.
-    let fetches: Vec<(Url, Option<(Url, [u8; 16])>)> =
-        planned.iter().map(|p| (p.url.clone(), p.key.clone())).collect();
-    let mut segments = stream::iter(fetches.into_iter().map(|(url, key)| async move {
+    let budget = Budget {
+        used: AtomicU64::new(0),
+        max: opts.max_bytes.unwrap_or(u64::MAX),
+    };
+    let (fetcher, keys, budget) = (&fetcher, &keys, &budget);
+    // `buffered` keeps at most `concurrency` segments in flight and yields them in playlist order;
+    // each streams to its own spool file, so memory stays bounded whatever the segment size, and
+    // the output is written sequentially. Owned URLs, not `&Planned`: a closure over borrowed
+    // items makes the future higher-ranked over their lifetime, and then it cannot be proven Send
+    // for the napi runtime.
+    let fetches: Vec<(usize, Url)> = planned.iter().map(|p| p.url.clone()).enumerate().collect();
+    let mut segments = stream::iter(fetches.into_iter().map(|(i, url)| async move {
+        let spool = spool_path(part, i);
         active.fetch_add(1, Ordering::Relaxed);
-        let r = fetcher.bytes(&url, opts.max_segment_bytes).await;
+        let r = fetcher
+            .to_file(&url, opts.max_segment_bytes, &spool, budget)
+            .await;
         active.fetch_sub(1, Ordering::Relaxed);
-        let mut data = r?;
-        if let Some((key_url, iv)) = &key {
-            decrypt::decrypt_in_place(&mut data, &keys[key_url], iv)?;
-        }
-        Ok::<_, ReelError>(data)
+        r.map(|len| (spool, len))
     }))
     .buffered(opts.concurrency)
     .into_stream();
     let mut count = 0usize;
-    let mut i = 0usize;
     loop {
         let next = tokio::select! {
             _ = cancel.cancelled() => return Err(cancelled()),
             n = segments.try_next() => n?,
         };
-        let Some(data) = next else { break };
-        let p = &planned[i];
-        i += 1;
+        let Some((spool, len)) = next else { break };
+        let p = &planned[count];
         if p.map.is_some() && p.map != current_map {
             let m = p.map.clone().unwrap();
             if !maps.contains_key(&m) {
-                let init = fetcher.bytes(&m, opts.max_segment_bytes).await?;
+                let init = fetcher.bytes(&m, MAX_INIT_BYTES).await?;
+                budget.used.fetch_add(init.len() as u64, Ordering::Relaxed);
+                if budget.used.load(Ordering::Relaxed) > budget.max {
+                    return Err(ReelError::new(
+                        ErrorCode::SourceTooLarge,
+                        format!(
+                            "{} is larger than the source's byte cap of {} bytes",
+                            redact(url),
+                            budget.max
+                        ),
+                    ));
+                }
                 maps.insert(m.clone(), init);
             }
             out.write_all(&maps[&m])?;
             written.fetch_add(maps[&m].len() as u64, Ordering::Relaxed);
             current_map = Some(m);
         }
-        out.write_all(&data)?;
-        written.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let n = append(
+            &mut out,
+            &spool,
+            len,
+            p.key.as_ref().map(|(k, iv)| (&keys[k], iv)),
+        )?;
+        std::fs::remove_file(&spool)?;
+        written.fetch_add(n, Ordering::Relaxed);
         count += 1;
     }
     out.flush()?;
