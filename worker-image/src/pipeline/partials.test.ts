@@ -55,6 +55,23 @@ describe("claimPartial", () => {
     }
   });
 
+  it("keeps a released partial only while its control file makes it resumable", async () => {
+    const tmp = await makeTempDir("reel-claim-");
+    try {
+      const a = await claimPartial(tmp.dir, "http://x/ranged.mp4");
+      await writeFile(`${a.path}.part`, "half");
+      await writeFile(`${a.path}.reel-ctl`, "{}");
+      await a.release(false);
+      const b = await claimPartial(tmp.dir, "http://x/single.mp4");
+      await writeFile(`${b.path}.part`, "half");
+      await b.release(false);
+      const kept = (await readdir(tmp.dir)).sort();
+      expect(kept).toEqual([`${a.path.split("/").at(-1)}.part`, `${a.path.split("/").at(-1)}.reel-ctl`].sort());
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
   it("takes over the lock of a process that died", async () => {
     const tmp = await makeTempDir("reel-claim-");
     try {

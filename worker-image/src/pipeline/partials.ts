@@ -14,7 +14,10 @@ export interface Partial {
   path: string;
   /** True for the URL's stable name, which a later run may resume; false for a one-off name. */
   resumable: boolean;
-  /** Drops the claim; `discard` also removes every byte the fetch left. */
+  /**
+   * Drops the claim; `discard` also removes every byte the fetch left, as does a one-off name or a
+   * partial without the control file that would let a later run resume it.
+   */
   release(discard: boolean): Promise<void>;
 }
 
@@ -35,7 +38,14 @@ function claimed(path: string, resumable: boolean, lockPath?: string): Partial {
     path,
     resumable,
     async release(discard) {
-      if (discard || !resumable) await removeWithCompanions(path);
+      // Without its control file a partial cannot be resumed (a server without ranges): drop it.
+      const canResume =
+        resumable &&
+        (await fs.stat(`${path}.reel-ctl`).then(
+          () => true,
+          () => false,
+        ));
+      if (discard || !canResume) await removeWithCompanions(path);
       if (lockPath) await fs.rm(lockPath, { force: true });
     },
   };
