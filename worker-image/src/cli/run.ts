@@ -1,10 +1,8 @@
 // `reel run job.yaml`: parse and validate the manifest, check flags, tools and output before any
 // work, run it locally, draw progress, print the final table (or JSON) with every secret cut and
 // every control character escaped, and answer the exit code.
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseVideoJob, ReelError, redactText, type VideoJob } from "@reel/crds";
-import { parse as parseYaml } from "yaml";
+import { ReelError, readVideoJobManifest, redactText, type VideoJob } from "@reel/crds";
 import { knownSecrets, preflightJob, runLocal, targetFor } from "../local.ts";
 import type { JobResult } from "../pipeline/job.ts";
 import type { EpisodeStatus } from "../pipeline/types.ts";
@@ -21,20 +19,9 @@ export interface RunFlags {
   allowMetadata?: boolean;
 }
 
+/** The manifest at `file`: at most 4 MiB read (a bigger one is refused unparsed), aliases capped. */
 export async function loadJob(file: string): Promise<VideoJob> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new ReelError("REEL_JOB_INVALID", `cannot read ${file}: ${(cause as Error).message}`, { cause });
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (cause) {
-    throw new ReelError("REEL_JOB_INVALID", `${file} is not valid YAML: ${(cause as Error).message}`, { cause });
-  }
-  return parseVideoJob(doc);
+  return readVideoJobManifest(file);
 }
 
 export async function runFile(file: string, flags: RunFlags): Promise<number> {
