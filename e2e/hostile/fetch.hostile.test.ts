@@ -221,6 +221,18 @@ describe("reel run: downloads that used to fail or leave files behind", () => {
     await clean(h, r);
   }, 180_000);
 
+  it("a full tmpfs run folder fails the copy with REEL_IO and keeps neither copy", async (t) => {
+    h = await hostile("xfs-full");
+    const mounted = await tmpfs(h.tmp, "1m");
+    if (mounted !== true) return t.skip(`cannot mount a tmpfs: ${mounted}`);
+    await writeFile(join(h.src, "big.mp4"), Buffer.alloc(3 << 20, 7));
+    const { r, result, codes } = await runJob(h, [`${h.origin}/big.mp4`]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(codes).toEqual(["REEL_IO"]);
+    expect(result.episodes[0]?.error?.message).toMatch(/ENOSPC/);
+    await clean(h, r);
+  }, 120_000);
+
   it("a full cache fails with REEL_IO, leaves no partial files, and the next run completes", async (t) => {
     h = await hostile("full-cache");
     const mounted = await tmpfs(h.cache, "1m");
