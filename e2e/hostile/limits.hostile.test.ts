@@ -95,9 +95,7 @@ describe("reel run: manifests refused before any work (exit 2, REEL_JOB_INVALID)
     await refused(h, file, /alias/i);
   });
 
-  // TODO(cli): passes once worker-image/src/cli/run.ts loadJob calls readVideoJobManifest(file)
-  // from @reel/crds (the cap before parsing); today the CLI reads and parses the whole file first.
-  it.skip("refuses a 50 MB manifest before parsing it, naming the 4 MiB cap", async () => {
+  it("refuses a 50 MB manifest before parsing it, naming the 4 MiB cap", async () => {
     h = await hostile("huge");
     const episode = `  - url: ${h.origin}/a.mp4\n    title: "${"t".repeat(150)}"\n`;
     const head = `apiVersion: reel.dev/v1alpha1\nkind: VideoJob\nmetadata: {name: huge}\nspec:\n  output: {local: {path: ${h.out}}}\n  episodes:\n`;
