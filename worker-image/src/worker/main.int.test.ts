@@ -257,6 +257,19 @@ describe("reel worker, episode pods", () => {
     await expect(head("shows/.reel-staging/uid-partial/ep0.json")).rejects.toMatchObject({ name: "NotFound" });
   }, 60_000);
 
+  it("a failing source's secret URL parts (userinfo, query, fragment) reach neither the result nor the logs", async () => {
+    const origin = server.origin.replace("http://", "http://podUSER:podPASSword@");
+    for (const path of ["/missing.mp4", "/missing/nothere"]) {
+      const url = `${origin}${path}?sig=podSECRETsig123&x=1#podFRAGsecret`;
+      const p = await episodePod({ name: "secret", uid: "uid-secret", episodes: [{ url, title: "S" }] }, 0);
+      expect(p.code, p.raw).not.toBe(0);
+      for (const s of ["podPASSword", "podSECRETsig123", "podFRAGsecret"]) {
+        expect(p.raw, path).not.toContain(s);
+        expect(p.logs, path).not.toContain(s);
+      }
+    }
+  }, 120_000);
+
   it("placed on a GPU node whose encoder does not work, exits 3 with REEL_ENCODER_FAILED instead of using the CPU there", async () => {
     // This machine has no GPU: the operator's GPU placement finds no working GPU encoder here.
     const job = {

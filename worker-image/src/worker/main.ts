@@ -5,7 +5,7 @@
 // once), 3 the GPU encoder failed on this node (retried elsewhere), 1 anything else (retried).
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { EXIT, isBadInput, ReelError, type SegmentOutcome } from "@reel/crds";
+import { EXIT, isBadInput, ReelError, redactText, type SegmentOutcome, urlSecrets } from "@reel/crds";
 import { type Span, SpanStatusCode, startTracing, type Tracing, TracingEnv } from "@reel/crds/tracing";
 import { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
@@ -118,6 +118,12 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
   } finally {
     process.off("SIGTERM", onSigterm);
     io.signal?.removeEventListener("abort", stopOnIo);
+  }
+  // The error leaves the pod (status, events, webhooks): no secret part of its source URL, however
+  // the text that carries it was produced (ReelError already drops the URLs' query and userinfo).
+  if (result.error && env.REEL_EPISODE_URL) {
+    const secrets = urlSecrets(env.REEL_EPISODE_URL);
+    result = { ...result, error: { ...result.error, message: redactText(result.error.message, secrets) } };
   }
   const code = exitCodeOf(result);
   const message = terminationMessage(result);
