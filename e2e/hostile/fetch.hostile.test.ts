@@ -5,7 +5,7 @@
 // reached the canary, that no planted secret shows in anything printed or written, and that nothing
 // stale was left behind.
 import { execFile } from "node:child_process";
-import { rename, writeFile } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -201,8 +201,24 @@ describe("reel run: downloads that used to fail or leave files behind", () => {
   it("completes two runs of one URL at once, sharing one cache", async () => {
     h = await hostile("two-runs");
     await makeTestClip(join(h.src, "a.mp4"), { seconds: 1 });
+    const clip = await readFile(join(h.src, "a.mp4"));
+    // Sent slowly (about 3 s) so the two downloads overlap.
+    const origin = await rogue((res) => {
+      res.writeHead(200, { "content-length": clip.length, "content-type": "video/mp4" });
+      const step = Math.ceil(clip.length / 30);
+      let at = 0;
+      const timer = setInterval(() => {
+        res.write(clip.subarray(at, at + step));
+        at += step;
+        if (at >= clip.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 100);
+      res.on("close", () => clearInterval(timer));
+    });
     const c = h;
-    const runs = await Promise.all([1, 2].map((n) => runJob(c, [`${c.origin}/a.mp4`], {}, `run${n}`)));
+    const runs = await Promise.all([1, 2].map((n) => runJob(c, [`${origin}/a.mp4`], {}, `run${n}`)));
     for (const { r, codes } of runs) {
       expect(r.code, r.stderr).toBe(0);
       expect(codes).toEqual(["Completed"]);
