@@ -80,7 +80,12 @@ describe("claimPartial", () => {
       await writeFile(`${first.path}.lock`, "999999999");
       const again = await claimPartial(tmp.dir, "http://x/a.mp4");
       expect(again.resumable).toBe(true);
-      await again.release(true);
+      await again.release(false);
+      // A restarted container's predecessor often had our pid: its lock is not ours, so not held.
+      await writeFile(`${first.path}.lock`, String(process.pid));
+      const restarted = await claimPartial(tmp.dir, "http://x/a.mp4");
+      expect(restarted.resumable).toBe(true);
+      await restarted.release(true);
     } finally {
       await tmp.cleanup();
     }
@@ -102,7 +107,8 @@ describe("sweepPartials", () => {
       await put("mid.part", 600, 5);
       await put("new.part", 600, 1);
       await put("held.part", 600, 200);
-      await writeFile(join(tmp.dir, "held.lock"), String(process.pid));
+      // Held by a live process: our parent.
+      await writeFile(join(tmp.dir, "held.lock"), String(process.ppid));
       const removed = await sweepPartials(tmp.dir, { maxAgeMs: 72 * 3600_000, maxBytes: 1300, now });
       expect(removed.sort()).toEqual(["mid", "old"]);
       expect((await readdir(tmp.dir)).sort()).toEqual(["held.lock", "held.part", "new.part"]);

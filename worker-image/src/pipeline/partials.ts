@@ -46,16 +46,23 @@ function claimed(path: string, resumable: boolean, lockPath?: string): Partial {
           () => false,
         ));
       if (discard || !canResume) await removeWithCompanions(path);
-      if (lockPath) await fs.rm(lockPath, { force: true });
+      if (lockPath) {
+        ours.delete(lockPath);
+        await fs.rm(lockPath, { force: true });
+      }
     },
   };
 }
+
+/** The locks this process holds: a lock file with our pid but not listed here is a dead process's. */
+const ours = new Set<string>();
 
 /** Takes `path` (an O_EXCL create holding our pid); a lock whose process is gone is taken over. */
 async function lock(path: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fs.writeFile(path, String(process.pid), { flag: "wx" });
+      ours.add(path);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
@@ -69,6 +76,8 @@ async function lock(path: string): Promise<boolean> {
 async function lockHeld(path: string): Promise<boolean> {
   const pid = Number.parseInt(await fs.readFile(path, "utf8").catch(() => ""), 10);
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  // A restarted container often gets the pid its predecessor had.
+  if (pid === process.pid) return ours.has(path);
   try {
     process.kill(pid, 0);
     return true;
