@@ -32,7 +32,7 @@ pub(crate) fn decrypt_stream(
     key: &[u8; 16],
     iv: &[u8; 16],
 ) -> Result<u64> {
-    if len == 0 || len % 16 != 0 {
+    if len == 0 || !len.is_multiple_of(16) {
         return Err(bad());
     }
     let mut dec = Decryptor::new(key.into(), iv.into());
