@@ -172,10 +172,8 @@ describe("reel run: the per-source byte cap (REEL_SOURCE_TOO_LARGE)", () => {
 });
 
 describe("reel run: the byte cap through yt-dlp", () => {
-  // Known defect, not yet fixed: yt-dlp gets --max-filesize and stops at the cap, but it exits 0
-  // without a file and fetch/ytdlp.ts (another owner) reports REEL_YTDLP_FAILED "exit 0". When that
-  // maps yt-dlp's "larger than max-filesize" to REEL_SOURCE_TOO_LARGE, this case passes: drop .fails.
-  it.fails("refuses a page source over REEL_MAX_SOURCE_BYTES with REEL_SOURCE_TOO_LARGE", async () => {
+  // yt-dlp gets --max-filesize, stops at the cap and exits 0 without a file: its notice is the code.
+  it("refuses a page source over REEL_MAX_SOURCE_BYTES with REEL_SOURCE_TOO_LARGE", async () => {
     h = await hostile("ytdlp-cap");
     await makeTestClip(join(h.src, "v.mp4"), { seconds: 2 });
     await rename(join(h.src, "v.mp4"), join(h.src, "video")); // no extension: a page, for yt-dlp

@@ -70,6 +70,10 @@ export function ytDlpArgs(r: YtDlpRequest): string[] {
     "--print",
     "before_dl:REEL_INFO %(duration|0)s %(width|0)s %(height|0)s",
     "--no-simulate",
+    // --print implies --quiet, which hides the notice that --max-filesize stopped the download
+    // (yt-dlp then exits 0 without a file); stdout is only parsed, never shown.
+    "--no-quiet",
+    "--no-progress",
   ];
   if (r.maxFilesize) args.push("--max-filesize", String(Math.trunc(r.maxFilesize)));
   if (r.ffmpegLocation) args.push("--ffmpeg-location", r.ffmpegLocation);
@@ -98,14 +102,19 @@ export async function runYtDlp(
     const g = guarded(bin, args);
     const child = spawn(g.command, g.args, { stdio: ["ignore", "pipe", "pipe"], signal, env });
     let path: string | undefined;
+    // yt-dlp stops at --max-filesize with a notice and exit 0, leaving no file.
+    let tooLarge = false;
     const tail: string[] = [];
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       for (const line of chunk.split("\n")) {
         if (line.startsWith("REEL_FILE ")) path = line.slice("REEL_FILE ".length).trim();
+        if (MAX_FILESIZE.test(line)) tooLarge = true;
       }
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      tail.push(...chunk.split("\n").filter(Boolean));
+      const lines = chunk.split("\n").filter(Boolean);
+      if (lines.some((l) => MAX_FILESIZE.test(l))) tooLarge = true;
+      tail.push(...lines);
       tail.splice(0, Math.max(0, tail.length - 10));
     });
     child.on("error", (err: NodeJS.ErrnoException) => {
@@ -115,7 +124,16 @@ export async function runYtDlp(
       else reject(new ReelError("REEL_YTDLP_FAILED", err.message, { cause: err }));
     });
     child.on("close", (code) => {
-      if (code === 0 && path) return resolve({ path });
+      if (code === 0 && path && !tooLarge) return resolve({ path });
+      if (tooLarge) {
+        const cap = req.maxFilesize ? ` of ${req.maxFilesize} bytes` : "";
+        return reject(
+          new ReelError(
+            "REEL_SOURCE_TOO_LARGE",
+            `${redact(req.url)}: yt-dlp found the source larger than the cap${cap}`,
+          ),
+        );
+      }
       if (guardMissed(code, tail.join("\n"))) {
         return reject(new ReelError("REEL_YTDLP_MISSING", `yt-dlp not found at ${bin}`));
       }
@@ -132,6 +150,8 @@ export async function runYtDlp(
     });
   });
 }
+
+const MAX_FILESIZE = /larger than max-filesize/i;
 
 /** `yt-dlp --version`, run with the same reduced environment as a download. */
 export async function ytDlpVersion(bin: string, env: NodeJS.ProcessEnv = config.childEnv): Promise<string> {
