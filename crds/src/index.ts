@@ -23,3 +23,4 @@ export * from "./schema.ts";
 export * from "./worker-result.ts";
 export { FINALIZER, FINALIZER_POLICY, finalizerPolicy } from "./policy.ts";
 export * from "./contract/index.ts";
+export { type FailedEpisode, failedEpisodesSummary } from "./failures.ts";

@@ -95,7 +95,8 @@ export class Controller {
       gvk: GVK.VideoJob,
       onChange: (obj, change) => {
         if (change === "deleted") this.reconciler.videoJobDeleted(obj.metadata.uid, objectKey(obj));
-        if (!this.reconciler.isVideoJobEcho(obj, change)) this.queue.add(objectKey(obj));
+        // The reconciler's named filter (drop-own-echoes) in front of the queue, as controller-runtime's predicates.
+        if (this.reconciler.filter.videoJob(obj, change)) this.queue.add(objectKey(obj));
         this.retention.changed(obj, change);
       },
       onWatchEvent: watchEvent("videojobs"),
@@ -106,10 +107,10 @@ export class Controller {
       labels: { ...MANAGED_BY },
       indexBy: ownerKey,
       onChange: (obj, change) => {
-        const echo = this.reconciler.isJobEcho(obj, change);
+        const pass = this.reconciler.filter.job(obj, change);
         this.reconciler.jobChanged(obj, change);
         const k = ownerKey(obj);
-        if (k && !echo) this.queue.add(k);
+        if (k && pass) this.queue.add(k);
         // A finished Job frees a slot of its namespace's cap: the namespace's waiting jobs get a turn.
         if (o.settings.maxRunningPerNamespace > 0 && change !== "added")
           this.requeueNamespace(obj.metadata.namespace ?? "");

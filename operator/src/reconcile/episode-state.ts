@@ -191,7 +191,8 @@ function planSegments(
     progress: EPISODE_STAGES.encode.from,
     segments: { total: segments, completed: 0 },
   };
-  const plan = planSegmentJob(c.vj, v.index, segments, c.nodes, o, c.settings);
+  // Sized from the episode's source as its pod just reported it (plan/resources.ts).
+  const plan = planSegmentJob(c.vj, v.index, segments, c.nodes, o, c.settings, known);
   if (plan.refused || !plan.job) {
     const error = plan.refused ?? { code: "REEL_INTERNAL", message: "no segment Job planned" };
     const finishedAt = known.finishedAt ?? c.now.toISOString();

@@ -6,6 +6,7 @@ import {
   type Condition,
   type EpisodeStatus,
   episodeTitle,
+  failedEpisodesSummary,
   type StoredOutput,
   type VideoJob,
   type VideoJobStatus,
@@ -108,10 +109,7 @@ export function jobWorking(i: JobInput): JobState {
 
 /** Every episode finished, too few of them completed: the job failed, listing each failed episode. */
 export function jobFailed(i: JobInput): JobState {
-  const list = i.episodes
-    .filter((e) => e.phase === "Failed")
-    .map((e) => `episode ${e.index + 1} (${e.title}): ${e.error?.code}`)
-    .join("; ");
+  const list = failedEpisodesSummary(i.episodes.filter((e) => e.phase === "Failed"));
   return {
     phase: "Failed",
     progress: Math.round(episodeProgress(i.episodes) * 0.95),
@@ -138,7 +136,8 @@ export function jobReadyToMerge(i: JobInput): JobState {
     phase: "Merging",
     progress: Math.max(prev.progress ?? 0, 95),
     report: { state: "working", reason: "Merging", message: mergeWork(i.vj, list.length) },
-    createMerge: planMergeJob(i.vj, list, i.settings),
+    // Sized from what the episodes produced (plan/resources.ts).
+    createMerge: planMergeJob(i.vj, list, i.settings, i.episodes),
   };
 }
 

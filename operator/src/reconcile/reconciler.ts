@@ -124,16 +124,6 @@ export class Reconciler {
     if (key) this.writes.videoJobDeleted(key, uid);
   }
 
-  /** The filter's Job rule (controller.ts asks here): true when the event only echoes our create. */
-  isJobEcho(obj: KubeObject, change: Change): boolean {
-    return !this.filter.job(obj, change);
-  }
-
-  /** The filter's VideoJob rule: true when the event only echoes the status we just wrote. */
-  isVideoJobEcho(obj: KubeObject, change: Change): boolean {
-    return !this.filter.videoJob(obj, change);
-  }
-
   private namespaceActive(namespace: string, exceptVideoJob: string): number {
     if (this.d.settings.maxRunningPerNamespace <= 0) return 0;
     let n = this.writes.creatingIn(namespace);

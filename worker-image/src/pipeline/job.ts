@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
+import { failedEpisodesSummary, ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import { episodeFileName, mergedFileName, safeName } from "../output/names.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
@@ -306,8 +306,11 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
     if (signal.aborted)
       return { ...base, phase: "Cancelled", error: { code: "REEL_CANCELLED", message: "job cancelled" } };
     if (done.length === 0 || (failed.length > 0 && !spec.merge.allowPartial)) {
-      const list = failed.map((s) => `episode ${s.index + 1} (${s.title}): ${s.error?.code}`).join("; ");
-      return { ...base, phase: "Failed", error: { code: "REEL_EPISODES_FAILED", message: list } };
+      return {
+        ...base,
+        phase: "Failed",
+        error: { code: "REEL_EPISODES_FAILED", message: failedEpisodesSummary(failed) },
+      };
     }
     for (const f of failed) {
       emit({
