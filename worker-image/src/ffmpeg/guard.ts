@@ -6,13 +6,14 @@ import { join } from "node:path";
 import { config } from "../config.ts";
 
 /**
- * Where reel-child is looked for: the setting, the build (npm run build -w @reel/native), and
- * beside the addon, where the worker image puts it (/app/crates/node).
+ * Where reel-child is looked for: the setting, then beside the addon, where the build (npm run
+ * build -w @reel/native, whatever CARGO_TARGET_DIR is) copies it and the worker image has it
+ * (/app/crates/node), then cargo's default target directory.
  */
 function candidates(): string[] {
   if (config.REEL_CHILD_GUARD) return config.REEL_CHILD_GUARD === "off" ? [] : [config.REEL_CHILD_GUARD];
   const repo = join(import.meta.dirname, "..", "..", "..");
-  return [join(repo, "crates", "target", "release", "reel-child"), join(repo, "crates", "node", "reel-child")];
+  return [join(repo, "crates", "node", "reel-child"), join(repo, "crates", "target", "release", "reel-child")];
 }
 
 let found: string | null | undefined;
