@@ -393,6 +393,8 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     await waitReady("separate");
     watching = false;
     await watch;
+    // The poll may have last run just before the Ready status: one more row, after it.
+    rows.push((await env.kubectl(["get", "videojob", "separate", "-n", TENANT_NS, "--no-headers"])).trim());
     log(rows.join("\n"));
     const progress = rows.map((r) => Number(r.split(/\s+/)[2])).filter(Number.isFinite);
     expect(progress.every((p, i) => i === 0 || p >= (progress[i - 1] as number))).toBe(true);
