@@ -54,6 +54,30 @@ export const errorCodes = {
     "No working encoder for the requested codec and GPU policy; allow CPU fallback (gpu.policy: auto) or pick another codec.",
   REEL_YTDLP_MISSING: "yt-dlp is not installed; run the bootstrap or install the pinned version.",
   REEL_YTDLP_FAILED: "yt-dlp could not extract the video from the page; check the URL is a supported site.",
+  // yt-dlp's failures, named (worker-image/src/fetch/ytdlp-errors.ts reads them from its output).
+  REEL_SOURCE_SIGN_IN:
+    "The site wants a signed-in session or a bot check before it serves this video; try again later, or give the site's cookies when Reel supports them (issue 16).",
+  REEL_SOURCE_GEO_BLOCKED:
+    "The site does not serve this video in the country the download ran from; use a source available there, or run Reel from a region the site serves.",
+  REEL_SOURCE_PRIVATE: "The video is private; ask its owner to make it public or unlisted, or use another source.",
+  REEL_SOURCE_UNAVAILABLE:
+    "The site says the video was removed or is unavailable (deleted, terminated account, copyright claim); remove the episode or find another copy.",
+  REEL_SOURCE_AGE_RESTRICTED:
+    "The site serves this video only to signed-in adults; use another source, or give the site's cookies when Reel supports them.",
+  REEL_SOURCE_RATE_LIMITED:
+    "The site is limiting how often it answers this address; wait the delay in the message (a minute when the site names none), then retry with fewer episodes from that site at once.",
+  REEL_SOURCE_UNSUPPORTED:
+    "yt-dlp knows no way to get a video from this page; give the video's page on a supported site, a direct media URL or an HLS playlist.",
+  REEL_SOURCE_LIVE:
+    "The source is a live stream or a scheduled premiere, not a finished video; wait until it has ended and its recording is published, then use that URL.",
+  REEL_SOURCE_IS_PLAYLIST:
+    "The episode's url is a playlist or channel, not one video; list it as `- playlist: URL` with `items: \"1-12\"` to take its videos as episodes.",
+  REEL_PLAYLIST_NOT_A_PLAYLIST:
+    "The `playlist:` entry's URL is a single video, not a playlist; list it as `- url: URL` instead.",
+  REEL_PLAYLIST_EMPTY:
+    "The playlist has no items in the chosen range (`items`); check the numbers against the playlist (1 is its first item).",
+  REEL_TOO_MANY_EPISODES:
+    "The job has more than 500 episodes once its playlists are expanded; choose fewer with `items:` or split the job.",
   REEL_CIRCUIT_OPEN: "Too many recent failures from this host or backend; Reel is pausing requests to it. Retry later.",
   REEL_STORAGE_FAILED:
     "Writing the output to storage failed after retries; check the bucket, credentials and endpoint.",
@@ -175,6 +199,18 @@ export const badInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "REEL_QUALITY_TARGET_UNREACHABLE",
   "REEL_WORKER_ENV_INVALID",
   "REEL_CONFIG_INVALID",
+  // A site's answer that retrying the same URL from the same place cannot change (sign-in and rate
+  // limits stay out: bot checks and limits pass).
+  "REEL_SOURCE_GEO_BLOCKED",
+  "REEL_SOURCE_PRIVATE",
+  "REEL_SOURCE_UNAVAILABLE",
+  "REEL_SOURCE_AGE_RESTRICTED",
+  "REEL_SOURCE_UNSUPPORTED",
+  "REEL_SOURCE_LIVE",
+  "REEL_SOURCE_IS_PLAYLIST",
+  "REEL_PLAYLIST_NOT_A_PLAYLIST",
+  "REEL_PLAYLIST_EMPTY",
+  "REEL_TOO_MANY_EPISODES",
 ]);
 
 /** True when `code` is bad input that retrying cannot fix (see badInputCodes). */

@@ -147,7 +147,7 @@ describe("reel run: what leaves its processes", () => {
         expect(result.episodes.map((e) => e.error?.code)).toEqual([
           "REEL_SOURCE_NOT_FOUND",
           "REEL_SOURCE_NOT_FOUND",
-          "REEL_YTDLP_FAILED",
+          "REEL_SOURCE_NOT_FOUND",
           "REEL_SOURCE_NOT_FOUND",
           "REEL_MEDIA_INVALID",
         ]);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../config.ts";
-import { FORBIDDEN_FLAGS, runYtDlp, ytDlpArgs } from "./ytdlp.ts";
+import { FORBIDDEN_FLAGS, runYtDlp, siteInfo, ytDlpArgs } from "./ytdlp.ts";
 
 const req = {
   url: "https://www.example.com/watch?v=1",
@@ -34,6 +34,15 @@ describe("ytDlpArgs", () => {
     expect(args.at(-2)).toBe("--");
     expect(args.at(-1)).toBe("--exec=rm -rf /");
     expect(args.filter((a) => a.startsWith("--exec"))).toEqual(["--exec=rm -rf /"]);
+  });
+
+  it("lists a playlist instead of fetching it, and skips a live stream, so both can be refused", () => {
+    const args = ytDlpArgs(req);
+    expect(args).toContain("--flat-playlist");
+    expect(args.slice(args.indexOf("--match-filters"), args.indexOf("--match-filters") + 2)).toEqual([
+      "--match-filters",
+      "!is_live",
+    ]);
   });
 
   it("caps the height at the requested quality", () => {
@@ -75,9 +84,21 @@ describe("runYtDlp's error message", () => {
     const url = "https://al:pw2secret@h/show/nothere?sig=SIGsecret123#fr4gsecret";
     const err = await runYtDlp(bin, { ...req, url, outBase: join(dir, "source") }, {}).catch((e: Error) => e);
     await rm(dir, { recursive: true, force: true });
-    expect(err).toMatchObject({ code: "REEL_YTDLP_FAILED" });
+    expect(err).toMatchObject({ code: "REEL_SOURCE_NOT_FOUND" });
     const message = (err as Error).message;
     expect(message).toContain("Unable to download webpage");
     for (const secret of ["pw2secret", "SIGsecret123", "fr4gsecret"]) expect(message).not.toContain(secret);
+  });
+});
+
+describe("siteInfo", () => {
+  it("keeps the site's title, duration and upload date", () => {
+    const line = '{"title": " Ep 1: Pilot ", "duration": 61.5, "upload_date": "20261102", "width": 640}';
+    expect(siteInfo(line)).toEqual({ title: "Ep 1: Pilot", durationSecs: 61.5, uploadDate: "20261102" });
+  });
+
+  it("leaves out what the site did not give or gave malformed", () => {
+    expect(siteInfo('{"title": "", "duration": "NA", "upload_date": "2026-11-02"}')).toEqual({});
+    expect(siteInfo("NA")).toEqual({});
   });
 });

@@ -7,6 +7,7 @@ import { ReelError, redactText, urlSecrets } from "@reel/crds";
 import { config } from "../config.ts";
 import { guarded, guardMissed } from "../ffmpeg/guard.ts";
 import { redact } from "./classify.ts";
+import { classifyYtDlpFailure } from "./ytdlp-errors.ts";
 
 export interface YtDlpRequest {
   url: string;
@@ -39,15 +40,15 @@ export const FORBIDDEN_FLAGS = [
 export function ytDlpArgs(r: YtDlpRequest): string[] {
   const h = Math.trunc(r.maxHeight);
   const args = [
-    "--ignore-config",
-    "--no-plugin-dirs",
-    "--no-cache-dir",
-    "--no-exec",
-    "--no-batch-file",
+    ...SAFE_FLAGS,
     "--no-playlist",
+    // A playlist URL lists its entries without fetching each one; the run is then refused below.
+    "--flat-playlist",
+    // A live stream would record until it ends: skipped with a notice, refused as REEL_SOURCE_LIVE.
+    "--match-filters",
+    "!is_live",
     "--no-mtime",
     "--no-write-info-json",
-    "--no-progress",
     "--newline",
     "--downloader",
     "native",
@@ -68,7 +69,9 @@ export function ytDlpArgs(r: YtDlpRequest): string[] {
     "--print",
     "after_move:REEL_FILE %(filepath)s",
     "--print",
-    "before_dl:REEL_INFO %(duration|0)s %(width|0)s %(height|0)s",
+    `before_dl:REEL_INFO %(.{${INFO_FIELDS}})j`,
+    "--print",
+    "playlist:REEL_PLAYLIST %(playlist_count)s",
     "--no-simulate",
     // --print implies --quiet, which hides the notice that --max-filesize stopped the download
     // (yt-dlp then exits 0 without a file); stdout is only parsed, never shown.
@@ -82,8 +85,69 @@ export function ytDlpArgs(r: YtDlpRequest): string[] {
   return args;
 }
 
+/** Flags every yt-dlp run starts with: no config, plugins, cache, commands or batch files. */
+export const SAFE_FLAGS = ["--ignore-config", "--no-plugin-dirs", "--no-cache-dir", "--no-exec", "--no-batch-file"];
+
+/** What yt-dlp tells about the video before downloading it (the site's metadata). */
+const INFO_FIELDS = "title,duration,upload_date,width,height,fps,vcodec,acodec,ext";
+
+/** The site's facts about a video, as yt-dlp reported them; absent fields the site did not give. */
+export interface SiteInfo {
+  title?: string;
+  durationSecs?: number;
+  /** YYYYMMDD, as the site dates the upload. */
+  uploadDate?: string;
+}
+
 export interface YtDlpResult {
   path: string;
+  info: SiteInfo;
+}
+
+/** The REEL_INFO line's JSON as SiteInfo; anything malformed is simply not known. */
+export function siteInfo(json: string): SiteInfo {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+  const info: SiteInfo = {};
+  if (typeof raw.title === "string" && raw.title.trim()) info.title = raw.title.trim();
+  if (typeof raw.duration === "number" && Number.isFinite(raw.duration) && raw.duration > 0)
+    info.durationSecs = raw.duration;
+  if (typeof raw.upload_date === "string" && /^\d{8}$/.test(raw.upload_date)) info.uploadDate = raw.upload_date;
+  return info;
+}
+
+/** What a run printed that decides its outcome. */
+interface Seen {
+  path?: string;
+  info: SiteInfo;
+  /** yt-dlp stops at --max-filesize with a notice and exit 0, leaving no file. */
+  tooLarge: boolean;
+  /** The URL listed a playlist of this many entries (0 when yt-dlp did not say how many). */
+  playlist?: number;
+  /** The last lines of both streams, for the error's text and its classification. */
+  stderr: string[];
+  notices: string[];
+}
+
+function readStdout(seen: Seen, line: string, stop: () => void): void {
+  if (line.startsWith("REEL_FILE ")) seen.path = line.slice("REEL_FILE ".length).trim();
+  else if (line.startsWith("REEL_INFO ")) seen.info = siteInfo(line.slice("REEL_INFO ".length));
+  else if (line.startsWith("REEL_PLAYLIST ")) seen.playlist = Number(line.slice(14)) || 0;
+  else keepTail(seen.notices, [line]);
+  const item = PLAYLIST_ITEM.exec(line);
+  if (item) seen.playlist = Number(item[1]);
+  // Nothing of a playlist is wanted: stop before it downloads its first entry.
+  if (seen.playlist !== undefined) stop();
+  if (MAX_FILESIZE.test(line)) seen.tooLarge = true;
+}
+
+function keepTail(tail: string[], lines: string[]): void {
+  tail.push(...lines.filter(Boolean));
+  tail.splice(0, Math.max(0, tail.length - 10));
 }
 
 /**
@@ -101,21 +165,12 @@ export async function runYtDlp(
     // Through reel-child where it is built: yt-dlp dies with us, even on SIGKILL.
     const g = guarded(bin, args);
     const child = spawn(g.command, g.args, { stdio: ["ignore", "pipe", "pipe"], signal, env });
-    let path: string | undefined;
-    // yt-dlp stops at --max-filesize with a notice and exit 0, leaving no file.
-    let tooLarge = false;
-    const tail: string[] = [];
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      for (const line of chunk.split("\n")) {
-        if (line.startsWith("REEL_FILE ")) path = line.slice("REEL_FILE ".length).trim();
-        if (MAX_FILESIZE.test(line)) tooLarge = true;
-      }
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      const lines = chunk.split("\n").filter(Boolean);
-      if (lines.some((l) => MAX_FILESIZE.test(l))) tooLarge = true;
-      tail.push(...lines);
-      tail.splice(0, Math.max(0, tail.length - 10));
+    const seen: Seen = { info: {}, tooLarge: false, stderr: [], notices: [] };
+    const stop = () => child.kill("SIGTERM");
+    lines(child.stdout, (line) => readStdout(seen, line, stop));
+    lines(child.stderr, (line) => {
+      if (MAX_FILESIZE.test(line)) seen.tooLarge = true;
+      keepTail(seen.stderr, [line]);
     });
     child.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT")
@@ -124,34 +179,56 @@ export async function runYtDlp(
       else reject(new ReelError("REEL_YTDLP_FAILED", err.message, { cause: err }));
     });
     child.on("close", (code) => {
-      if (code === 0 && path && !tooLarge) return resolve({ path });
-      if (tooLarge) {
-        const cap = req.maxFilesize ? ` of ${req.maxFilesize} bytes` : "";
-        return reject(
-          new ReelError(
-            "REEL_SOURCE_TOO_LARGE",
-            `${redact(req.url)}: yt-dlp found the source larger than the cap${cap}`,
-          ),
-        );
-      }
-      if (guardMissed(code, tail.join("\n"))) {
+      if (code === 0 && seen.path && !seen.tooLarge && seen.playlist === undefined)
+        return resolve({ path: seen.path, info: seen.info });
+      if (guardMissed(code, seen.stderr.join("\n"))) {
         return reject(new ReelError("REEL_YTDLP_MISSING", `yt-dlp not found at ${bin}`));
       }
-      // yt-dlp quotes parts of the URL outside it (`nothere?sig=…`): cut every secret part it has.
-      const detail = redactText(tail.join("\n"), urlSecrets(req.url));
-      // The egress proxy answers refusals with a reason naming the policy; yt-dlp prints it.
-      const denied = /egress policy/i.test(detail);
-      reject(
-        new ReelError(
-          denied ? "REEL_EGRESS_DENIED" : "REEL_YTDLP_FAILED",
-          `yt-dlp failed on ${redact(req.url)} (exit ${code}): ${detail}`,
-        ),
-      );
+      reject(failure(req, code, seen));
     });
   });
 }
 
+/** Calls `each` with every line of a child's stream (a line split across chunks is joined). */
+export function lines(stream: NodeJS.ReadableStream, each: (line: string) => void): void {
+  let rest = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop() ?? "";
+    for (const p of parts) each(p.replace(/\r$/, ""));
+  });
+  stream.on("end", () => {
+    if (rest) each(rest);
+  });
+}
+
+/** The coded error for a run that left no file: a playlist, the byte cap, or what yt-dlp said. */
+function failure(req: YtDlpRequest, code: number | null, seen: Seen): ReelError {
+  const where = redact(req.url);
+  if (seen.playlist !== undefined) {
+    const n = seen.playlist ? ` of ${seen.playlist} items` : "";
+    return new ReelError(
+      "REEL_SOURCE_IS_PLAYLIST",
+      `${where} is a playlist${n}, not one video: list it as \`- playlist: URL\` (with \`items: "1-12"\`) to take its videos as episodes`,
+    );
+  }
+  if (seen.tooLarge) {
+    const cap = req.maxFilesize ? ` of ${req.maxFilesize} bytes` : "";
+    return new ReelError("REEL_SOURCE_TOO_LARGE", `${where}: yt-dlp found the source larger than the cap${cap}`);
+  }
+  // yt-dlp quotes parts of the URL outside it (`nothere?sig=…`): cut every secret part it has.
+  const detail = redactText(seen.stderr.join("\n"), urlSecrets(req.url));
+  const found = classifyYtDlpFailure([...seen.stderr, ...seen.notices]);
+  const wait = found.retryAfterSecs ? `; retry after ${found.retryAfterSecs} s` : "";
+  const said = detail || redactText(seen.notices.join("\n"), urlSecrets(req.url));
+  const err = new ReelError(found.code, `yt-dlp failed on ${where} (exit ${code})${wait}: ${said}`);
+  return found.retryAfterSecs ? Object.assign(err, { retryAfterSecs: found.retryAfterSecs }) : err;
+}
+
 const MAX_FILESIZE = /larger than max-filesize/i;
+/** yt-dlp's notice as it starts a playlist's entries: "[download] Downloading item 1 of 3". */
+const PLAYLIST_ITEM = /^\[download\] Downloading item \d+ of (\d+)/;
 
 /** `yt-dlp --version`, run with the same reduced environment as a download. */
 export async function ytDlpVersion(bin: string, env: NodeJS.ProcessEnv = config.childEnv): Promise<string> {
