@@ -224,6 +224,15 @@ export interface VideoJob {
         message: string;
       };
       /**
+       * What the episode came out with that its reader should know, e.g. a truncated source kept.
+       *
+       * @maxItems 8
+       */
+      warnings?: {
+        code: string;
+        message: string;
+      }[];
+      /**
        * RFC 3339 time.
        */
       startedAt?: string;

@@ -44,6 +44,8 @@ export const errorCodes = {
   REEL_JOB_INVALID: "The VideoJob manifest does not match the schema; fix the fields listed in the message.",
   REEL_MEDIA_INVALID:
     "The source is not playable media (empty, truncated, not a video, or a playlist disguised as media); check the URL points at the video itself.",
+  REEL_SOURCE_TRUNCATED:
+    "The source ends before the length its header claims (cut at the origin or an incomplete upload): less was decoded than announced. Fix the source, or set merge.allowPartial to keep what was decoded (status then carries a warning).",
   REEL_MEDIA_LIMITS:
     "The media exceeds a limit (dimensions, duration or stream count); use a smaller source or ask the operator to raise the limit.",
   REEL_FFMPEG_MISSING:
@@ -195,6 +197,7 @@ export const badInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "REEL_HLS_UNSUPPORTED",
   "REEL_JOB_INVALID",
   "REEL_MEDIA_INVALID",
+  "REEL_SOURCE_TRUNCATED",
   "REEL_MEDIA_LIMITS",
   "REEL_QUALITY_TARGET_UNREACHABLE",
   "REEL_WORKER_ENV_INVALID",

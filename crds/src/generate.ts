@@ -13,6 +13,8 @@ import { VideoJob } from "./schema.ts";
 
 const HEADER = "Generated from crds/src/schema.ts by `npm run generate -w @reel/crds`. Do not edit.";
 const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "generated");
+/** The chart ships the same CRD (Helm installs charts/<name>/crds/ first): written with it, never by hand. */
+const chartCrd = join(dir, "..", "..", "charts", "reel", "crds", "videojob.crd.yaml");
 
 export async function render(): Promise<Record<string, string>> {
   const crd = `# ${HEADER}\n${stringify(videoJobCrd(), { lineWidth: 0, version: "1.1" })}`;
@@ -32,8 +34,9 @@ async function main() {
   const check = process.argv.includes("--check");
   const files = await render();
   let stale = false;
-  for (const [name, content] of Object.entries(files)) {
-    const path = join(dir, name);
+  const targets: Array<[string, string]> = Object.entries(files).map(([name, content]) => [join(dir, name), content]);
+  targets.push([chartCrd, files["videojob.crd.yaml"] ?? ""]);
+  for (const [path, content] of targets) {
     const current = await readFile(path, "utf8").catch(() => "");
     if (current === content) continue;
     if (check) {

@@ -212,6 +212,11 @@ export const EpisodeStatus = z.object({
     .optional()
     .describe("A split episode: its segments, encoded by an Indexed Job."),
   error: CodedError.optional(),
+  warnings: z
+    .array(CodedError)
+    .max(8)
+    .optional()
+    .describe("What the episode came out with that its reader should know, e.g. a truncated source kept."),
   startedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
 });

@@ -33,6 +33,8 @@ export const EpisodeOutcome = z.object({
   /** The episode was long enough to split: its source is staged as this many segments for an Indexed Job. */
   split: z.object({ segments: z.number().int().min(1) }).optional(),
   error: CodedError.optional(),
+  /** What the episode came out with that status should show (e.g. a truncated source kept). */
+  warnings: z.array(CodedError).max(8).optional(),
 });
 
 /** One segment of a split episode, encoded by a pod of the episode's Indexed Job. */

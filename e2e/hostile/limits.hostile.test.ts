@@ -155,3 +155,82 @@ describe("reel run: local output names and temporary files", () => {
     await clean(h, r);
   });
 });
+
+/** A faststart MP4 (index first) cut at half its bytes: the header still announces the whole length. */
+async function cutInHalf(path: string, seconds: number) {
+  await makeTestClip(path, { seconds, extra: ["-movflags", "+faststart"] });
+  const whole = await readFile(path);
+  await writeFile(path, whole.subarray(0, Math.floor(whole.length / 2)));
+}
+
+/** An MP4 whose movie header claims 11 h over its few seconds of samples (mvhd v0, timescale 1000). */
+async function claimingElevenHours(path: string, seconds: number) {
+  await makeTestClip(path, { seconds });
+  const b = Buffer.from(await readFile(path));
+  const mvhd = b.indexOf("mvhd");
+  b.writeUInt32BE(b.readUInt32BE(mvhd + 16) * 11 * 3600, mvhd + 20);
+  await writeFile(path, b);
+}
+
+type Result = {
+  phase: string;
+  episodes: {
+    phase: string;
+    durationSecs?: number;
+    error?: { code: string; message: string };
+    warnings?: { code: string }[];
+  }[];
+  output?: { location: string; durationSecs?: number; chapters?: number };
+};
+
+describe("reel run: a source shorter than its header says", () => {
+  it("fails a source cut short at the origin with REEL_SOURCE_TRUNCATED, and the other episode still completes", async () => {
+    h = await hostile("truncated");
+    await cutInHalf(join(h.src, "cut.mp4"), 6);
+    await makeTestClip(join(h.src, "whole.mp4"), { seconds: 2 });
+    const file = await h.manifest("truncated", {
+      episodes: [{ url: `${h.origin}/cut.mp4` }, { url: `${h.origin}/whole.mp4` }],
+    });
+    const r = await h.reel(["run", file, "--json"]);
+    expect(r.code, r.stderr).toBe(1);
+    const result = JSON.parse(r.stdout) as Result;
+    expect(result.episodes[0]).toMatchObject({ phase: "Failed", error: { code: "REEL_SOURCE_TRUNCATED" } });
+    expect(result.episodes[1]?.phase).toBe("Completed");
+    expect(result.episodes[0]?.error?.message).toMatch(/announces 6\.0 s but only \d\.\d s could be decoded/);
+    await clean(h, r);
+  });
+
+  it("keeps what was decoded with a warning when merge.allowPartial is set, and says how long it really is", async () => {
+    h = await hostile("truncated-kept");
+    await cutInHalf(join(h.src, "cut.mp4"), 6);
+    await makeTestClip(join(h.src, "whole.mp4"), { seconds: 2 });
+    const file = await h.manifest("kept", {
+      episodes: [{ url: `${h.origin}/cut.mp4` }, { url: `${h.origin}/whole.mp4` }],
+      merge: { allowPartial: true },
+    });
+    const r = await h.reel(["run", file, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as Result;
+    const [cut] = result.episodes;
+    expect(cut?.phase).toBe("Completed");
+    expect(cut?.warnings?.map((w) => w.code)).toEqual(["REEL_SOURCE_TRUNCATED"]);
+    expect(cut?.durationSecs).toBeGreaterThan(1.5);
+    expect(cut?.durationSecs).toBeLessThan(4.5);
+    // The merged file is what was decoded: the kept part plus the whole 2 s episode, not 6 + 2.
+    expect(result.output?.durationSecs).toBeLessThan(6.5);
+    await clean(h, r);
+  });
+
+  it("reports the length of the samples, not a movie header that claims 11 h", async () => {
+    h = await hostile("claims");
+    await claimingElevenHours(join(h.src, "claims.mp4"), 2);
+    const file = await h.manifest("claims", { episodes: [{ url: `${h.origin}/claims.mp4` }] });
+    const r = await h.reel(["run", file, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as Result;
+    expect(result.episodes[0]?.warnings).toBeUndefined();
+    expect(result.episodes[0]?.durationSecs).toBeGreaterThan(1.9);
+    expect(result.episodes[0]?.durationSecs).toBeLessThan(2.2);
+    await clean(h, r);
+  });
+});

@@ -141,6 +141,7 @@ export function episodeRunning(v: EpisodeView, job: ObservedJob, c: EpisodeConte
     if (result?.bytesDownloaded !== undefined) done.bytesDownloaded = result.bytesDownloaded;
     if (result?.bytesOutput !== undefined) done.bytesOutput = result.bytesOutput;
     if (result?.durationSecs !== undefined) done.durationSecs = result.durationSecs;
+    if (result?.warnings) done.warnings = result.warnings;
     return { status: done, from: "job" };
   }
   if (jobCondition(job, "Failed")) {

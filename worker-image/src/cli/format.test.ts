@@ -43,6 +43,24 @@ describe("the CLI's table and progress with a hostile title", () => {
     expect(rows).toHaveLength(2);
   });
 
+  it("shows an episode's warnings in its row and spelled out under the table, escaped", () => {
+    const r = {
+      phase: "Completed",
+      episodes: [
+        {
+          index: 0,
+          title: "cut",
+          phase: "Completed",
+          warnings: [{ code: "REEL_SOURCE_TRUNCATED", message: "3.0 s of 6.0 s\x1b[2J decoded" }],
+        },
+      ],
+      stageSeconds: {},
+    } as JobResult;
+    const text = summary(r);
+    expect(text.split("\n")[1]).toMatch(/REEL_SOURCE_TRUNCATED \(warning\)$/);
+    expect(text).toContain("warnings:\n  episode 1: 3.0 s of 6.0 s\\x1b[2J decoded");
+  });
+
   it("progress lines (not a TTY) escape titles and notes", () => {
     const stream = new PassThrough() as unknown as NodeJS.WriteStream;
     let out = "";

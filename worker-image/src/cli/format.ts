@@ -72,11 +72,13 @@ export function summary(r: JobResult): string {
       e.quality?.ssim?.toFixed(4) ?? "-",
       e.quality?.psnr !== undefined ? `${e.quality.psnr.toFixed(1)} dB` : "-",
       printable(e.encoder ?? "-"),
-      printable(e.error?.code ?? ""),
+      printable(e.error?.code ?? (e.warnings ?? []).map((w) => `${w.code} (warning)`).join(" ")),
     ]);
   }
   const stages = Object.entries(r.stageSeconds)
     .map(([k, v]) => `${k} ${secs(v)}`)
     .join(", ");
-  return `${table(rows)}\n\ntime per stage (summed over episodes): ${stages || "-"}`;
+  const warned = r.episodes.flatMap((e) => (e.warnings ?? []).map((w) => `episode ${e.index + 1}: ${w.message}`));
+  const warnings = warned.length ? `\n\nwarnings:\n${warned.map((w) => `  ${printable(w)}`).join("\n")}` : "";
+  return `${table(rows)}${warnings}\n\ntime per stage (summed over episodes): ${stages || "-"}`;
 }

@@ -76,7 +76,39 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function readSidecar(path: string): Promise<{ encoder: string; quality: EpisodeStatus["quality"] } | undefined> {
+/** What the encode cache keeps beside an encoded episode; `decodedSecs` is absent in older entries. */
+interface Sidecar {
+  encoder: string;
+  quality: EpisodeStatus["quality"];
+  decodedSecs?: number;
+}
+
+/**
+ * Compares what was decoded with the length the source announced. Beyond a second (or 1 % of a long
+ * episode: rounding and the usual audio/video end mismatch) the source was cut short — at the origin,
+ * or an upload that never finished — and the output would silently lack its end: that is
+ * REEL_SOURCE_TRUNCATED, or with merge.allowPartial a warning on the episode. Either way the
+ * episode's length in status is what was decoded.
+ */
+export function checkDecoded(
+  status: EpisodeStatus,
+  announcedSecs: number,
+  decodedSecs: number | undefined,
+  allowPartial: boolean,
+): void {
+  if (decodedSecs === undefined) return;
+  status.durationSecs = decodedSecs;
+  const missing = announcedSecs - decodedSecs;
+  if (missing <= Math.max(1, announcedSecs * 0.01)) return;
+  const message = `the source announces ${announcedSecs.toFixed(1)} s but only ${decodedSecs.toFixed(1)} s could be decoded (${Math.round((missing / announcedSecs) * 100)} % missing)`;
+  if (!allowPartial) throw new ReelError("REEL_SOURCE_TRUNCATED", message);
+  status.warnings = [
+    ...(status.warnings ?? []),
+    { code: "REEL_SOURCE_TRUNCATED", message: `${message}; kept (merge.allowPartial)` },
+  ];
+}
+
+async function readSidecar(path: string): Promise<Sidecar | undefined> {
   try {
     return JSON.parse(await readFile(path, "utf8"));
   } catch {
@@ -179,12 +211,14 @@ export async function processEpisode(
     const encCtx = ctx("encode", "Transcoding");
     const reused = (await exists(encodedPath)) ? await readSidecar(sidecar) : undefined;
     if (reused) {
+      checkDecoded(status, probe.durationSecs, reused.decodedSecs, spec.merge.allowPartial);
       status.encoder = `${reused.encoder} (reused)`;
       status.quality = reused.quality;
       encCtx.progress(1, "reused a finished encode");
     } else {
       const partial = join(dir, "encoded.mp4");
       const enc = await time("encode", () => stages.encode(fetched.path, probe, partial, spec, encCtx));
+      checkDecoded(status, probe.durationSecs, enc.decodedSecs, spec.merge.allowPartial);
       status.encoder = enc.encoder;
       status.quality =
         enc.quality ??
@@ -193,7 +227,8 @@ export async function processEpisode(
         await copyFile(partial, encodedPath); // cache on another filesystem
       });
       // The sidecar goes last: an encode without one is never trusted as finished.
-      await writeFile(sidecar, JSON.stringify({ encoder: enc.encoder, quality: status.quality }));
+      const kept: Sidecar = { encoder: enc.encoder, quality: status.quality, decodedSecs: enc.decodedSecs };
+      await writeFile(sidecar, JSON.stringify(kept));
     }
     status.bytesOutput = (await stat(encodedPath)).size;
     // The source is no longer needed: free the disk before the next episode starts.

@@ -194,7 +194,9 @@ export function realStages(o: RealStagesOptions): Stages {
         throw e;
       });
       const stats = result.result;
+      const decoded = await ffprobe(output, { binaries: o.binaries, signal: ctx.signal });
       return {
+        decodedSecs: decoded.durationSecs,
         encoder:
           result.step.hwDecode !== "none"
             ? `${result.step.encoder} (${result.step.hwDecode} decode)`

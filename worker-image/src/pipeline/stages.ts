@@ -25,6 +25,8 @@ export interface Fetched {
 
 export interface Encoded {
   encoder: string;
+  /** The encoded output's length: what was really decoded of the source, whatever its header claims. */
+  decodedSecs?: number;
   /** Scores the encoder measured itself; when present the job skips the measure stage. */
   quality?: QualityScores;
 }

@@ -39,6 +39,15 @@ describe("parseProbe", () => {
     expect(p.streamCounts).toMatchObject({ video: 2, total: 2 });
   });
 
+  it("takes the length from the kept streams, not a movie header that claims 11 h", () => {
+    const audio = { index: 1, codec_type: "audio", codec_name: "aac", duration: "3.02" };
+    const claims = { ...fmt, format_name: "mov,mp4,m4a,3gp,3g2,mj2", duration: "39600.0" };
+    const p = parseProbe({ format: claims, streams: [{ ...video, duration: "3.0" }, audio] }, defaultMediaLimits);
+    expect(p.durationSecs).toBeCloseTo(3.02, 5);
+    // Matroska streams carry no duration: the container's is the only one there is.
+    expect(parseProbe({ format: fmt, streams: [video] }, defaultMediaLimits).durationSecs).toBe(60);
+  });
+
   const refusals: Array<{ name: string; raw: unknown; want: RegExp }> = [
     { name: "no format at all", raw: {}, want: /no container format/ },
     {

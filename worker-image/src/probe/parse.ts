@@ -121,12 +121,15 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
     throw limit(`${width}x${height} exceeds ${limits.maxWidth}x${limits.maxHeight}`);
   }
   if (width <= 0 || height <= 0) throw invalid("the video stream has no picture size");
-  const durationSecs = num(probe.format?.duration) ?? num(v.duration);
+  const a = audios[0];
+  // The picture and sound we keep decide the length, not the container's header: an MP4 whose movie
+  // header claims 11 h over 3 s of samples is 3 s long (what is really decoded is checked after the encode).
+  const streamSecs = Math.max(num(v.duration) ?? 0, num(a?.duration) ?? 0);
+  const durationSecs = streamSecs > 0 ? streamSecs : num(probe.format?.duration);
   if (durationSecs === undefined || durationSecs <= 0) throw invalid("unknown or zero duration");
   if (durationSecs > limits.maxDurationSecs) {
     throw limit(`duration ${Math.round(durationSecs)} s exceeds ${limits.maxDurationSecs} s`);
   }
-  const a = audios[0];
   const subtitle = streams.filter((s) => s.codec_type === "subtitle").length;
   return {
     formatName,

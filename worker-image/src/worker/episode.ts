@@ -87,6 +87,7 @@ function outcomeOf(status: EpisodeStatus, extra: Partial<EpisodeOutcome>): Episo
     ...(status.bytesOutput !== undefined ? { bytesOutput: status.bytesOutput } : {}),
     ...(status.durationSecs !== undefined ? { durationSecs: status.durationSecs } : {}),
     ...(status.error ? { error: status.error } : {}),
+    ...(status.warnings ? { warnings: status.warnings } : {}),
     ...extra,
   };
 }
