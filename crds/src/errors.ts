@@ -73,7 +73,7 @@ export const errorCodes = {
   REEL_SOURCE_LIVE:
     "The source is a live stream or a scheduled premiere, not a finished video; wait until it has ended and its recording is published, then use that URL.",
   REEL_SOURCE_IS_PLAYLIST:
-    "The episode's url is a playlist or channel, not one video; list it as `- playlist: URL` with `items: \"1-12\"` to take its videos as episodes.",
+    'The episode\'s url is a playlist or channel, not one video; list it as `- playlist: URL` with `items: "1-12"` to take its videos as episodes.',
   REEL_PLAYLIST_NOT_A_PLAYLIST:
     "The `playlist:` entry's URL is a single video, not a playlist; list it as `- url: URL` instead.",
   REEL_PLAYLIST_EMPTY:

@@ -12,11 +12,23 @@ export {
   MAX_MANIFEST_BYTES,
   type ParseOptions,
   parseVideoJob,
+  parseManifestDocument,
   parseVideoJobManifest,
+  readManifestDocument,
   readVideoJobManifest,
   unknownSpecFields,
   VideoJobInvalidError,
 } from "./parse.ts";
+export {
+  type ExpandedEpisode,
+  findPlaylists,
+  MAX_EPISODES,
+  type PlaylistAt,
+  type PlaylistEntry,
+  playlistEpisodes,
+  replacePlaylists,
+  withStandIns,
+} from "./playlist.ts";
 export { redactText, redactUrls, urlSecrets } from "./redact.ts";
 export { type Rule, rules } from "./rules.ts";
 export * from "./schema.ts";

@@ -60,6 +60,11 @@ export function unknownSpecFields(spec: unknown): string[] {
 
 /** A manifest's text (YAML or JSON) as a VideoJob: size cap, bounded aliases, strict fields. */
 export function parseVideoJobManifest(text: string, source: string): VideoJob {
+  return parseVideoJob(parseManifestDocument(text, source));
+}
+
+/** A manifest's text as a document, not yet validated (reel run expands its playlists first). */
+export function parseManifestDocument(text: string, source: string): object {
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_MANIFEST_BYTES) throw tooLarge(source, bytes);
   let doc: unknown;
@@ -73,11 +78,16 @@ export function parseVideoJobManifest(text: string, source: string): VideoJob {
       `${source}: not a VideoJob manifest (a mapping with apiVersion, kind, metadata and spec)`,
     ]);
   }
-  return parseVideoJob(doc);
+  return doc;
 }
 
 /** `reel run job.yaml`: reads at most MAX_MANIFEST_BYTES + 1 bytes, then parseVideoJobManifest. */
 export async function readVideoJobManifest(file: string): Promise<VideoJob> {
+  return parseVideoJob(await readManifestDocument(file));
+}
+
+/** A manifest file as a document (readVideoJobManifest without the validation). */
+export async function readManifestDocument(file: string): Promise<object> {
   let text: string;
   try {
     const fh = await open(file, "r");
@@ -93,7 +103,7 @@ export async function readVideoJobManifest(file: string): Promise<VideoJob> {
     if (cause instanceof ReelError) throw cause;
     throw new ReelError("REEL_JOB_INVALID", `cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
-  return parseVideoJobManifest(text, file);
+  return parseManifestDocument(text, file);
 }
 
 function tooLarge(source: string, bytes: number): VideoJobInvalidError {

@@ -35,6 +35,21 @@ export const Episode = z.object({
   title: z.string().min(1).max(200).optional().describe("Chapter title in the merged output."),
 });
 
+/**
+ * An episodes entry that stands for a playlist's videos: `reel run` expands it into Episodes, with
+ * the site's titles, before any work (crds playlist.ts); the cluster takes it in a later step.
+ */
+export const PlaylistEpisodes = z.strictObject({
+  playlist: HttpUrl.describe("A playlist, channel or podcast feed that yt-dlp lists."),
+  items: z
+    .string()
+    .max(200)
+    .regex(/^-?[0-9]+([-:,]+-?[0-9]*)*$/, 'must be yt-dlp item numbers, e.g. "1-12", "1,3,5-7" or "1:20:2"')
+    .optional()
+    .describe("Which items, in yt-dlp's syntax (1 is the first the site lists); all when absent."),
+  reverse: z.boolean().default(false).describe("Reverse the chosen items' order (for newest-first channels)."),
+});
+
 export const SecretKeyRef = z.object({
   name: K8sName,
   key: z.string().min(1).max(253),

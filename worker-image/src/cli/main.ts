@@ -29,6 +29,7 @@ program
     new Option("--allow <cidr...>", "open these address ranges past the egress guard (private sources)").default([]),
   )
   .option("--allow-metadata", "confirm an --allow range that opens the cloud metadata address (169.254.169.254)", false)
+  .option("--dry-run", "print the episodes, playlists expanded, and exit without running them", false)
   .action(async (file: string, opts: RunFlags) => {
     process.exitCode = await runFile(file, opts);
   });

@@ -1,8 +1,19 @@
-// `reel run job.yaml`: parse and validate the manifest, check flags, tools and output before any
+// `reel run job.yaml`: parse and validate the manifest, expand its playlists (once, listed by yt-dlp;
+// `--dry-run` prints the episodes and stops), check flags, tools and output before any
 // work, run it locally, draw progress, print the final table (or JSON) with every secret cut and
 // every control character escaped, and answer the exit code.
 import { resolve } from "node:path";
-import { ReelError, readVideoJobManifest, redactText, type VideoJob } from "@reel/crds";
+import {
+  findPlaylists,
+  parseVideoJob,
+  ReelError,
+  readManifestDocument,
+  redactText,
+  type VideoJob,
+  withStandIns,
+} from "@reel/crds";
+import { config } from "../config.ts";
+import { expandPlaylists } from "../fetch/playlist.ts";
 import { knownSecrets, preflightJob, runLocal, targetFor } from "../local.ts";
 import type { JobResult } from "../pipeline/job.ts";
 import type { EpisodeStatus } from "../pipeline/types.ts";
@@ -17,16 +28,46 @@ export interface RunFlags {
   allow: string[];
   /** `--allow-metadata`: the user confirmed an --allow range that opens the metadata address. */
   allowMetadata?: boolean;
+  /** `--dry-run`: print the episodes (playlists expanded) and exit. */
+  dryRun?: boolean;
 }
 
-/** The manifest at `file`: at most 4 MiB read (a bigger one is refused unparsed), aliases capped. */
-export async function loadJob(file: string): Promise<VideoJob> {
-  return readVideoJobManifest(file);
+/**
+ * The manifest at `file` (at most 4 MiB read, a bigger one refused unparsed, aliases capped), its
+ * playlists expanded once into episodes: everything else is checked before any listing.
+ */
+export async function loadJob(file: string, flags: Pick<RunFlags, "allow" | "allowMetadata"> = { allow: [] }) {
+  const doc = await readManifestDocument(file);
+  if (!findPlaylists(doc).length) return parseVideoJob(doc);
+  parseVideoJob(withStandIns(doc));
+  checkAllow(flags.allow, flags.allowMetadata ?? false);
+  const allow = [...config.REEL_EGRESS_ALLOW, ...flags.allow];
+  return parseVideoJob(await expandPlaylists(doc, { ytDlp: config.ytDlp, env: config.childEnv, allow }));
 }
 
 export async function runFile(file: string, flags: RunFlags): Promise<number> {
-  const job = await loadJob(file);
+  const job = await loadJob(file, flags);
+  if (flags.dryRun) return dryRun(job, flags.json);
   return runAndReport(job, flags);
+}
+
+/** `--dry-run`: the episodes the job would run, playlists expanded, and nothing else done. */
+function dryRun(job: VideoJob, json: boolean): number {
+  const secrets = knownSecrets(job);
+  const episodes = job.spec.episodes.map((e, i) => ({
+    index: i,
+    ...(e.title ? { title: redactText(e.title, secrets) } : {}),
+    url: redactText(e.url, secrets),
+  }));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ episodes }, null, 2)}\n`);
+    return 0;
+  }
+  const rows = episodes.map(
+    (e) => `${String(e.index + 1).padStart(4)}  ${printable(e.title ?? "-")}  ${printable(e.url)}`,
+  );
+  process.stdout.write(`${episodes.length} episodes:\n${rows.join("\n")}\n`);
+  return 0;
 }
 
 export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<number> {
