@@ -56,6 +56,26 @@ export interface VideoJob {
         score: number;
       };
     };
+    audio: {
+      loudness: {
+        /**
+         * normalize: measure each episode (EBU R128) and bring it to the target; off: keep the source's level.
+         */
+        mode: "normalize" | "off";
+        /**
+         * Target integrated loudness in LUFS.
+         */
+        integrated: number;
+        /**
+         * True-peak ceiling in dBTP.
+         */
+        truePeak: number;
+      };
+      /**
+       * Channel layout of every episode (mono and 5.1 sources are mixed to it); 48 kHz AAC.
+       */
+      layout: "stereo" | "5.1";
+    };
     gpu: {
       /**
        * off: CPU only; auto: GPU when one works, else CPU; require: fail without one.
@@ -189,33 +209,6 @@ export interface VideoJob {
       bytesDownloaded?: number;
       bytesOutput?: number;
       durationSecs?: number;
-      /**
-       * What the source is (container, codecs, picture, length, site title).
-       */
-      source?: {
-        /**
-         * ffprobe's format name, e.g. mov,mp4,m4a,3gp,3g2,mj2 or matroska,webm.
-         */
-        container?: string;
-        videoCodec?: string;
-        audioCodec?: string;
-        width?: number;
-        height?: number;
-        fps?: number;
-        durationSecs?: number;
-        /**
-         * The title the source's site gives (pages fetched with yt-dlp).
-         */
-        title?: string;
-        /**
-         * YYYYMMDD, as the site dates the upload.
-         */
-        uploadDate?: string;
-        /**
-         * The length the site states.
-         */
-        siteDurationSecs?: number;
-      };
       quality?: {
         /**
          * Mean SSIM of the luma plane, 0..1.
@@ -238,6 +231,78 @@ export interface VideoJob {
          * Why VMAF was not measured.
          */
         vmafUnavailable?: string;
+      };
+      /**
+       * What loudness normalisation measured and did.
+       */
+      loudness?: {
+        /**
+         * linear: one gain; limited: the gain with a true-peak limiter; none: silence, left as it was.
+         */
+        method: "linear" | "limited" | "none";
+        gainDb: number;
+        /**
+         * The target, LUFS.
+         */
+        target: number;
+        /**
+         * Measured on the source (in the job's channel layout).
+         */
+        input: {
+          /**
+           * Integrated loudness, LUFS (absent for silence).
+           */
+          integrated?: number;
+          /**
+           * True peak, dBTP.
+           */
+          truePeak?: number;
+          /**
+           * Loudness range, LU.
+           */
+          lra?: number;
+        };
+        /**
+         * Measured on the normalised sound as it went into the encoder.
+         */
+        output?: {
+          /**
+           * Integrated loudness, LUFS (absent for silence).
+           */
+          integrated?: number;
+          /**
+           * True peak, dBTP.
+           */
+          truePeak?: number;
+          /**
+           * Loudness range, LU.
+           */
+          lra?: number;
+        };
+      };
+      /**
+       * What was done to the picture beyond scaling.
+       */
+      picture?: {
+        /**
+         * HDR (PQ smpte2084 or HLG arib-std-b67) tone-mapped to SDR BT.709.
+         */
+        toneMapped?: {
+          from: string;
+          operator: string;
+          peakNits: number;
+        };
+        /**
+         * Interlaced source deinterlaced with bwdif.
+         */
+        deinterlaced?: {
+          fieldOrder: "tff" | "bff";
+          detectedBy: "probe" | "idet";
+        };
+        /**
+         * The source's colour (primaries/transfer/matrix/range) when converted to BT.709 limited.
+         */
+        convertedFrom?: string;
       };
       /**
        * A split episode: its segments, encoded by an Indexed Job.

@@ -74,6 +74,23 @@ export const Gpu = z.object({
   vendor: GpuVendor.optional().describe("Schedule onto nodes of this vendor; any vendor when absent."),
 });
 
+export const Loudness = z.object({
+  mode: z
+    .enum(["normalize", "off"])
+    .default("normalize")
+    .describe("normalize: measure each episode (EBU R128) and bring it to the target; off: keep the source's level."),
+  integrated: z.number().min(-40).max(-5).default(-16).describe("Target integrated loudness in LUFS."),
+  truePeak: z.number().min(-9).max(0).default(-1.5).describe("True-peak ceiling in dBTP."),
+});
+
+export const Audio = z.object({
+  loudness: Loudness.default({ mode: "normalize", integrated: -16, truePeak: -1.5 }),
+  layout: z
+    .enum(["stereo", "5.1"])
+    .default("stereo")
+    .describe("Channel layout of every episode (mono and 5.1 sources are mixed to it); 48 kHz AAC."),
+});
+
 const DURATION = /^([0-9]+(s|m|h|d))+$/;
 const UNIT_SECS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
@@ -168,6 +185,7 @@ export const VideoJobSpec = z.object({
   quality: Quality.default("720p"),
   codec: Codec.default("h264"),
   compression: Compression.default({ preset: "balanced", level: 5 }),
+  audio: Audio.default({ loudness: { mode: "normalize", integrated: -16, truePeak: -1.5 }, layout: "stereo" }),
   gpu: Gpu.default({ policy: "auto" }),
   priority: Priority.default("normal"),
   output: Output,
@@ -210,18 +228,35 @@ export const QualityScores = z.object({
   vmafUnavailable: z.string().optional().describe("Why VMAF was not measured."),
 });
 
-/** What an episode's source is: ffprobe's reading of the fetched file and its site's own words. */
-export const SourceFacts = z.object({
-  container: z.string().optional().describe("ffprobe's format name, e.g. mov,mp4,m4a,3gp,3g2,mj2 or matroska,webm."),
-  videoCodec: z.string().optional(),
-  audioCodec: z.string().optional(),
-  width: z.number().int().min(0).optional(),
-  height: z.number().int().min(0).optional(),
-  fps: z.number().min(0).optional(),
-  durationSecs: z.number().min(0).optional(),
-  title: z.string().max(200).optional().describe("The title the source's site gives (pages fetched with yt-dlp)."),
-  uploadDate: z.string().optional().describe("YYYYMMDD, as the site dates the upload."),
-  siteDurationSecs: z.number().min(0).optional().describe("The length the site states."),
+const LoudnessLevel = z.object({
+  integrated: z.number().optional().describe("Integrated loudness, LUFS (absent for silence)."),
+  truePeak: z.number().optional().describe("True peak, dBTP."),
+  lra: z.number().optional().describe("Loudness range, LU."),
+});
+
+export const EpisodeLoudness = z.object({
+  method: z
+    .enum(["linear", "limited", "none"])
+    .describe("linear: one gain; limited: the gain with a true-peak limiter; none: silence, left as it was."),
+  gainDb: z.number(),
+  target: z.number().describe("The target, LUFS."),
+  input: LoudnessLevel.describe("Measured on the source (in the job's channel layout)."),
+  output: LoudnessLevel.optional().describe("Measured on the normalised sound as it went into the encoder."),
+});
+
+export const EpisodePicture = z.object({
+  toneMapped: z
+    .object({ from: z.string(), operator: z.string(), peakNits: z.number() })
+    .optional()
+    .describe("HDR (PQ smpte2084 or HLG arib-std-b67) tone-mapped to SDR BT.709."),
+  deinterlaced: z
+    .object({ fieldOrder: z.enum(["tff", "bff"]), detectedBy: z.enum(["probe", "idet"]) })
+    .optional()
+    .describe("Interlaced source deinterlaced with bwdif."),
+  convertedFrom: z
+    .string()
+    .optional()
+    .describe("The source's colour (primaries/transfer/matrix/range) when converted to BT.709 limited."),
 });
 
 export const EpisodeStatus = z.object({
@@ -235,8 +270,9 @@ export const EpisodeStatus = z.object({
   bytesDownloaded: z.number().int().min(0).optional(),
   bytesOutput: z.number().int().min(0).optional(),
   durationSecs: z.number().min(0).optional(),
-  source: SourceFacts.optional().describe("What the source is (container, codecs, picture, length, site title)."),
   quality: QualityScores.optional(),
+  loudness: EpisodeLoudness.optional().describe("What loudness normalisation measured and did."),
+  picture: EpisodePicture.optional().describe("What was done to the picture beyond scaling."),
   segments: z
     .object({ total: z.number().int().min(0), completed: z.number().int().min(0) })
     .optional()

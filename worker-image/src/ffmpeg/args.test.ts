@@ -2,6 +2,11 @@ import { describe, expect, it } from "vitest";
 import { audioArgs, seconds, type TranscodeOptions, transcodeArgs } from "./args.ts";
 import { hwPipeline } from "./hwargs.ts";
 
+// Every output is tagged BT.709 limited progressive, on its frames and in the encoder's VUI.
+const TAGS = "setparams=field_mode=prog:range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709";
+const COLOUR = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"];
+const LAYOUT = "aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo";
+
 const source = { demuxer: "mov", width: 1920, height: 1080, videoCodec: "h264", hasAudio: true };
 const base: TranscodeOptions = {
   input: "/in/src.mp4",
@@ -40,7 +45,7 @@ describe("transcodeArgs", () => {
       "-map",
       "0:a:0",
       "-vf",
-      "scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
+      `scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,${TAGS}`,
       "-c:v",
       "libx264",
       "-preset",
@@ -53,6 +58,9 @@ describe("transcodeArgs", () => {
       "10000k",
       "-fps_mode",
       "passthrough",
+      ...COLOUR,
+      "-af",
+      LAYOUT,
       "-c:a",
       "aac",
       "-b:a",
@@ -124,7 +132,7 @@ describe("transcodeArgs", () => {
       opts: { encoder: "nvenc", codec: "hevc" },
       encoder: "hevc_nvenc",
       beforeInput: [],
-      vf: "scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
+      vf: `scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,${TAGS}`,
     },
     {
       name: "AMD/Intel VAAPI: VAAPI decode, scale_vaapi, h264_vaapi",
@@ -169,7 +177,7 @@ describe("transcodeArgs", () => {
       opts: { encoder: "videotoolbox", hwDecode: "videotoolbox" },
       encoder: "h264_videotoolbox",
       beforeInput: ["-hwaccel", "videotoolbox"],
-      vf: "scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
+      vf: `scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,${TAGS}`,
     },
   ];
   for (const c of vendorCases) {
@@ -211,7 +219,18 @@ describe("seconds", () => {
 
 describe("audioArgs", () => {
   it("uses the ladder's bitrate unless told otherwise", () => {
-    expect(audioArgs({ mode: "encode" }, "1080p")).toEqual(["-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2"]);
+    expect(audioArgs({ mode: "encode" }, "1080p")).toEqual([
+      "-af",
+      LAYOUT,
+      "-c:a",
+      "aac",
+      "-b:a",
+      "160k",
+      "-ar",
+      "48000",
+      "-ac",
+      "2",
+    ]);
     expect(audioArgs({ mode: "encode", bitrateK: 64 }, "1080p")).toContain("64k");
   });
 });
@@ -232,7 +251,7 @@ describe("canvas (normalising before a merge)", () => {
   it("fits, pads and sets the frame rate of the reference, instead of passing timestamps through", () => {
     const args = transcodeArgs({ ...base, canvas: { width: 1280, height: 720, fps: 25 } });
     expect(args[args.indexOf("-vf") + 1]).toBe(
-      "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p",
+      `scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p,${TAGS}`,
     );
     expect(args).not.toContain("passthrough");
   });

@@ -2,9 +2,12 @@
 import type { ProbeResult } from "../probe/parse.ts";
 import { type InputLimits, inputArgs } from "./input.ts";
 import { bufsizeK, ladder, type Quality, targetSize, type VideoCodec } from "./ladder.ts";
-import { type HwDecode, hwPipeline } from "./hwargs.ts";
+import { type HwDecode, type HwPipeline, hwPipeline } from "./hwargs.ts";
 import { type CompressionPreset, type EncoderFamily, encoderArgs } from "./presets.ts";
 import { hasEncoderStats, withEncoderStats } from "../quality/encoder-stats.ts";
+import type { PictureTags } from "../probe/picture.ts";
+import { needsCpuFilters, outputColourArgs, type PicturePlan, pictureFilter, planPicture } from "./picture.ts";
+import { channels, SAMPLE_RATE, type SoundPlan, soundBitrateK, soundFilter } from "./sound.ts";
 
 export interface SourceInfo {
   /** Pinned demuxer (from the probe). */
@@ -16,6 +19,8 @@ export interface SourceInfo {
   videoCodec: string;
   bitDepth?: number;
   hasAudio: boolean;
+  /** Colour and scan tags; untagged sources get the usual guesses (see ffmpeg/picture.ts). */
+  picture?: PictureTags;
 }
 
 /** What the argument builders need to know of a probed source. */
@@ -28,6 +33,7 @@ export function sourceInfo(p: ProbeResult): SourceInfo {
     videoCodec: p.video.codec,
     bitDepth: p.video.bitDepth,
     hasAudio: p.hasAudio,
+    picture: p.video.picture,
   };
 }
 
@@ -70,6 +76,10 @@ export interface TranscodeOptions {
   silentAudio?: boolean;
   /** Have the encoder print SSIM/PSNR of its own output (x264/x265 only: see quality/encoder-stats.ts). */
   encoderStats?: boolean;
+  /** Deinterlace, tone map, colour conversion; default: planned from the source's tags alone (no idet). */
+  picture?: PicturePlan;
+  /** Channel layout and loudness gain; default: stereo, no gain. */
+  sound?: SoundPlan;
 }
 
 /** Seconds as ffmpeg's duration syntax, floored to microseconds so a seek never lands after its frame. */
@@ -77,17 +87,25 @@ export function seconds(s: number): string {
   return (Math.floor(Math.round(s * 1e7) / 10) / 1e6).toFixed(6);
 }
 
-/** Audio: AAC 48 kHz stereo at the ladder's rate, or none. */
-export function audioArgs(audio: AudioSettings, quality: Quality): string[] {
+/** Audio: AAC 48 kHz in the job's layout (stereo by default) with its loudness gain, or none. */
+export function audioArgs(audio: AudioSettings, quality: Quality, sound: SoundPlan = { layout: "stereo" }): string[] {
   if (audio.mode === "none") return ["-an"];
-  const k = audio.bitrateK ?? ladder[quality].audioBitrateK;
-  return ["-c:a", "aac", "-b:a", `${k}k`, "-ar", "48000", "-ac", "2"];
+  const k = audio.bitrateK ?? soundBitrateK(ladder[quality].audioBitrateK, sound.layout);
+  const ac = String(channels[sound.layout]);
+  return ["-af", soundFilter(sound), "-c:a", "aac", "-b:a", `${k}k`, "-ar", String(SAMPLE_RATE), "-ac", ac];
+}
+
+/** The picture plan of a transcode: the caller's, else one from the source's tags. */
+export function picturePlan(o: Pick<TranscodeOptions, "picture" | "source">): PicturePlan {
+  return o.picture ?? planPicture(o.source.picture ?? {}, o.source);
 }
 
 /** The full argument list (after runFfmpeg's fixed leading options) for one transcode. */
 export function transcodeArgs(o: TranscodeOptions): string[] {
   const size = targetSize(o.source, o.quality);
-  const hwDecode = o.hwDecode ?? "none";
+  const picture = picturePlan(o);
+  // Deinterlacing, tone mapping and colour conversion are CPU filters: decode on the CPU for them.
+  const hwDecode = needsCpuFilters(picture) && o.hwDecode !== "videotoolbox" ? "none" : (o.hwDecode ?? "none");
   const pipeline = hwPipeline({
     hwDecode,
     encoder: o.encoder,
@@ -106,11 +124,11 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   args.push(...inputArgs({ path: o.input, demuxer: o.source.demuxer, limits: o.inputLimits, before }));
   const silent = o.silentAudio === true && !o.source.hasAudio;
   // lavfi is a second input we write ourselves, never user data.
-  if (silent) args.push("-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo");
+  if (silent) args.push("-f", "lavfi", "-i", `anullsrc=r=${SAMPLE_RATE}:cl=${o.sound?.layout ?? "stereo"}`);
   const audio: AudioSettings = o.audio ?? (o.source.hasAudio || silent ? { mode: "encode" } : { mode: "none" });
   args.push("-map", "0:v:0");
   if (audio.mode !== "none") args.push("-map", silent ? "1:a:0" : "0:a:0");
-  args.push("-vf", o.canvas ? canvasFilter(o.canvas) : pipeline.filter);
+  args.push("-vf", o.canvas ? canvasFilter(o.canvas) : videoFilter(pipeline, picture, size));
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
   const encoder = encoderArgs({
     codec: o.codec,
@@ -132,7 +150,8 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   // Every decoded frame is written once: no duplicates or drops from a frame-rate guess, which
   // keeps segment frame counts exact. A canvas sets its own rate with the fps filter.
   if (!o.canvas) args.push("-fps_mode", "passthrough");
-  args.push(...audioArgs(audio, o.quality));
+  args.push(...outputColourArgs);
+  args.push(...audioArgs(audio, o.quality, o.sound));
   if (silent) args.push("-shortest");
   if (o.range?.frames !== undefined) args.push("-frames:v", String(o.range.frames));
   if (o.range?.durationSecs !== undefined) args.push("-t", seconds(o.range.durationSecs));
@@ -151,8 +170,18 @@ export function canvasFilter(c: { width: number; height: number; fps: number }):
     `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
     "setsar=1",
     `fps=${Number(c.fps.toFixed(6))}`,
-    "format=yuv420p",
+    pictureFilter({}),
   ].join(",");
+}
+
+/**
+ * The -vf chain: ours whole where frames reach the filters in system memory; before the upload
+ * where a GPU encoder takes them from there; the GPU's own scaler when nothing needs the CPU.
+ */
+function videoFilter(pipeline: HwPipeline, picture: PicturePlan, size: { width: number; height: number }): string {
+  if (pipeline.systemMemory) return pictureFilter(picture, size);
+  if (pipeline.uploads && needsCpuFilters(picture)) return `${pictureFilter(picture)},${pipeline.filter}`;
+  return pipeline.filter;
 }
 
 /** "file:" keeps an output named like an option or a protocol a plain local file. */

@@ -14,6 +14,10 @@ export interface HwPipeline {
   input: string[];
   /** The -vf chain. */
   filter: string;
+  /** Decoded frames reach the filters in system memory and stay there: the CPU chain can replace `filter`. */
+  systemMemory?: boolean;
+  /** Frames start in system memory and `filter` uploads them: CPU filters can go before it. */
+  uploads?: boolean;
 }
 
 /** QSV decoding in ffmpeg 5.1 needs the *_qsv decoder named explicitly. */
@@ -62,6 +66,7 @@ export function hwPipeline(o: HwPipelineOptions): HwPipeline {
         global: [],
         input: o.hwDecode === "videotoolbox" ? ["-hwaccel", "videotoolbox"] : [],
         filter: cpuScale(w, h),
+        systemMemory: true,
       };
     case "cuda>nvenc":
       return {
@@ -94,6 +99,7 @@ export function hwPipeline(o: HwPipelineOptions): HwPipeline {
         global: ["-vaapi_device", device],
         input: [],
         filter: `format=nv12,hwupload,scale_vaapi=w=${w}:h=${h}`,
+        uploads: true,
       };
     case "qsv>qsv": {
       const decoder = qsvDecoders[o.sourceCodec];
@@ -111,6 +117,7 @@ export function hwPipeline(o: HwPipelineOptions): HwPipeline {
         global: ["-init_hw_device", `qsv=qsv:hw_any,child_device=${device}`, "-filter_hw_device", "qsv"],
         input: [],
         filter: `format=nv12,hwupload=extra_hw_frames=64,scale_qsv=w=${w}:h=${h}`,
+        uploads: true,
       };
     default:
       throw new ReelError("REEL_INVALID_ARGUMENT", `no pipeline for ${o.hwDecode} decode with ${o.encoder} encode`);

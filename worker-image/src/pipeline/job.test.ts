@@ -35,7 +35,9 @@ function job(over: Record<string, unknown> = {}, n = 3) {
   });
 }
 
-function fakeStages(opts: { failUrl?: string; mismatch?: MergeMismatch[]; encoderScores?: boolean } = {}) {
+function fakeStages(
+  opts: { failUrl?: string; mismatch?: MergeMismatch[]; encoderScores?: boolean; stubborn?: boolean } = {},
+) {
   const calls = {
     fetch: 0,
     encode: 0,
@@ -66,8 +68,10 @@ function fakeStages(opts: { failUrl?: string; mismatch?: MergeMismatch[]; encode
       calls.measure++;
       return { ssim: 0.99, psnr: 44 };
     },
-    async compatible() {
-      return opts.mismatch ?? [];
+    async compatible(paths) {
+      // A normalised copy matches the first episode, as the real normalise makes it, unless stubborn.
+      const odd = (m: MergeMismatch) => opts.stubborn || !paths[m.input]?.includes("normalised-");
+      return (opts.mismatch ?? []).filter(odd);
     },
     async normalise(input, _ref, output) {
       calls.normalise.push(input);
@@ -174,6 +178,24 @@ describe("runJob", () => {
     expect(r.phase).toBe("Completed");
     expect(calls.normalise).toHaveLength(1);
     expect(calls.merged[2]?.path).toContain("normalised-2");
+  });
+
+  it("a merge that still cannot join fails the job, naming the episode and field, and keeps the encodes", async () => {
+    const { stages, calls } = fakeStages({
+      mismatch: [{ input: 2, field: "video.config", expected: "0164001e", found: "0164001f" }],
+      stubborn: true,
+    });
+    const r = await runJob(job(), opts(stages));
+    expect(r.phase).toBe("Failed");
+    expect(r.error?.code).toBe("REEL_MERGE_MISMATCH");
+    expect(r.error?.message).toContain('episode 3 ("Ep 3"): video.config is 0164001f, episode 1 ("Ep 1") has 0164001e');
+    expect(r.episodes.map((e) => e.phase)).toEqual(["Completed", "Completed", "Completed"]);
+    expect(calls.merged).toEqual([]);
+    // The encodes stay in the cache: the retry reuses all three.
+    const again = fakeStages();
+    const r2 = await runJob(job(), opts(again.stages));
+    expect(r2.phase).toBe("Completed");
+    expect(again.calls.encode).toBe(0);
   });
 
   it("stores one file per episode when merge is off", async () => {

@@ -6,11 +6,10 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { failedEpisodesSummary, ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
-import { episodeTitle, sourceFacts } from "../fetch/facts.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import { episodeFileName, mergedFileName, safeName } from "../output/names.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
-import type { Fetched, SourceProbe, StageContext, Stages } from "./stages.ts";
+import type { Fetched, MergeMismatch, SourceProbe, StageContext, Stages } from "./stages.ts";
 import type { EpisodeStatus } from "./types.ts";
 
 export interface RunOptions {
@@ -53,10 +52,11 @@ export interface JobResult {
 /** The settings that change an encode's bytes. */
 export function encodeSettings(spec: VideoJobSpec) {
   return {
-    v: 2, // 2: SSIM is of the luma plane
+    v: 3, // 2: SSIM is of the luma plane; 3: loudness, colour conversion, tone mapping, deinterlacing
     quality: spec.quality,
     codec: spec.codec,
     compression: spec.compression,
+    audio: spec.audio,
     gpu: spec.gpu.policy,
   };
 }
@@ -82,6 +82,8 @@ interface Sidecar {
   encoder: string;
   quality: EpisodeStatus["quality"];
   decodedSecs?: number;
+  loudness?: EpisodeStatus["loudness"];
+  picture?: EpisodeStatus["picture"];
 }
 
 /**
@@ -189,11 +191,8 @@ export async function processEpisode(
     await mkdir(encodedDir, { recursive: true });
     const fetched = await time("fetch", () => stages.fetch(ep.url, dir, spec, ctx("fetch", "Downloading")));
     status.bytesDownloaded = fetched.bytes;
-    // Untitled in the manifest: the chapter takes the source's own title (a page's, from yt-dlp).
-    status.title = episodeTitle(ep.title, index, fetched.site);
     const probe = await time("probe", () => stages.probe(fetched.path, ctx("probe", "Probing")));
     status.durationSecs = probe.durationSecs;
-    status.source = sourceFacts(probe, fetched.site);
     const segments = o.split
       ? await time(
           "split",
@@ -218,12 +217,16 @@ export async function processEpisode(
       checkDecoded(status, probe.durationSecs, reused.decodedSecs, spec.merge.allowPartial);
       status.encoder = `${reused.encoder} (reused)`;
       status.quality = reused.quality;
+      if (reused.loudness) status.loudness = reused.loudness;
+      if (reused.picture) status.picture = reused.picture;
       encCtx.progress(1, "reused a finished encode");
     } else {
       const partial = join(dir, "encoded.mp4");
       const enc = await time("encode", () => stages.encode(fetched.path, probe, partial, spec, encCtx));
       checkDecoded(status, probe.durationSecs, enc.decodedSecs, spec.merge.allowPartial);
       status.encoder = enc.encoder;
+      if (enc.loudness) status.loudness = enc.loudness;
+      if (enc.picture) status.picture = enc.picture;
       status.quality =
         enc.quality ??
         (await time("measure", () => stages.measure(fetched.path, partial, probe, ctx("measure", "Measuring"))));
@@ -231,7 +234,13 @@ export async function processEpisode(
         await copyFile(partial, encodedPath); // cache on another filesystem
       });
       // The sidecar goes last: an encode without one is never trusted as finished.
-      const kept: Sidecar = { encoder: enc.encoder, quality: status.quality, decodedSecs: enc.decodedSecs };
+      const kept: Sidecar = {
+        encoder: enc.encoder,
+        quality: status.quality,
+        decodedSecs: enc.decodedSecs,
+        loudness: enc.loudness,
+        picture: enc.picture,
+      };
       await writeFile(sidecar, JSON.stringify(kept));
     }
     status.bytesOutput = (await stat(encodedPath)).size;
@@ -268,7 +277,7 @@ export interface MergeOptions {
  * the first episode's parameters first, then everything is joined losslessly.
  */
 export async function mergeEncoded(
-  inputs: { path: string; title: string }[],
+  inputs: MergeInput[],
   output: string,
   o: MergeOptions,
 ): Promise<{ durationSecs: number; chapters: number }> {
@@ -293,8 +302,30 @@ export async function mergeEncoded(
         return { ...input, path: out };
       }),
     );
+    const left = await o.stages.compatible(inputs.map((i) => i.path));
+    if (left.length) throw new ReelError("REEL_MERGE_MISMATCH", mismatchMessage(inputs, left));
   }
-  return o.stages.merge(inputs, output, o.spec.merge.chapters, mctx);
+  const joined = inputs.map(({ path, title }) => ({ path, title }));
+  return o.stages.merge(joined, output, o.spec.merge.chapters, mctx);
+}
+
+/** One merge input: an encoded episode, with its place in the job when known (for messages). */
+export interface MergeInput {
+  path: string;
+  title: string;
+  /** The episode's index in the job (0-based). */
+  episode?: number;
+}
+
+/** Names each episode that still cannot be joined, and the field, in the job's numbering. */
+export function mismatchMessage(inputs: readonly MergeInput[], list: readonly MergeMismatch[]): string {
+  const name = (i: number) => {
+    const input = inputs[i];
+    const n = (input?.episode ?? i) + 1;
+    return input?.title ? `episode ${n} (${JSON.stringify(input.title)})` : `episode ${n}`;
+  };
+  const lines = list.map((m) => `${name(m.input)}: ${m.field} is ${m.found}, ${name(0)} has ${m.expected}`);
+  return `episodes cannot be joined even after normalising: ${lines.join("; ")}; the encoded episodes are kept for a retry`;
 }
 
 /** Stores a finished file on the target with its sha256, reporting upload progress. */
@@ -371,10 +402,23 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
     }
 
     const mergedPath = join(tmp, "merged.mp4");
-    const inputs = done.map((r) => ({ path: r.encodedPath as string, title: r.status.title ?? "" }));
-    const merged = await time("merge", () =>
-      mergeEncoded(inputs, mergedPath, { stages: o.stages, spec, tmp, signal, emit }),
-    );
+    const inputs = done.map((r) => ({
+      path: r.encodedPath as string,
+      title: r.status.title ?? "",
+      episode: r.status.index,
+    }));
+    let merged: Awaited<ReturnType<typeof mergeEncoded>>;
+    try {
+      merged = await time("merge", () =>
+        mergeEncoded(inputs, mergedPath, { stages: o.stages, spec, tmp, signal, emit }),
+      );
+    } catch (err) {
+      // The job failed, not the command: the result still lists every episode (their encodes stay
+      // in the cache for the retry).
+      const e = ReelError.from(err, "REEL_INTERNAL");
+      const phase = signal.aborted ? "Cancelled" : "Failed";
+      return { ...base, phase, error: { code: e.code, message: e.message } };
+    }
     const stored = await store(mergedPath, mergedFileName(job.metadata.name));
     return { ...base, phase: "Completed", output: { ...stored, ...merged } };
   } finally {

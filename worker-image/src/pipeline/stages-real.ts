@@ -6,7 +6,9 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ReelError, type VideoJobSpec } from "@reel/crds";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
+import { analyseSource, fidelityStatus } from "../ffmpeg/analyse.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
+import { parseEbur128 } from "../ffmpeg/sound.ts";
 import { execCommand } from "../ffmpeg/exec.ts";
 import { ladder } from "../ffmpeg/ladder.ts";
 import type { FfmpegBinaries } from "../ffmpeg/run.ts";
@@ -134,9 +136,6 @@ export function realStages(o: RealStagesOptions): Stages {
         height: p.video.height,
         fps: p.video.fps,
         hasAudio: p.hasAudio,
-        container: p.formatName,
-        videoCodec: p.video.codec,
-        ...(p.audio ? { audioCodec: p.audio.codec } : {}),
       };
     },
 
@@ -152,6 +151,8 @@ export function realStages(o: RealStagesOptions): Stages {
       const level = await chooseLevel(source, p, spec, plan, output, ctx);
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
       const vmaf = await vmafAvailable(o.binaries);
+      const fidelity = await analyseSource(source, p, spec.audio, { binaries: o.binaries, signal: ctx.signal });
+      let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
         const settings = {
           input: source,
@@ -166,6 +167,8 @@ export function realStages(o: RealStagesOptions): Stages {
           // x264/x265 measure their own output as they write it: no second decode of the source.
           // With libvmaf the comparison pass runs anyway (VMAF needs it), so it measures all.
           encoderStats: !vmaf,
+          picture: fidelity.picture,
+          sound: fidelity.sound,
         };
         if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1) {
           const workDir = join(output, "..", "segments");
@@ -179,6 +182,7 @@ export function realStages(o: RealStagesOptions): Stages {
             signal: ctx.signal,
             onProgress: (e) => ctx.progress(e.percent / 100),
           });
+          audioStderr = r.audioStderr ?? "";
           return r.stats;
         }
         const r = await runFfmpeg(transcodeArgs({ ...settings, output, threads }), {
@@ -188,6 +192,7 @@ export function realStages(o: RealStagesOptions): Stages {
           onProgress,
           label: "encode",
         });
+        audioStderr = r.stderr;
         return parseEncoderStats(r.stderr);
       }).catch((err: unknown) => {
         const e = ReelError.from(err, "REEL_FFMPEG_FAILED");
@@ -197,8 +202,10 @@ export function realStages(o: RealStagesOptions): Stages {
         throw e;
       });
       const stats = result.result;
+      const treated = fidelityStatus(fidelity, fidelity.sound.loudness ? parseEbur128(audioStderr) : undefined);
       const decoded = await ffprobe(output, { binaries: o.binaries, signal: ctx.signal });
       return {
+        ...treated,
         decodedSecs: decoded.durationSecs,
         encoder:
           result.step.hwDecode !== "none"
@@ -324,7 +331,7 @@ export function realStages(o: RealStagesOptions): Stages {
           ctx.signal,
         );
         const { size } = await stat(r.path);
-        return { path: r.path, bytes: size, route, site: r.info };
+        return { path: r.path, bytes: size, route };
       } finally {
         proxy.stop();
       }

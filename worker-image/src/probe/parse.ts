@@ -2,6 +2,7 @@
 import { ReelError } from "@reel/crds";
 import { demuxerFor } from "../ffmpeg/input.ts";
 import type { MediaLimits } from "./limits.ts";
+import { type PictureTags, type RawPictureStream, readPictureTags } from "./picture.ts";
 
 export interface VideoStreamInfo {
   index: number;
@@ -17,6 +18,8 @@ export interface VideoStreamInfo {
   bitRate: number | undefined;
   /** Frame count the container declares, when it does. */
   frames: number | undefined;
+  /** Colour description, field order and HDR10 light levels as tagged. */
+  picture: PictureTags;
 }
 
 export interface AudioStreamInfo {
@@ -24,6 +27,7 @@ export interface AudioStreamInfo {
   codec: string;
   sampleRate: number | undefined;
   channels: number | undefined;
+  channelLayout: string | undefined;
   bitRate: number | undefined;
 }
 
@@ -42,7 +46,7 @@ export interface ProbeResult {
   streamCounts: { video: number; audio: number; subtitle: number; other: number; total: number };
 }
 
-interface RawStream {
+interface RawStream extends RawPictureStream {
   index?: number;
   codec_type?: string;
   codec_name?: string;
@@ -58,6 +62,7 @@ interface RawStream {
   duration?: string;
   sample_rate?: string;
   channels?: number;
+  channel_layout?: string;
   disposition?: { attached_pic?: number };
 }
 
@@ -149,6 +154,7 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
       bitDepth: bitDepthOf(v),
       bitRate: num(v.bit_rate),
       frames: num(v.nb_frames),
+      picture: readPictureTags(v),
     },
     audio: a
       ? {
@@ -156,6 +162,7 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
           codec: a.codec_name ?? "unknown",
           sampleRate: num(a.sample_rate),
           channels: a.channels,
+          channelLayout: a.channel_layout,
           bitRate: num(a.bit_rate),
         }
       : undefined,

@@ -6,6 +6,7 @@ import { rm } from "node:fs/promises";
 import { type TranscodeOptions, transcodeArgs } from "../ffmpeg/args.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
 import { audioArgs, outputPath } from "../ffmpeg/args.ts";
+import type { SoundPlan } from "../ffmpeg/sound.ts";
 import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { type FrameTimes, frameTimes } from "../probe/frames.ts";
 import { combineEncoderStats, type EncoderStats, parseEncoderStats } from "../quality/encoder-stats.ts";
@@ -65,9 +66,11 @@ export function audioOnlyArgs(o: {
   limits?: EncodeSettings["inputLimits"];
   quality: EncodeSettings["quality"];
   output: string;
+  /** Layout and loudness gain; stereo without gain when absent. */
+  sound?: SoundPlan;
 }): string[] {
   return ["-y", ...inputArgs({ path: o.input, demuxer: o.demuxer, limits: o.limits })]
-    .concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, o.quality)])
+    .concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, o.quality, o.sound)])
     .concat(["-map_metadata", "-1", "-f", "mp4", outputPath(o.output)]);
 }
 
@@ -96,6 +99,8 @@ export interface EncodeSegmentedResult {
   joinMs: number;
   /** The segments' own SSIM/PSNR combined, when every segment reported them. */
   stats?: EncoderStats;
+  /** The audio encode's stderr (its loudness meter reports there). */
+  audioStderr?: string;
 }
 
 /**
@@ -157,11 +162,12 @@ export async function encodeSegmented(
             limits: settings.inputLimits,
             quality: settings.quality,
             output: audioPath,
+            ...(settings.sound ? { sound: settings.sound } : {}),
           }),
           { binaries, signal, label: "encode audio" },
         )
     : undefined;
-  await runPool([...(audioTask ? [audioTask] : []), ...tasks], concurrency + (audioTask ? 1 : 0), o.signal);
+  const ran = await runPool([...(audioTask ? [audioTask] : []), ...tasks], concurrency + (audioTask ? 1 : 0), o.signal);
   const encodeMs = performance.now() - started;
 
   let joiner = o.joiner;
@@ -184,5 +190,6 @@ export async function encodeSegmented(
   const parts = segmentStats.filter((x): x is EncoderStats => x !== undefined);
   const stats = parts.length === segments.length ? combineEncoderStats(parts) : undefined;
   const result = { output, segments, joinedWith, elapsedMs: performance.now() - started, encodeMs, joinMs };
-  return stats ? { ...result, stats } : result;
+  const audioStderr = audioTask ? ran[0]?.stderr : undefined;
+  return { ...result, ...(stats ? { stats } : {}), ...(audioStderr !== undefined ? { audioStderr } : {}) };
 }

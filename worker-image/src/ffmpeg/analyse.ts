@@ -1,0 +1,112 @@
+// The passes over a source before its encode that decide what the encode does to it: loudness
+// (audio only, the video is never decoded) and, when the probe leaves the scan unknown, an idet
+// sample. The I/O is here; what to do with the figures is decided in picture.ts and sound.ts.
+import type { EpisodeStatus, VideoJobSpec } from "@reel/crds";
+import type { ProbeResult } from "../probe/parse.ts";
+import { seconds } from "./args.ts";
+import { type InputLimits, inputArgs } from "./input.ts";
+import { type IdetCount, idetArgs, needsIdet, type PicturePlan, parseIdet, planPicture } from "./picture.ts";
+import { type FfmpegBinaries, runFfmpeg } from "./run.ts";
+import { type LoudnessMeasure, parseEbur128, planLoudness, type SoundPlan, soundMeasureArgs } from "./sound.ts";
+
+export interface AnalyseOptions {
+  binaries: FfmpegBinaries;
+  signal?: AbortSignal;
+  inputLimits?: InputLimits;
+}
+
+/** Frames idet looks at: about 8 s of 25 fps, enough for its multi-frame count to settle. */
+export const IDET_FRAMES = 200;
+
+/** EBU R128 of the first audio track as the job will hear it (its layout, 48 kHz). */
+export async function measureLoudness(
+  input: string,
+  p: ProbeResult,
+  layout: SoundPlan["layout"],
+  o: AnalyseOptions,
+): Promise<LoudnessMeasure | undefined> {
+  const args = ["-y", ...inputArgs({ path: input, demuxer: p.demuxer, limits: o.inputLimits })];
+  const r = await runFfmpeg([...args, ...soundMeasureArgs(layout)], {
+    binaries: o.binaries,
+    signal: o.signal,
+    label: "measure loudness",
+  });
+  return parseEbur128(r.stderr);
+}
+
+/** idet over a sample from a third of the way in (openings are often black or still). */
+export async function detectInterlace(
+  input: string,
+  p: ProbeResult,
+  o: AnalyseOptions,
+): Promise<IdetCount | undefined> {
+  const fromSecs = Math.min(p.durationSecs / 3, 120);
+  const before = fromSecs > 1 ? ["-ss", seconds(fromSecs)] : [];
+  const args = ["-y", ...inputArgs({ path: input, demuxer: p.demuxer, limits: o.inputLimits, before })];
+  const r = await runFfmpeg([...args, ...idetArgs(IDET_FRAMES)], {
+    binaries: o.binaries,
+    signal: o.signal,
+    label: "detect interlacing",
+  });
+  return parseIdet(r.stderr);
+}
+
+// A spec written before `audio` existed (an older operator's pod env) gets the schema's default.
+const defaultAudio: VideoJobSpec["audio"] = {
+  loudness: { mode: "normalize", integrated: -16, truePeak: -1.5 },
+  layout: "stereo",
+};
+
+export interface Fidelity {
+  picture: PicturePlan;
+  sound: SoundPlan;
+}
+
+/** Runs the passes the source needs (at once: one reads audio, the other a few video frames) and plans. */
+export async function analyseSource(
+  input: string,
+  p: ProbeResult,
+  audio: VideoJobSpec["audio"] = defaultAudio,
+  o: AnalyseOptions,
+): Promise<Fidelity> {
+  const loud = audio.loudness.mode === "normalize" && p.hasAudio;
+  const [measured, idet] = await Promise.all([
+    loud ? measureLoudness(input, p, audio.layout, o) : Promise.resolve(undefined),
+    needsIdet(p.video.picture) ? detectInterlace(input, p, o) : Promise.resolve(undefined),
+  ]);
+  const sound: SoundPlan = { layout: audio.layout };
+  if (measured) sound.loudness = planLoudness(measured, audio.loudness);
+  return { picture: planPicture(p.video.picture, p.video, idet), sound };
+}
+
+type Status = Pick<EpisodeStatus, "loudness" | "picture">;
+
+const finite = (n: number) => (Number.isFinite(n) ? n : undefined);
+const level = (m: LoudnessMeasure, withLra: boolean) =>
+  JSON.parse(
+    JSON.stringify({
+      integrated: finite(m.integrated),
+      truePeak: finite(m.truePeak),
+      lra: withLra ? m.lra : undefined,
+    }),
+  ) as NonNullable<EpisodeStatus["loudness"]>["input"];
+
+/** What status says was done: the loudness measured before and after, the picture's treatment. */
+export function fidelityStatus(f: Fidelity, output?: LoudnessMeasure): Status {
+  const out: Status = {};
+  const l = f.sound.loudness;
+  if (l) {
+    out.loudness = { method: l.method, gainDb: l.gainDb, target: l.target.integrated, input: level(l.input, true) };
+    if (output) out.loudness.output = level(output, false);
+  }
+  const pic: NonNullable<EpisodeStatus["picture"]> = {};
+  const { toneMap, deinterlace, convertFrom } = f.picture;
+  if (toneMap) pic.toneMapped = { ...toneMap };
+  if (deinterlace) pic.deinterlaced = { ...deinterlace };
+  if (convertFrom && !toneMap) {
+    const c = convertFrom;
+    pic.convertedFrom = `${c.primaries}/${c.transfer}/${c.matrix}, ${c.range === "pc" ? "full" : "limited"} range`;
+  }
+  if (Object.keys(pic).length) out.picture = pic;
+  return out;
+}
