@@ -32,9 +32,13 @@ export const ConfigSchema = z
     REEL_JWT_JWKS_URL: z.url().optional(),
     /** ... or from a local file (re-read when a token names a kid it does not hold). */
     REEL_JWT_JWKS_FILE: z.string().optional(),
+    /** The longest JWT lifetime (exp - iat) and age accepted, in seconds. */
+    REEL_JWT_MAX_LIFETIME_SECONDS: int(24 * 3600, 60),
     /** Origins allowed to call the API from a browser; none when empty. */
     REEL_CORS_ORIGINS: list,
     REEL_BODY_LIMIT_BYTES: int(256 * 1024, 1024),
+    /** A request's headers and body must have arrived within this (408 otherwise). */
+    REEL_REQUEST_TIMEOUT_MS: int(30_000, 1000),
     /** Requests per window per client address, and per credential (API key or JWT subject). */
     REEL_RATE_LIMIT_IP: int(600, 1),
     REEL_RATE_LIMIT_KEY: int(300, 1),
@@ -42,6 +46,10 @@ export const ConfigSchema = z
     /** Events kept per job for clients that resume with Last-Event-ID. */
     REEL_EVENTS_PER_JOB: int(256, 8),
     REEL_SSE_HEARTBEAT_MS: int(15_000, 100),
+    /** A live stream is ended after this long (the client reconnects and is authenticated again). */
+    REEL_STREAM_MAX_SECONDS: int(3600, 1),
+    /** Live streams (SSE and WebSocket together) one credential may hold open on one replica. */
+    REEL_STREAMS_PER_CREDENTIAL: int(20, 1),
     /** Addresses or CIDRs of proxies (the ingress) whose X-Forwarded-For is believed. */
     REEL_TRUST_PROXY: list,
     /** CIDRs opened past the webhook egress guard (the operator's allowlist; never set by a job). */

@@ -8,6 +8,7 @@ import type { Authenticator } from "./auth/authenticate.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/database.ts";
 import type { JobCache, PhaseChange } from "./jobs/cache.ts";
+import type { LiveStreams } from "./live/access.ts";
 import type { JobEvents } from "./live/events.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -32,6 +33,8 @@ export interface ShimDeps {
   kube: KubeApi;
   cache: JobCache;
   events: JobEvents;
+  /** Open live streams with the credentials that opened them (ended when access ends). */
+  streams: LiveStreams;
   auth: Authenticator;
   metrics: Metrics;
   webhooks?: WebhookHooks;

@@ -15,6 +15,7 @@ import { listenAuthChanges } from "./db/notify.ts";
 import type { ShimDeps, WebhookHooks } from "./deps.ts";
 import { JobCache } from "./jobs/cache.ts";
 import { historyFromVideoJob } from "./jobs/videojob.ts";
+import { databaseAccessCheck, LiveStreams } from "./live/access.ts";
 import { JobEvents, rvOf } from "./live/events.ts";
 import { progressEvent, subscribeProgress } from "./live/progress.ts";
 import { progressSequence } from "./live/sequence.ts";
@@ -95,14 +96,21 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
       ? createJwtVerifier({
           issuer: config.REEL_JWT_ISSUER,
           audience: config.REEL_JWT_AUDIENCE,
+          maxLifetimeSeconds: config.REEL_JWT_MAX_LIFETIME_SECONDS,
           ...(config.REEL_JWT_JWKS_URL ? { jwksUrl: config.REEL_JWT_JWKS_URL } : {}),
           ...(config.REEL_JWT_JWKS_FILE ? { jwksFile: config.REEL_JWT_JWKS_FILE } : {}),
         })
       : undefined;
   const auth = createAuthenticator({ db, ...(jwt ? { jwt } : {}) });
+  const streams = new LiveStreams({
+    check: databaseAccessCheck(db),
+    maxPerCredential: config.REEL_STREAMS_PER_CREDENTIAL,
+    maxSeconds: config.REEL_STREAM_MAX_SECONDS,
+    log: log.child({ part: "live" }),
+  });
   // Credentials revoked or changed on any replica (or by hand in PostgreSQL) are forgotten here when
-  // the notification arrives; at every (re)listen everything is, since notifications sent while the
-  // connection was down are lost.
+  // the notification arrives, and the live streams they opened are checked again; at every
+  // (re)listen everything is, since notifications sent while the connection was down are lost.
   const authListen = dbReady
     .then(() =>
       listenAuthChanges(
@@ -111,8 +119,12 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
           if ("key" in c) auth.forgetKey(c.key);
           else if ("user" in c) auth.forgetUser(c.user);
           else auth.forgetAll();
+          streams.changed(c);
         },
-        () => auth.forgetAll(),
+        () => {
+          auth.forgetAll();
+          streams.changed({ all: true });
+        },
       ),
     )
     .catch((err) => {
@@ -128,6 +140,7 @@ export async function startShim(config: Config, o: { webhooks?: WebhookHooks | f
     kube,
     cache,
     events,
+    streams,
     auth,
     metrics,
     ...(tracing ? { tracing } : {}),

@@ -10,6 +10,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { toResponse } from "./api/errors.ts";
+import { clientErrorHandler, frameworkErrors } from "./api/framework-errors.ts";
 import { dashboardPlugin } from "./dashboard/plugin.ts";
 import { adminRoutes } from "./api/routes/admin.ts";
 import { healthRoutes } from "./api/routes/health.ts";
@@ -47,8 +48,14 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       return t.traceId;
     },
     bodyLimit: config.REEL_BODY_LIMIT_BYTES,
+    // A request (headers and body) must arrive within this: a body sent a byte at a time is cut
+    // off with a 408 instead of holding a connection forever. Node checks every interval below.
+    requestTimeout: config.REEL_REQUEST_TIMEOUT_MS,
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.REEL_REQUEST_TIMEOUT_MS / 4)) },
     trustProxy: config.REEL_TRUST_PROXY.length ? config.REEL_TRUST_PROXY : false,
     return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
 
   app.decorateRequest("principal", undefined);
@@ -59,6 +66,11 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
     req.trace =
       (req.raw as { reelTrace?: TraceContext }).reelTrace ?? startSpan(req.headers.traceparent as string | undefined);
     reply.header("traceparent", formatTraceparent(req.trace));
+    // API answers hold secrets (a new key) and tenants' data: never cached, never sniffed.
+    if (req.url.startsWith("/api/")) {
+      reply.header("cache-control", "no-store");
+      reply.header("x-content-type-options", "nosniff");
+    }
     done();
   });
   app.addHook("onResponse", (req, reply, done) => {
@@ -161,12 +173,17 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   const authenticate = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     let credential: string | undefined;
     try {
-      // Browsers cannot set headers on a WebSocket: the token may come in the query there only.
-      const isWs = req.headers.upgrade?.toLowerCase() === "websocket";
-      credential = bearer(
-        req.headers.authorization,
-        isWs ? (req.query as { access_token?: string }).access_token : undefined,
-      );
+      // Browsers cannot set headers on a WebSocket: the token may come in the query there only — a
+      // route that says so (live/routes.ts), on a connection being upgraded (req.ws is set by
+      // @fastify/websocket for Node's 'upgrade' event), never from an Upgrade header alone.
+      const query = (req.query as { access_token?: unknown }).access_token;
+      const queryToken = req.ws && (req.routeOptions.config as { queryToken?: boolean }).queryToken === true;
+      credential = bearer(req.headers.authorization, queryToken && typeof query === "string" ? query : undefined);
+      if (!credential && query !== undefined)
+        throw new ReelError(
+          "REEL_AUTH_INVALID",
+          "?access_token= is accepted on the WebSocket route only; send Authorization: Bearer <credential>",
+        );
       if (!credential) throw new ReelError("REEL_AUTH_REQUIRED", "send Authorization: Bearer <API key or JWT>");
     } catch (err) {
       done(err as Error);

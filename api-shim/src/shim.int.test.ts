@@ -91,6 +91,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
   let signer: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
   let publicJwk: Record<string, unknown>;
   const keys: Record<string, string> = {};
+  let olgaId = 0;
   const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
   const config = (over: Record<string, string> = {}) =>
     parseConfig({
@@ -170,7 +171,9 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     const sql = connectPostgres(pg.url, 1);
     await migrate(sql);
     keys.alice = (await addUser(sql, { name: "alice", role: "admin", tenant: "media" })).key;
-    keys.olga = (await addUser(sql, { name: "olga", role: "operator", tenant: "media" })).key;
+    const olga = await addUser(sql, { name: "olga", role: "operator", tenant: "media" });
+    keys.olga = olga.key;
+    olgaId = olga.userId;
     keys.vera = (await addUser(sql, { name: "vera", role: "viewer", tenant: "media" })).key;
     keys.bob = (await addUser(sql, { name: "bob", role: "operator", tenant: "studio" })).key;
     // A JWT user already mapped by an admin to tenant media.
@@ -200,7 +203,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     expect(created.headers.get("traceparent")).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     const vj = JSON.parse(await kubectl(["-n", "media", "get", "videojob", "season-1", "-o", "json"]));
     expect(vj.metadata.annotations["reel.dev/trace-id"]).toBe(traceId);
-    expect(vj.metadata.annotations["reel.dev/created-by"]).toMatch(/^olga \(key \w{8}\)$/);
+    expect(vj.metadata.annotations["reel.dev/created-by"]).toMatch(/^user:\d+ key:\w{8}$/);
     expect(vj.spec.cancel).toBe(false);
 
     const list = await api("GET", "/api/v1/jobs", { key: "vera" });
@@ -758,7 +761,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       expect(seen.some((s) => /^key\.revoke ok key:\w{8}$/.test(s))).toBe(true);
       const create = rows.find((r) => r.target === "media/season-1" && r.action === "job.create");
       expect(create).toMatchObject({ ip: "127.0.0.1", trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" });
-      expect(create?.actor).toMatch(/^olga/);
+      expect(create?.actor).toBe(`user:${olgaId} key:${(keys.olga as string).split("_")[1]}`);
       await expect(sql`UPDATE audit_log SET result = 'ok' WHERE result = 'denied'`).rejects.toThrow(/append-only/);
       await expect(sql`DELETE FROM audit_log`).rejects.toThrow(/append-only/);
       await expect(sql`TRUNCATE audit_log`).rejects.toThrow(/append-only/);

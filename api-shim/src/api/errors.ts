@@ -1,6 +1,7 @@
 // Every error answers {"error": {"code", "message", "hint", "details"?}} with a status that follows
-// from its code. Fastify's own errors (body too large, bad JSON) and lost database connections are
-// mapped onto the same registry.
+// from its code. Fastify's own errors (body too large, bad JSON), lost database connections and the
+// database's data errors (a value it cannot store: 400, never its own words) are mapped onto the
+// same registry.
 import { type ErrorCode, ReelError } from "@reel/crds";
 import type { z } from "zod";
 
@@ -47,13 +48,18 @@ export class RequestError extends ReelError {
   }
 }
 
-export function invalid(error: z.ZodError, what = "request"): RequestError {
+/** A zod failure as a 400: REEL_JOB_INVALID for a job, REEL_INVALID_ARGUMENT for anything else. */
+export function invalid(
+  error: z.ZodError,
+  what = "request",
+  code: "REEL_JOB_INVALID" | "REEL_INVALID_ARGUMENT" = "REEL_INVALID_ARGUMENT",
+): RequestError {
   const details = error.issues.map((i) => ({
     path: i.path.join(".") || "(body)",
     message: i.code === "unrecognized_keys" ? `not accepted here: ${i.keys.join(", ")}` : i.message,
   }));
   return new RequestError(
-    "REEL_JOB_INVALID",
+    code,
     `invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
     details,
   );
@@ -79,6 +85,10 @@ const CONNECTION_CODES = new Set([
   "57P03", // cannot_connect_now
 ]);
 
+/** SQLSTATE class 22, data exception: a value the database refuses (a NUL byte in text, say). */
+const isDataError = (e: { name?: string; code?: string }) =>
+  e?.name === "PostgresError" && typeof e.code === "string" && e.code.startsWith("22");
+
 /** The status and body for anything thrown by a handler. */
 export function toResponse(err: unknown): { status: number; body: unknown; internal: boolean } {
   let e: ReelError;
@@ -87,14 +97,16 @@ export function toResponse(err: unknown): { status: number; body: unknown; inter
   else if (anyErr?.code === "FST_ERR_CTP_BODY_TOO_LARGE")
     e = new ReelError("REEL_BODY_TOO_LARGE", anyErr.message ?? "request body too large");
   else if (anyErr?.code && CONNECTION_CODES.has(anyErr.code))
-    e = new ReelError("REEL_UNAVAILABLE", `a service is not reachable: ${anyErr.message}`);
+    e = new ReelError("REEL_UNAVAILABLE", "a service the shim needs is not reachable; try again shortly");
+  else if (isDataError(anyErr as { name?: string }))
+    e = new ReelError("REEL_INVALID_ARGUMENT", "a value in the request cannot be stored or looked up (a NUL byte?)");
   else if (anyErr?.statusCode && anyErr.statusCode >= 400 && anyErr.statusCode < 500) {
     // Malformed JSON, a wrong content type and the like: the request is wrong, not the shim.
     const body = {
       error: {
-        code: "REEL_JOB_INVALID",
+        code: "REEL_INVALID_ARGUMENT",
         message: anyErr.message ?? "bad request",
-        hint: errorHint("REEL_JOB_INVALID"),
+        hint: errorHint("REEL_INVALID_ARGUMENT"),
       },
     };
     return { status: anyErr.statusCode, body, internal: false };

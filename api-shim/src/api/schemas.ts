@@ -26,14 +26,22 @@ export const CreateJobInput = z
 
 export const ListJobsQuery = z.strictObject({
   phase: JobPhase.optional(),
-  tag: z.string().max(63).optional(),
+  tag: z
+    .string()
+    .max(63)
+    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a tag: letters, digits, '-', '_' or '.'")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
 
 export const CreateKeyInput = z
   .strictObject({
-    name: z.string().min(1).max(100),
+    name: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[^\p{C}]+$/u, "must not contain control characters"),
     scopes: z.array(Scope).min(1).optional().describe("Defaults to every scope the owner's role allows."),
     userId: z.number().int().positive().optional().describe("Admins only: create the key for this user."),
   })

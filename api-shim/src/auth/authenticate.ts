@@ -10,7 +10,7 @@ import { findKeyForAuth, touchKey } from "../db/keys.ts";
 import { findOrCreateUser, type UserRow } from "../db/users.ts";
 import type { JwtVerifier } from "./jwt.ts";
 import { keyMatches, looksLikeKey, parseKey } from "./keys.ts";
-import { type Principal, roleScopes } from "./principal.ts";
+import { cleanName, type Principal, roleScopes } from "./principal.ts";
 
 const TTL_MS = 5000;
 const TOUCH_EVERY_MS = 60_000;
@@ -60,9 +60,9 @@ export function createAuthenticator(o: { db: Database; jwt?: JwtVerifier }): Aut
     } catch (e) {
       throw invalid(`JWT refused: ${(e as Error).message}`, e);
     }
-    const user = await findOrCreateUser(o.db.db, t.iss, t.sub, t.name ?? t.sub);
+    const user = await findOrCreateUser(o.db.db, t.iss, t.sub, cleanName(t.name, t.sub));
     const exp = typeof t.payload.exp === "number" ? t.payload.exp * 1000 : Date.now();
-    const p: Principal = { ...fromUser(user), via: "jwt", scopes: roleScopes(user.role) };
+    const p: Principal = { ...fromUser(user), via: "jwt", scopes: roleScopes(user.role), expiresAt: exp };
     return { p, until: Math.min(Date.now() + TTL_MS, exp) };
   }
 

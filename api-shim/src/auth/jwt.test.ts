@@ -56,6 +56,18 @@ describe("JWT verification", () => {
     await expect(verify(await sign({ iss: "https://evil.example.com", aud, sub: "a" }))).rejects.toThrow(/iss/);
   });
 
+  it("refuses an iat in the future, a lifetime or age past the maximum, and an empty or control-character sub", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const raw = (claims: Record<string, unknown>) =>
+      new SignJWT({ iss, aud, ...claims }).setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(priv);
+    await expect(verify(await raw({ sub: "a", iat: now + 3600, exp: now + 7200 }))).rejects.toThrow(/iat/);
+    await expect(verify(await raw({ sub: "a", iat: now, exp: now + 10 * 365 * 86400 }))).rejects.toThrow(/lifetime/);
+    await expect(verify(await raw({ sub: "a", iat: now - 2 * 86400, exp: now + 60 }))).rejects.toThrow(/iat|age/);
+    await expect(verify(await raw({ sub: "", iat: now, exp: now + 60 }))).rejects.toThrow(/sub/);
+    await expect(verify(await raw({ sub: "a\u0000b", iat: now, exp: now + 60 }))).rejects.toThrow(/sub/);
+    await expect(verify(await raw({ sub: "a", iat: now, exp: now + 3600 }))).resolves.toMatchObject({ sub: "a" });
+  });
+
   it("allows 30 s of clock skew", async () => {
     const now = Math.floor(Date.now() / 1000);
     await expect(verify(await sign({ iss, aud, sub: "a" }, { exp: now - 10 }))).resolves.toMatchObject({ sub: "a" });

@@ -1,6 +1,8 @@
 // JWT verification with jose. The algorithms are pinned (never `none`, never HS* — an HMAC check
 // with a public key as its secret is the classic forgery), exp/iat/sub/aud/iss are required and
-// checked with 30 s of leeway. Keys come from the identity provider's JWKS (refreshed and rotated
+// checked with 30 s of leeway. Beyond what jose checks: a token issued in the future, one whose
+// lifetime (exp - iat) or age passes maxLifetimeSeconds, and an empty or control-character sub are
+// refused (a sub becomes a user row, so a blank one would create a user nobody can name). Keys come from the identity provider's JWKS (refreshed and rotated
 // by kid by jose) or from a local JWKS file, re-read when a token names a kid the file lacked.
 import { readFile } from "node:fs/promises";
 import {
@@ -15,12 +17,15 @@ import {
 
 export const JWT_ALGORITHMS = ["RS256", "ES256", "EdDSA"];
 export const JWT_LEEWAY_SECONDS = 30;
+/** The longest token lifetime accepted unless configured (REEL_JWT_MAX_LIFETIME_SECONDS). */
+export const JWT_MAX_LIFETIME_SECONDS = 24 * 3600;
 
 export interface JwtOptions {
   issuer: string;
   audience: string;
   jwksUrl?: string;
   jwksFile?: string;
+  maxLifetimeSeconds?: number;
 }
 
 export interface VerifiedToken {
@@ -58,14 +63,17 @@ export function createJwtVerifier(o: JwtOptions): JwtVerifier {
       : () => {
           throw new Error("no JWKS configured");
         };
+  const maxLifetime = o.maxLifetimeSeconds ?? JWT_MAX_LIFETIME_SECONDS;
   return async (token) => {
     const { payload } = await jwtVerify(token, keys, {
       algorithms: JWT_ALGORITHMS,
       issuer: o.issuer,
       audience: o.audience,
       clockTolerance: JWT_LEEWAY_SECONDS,
+      maxTokenAge: maxLifetime,
       requiredClaims: ["exp", "iat", "sub", "aud", "iss"],
     });
+    checkLifetime(payload, maxLifetime);
     return {
       iss: payload.iss as string,
       sub: payload.sub as string,
@@ -73,4 +81,17 @@ export function createJwtVerifier(o: JwtOptions): JwtVerifier {
       payload,
     };
   };
+}
+
+/** What jose leaves to us: iat not in the future, exp - iat bounded, a sub that names someone. */
+function checkLifetime(payload: JWTPayload, maxLifetime: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  const iat = payload.iat as number;
+  const exp = payload.exp as number;
+  if (iat > now + JWT_LEEWAY_SECONDS) throw new Error('"iat" is in the future');
+  if (exp - iat > maxLifetime) throw new Error(`token lifetime ${exp - iat} s exceeds the maximum of ${maxLifetime} s`);
+  const sub = payload.sub as string;
+  if (!sub.trim() || sub.length > 255 || /\p{C}/u.test(sub)) {
+    throw new Error('"sub" must be 1 to 255 printable characters');
+  }
 }

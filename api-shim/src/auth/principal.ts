@@ -15,6 +15,8 @@ export interface Principal {
   /** Set for API keys; a JWT carries every scope its role allows. */
   keyId?: string;
   scopes: readonly Scope[];
+  /** A JWT's exp in ms: its live streams end then (live/access.ts). */
+  expiresAt?: number;
 }
 
 const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
@@ -32,7 +34,24 @@ export function can(p: Principal, scope: Scope): boolean {
   return (ROLE_SCOPES[p.role] ?? ROLE_SCOPES.viewer).includes(scope) && p.scopes.includes(scope);
 }
 
-/** Who did it, for the audit log and the VideoJob's creator annotation. */
+/**
+ * Who did it, for the audit log and the VideoJob's creator annotation: the user id and the
+ * credential, never the name — a JWT's name claim is the caller's to choose, so a name could be
+ * made to read like another user's key (`alice (key ABCD1234)`).
+ */
 export function actorName(p: Principal): string {
-  return p.via === "key" ? `${p.name} (key ${p.keyId})` : p.name;
+  return p.via === "key" ? `user:${p.userId} key:${p.keyId}` : `user:${p.userId} jwt`;
+}
+
+/** At most this many characters of a name taken from a token. */
+export const NAME_MAX = 64;
+
+/**
+ * A display name from a token: control and format characters (newlines, escapes, bidi overrides,
+ * NUL) become spaces, runs of space one, and it is cut at NAME_MAX characters (code points, so a
+ * surrogate pair is never split). Empty names fall back to `fallback`.
+ */
+export function cleanName(raw: string | undefined, fallback: string): string {
+  const clean = (s: string) => [...s.replace(/[\p{C}\s]+/gu, " ").trim()].slice(0, NAME_MAX).join("").trim();
+  return clean(raw ?? "") || clean(fallback) || "unnamed";
 }

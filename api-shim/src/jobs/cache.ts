@@ -65,17 +65,33 @@ export class JobCache extends EventEmitter<CacheEvents> {
   private readonly byNamespace = new Map<string, Map<string, CachedJob>>();
   private readonly informer: Informer<CachedJob>;
   private synced = false;
+  private failing: string | undefined;
 
   constructor(o: JobCacheOptions = {}) {
     super();
+    const onWatchEvent = o.onWatchEvent;
     this.informer = new Informer<CachedJob>({
       gvk: GVK.VideoJob,
       ...(o.namespace ? { namespace: o.namespace } : {}),
       stallSeconds: o.stallSeconds ?? 120,
       relistSeconds: o.relistSeconds ?? 600,
       onChange: (obj, change) => this.observe(obj as CachedJob, change),
-      ...(o.onWatchEvent ? { onWatchEvent: o.onWatchEvent } : {}),
+      onWatchEvent: (event, detail) => {
+        this.noteWatchEvent(event, detail);
+        onWatchEvent?.(event, detail);
+      },
     });
+  }
+
+  /** An error of the watch stands until it connects or lists again (what health reports). */
+  private noteWatchEvent(event: string, detail: unknown): void {
+    if (WATCH_OK.has(event)) this.failing = undefined;
+    else if (WATCH_FAILING.has(event)) this.failing = `watch ${event}: ${String((detail as Error)?.message ?? detail)}`;
+  }
+
+  /** Why the watch is failing now, or undefined when it is not. */
+  get watchError(): string | undefined {
+    return this.failing;
   }
 
   async start(): Promise<void> {
@@ -156,6 +172,10 @@ export class JobCache extends EventEmitter<CacheEvents> {
     }
   }
 }
+
+// kubernetes-fluent-client's WatchEvent values.
+const WATCH_OK = new Set(["connect", "list"]);
+const WATCH_FAILING = new Set(["network_error", "list_error", "watch_error", "give_up", "data_error"]);
 
 function olderThan(a: KubeObject, b: KubeObject): boolean {
   const ra = Number(a.metadata.resourceVersion);

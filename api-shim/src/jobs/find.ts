@@ -1,6 +1,7 @@
 // One job of a tenant by the `:id` of a route: a name or a uid, live (the watch-fed cache) or from
 // history (job_history). Another tenant's job is not found, never forbidden.
 import { ReelError } from "@reel/crds";
+import { jobIdParam } from "../api/params.ts";
 import type { Job } from "../api/schemas.ts";
 import { getHistory, getHistoryByUid } from "../db/history.ts";
 import type { ShimDeps } from "../deps.ts";
@@ -25,6 +26,8 @@ export async function findJob(
   const { cache } = deps;
   const live = cache.get(ns, id);
   if (live) return { live, job: jobFromVideoJob(live) };
+  // Checked after the cache (a cached name is valid) and before the database.
+  jobIdParam(id);
   const h = await getHistory(deps.db.db, ns, id);
   if (h) return { job: jobFromHistory(h) };
   if (UID.test(id)) {

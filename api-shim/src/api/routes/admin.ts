@@ -12,6 +12,7 @@ import { type AdminUserRow, LOCAL_ISSUER, listUsers, updateUser } from "../../db
 import type { ShimDeps } from "../../deps.ts";
 import { type RequestAudit, requestAuditor } from "../audit.ts";
 import { invalid, RequestError } from "../errors.ts";
+import { userIdParam } from "../params.ts";
 import { type AdminUser, CreateTenantInput, ListUsersQuery, type Tenant, UpdateUserInput } from "../schemas.ts";
 
 export function tenantOut(t: TenantRow): Tenant {
@@ -95,10 +96,9 @@ export function adminRoutes(app: FastifyInstance, deps: ShimDeps) {
   });
 
   app.patch<{ Params: { id: string } }>("/admin/users/:id", async (req) => {
-    const target = `user:${req.params.id}`;
+    const target = `user:${/^\d{1,15}$/.test(req.params.id) ? req.params.id : "(invalid)"}`;
     const p = await requireAdmin(req, { action: "user.update", target, detail: { change: req.body ?? {} } });
-    const id = Number(req.params.id);
-    if (!Number.isSafeInteger(id) || id <= 0) throw new ReelError("REEL_NOT_FOUND", `user ${req.params.id} not found`);
+    const id = userIdParam(req.params.id);
     const parsed = UpdateUserInput.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid(parsed.error, "user change");
     const change = parsed.data;

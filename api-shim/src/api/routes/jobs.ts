@@ -36,12 +36,13 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     const ns = tenantNamespace(p);
     cache.assertSynced();
     const parsed = CreateJobInput.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalid(parsed.error, "job");
+    if (!parsed.success) throw invalid(parsed.error, "job", "REEL_JOB_INVALID");
     // The schema is strict at the spec's top level; a misspelt nested field (merge.alowPartial)
     // would be dropped silently, so it is refused with the closest known name, as reel run does.
     const unknown = unknownSpecFields((req.body as { spec?: unknown }).spec);
     if (unknown.length) throw unknownFieldsError(unknown);
     const input = parsed.data;
+    clusterOnly(input.spec);
     const obj = buildVideoJob(input, {
       namespace: ns,
       creator: actorName(p),
@@ -69,14 +70,9 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
         obj,
       );
     } catch (e) {
-      const err =
-        e instanceof ApiError && e.status === 409
-          ? new ReelError("REEL_JOB_EXISTS", `job ${input.name} already exists`)
-          : e instanceof ApiError && (e.status === 422 || e.status === 400)
-            ? new RequestError("REEL_JOB_INVALID", e.message.replace(/^POST \S+: /, ""))
-            : new ReelError("REEL_UNAVAILABLE", `the Kubernetes API refused the create: ${(e as Error).message}`, {
-                cause: e,
-              });
+      const err = createRefused(e, ns, input.name);
+      if (err.code === "REEL_UNAVAILABLE" || err.code === "REEL_TENANT_UNKNOWN")
+        req.log.warn({ err: (e as Error).message, videojob: `${ns}/${input.name ?? ""}` }, "create refused");
       await audit(req, p, {
         action: "job.create",
         target: `${ns}/${input.name ?? "(generated)"}`,
@@ -106,7 +102,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     if (!q.success) throw invalid(q.error, "query");
     const { phase, tag, limit } = q.data;
     const after = q.data.cursor ? decodeCursor(q.data.cursor) : undefined;
-    if (q.data.cursor && !after) throw new RequestError("REEL_JOB_INVALID", "cursor is not one this API gave out");
+    if (q.data.cursor && !after) throw new RequestError("REEL_INVALID_ARGUMENT", "cursor is not one this API gave out");
     // Both sources in the same order, merged: live CRs win over their own history rows.
     const live = cache
       .list(ns)
@@ -183,11 +179,52 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
       const err =
         e instanceof ApiError && e.status === 404
           ? jobNotFound(id)
-          : new ReelError("REEL_UNAVAILABLE", `the Kubernetes API refused the cancel: ${(e as Error).message}`);
+          : new ReelError("REEL_UNAVAILABLE", "the Kubernetes API did not take the cancel; try again shortly");
+      if (err.code === "REEL_UNAVAILABLE")
+        req.log.warn({ err: (e as Error).message, videojob: target }, "cancel refused");
       await audit(req, p, { action: "job.cancel", target, result: "failed", detail: { code: err.code } });
       throw err;
     }
     await audit(req, p, { action: "job.cancel", target, result: "ok" });
     return reply.code(202).send(jobFromVideoJob(patched));
   });
+}
+
+/**
+ * What an apiserver refusal of a create means to the caller, in our words only (its own text names
+ * internal hosts and may change): a name taken, a spec the CRD refuses (its field list is the
+ * caller's own input), a tenant whose namespace does not exist, or a 503 to retry.
+ */
+function createRefused(e: unknown, ns: string, name: string | undefined): ReelError {
+  if (!(e instanceof ApiError))
+    return new ReelError("REEL_UNAVAILABLE", "the Kubernetes API is not reachable; try again shortly");
+  if (e.status === 409) return new ReelError("REEL_JOB_EXISTS", `job ${name} already exists`);
+  if (e.status === 422 || e.status === 400)
+    return new RequestError("REEL_JOB_INVALID", e.message.replace(/^POST \S+: /, ""));
+  if (e.status === 404)
+    return new RequestError(
+      "REEL_TENANT_UNKNOWN",
+      `your tenant's namespace ${ns} does not exist in the cluster; ask an admin to create it or map the tenant to another`,
+      undefined,
+      409,
+    );
+  return new ReelError("REEL_UNAVAILABLE", "the Kubernetes API did not take the create; try again shortly");
+}
+
+/**
+ * Outputs a cluster can write: `local` is a directory on the machine running `reel run`, and a
+ * volume path must stay inside its claim (no `..` segment).
+ */
+function clusterOnly(spec: CreateJobInput["spec"]): void {
+  if (spec.output?.local) {
+    throw new RequestError("REEL_JOB_INVALID", "spec.output.local is for reel run; in a cluster use s3 or volume", [
+      { path: "spec.output.local", message: "not valid in a cluster; use output.s3 or output.volume" },
+    ]);
+  }
+  const path = spec.output?.volume?.path;
+  if (path?.split(/[\\/]+/).includes("..")) {
+    throw new RequestError("REEL_JOB_INVALID", "spec.output.volume.path may not leave the volume ('..')", [
+      { path: "spec.output.volume.path", message: "must not contain a '..' segment" },
+    ]);
+  }
 }

@@ -11,6 +11,7 @@ import { getUser } from "../../db/users.ts";
 import type { ShimDeps } from "../../deps.ts";
 import { requestAuditor } from "../audit.ts";
 import { invalid } from "../errors.ts";
+import { keyIdParam } from "../params.ts";
 import { CreateKeyInput } from "../schemas.ts";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -86,7 +87,7 @@ export function keyRoutes(app: FastifyInstance, deps: ShimDeps) {
 
   app.delete<{ Params: { id: string } }>("/keys/:id", async (req, reply) => {
     const p = keyManager(req);
-    const k = await getKey(deps.db.db, req.params.id);
+    const k = await getKey(deps.db.db, keyIdParam(req.params.id));
     // Someone else's key is not found, as another tenant's job is.
     if (!k || (k.userId !== p.userId && p.role !== "admin")) {
       throw new ReelError("REEL_NOT_FOUND", `key ${req.params.id} not found`);

@@ -178,7 +178,7 @@ export function openapiDocument(): Json {
           requestBody: { required: true, content: json(S.CreateTenantInput, "input") },
           responses: {
             "201": { description: "Created", content: json(S.Tenant) },
-            "400": error("REEL_JOB_INVALID (with details)"),
+            "400": error("REEL_INVALID_ARGUMENT (with details)"),
             "409": error("REEL_TENANT_EXISTS: the name or the namespace is taken"),
             ...errors,
           },
@@ -203,7 +203,7 @@ export function openapiDocument(): Json {
           requestBody: { required: true, content: json(S.UpdateUserInput, "input") },
           responses: {
             "200": { description: "The user after the change", content: json(S.AdminUser) },
-            "400": error("REEL_TENANT_UNKNOWN (no such tenant) or REEL_JOB_INVALID (with details)"),
+            "400": error("REEL_TENANT_UNKNOWN (no such tenant) or REEL_INVALID_ARGUMENT (with details)"),
             "404": error("REEL_NOT_FOUND"),
             "409": error("REEL_LAST_ADMIN: it would demote the last admin"),
             ...errors,

@@ -13,6 +13,7 @@ import { findJob } from "../../jobs/find.ts";
 import { planOutputLink } from "../../outputs/link.ts";
 import { presignOutput, type ReadSecret } from "../../outputs/sign.ts";
 import { requestAuditor } from "../audit.ts";
+import { outputIndexParam } from "../params.ts";
 
 /** Whether the client asked for JSON first (a browser's navigation or curl asks for anything). */
 export const wantsJson = (accept: string | undefined): boolean => /^\s*application\/json\b/i.test(accept ?? "");
@@ -42,8 +43,8 @@ export function outputRoutes(app: FastifyInstance, deps: ShimDeps) {
     const p = requireScope(req, "jobs:read");
     const ns = tenantNamespace(p);
     cache.assertSynced();
+    const n = outputIndexParam(req.params.n);
     const { job } = await findJob(deps, ns, req.params.id);
-    const n = /^\d{1,6}$/.test(req.params.n) ? Number(req.params.n) : -1;
     const plan = planOutputLink(job, n, { publicBaseUrl: config.REEL_OUTPUT_PUBLIC_BASE_URL });
     const link: OutputLink = plan.kind === "public" ? { url: plan.url } : await presignOutput(plan, ns, readSecret);
     await audit(req, p, {

@@ -1,0 +1,520 @@
+// The hostile-input suite, the REST shim (issue #13): two shim replicas on one PostgreSQL, one Redis
+// and the L2 control plane, tried as an attacker would — streams that outlive the access that
+// opened them, an anonymous health flood, audit rows forged through a JWT's name, NUL bytes in ids
+// and filters, ?access_token= on routes other than the WebSocket, and the weak spots after them.
+import { request } from "node:http";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { addUser } from "../../api-shim/src/admin.ts";
+import { parseConfig } from "../../api-shim/src/config.ts";
+import { connectPostgres } from "../../api-shim/src/db/database.ts";
+import { migrate } from "../../api-shim/src/db/migrate.ts";
+import { type RunningShim, startShim } from "../../api-shim/src/main.ts";
+import { type Cluster, clusterUp, k8sBinariesBuilt } from "../cluster/cluster.ts";
+import { type PostgresServer, startPostgres } from "../src/services/postgres.ts";
+import { type RedisServer, startRedis } from "../src/services/redis.ts";
+import { until } from "../src/until.ts";
+
+const built = k8sBinariesBuilt();
+const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
+const ISS = "https://id.example.com";
+const AUD = "reel-api";
+
+const spec = (name: string) => ({
+  episodes: [{ url: `https://cdn.example.com/${name}/0.mp4` }],
+  gpu: { policy: "off" },
+  output: { s3: { bucket: "videos", prefix: `${name}/`, credentialsSecret: "s3-creds" } },
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: answers are checked by shape
+type Answer = { status: number; body: any; headers: Headers };
+
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  o: { cred?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(o.cred ? { authorization: `Bearer ${o.cred}` } : {}),
+      ...(o.body !== undefined ? { "content-type": "application/json" } : {}),
+      ...o.headers,
+    },
+    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body, headers: res.headers };
+}
+
+/** A raw HTTP/1.1 request (fetch may not send Upgrade or Connection): status and body. */
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => {
+        text += c;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on("error", reject);
+    });
+    // A real upgrade that the server accepts (it should not) answers 101 on the 'upgrade' event.
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 101, body: "" });
+    });
+    // An upgraded POST whose body the server never reads would hang: it counts as no answer.
+    req.setTimeout(5000, () => {
+      req.destroy();
+      resolve({ status: 0, body: "no answer in 5 s" });
+    });
+    req.on("error", (e) => resolve({ status: -1, body: `${method} ${path}: ${e.message}` }));
+    req.end(body);
+  });
+}
+
+interface Block {
+  event: string;
+  data: string;
+}
+
+/** An SSE client over fetch: every block with its event name, and whether the server ended it. */
+function sse(url: string, cred: string) {
+  const ctl = new AbortController();
+  const blocks: Block[] = [];
+  const s = { blocks, status: 0, ended: false };
+  const done = (async () => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${cred}` }, signal: ctl.signal });
+    s.status = res.status;
+    if (!res.ok || !res.body) return;
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body) {
+      buf += dec.decode(chunk as Uint8Array, { stream: true });
+      for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+        const lines = buf.slice(0, i).split("\n");
+        buf = buf.slice(i + 2);
+        const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+        if (!data.length) continue;
+        const event = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "message";
+        blocks.push({ event, data: data.join("\n") });
+      }
+    }
+    s.ended = true;
+  })().catch(() => {});
+  const close = () => {
+    ctl.abort();
+    return done;
+  };
+  return { s, close };
+}
+
+/** A WebSocket with its messages and, once closed, the close code and reason. */
+async function ws(url: string, headers: Record<string, string> = {}) {
+  const socket = new WebSocket(url, { headers });
+  const got: string[] = [];
+  const closed: { code?: number; reason?: string } = {};
+  socket.on("message", (m) => got.push(String(m)));
+  socket.on("close", (code, reason) => {
+    closed.code = code;
+    closed.reason = String(reason);
+  });
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  return { socket, got, closed };
+}
+
+describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, PostgreSQL, Redis, L2)", () => {
+  let dir: string;
+  let cluster: Cluster;
+  let pg: PostgresServer;
+  let redis: RedisServer;
+  let a: RunningShim;
+  let b: RunningShim;
+  let A: string;
+  let B: string;
+  let signer: CryptoKey;
+  const keys: Record<string, string> = {};
+  const ids: Record<string, number> = {};
+  const kubectl = (args: string[]) => cluster.kubectl(args);
+  const setStatus = (name: string, status: Record<string, unknown>) =>
+    kubectl([
+      "-n",
+      "media",
+      "patch",
+      "videojob",
+      name,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+  const jwt = (claims: Record<string, unknown>, o: { exp?: number; iat?: number } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: ISS, aud: AUD, ...claims })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuedAt(o.iat ?? now)
+      .setExpirationTime(o.exp ?? now + 300)
+      .sign(signer);
+  };
+  const sqlQuery = async <T>(fn: (sql: ReturnType<typeof connectPostgres>) => Promise<T>): Promise<T> => {
+    const sql = connectPostgres(pg.url, 1);
+    try {
+      return await fn(sql);
+    } finally {
+      await sql.end();
+    }
+  };
+  /** A new key for user `userId` (made by alice, an admin), and its id. */
+  const newKey = async (userId: number, scopes?: string[]) => {
+    const r = await call(A, "POST", "/api/v1/keys", {
+      cred: keys.alice,
+      body: { name: "hostile", userId, ...(scopes ? { scopes } : {}) },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    return { key: r.body.key as string, id: r.body.id as string };
+  };
+  const createJob = async (name: string) => {
+    const r = await call(A, "POST", "/api/v1/jobs", { cred: keys.olga, body: { name, spec: spec(name) } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    await until(`both replicas to serve ${name}`, async () => {
+      const got = await Promise.all(
+        [A, B].map((base) => call(base, "GET", `/api/v1/jobs/${name}`, { cred: keys.vera })),
+      );
+      return got.every((g) => g.status === 200);
+    });
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "reel-hostile-shim-"));
+    [cluster, pg, redis] = await Promise.all([
+      clusterUp({ level: 2, dir: join(dir, "cluster") }),
+      startPostgres(),
+      startRedis(),
+    ]);
+    process.env.KUBECONFIG = cluster.kubeconfig;
+    await kubectl(["apply", "--server-side", "-f", crd]);
+    await kubectl(["create", "namespace", "media"]);
+    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
+    const kp = await generateKeyPair("ES256", { extractable: true });
+    signer = kp.privateKey;
+    const jwks = join(dir, "jwks.json");
+    await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid: "k1", alg: "ES256" }] }));
+    await sqlQuery(async (sql) => {
+      await migrate(sql);
+      for (const [name, role] of [
+        ["alice", "admin"],
+        ["olga", "operator"],
+        ["vera", "viewer"],
+        ["dora", "viewer"],
+      ] as const) {
+        const u = await addUser(sql, { name, role, tenant: "media" });
+        keys[name] = u.key;
+        ids[name] = u.userId;
+      }
+    });
+    const config = parseConfig({
+      REEL_SHIM_PORT: "0",
+      REEL_SHIM_HOST: "127.0.0.1",
+      DATABASE_URL: pg.url,
+      REEL_REDIS_URL: redis.url,
+      REEL_JWT_ISSUER: ISS,
+      REEL_JWT_AUDIENCE: AUD,
+      REEL_JWT_JWKS_FILE: jwks,
+      REEL_SSE_HEARTBEAT_MS: "1000",
+      REEL_RATE_LIMIT_IP: "100000",
+      REEL_RATE_LIMIT_KEY: "100000",
+      LOG_LEVEL: "silent",
+    });
+    [a, b] = await Promise.all([startShim(config, { webhooks: false }), startShim(config, { webhooks: false })]);
+    A = `http://127.0.0.1:${a.port}`;
+    B = `http://127.0.0.1:${b.port}`;
+    for (const base of [A, B])
+      await until("a replica to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  describe("defect 1: streams end when the access that opened them ends, on every replica", () => {
+    it("ends an SSE and a WebSocket stream on replica B within 3 s of the key's revocation through replica A", async () => {
+      await createJob("rev-key");
+      const k = await newKey(ids.vera as number, ["jobs:read"]);
+      const stream = sse(`${B}/api/v1/jobs/rev-key/events`, k.key);
+      const socket = await ws(`${B.replace("http", "ws")}/api/v1/jobs/rev-key/ws`, {
+        authorization: `Bearer ${k.key}`,
+      });
+      await until("both snapshots", async () => stream.s.blocks.length >= 1 && socket.got.length >= 1);
+      const revoked = await call(A, "DELETE", `/api/v1/keys/${k.id}`, { cred: keys.alice });
+      expect(revoked.status).toBe(204);
+      const t0 = Date.now();
+      await until("the SSE stream to end", async () => stream.s.ended, 3000, 20);
+      await until("the WebSocket to close", async () => socket.closed.code !== undefined, 3000, 20);
+      const last = stream.s.blocks.at(-1) as Block;
+      expect(last.event).toBe("closed");
+      expect(JSON.parse(last.data).error.code).toBe("REEL_AUTH_INVALID");
+      expect(socket.closed.code).toBe(4401);
+      expect(socket.closed.reason).toMatch(/revoked/);
+      // Nothing after the revocation reaches anyone: a phase change now is not delivered.
+      const blocks = stream.s.blocks.length;
+      await setStatus("rev-key", { phase: "Downloading", progress: 5 });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(stream.s.blocks.length).toBe(blocks);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      await stream.close();
+    });
+
+    it("ends a user's streams on replica B when an admin takes them out of the tenant through replica A", async () => {
+      await createJob("rev-user");
+      const stream = sse(`${B}/api/v1/jobs/rev-user/events`, keys.dora as string);
+      await until("the snapshot", async () => stream.s.blocks.length >= 1);
+      const moved = await call(A, "PATCH", `/api/v1/admin/users/${ids.dora}`, {
+        cred: keys.alice,
+        body: { tenant: null },
+      });
+      expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+      await until("the SSE stream to end", async () => stream.s.ended, 3000, 20);
+      const last = stream.s.blocks.at(-1) as Block;
+      expect(last.event).toBe("closed");
+      expect(JSON.parse(last.data).error.code).toBe("REEL_FORBIDDEN");
+      await stream.close();
+      // A user whose role changes but keeps jobs:read keeps streaming: a change is re-checked, not a reason by itself.
+      const vera = sse(`${B}/api/v1/jobs/rev-user/events`, keys.vera as string);
+      await until("vera's snapshot", async () => vera.s.blocks.length >= 1);
+      const promoted = await call(A, "PATCH", `/api/v1/admin/users/${ids.vera}`, {
+        cred: keys.alice,
+        body: { role: "operator" },
+      });
+      expect(promoted.status).toBe(200);
+      await setStatus("rev-user", { phase: "Downloading", progress: 7 });
+      await until("vera's phase event", async () => vera.s.blocks.some((x) => x.data.includes('"progress":7')));
+      expect(vera.s.ended).toBe(false);
+      await call(A, "PATCH", `/api/v1/admin/users/${ids.vera}`, { cred: keys.alice, body: { role: "viewer" } });
+      await vera.close();
+    });
+
+    it("ends a JWT's stream when the token expires", async () => {
+      await createJob("rev-jwt");
+      const token = await jwt({ sub: "jane", name: "Jane" }, { exp: Math.floor(Date.now() / 1000) + 6 });
+      const me = await call(B, "GET", "/api/v1/me", { cred: token });
+      expect(me.status).toBe(200);
+      await call(A, "PATCH", `/api/v1/admin/users/${me.body.id}`, { cred: keys.alice, body: { tenant: "media" } });
+      await until(
+        "B to see the new tenant",
+        async () => (await call(B, "GET", "/api/v1/me", { cred: token })).body.namespace === "media",
+      );
+      const stream = sse(`${B}/api/v1/jobs/rev-jwt/events`, token);
+      await until("the snapshot", async () => stream.s.blocks.length >= 1);
+      await until("the stream to end at exp", async () => stream.s.ended, 10_000, 50);
+      expect(JSON.parse((stream.s.blocks.at(-1) as Block).data).error.code).toBe("REEL_AUTH_INVALID");
+      await stream.close();
+    });
+  });
+
+  describe("defect 2: /api/health costs nothing an anonymous caller could abuse", () => {
+    it("answers 200 probes from state it has: no apiserver call, at most one PostgreSQL and one Redis ping", async () => {
+      const counted = { kube: 0, pg: 0, redis: 0 };
+      const kube = a.deps.kube;
+      const request = kube.request.bind(kube);
+      const ping = a.deps.db.ping.bind(a.deps.db);
+      const redisPing = a.deps.redis.ping.bind(a.deps.redis);
+      kube.request = ((...args: Parameters<typeof request>) => {
+        counted.kube++;
+        return request(...args);
+      }) as typeof kube.request;
+      a.deps.db.ping = (ms?: number) => {
+        counted.pg++;
+        return ping(ms);
+      };
+      a.deps.redis.ping = (() => {
+        counted.redis++;
+        return redisPing();
+      }) as typeof a.deps.redis.ping;
+      try {
+        // The job route alone, then under 40 concurrent probes the whole time (timings are printed).
+        const create = async (name: string) => {
+          const t = performance.now();
+          const r = await call(A, "POST", "/api/v1/jobs", { cred: keys.olga, body: { name, spec: spec(name) } });
+          expect(r.status).toBe(201);
+          return performance.now() - t;
+        };
+        const quiet = await create("health-quiet");
+        const before = { ...counted };
+        let flooding = true;
+        const flood = Array.from({ length: 40 }, async () => {
+          let n = 0;
+          while (flooding && n < 5) {
+            const r = await fetch(`${A}/api/health`);
+            expect(r.status).toBe(200);
+            n++;
+          }
+        });
+        const busy = await create("health-busy");
+        flooding = false;
+        await Promise.all(flood);
+        console.log(
+          `POST /api/v1/jobs: ${quiet.toFixed(1)} ms alone, ${busy.toFixed(1)} ms under 40 concurrent probes`,
+        );
+        // The one create made one apiserver call; the probes none.
+        expect(counted.kube - before.kube).toBe(1);
+        expect(counted.pg - before.pg).toBeLessThanOrEqual(1);
+        expect(counted.redis - before.redis).toBeLessThanOrEqual(1);
+      } finally {
+        kube.request = request;
+        a.deps.db.ping = ping;
+        a.deps.redis.ping = redisPing;
+      }
+    });
+  });
+
+  describe("defect 3: audit actors no token can imitate", () => {
+    it("records a JWT user named like alice's key as user id and credential, with the name cleaned and bounded", async () => {
+      const olgaKeyId = (keys.olga as string).split("_")[1] as string;
+      const forged = `olga (key ${olgaKeyId})\u001b[2J\r\nroot${"x".repeat(400)}`;
+      const token = await jwt({ sub: "mallory", name: forged });
+      const me = await call(A, "GET", "/api/v1/me", { cred: token });
+      expect(me.status, JSON.stringify(me.body)).toBe(200);
+      await call(A, "PATCH", `/api/v1/admin/users/${me.body.id}`, {
+        cred: keys.alice,
+        body: { role: "operator", tenant: "media" },
+      });
+      const byJwt = await call(A, "POST", "/api/v1/jobs", {
+        cred: token,
+        body: { name: "forged", spec: spec("forged") },
+      });
+      expect(byJwt.status, JSON.stringify(byJwt.body)).toBe(201);
+      const byKey = await call(A, "POST", "/api/v1/jobs", {
+        cred: keys.olga,
+        body: { name: "genuine", spec: spec("genuine") },
+      });
+      expect(byKey.status).toBe(201);
+      const rows = await sqlQuery(
+        (sql) => sql<{ target: string; actor: string }[]>`
+          SELECT target, actor FROM audit_log WHERE action = 'job.create' AND target IN ('media/forged', 'media/genuine')`,
+      );
+      const actor = (t: string) => rows.find((r) => r.target === t)?.actor as string;
+      expect(actor("media/genuine")).toBe(`user:${ids.olga} key:${olgaKeyId}`);
+      expect(actor("media/forged")).toBe(`user:${me.body.id} jwt`);
+      const annotation = async (name: string) =>
+        (await kubectl([
+          "-n",
+          "media",
+          "get",
+          "videojob",
+          name,
+          "-o",
+          "jsonpath={.metadata.annotations.reel\\.dev/created-by}",
+        ])) ?? "";
+      expect((await annotation("forged")).trim()).toBe(`user:${me.body.id} jwt`);
+      // The name kept for display: no control characters, at most 64 characters.
+      expect(me.body.name).not.toMatch(/\p{Cc}/u);
+      expect(me.body.name.length).toBeLessThanOrEqual(64);
+    });
+
+    it("refuses a JWT with an empty sub, an iat in the future, or a lifetime past the maximum token age", async () => {
+      const now = Math.floor(Date.now() / 1000);
+      for (const [what, token] of [
+        ["empty sub", await jwt({ sub: "" })],
+        ["iat an hour ahead", await jwt({ sub: "time-traveller" }, { iat: now + 3600, exp: now + 7200 })],
+        ["a ten-year lifetime", await jwt({ sub: "forever" }, { exp: now + 10 * 365 * 86400 })],
+      ] as const) {
+        const r = await call(A, "GET", "/api/v1/me", { cred: token });
+        expect(r.status, what).toBe(401);
+        expect(r.body.error.code, what).toBe("REEL_AUTH_INVALID");
+      }
+      const users = await sqlQuery(
+        (sql) => sql`SELECT 1 FROM users WHERE subject IN ('', 'time-traveller', 'forever')`,
+      );
+      expect(users.length).toBe(0);
+    });
+  });
+
+  describe("defect 4: NUL bytes and malformed ids are 400s before any lookup", () => {
+    it.each([
+      ["GET", "/api/v1/jobs/a%00b"],
+      ["GET", "/api/v1/jobs/a%00b/status"],
+      ["POST", "/api/v1/jobs/a%00b/cancel"],
+      ["GET", "/api/v1/jobs/a%00b/outputs/0/download"],
+      ["GET", "/api/v1/jobs/a%00b/events"],
+      ["GET", `/api/v1/jobs/${"x".repeat(300)}`],
+      ["GET", "/api/v1/jobs/Upper_Case"],
+      ["DELETE", "/api/v1/keys/a%00bcdefg"],
+      ["DELETE", "/api/v1/keys/short"],
+      ["GET", "/api/v1/jobs?tag=a%00b"],
+      ["GET", "/api/v1/jobs?phase=a%00b"],
+      ["GET", "/api/v1/admin/users?tenant=a%00b"],
+      ["PATCH", "/api/v1/admin/users/1%00"],
+      ["POST", "/api/v1/keys"],
+    ])("%s %s answers 400 REEL_INVALID_ARGUMENT without the database's words", async (method, path) => {
+      const body =
+        method === "POST" && path === "/api/v1/keys"
+          ? { name: "a\u0000b" }
+          : method === "PATCH"
+            ? { role: "viewer" }
+            : method === "POST"
+              ? {}
+              : undefined;
+      const r = await call(A, method, path, { cred: keys.alice, ...(body ? { body } : {}) });
+      // Fastify refuses a path parameter over its length limit itself: 414, in the same shape.
+      expect(r.status, JSON.stringify(r.body)).toBe(path.length > 300 ? 414 : 400);
+      expect(r.body.error.code).toBe("REEL_INVALID_ARGUMENT");
+      expect(JSON.stringify(r.body)).not.toMatch(/UTF8|byte sequence|0x00|bug/i);
+    });
+  });
+
+  describe("defect 5: ?access_token= on the WebSocket route only, with a real upgrade", () => {
+    it("refuses a query token on key creation and the admin routes, upgrade header or not", async () => {
+      const token = encodeURIComponent(keys.alice as string);
+      const upgrade = {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      };
+      // An Upgrade header alone (a plain request), and a real upgrade (Node's 'upgrade' event)
+      // without a body, which the server would not read.
+      for (const [headers, body] of [
+        [{ upgrade: "websocket", "content-type": "application/json" }, JSON.stringify({ name: "via-query" })],
+        [upgrade, undefined],
+      ] as const) {
+        const post = await raw(A, "POST", `/api/v1/keys?access_token=${token}`, headers, body);
+        expect(post.status, post.body).toBe(401);
+        const admin = await raw(A, "GET", `/api/v1/admin/users?access_token=${token}`, headers);
+        expect(admin.status, admin.body).toBe(401);
+      }
+      // Not on the WebSocket route either without an upgrade ...
+      const plain = await raw(A, "GET", `/api/v1/jobs/rev-key/ws?access_token=${token}`, { upgrade: "websocket" });
+      expect(plain.status).toBe(401);
+      // ... and with one it still works (browsers cannot set headers on a WebSocket).
+      await createJob("ws-query");
+      const s = await ws(
+        `${A.replace("http", "ws")}/api/v1/jobs/ws-query/ws?access_token=${encodeURIComponent(keys.vera as string)}`,
+      );
+      await until("the snapshot", async () => s.got.length >= 1);
+      s.socket.close();
+      const keysMade = await sqlQuery((sql) => sql`SELECT 1 FROM api_keys WHERE name = 'via-query'`);
+      expect(keysMade.length).toBe(0);
+    });
+  });
+});
