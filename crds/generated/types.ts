@@ -209,6 +209,33 @@ export interface VideoJob {
       bytesDownloaded?: number;
       bytesOutput?: number;
       durationSecs?: number;
+      /**
+       * What the source is (container, codecs, picture, length, site title).
+       */
+      source?: {
+        /**
+         * ffprobe's format name, e.g. mov,mp4,m4a,3gp,3g2,mj2 or matroska,webm.
+         */
+        container?: string;
+        videoCodec?: string;
+        audioCodec?: string;
+        width?: number;
+        height?: number;
+        fps?: number;
+        durationSecs?: number;
+        /**
+         * The title the source's site gives (pages fetched with yt-dlp).
+         */
+        title?: string;
+        /**
+         * YYYYMMDD, as the site dates the upload.
+         */
+        uploadDate?: string;
+        /**
+         * The length the site states.
+         */
+        siteDurationSecs?: number;
+      };
       quality?: {
         /**
          * Mean SSIM of the luma plane, 0..1.

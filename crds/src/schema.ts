@@ -228,6 +228,20 @@ export const QualityScores = z.object({
   vmafUnavailable: z.string().optional().describe("Why VMAF was not measured."),
 });
 
+/** What an episode's source is: ffprobe's reading of the fetched file and its site's own words. */
+export const SourceFacts = z.object({
+  container: z.string().optional().describe("ffprobe's format name, e.g. mov,mp4,m4a,3gp,3g2,mj2 or matroska,webm."),
+  videoCodec: z.string().optional(),
+  audioCodec: z.string().optional(),
+  width: z.number().int().min(0).optional(),
+  height: z.number().int().min(0).optional(),
+  fps: z.number().min(0).optional(),
+  durationSecs: z.number().min(0).optional(),
+  title: z.string().max(200).optional().describe("The title the source's site gives (pages fetched with yt-dlp)."),
+  uploadDate: z.string().optional().describe("YYYYMMDD, as the site dates the upload."),
+  siteDurationSecs: z.number().min(0).optional().describe("The length the site states."),
+});
+
 const LoudnessLevel = z.object({
   integrated: z.number().optional().describe("Integrated loudness, LUFS (absent for silence)."),
   truePeak: z.number().optional().describe("True peak, dBTP."),
@@ -270,6 +284,7 @@ export const EpisodeStatus = z.object({
   bytesDownloaded: z.number().int().min(0).optional(),
   bytesOutput: z.number().int().min(0).optional(),
   durationSecs: z.number().min(0).optional(),
+  source: SourceFacts.optional().describe("What the source is (container, codecs, picture, length, site title)."),
   quality: QualityScores.optional(),
   loudness: EpisodeLoudness.optional().describe("What loudness normalisation measured and did."),
   picture: EpisodePicture.optional().describe("What was done to the picture beyond scaling."),

@@ -49,6 +49,10 @@ beforeAll(async () => {
   const routes: Record<string, { type: string; body?: string; file?: string }> = {
     "/a.mp4": { type: "video/mp4", file: "a.mp4" },
     "/b.mp4": { type: "video/mp4", file: "b.mp4" },
+    "/watch": {
+      type: "text/html",
+      body: '<html><head><meta property="og:title" content="Site Title"></head><body><video src="/a.mp4"></video></body></html>',
+    },
   };
   site = await serveSite(tmp.dir, routes);
   const o = site.origin;
@@ -118,4 +122,40 @@ describe("reel run with a playlist", () => {
     expect(r.stderr).toContain("REEL_TOO_MANY_EPISODES");
     expect(r.stderr).toContain("501 episodes");
   }, 120_000);
+});
+
+describe("reel run with a page's metadata", () => {
+  it("titles an untitled page's chapter with the site's title and records the source facts", async () => {
+    const o = site.origin;
+    const job = await writeJob("site", [
+      { url: `${o}/watch` },
+      { url: `${o}/b.mp4`, title: "Given" },
+      { url: `${o}/a.mp4` },
+    ]);
+    const r = await reel(["run", job, "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as {
+      episodes: { title: string; source?: Record<string, unknown> }[];
+      output: { location: string };
+    };
+    const probe = execFileSync("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", result.output.location]);
+    const chapters = (JSON.parse(probe.toString()) as { chapters: { tags: { title: string } }[] }).chapters;
+    // The generic extractor numbers a page's <video> elements after the page's title.
+    expect(chapters.map((c) => c.tags.title)).toEqual(["Site Title (1)", "Given", "Episode 3"]);
+    expect(result.episodes[0]?.title).toBe("Site Title (1)");
+    expect(result.episodes[0]?.source).toMatchObject({
+      container: expect.stringContaining("mp4"),
+      videoCodec: "h264",
+      audioCodec: "aac",
+      width: 320,
+      height: 240,
+      fps: 25,
+      title: "Site Title (1)",
+      uploadDate: "20261102",
+    });
+    expect(result.episodes[0]?.source?.durationSecs).toBeCloseTo(1.5, 1);
+    // A direct file has no site: its facts are ffprobe's alone.
+    expect(result.episodes[1]?.source).toMatchObject({ videoCodec: "h264", width: 320, height: 240 });
+    expect(result.episodes[1]?.source?.title).toBeUndefined();
+  }, 180_000);
 });

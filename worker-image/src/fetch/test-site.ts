@@ -5,6 +5,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 
+/** Every response's Last-Modified: yt-dlp's generic extractor dates an upload by it. */
+export const LAST_MODIFIED = "Mon, 02 Nov 2026 10:00:00 GMT";
+
 export interface Route {
   type: string;
   /** The body; or `file`, a name under the site's folder. */
@@ -28,7 +31,7 @@ export async function serveSite(dir: string, routes: Record<string, Route>, host
     const route = routes[path];
     if (!route) return void res.writeHead(404).end();
     const body = route.file ? await readFile(join(dir, route.file)) : Buffer.from(route.body ?? "");
-    res.writeHead(200, { "content-type": route.type, "content-length": body.length });
+    res.writeHead(200, { "content-type": route.type, "content-length": body.length, "last-modified": LAST_MODIFIED });
     res.end(req.method === "HEAD" ? undefined : body);
   });
   await new Promise<void>((ok) => server.listen(0, host, ok));

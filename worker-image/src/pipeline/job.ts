@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { failedEpisodesSummary, ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
+import { episodeTitle, sourceFacts } from "../fetch/facts.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import { episodeFileName, mergedFileName, safeName } from "../output/names.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
@@ -191,8 +192,11 @@ export async function processEpisode(
     await mkdir(encodedDir, { recursive: true });
     const fetched = await time("fetch", () => stages.fetch(ep.url, dir, spec, ctx("fetch", "Downloading")));
     status.bytesDownloaded = fetched.bytes;
+    // Untitled in the manifest: the chapter takes the source's own title (a page's, from yt-dlp).
+    status.title = episodeTitle(ep.title, index, fetched.site);
     const probe = await time("probe", () => stages.probe(fetched.path, ctx("probe", "Probing")));
     status.durationSecs = probe.durationSecs;
+    status.source = sourceFacts(probe, fetched.site);
     const segments = o.split
       ? await time(
           "split",

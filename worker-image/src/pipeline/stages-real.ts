@@ -136,6 +136,9 @@ export function realStages(o: RealStagesOptions): Stages {
         height: p.video.height,
         fps: p.video.fps,
         hasAudio: p.hasAudio,
+        container: p.formatName,
+        videoCodec: p.video.codec,
+        ...(p.audio ? { audioCodec: p.audio.codec } : {}),
       };
     },
 
@@ -331,7 +334,7 @@ export function realStages(o: RealStagesOptions): Stages {
           ctx.signal,
         );
         const { size } = await stat(r.path);
-        return { path: r.path, bytes: size, route };
+        return { path: r.path, bytes: size, route, site: r.info };
       } finally {
         proxy.stop();
       }

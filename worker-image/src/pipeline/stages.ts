@@ -1,6 +1,7 @@
 // The port between the job runner and the real work. stages-real.ts wires it to the Rust core,
 // yt-dlp and ffmpeg; unit tests of the runner give it fakes.
 import type { VideoJobSpec } from "@reel/crds";
+import type { SiteInfo } from "../fetch/ytdlp.ts";
 import type { EpisodeStatus, QualityScores } from "./types.ts";
 
 export interface StageContext {
@@ -15,12 +16,18 @@ export interface SourceProbe {
   height: number;
   fps: number;
   hasAudio: boolean;
+  /** ffprobe's format name and the codecs of the kept streams, for the status's source facts. */
+  container?: string;
+  videoCodec?: string;
+  audioCodec?: string;
 }
 
 export interface Fetched {
   path: string;
   bytes: number;
   route: "hls" | "direct" | "page";
+  /** What the source's site said of it (pages fetched with yt-dlp). */
+  site?: SiteInfo;
 }
 
 export interface Encoded {
