@@ -3,7 +3,7 @@
 // definition for both sides; the operator parses leniently (a message cut short or from an older
 // worker yields what can be read, never a failed reconcile).
 import { z } from "zod";
-import { EpisodePhase, QualityScores } from "./schema.ts";
+import { EpisodePhase, QualityScores, SourceFacts } from "./schema.ts";
 
 const CodedError = z.object({ code: z.string(), message: z.string() });
 
@@ -35,6 +35,10 @@ export const EpisodeOutcome = z.object({
   error: CodedError.optional(),
   /** What the episode came out with that status should show (e.g. a truncated source kept). */
   warnings: z.array(CodedError).max(8).optional(),
+  /** The source's own title (a page's, from yt-dlp), sent when the manifest left the episode untitled. */
+  title: z.string().max(200).optional(),
+  /** What the source is: container, codecs, picture, length, the site's title and date. */
+  source: SourceFacts.optional(),
 });
 
 /** One segment of a split episode, encoded by a pod of the episode's Indexed Job. */

@@ -187,6 +187,44 @@ describe("decide", () => {
     expect(d.status.phase).toBe("Merging");
   });
 
+  it("titles an untitled episode with its source's title, records its source facts, and the merge chapters by it", () => {
+    const source = { container: "matroska,webm", videoCodec: "vp9", width: 1280, height: 720, fps: 25, title: "Pilot" };
+    const result = (index: number) => ({
+      mode: "episode",
+      index,
+      phase: "Completed",
+      ...(index === 1 ? { title: "Pilot", source } : {}),
+    });
+    const untitled = {
+      episodes: [
+        { url: "https://cdn.example.com/1.mp4", title: "One" },
+        { url: "https://video.example.com/watch?v=1" },
+        { url: "https://cdn.example.com/3.mp4", title: "Three" },
+      ],
+    };
+    const d = decide(
+      vj({ spec: untitled }),
+      observed({
+        jobs: [ep(0, complete), ep(1, complete), ep(2, complete)],
+        pods: [pod("s1-ep0", result(0)), pod("s1-ep1", result(1)), pod("s1-ep2", result(2))],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.map((e) => e.title)).toEqual(["One", "Pilot", "Three"]);
+    expect(d.status.episodes?.[1]?.source).toEqual(source);
+    const env = (
+      (d.create[0]?.spec ?? { template: { spec: { containers: [] } } }) as {
+        template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+      }
+    ).template.spec.containers[0]?.env;
+    expect(
+      JSON.parse(env?.find((e) => e.name === "REEL_MERGE_EPISODES")?.value ?? "").map(
+        (e: { title: string }) => e.title,
+      ),
+    ).toEqual(["One", "Pilot", "Three"]);
+  });
+
   it("is Completed and Ready with the output the merge reported", () => {
     const out = {
       mode: "merge",

@@ -142,6 +142,9 @@ export function episodeRunning(v: EpisodeView, job: ObservedJob, c: EpisodeConte
     if (result?.bytesOutput !== undefined) done.bytesOutput = result.bytesOutput;
     if (result?.durationSecs !== undefined) done.durationSecs = result.durationSecs;
     if (result?.warnings) done.warnings = result.warnings;
+    if (result?.source) done.source = result.source;
+    // The source's own title for an episode the manifest left untitled: status and chapter show it.
+    if (result?.title) done.title = result.title;
     return { status: done, from: "job" };
   }
   if (jobCondition(job, "Failed")) {
@@ -167,6 +170,8 @@ export function episodeSplit(
     ...common,
     ...(result.durationSecs !== undefined ? { durationSecs: result.durationSecs } : {}),
     ...(result.bytesDownloaded !== undefined ? { bytesDownloaded: result.bytesDownloaded } : {}),
+    ...(result.source ? { source: result.source } : {}),
+    ...(result.title ? { title: result.title } : {}),
   };
   if (c.cancelled) return { status: { ...known, phase: "Cancelled", finishedAt: c.now.toISOString() }, from: "job" };
   return planSegments(v, known, result.split?.segments ?? 0, { failedNodes: v.failedNodes }, c);

@@ -88,6 +88,9 @@ function outcomeOf(status: EpisodeStatus, extra: Partial<EpisodeOutcome>): Episo
     ...(status.durationSecs !== undefined ? { durationSecs: status.durationSecs } : {}),
     ...(status.error ? { error: status.error } : {}),
     ...(status.warnings ? { warnings: status.warnings } : {}),
+    ...(status.source ? { source: status.source } : {}),
+    // A title the source gave (the manifest had none): the operator shows it and chapters by it.
+    ...(status.source?.title && status.title === status.source.title ? { title: status.title } : {}),
     ...extra,
   };
 }
@@ -102,7 +105,9 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   log.info({ url: redact(env.episode.url), encoderHint: env.encoderHint }, "episode starting");
   // A long episode is cut into segments for the operator's Indexed Job instead of encoded here.
   const cut: { segments?: SplitRecord["segments"]; audio?: { sha256: string } } = {};
-  const r = await processEpisode({ url: env.episode.url, title: env.episode.title }, index, {
+  // The manifest's own title only: an untitled episode takes its source's title (processEpisode).
+  const given = env.job.spec.episodes[0]?.title;
+  const r = await processEpisode({ url: env.episode.url, ...(given ? { title: given } : {}) }, index, {
     stages: ctx.stages,
     spec: env.job.spec,
     cacheDir: ctx.cacheDir,

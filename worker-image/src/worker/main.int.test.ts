@@ -239,6 +239,21 @@ describe("reel worker, episode pods", () => {
     expect(rec.ytDlp).toBe(p.result.ytDlp);
   }, 120_000);
 
+  it("sends an untitled page episode's own title and its source facts, and no title for a titled one", async () => {
+    const page = '<html><head><title>Site Title</title></head><body><video src="/good1.mp4"></video></body></html>\n';
+    await writeFile(join(src, "titled.html"), page);
+    const url = `${server.origin}/titled.html`;
+    const p = await episodePod({ name: "site", uid: "uid-site", episodes: [{ url }] }, 0);
+    expect(p.code, p.raw).toBe(0);
+    // The generic extractor numbers a page's <video> elements after the page's title.
+    expect(p.result.title).toBe("Site Title (1)");
+    expect(p.result.source).toMatchObject({ videoCodec: "h264", width: 320, height: 240, title: "Site Title (1)" });
+    const given = await episodePod({ name: "site2", uid: "uid-site2", episodes: [{ url, title: "Given" }] }, 0);
+    expect(given.code, given.raw).toBe(0);
+    expect(given.result.title).toBeUndefined();
+    expect(given.result.source?.title).toBe("Site Title (1)");
+  }, 180_000);
+
   it("a 404 source exits 2 with REEL_SOURCE_NOT_FOUND and stages nothing", async () => {
     const job = {
       name: "partial",
