@@ -37,6 +37,8 @@ export interface ParseOptions {
 }
 
 export function parseVideoJob(input: unknown, opts: ParseOptions = {}): VideoJob {
+  const playlists = playlistEntries(input);
+  if (playlists.length) throw new VideoJobInvalidError(playlists);
   if (opts.unknownFields !== "ignore") {
     const unknown = unknownFields(VideoJob, input, [], LENIENT_AT_TOP);
     if (unknown.length) throw new VideoJobInvalidError(unknown);
@@ -48,6 +50,22 @@ export function parseVideoJob(input: unknown, opts: ParseOptions = {}): VideoJob
     throw new VideoJobInvalidError(broken.map((r) => `spec${r.at.map((p) => `.${p}`).join("")}: ${r.message}`));
   }
   return parsed.data;
+}
+
+/**
+ * Playlist entries (`- playlist: URL`) are expanded by `reel run` before this parse; anywhere else
+ * they are named as such instead of read as episodes without a url.
+ */
+function playlistEntries(input: unknown): string[] {
+  const episodes = (input as { spec?: { episodes?: unknown } } | null)?.spec?.episodes;
+  if (!Array.isArray(episodes)) return [];
+  return episodes.flatMap((e, i) =>
+    e && typeof e === "object" && Object.hasOwn(e, "playlist")
+      ? [
+          `spec.episodes.${i}: a playlist entry is expanded by reel run (reel run --dry-run prints its episodes); the cluster takes url entries only for now`,
+        ]
+      : [],
+  );
 }
 
 /**

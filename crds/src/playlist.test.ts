@@ -33,6 +33,17 @@ describe("findPlaylists", () => {
   });
 });
 
+describe("parseVideoJob", () => {
+  it("names a playlist entry that was not expanded, instead of asking for its url", () => {
+    expect(() => parseVideoJob(manifest([{ url: "https://a.example/1.mp4" }, { playlist: feed }]))).toThrow(
+      expect.objectContaining({
+        code: "REEL_JOB_INVALID",
+        message: expect.stringContaining("spec.episodes.1: a playlist entry is expanded by reel run"),
+      }),
+    );
+  });
+});
+
 describe("replacePlaylists", () => {
   it("splices each playlist's episodes in where it stood, keeping the order, into a valid VideoJob", () => {
     const doc = manifest([

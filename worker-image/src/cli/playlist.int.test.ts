@@ -62,6 +62,13 @@ beforeAll(async () => {
     { title: "Oldest: a teaser", url: `${o}/gone.mp4` },
   ];
   routes["/feed.xml"] = { type: "application/rss+xml", body: podcastFeed("Show", items) };
+  const hostile = [
+    // XML 1.0 allows no other control characters: a feed cannot carry ESC, the parser refuses it.
+    { title: "Ep\u202eevil\tone\n2  Forged  http://x/", url: `${o}/a.mp4` },
+    { title: "Metadata", url: "http://169.254.169.254/latest/meta-data.mp4" },
+    { title: "Loopback", url: "http://127.0.0.1:9/x.mp4" },
+  ];
+  routes["/hostile.xml"] = { type: "application/rss+xml", body: podcastFeed("Hostile", hostile) };
   const many = Array.from({ length: 600 }, (_, i) => ({ title: `Ep ${i + 1}`, url: `${o}/m${i}.mp4` }));
   routes["/big.xml"] = { type: "application/rss+xml", body: podcastFeed("Big", many) };
 }, 60_000);
@@ -122,6 +129,26 @@ describe("reel run with a playlist", () => {
     expect(r.stderr).toContain("REEL_TOO_MANY_EPISODES");
     expect(r.stderr).toContain("501 episodes");
   }, 120_000);
+});
+
+describe("reel run with a hostile feed", () => {
+  it("shows control characters in a feed's titles inert, and its internal addresses are refused by the egress guard", async () => {
+    const job = await writeJob("hostile", [{ playlist: `${site.origin}/hostile.xml` }], true);
+    const dry = await reel(["run", job, "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    expect(dry.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f\u202e]/);
+    expect(dry.stdout).toContain("Ep\\u202eevil\\tone\\n2  Forged");
+    expect(dry.stdout.split("\n").filter((l) => l.includes("Forged"))).toHaveLength(1);
+    const r = await reel(["run", job, "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { episodes: { phase: string; error?: { code: string } }[] };
+    expect(result.episodes.map((e) => e.error?.code ?? e.phase)).toEqual([
+      "Completed",
+      "REEL_EGRESS_DENIED",
+      "REEL_EGRESS_DENIED",
+    ]);
+  }, 180_000);
 });
 
 describe("reel run with a page's metadata", () => {
