@@ -114,14 +114,20 @@ describe("pictureFilter", () => {
     expect(f.startsWith("bwdif=mode=send_frame:parity=bff:deint=all,scale=1280:720")).toBe(true);
   });
 
-  it("converts BT.601 full range with zscale in the scaling step", () => {
+  it("converts BT.601 full range with zscale in the scaling step (matrix and range; SD primaries kept)", () => {
     const f = pictureFilter(
       { convertFrom: { primaries: "smpte170m", transfer: "smpte170m", matrix: "smpte170m", range: "pc" } },
       size,
     );
     expect(f).toBe(
-      "zscale=w=1280:h=720:f=bicubic:pin=smpte170m:tin=smpte170m:min=smpte170m:rin=pc:p=bt709:t=bt709:m=bt709:r=tv," +
-        `setsar=1,format=yuv420p,${tags}`,
+      `zscale=w=1280:h=720:f=bicubic:min=smpte170m:rin=pc:m=bt709:r=tv,setsar=1,format=yuv420p,${tags}`,
+    );
+  });
+
+  it("maps a wide-gamut SDR source's colours through linear light", () => {
+    const f = pictureFilter(planPicture({ primaries: "bt2020", transfer: "bt2020-10", matrix: "bt2020nc" }, HD));
+    expect(f.startsWith("zscale=pin=bt2020:tin=bt2020-10:min=bt2020nc:rin=tv:p=bt709:t=bt709:m=bt709:r=tv,")).toBe(
+      true,
     );
   });
 

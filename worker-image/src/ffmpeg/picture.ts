@@ -136,6 +136,9 @@ export function needsCpuFilters(plan: PicturePlan | undefined): boolean {
   return !!plan && (plan.convertFrom !== undefined || plan.deinterlace !== undefined);
 }
 
+// Gamuts wider than BT.709: their colours are mapped through linear light, not relabelled.
+const WIDE = new Set(["bt2020", "smpte431", "smpte432"]);
+
 const zin = (c: SourceColour) => `pin=${c.primaries}:tin=${c.transfer}:min=${c.matrix}:rin=${c.range}`;
 
 /**
@@ -158,8 +161,12 @@ export function pictureFilter(plan: PicturePlan, size?: { width: number; height:
       `tonemap=tonemap=${plan.toneMap.operator}:desat=0:peak=${peak}`,
       "zscale=t=bt709:m=bt709:r=tv",
     );
-  } else if (from) {
+  } else if (from && WIDE.has(from.primaries)) {
     parts.push(`zscale=${wh}${zin(from)}:p=bt709:t=bt709:m=bt709:r=tv`);
+  } else if (from) {
+    // SD's primaries (SMPTE C, EBU) are within a hair of BT.709's: as broadcast up-converters do,
+    // the R'G'B' picture is kept and only its matrix and range are converted (red Y' 81 -> 63).
+    parts.push(`zscale=${wh}min=${from.matrix}:rin=${from.range}:m=bt709:r=tv`);
   } else if (size) {
     // Bicubic, ffmpeg's default: against lanczos on the job benchmark it gave the same SSIM in a
     // 10% smaller file at the same CRF, for less CPU.

@@ -35,11 +35,11 @@ describe("soundFilter", () => {
     expect(soundFilter({ layout: "stereo", loudness })).toBe(`${layout},volume=14dB,${meter}`);
   });
 
-  it("hands loudnorm the measured values when peaks need limiting, back at 48 kHz", () => {
+  it("limits true peaks at 4x the rate when the gain would push them over the ceiling", () => {
     const loudness = planLoudness(measured(-28, -3, 25), target);
     expect(soundFilter({ layout: "stereo", loudness })).toBe(
-      `${layout},loudnorm=I=-16:TP=-1.5:LRA=20:measured_I=-28:measured_TP=-3:measured_LRA=25:measured_thresh=-38` +
-        `:linear=true:print_format=none,aresample=48000,${meter}`,
+      `${layout},aresample=192000,volume=12dB,alimiter=limit=0.8414:attack=1:release=10:level=false:latency=true,` +
+        `${layout},${meter}`,
     );
   });
 });

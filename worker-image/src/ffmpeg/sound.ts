@@ -23,7 +23,7 @@ export interface LoudnessMeasure {
 export interface LoudnessPlan {
   /**
    * linear: one gain for the whole episode; limited: the gain would push true peaks over the
-   * ceiling, so loudnorm applies it with its true-peak limiter; none: silence (nothing to measure).
+   * ceiling, so a limiter at 4x oversampling holds them under it; none: silence (nothing to measure).
    */
   method: "linear" | "limited" | "none";
   gainDb: number;
@@ -72,14 +72,15 @@ export function soundFilter(plan: SoundPlan): string {
   const l = plan.loudness;
   if (l?.method === "linear") parts.push(`volume=${l.gainDb}dB`);
   if (l?.method === "limited") {
-    // loudnorm asked for linear with the measured values applies its limiter only where the gain
-    // would clip, and says so; it works at 192 kHz, hence the resample back.
-    const lra = Math.min(20, Math.max(1, Math.ceil(l.input.lra)));
+    // The gain, then a brickwall limiter at 4x the rate so that inter-sample (true) peaks are
+    // caught too, then back to the job's rate. (loudnorm's own limiter was tried: on short
+    // episodes its dynamic mode missed the target by 9 LU and more.)
+    const limit = Math.max(0.0625, 10 ** (l.target.truePeak / 20)).toFixed(4);
     parts.push(
-      `loudnorm=I=${l.target.integrated}:TP=${l.target.truePeak}:LRA=${lra}` +
-        `:measured_I=${l.input.integrated}:measured_TP=${l.input.truePeak}` +
-        `:measured_LRA=${l.input.lra}:measured_thresh=${l.input.threshold}:linear=true:print_format=none`,
-      `aresample=${SAMPLE_RATE}`,
+      `aresample=${4 * SAMPLE_RATE}`,
+      `volume=${l.gainDb}dB`,
+      `alimiter=limit=${limit}:attack=1:release=10:level=false:latency=true`,
+      layoutFilter(plan.layout),
     );
   }
   if (l && l.method !== "none") parts.push(meter);

@@ -1,0 +1,188 @@
+// The encode stage (real ffmpeg) on sources that differ the ways real ones do — HDR, interlaced,
+// full range, BT.601 SD, quiet and loud, mono and 5.1 — each checked on the output: tags, idet,
+// ebur128, luma and saturation against a reference conversion; and what status says was done.
+import { join } from "node:path";
+import { parseVideoJob, type VideoJobSpec } from "@reel/crds";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  idetOf,
+  loudnessOf,
+  makeSource,
+  outputFacts,
+  pictureStats,
+  type SourceSpec,
+} from "../ffmpeg/fidelity-media.ts";
+import { makeTempDir } from "../ffmpeg/test-media.ts";
+import { DiskCache } from "../resilience/cache.ts";
+import type { Encoded } from "./stages.ts";
+import { realStages } from "./stages-real.ts";
+
+let tmp: { dir: string; cleanup(): Promise<void> };
+let stages: ReturnType<typeof realStages>;
+const ctx = { signal: new AbortController().signal, progress: () => {} };
+
+function spec(audio: Record<string, unknown> = {}): VideoJobSpec {
+  return parseVideoJob({
+    apiVersion: "reel.dev/v1alpha1",
+    kind: "VideoJob",
+    metadata: { name: "fidelity" },
+    spec: {
+      episodes: [{ url: "https://cdn.example.com/x.mp4" }],
+      quality: "480p",
+      compression: { preset: "fast", level: 6 },
+      gpu: { policy: "off" },
+      audio,
+      output: { local: { path: "/nonexistent" } },
+    },
+  }).spec;
+}
+
+/** Makes the source, encodes it through the real stage, returns the output and the stage's report. */
+async function encode(name: string, source: SourceSpec, s = spec()): Promise<{ out: string; enc: Encoded }> {
+  const ext = source.picture.endsWith("untagged") ? "avi" : "mp4";
+  const input = join(tmp.dir, `${name}.${ext}`);
+  await makeSource(input, source);
+  const out = join(tmp.dir, `${name}.out.mp4`);
+  const probe = await stages.probe(input, ctx);
+  const enc = await stages.encode(input, probe, out, s, ctx);
+  return { out, enc };
+}
+
+const TARGET = -16;
+const SIZE = { width: 640, height: 360 };
+
+beforeAll(async () => {
+  tmp = await makeTempDir("reel-fidelity-");
+  stages = realStages({
+    binaries: { ffmpeg: "ffmpeg", ffprobe: "ffprobe" },
+    ytDlp: "yt-dlp",
+    childEnv: {},
+    allow: [],
+    cacheDir: join(tmp.dir, "cache"),
+    metadata: new DiskCache(join(tmp.dir, "meta")),
+    segmentMinSecs: 3600,
+  });
+});
+afterAll(async () => {
+  await tmp?.cleanup();
+});
+
+describe("picture", () => {
+  it("tone-maps PQ BT.2020 10-bit to SDR BT.709: tagged, near a reference conversion, not washed out", async () => {
+    const { out, enc } = await encode("pq", { picture: "pq", sound: { kind: "none" } });
+    expect(await outputFacts(out)).toMatchObject({
+      pixFmt: "yuv420p",
+      primaries: "bt709",
+      transfer: "bt709",
+      matrix: "bt709",
+      range: "tv",
+    });
+    expect(enc.picture?.toneMapped).toEqual({ from: "smpte2084", operator: "hable", peakNits: 1000 });
+    const src = join(tmp.dir, "pq.mp4");
+    // The textbook chain, run by hand on the source (zscale to linear light, BT.709 gamut, hable).
+    const reference = await pictureStats(
+      src,
+      "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0:peak=10,zscale=t=bt709:m=bt709:r=tv,format=yuv420p",
+    );
+    // What a player shows when it ignores the HDR tags: the PQ code values as if they were SDR.
+    const washedOut = await pictureStats(src, "format=yuv420p");
+    const ours = await pictureStats(out);
+    expect(Math.abs(ours.yavg - reference.yavg)).toBeLessThan(reference.yavg * 0.05);
+    expect(Math.abs(ours.satavg - reference.satavg)).toBeLessThan(reference.satavg * 0.08);
+    expect(ours.satavg).toBeGreaterThan(washedOut.satavg * 2);
+  });
+
+  it("tone-maps HLG too", async () => {
+    const { out, enc } = await encode("hlg", { picture: "hlg", sound: { kind: "none" } });
+    expect(enc.picture?.toneMapped?.from).toBe("arib-std-b67");
+    expect(await outputFacts(out)).toMatchObject({ primaries: "bt709", transfer: "bt709", matrix: "bt709" });
+  });
+
+  it("deinterlaces a source whose field order the probe states: idet finds no interlaced frames after", async () => {
+    const src = join(tmp.dir, "inter.mp4");
+    // 640x360: at 320x240 the re-encode's artefacts alone make idet call a few frames interlaced.
+    const { out, enc } = await encode("inter", { picture: "interlaced", sound: { kind: "none" }, ...SIZE });
+    const before = await idetOf(src);
+    expect(before.interlaced).toBeGreaterThan(before.progressive * 4); // the source really is interlaced
+    expect(enc.picture?.deinterlaced).toEqual({ fieldOrder: "tff", detectedBy: "probe" });
+    const after = await idetOf(out);
+    expect(after.interlaced).toBe(0);
+    expect((await outputFacts(out)).fieldOrder).toBe("progressive");
+  });
+
+  it("finds interlacing with idet when nothing states the field order, and leaves progressive alone", async () => {
+    const inter = await encode("inter-untagged", { picture: "interlaced-untagged", sound: { kind: "none" }, ...SIZE });
+    expect(inter.enc.picture?.deinterlaced).toEqual({ fieldOrder: "tff", detectedBy: "idet" });
+    expect((await idetOf(inter.out)).interlaced).toBe(0);
+    const prog = await encode("prog-untagged", { picture: "progressive-untagged", sound: { kind: "none" } });
+    expect(prog.enc.picture?.deinterlaced).toBeUndefined();
+  });
+
+  it("converts a full-range source to limited range (white 255 becomes 235), not just relabelled", async () => {
+    const { out, enc } = await encode("full", { picture: "full", sound: { kind: "none" } });
+    expect(enc.picture?.convertedFrom).toBe("bt709/bt709/bt709, full range");
+    expect(await outputFacts(out)).toMatchObject({ range: "tv", matrix: "bt709", pixFmt: "yuv420p" });
+    const s = await pictureStats(out);
+    expect(s.ymax).toBeGreaterThanOrEqual(230);
+    expect(s.ymax).toBeLessThanOrEqual(240);
+  });
+
+  it("converts BT.601 SD to BT.709: a red picture's luma is recomputed (81 becomes 63)", async () => {
+    const { out, enc } = await encode("sd601", { picture: "bt601", sound: { kind: "none" } });
+    expect(enc.picture?.convertedFrom).toBe("smpte170m/smpte170m/smpte170m, limited range");
+    expect(await outputFacts(out)).toMatchObject({ primaries: "bt709", transfer: "bt709", matrix: "bt709" });
+    expect((await pictureStats(join(tmp.dir, "sd601.mp4"))).yavg).toBeCloseTo(81, -0.5);
+    expect((await pictureStats(out)).yavg).toBeCloseTo(63, -0.5); // relabelled it would stay 81
+  });
+
+  it("tags a plain BT.709 source and reports nothing done to it", async () => {
+    const { out, enc } = await encode("plain", { picture: "bt709", sound: { kind: "none" } });
+    expect(enc.picture).toBeUndefined();
+    expect(await outputFacts(out)).toMatchObject({
+      primaries: "bt709",
+      transfer: "bt709",
+      matrix: "bt709",
+      range: "tv",
+    });
+  });
+});
+
+describe("sound", () => {
+  it.each([
+    ["a quiet sine", { kind: "sine", volume: 0.01, channels: 2 }, "linear"],
+    ["loud pink noise", { kind: "noise", gainDb: 12 }, "linear"],
+    ["a quiet sine with loud clicks", { kind: "clicks" }, "limited"],
+  ] as const)("brings %s to -16 LUFS within 1 LU, true peak under the ceiling", async (name, sound, method) => {
+    const { out, enc } = await encode(name.replaceAll(" ", "-"), { picture: "bt709", sound });
+    const measured = await loudnessOf(out);
+    expect(Math.abs(measured.integrated - TARGET)).toBeLessThanOrEqual(1);
+    expect(enc.loudness?.method).toBe(method);
+    // The ceiling holds on the sound that goes into the encoder; AAC adds up to about a dB on clicks.
+    expect(enc.loudness?.output?.truePeak).toBeLessThanOrEqual(-1.4);
+    expect(measured.truePeak).toBeLessThanOrEqual(-0.5);
+    expect(Math.abs((enc.loudness?.output?.integrated ?? 0) - TARGET)).toBeLessThanOrEqual(1);
+    expect(Math.abs((enc.loudness?.input.integrated ?? 0) - TARGET)).toBeGreaterThan(3);
+  });
+
+  it("mixes mono and 5.1 to stereo 48 kHz by default, and keeps 5.1 when asked", async () => {
+    const mono = await encode("mono", {
+      picture: "bt709",
+      sound: { kind: "sine", volume: 0.1, channels: 1, rate: 44100 },
+    });
+    expect(await outputFacts(mono.out)).toMatchObject({ channels: 2, sampleRate: 48000 });
+    const surround = { kind: "sine", volume: 0.1, channels: 6 } as const;
+    const down = await encode("51-down", { picture: "bt709", sound: surround });
+    expect(await outputFacts(down.out)).toMatchObject({ channels: 2, sampleRate: 48000 });
+    const kept = await encode("51-kept", { picture: "bt709", sound: surround }, spec({ layout: "5.1" }));
+    expect(await outputFacts(kept.out)).toMatchObject({ channels: 6, sampleRate: 48000 });
+    expect(Math.abs((await loudnessOf(kept.out)).integrated - TARGET)).toBeLessThanOrEqual(1);
+  });
+
+  it("leaves the level alone with loudness off", async () => {
+    const sound = { kind: "sine", volume: 0.01, channels: 2 } as const;
+    const { out, enc } = await encode("off", { picture: "bt709", sound }, spec({ loudness: { mode: "off" } }));
+    expect(enc.loudness).toBeUndefined();
+    const src = await loudnessOf(join(tmp.dir, "off.mp4"));
+    expect(Math.abs((await loudnessOf(out)).integrated - src.integrated)).toBeLessThan(0.5);
+  });
+});
