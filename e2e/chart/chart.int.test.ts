@@ -93,7 +93,10 @@ describe("charts/reel CRD", () => {
   it("is a byte-for-byte copy of crds/generated/videojob.crd.yaml (npm run generate -w @reel/crds writes both)", () => {
     const generated = readFileSync(join(root, "crds", "generated", "videojob.crd.yaml"), "utf8");
     const copy = readFileSync(join(chart, "crds", "videojob.crd.yaml"), "utf8");
-    expect(copy === generated, "charts/reel/crds/videojob.crd.yaml differs from crds/generated/: run npm run generate -w @reel/crds").toBe(true);
+    expect(
+      copy === generated,
+      "charts/reel/crds/videojob.crd.yaml differs from crds/generated/: run npm run generate -w @reel/crds",
+    ).toBe(true);
   });
 });
 
