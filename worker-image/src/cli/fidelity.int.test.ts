@@ -1,0 +1,106 @@
+// `reel run` on a job that mixes the sources a season really has — SDR, HDR (PQ), interlaced, BT.601
+// SD and full range, quiet and loud, mono, stereo and 5.1 — served on loopback: it merges (an SD
+// BT.601 or HDR episode used to stop the merge on video.config), and the merged file is one
+// format: BT.709 tags, no interlaced frames, every chapter within 1 LU of the loudness target.
+import { execFile, execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { idetOf, loudnessOf, makeSource, outputFacts, type SourceSpec } from "../ffmpeg/fidelity-media.ts";
+import { makeTempDir } from "../ffmpeg/test-media.ts";
+import type { JobResult } from "../pipeline/job.ts";
+import { type StaticServer, serveDir } from "./serve.ts";
+
+const exec = promisify(execFile);
+const main = join(import.meta.dirname, "main.ts");
+const HD = { width: 640, height: 360 };
+
+// In chapter order; each 2 s.
+const sources: [string, string, SourceSpec][] = [
+  ["sdr.mp4", "SDR", { picture: "bt709", sound: { kind: "sine", volume: 0.1, channels: 2, rate: 44100 }, ...HD }],
+  ["hdr.mp4", "HDR", { picture: "pq", sound: { kind: "noise", gainDb: 12 }, ...HD }],
+  [
+    "interlaced.mp4",
+    "Interlaced",
+    { picture: "interlaced", sound: { kind: "sine", volume: 0.01, channels: 1 }, ...HD },
+  ],
+  ["sd.mp4", "SD", { picture: "bt601", sound: { kind: "sine", volume: 0.2, channels: 6 }, width: 320, height: 240 }],
+  ["full.mp4", "Full range", { picture: "full", sound: { kind: "clicks" }, ...HD }],
+];
+
+let tmp: { dir: string; cleanup(): Promise<void> };
+let server: StaticServer;
+
+beforeAll(async () => {
+  tmp = await makeTempDir("reel-fidelity-run-");
+  const src = join(tmp.dir, "src");
+  await mkdir(src);
+  await Promise.all(sources.map(([file, , s]) => makeSource(join(src, file), s)));
+  server = await serveDir(src, { host: "127.0.0.2" });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await tmp?.cleanup();
+});
+
+describe("reel run, a season of unlike sources", () => {
+  it("merges them into one format: BT.709 tags, no interlaced frames, every chapter within 1 LU of -16 LUFS", async () => {
+    const job = join(tmp.dir, "mixed.yaml");
+    await writeFile(
+      job,
+      stringify({
+        apiVersion: "reel.dev/v1alpha1",
+        kind: "VideoJob",
+        metadata: { name: "mixed" },
+        spec: {
+          episodes: sources.map(([file, title]) => ({ url: `${server.origin}/${file}`, title })),
+          quality: "480p",
+          compression: { preset: "fast", level: 6 },
+          gpu: { policy: "off" },
+          output: { local: { path: join(tmp.dir, "out") } },
+        },
+      }),
+    );
+    const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
+      env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const result = JSON.parse(r.stdout) as JobResult;
+    expect(result.phase, r.stderr).toBe("Completed");
+    const [sdr, hdr, interlaced, sd, full] = result.episodes;
+    expect(hdr?.picture?.toneMapped?.from).toBe("smpte2084");
+    expect(interlaced?.picture?.deinterlaced).toEqual({ fieldOrder: "tff", detectedBy: "probe" });
+    expect(sd?.picture?.convertedFrom).toContain("smpte170m");
+    expect(full?.picture?.convertedFrom).toContain("full range");
+    expect(sdr?.picture).toBeUndefined();
+    for (const e of result.episodes) {
+      expect(Math.abs((e.loudness?.output?.integrated ?? 0) + 16), e.title).toBeLessThanOrEqual(1);
+    }
+    expect(full?.loudness?.method).toBe("limited");
+
+    const merged = result.output?.location as string;
+    expect(await outputFacts(merged)).toMatchObject({
+      pixFmt: "yuv420p",
+      primaries: "bt709",
+      transfer: "bt709",
+      matrix: "bt709",
+      range: "tv",
+      fieldOrder: "progressive",
+      channels: 2,
+      sampleRate: 48000,
+    });
+    expect((await idetOf(merged)).interlaced).toBe(0);
+    const chapters = JSON.parse(
+      execFileSync("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", merged]).toString(),
+    ).chapters as { start_time: string; end_time: string; tags: { title: string } }[];
+    expect(chapters.map((c) => c.tags.title)).toEqual(sources.map(([, title]) => title));
+    for (const c of chapters) {
+      const from = Number(c.start_time);
+      const { integrated } = await loudnessOf(merged, from, Number(c.end_time) - from);
+      expect(Math.abs(integrated + 16), `chapter ${c.tags.title}: ${integrated} LUFS`).toBeLessThanOrEqual(1);
+    }
+  }, 180_000);
+});
