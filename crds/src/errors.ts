@@ -34,7 +34,7 @@ export const errorCodes = {
   REEL_HLS_BAD_URI: "An HLS segment or key URI is not http(s) (file:, data: and others are refused).",
   REEL_HLS_TOO_MANY_SEGMENTS: "The HLS playlist has more segments than the configured limit.",
   REEL_HLS_UNSUPPORTED:
-    "The HLS playlist uses a feature Reel does not support (e.g. SAMPLE-AES, byte ranges across files).",
+    "The HLS playlist uses a feature Reel does not support (SAMPLE-AES or another key method than AES-128); use a rendition without it or a direct file.",
   REEL_MERGE_INVALID_INPUT: "A merge input is not a readable MP4 (no moov, truncated, not MP4).",
   REEL_MERGE_MISMATCH: "Merge inputs do not share codec parameters; normalise them (re-encode) before merging.",
   REEL_MERGE_UNSUPPORTED:

@@ -47,7 +47,7 @@ codes! {
     HlsLoop => "REEL_HLS_LOOP", "The HLS playlist refers to itself or to a playlist already visited.";
     HlsBadUri => "REEL_HLS_BAD_URI", "An HLS segment or key URI is not http(s) (file:, data: and others are refused).";
     HlsTooManySegments => "REEL_HLS_TOO_MANY_SEGMENTS", "The HLS playlist has more segments than the configured limit.";
-    HlsUnsupported => "REEL_HLS_UNSUPPORTED", "The HLS playlist uses a feature Reel does not support (e.g. SAMPLE-AES, byte ranges across files).";
+    HlsUnsupported => "REEL_HLS_UNSUPPORTED", "The HLS playlist uses a feature Reel does not support (SAMPLE-AES or another key method than AES-128); use a rendition without it or a direct file.";
     MergeInvalidInput => "REEL_MERGE_INVALID_INPUT", "A merge input is not a readable MP4 (no moov, truncated, not MP4).";
     MergeMismatch => "REEL_MERGE_MISMATCH", "Merge inputs do not share codec parameters; normalise them (re-encode) before merging.";
     MergeUnsupported => "REEL_MERGE_UNSUPPORTED", "A merge input uses an MP4 feature the merge does not handle (fragmented MP4, more than one video or audio track).";

@@ -371,3 +371,232 @@ async fn a_stalled_segment_says_how_often_and_how_long_it_was_tried() {
     assert!(e.message.contains("gave up after 2 retries, "), "{e}");
     assert_eq!(leftovers(&dir), Vec::<String>::new());
 }
+
+/// Serves `data` at `path` with Range support, recording each request's Range header ("" without).
+fn serve_ranged(srv: &Server, path: &str, data: Arc<Vec<u8>>) -> Arc<std::sync::Mutex<Vec<String>>> {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    srv.route(path, move |req| {
+        log.lock()
+            .unwrap()
+            .push(req.header("range").unwrap_or("").to_string());
+        server::file_reply(req, &data, Some("\"v1\""))
+    });
+    seen
+}
+
+/// A single-file playlist: `n` segments of `len` bytes from `start` in `uri`. Only the first range
+/// has an offset when `offsets` is false (each continues from the one before).
+fn single_file(uri: &str, start: u64, n: u64, len: u64, offsets: bool, head: &str) -> String {
+    let mut s = format!("#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:4\n{head}");
+    for i in 0..n {
+        let at = if offsets || i == 0 {
+            format!("@{}", start + i * len)
+        } else {
+            String::new()
+        };
+        s.push_str(&format!("#EXTINF:4.0,\n#EXT-X-BYTERANGE:{len}{at}\n{uri}\n"));
+    }
+    s + "#EXT-X-ENDLIST\n"
+}
+
+#[tokio::test]
+async fn byte_range_segments_of_one_file_come_in_few_parallel_range_requests() {
+    let srv = Server::start().await;
+    let data = test_data(120_000, 7);
+    for (name, offsets) in [("with", true), ("without", false)] {
+        let pl = single_file("all.ts", 0, 12, 10_000, offsets, "");
+        srv.route(&format!("/{name}.m3u8"), move |_| Reply::text(200, &pl));
+    }
+    let dir = TempDir::new("hls-ranges");
+    for name in ["with", "without"] {
+        let seen = serve_ranged(&srv, "/all.ts", data.clone());
+        let dest = dir.join(&format!("{name}.ts"));
+        let mut o = opts(srv.url(&format!("/{name}.m3u8")), dest.clone());
+        // 120,000 bytes over 4 connections: 30,000 a request, three segments each.
+        o.max_range_request_bytes = 32_000;
+        let rep = download_hls(o, None, CancellationToken::new()).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), *data, "{name}");
+        assert_eq!((rep.segments, rep.requests), (12, 4), "{name}");
+        let mut ranges = seen.lock().unwrap().clone();
+        ranges.sort_by_key(|r| r.len());
+        assert_eq!(
+            ranges,
+            [
+                "bytes=0-29999",
+                "bytes=30000-59999",
+                "bytes=60000-89999",
+                "bytes=90000-119999"
+            ],
+            "{name}"
+        );
+    }
+    assert_eq!(leftovers(&dir).len(), 2);
+}
+
+#[tokio::test]
+async fn encrypted_byte_ranges_decrypt_segment_by_segment_inside_one_request() {
+    let srv = Server::start().await;
+    let key = [0x33u8; 16];
+    srv.route("/k.key", move |_| Reply::bytes(key.to_vec()));
+    let (mut file, mut plain_all, mut pl) = (
+        Vec::new(),
+        Vec::new(),
+        String::from("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:3\n#EXT-X-KEY:METHOD=AES-128,URI=\"k.key\"\n"),
+    );
+    for i in 0..5u64 {
+        let plain = test_data(3000 + i as usize * 101, 300 + i);
+        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &((3 + i) as u128).to_be_bytes().into())
+            .encrypt_padded_vec_mut::<Pkcs7>(&plain);
+        pl.push_str(&format!(
+            "#EXTINF:4.0,\n#EXT-X-BYTERANGE:{}@{}\nenc.ts\n",
+            enc.len(),
+            file.len()
+        ));
+        file.extend_from_slice(&enc);
+        plain_all.extend_from_slice(&plain);
+    }
+    pl.push_str("#EXT-X-ENDLIST\n");
+    srv.route("/e.m3u8", move |_| Reply::text(200, &pl));
+    let seen = serve_ranged(&srv, "/enc.ts", Arc::new(file));
+    let dir = TempDir::new("hls-ranges-aes");
+    let dest = dir.join("out.ts");
+    let rep = download_hls(
+        opts(srv.url("/e.m3u8"), dest.clone()),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(rep.encrypted);
+    assert_eq!((rep.segments, rep.requests), (5, 1));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(std::fs::read(&dest).unwrap(), plain_all);
+}
+
+#[tokio::test]
+async fn fmp4_map_byterange_is_the_init_section_of_the_same_file() {
+    let srv = Server::start().await;
+    let data = test_data(100 + 3 * 2000, 9);
+    // The first segment has no offset either: it follows the init section.
+    let pl = single_file(
+        "f.mp4",
+        100,
+        3,
+        2000,
+        false,
+        "#EXT-X-MAP:URI=\"f.mp4\",BYTERANGE=\"100@0\"\n",
+    )
+    .replace("#EXT-X-BYTERANGE:2000@100", "#EXT-X-BYTERANGE:2000");
+    srv.route("/f.m3u8", move |_| Reply::text(200, &pl));
+    let seen = serve_ranged(&srv, "/f.mp4", data.clone());
+    let dir = TempDir::new("hls-ranges-map");
+    let dest = dir.join("out.mp4");
+    let rep = download_hls(
+        opts(srv.url("/f.m3u8"), dest.clone()),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), *data);
+    assert_eq!(rep.requests, 1);
+    let mut ranges = seen.lock().unwrap().clone();
+    ranges.sort();
+    assert_eq!(ranges, ["bytes=0-99", "bytes=100-6099"]);
+}
+
+#[tokio::test]
+async fn a_range_cut_off_mid_body_resumes_from_its_last_byte() {
+    let srv = Server::start().await;
+    let data = test_data(40_000, 11);
+    let pl = single_file("all.ts", 0, 4, 10_000, true, "");
+    srv.route("/p.m3u8", move |_| Reply::text(200, &pl));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (log, d) = (seen.clone(), data.clone());
+    srv.route("/all.ts", move |req| {
+        let mut log = log.lock().unwrap();
+        log.push(req.header("range").unwrap_or("").to_string());
+        let r = server::file_reply(req, &d, Some("\"v1\""));
+        // The first answer closes after 25,000 of its 40,000 bytes.
+        if log.len() == 1 {
+            Reply {
+                send_limit: Some(25_000),
+                ..r
+            }
+        } else {
+            r
+        }
+    });
+    let dir = TempDir::new("hls-ranges-resume");
+    let dest = dir.join("out.ts");
+    let rep = download_hls(
+        opts(srv.url("/p.m3u8"), dest.clone()),
+        None,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), *data);
+    assert_eq!(rep.retries, 1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], "bytes=0-39999");
+    let resumed_at: u64 = seen[1]
+        .strip_prefix("bytes=")
+        .and_then(|s| s.split_once('-'))
+        .and_then(|(a, _)| a.parse().ok())
+        .unwrap();
+    assert!((1..=25_000).contains(&resumed_at), "{seen:?}");
+    assert_eq!(seen[1], format!("bytes={resumed_at}-39999"));
+}
+
+#[tokio::test]
+async fn byte_ranges_refused_cleanly_over_the_cap_without_range_support_or_when_the_file_changes() {
+    let srv = Server::start().await;
+    let data = test_data(40_000, 13);
+    // One file per case: a request of a failed case still in the server's queue must not reach
+    // the next case's handler.
+    for name in ["cap", "plain", "changed"] {
+        let pl = single_file(&format!("{name}.ts"), 0, 4, 10_000, true, "");
+        srv.route(&format!("/{name}.m3u8"), move |_| Reply::text(200, &pl));
+    }
+    let hits = Arc::new(AtomicUsize::new(0));
+    let dir = TempDir::new("hls-ranges-bad");
+    let run = |name: &str, max_bytes: Option<u64>| {
+        let mut o = opts(srv.url(&format!("/{name}.m3u8")), dir.join("out"));
+        o.max_bytes = max_bytes;
+        o.max_range_request_bytes = 10_000;
+        o.max_retries = 1;
+        download_hls(o, None, CancellationToken::new())
+    };
+    // Ranges adding up to 40,000 bytes against a 30,000-byte cap: refused before any segment.
+    let (h, d) = (hits.clone(), data.clone());
+    srv.route("/cap.ts", move |req| {
+        h.fetch_add(1, Ordering::SeqCst);
+        server::file_reply(req, &d, None)
+    });
+    let e = run("cap", Some(30_000)).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SourceTooLarge, "{e}");
+    assert!(e.message.contains("add up to 40000 bytes"), "{e}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    // A server that ignores Range answers 200 with the whole file.
+    let d = data.clone();
+    srv.route("/plain.ts", move |_| Reply::bytes(d.to_vec()));
+    let e = run("plain", None).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SourceProtocol, "{e}");
+    assert!(e.message.contains("honours Range"), "{e}");
+    // The file changes between requests: another ETag after the first answer.
+    let (n, d) = (AtomicUsize::new(0), data.clone());
+    srv.route("/changed.ts", move |req| {
+        let etag = if n.fetch_add(1, Ordering::SeqCst) == 0 {
+            "\"v1\""
+        } else {
+            "\"v2\""
+        };
+        server::file_reply(req, &d, Some(etag))
+    });
+    let e = run("changed", None).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SourceChanged, "{e}");
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}

@@ -4,7 +4,7 @@
 pub(crate) mod client;
 mod ranged;
 pub(crate) mod ranges;
-mod response;
+pub(crate) mod response;
 mod resume;
 mod single;
 

@@ -1,16 +1,25 @@
 //! Bodies with the same guard, timeouts and retries as the file downloader: small ones (playlists,
 //! keys, init segments) whole in memory under a size cap, segments streamed to a spool file so
-//! memory stays bounded whatever their size.
+//! memory stays bounded whatever their size. Byte-range requests (EXT-X-BYTERANGE) must be
+//! answered with exactly the bytes asked for, of one version of the file, and a range cut off
+//! mid-body resumes from its last byte on the next try.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, RANGE};
+use reqwest::{Response, StatusCode};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::download::client::{self, backoff, content_length_of, next_chunk, sleep_or_cancel, Fail, Net};
+use super::playlist::ByteRange;
+use crate::download::client::{
+    self, backoff, content_length_of, header, next_chunk, sleep_or_cancel, Fail, Net,
+};
+use crate::download::response::{check_partial, Identity};
 use crate::egress::redact;
 use crate::error::{ErrorCode, ReelError, Result};
 
@@ -18,6 +27,9 @@ pub(crate) struct Fetcher<'a> {
     pub net: &'a Net,
     pub cancel: &'a CancellationToken,
     pub retries: &'a AtomicU32,
+    /// The version (validators, size) each ranged resource answered first with: every later range
+    /// of it must come from the same one, or the pieces would not fit together.
+    pub versions: Mutex<HashMap<Url, (Identity, u64)>>,
 }
 
 /// The stream's byte budget: every segment's bytes count against one cap, as they arrive.
@@ -78,11 +90,34 @@ impl Fetcher<'_> {
     }
 
     pub async fn bytes(&self, url: &Url, max: u64) -> Result<Vec<u8>> {
-        self.with_retries(|| self.bytes_once(url, max)).await
+        self.with_retries(|| self.bytes_once(url, None, max)).await
     }
 
-    async fn bytes_once(&self, url: &Url, max: u64) -> std::result::Result<Vec<u8>, Fail> {
-        let mut resp = client::get(self.net, url, HeaderMap::new()).await?;
+    /// A small body whole in memory: the resource, or the byte range of it when one is given.
+    pub async fn bytes_in(&self, url: &Url, range: Option<ByteRange>, max: u64) -> Result<Vec<u8>> {
+        if let Some(r) = range.filter(|r| r.len > max) {
+            return Err(ReelError::new(
+                ErrorCode::SourceTooLarge,
+                format!(
+                    "{} range of {} bytes is larger than the cap of {max} bytes",
+                    redact(url),
+                    r.len
+                ),
+            ));
+        }
+        self.with_retries(|| self.bytes_once(url, range, max)).await
+    }
+
+    async fn bytes_once(
+        &self,
+        url: &Url,
+        range: Option<ByteRange>,
+        max: u64,
+    ) -> std::result::Result<Vec<u8>, Fail> {
+        let mut resp = match range {
+            Some(r) => self.get_range(url, r.offset, r.end()).await?,
+            None => client::get(self.net, url, HeaderMap::new()).await?,
+        };
         let announced = content_length_of(&resp);
         if let Some(n) = announced.filter(|&n| n > max) {
             return Err(too_large(url, "cap", max, n));
@@ -152,6 +187,118 @@ impl Fetcher<'_> {
             budget.give_back(got);
         }
         res.map(|_| got)
+    }
+}
+
+impl Fetcher<'_> {
+    /// Asks for `[start, end)` and checks that the answer is exactly that, of the same version as
+    /// every other range of this resource. A 200 (the server ignored Range) is refused: taking
+    /// the whole file once per segment would multiply the bytes by the segment count.
+    async fn get_range(&self, url: &Url, start: u64, end: u64) -> std::result::Result<Response, Fail> {
+        let mut h = HeaderMap::new();
+        h.insert(
+            RANGE,
+            header(&format!("bytes={start}-{}", end - 1)).expect("ascii"),
+        );
+        let resp = client::get(self.net, url, h).await?;
+        let target = redact(url);
+        if resp.status() != StatusCode::PARTIAL_CONTENT {
+            return Err(Fail::Permanent(ReelError::new(
+                ErrorCode::SourceProtocol,
+                format!(
+                    "{target} answered HTTP {} to a Range request: byte-range HLS needs a server that honours Range (bytes={start}-{})",
+                    resp.status().as_u16(),
+                    end - 1
+                ),
+            )));
+        }
+        let (total, _) = check_partial(resp.headers(), start, Some(end), None, &target)?;
+        let id = Identity::from_headers(resp.headers());
+        let mut versions = self.versions.lock().unwrap();
+        let (first_id, first_total) = versions.entry(url.clone()).or_insert((id.clone(), total));
+        if *first_total != total || first_id.differs(&id) {
+            return Err(Fail::Permanent(ReelError::new(
+                ErrorCode::SourceChanged,
+                format!(
+                    "{target} changed between range requests (size {first_total} then {total}, or its ETag/Last-Modified); try again"
+                ),
+            )));
+        }
+        drop(versions);
+        Ok(resp)
+    }
+
+    /// Streams one byte range into `spool`. `got` counts the bytes already in the spool from
+    /// earlier tries: a try that was cut off is resumed from there, not started again.
+    pub async fn range_to_file(
+        &self,
+        url: &Url,
+        range: ByteRange,
+        spool: &Path,
+        budget: &Budget,
+    ) -> Result<u64> {
+        let got = AtomicU64::new(0);
+        self.with_retries(|| self.range_once(url, range, spool, budget, &got))
+            .await?;
+        Ok(range.len)
+    }
+
+    async fn range_once(
+        &self,
+        url: &Url,
+        range: ByteRange,
+        spool: &Path,
+        budget: &Budget,
+        got: &AtomicU64,
+    ) -> std::result::Result<(), Fail> {
+        let done = got.load(Ordering::Relaxed);
+        let mut resp = self.get_range(url, range.offset + done, range.end()).await?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(spool)
+            .map_err(ReelError::from)?;
+        // Exactly the bytes counted so far stay: whatever a failed try wrote past them goes.
+        file.set_len(done).map_err(ReelError::from)?;
+        file.seek(SeekFrom::End(0)).map_err(ReelError::from)?;
+        let mut file = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let res = async {
+            while let Some(chunk) = next_chunk(&mut resp, self.net.idle_timeout, url).await? {
+                let n = chunk.len() as u64;
+                let have = got.load(Ordering::Relaxed);
+                if have + n > range.len {
+                    return Err(Fail::Permanent(ReelError::new(
+                        ErrorCode::SourceProtocol,
+                        format!(
+                            "{}: sent more than the {} bytes of the range",
+                            redact(url),
+                            range.len
+                        ),
+                    )));
+                }
+                budget
+                    .take(n)
+                    .map_err(|total| too_large(url, "source's byte cap", budget.max, total))?;
+                file.write_all(&chunk).map_err(ReelError::from)?;
+                got.fetch_add(n, Ordering::Relaxed);
+            }
+            let left = range.len - got.load(Ordering::Relaxed);
+            if left > 0 {
+                return Err(Fail::Transient(
+                    ReelError::new(
+                        ErrorCode::SourceProtocol,
+                        format!("{}: body ended {left} bytes early", redact(url)),
+                    ),
+                    None,
+                ));
+            }
+            Ok(())
+        }
+        .await;
+        // What arrived is kept for the next try; if it cannot be written, nothing can be resumed.
+        file.flush().map_err(ReelError::from)?;
+        res
     }
 }
 

@@ -1,13 +1,15 @@
 //! HLS VOD download: master playlist -> one variant -> its segments, fetched in parallel to spool
 //! files beside the destination and appended in order into one file (AES-128 decrypted, fMP4 init
-//! segment first), under one byte cap for the whole stream.
+//! segment first), under one byte cap for the whole stream. Byte-range segments (single-file HLS)
+//! that follow each other in one file are fetched together in bounded range requests.
 
 mod decrypt;
 mod fetch;
+mod plan;
 mod playlist;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use crate::download::{remove_if_exists, Progress, ProgressFn};
 use crate::egress::{redact, redact_str, EgressPolicy};
 use crate::error::{ErrorCode, ReelError, Result};
 use fetch::{Budget, Fetcher};
-use playlist::{choose_variant, KeyMethod, Playlist, Segment};
+use playlist::{choose_variant, ByteRange, KeyMethod, Media, Playlist, Segment, Variant};
 
 /// Playlists and keys are small; a bigger answer is not a playlist.
 const MAX_PLAYLIST_BYTES: u64 = 16 << 20;
@@ -41,6 +43,9 @@ pub struct HlsOptions {
     pub max_segments: usize,
     /// One segment's size cap. Segments stream to disk, so this bounds disk, not memory.
     pub max_segment_bytes: u64,
+    /// Byte-range segments that follow each other in one file are fetched together, in range
+    /// requests of at most this many bytes (fewer when that spreads the file over more connections).
+    pub max_range_request_bytes: u64,
     /// The whole stream's byte cap (segments and init segments), counted as bytes arrive.
     pub max_bytes: Option<u64>,
     pub connect_timeout: Duration,
@@ -63,6 +68,7 @@ impl HlsOptions {
             concurrency: 8,
             max_segments: 20_000,
             max_segment_bytes: 4 << 30,
+            max_range_request_bytes: plan::MAX_RANGE_REQUEST_BYTES,
             max_bytes: None,
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -80,6 +86,8 @@ impl HlsOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HlsReport {
     pub segments: usize,
+    /// The segment requests made: fewer than `segments` when byte ranges were coalesced.
+    pub requests: usize,
     pub bytes: u64,
     pub variant_height: Option<u32>,
     pub variant_bandwidth: Option<u64>,
@@ -195,9 +203,18 @@ fn remove_spools(part: &Path) {
     }
 }
 
-/// Appends one spooled segment to the output, decrypting on the way when it has a key.
-fn append(out: &mut impl Write, spool: &Path, len: u64, key: Option<(&[u8; 16], &[u8; 16])>) -> Result<u64> {
+/// Appends one segment, `len` bytes at `at` in its request's spool file, to the output,
+/// decrypting on the way when it has a key.
+fn append(
+    out: &mut impl Write,
+    spool: &Path,
+    at: u64,
+    len: u64,
+    key: Option<(&[u8; 16], &[u8; 16])>,
+) -> Result<u64> {
     let mut input = std::fs::File::open(spool)?;
+    input.seek(SeekFrom::Start(at))?;
+    let mut input = input.take(len);
     match key {
         Some((k, iv)) => decrypt::decrypt_stream(&mut input, len, out, k, iv),
         None => Ok(std::io::copy(&mut input, out)?),
@@ -226,26 +243,25 @@ fn resolve(base: &Url, reference: &str, egress: &EgressPolicy) -> Result<Url> {
 /// A segment ready to fetch: resolved URLs and the key material it needs.
 struct Planned {
     url: Url,
+    range: Option<ByteRange>,
     key: Option<(Url, [u8; 16])>,
-    map: Option<Url>,
+    map: Option<MapKey>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run(
+/// An init segment: its resource and, for single-file fMP4, the byte range of it.
+type MapKey = (Url, Option<ByteRange>);
+
+/// Follows master playlists down to the media playlist; answers it, its URL, the variant chosen
+/// on the way and every playlist visited (a segment may not be one of them).
+async fn resolve_media(
     opts: &HlsOptions,
     url: &Url,
-    net: &Net,
-    cancel: &CancellationToken,
-    part: &std::path::Path,
-    written: &AtomicU64,
-    active: &AtomicUsize,
-    retries: &AtomicU32,
-) -> Result<HlsReport> {
-    let fetcher = Fetcher { net, cancel, retries };
+    fetcher: &Fetcher<'_>,
+) -> Result<(Media, Url, Option<Variant>, HashSet<Url>)> {
     let mut visited: HashSet<Url> = HashSet::new();
     let mut current = url.clone();
     let mut chosen = None;
-    let media = loop {
+    loop {
         if !visited.insert(current.clone()) || visited.len() > MAX_PLAYLIST_DEPTH {
             return Err(ReelError::new(
                 ErrorCode::HlsLoop,
@@ -270,9 +286,72 @@ async fn run(
                 chosen = Some(v);
                 current = next;
             }
-            Playlist::Media(m) => break m,
+            Playlist::Media(m) => return Ok((m, current, chosen, visited)),
         }
+    }
+}
+
+async fn fetch_keys(fetcher: &Fetcher<'_>, key_urls: &[Url]) -> Result<HashMap<Url, [u8; 16]>> {
+    let mut keys = HashMap::new();
+    for k in key_urls {
+        let raw = fetcher.bytes(k, MAX_KEY_BYTES).await?;
+        let key: [u8; 16] = raw.as_slice().try_into().map_err(|_| {
+            ReelError::new(
+                ErrorCode::HlsInvalid,
+                format!("AES-128 key {} is {} bytes, not 16", redact(k), raw.len()),
+            )
+        })?;
+        keys.insert(k.clone(), key);
+    }
+    Ok(keys)
+}
+
+/// Byte ranges say their size before anything is fetched: a segment over the segment cap, or
+/// ranges adding up to more than the stream's cap, are refused up front.
+fn check_ranged_sizes(planned: &[Planned], opts: &HlsOptions) -> Result<u64> {
+    let mut total = 0u64;
+    for p in planned {
+        let Some(r) = p.range else { continue };
+        if r.len > opts.max_segment_bytes {
+            return Err(ReelError::new(
+                ErrorCode::SourceTooLarge,
+                format!(
+                    "{} has a {}-byte range, larger than the segment cap of {} bytes",
+                    redact(&p.url),
+                    r.len,
+                    opts.max_segment_bytes
+                ),
+            ));
+        }
+        total = total.saturating_add(r.len);
+    }
+    if let Some(max) = opts.max_bytes.filter(|&m| total > m) {
+        return Err(ReelError::new(
+            ErrorCode::SourceTooLarge,
+            format!("the playlist's byte ranges add up to {total} bytes, over the source's byte cap of {max} bytes"),
+        ));
+    }
+    Ok(total)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    opts: &HlsOptions,
+    url: &Url,
+    net: &Net,
+    cancel: &CancellationToken,
+    part: &std::path::Path,
+    written: &AtomicU64,
+    active: &AtomicUsize,
+    retries: &AtomicU32,
+) -> Result<HlsReport> {
+    let fetcher = Fetcher {
+        net,
+        cancel,
+        retries,
+        versions: Default::default(),
     };
+    let (media, current, chosen, visited) = resolve_media(opts, url, &fetcher).await?;
     if !media.ended {
         return Err(ReelError::new(
             ErrorCode::HlsLive,
@@ -285,108 +364,144 @@ async fn run(
             "media playlist has no segments",
         ));
     }
-
     // Every URI is checked before the first segment is fetched: a bad one fails the job cleanly.
-    let mut planned_refs = Vec::with_capacity(media.segments.len());
+    let mut planned = Vec::with_capacity(media.segments.len());
     let mut key_urls: Vec<Url> = Vec::new();
     for seg in &media.segments {
-        planned_refs.push(plan_refs(seg, &current, opts, &visited, &mut key_urls)?);
+        planned.push(plan_refs(seg, &current, opts, &visited, &mut key_urls)?);
     }
-    let mut keys: HashMap<Url, [u8; 16]> = HashMap::new();
-    for k in &key_urls {
-        let raw = fetcher.bytes(k, MAX_KEY_BYTES).await?;
-        let key: [u8; 16] = raw.as_slice().try_into().map_err(|_| {
-            ReelError::new(
-                ErrorCode::HlsInvalid,
-                format!("AES-128 key {} is {} bytes, not 16", redact(k), raw.len()),
-            )
-        })?;
-        keys.insert(k.clone(), key);
-    }
-    let encrypted = !keys.is_empty();
-    let planned: Vec<Planned> = planned_refs
-        .into_iter()
-        .map(|(url, key, map)| Planned { url, key, map })
-        .collect();
-
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(part)?);
-    let mut current_map: Option<Url> = None;
-    let mut maps: HashMap<Url, Vec<u8>> = HashMap::new();
-    let budget = Budget {
-        used: AtomicU64::new(0),
-        max: opts.max_bytes.unwrap_or(u64::MAX),
+    let ranged_bytes = check_ranged_sizes(&planned, opts)?;
+    let keys = fetch_keys(&fetcher, &key_urls).await?;
+    let cap = plan::request_cap(ranged_bytes, opts.concurrency, opts.max_range_request_bytes);
+    let by_resource: Vec<(&Url, Option<ByteRange>)> = planned.iter().map(|p| (&p.url, p.range)).collect();
+    let requests = plan::coalesce(&by_resource, cap);
+    let stream = Stream {
+        opts,
+        fetcher: &fetcher,
+        part,
+        written,
+        active,
+        budget: Budget {
+            used: AtomicU64::new(0),
+            max: opts.max_bytes.unwrap_or(u64::MAX),
+        },
     };
-    let (fetcher, keys, budget) = (&fetcher, &keys, &budget);
-    // `buffered` keeps at most `concurrency` segments in flight and yields them in playlist order;
-    // each streams to its own spool file, so memory stays bounded whatever the segment size, and
-    // the output is written sequentially. Owned URLs, not `&Planned`: a closure over borrowed
-    // items makes the future higher-ranked over their lifetime, and then it cannot be proven Send
-    // for the napi runtime.
-    let fetches: Vec<(usize, Url)> = planned.iter().map(|p| p.url.clone()).enumerate().collect();
-    let mut segments = stream::iter(fetches.into_iter().map(|(i, url)| async move {
-        let spool = spool_path(part, i);
-        active.fetch_add(1, Ordering::Relaxed);
-        let r = fetcher
-            .to_file(&url, opts.max_segment_bytes, &spool, budget)
-            .await;
-        active.fetch_sub(1, Ordering::Relaxed);
-        r.map(|len| (spool, len))
-    }))
-    .buffered(opts.concurrency)
-    .into_stream();
-    let mut count = 0usize;
-    loop {
-        let next = tokio::select! {
-            _ = cancel.cancelled() => return Err(cancelled()),
-            n = segments.try_next() => n?,
-        };
-        let Some((spool, len)) = next else { break };
-        let p = &planned[count];
-        if p.map.is_some() && p.map != current_map {
-            let m = p.map.clone().unwrap();
-            if !maps.contains_key(&m) {
-                let init = fetcher.bytes(&m, MAX_INIT_BYTES).await?;
-                budget.used.fetch_add(init.len() as u64, Ordering::Relaxed);
-                if budget.used.load(Ordering::Relaxed) > budget.max {
-                    return Err(ReelError::new(
-                        ErrorCode::SourceTooLarge,
-                        format!(
-                            "{} is larger than the source's byte cap of {} bytes",
-                            redact(url),
-                            budget.max
-                        ),
-                    ));
-                }
-                maps.insert(m.clone(), init);
-            }
-            out.write_all(&maps[&m])?;
-            written.fetch_add(maps[&m].len() as u64, Ordering::Relaxed);
-            current_map = Some(m);
-        }
-        let n = append(
-            &mut out,
-            &spool,
-            len,
-            p.key.as_ref().map(|(k, iv)| (&keys[k], iv)),
-        )?;
-        std::fs::remove_file(&spool)?;
-        written.fetch_add(n, Ordering::Relaxed);
-        count += 1;
-    }
-    out.flush()?;
+    let count = stream.write(&planned, &requests, &keys, url).await?;
     let v = chosen.as_ref();
     Ok(HlsReport {
         segments: count,
+        requests: requests.len(),
         bytes: written.load(Ordering::Relaxed),
         variant_height: v.and_then(|v| v.height),
         variant_bandwidth: v.and_then(|v| v.bandwidth),
-        encrypted,
+        encrypted: !keys.is_empty(),
         elapsed_ms: 0,
         retries: retries.load(Ordering::Relaxed),
     })
 }
 
-type Refs = (Url, Option<(Url, [u8; 16])>, Option<Url>);
+/// The fetch-and-append half of a download: requests in flight to spool files, their segments
+/// appended to the output in playlist order.
+struct Stream<'a> {
+    opts: &'a HlsOptions,
+    fetcher: &'a Fetcher<'a>,
+    part: &'a Path,
+    written: &'a AtomicU64,
+    active: &'a AtomicUsize,
+    budget: Budget,
+}
+
+impl Stream<'_> {
+    /// Fetches one request into its spool file; answers the spool and its length.
+    async fn fetch(&self, i: usize, url: Url, range: Option<ByteRange>) -> Result<(PathBuf, u64)> {
+        let spool = spool_path(self.part, i);
+        self.active.fetch_add(1, Ordering::Relaxed);
+        let r = match range {
+            Some(r) => self.fetcher.range_to_file(&url, r, &spool, &self.budget).await,
+            None => {
+                self.fetcher
+                    .to_file(&url, self.opts.max_segment_bytes, &spool, &self.budget)
+                    .await
+            }
+        };
+        self.active.fetch_sub(1, Ordering::Relaxed);
+        r.map(|len| (spool, len))
+    }
+
+    async fn write(
+        &self,
+        planned: &[Planned],
+        requests: &[plan::Request],
+        keys: &HashMap<Url, [u8; 16]>,
+        url: &Url,
+    ) -> Result<usize> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(self.part)?);
+        let mut current_map: Option<MapKey> = None;
+        let mut maps: HashMap<MapKey, Vec<u8>> = HashMap::new();
+        // `buffered` keeps at most `concurrency` requests in flight and yields them in playlist
+        // order; each streams to its own spool file, so memory stays bounded whatever the segment
+        // size, and the output is written sequentially. Owned URLs, not `&Planned`: a closure over
+        // borrowed items makes the future higher-ranked over their lifetime, and then it cannot
+        // be proven Send for the napi runtime.
+        let fetches: Vec<(usize, Url, Option<ByteRange>)> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, planned[r.segments.start].url.clone(), r.range))
+            .collect();
+        let mut fetched = stream::iter(fetches.into_iter().map(|(i, u, r)| self.fetch(i, u, r)))
+            .buffered(self.opts.concurrency)
+            .into_stream();
+        let mut count = 0usize;
+        for req in requests {
+            let next = tokio::select! {
+                _ = self.fetcher.cancel.cancelled() => return Err(cancelled()),
+                n = fetched.try_next() => n?,
+            };
+            let Some((spool, len)) = next else { break };
+            for p in &planned[req.segments.clone()] {
+                if p.map.is_some() && p.map != current_map {
+                    let m = p.map.clone().unwrap();
+                    if !maps.contains_key(&m) {
+                        maps.insert(m.clone(), self.fetch_map(&m, url).await?);
+                    }
+                    out.write_all(&maps[&m])?;
+                    self.written.fetch_add(maps[&m].len() as u64, Ordering::Relaxed);
+                    current_map = Some(m);
+                }
+                // A segment's bytes within its request's spool: all of it, or its range's share.
+                let (at, seg_len) = match (p.range, req.range) {
+                    (Some(r), Some(whole)) => (r.offset - whole.offset, r.len),
+                    _ => (0, len),
+                };
+                let key = p.key.as_ref().map(|(k, iv)| (&keys[k], iv));
+                let n = append(&mut out, &spool, at, seg_len, key)?;
+                self.written.fetch_add(n, Ordering::Relaxed);
+                count += 1;
+            }
+            std::fs::remove_file(&spool)?;
+        }
+        out.flush()?;
+        Ok(count)
+    }
+
+    /// An init segment, in memory: it is written again wherever the map changes back to it.
+    async fn fetch_map(&self, m: &MapKey, url: &Url) -> Result<Vec<u8>> {
+        let init = self.fetcher.bytes_in(&m.0, m.1, MAX_INIT_BYTES).await?;
+        let budget = &self.budget;
+        budget.used.fetch_add(init.len() as u64, Ordering::Relaxed);
+        if budget.used.load(Ordering::Relaxed) > budget.max {
+            return Err(ReelError::new(
+                ErrorCode::SourceTooLarge,
+                format!(
+                    "{} is larger than the source's byte cap of {} bytes",
+                    redact(url),
+                    budget.max
+                ),
+            ));
+        }
+        Ok(init)
+    }
+}
 
 fn plan_refs(
     seg: &Segment,
@@ -394,7 +509,7 @@ fn plan_refs(
     opts: &HlsOptions,
     visited: &HashSet<Url>,
     key_urls: &mut Vec<Url>,
-) -> Result<Refs> {
+) -> Result<Planned> {
     let url = resolve(base, &seg.uri, &opts.egress)?;
     if visited.contains(&url) {
         return Err(ReelError::new(
@@ -432,8 +547,13 @@ fn plan_refs(
     };
     let map = seg
         .map
-        .as_deref()
-        .map(|m| resolve(base, m, &opts.egress))
+        .as_ref()
+        .map(|m| resolve(base, &m.uri, &opts.egress).map(|u| (u, m.range)))
         .transpose()?;
-    Ok((url, key, map))
+    Ok(Planned {
+        url,
+        range: seg.range,
+        key,
+        map,
+    })
 }
