@@ -10,6 +10,11 @@ describe("parseWorkerResult (the worker's termination message, read by the opera
       encoder: "libx264",
       quality: { ssim: 0.99, psnr: 44, method: "encoder" },
       bytesOutput: 10,
+      loudness: { method: "limited", gainDb: 12.9, target: -16, input: { integrated: -28.9, truePeak: -2.6, lra: 0 } },
+      picture: {
+        deinterlaced: { fieldOrder: "tff", detectedBy: "idet" },
+        convertedFrom: "bt470bg/bt709/bt470bg, limited range",
+      },
     };
     expect(parseWorkerResult(JSON.stringify(r))).toEqual(r);
   });

@@ -3,7 +3,7 @@
 // definition for both sides; the operator parses leniently (a message cut short or from an older
 // worker yields what can be read, never a failed reconcile).
 import { z } from "zod";
-import { EpisodePhase, QualityScores, SourceFacts } from "./schema.ts";
+import { EpisodeLoudness, EpisodePhase, EpisodePicture, QualityScores, SourceFacts } from "./schema.ts";
 
 const CodedError = z.object({ code: z.string(), message: z.string() });
 
@@ -39,6 +39,9 @@ export const EpisodeOutcome = z.object({
   title: z.string().max(200).optional(),
   /** What the source is: container, codecs, picture, length, the site's title and date. */
   source: SourceFacts.optional(),
+  /** Loudness measured before and after, and what was done to the picture. */
+  loudness: EpisodeLoudness.optional(),
+  picture: EpisodePicture.optional(),
 });
 
 /** One segment of a split episode, encoded by a pod of the episode's Indexed Job. */

@@ -164,6 +164,14 @@ describe("decide", () => {
       quality: { ssim: 0.99, psnr: 44 },
       bytesOutput: 1000,
       ytDlp: "2026.10.26",
+      loudness: {
+        method: "linear",
+        gainDb: 6.2,
+        target: -16,
+        input: { integrated: -22.2 },
+        output: { integrated: -16 },
+      },
+      picture: { toneMapped: { from: "smpte2084", operator: "hable", peakNits: 1000 } },
     };
     const d = decide(
       vj(),
@@ -181,6 +189,8 @@ describe("decide", () => {
       bytesOutput: 1000,
       node: "cpu-1",
       progress: 100,
+      loudness: { gainDb: 6.2, input: { integrated: -22.2 }, output: { integrated: -16 } },
+      picture: { toneMapped: { from: "smpte2084" } },
     });
     expect(d.status.ytDlpVersion).toBe("2026.10.26");
     expect(d.create.map((j) => j.metadata.name)).toEqual(["s1-merge"]);

@@ -143,6 +143,8 @@ export function episodeRunning(v: EpisodeView, job: ObservedJob, c: EpisodeConte
     if (result?.durationSecs !== undefined) done.durationSecs = result.durationSecs;
     if (result?.warnings) done.warnings = result.warnings;
     if (result?.source) done.source = result.source;
+    if (result?.loudness) done.loudness = result.loudness;
+    if (result?.picture) done.picture = result.picture;
     // The source's own title for an episode the manifest left untitled: status and chapter show it.
     if (result?.title) done.title = result.title;
     return { status: done, from: "job" };

@@ -89,6 +89,8 @@ function outcomeOf(status: EpisodeStatus, extra: Partial<EpisodeOutcome>): Episo
     ...(status.error ? { error: status.error } : {}),
     ...(status.warnings ? { warnings: status.warnings } : {}),
     ...(status.source ? { source: status.source } : {}),
+    ...(status.loudness ? { loudness: status.loudness } : {}),
+    ...(status.picture ? { picture: status.picture } : {}),
     // A title the source gave (the manifest had none): the operator shows it and chapters by it.
     ...(status.source?.title && status.title === status.source.title ? { title: status.title } : {}),
     ...extra,
