@@ -9,6 +9,7 @@ import Fastify, {
   type HookHandlerDoneFunction,
   LogController,
 } from "fastify";
+import { bodyDeadline } from "./api/body-deadline.ts";
 import { toResponse } from "./api/errors.ts";
 import { clientErrorHandler, frameworkErrors } from "./api/framework-errors.ts";
 import { dashboardPlugin } from "./dashboard/plugin.ts";
@@ -48,8 +49,8 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       return t.traceId;
     },
     bodyLimit: config.REEL_BODY_LIMIT_BYTES,
-    // A request (headers and body) must arrive within this: a body sent a byte at a time is cut
-    // off with a 408 instead of holding a connection forever. Node checks every interval below.
+    // Headers must arrive within this (Node's own check, every interval below); the body has its
+    // own clock (bodyDeadline), since Node stops timing a request once its handler runs.
     requestTimeout: config.REEL_REQUEST_TIMEOUT_MS,
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.REEL_REQUEST_TIMEOUT_MS / 4)) },
     trustProxy: config.REEL_TRUST_PROXY.length ? config.REEL_TRUST_PROXY : false,
@@ -211,6 +212,7 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook("onRequest", limitAddress);
+      v1.addHook("preParsing", bodyDeadline(config.REEL_REQUEST_TIMEOUT_MS));
       jobRoutes(v1, deps);
       outputRoutes(v1, deps);
       keyRoutes(v1, deps);

@@ -3,6 +3,7 @@
 // opened them, an anonymous health flood, audit rows forged through a JWT's name, NUL bytes in ids
 // and filters, ?access_token= on routes other than the WebSocket, and the weak spots after them.
 import { request } from "node:http";
+import { connect } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { addUser } from "../../api-shim/src/admin.ts";
-import { parseConfig } from "../../api-shim/src/config.ts";
+import { type Config, parseConfig } from "../../api-shim/src/config.ts";
 import { connectPostgres } from "../../api-shim/src/db/database.ts";
 import { migrate } from "../../api-shim/src/db/migrate.ts";
 import { type RunningShim, startShim } from "../../api-shim/src/main.ts";
@@ -152,6 +153,7 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
   let A: string;
   let B: string;
   let signer: CryptoKey;
+  let config: Config;
   const keys: Record<string, string> = {};
   const ids: Record<string, number> = {};
   const kubectl = (args: string[]) => cluster.kubectl(args);
@@ -213,6 +215,7 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
     process.env.KUBECONFIG = cluster.kubeconfig;
     await kubectl(["apply", "--server-side", "-f", crd]);
     await kubectl(["create", "namespace", "media"]);
+    await kubectl(["-n", "media", "create", "secret", "generic", "hook-weak", "--from-literal=secret=whsec_c2hvcnQ="]);
     await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
     const kp = await generateKeyPair("ES256", { extractable: true });
     signer = kp.privateKey;
@@ -231,7 +234,7 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
         ids[name] = u.userId;
       }
     });
-    const config = parseConfig({
+    const base = parseConfig({
       REEL_SHIM_PORT: "0",
       REEL_SHIM_HOST: "127.0.0.1",
       DATABASE_URL: pg.url,
@@ -242,9 +245,15 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
       REEL_SSE_HEARTBEAT_MS: "1000",
       REEL_RATE_LIMIT_IP: "100000",
       REEL_RATE_LIMIT_KEY: "100000",
+      REEL_STREAMS_PER_CREDENTIAL: "4",
+      REEL_REQUEST_TIMEOUT_MS: "2000",
+      // Webhook receivers may be on 127.0.0.2 (nobody listens there: deliveries just fail).
+      REEL_EGRESS_ALLOW: "127.0.0.2/32",
       LOG_LEVEL: "silent",
     });
-    [a, b] = await Promise.all([startShim(config, { webhooks: false }), startShim(config, { webhooks: false })]);
+    config = base;
+    // A with the real webhook sender (its registration checks), B without.
+    [a, b] = await Promise.all([startShim(base), startShim(base, { webhooks: false })]);
     A = `http://127.0.0.1:${a.port}`;
     B = `http://127.0.0.1:${b.port}`;
     for (const base of [A, B])
@@ -515,6 +524,177 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
       s.socket.close();
       const keysMade = await sqlQuery((sql) => sql`SELECT 1 FROM api_keys WHERE name = 'via-query'`);
       expect(keysMade.length).toBe(0);
+    });
+  });
+
+  describe("weak spots", () => {
+    it("caps live streams per credential (SSE and WebSocket together) with 429, and frees a place when one closes", async () => {
+      await createJob("cap");
+      const k = await newKey(ids.vera as number, ["jobs:read"]);
+      const open = [0, 1, 2].map(() => sse(`${B}/api/v1/jobs/cap/events`, k.key));
+      const socket = await ws(`${B.replace("http", "ws")}/api/v1/jobs/cap/ws`, { authorization: `Bearer ${k.key}` });
+      await until("four streams", async () => open.every((o) => o.s.blocks.length >= 1) && socket.got.length >= 1);
+      const fifth = await call(B, "GET", "/api/v1/jobs/cap/events", { cred: k.key });
+      expect(fifth.status).toBe(429);
+      expect(fifth.body.error.code).toBe("REEL_RATE_LIMITED");
+      // Another replica counts its own.
+      const elsewhere = sse(`${A}/api/v1/jobs/cap/events`, k.key);
+      await until("a stream on A", async () => elsewhere.s.blocks.length >= 1);
+      await (open[0] as ReturnType<typeof sse>).close();
+      const again = sse(`${B}/api/v1/jobs/cap/events`, k.key);
+      await until("a place freed on B", async () => again.s.blocks.length >= 1);
+      socket.socket.close();
+      await Promise.all([...open.slice(1), elsewhere, again].map((o) => o.close()));
+    });
+
+    it("cuts off a request body sent a byte at a time with 408 in the REEL_* shape", async () => {
+      const { port } = new URL(A);
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve) => {
+        const sock = connect(Number(port), "127.0.0.1");
+        let got = "";
+        sock.on("data", (d) => {
+          got += d;
+        });
+        sock.on("close", () => resolve(got));
+        sock.on("error", () => resolve(got));
+        sock.write(
+          `POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.olga}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+        );
+        const drip = setInterval(() => sock.writable && sock.write(" "), 500);
+        sock.on("close", () => clearInterval(drip));
+        setTimeout(() => sock.destroy(), 15_000);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain('"code":"REEL_INVALID_ARGUMENT"');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it("names no internal host or port in an anonymous 503, and logs the reason instead", async () => {
+      const dead = `redis://127.0.0.1:${Number(new URL(redis.url).port) + 17}`;
+      const c = await startShim({ ...config, REEL_REDIS_URL: dead }, { webhooks: false });
+      try {
+        const r = await until("a 503 naming redis", async () => {
+          const x = await call(`http://127.0.0.1:${c.port}`, "GET", "/api/health");
+          const { postgres, redis, kubernetes } = x.body.checks ?? {};
+          const only = redis === "failing" && postgres === "ok" && kubernetes === "ok";
+          return x.status === 503 && only ? x : undefined;
+        });
+        expect(r.body.error, JSON.stringify(r.body)).toMatchObject({
+          code: "REEL_UNAVAILABLE",
+          message: "redis is not reachable",
+        });
+        expect(JSON.stringify(r.body)).not.toMatch(/127\.0\.0\.1|:\d{2,5}\b|ECONNREFUSED/);
+      } finally {
+        await c.stop();
+      }
+    });
+
+    it("answers a tenant mapped to a missing namespace with 409 REEL_TENANT_UNKNOWN in its own words", async () => {
+      const made = await call(A, "POST", "/api/v1/admin/tenants", {
+        cred: keys.alice,
+        body: { name: "ghost", namespace: "ghost-ns" },
+      });
+      expect(made.status).toBe(201);
+      const token = await jwt({ sub: "ghostwriter", name: "Ghost" });
+      const me = await call(A, "GET", "/api/v1/me", { cred: token });
+      await call(A, "PATCH", `/api/v1/admin/users/${me.body.id}`, {
+        cred: keys.alice,
+        body: { role: "operator", tenant: "ghost" },
+      });
+      const r = await call(A, "POST", "/api/v1/jobs", { cred: token, body: { name: "boo", spec: spec("boo") } });
+      expect(r.status, JSON.stringify(r.body)).toBe(409);
+      expect(r.body.error.code).toBe("REEL_TENANT_UNKNOWN");
+      expect(r.body.error.message).toContain("ghost-ns");
+      expect(r.body.error.message).not.toMatch(/namespaces "ghost-ns" not found|https?:\/\//);
+    });
+
+    it("refuses tenants mapped to the cluster's own namespaces", async () => {
+      for (const body of [
+        { name: "sys", namespace: "kube-system" },
+        { name: "default" },
+        { name: "pub", namespace: "kube-public" },
+        { name: "kube-anything" },
+      ]) {
+        const r = await call(A, "POST", "/api/v1/admin/tenants", { cred: keys.alice, body });
+        expect(r.status, JSON.stringify(body)).toBe(400);
+        expect(r.body.error.code).toBe("REEL_INVALID_ARGUMENT");
+      }
+    });
+
+    it("refuses output.local and a volume path that leaves the volume", async () => {
+      for (const output of [{ local: { path: "/etc" } }, { volume: { claimName: "media", path: "shows/../../etc" } }]) {
+        const r = await call(A, "POST", "/api/v1/jobs", {
+          cred: keys.olga,
+          body: { name: "escape", spec: { ...spec("escape"), output } },
+        });
+        expect(r.status, JSON.stringify(output)).toBe(400);
+        expect(r.body.error.code).toBe("REEL_JOB_INVALID");
+      }
+      expect(await kubectl(["-n", "media", "get", "videojobs", "-o", "name"])).not.toContain("escape");
+    });
+
+    it("checks webhooks without answering questions: no resolved address, one answer for any unusable secretRef, no URL credentials shown", async () => {
+      const post = (name: string, webhook: Record<string, unknown>) =>
+        call(A, "POST", "/api/v1/jobs", {
+          cred: keys.olga,
+          body: { name, spec: { ...spec(name), notification: { webhook } } },
+        });
+      const internal = await post("hook-dns", { url: "http://localhost:9/x" });
+      expect(internal.status).toBe(400);
+      expect(internal.body.error.code).toBe("REEL_EGRESS_DENIED");
+      expect(internal.body.error.message).not.toMatch(/127\.0\.0\.1|::1|loopback/);
+      const answers: string[] = [];
+      for (const ref of [
+        { name: "nothing-here", key: "secret" },
+        { name: "hook-weak", key: "secret" },
+        { name: "hook-weak", key: "other" },
+      ]) {
+        const r = await post("hook-ref", { url: "http://127.0.0.2:9/x", secretRef: ref });
+        expect(r.status, JSON.stringify(r.body)).toBe(400);
+        expect(r.body.error.code).toBe("REEL_WEBHOOK_INVALID");
+        answers.push(r.body.error.message.replace(`${ref.name}/${ref.key}`, "REF"));
+      }
+      expect(new Set(answers).size, answers.join(" | ")).toBe(1);
+      expect(answers[0]).not.toMatch(/\d+ bytes;|does not exist/);
+      const made = await post("hook-creds", { url: "http://hookuser:hunter2pass@127.0.0.2:9/x?token=t0psecret" });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const read = await call(A, "GET", "/api/v1/jobs/hook-creds", { cred: keys.vera });
+      const listed = await call(A, "GET", "/api/v1/jobs", { cred: keys.vera });
+      for (const r of [made, read, listed])
+        expect(JSON.stringify(r.body)).not.toMatch(/hunter2pass|t0psecret|hookuser/);
+      expect(read.body.spec.notification.webhook.url).toBe("http://127.0.0.2:9/x?…");
+    });
+
+    it("marks API answers no-store and nosniff, the new key's answer and errors included", async () => {
+      const made = await call(A, "POST", "/api/v1/keys", { cred: keys.alice, body: { name: "cached?" } });
+      const refused = await call(A, "GET", "/api/v1/jobs");
+      const listed = await call(A, "GET", "/api/v1/jobs", { cred: keys.vera });
+      for (const r of [made, refused, listed]) {
+        expect(r.headers.get("cache-control")).toBe("no-store");
+        expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+      }
+    });
+
+    it("answers Fastify's and Node's own refusals (bad JSON, bad query, 431) in the REEL_* shape without the manifest hint", async () => {
+      const badJson = await fetch(`${A}/api/v1/keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.alice}`, "content-type": "application/json" },
+        body: "{not json",
+      });
+      const query = await call(A, "GET", "/api/v1/jobs?limit=abc", { cred: keys.vera });
+      const big = await raw(A, "GET", "/api/v1/jobs", { "x-pad": "x".repeat(20_000) });
+      for (const [status, text] of [
+        [badJson.status, await badJson.text()],
+        [query.status, JSON.stringify(query.body)],
+        [big.status, big.body],
+      ] as const) {
+        expect([400, 431]).toContain(status);
+        const body = JSON.parse(text);
+        expect(body.error.code, text).toBe("REEL_INVALID_ARGUMENT");
+        expect(body.error.hint).not.toMatch(/manifest/);
+      }
+      expect(big.status).toBe(431);
     });
   });
 });

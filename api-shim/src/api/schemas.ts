@@ -79,10 +79,33 @@ const DnsLabel = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a lowercase DNS label (a-z, 0-9, '-')");
 
+/**
+ * Namespaces no tenant may be mapped to: the cluster's own (the shim and the operator read Secrets
+ * cluster-wide, so a tenant there could name the control plane's Secrets in a spec) and reel's.
+ */
+export const RESERVED_NAMESPACES: ReadonlySet<string> = new Set([
+  "default",
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+  "reel-system",
+]);
+
+const TenantNamespace = DnsLabel.refine(
+  (ns) => !RESERVED_NAMESPACES.has(ns) && !ns.startsWith("kube-"),
+  "is reserved for the cluster or reel itself; pick a namespace of the tenant's own",
+);
+
 export const CreateTenantInput = z
   .strictObject({
     name: DnsLabel,
-    namespace: DnsLabel.optional().describe("The Kubernetes namespace of its jobs; defaults to the name."),
+    namespace: TenantNamespace.optional().describe(
+      "The Kubernetes namespace of its jobs; defaults to the name. Not default, kube-* or reel-system.",
+    ),
+  })
+  .refine((t) => t.namespace !== undefined || (!RESERVED_NAMESPACES.has(t.name) && !t.name.startsWith("kube-")), {
+    path: ["namespace"],
+    message: "the name would map the tenant to a reserved namespace; give a namespace of the tenant's own",
   })
   .meta({ id: "CreateTenantInput" });
 

@@ -32,6 +32,24 @@ export function buildVideoJob(
   };
 }
 
+/**
+ * The spec as the API shows it to every reader of the tenant: a webhook URL's userinfo, query and
+ * fragment (where a receiver's credentials go) are cut, as the webhook store keeps them (guard.ts).
+ */
+export function shownSpec<S extends { notification?: { webhook?: { url: string } } }>(spec: S): S {
+  const hook = spec.notification?.webhook;
+  if (!hook) return spec;
+  let url: URL;
+  try {
+    url = new URL(hook.url);
+  } catch {
+    return spec;
+  }
+  if (!url.username && !url.password && !url.search && !url.hash) return spec;
+  const shown = `${url.protocol}//${url.host}${url.pathname}${url.search ? "?…" : ""}`;
+  return { ...spec, notification: { ...spec.notification, webhook: { ...hook, url: shown } } };
+}
+
 export function jobFromVideoJob(vj: VideoJob): Job {
   const trace = vj.metadata.annotations?.[TRACE_ANNOTATION];
   return {
@@ -39,7 +57,7 @@ export function jobFromVideoJob(vj: VideoJob): Job {
     ...(vj.metadata.uid ? { uid: vj.metadata.uid } : {}),
     namespace: vj.metadata.namespace ?? "",
     createdAt: vj.metadata.creationTimestamp ?? new Date(0).toISOString(),
-    spec: vj.spec,
+    spec: shownSpec(vj.spec),
     ...(vj.status ? { status: vj.status } : {}),
     tags: vj.spec.tags ?? [],
     ...(trace ? { traceId: trace } : {}),
@@ -53,7 +71,7 @@ export function jobFromHistory(h: HistoryRow): Job {
     namespace: h.namespace,
     createdAt: h.createdAt.toISOString(),
     ...(h.deletedAt ? { deletedAt: h.deletedAt.toISOString() } : {}),
-    spec: h.spec as Job["spec"],
+    spec: shownSpec(h.spec as Job["spec"]),
     ...(h.status ? { status: h.status as Job["status"] } : {}),
     tags: h.tags,
     ...(h.traceId ? { traceId: h.traceId } : {}),

@@ -44,6 +44,12 @@ describe("checkWebhookUrl", () => {
     });
   });
 
+  it("does not say which internal address a name resolves to (no oracle for internal DNS)", async () => {
+    const err = await checkWebhookUrl("https://db.internal/x", none, resolvesTo("10.43.7.9")).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: "REEL_EGRESS_DENIED" });
+    expect((err as Error).message).not.toMatch(/10\.43|private|loopback/);
+  });
+
   it("accepts public addresses, names resolving to them, and allowlisted ranges", async () => {
     await expect(checkWebhookUrl("https://8.8.8.8/x", none)).resolves.toBeInstanceOf(URL);
     await expect(

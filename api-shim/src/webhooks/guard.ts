@@ -63,7 +63,13 @@ export async function checkWebhookUrl(raw: string, allow: AllowList, lookup: Loo
     try {
       checkIp(address, allow);
     } catch (err) {
-      throw new ReelError("REEL_EGRESS_DENIED", `webhook host ${host}: ${(err as Error).message}`, { cause: err });
+      // Not which address, nor what kind: that would answer "what does this internal name resolve
+      // to" for anyone who may create a job.
+      throw new ReelError(
+        "REEL_EGRESS_DENIED",
+        `webhook host ${host} resolves to an address the egress guard refuses; use a public host`,
+        { cause: err },
+      );
     }
   }
   return url;

@@ -15,7 +15,7 @@ import { parseAllowList } from "./address.ts";
 import { checkWebhookUrl, isRedacted, type Lookup, parseWebhookUrl, redactUrl, systemLookup } from "./guard.ts";
 import { type AttemptResult, decide, defaultRetryPolicy, type Outcome, type RetryPolicy } from "./retry.ts";
 import { post } from "./send.ts";
-import { parseSecret, sign } from "./signature.ts";
+import { isRegistrableSecret, parseSecret, sign } from "./signature.ts";
 import {
   type ClaimedDelivery,
   claimDue,
@@ -355,12 +355,16 @@ export function createWebhooks(deps: WebhooksDeps): Webhooks {
       if (!hook) return;
       await checkWebhookUrl(hook.url, allowList, lookup);
       if (hook.secretRef) {
+        // One answer for a missing Secret, a missing key, an unreadable Secret and a bad value:
+        // which of them it is would tell a caller what Secrets the namespace holds and how long.
         const { name, key } = hook.secretRef;
-        const value = await readSecret(namespace, hook.secretRef);
-        if (value === undefined) {
-          throw new ReelError("REEL_WEBHOOK_INVALID", `Secret ${namespace}/${name} with key ${key} does not exist`);
+        const value = await readSecret(namespace, hook.secretRef).catch(() => undefined);
+        if (value === undefined || !isRegistrableSecret(value)) {
+          throw new ReelError(
+            "REEL_WEBHOOK_INVALID",
+            `secretRef ${name}/${key} is not a usable webhook secret: it must name a Secret in your namespace whose key holds whsec_ and the base64 of 24 to 64 random bytes`,
+          );
         }
-        parseSecret(value);
       }
     },
 

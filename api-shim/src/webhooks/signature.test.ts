@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { parseSecret, sign } from "./signature.ts";
+import { isRegistrableSecret, parseSecret, sign } from "./signature.ts";
 
 describe("Standard Webhooks signatures", () => {
   it("matches the reference test vector", () => {
@@ -44,5 +44,15 @@ describe("Standard Webhooks signatures", () => {
     expect(err).toMatchObject({ code: "REEL_WEBHOOK_INVALID" });
     const secretPart = value.slice("whsec_".length);
     if (secretPart) expect((err as Error).message).not.toContain(secretPart);
+  });
+
+  it("registers only whsec_ and the base64 of 24 to 64 bytes", () => {
+    const b64 = (n: number) => Buffer.alloc(n, 7).toString("base64");
+    expect(isRegistrableSecret(`whsec_${b64(24)}`)).toBe(true);
+    expect(isRegistrableSecret(`whsec_${b64(64)}`)).toBe(true);
+    expect(isRegistrableSecret(`whsec_${b64(23)}`)).toBe(false);
+    expect(isRegistrableSecret(`whsec_${b64(65)}`)).toBe(false);
+    expect(isRegistrableSecret(b64(32))).toBe(false);
+    expect(isRegistrableSecret("whsec_not base64!")).toBe(false);
   });
 });

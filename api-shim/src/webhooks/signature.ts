@@ -29,6 +29,19 @@ export function parseSecret(value: string): Buffer {
   return key;
 }
 
+/**
+ * What registration asks of a secret (API.md): `whsec_` and the base64 of 24 to 64 bytes. Stricter
+ * than parseSecret, which keeps accepting what jobs registered before this check hold.
+ */
+export function isRegistrableSecret(value: string): boolean {
+  const text = value.trim();
+  if (!text.startsWith(PREFIX)) return false;
+  const b64 = text.slice(PREFIX.length);
+  if (!BASE64.test(b64) || b64.length % 4 !== 0) return false;
+  const n = Buffer.from(b64, "base64").length;
+  return n >= 24 && n <= 64;
+}
+
 /** The `webhook-signature` header value for one attempt. */
 export function sign(key: Buffer, id: string, timestampSecs: number, body: string): string {
   const mac = createHmac("sha256", key).update(`${id}.${timestampSecs}.${body}`).digest("base64");
