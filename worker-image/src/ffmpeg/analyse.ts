@@ -69,14 +69,25 @@ export async function analyseSource(
   audio: VideoJobSpec["audio"] = defaultAudio,
   o: AnalyseOptions,
 ): Promise<Fidelity> {
-  const loud = audio.loudness.mode === "normalize" && p.hasAudio;
-  const [measured, idet] = await Promise.all([
-    loud ? measureLoudness(input, p, audio.layout, o) : Promise.resolve(undefined),
+  const [sound, idet] = await Promise.all([
+    planSound(input, p, audio, o),
     needsIdet(p.video.picture) ? detectInterlace(input, p, o) : Promise.resolve(undefined),
   ]);
-  const sound: SoundPlan = { layout: audio.layout };
-  if (measured) sound.loudness = planLoudness(measured, audio.loudness);
   return { picture: planPicture(p.video.picture, p.video, idet), sound };
+}
+
+/** The sound plan alone: the job's layout, and the gain from a loudness pass when normalising. */
+export async function planSound(
+  input: string,
+  p: ProbeResult,
+  audio: VideoJobSpec["audio"] = defaultAudio,
+  o: AnalyseOptions,
+): Promise<SoundPlan> {
+  const sound: SoundPlan = { layout: audio.layout };
+  if (audio.loudness.mode !== "normalize" || !p.hasAudio) return sound;
+  const measured = await measureLoudness(input, p, audio.layout, o);
+  if (measured) sound.loudness = planLoudness(measured, audio.loudness);
+  return sound;
 }
 
 type Status = Pick<EpisodeStatus, "loudness" | "picture">;

@@ -15,6 +15,7 @@ import { ReelError, staged, type VideoJobSpec } from "@reel/crds";
 import { parseDuration } from "../output/s3.ts";
 import { type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
+import { planSound } from "../ffmpeg/analyse.ts";
 import { outputPath } from "../ffmpeg/args.ts";
 import { frameTimes } from "../probe/frames.ts";
 import { probe as ffprobe } from "../probe/probe.ts";
@@ -123,7 +124,10 @@ export async function cutSource(o: {
   let audio: string | undefined;
   if (p.hasAudio) {
     audio = join(o.workDir, "audio.m4a");
-    await runFfmpeg(audioOnlyArgs({ input: o.source, demuxer: p.demuxer, quality: o.spec.quality, output: audio }), {
+    // The whole episode's loudness, measured once here: the segments carry no audio.
+    const sound = await planSound(o.source, p, o.spec.audio, { binaries: o.binaries, signal: o.signal });
+    const args = audioOnlyArgs({ input: o.source, demuxer: p.demuxer, quality: o.spec.quality, output: audio, sound });
+    await runFfmpeg(args, {
       binaries: o.binaries,
       signal: o.signal,
       label: "encode audio",
