@@ -1,7 +1,9 @@
 // yt-dlp as a subprocess with a fixed, safe flag set. Never --exec, --netrc-cmd, an external
 // downloader, config files or plugins: a page or a config we don't control must not run commands
 // here. All its traffic goes through the egress proxy (see egress-proxy in @reel/native), which
-// refuses internal addresses exactly as the Rust downloader does.
+// refuses internal addresses exactly as the Rust downloader does. A playlist given as one episode
+// is refused before any of its entries is fetched and a live stream is skipped; every failure is
+// named from yt-dlp's own lines (ytdlp-errors.ts); the site's title, duration and date come back.
 import { spawn } from "node:child_process";
 import { ReelError, redactText, urlSecrets } from "@reel/crds";
 import { config } from "../config.ts";
