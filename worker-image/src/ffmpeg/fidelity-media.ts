@@ -23,6 +23,8 @@ export interface SourceSpec {
   secs?: number;
   width?: number;
   height?: number;
+  /** Keyframe every this many frames (x264 sources), so that a segmented encode has several segments. */
+  gop?: number;
 }
 
 const bt709 = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"];
@@ -111,6 +113,7 @@ export async function makeSource(path: string, s: SourceSpec): Promise<void> {
     args.splice(i, 0, ...audio);
     args.push("-map", "0:v", "-map", "1:a", "-c:a", path.endsWith(".avi") ? "pcm_s16le" : "aac", "-b:a", "192k");
   }
+  if (s.gop) args.push("-g", String(s.gop), "-keyint_min", String(s.gop), "-sc_threshold", "0");
   args.push("-shortest", path);
   const r = await execCommand("ffmpeg", args);
   if (r.code !== 0) throw new Error(`makeSource ${s.picture} failed: ${r.stderr}`);

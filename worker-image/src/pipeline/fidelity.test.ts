@@ -1,6 +1,7 @@
 // The encode stage (real ffmpeg) on sources that differ the ways real ones do — HDR, interlaced,
 // full range, BT.601 SD, quiet and loud, mono and 5.1 — each checked on the output: tags, idet,
 // ebur128, luma and saturation against a reference conversion; and what status says was done.
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseVideoJob, type VideoJobSpec } from "@reel/crds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -144,6 +145,33 @@ describe("picture", () => {
       matrix: "bt709",
       range: "tv",
     });
+  });
+});
+
+describe("a long episode encoded in parallel segments", () => {
+  it("gets the same treatment: deinterlaced, BT.709 tags, loudness to target, status says so", async () => {
+    const segmented = realStages({
+      binaries: { ffmpeg: "ffmpeg", ffprobe: "ffprobe" },
+      ytDlp: "yt-dlp",
+      childEnv: {},
+      allow: [],
+      cacheDir: join(tmp.dir, "cache"),
+      metadata: new DiskCache(join(tmp.dir, "meta")),
+      segmentMinSecs: 1,
+      cores: 2,
+    });
+    const input = join(tmp.dir, "long.mp4");
+    const sound = { kind: "sine", volume: 0.02, channels: 2 } as const;
+    await makeSource(input, { picture: "interlaced", sound, secs: 4, gop: 25, ...SIZE });
+    const out = join(tmp.dir, "long.out.mp4");
+    const enc = await segmented.encode(input, await segmented.probe(input, ctx), out, spec(), ctx);
+    // The segmented path ran: its work folder sits beside the output.
+    expect((await stat(join(tmp.dir, "segments"))).isDirectory()).toBe(true);
+    expect(enc.picture?.deinterlaced?.detectedBy).toBe("probe");
+    expect((await idetOf(out)).interlaced).toBe(0);
+    expect(await outputFacts(out)).toMatchObject({ primaries: "bt709", matrix: "bt709", range: "tv", channels: 2 });
+    expect(Math.abs((await loudnessOf(out)).integrated - TARGET)).toBeLessThanOrEqual(1);
+    expect(Math.abs((enc.loudness?.output?.integrated ?? 0) - TARGET)).toBeLessThanOrEqual(1);
   });
 });
 
