@@ -10,6 +10,9 @@ export const LAST_MODIFIED = "Mon, 02 Nov 2026 10:00:00 GMT";
 
 export interface Route {
   type: string;
+  /** The answer's status (200 when absent) and extra headers, e.g. a 429 with Retry-After. */
+  status?: number;
+  headers?: Record<string, string>;
   /** The body; or `file`, a name under the site's folder. */
   body?: string;
   file?: string;
@@ -31,7 +34,8 @@ export async function serveSite(dir: string, routes: Record<string, Route>, host
     const route = routes[path];
     if (!route) return void res.writeHead(404).end();
     const body = route.file ? await readFile(join(dir, route.file)) : Buffer.from(route.body ?? "");
-    res.writeHead(200, { "content-type": route.type, "content-length": body.length, "last-modified": LAST_MODIFIED });
+    const head = { "content-type": route.type, "content-length": body.length, "last-modified": LAST_MODIFIED };
+    res.writeHead(route.status ?? 200, { ...head, ...route.headers });
     res.end(req.method === "HEAD" ? undefined : body);
   });
   await new Promise<void>((ok) => server.listen(0, host, ok));

@@ -31,6 +31,8 @@ beforeAll(async () => {
     ),
     "/about": html("<head><title>About us</title></head><body><p>No video here.</p></body>"),
     "/stream": { type: "application/vnd.apple.mpegurl", body: LIVE },
+    "/busy": { type: "text/html", status: 429, headers: { "retry-after": "120" }, body: "slow down" },
+    "/members": { type: "text/html", status: 403, body: "members only" },
   });
   const o = site.origin;
   const feed = podcastFeed(
@@ -85,10 +87,18 @@ describe("runYtDlp on loopback pages", () => {
     expect(result).toMatchObject({ code: "REEL_SOURCE_IS_PLAYLIST" });
   }, 60_000);
 
+  it("names a 429 rate limit with a delay: a minute, since yt-dlp's message carries no Retry-After", async () => {
+    const { result, files } = await fetchPage(`${site.origin}/busy`);
+    expect(result, String(result)).toMatchObject({ code: "REEL_SOURCE_RATE_LIMITED", retryAfterSecs: 60 });
+    expect((result as Error).message).toContain("retry after 60 s");
+    expect(files).toEqual([]);
+  }, 60_000);
+
   it.each([
     ["/stream", "REEL_SOURCE_LIVE"],
     ["/about", "REEL_SOURCE_UNSUPPORTED"],
     ["/gone", "REEL_SOURCE_NOT_FOUND"],
+    ["/members", "REEL_SOURCE_FORBIDDEN"],
   ])(
     "names the failure of %s: %s",
     async (path, code) => {
