@@ -52,6 +52,11 @@ export const ConfigSchema = z
     REEL_STREAMS_PER_CREDENTIAL: int(20, 1),
     /** Addresses or CIDRs of proxies (the ingress) whose X-Forwarded-For is believed. */
     REEL_TRUST_PROXY: list,
+    /**
+     * Tenants whose jobs may ask for priority high (PriorityClass reel-high, which preempts other
+     * tenants' pods); none when empty, `*` for every tenant.
+     */
+    REEL_HIGH_PRIORITY_TENANTS: list,
     /** CIDRs opened past the webhook egress guard (the operator's allowlist; never set by a job). */
     REEL_EGRESS_ALLOW: list,
     /**

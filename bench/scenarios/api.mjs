@@ -40,6 +40,8 @@ const CONNECTIONS = 200;
 // api-status round sends about 10^6). Every request is still counted against the Redis window, as
 // deployed: the shim leases tokens from it (api-shim/src/ratelimit/lease.ts).
 const RATE_LIMIT = 1_000_000_000;
+/** Streams one credential may hold: api-sse opens all of its streams with the one key. */
+const SSE_STREAM_CAP = 100_000;
 // The status GET answers with this (what a job mid-way looks like), not an empty object.
 const STATUS = { phase: "Processing", progress: 42, episodesSummary: "1/2" };
 
@@ -152,6 +154,8 @@ async function startServices(log) {
     REEL_SHIM_PORT: String(port),
     REEL_RATE_LIMIT_IP: String(RATE_LIMIT),
     REEL_RATE_LIMIT_KEY: String(RATE_LIMIT),
+    // api-sse opens its 1,000 streams with one key: lifted like the rate limits (default 20).
+    REEL_STREAMS_PER_CREDENTIAL: String(SSE_STREAM_CAP),
     LOG_LEVEL: config.shimLogLevel,
   });
   return { dir, cluster, pg, redis, key, shimEnv };
@@ -454,6 +458,7 @@ export async function apiStatus({ quick, log }) {
         REEL_RATE_LIMIT_IP: RATE_LIMIT,
         REEL_RATE_LIMIT_KEY: RATE_LIMIT,
         REEL_RATE_LIMIT_WINDOW_MS: "default (60000)",
+        REEL_STREAMS_PER_CREDENTIAL: SSE_STREAM_CAP,
       },
       services: "PostgreSQL 15, redis-server, L2 control plane (etcd + kube-apiserver), loopback",
       ...versions(),

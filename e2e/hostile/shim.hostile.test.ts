@@ -666,6 +666,21 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
       expect(read.body.spec.notification.webhook.url).toBe("http://127.0.0.2:9/x?…");
     });
 
+    it("refuses priority high (PriorityClass reel-high) to a tenant not allowed it", async () => {
+      const r = await call(A, "POST", "/api/v1/jobs", {
+        cred: keys.olga,
+        body: { name: "vip", spec: { ...spec("vip"), priority: "high" } },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(403);
+      expect(r.body.error.code).toBe("REEL_FORBIDDEN");
+      expect(r.body.error.details).toEqual([{ path: "spec.priority", message: "high is not allowed for this tenant" }]);
+      const normal = await call(A, "POST", "/api/v1/jobs", {
+        cred: keys.olga,
+        body: { name: "vip", spec: { ...spec("vip"), priority: "normal" } },
+      });
+      expect(normal.status).toBe(201);
+    });
+
     it("marks API answers no-store and nosniff, the new key's answer and errors included", async () => {
       const made = await call(A, "POST", "/api/v1/keys", { cred: keys.alice, body: { name: "cached?" } });
       const refused = await call(A, "GET", "/api/v1/jobs");

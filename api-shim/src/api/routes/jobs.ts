@@ -4,7 +4,7 @@
 import { API_VERSION, KIND, ReelError, unknownSpecFields } from "@reel/crds";
 import { ApiError, resourcePath } from "@reel/operator/kube";
 import type { FastifyInstance } from "fastify";
-import { actorName } from "../../auth/principal.ts";
+import { actorName, type Principal } from "../../auth/principal.ts";
 import { principal, requireScope, tenantNamespace } from "../../auth/request.ts";
 import { listHistory } from "../../db/history.ts";
 import type { ShimDeps } from "../../deps.ts";
@@ -43,6 +43,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     if (unknown.length) throw unknownFieldsError(unknown);
     const input = parsed.data;
     clusterOnly(input.spec);
+    if (input.spec.priority === "high") mayUseHighPriority(p, deps.config.REEL_HIGH_PRIORITY_TENANTS);
     const obj = buildVideoJob(input, {
       namespace: ns,
       creator: actorName(p),
@@ -227,4 +228,14 @@ function clusterOnly(spec: CreateJobInput["spec"]): void {
       { path: "spec.output.volume.path", message: "must not contain a '..' segment" },
     ]);
   }
+}
+
+/** priority high preempts other tenants' pods: only tenants the installation names may ask for it. */
+function mayUseHighPriority(p: Principal, allowed: readonly string[]): void {
+  if (allowed.includes("*") || (p.tenant !== null && allowed.includes(p.tenant))) return;
+  throw new RequestError(
+    "REEL_FORBIDDEN",
+    `tenant ${p.tenant ?? "(none)"} may not use priority high; use normal or low, or ask an admin to add the tenant to REEL_HIGH_PRIORITY_TENANTS`,
+    [{ path: "spec.priority", message: "high is not allowed for this tenant" }],
+  );
 }
