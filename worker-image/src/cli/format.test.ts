@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { JobResult } from "../pipeline/job.ts";
-import { printable, summary } from "./format.ts";
+import { loudnessCell, pictureCell, printable, summary } from "./format.ts";
 import { progress } from "./progress.ts";
 
 const hostileTitle = "Ep\x1b]0;pwned\x07 one\x1b[2J\rclean\n2  forged  Completed\u202e";
@@ -32,6 +32,55 @@ describe("printable: what came from a manifest or a source reaches the terminal 
   it("keeps newlines when asked (multi-line messages) but indents them so they cannot pose as rows", () => {
     expect(printable("a\nb\x1b[2J", { lines: true })).toBe("a\n    b\\x1b[2J");
   });
+});
+
+describe("the table says what was done to each episode", () => {
+  const ep = (over: Partial<JobResult["episodes"][number]>) =>
+    ({ index: 0, phase: "Completed", progress: 100, attempts: 1, ...over }) as JobResult["episodes"][number];
+  it.each([
+    [{}, "-"],
+    [{ loudness: { method: "none", gainDb: 0, target: -16, input: {} } }, "silent"],
+    [
+      {
+        loudness: {
+          method: "linear",
+          gainDb: 25.8,
+          target: -16,
+          input: { integrated: -41.8 },
+          output: { integrated: -16 },
+        },
+      },
+      "-41.8 → -16.0 LUFS",
+    ],
+    [
+      {
+        loudness: {
+          method: "limited",
+          gainDb: 13.1,
+          target: -16,
+          input: { integrated: -29.1 },
+          output: { integrated: -16.6 },
+        },
+      },
+      "-29.1 → -16.6 LUFS (limited)",
+    ],
+  ] as const)("loudness %j", (over, cell) => expect(loudnessCell(ep(over as never))).toBe(cell));
+
+  it.each([
+    [{}, "-"],
+    [
+      {
+        toneMapped: { from: "smpte2084", operator: "hable", peakNits: 1000 },
+        deinterlaced: { fieldOrder: "tff", detectedBy: "probe" },
+      },
+      "tone-mapped PQ, deinterlaced",
+    ],
+    [{ toneMapped: { from: "arib-std-b67", operator: "hable", peakNits: 1000 } }, "tone-mapped HLG"],
+    [{ convertedFrom: "smpte170m/smpte170m/smpte170m, limited range" }, "from BT.601"],
+    [{ convertedFrom: "bt470bg/bt709/bt470bg, full range" }, "from BT.601, from full range"],
+    [{ convertedFrom: "bt709/bt709/bt709, full range" }, "from full range"],
+    [{ convertedFrom: "bt2020/bt2020-10/bt2020nc, limited range" }, "from bt2020/bt2020-10/bt2020nc"],
+  ] as const)("picture %j", (picture, cell) => expect(pictureCell(ep({ picture } as never))).toBe(cell));
 });
 
 describe("the CLI's table and progress with a hostile title", () => {

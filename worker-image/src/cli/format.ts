@@ -58,8 +58,35 @@ export function table(rows: string[][]): string {
     .join("\n");
 }
 
+type Episode = JobResult["episodes"][number];
+
+/** "-41.8 → -16.0 LUFS", "(limited)" when the limiter held peaks, "silent"; "-" when not normalised. */
+export function loudnessCell(e: Episode): string {
+  const l = e.loudness;
+  if (!l) return "-";
+  if (l.method === "none") return "silent";
+  const db = (n: number | undefined) => (n === undefined ? "?" : n.toFixed(1));
+  return `${db(l.input.integrated)} → ${db(l.output?.integrated)} LUFS${l.method === "limited" ? " (limited)" : ""}`;
+}
+
+/** What was done to the picture: "tone-mapped PQ", "deinterlaced", "from BT.601", "from full range". */
+export function pictureCell(e: Episode): string {
+  const p = e.picture;
+  if (!p) return "-";
+  const what: string[] = [];
+  if (p.toneMapped) what.push(`tone-mapped ${p.toneMapped.from === "smpte2084" ? "PQ" : "HLG"}`);
+  if (p.deinterlaced) what.push("deinterlaced");
+  const from = p.convertedFrom ?? "";
+  if (/smpte170m|bt470bg|bt470m/.test(from)) what.push("from BT.601");
+  else if (from && !from.includes("full")) what.push(`from ${from.split(",")[0]}`);
+  if (from.includes("full range")) what.push("from full range");
+  return what.join(", ") || "-";
+}
+
 export function summary(r: JobResult): string {
-  const rows = [["#", "title", "phase", "source", "output", "ratio", "ssim", "psnr", "encoder", "error"]];
+  const rows = [
+    ["#", "title", "phase", "source", "output", "ratio", "ssim", "psnr", "loudness", "picture", "encoder", "error"],
+  ];
   for (const e of r.episodes) {
     const ratio = e.bytesDownloaded && e.bytesOutput ? `${(e.bytesDownloaded / e.bytesOutput).toFixed(2)}x` : "-";
     rows.push([
@@ -71,6 +98,8 @@ export function summary(r: JobResult): string {
       ratio,
       e.quality?.ssim?.toFixed(4) ?? "-",
       e.quality?.psnr !== undefined ? `${e.quality.psnr.toFixed(1)} dB` : "-",
+      loudnessCell(e),
+      pictureCell(e),
       printable(e.encoder ?? "-"),
       printable(e.error?.code ?? (e.warnings ?? []).map((w) => `${w.code} (warning)`).join(" ")),
     ]);
