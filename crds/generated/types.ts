@@ -343,6 +343,10 @@ export interface VideoJob {
         message: string;
       };
       /**
+       * Where the episode's poster (a JPEG) was stored, beside the output.
+       */
+      poster?: string;
+      /**
        * What the episode came out with that its reader should know, e.g. a truncated source kept.
        *
        * @maxItems 8
@@ -384,6 +388,13 @@ export interface VideoJob {
       checksum?: string;
       durationSecs?: number;
       chapters?: number;
+      /**
+       * Seek thumbnails stored beside the file: the WebVTT index (cues name <stem>-thumbs-NNN.jpg#xywh=…) and its sheet count.
+       */
+      thumbnails?: {
+        vtt: string;
+        sheets: number;
+      };
     };
     /**
      * Every stored file, in order: the merged file, or one file per episode when merge.enabled is false. GET /api/v1/jobs/:id/outputs/:n/download answers a fresh link to file n.
@@ -411,6 +422,13 @@ export interface VideoJob {
        */
       checksum?: string;
       durationSecs?: number;
+      /**
+       * Seek thumbnails stored beside the file: the WebVTT index (cues name <stem>-thumbs-NNN.jpg#xywh=…) and its sheet count.
+       */
+      thumbnails?: {
+        vtt: string;
+        sheets: number;
+      };
       /**
        * The episode's index (merge.enabled false).
        */

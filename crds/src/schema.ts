@@ -29,6 +29,7 @@ export const CompressionPreset = z.enum(["fast", "balanced", "small"]);
 export const GpuPolicy = z.enum(["off", "auto", "require"]);
 export const GpuVendor = z.enum(["nvidia", "amd", "intel", "apple"]);
 export const Priority = z.enum(["low", "normal", "high"]);
+export const Hdr = z.enum(["tonemap", "keep"]);
 
 export const Episode = z.object({
   url: HttpUrl.describe("A page yt-dlp understands, a direct media file, or an HLS VOD playlist."),
@@ -186,6 +187,9 @@ export const VideoJobSpec = z.object({
   codec: Codec.default("h264"),
   compression: Compression.default({ preset: "balanced", level: 5 }),
   audio: Audio.default({ loudness: { mode: "normalize", integrated: -16, truePeak: -1.5 }, layout: "stereo" }),
+  hdr: Hdr.default("tonemap").describe(
+    "tonemap: every episode SDR BT.709 8-bit (HDR sources tone-mapped); keep: HDR10 (BT.2020 PQ 10-bit with mastering metadata, SDR sources mapped into it), hevc or av1 on the CPU.",
+  ),
   gpu: Gpu.default({ policy: "auto" }),
   priority: Priority.default("normal"),
   output: Output,
@@ -293,6 +297,7 @@ export const EpisodeStatus = z.object({
     .optional()
     .describe("A split episode: its segments, encoded by an Indexed Job."),
   error: CodedError.optional(),
+  poster: z.string().optional().describe("Where the episode's poster (a JPEG) was stored, beside the output."),
   warnings: z
     .array(CodedError)
     .max(8)
@@ -327,6 +332,12 @@ export const OutputStatus = z.object({
   checksum: z.string().optional().describe("sha256:<hex> of the merged file."),
   durationSecs: z.number().min(0).optional(),
   chapters: z.number().int().min(0).optional(),
+  thumbnails: z
+    .object({ vtt: z.string(), sheets: z.number().int().min(1) })
+    .optional()
+    .describe(
+      "Seek thumbnails stored beside the file: the WebVTT index (cues name <stem>-thumbs-NNN.jpg#xywh=…) and its sheet count.",
+    ),
 });
 
 /** One stored file of a job: the merged file, or (merge.enabled false) one episode's. */

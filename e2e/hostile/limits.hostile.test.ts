@@ -124,13 +124,20 @@ describe("reel run: local output names and temporary files", () => {
     const file = await h.manifest("victim-job", { episodes: [{ url: `${h.origin}/a.mp4`, title: "One" }] });
     const r = await h.reel(["run", file, "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout) as { phase: string; output?: { location: string } };
+    const result = JSON.parse(r.stdout) as {
+      phase: string;
+      output?: { location: string; thumbnails?: { vtt: string; sheets: number } };
+      episodes: { poster?: string }[];
+    };
     expect(result.phase).toBe("Completed");
     expect(result.output?.location).toBe(join(h.out, "victim-job.mp4"));
+    expect(result.output?.thumbnails).toEqual({ vtt: join(h.out, "victim-job-thumbs.vtt"), sheets: 1 });
+    expect(result.episodes[0]?.poster).toBe(join(h.out, "victim-job-ep001-poster.jpg"));
     expect(await readFile(victim, "utf8")).toBe("precious");
     expect((await readFile(join(h.out, "victim-job.mp4"))).subarray(4, 8).toString()).toBe("ftyp");
-    // Only the planted links and the output: no temporary file of this run was left beside them.
-    expect((await readdir(h.out)).sort()).toEqual([...planted, "victim-job.mp4"].sort());
+    // Only the planted links, the output and its previews: no temporary file of this run was left beside them.
+    const previews = ["victim-job-ep001-poster.jpg", "victim-job-thumbs-001.jpg", "victim-job-thumbs.vtt"];
+    expect((await readdir(h.out)).sort()).toEqual([...planted, "victim-job.mp4", ...previews].sort());
     await clean(h, r);
   });
 
@@ -150,8 +157,10 @@ describe("reel run: local output names and temporary files", () => {
     const result = JSON.parse(r.stdout) as { phase: string; episodeOutputs?: { location: string }[] };
     const location = result.episodeOutputs?.[0]?.location ?? "";
     expect(location.isWellFormed()).toBe(true);
+    expect(location.endsWith(".mp4")).toBe(true);
     expect(existsSync(location)).toBe(true);
-    expect(await readdir(h.out)).toEqual([basename(location)]);
+    const poster = `${basename(location, ".mp4")}-poster.jpg`;
+    expect((await readdir(h.out)).sort()).toEqual([basename(location), poster].sort());
     await clean(h, r);
   });
 });

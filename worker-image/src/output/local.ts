@@ -8,7 +8,7 @@ import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises
 import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { ReelError } from "@reel/crds";
-import { safeName } from "./names.ts";
+import { storedName } from "./names.ts";
 import type { OutputTarget, PutOptions, StoredObject } from "./target.ts";
 
 const EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -20,7 +20,7 @@ export class LocalTarget implements OutputTarget {
   }
 
   async put(localPath: string, name: string, opts: PutOptions): Promise<StoredObject> {
-    const dest = join(this.dir, safeName(name));
+    const dest = join(this.dir, storedName(name));
     let tmp: string | undefined;
     try {
       await mkdir(this.dir, { recursive: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { episodeFileName, safeName } from "./names.ts";
+import { episodeFileName, previewNames, safeName, storedName } from "./names.ts";
 
 describe("safeName", () => {
   it.each([
@@ -40,5 +40,20 @@ describe("safeName", () => {
     const name = episodeFileName("j".repeat(63), 0, "語".repeat(200));
     expect(wellFormed(name)).toBe(true);
     expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+  });
+
+  it.each([
+    ["a long ASCII title", "j".repeat(63), `${"x".repeat(119)}😀 after`],
+    ["a long job name and title", "j".repeat(200), "t".repeat(300)],
+    ["a CJK title", "show", "語".repeat(200)],
+  ])("stores %s under the very name it was given, .mp4 included, and its previews beside it", (_what, job, title) => {
+    const name = episodeFileName(job, 0, title);
+    expect(storedName(name)).toBe(name);
+    expect(name.endsWith(".mp4")).toBe(true);
+    const p = previewNames(name);
+    for (const n of [p.poster, p.episodePoster(499), p.thumbsVtt, `${p.stem}-thumbs-001.jpg`]) {
+      expect(storedName(n)).toBe(n);
+      expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
+    }
   });
 });

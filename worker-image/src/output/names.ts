@@ -26,7 +26,12 @@ function cut(text: string, maxUnits: number, maxBytes: number): string {
   return text.slice(0, end);
 }
 
-export function safeName(text: string, fallback = "output", maxBytes = MAX_FILE_NAME_BYTES): string {
+export function safeName(
+  text: string,
+  fallback = "output",
+  maxBytes = MAX_FILE_NAME_BYTES,
+  maxUnits = MAX_UNITS,
+): string {
   const cleaned = cut(
     text
       .normalize("NFC")
@@ -36,15 +41,40 @@ export function safeName(text: string, fallback = "output", maxBytes = MAX_FILE_
       .replace(/\.{2,}/g, ".")
       .replace(/^[.\-\s]+|[.\-\s]+$/g, "")
       .replace(/\s+/g, " "),
-    MAX_UNITS,
+    maxUnits,
     maxBytes,
   ).trim();
   return cleaned || fallback;
 }
 
+/**
+ * The name a target stores a file under: cleaned like any name, but cut only at the file system's
+ * 255 bytes — the names made here already fit and must keep their extension (cutting them again at
+ * 120 characters stored a long-titled episode without its `.mp4`).
+ */
+export function storedName(name: string): string {
+  return safeName(name, "output", MAX_FILE_NAME_BYTES, Number.POSITIVE_INFINITY);
+}
+
 /** The merged output's file name, as `reel run` and the merge pod store it. */
 export function mergedFileName(jobName: string): string {
   return `${safeName(jobName, "output", MAX_FILE_NAME_BYTES - 4)}.mp4`;
+}
+
+/**
+ * The files made beside a stored output for people to look at, named after it: `<stem>-poster.jpg`
+ * (an episode's own file), `<stem>-ep001-poster.jpg` (an episode of a merged file), and the merged
+ * file's seek thumbnails `<stem>-thumbs.vtt` with its sheets `<stem>-thumbs-001.jpg`, all well
+ * within 255 bytes.
+ */
+export function previewNames(outputFile: string) {
+  const stem = safeName(outputFile.replace(/\.mp4$/, ""), "output", 200, Number.POSITIVE_INFINITY);
+  return {
+    stem,
+    poster: `${stem}-poster.jpg`,
+    episodePoster: (index: number) => `${stem}-ep${String(index + 1).padStart(3, "0")}-poster.jpg`,
+    thumbsVtt: `${stem}-thumbs.vtt`,
+  };
 }
 
 /** One episode's file name when merge is off: `<job>-<001>-<title>.mp4`, within 255 bytes. */

@@ -19,7 +19,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { type OutputSettings, parsePublicBaseUrl, parseSse, publicUrl, ReelError } from "@reel/crds";
 import { config } from "../config.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
-import { safeName } from "./names.ts";
+import { storedName } from "./names.ts";
 import type { OutputTarget, PutOptions, StoredObject } from "./target.ts";
 
 export interface S3TargetOptions {
@@ -101,7 +101,7 @@ export class S3Target implements OutputTarget {
 
   key(name: string): string {
     const prefix = this.#o.prefix && !this.#o.prefix.endsWith("/") ? `${this.#o.prefix}/` : this.#o.prefix;
-    return `${prefix}${safeName(name)}`;
+    return `${prefix}${storedName(name)}`;
   }
 
   async put(localPath: string, name: string, opts: PutOptions): Promise<StoredObject> {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { failedEpisodesSummary, ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
 import { episodeTitle, sourceFacts } from "../fetch/facts.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
-import { episodeFileName, mergedFileName, safeName } from "../output/names.ts";
+import { episodeFileName, mergedFileName, previewNames, safeName } from "../output/names.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
 import type { Fetched, MergeMismatch, SourceProbe, StageContext, Stages } from "./stages.ts";
 import type { EpisodeStatus } from "./types.ts";
@@ -42,7 +42,7 @@ export interface EpisodeResult {
 export interface JobResult {
   phase: "Completed" | "Failed" | "Cancelled";
   episodes: EpisodeStatus[];
-  output?: StoredObject & { durationSecs?: number; chapters?: number };
+  output?: StoredObject & { durationSecs?: number; chapters?: number; thumbnails?: { vtt: string; sheets: number } };
   /** Extra outputs when merge is off: one stored file per episode. */
   episodeOutputs?: StoredObject[];
   error?: { code: string; message: string };
@@ -348,6 +348,51 @@ export async function storeFile(
   });
 }
 
+interface PreviewContext {
+  stages: Stages;
+  /** Scratch for the images before they are stored. */
+  dir: string;
+  signal: AbortSignal;
+  emit: Emit;
+  store(path: string, file: string): Promise<StoredObject>;
+}
+
+/** Previews help people look; nothing depends on them: a failure is a warning note, never a failed job. */
+async function previewStep<T>(c: PreviewContext, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    await mkdir(c.dir, { recursive: true });
+    return await fn();
+  } catch (err) {
+    if (c.signal.aborted) throw err;
+    const e = ReelError.from(err, "REEL_FFMPEG_FAILED");
+    c.emit({ type: "note", level: "warn", message: `${what} not made: ${e.code} ${e.message}` });
+    return undefined;
+  }
+}
+
+/** An episode's poster, stored as `file` beside the output; answers where it went. */
+function storePoster(c: PreviewContext, encodedPath: string, file: string): Promise<string | undefined> {
+  return previewStep(c, "poster", async () => {
+    const local = join(c.dir, file);
+    await c.stages.poster?.(encodedPath, local, { signal: c.signal, progress: () => {} });
+    return (await c.store(local, file)).location;
+  });
+}
+
+/** The merged file's seek thumbnails (sheets and their WebVTT index), stored beside it. */
+function storeThumbnails(c: PreviewContext, mergedPath: string, outputFile: string) {
+  const { stem, thumbsVtt } = previewNames(outputFile);
+  const make = c.stages.thumbnails;
+  if (!make) return Promise.resolve(undefined);
+  return previewStep(c, "seek thumbnails", async () => {
+    const sprite = await make(mergedPath, c.dir, stem, { signal: c.signal, progress: () => {} });
+    for (const sheet of sprite.sheets) await c.store(join(c.dir, sheet), sheet);
+    await writeFile(join(c.dir, thumbsVtt), sprite.vtt);
+    const vtt = await c.store(join(c.dir, thumbsVtt), thumbsVtt);
+    return { vtt: vtt.location, sheets: sprite.sheets.length };
+  });
+}
+
 export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   const { spec } = job;
   const emit: Emit = o.emit ?? (() => {});
@@ -396,11 +441,17 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
 
     const store = (path: string, file: string) =>
       time("store", () => storeFile(o.stages, o.target, path, file, { signal, emit }));
+    const previews: PreviewContext = { stages: o.stages, dir: join(tmp, "previews"), signal, emit, store };
+    const poster = async (r: EpisodeResult, file: string) => {
+      const at = await time("preview", () => storePoster(previews, r.encodedPath as string, file));
+      if (at) r.status.poster = at;
+    };
     if (!spec.merge.enabled) {
       const episodeOutputs: StoredObject[] = [];
       for (const r of done) {
         const file = episodeFileName(job.metadata.name, r.status.index, r.status.title ?? "");
         episodeOutputs.push(await store(r.encodedPath as string, file));
+        await poster(r, previewNames(file).poster);
       }
       return { ...base, phase: "Completed", episodeOutputs };
     }
@@ -423,8 +474,11 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       const phase = signal.aborted ? "Cancelled" : "Failed";
       return { ...base, phase, error: { code: e.code, message: e.message } };
     }
-    const stored = await store(mergedPath, mergedFileName(job.metadata.name));
-    return { ...base, phase: "Completed", output: { ...stored, ...merged } };
+    const mergedFile = mergedFileName(job.metadata.name);
+    const stored = await store(mergedPath, mergedFile);
+    for (const r of done) await poster(r, previewNames(mergedFile).episodePoster(r.status.index));
+    const thumbnails = await time("preview", () => storeThumbnails(previews, mergedPath, mergedFile));
+    return { ...base, phase: "Completed", output: { ...stored, ...merged, ...(thumbnails ? { thumbnails } : {}) } };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -17,6 +17,7 @@ import { type FallbackResult, withFallback } from "../hw/fallback.ts";
 import { probeHardware } from "../hw/capabilities.ts";
 import { realHost } from "../hw/inventory.ts";
 import { type EncodePlan, planEncode } from "../hw/plan.ts";
+import { makePoster, makeSprite } from "../preview/preview.ts";
 import { probe as ffprobe } from "../probe/probe.ts";
 import type { ProbeResult } from "../probe/parse.ts";
 import { type EncoderStats, parseEncoderStats } from "../quality/encoder-stats.ts";
@@ -279,6 +280,23 @@ export function realStages(o: RealStagesOptions): Stages {
         { onProgress: (p) => ctx.progress(p.total ? p.done / p.total : 0), signal: ctx.signal },
       );
       return { durationSecs: r.durationSecs, chapters: r.chapters.length };
+    },
+
+    async poster(encoded, output, ctx) {
+      const p = await ffprobe(encoded, { binaries: o.binaries, signal: ctx.signal });
+      await makePoster({ path: encoded, demuxer: p.demuxer }, p.durationSecs, output, {
+        binaries: o.binaries,
+        signal: ctx.signal,
+      });
+    },
+
+    async thumbnails(merged, dir, stem, ctx) {
+      const p = await ffprobe(merged, { binaries: o.binaries, signal: ctx.signal });
+      const picture = { width: p.video.width, height: p.video.height, durationSecs: p.durationSecs };
+      return makeSprite({ path: merged, demuxer: p.demuxer }, picture, dir, stem, {
+        binaries: o.binaries,
+        signal: ctx.signal,
+      });
     },
 
     hash: contentHash,

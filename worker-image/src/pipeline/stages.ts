@@ -63,6 +63,10 @@ export interface Stages {
     chapters: boolean,
     ctx: StageContext,
   ): Promise<{ durationSecs: number; chapters: number }>;
+  /** A JPEG poster of an encoded file. Optional: a runner without it makes no previews. */
+  poster?(encoded: string, output: string, ctx: StageContext): Promise<void>;
+  /** Seek thumbnails of a merged file: sheets `<stem>-thumbs-NNN.jpg` written into `dir`, and their WebVTT index. */
+  thumbnails?(merged: string, dir: string, stem: string, ctx: StageContext): Promise<{ sheets: string[]; vtt: string }>;
   /** A content hash of a file (blake3), for keying reusable work. */
   hash(path: string): Promise<string>;
   /** sha256 hex of a file, for storage checksums. */

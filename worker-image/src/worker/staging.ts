@@ -12,7 +12,7 @@ import { pipeline } from "node:stream/promises";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { ReelError } from "@reel/crds";
 import { LocalTarget } from "../output/local.ts";
-import { safeName } from "../output/names.ts";
+import { storedName } from "../output/names.ts";
 import { type S3Connection, S3Target, s3Client } from "../output/s3.ts";
 import type { PutOptions, StoredObject } from "../output/target.ts";
 import type { StagingRef } from "./env.ts";
@@ -62,7 +62,7 @@ class DirStaging implements Staging {
   }
 
   locate(name: string): string {
-    return join(this.location, safeName(name));
+    return join(this.location, storedName(name));
   }
 
   async readJson<T>(name: string): Promise<T | undefined> {
