@@ -76,6 +76,10 @@ export interface VideoJob {
        */
       layout: "stereo" | "5.1";
     };
+    /**
+     * tonemap: every episode SDR BT.709 8-bit (HDR sources tone-mapped); keep: HDR10 (BT.2020 PQ 10-bit with mastering metadata, SDR sources mapped into it), hevc or av1 on the CPU.
+     */
+    hdr: "tonemap" | "keep";
     gpu: {
       /**
        * off: CPU only; auto: GPU when one works, else CPU; require: fail without one.
