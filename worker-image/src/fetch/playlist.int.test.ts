@@ -110,6 +110,13 @@ describe("expandPlaylists", () => {
     });
   }, 60_000);
 
+  it("stops listing a chosen range once it passes the limit", async () => {
+    await expect(expand([{ playlist: `${site.origin}/big.xml`, items: "1-100000" }])).rejects.toMatchObject({
+      code: "REEL_TOO_MANY_EPISODES",
+      message: expect.stringContaining("more than 500 items"),
+    });
+  }, 60_000);
+
   it("refuses more than 500 episodes in all after expansion, naming the count", async () => {
     const feed = `${site.origin}/big.xml`;
     const doc = expand([

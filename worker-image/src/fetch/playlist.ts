@@ -76,11 +76,12 @@ function readEntry(seen: Listed, line: string): void {
     return;
   }
   if (!line.startsWith("REEL_ENTRY ")) return;
-  const e = JSON.parse(line.slice("REEL_ENTRY ".length)) as {
-    url?: unknown;
-    title?: unknown;
-    playlist_index?: unknown;
-  };
+  let e: { url?: unknown; title?: unknown; playlist_index?: unknown };
+  try {
+    e = JSON.parse(line.slice("REEL_ENTRY ".length)) as typeof e;
+  } catch {
+    return; // yt-dlp writes these lines itself; one it garbled is an item we cannot use
+  }
   if (e.playlist_index === undefined) seen.single = true;
   if (typeof e.url !== "string") return;
   seen.items.push({ url: entryUrl(e.url), ...(typeof e.title === "string" ? { title: e.title } : {}) });
@@ -99,8 +100,9 @@ export async function listPlaylist(
     const child = spawn(g.command, g.args, { stdio: ["ignore", "pipe", "pipe"], signal, env });
     lines(child.stdout, (line) => {
       readEntry(seen, line);
-      // Past the job's limit the rest changes nothing: the count is refused either way.
-      if (seen.items.length > MAX_EPISODES) child.kill("SIGTERM");
+      // Past the job's limit the rest of a chosen range changes nothing: it is refused either way.
+      // Without a range yt-dlp stops there itself (-I) and still says the playlist's length.
+      if (req.items && seen.items.length > MAX_EPISODES) child.kill("SIGTERM");
     });
     lines(child.stderr, (line) => {
       seen.stderr.push(line);
