@@ -1,7 +1,18 @@
-//! Chapters: one per input, starting where its video starts. Written as the Nero `chpl` box in
-//! moov/udta, which ffmpeg, ffprobe, mpv and VLC read.
+//! Chapters: one per input, starting where its video starts. Written twice: as a QuickTime chapter
+//! track (a text track the video track names in `tref/chap`), which has no count limit and which
+//! ffmpeg, browsers (Safari), QuickTime, mpv and VLC read; and as the Nero `chpl` box in moov/udta
+//! for older readers, which holds the first 255 (its count is one byte). The report's chapters
+//! are read back from the written file.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use reel_core::{ErrorCode, ReelError, Result};
+
+use crate::boxes::read::{children, find, require, top_level, Cursor, ParseResult};
 use crate::boxes::write::BoxWriter;
+use crate::tables::parse_stbl;
 use crate::Chapter;
 
 /// `chpl` counts chapters in one byte.
@@ -42,6 +53,151 @@ pub fn write_chpl(w: &mut BoxWriter, chapters: &[Chapter]) {
         w.bytes(t.as_bytes());
     }
     w.close();
+}
+
+/// The `encd` atom QuickTime puts after a chapter title to say it is UTF-8.
+const ENCD_UTF8: [u8; 12] = [0, 0, 0, 12, b'e', b'n', b'c', b'd', 0, 0, 1, 0];
+
+/// Chapter title samples (a 16-bit length, the UTF-8 title, `encd`), concatenated, and each size.
+pub fn text_samples(chapters: &[Chapter]) -> (Vec<u8>, Vec<u32>) {
+    let mut bytes = Vec::new();
+    let mut sizes = Vec::with_capacity(chapters.len());
+    for c in chapters {
+        let t = clip(&c.title);
+        let start = bytes.len();
+        bytes.extend_from_slice(&(t.len() as u16).to_be_bytes());
+        bytes.extend_from_slice(t.as_bytes());
+        bytes.extend_from_slice(&ENCD_UTF8);
+        sizes.push((bytes.len() - start) as u32);
+    }
+    (bytes, sizes)
+}
+
+/// The QuickTime `text` sample entry of a chapter track, as ffmpeg writes it (display flags, a
+/// default text box and style, a one-font table).
+pub fn text_stsd() -> Vec<u8> {
+    const ENTRY: [u8; 51] = [
+        0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0x0d, b'f', b't', b'a', b'b', 0, 1, 0, 1, 0,
+    ];
+    let mut w = BoxWriter::default();
+    w.open_full(b"stsd", 0, 0);
+    w.u32(1);
+    w.open(b"text");
+    w.bytes(&ENTRY);
+    w.close();
+    w.close();
+    w.into_inner()
+}
+
+/// The base media header a QuickTime text track carries (gmhd with gmin and text).
+pub fn text_gmhd() -> Vec<u8> {
+    let mut w = BoxWriter::default();
+    w.open(b"gmhd");
+    w.open_full(b"gmin", 0, 0);
+    w.bytes(&[0, 0x40, 0x80, 0, 0x80, 0, 0x80, 0, 0, 0, 0, 0]);
+    w.close();
+    w.open(b"text");
+    let mut m = [0u8; 36];
+    m[1] = 1; // identity matrix: 1.0, 0, 0 / 0, 1.0, 0 / 0, 0, 1.0 (16.16 and 2.30 fixed point)
+    m[17] = 1;
+    m[32] = 0x40;
+    w.bytes(&m);
+    w.close();
+    w.close();
+    w.into_inner()
+}
+
+fn trak_id(trak: &[u8]) -> ParseResult<u32> {
+    let tkhd = require(trak, b"tkhd", "trak")?;
+    let mut c = Cursor::new(tkhd.payload, "tkhd");
+    let (v, _) = c.full()?;
+    c.skip(if v == 1 { 16 } else { 8 })?;
+    c.u32()
+}
+
+/// The chapter track's id (from any track's tref/chap) and the trak itself.
+fn chapter_trak(moov: &[u8]) -> ParseResult<Option<Vec<u8>>> {
+    let traks: Vec<_> = children(moov)?
+        .into_iter()
+        .filter(|k| &k.kind == b"trak")
+        .collect();
+    let mut id = None;
+    for t in &traks {
+        if let Some(chap) = find(t.payload, b"tref")?
+            .map(|r| find(r.payload, b"chap"))
+            .transpose()?
+            .flatten()
+        {
+            id = Some(Cursor::new(chap.payload, "chap").u32()?);
+        }
+    }
+    for t in &traks {
+        if Some(trak_id(t.payload)?) == id {
+            return Ok(Some(t.payload.to_vec()));
+        }
+    }
+    Ok(None)
+}
+
+/// The chapters as a reader finds them in `path`'s chapter track: titles and start/end seconds.
+/// Empty when the file has no chapter track.
+pub fn read_back(path: &Path) -> Result<Vec<Chapter>> {
+    let bad = |m: String| ReelError::new(ErrorCode::Io, format!("reading back {}: {m}", path.display()));
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let top = top_level(&mut f, len).map_err(bad)?;
+    let moov = top
+        .iter()
+        .find(|h| &h.kind == b"moov")
+        .ok_or_else(|| bad("no moov".into()))?;
+    let mut buf = vec![0u8; (moov.size - moov.header_len) as usize];
+    f.seek(SeekFrom::Start(moov.payload_offset()))?;
+    f.read_exact(&mut buf)?;
+    let Some(trak) = chapter_trak(&buf).map_err(bad)? else {
+        return Ok(Vec::new());
+    };
+    let mdia = require(&trak, b"mdia", "trak").map_err(bad)?;
+    let mut c = Cursor::new(
+        require(mdia.payload, b"mdhd", "mdia").map_err(bad)?.payload,
+        "mdhd",
+    );
+    let (v, _) = c.full().map_err(bad)?;
+    c.skip(if v == 1 { 16 } else { 8 }).map_err(bad)?;
+    let ts = c.u32().map_err(bad)?.max(1) as f64;
+    let minf = require(mdia.payload, b"minf", "mdia").map_err(bad)?;
+    let table = parse_stbl(require(minf.payload, b"stbl", "minf").map_err(bad)?.payload).map_err(bad)?;
+    read_titles(&mut f, &table, ts)
+}
+
+/// Walks the chapter track's samples chunk by chunk: each is a 16-bit length and a title.
+fn read_titles(f: &mut File, table: &crate::tables::SampleTable, ts: f64) -> Result<Vec<Chapter>> {
+    let mut out = Vec::with_capacity(table.len());
+    let (mut t, mut s) = (0u64, 0usize);
+    for ch in &table.chunks {
+        let mut pos = ch.offset;
+        for _ in 0..ch.samples {
+            let mut b = vec![0u8; table.sizes[s] as usize];
+            f.seek(SeekFrom::Start(pos))?;
+            f.read_exact(&mut b)?;
+            let tl = if b.len() >= 2 {
+                u16::from_be_bytes([b[0], b[1]]) as usize
+            } else {
+                0
+            };
+            let title = String::from_utf8_lossy(b.get(2..2 + tl).unwrap_or(&[])).into_owned();
+            let d = table.durations[s] as u64;
+            out.push(Chapter {
+                title,
+                start_secs: t as f64 / ts,
+                end_secs: (t + d) as f64 / ts,
+            });
+            t += d;
+            pos += b.len() as u64;
+            s += 1;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -41,11 +41,16 @@ impl Copier<'_> {
                 ));
             }
             left -= n;
-            self.done += n;
-            if let Some(p) = self.progress {
-                p(self.done, self.total);
-            }
+            self.advance(n);
         }
         Ok(())
+    }
+
+    /// Counts `n` bytes written (copied, or written by the merge itself) and reports progress.
+    pub fn advance(&mut self, n: u64) {
+        self.done += n;
+        if let Some(p) = self.progress {
+            p(self.done, self.total);
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Opens one input: finds its moov, refuses what the merge cannot join (fragments, extra tracks,
-//! sample data past the end of the file) and reads each track's tables and codec configuration.
+//! Opens one input: finds its moov, refuses what the merge cannot join (fragments, tracks it does
+//! not know, sample data past the end of the file) and reads each track's tables and codec
+//! configuration: one video track, any number of audio and mov_text (tx3g) subtitle tracks.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -37,6 +38,10 @@ pub struct Track {
     pub media_header: Vec<u8>,
     pub sgpd: Option<Vec<u8>>,
     pub language: u16,
+    /// tkhd flags: bit 0 "enabled" is what players and ffmpeg read as the default track.
+    pub flags: u32,
+    /// The track's udta, copied whole (ffmpeg keeps dispositions such as commentary in `kind`).
+    pub udta: Option<Vec<u8>>,
     /// tkhd from the reserved field after the duration to the end (layer, volume, matrix, size).
     pub tkhd_tail: Vec<u8>,
     pub edit: Edit,
@@ -48,7 +53,8 @@ pub struct Input {
     pub path: PathBuf,
     pub movie_timescale: u32,
     pub video: Track,
-    pub audio: Option<Track>,
+    pub audio: Vec<Track>,
+    pub subtitles: Vec<Track>,
 }
 
 impl Input {
@@ -56,7 +62,10 @@ impl Input {
     pub fn data_span(&self) -> (u64, u64) {
         let mut lo = u64::MAX;
         let mut hi = 0;
-        for t in std::iter::once(&self.video).chain(self.audio.as_ref()) {
+        for t in std::iter::once(&self.video)
+            .chain(&self.audio)
+            .chain(&self.subtitles)
+        {
             for (off, len) in t.table.chunk_spans() {
                 lo = lo.min(off);
                 hi = hi.max(off + len);
@@ -119,6 +128,7 @@ pub fn open(index: usize, path: &Path) -> Result<Input> {
         movie_timescale: parsed.0,
         video: parsed.1,
         audio: parsed.2,
+        subtitles: parsed.3,
     };
     let (_, hi) = input.data_span();
     if hi > file_len {
@@ -129,7 +139,9 @@ pub fn open(index: usize, path: &Path) -> Result<Input> {
     Ok(input)
 }
 
-fn parse_moov(moov: &[u8]) -> ParseResult<(u32, Track, Option<Track>)> {
+type Tracks = (u32, Track, Vec<Track>, Vec<Track>);
+
+fn parse_moov(moov: &[u8]) -> ParseResult<Tracks> {
     let kids = children(moov)?;
     if kids.iter().any(|k| &k.kind == b"mvex") {
         return Err("UNSUPPORTED:fragmented MP4 (mvex in moov); remux it progressive first".into());
@@ -159,55 +171,63 @@ fn parse_moov(moov: &[u8]) -> ParseResult<(u32, Track, Option<Track>)> {
             }
         }
     }
-    let (mut video, mut audio) = (None, None);
+    let (mut video, mut audio, mut subtitles) = (None, Vec::new(), Vec::new());
     for t in traks {
-        let tkhd = require(t.payload, b"tkhd", "trak")?;
-        let mut c = Cursor::new(tkhd.payload, "tkhd");
-        let (v, _) = c.full()?;
-        c.skip(if v == 1 { 16 } else { 8 })?;
-        let id = c.u32()?;
-        c.skip(if v == 1 { 12 } else { 8 })?;
-        let tkhd_tail = c.rest().to_vec();
-        if tkhd_tail.len() < 60 {
-            return Err("tkhd is cut short".into());
-        }
-        let mdia = require(t.payload, b"mdia", "trak")?;
-        let hdlr = require(mdia.payload, b"hdlr", "mdia")?;
-        let handler: [u8; 4] = hdlr
-            .payload
-            .get(8..12)
-            .ok_or("hdlr is cut short")?
-            .try_into()
-            .unwrap();
-        let slot = match &handler {
-            b"vide" => &mut video,
-            b"soun" => &mut audio,
-            _ if chapter_ids.contains(&id) => continue,
-            h => {
-                return Err(format!(
-                    "UNSUPPORTED:extra '{}' track (only one video and one audio track are merged)",
-                    kind_str(h)
-                ))
-            }
+        let Some((handler, track)) = parse_trak(t.payload, &chapter_ids)? else {
+            continue;
         };
-        if slot.is_some() {
-            return Err(format!(
-                "UNSUPPORTED:more than one '{}' track",
-                kind_str(&handler)
-            ));
+        match &handler {
+            b"vide" if video.is_some() => return Err("UNSUPPORTED:more than one 'vide' track".into()),
+            b"vide" => video = Some(track),
+            b"soun" => audio.push(track),
+            _ => subtitles.push(track),
         }
-        let edit = match find(t.payload, b"edts")?
-            .map(|e| find(e.payload, b"elst"))
-            .transpose()?
-            .flatten()
-        {
-            Some(elst) => parse_elst(elst.payload)?,
-            None => Edit::default(),
-        };
-        *slot = Some(parse_track(mdia.payload, hdlr.raw, tkhd_tail, edit, &handler)?);
     }
     let video = video.ok_or("UNSUPPORTED:no video track")?;
-    Ok((movie_timescale, video, audio))
+    Ok((movie_timescale, video, audio, subtitles))
+}
+
+/// One trak: its handler and track, or `None` for a chapter track (we write our own).
+fn parse_trak(trak: &[u8], chapter_ids: &[u32]) -> ParseResult<Option<([u8; 4], Track)>> {
+    let tkhd = require(trak, b"tkhd", "trak")?;
+    let mut c = Cursor::new(tkhd.payload, "tkhd");
+    let (v, flags) = c.full()?;
+    c.skip(if v == 1 { 16 } else { 8 })?;
+    let id = c.u32()?;
+    c.skip(if v == 1 { 12 } else { 8 })?;
+    let tkhd_tail = c.rest().to_vec();
+    if tkhd_tail.len() < 60 {
+        return Err("tkhd is cut short".into());
+    }
+    let mdia = require(trak, b"mdia", "trak")?;
+    let hdlr = require(mdia.payload, b"hdlr", "mdia")?;
+    let handler: [u8; 4] = hdlr
+        .payload
+        .get(8..12)
+        .ok_or("hdlr is cut short")?
+        .try_into()
+        .unwrap();
+    if chapter_ids.contains(&id) && &handler != b"vide" && &handler != b"soun" {
+        return Ok(None);
+    }
+    if !matches!(&handler, b"vide" | b"soun" | b"sbtl" | b"text" | b"subt") {
+        return Err(format!(
+            "UNSUPPORTED:extra '{}' track (video, audio and mov_text subtitle tracks are merged)",
+            kind_str(&handler)
+        ));
+    }
+    let edit = match find(trak, b"edts")?
+        .map(|e| find(e.payload, b"elst"))
+        .transpose()?
+        .flatten()
+    {
+        Some(elst) => parse_elst(elst.payload)?,
+        None => Edit::default(),
+    };
+    let mut track = parse_track(mdia.payload, hdlr.raw, tkhd_tail, edit, &handler)?;
+    track.flags = flags;
+    track.udta = find(trak, b"udta")?.map(|u| u.raw.to_vec());
+    Ok(Some((handler, track)))
 }
 
 fn parse_track(
@@ -228,7 +248,9 @@ fn parse_track(
         return Err("mdhd timescale is 0".into());
     }
     let minf = require(mdia, b"minf", "mdia")?;
-    let media_header = find(minf.payload, if handler == b"vide" { b"vmhd" } else { b"smhd" })?
+    let media_header = children(minf.payload)?
+        .into_iter()
+        .find(|b| matches!(&b.kind, b"vmhd" | b"smhd" | b"nmhd" | b"gmhd" | b"sthd"))
         .map(|b| b.raw.to_vec())
         .unwrap_or_default();
     let stbl = require(minf.payload, b"stbl", "minf")?;
@@ -250,6 +272,8 @@ fn parse_track(
         media_header,
         sgpd,
         language,
+        flags: 0,
+        udta: None,
         tkhd_tail,
         edit,
     })
@@ -266,6 +290,9 @@ fn parse_stsd(stsd: &[u8], handler: &[u8; 4]) -> ParseResult<SampleEntry> {
     let codec = kind_str(&e.kind);
     let mut c = Cursor::new(e.payload, "sample entry");
     c.skip(8)?; // reserved + data_reference_index
+    if handler != b"vide" && handler != b"soun" {
+        return text_entry(&e.kind, c.rest());
+    }
     if handler == b"vide" {
         if !matches!(&e.kind, b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01") {
             return Err(format!(
@@ -329,6 +356,24 @@ fn parse_stsd(stsd: &[u8], handler: &[u8; 4]) -> ParseResult<SampleEntry> {
             config,
         })
     }
+}
+
+/// A subtitle sample entry: only mov_text (tx3g) joins; its styling defaults are kept as bytes.
+fn text_entry(kind: &[u8; 4], rest: &[u8]) -> ParseResult<SampleEntry> {
+    if kind != b"tx3g" {
+        return Err(format!(
+            "UNSUPPORTED:subtitle codec '{}' (mov_text/tx3g is merged)",
+            kind_str(kind)
+        ));
+    }
+    Ok(SampleEntry {
+        codec: "tx3g".into(),
+        width: 0,
+        height: 0,
+        channels: 0,
+        sample_rate: 0,
+        config: rest.to_vec(),
+    })
 }
 
 /// QuickTime files may wrap esds in a 'wave' box.

@@ -1,18 +1,23 @@
 //! MP4 merge without re-encoding: joins progressive MP4/MOV files that share codec parameters
-//! (segments of one episode, or whole episodes with a chapter each) into one MP4.
+//! (segments of one episode, or whole episodes with a chapter each) into one MP4, with every
+//! audio and mov_text subtitle track matched by language across the inputs.
 //!
 //! Sample data is never demuxed: each input's data span is copied whole, file to file, and only
 //! the sample tables are merged (concatenated, retimed at joins, chunk offsets moved per input).
+//! The few samples the merge writes itself (chapter titles, silence and empty subtitles where an
+//! input lacks a track) sit beside the copied spans.
 
 mod boxes;
 mod chapters;
 mod compat;
 mod copy;
 mod edits;
+mod fill;
 mod input;
 mod join;
 mod layout;
 mod tables;
+mod tracks;
 
 use std::fs::File;
 use std::io::Write;
@@ -21,6 +26,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 pub use reel_core::{ErrorCode, ReelError, Result};
+pub use tracks::{TrackChoice, TrackKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeInput {
@@ -33,8 +39,15 @@ pub struct MergeInput {
 pub struct MergeOptions {
     pub inputs: Vec<MergeInput>,
     pub output: PathBuf,
-    /// One chapter per input (Nero `chpl`). Default true.
+    /// One chapter per input (a QuickTime chapter track, and Nero `chpl` for the first 255).
+    /// Default true.
     pub chapters: bool,
+    /// The output's audio tracks, in order, each matched by language in every input (an input
+    /// without it gets silence). `None`: every track the inputs have (one, unmatched by language,
+    /// when no input has more than one), the way the first input that has it marks it.
+    pub audio_tracks: Option<Vec<TrackChoice>>,
+    /// The same for mov_text subtitle tracks (an input without one gets an empty track).
+    pub subtitle_tracks: Option<Vec<TrackChoice>>,
     /// moov before mdat, so players can start before the whole file arrives. Default true.
     pub faststart: bool,
     /// fsync the output before it is renamed into place. Default false: most merges write an
@@ -49,6 +62,8 @@ impl MergeOptions {
             inputs,
             output: output.into(),
             chapters: true,
+            audio_tracks: None,
+            subtitle_tracks: None,
             faststart: true,
             durable: false,
         }
@@ -68,17 +83,36 @@ pub struct Chapter {
     pub end_secs: f64,
 }
 
+/// One output track besides the video, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackReport {
+    pub kind: TrackKind,
+    /// ISO 639-2, as written in mdhd.
+    pub language: String,
+    pub default: bool,
+    /// "aac", "opus", "mov_text".
+    pub codec: String,
+    /// Inputs (indices) that had no such track: silence or an empty subtitle track there.
+    pub filled: Vec<usize>,
+    /// Worst distance, over the joins, of an input's first sample of this track from where it sat
+    /// relative to its own video in the source.
+    pub max_offset_ms: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergeReport {
     pub output_bytes: u64,
     pub duration_secs: f64,
-    /// The chapters written (one per input), or the input boundaries when chapters were off
-    /// (nothing written then, but callers still learn where each input starts).
+    /// The chapters as read back from the written file's chapter track (one per input), or the
+    /// input boundaries when chapters were off (nothing written then, but callers still learn
+    /// where each input starts).
     pub chapters: Vec<Chapter>,
+    /// Audio tracks then subtitle tracks, in output order.
+    pub tracks: Vec<TrackReport>,
     /// "h264", "hevc", "av1"; "aac", "opus".
     pub video_codec: Option<String>,
     pub audio_codec: Option<String>,
-    /// Worst deviation, over all joins, of an input's audio start from where it sat relative to
+    /// Worst deviation, over all joins and audio tracks, of an input's audio start from where it sat relative to
     /// its own video in the source (ffmpeg AAC: 1024 priming samples before the first frame).
     /// Zero unless a join needed more retiming than the audio tail could absorb.
     pub max_av_offset_ms: f64,
@@ -89,7 +123,8 @@ pub struct MergeReport {
 pub struct Mismatch {
     /// Index into the inputs of the input that differs from input 0.
     pub input: usize,
-    /// e.g. "video.codec", "video.width", "video.config", "audio.sample_rate", "audio.present".
+    /// e.g. "video.codec", "video.width", "video.config", "audio.sample_rate"; with several
+    /// tracks of a kind, the track by language: "audio[jpn].channels", "audio[eng].present".
     pub field: String,
     pub expected: String,
     pub found: String,
@@ -130,7 +165,18 @@ fn open_all(paths: &[PathBuf]) -> Result<Vec<input::Input>> {
 /// list with REEL_MERGE_MISMATCH. Unreadable or truncated inputs are REEL_MERGE_INVALID_INPUT,
 /// fragmented MP4 or extra tracks REEL_MERGE_UNSUPPORTED.
 pub fn check_compatible(inputs: &[PathBuf]) -> Result<Vec<Mismatch>> {
-    Ok(compat::mismatches(&open_all(inputs)?))
+    check_compatible_tracks(inputs, None, None)
+}
+
+/// `check_compatible` for the tracks a merge with these choices would write.
+pub fn check_compatible_tracks(
+    inputs: &[PathBuf],
+    audio: Option<&[TrackChoice]>,
+    subtitles: Option<&[TrackChoice]>,
+) -> Result<Vec<Mismatch>> {
+    let inputs = open_all(inputs)?;
+    let slots = tracks::slots(&inputs, audio, subtitles)?;
+    Ok(compat::mismatches(&inputs, &slots))
 }
 
 fn codec_name(fourcc: &str) -> String {
@@ -140,6 +186,7 @@ fn codec_name(fourcc: &str) -> String {
         "av01" => "av1",
         "mp4a" => "aac",
         "Opus" => "opus",
+        "tx3g" => "mov_text",
         other => other,
     }
     .to_string()
@@ -157,21 +204,41 @@ pub fn merge(
     copy::cancelled(cancel)?;
     let paths: Vec<PathBuf> = opts.inputs.iter().map(|i| i.path.clone()).collect();
     let inputs = open_all(&paths)?;
-    let mismatches = compat::mismatches(&inputs);
+    let slots = tracks::slots(
+        &inputs,
+        opts.audio_tracks.as_deref(),
+        opts.subtitle_tracks.as_deref(),
+    )?;
+    let mismatches = compat::mismatches(&inputs, &slots);
     if !mismatches.is_empty() {
         return Err(mismatch_error(&mismatches));
     }
-    let plan = join::plan(&inputs);
     let titles: Vec<Option<String>> = opts.inputs.iter().map(|i| i.title.clone()).collect();
-    let chapters = chapters::build(&titles, &plan.starts, plan.duration_secs);
+    // Titles alone fix the chapter samples' bytes; their times come from the plan.
+    let named = chapters::build(&titles, &vec![0.0; titles.len()], 0.0);
+    let plan = join::plan(
+        &inputs,
+        &slots,
+        opts.chapters.then(|| chapters::text_samples(&named)),
+    );
+    let mut chapters = chapters::build(&titles, &plan.starts, plan.duration_secs);
 
     let mut tmp = opts.output.clone().into_os_string();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let written = write_output(&tmp, opts, &inputs, &plan, &chapters, on_progress, cancel);
+    let written = write_output(&tmp, opts, &inputs, &plan, &chapters, on_progress, cancel).and_then(|n| {
+        if opts.chapters {
+            chapters::read_back(&tmp).map(|c| (n, Some(c)))
+        } else {
+            Ok((n, None))
+        }
+    });
     let output_bytes =
-        match written.and_then(|n| std::fs::rename(&tmp, &opts.output).map(|_| n).map_err(Into::into)) {
-            Ok(n) => n,
+        match written.and_then(|r| std::fs::rename(&tmp, &opts.output).map(|_| r).map_err(Into::into)) {
+            Ok((n, read)) => {
+                chapters = read.unwrap_or(chapters);
+                n
+            }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
@@ -181,11 +248,27 @@ pub fn merge(
         output_bytes,
         duration_secs: plan.duration_secs,
         chapters,
+        tracks: plan.tracks.iter().map(track_report).collect(),
         video_codec: Some(codec_name(&inputs[0].video.entry.codec)),
-        audio_codec: inputs[0].audio.as_ref().map(|a| codec_name(&a.entry.codec)),
+        audio_codec: plan
+            .tracks
+            .iter()
+            .find(|t| t.slot.kind == TrackKind::Audio)
+            .map(|t| codec_name(&t.template.entry.codec)),
         max_av_offset_ms: plan.max_av_offset_ms,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+fn track_report(t: &join::OutTrack) -> TrackReport {
+    TrackReport {
+        kind: t.slot.kind,
+        language: t.slot.language.clone(),
+        default: t.slot.default,
+        codec: codec_name(&t.template.entry.codec),
+        filled: t.filled.clone(),
+        max_offset_ms: t.max_offset_ms,
+    }
 }
 
 fn write_output(
@@ -197,7 +280,7 @@ fn write_output(
     on_progress: copy::Progress,
     cancel: Option<&AtomicBool>,
 ) -> Result<u64> {
-    let data_len: u64 = plan.spans.iter().map(|s| s.1).sum();
+    let data_len: u64 = plan.pieces.iter().map(|p| p.len()).sum();
     let ftyp = layout::ftyp(&inputs[0].video.entry.codec);
     let mdat = boxes::write::header(b"mdat", data_len);
     let m = layout::MoovInput {
@@ -229,9 +312,17 @@ fn write_output(
         progress: on_progress,
         cancel,
     };
-    for (inp, &(lo, len)) in inputs.iter().zip(&plan.spans) {
-        let mut src = File::open(&inp.path)?;
-        copier.copy(&mut src, lo, len, &mut out)?;
+    for piece in &plan.pieces {
+        match piece {
+            join::Piece::Input { index, lo, len } => {
+                let mut src = File::open(&inputs[*index].path)?;
+                copier.copy(&mut src, *lo, *len, &mut out)?;
+            }
+            join::Piece::Bytes(b) => {
+                out.write_all(b)?;
+                copier.advance(b.len() as u64);
+            }
+        }
     }
     if let Some(moov) = moov_after {
         out.write_all(&moov)?;

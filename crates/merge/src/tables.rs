@@ -120,6 +120,26 @@ impl SampleTable {
         }));
     }
 
+    /// Moves every chunk by `delta` bytes (the input's place in the output's mdat).
+    pub fn shift_chunks(&mut self, delta: i64) {
+        for c in &mut self.chunks {
+            c.offset = (c.offset as i64 + delta) as u64;
+        }
+    }
+
+    /// Appends one sample in a chunk of its own at `offset` (a sample the merge writes itself).
+    pub fn push_sample(&mut self, duration: u32, size: u32, offset: u64) {
+        if !self.cts.is_empty() {
+            self.cts.push(0);
+        }
+        if let Some(sync) = &mut self.sync {
+            sync.push(self.sizes.len() as u32 + 1);
+        }
+        self.durations.push(duration);
+        self.sizes.push(size);
+        self.chunks.push(Chunk { offset, samples: 1 });
+    }
+
     /// Changes the track's length by `delta` ticks through its last sample durations: a longer
     /// last sample, or a tail squeezed sample by sample (each kept at half its length or more,
     /// never 0, so DTS stay strictly increasing). Returns the part of `delta` that did not fit.

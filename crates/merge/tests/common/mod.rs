@@ -160,3 +160,113 @@ pub fn top_boxes(path: &Path) -> Vec<String> {
     }
     out
 }
+
+/// Writes an SRT file with one cue per (start, end, text).
+pub fn write_srt(path: &Path, cues: &[(f64, f64, &str)]) {
+    let ts = |t: f64| {
+        let ms = (t * 1000.0).round() as u64;
+        format!(
+            "{:02}:{:02}:{:02},{:03}",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        )
+    };
+    let body: String = cues
+        .iter()
+        .enumerate()
+        .map(|(i, (s, e, t))| format!("{}\n{} --> {}\n{t}\n\n", i + 1, ts(*s), ts(*e)))
+        .collect();
+    std::fs::write(path, body).unwrap();
+}
+
+/// A 320x240 25 fps H.264 episode of `secs` with one 48 kHz stereo AAC track per (language, tone)
+/// and one mov_text track per (language, srt file), languages tagged.
+pub fn make_episode(path: &Path, secs: f64, audio: &[(&str, u32)], subs: &[(&str, &Path)], extra: &[&str]) {
+    let t = secs.to_string();
+    let mut a: Vec<String> = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"]
+        .map(String::from)
+        .to_vec();
+    for (_, freq) in audio {
+        a.extend(["-f".into(), "lavfi".into(), "-i".into()]);
+        a.push(format!(
+            "sine=frequency={freq}:sample_rate=48000,aformat=channel_layouts=stereo"
+        ));
+    }
+    for (_, srt) in subs {
+        a.extend(["-i".into(), srt.to_str().unwrap().into()]);
+    }
+    a.extend(["-map".into(), "0:v".into()]);
+    for i in 0..audio.len() + subs.len() {
+        a.extend(["-map".into(), format!("{}", i + 1)]);
+    }
+    for (i, (lang, _)) in audio.iter().enumerate() {
+        a.extend([format!("-metadata:s:a:{i}"), format!("language={lang}")]);
+    }
+    for (i, (lang, _)) in subs.iter().enumerate() {
+        a.extend([format!("-metadata:s:s:{i}"), format!("language={lang}")]);
+    }
+    a.extend(
+        [
+            "-t", &t, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "veryfast",
+        ]
+        .map(String::from),
+    );
+    a.extend(["-c:a", "aac", "-c:s", "mov_text"].map(String::from));
+    a.extend(extra.iter().map(|x| x.to_string()));
+    a.push(path.to_str().unwrap().into());
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    ffmpeg(&refs);
+}
+
+/// (stream index, pts seconds, duration seconds, size) of every packet.
+pub fn packets_of(path: &Path) -> Vec<(u64, f64, f64, u64)> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=stream_index,pts_time,duration_time,size",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["stream_index"].as_u64().unwrap(),
+                p["pts_time"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(f64::NAN),
+                p["duration_time"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0.0),
+                p["size"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// What an ffmpeg invocation prints on stdout (e.g. a subtitle track converted to SRT).
+pub fn ffmpeg_stdout(args: &[&str]) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
