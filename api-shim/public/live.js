@@ -1,7 +1,7 @@
 // Live events of one job: the WebSocket first (browsers cannot set its headers, so the key goes as
 // ?access_token=), then SSE read through fetch (EventSource cannot send Authorization either), then
 // polling the status. Every reconnect passes the last event id, so nothing in between is missed.
-import { getStatus, session } from "./api.js";
+import { ApiError, getStatus, session } from "./api.js";
 
 const POLL_MS = 3000;
 const MAX_BACKOFF_MS = 15_000;
@@ -22,7 +22,14 @@ export function follow(id, { onEvent, onMode, onError }) {
   let failures = 0;
   const base = `/api/v1/jobs/${encodeURIComponent(id)}`;
 
+  // The server ends a stream whose access ended (key revoked, user moved, token expired) with a
+  // last SSE event {"error"} or a WebSocket close code 4401/4403: sign-in again, not reconnect.
+  const ended = (status, error) => {
+    stop();
+    onError(new ApiError(status, error ?? {}));
+  };
   const deliver = (e) => {
+    if (e?.error?.code) return ended(e.error.code === "REEL_FORBIDDEN" ? 403 : 401, e.error);
     // Ids are opaque cursors, valid on every shim replica; one a replica cannot place gets a fresh
     // snapshot, so no de-duplication is needed here.
     if (typeof e?.id === "string") lastEventId = e.id;
@@ -54,8 +61,9 @@ export function follow(id, { onEvent, onMode, onError }) {
         // a message that is not a JobEvent is skipped
       }
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (c) => {
       if (stopped) return;
+      if (c.code === 4401 || c.code === 4403) return ended(c.code - 4000, { message: c.reason });
       // A socket that never opened (no WebSocket route, a proxy in between) is not retried: try SSE.
       if (!opened) return sse();
       onMode("reconnecting");

@@ -212,7 +212,15 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook("onRequest", limitAddress);
-      v1.addHook("preParsing", bodyDeadline(config.REEL_REQUEST_TIMEOUT_MS));
+      // The body deadline on the routes that take a body only: a hook on every route would cost
+      // the GETs (the status route is the hot one) a hook run for nothing.
+      const deadline = bodyDeadline(config.REEL_REQUEST_TIMEOUT_MS);
+      v1.addHook("onRoute", (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        if (!methods.some((m) => m === "POST" || m === "PATCH" || m === "PUT")) return;
+        const own = route.preParsing;
+        route.preParsing = [deadline, ...(own ? (Array.isArray(own) ? own : [own]) : [])] as never;
+      });
       jobRoutes(v1, deps);
       outputRoutes(v1, deps);
       keyRoutes(v1, deps);

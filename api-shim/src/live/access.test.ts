@@ -43,6 +43,19 @@ describe("live streams and the access that opened them", () => {
     expect(s.size).toBe(1);
   });
 
+  it("checks a credential once per change however many streams it holds", async () => {
+    let calls = 0;
+    const s = streams(async () => {
+      calls++;
+      return { code: "REEL_AUTH_INVALID", message: "revoked" };
+    });
+    let ended = 0;
+    for (let i = 0; i < 4; i++) s.add(principal(), "media", () => ended++);
+    s.changed({ all: true });
+    await tick();
+    expect([calls, ended, s.size]).toEqual([1, 4, 0]);
+  });
+
   it("keeps a stream whose user changed but may still read the tenant", async () => {
     const s = streams(async () => undefined);
     let ended = false;

@@ -115,12 +115,22 @@ export class LiveStreams {
     return () => this.remove(s);
   }
 
-  /** A credential changed (NOTIFY reel_auth): its streams' access is checked again. */
+  /**
+   * A credential changed (NOTIFY reel_auth): its streams' access is checked again, once per
+   * credential and namespace however many streams it holds (a re-listen checks every stream).
+   */
   changed(c: AuthChange): void {
     const hit = (s: OpenStream) =>
       "all" in c ? true : "key" in c ? s.principal.keyId === c.key : s.principal.userId === c.user;
+    const checks = new Map<string, Promise<StreamEnd | undefined>>();
     for (const s of [...this.open].filter(hit)) {
-      this.o.check(s.principal, s.namespace).then(
+      const k = `${s.credential} ${s.namespace}`;
+      let check = checks.get(k);
+      if (!check) {
+        check = this.o.check(s.principal, s.namespace);
+        checks.set(k, check);
+      }
+      check.then(
         (why) => why && this.end(s, why),
         (err: unknown) => {
           this.o.log.warn({ err: (err as Error).message }, "stream access re-check failed; ending the stream");

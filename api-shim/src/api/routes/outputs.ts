@@ -27,10 +27,14 @@ export function outputRoutes(app: FastifyInstance, deps: ShimDeps) {
     try {
       secret = await kube.find("v1", "Secret", namespace, name);
     } catch (cause) {
+      // The apiserver's own words (its address among them) go to the log, not to the caller.
+      deps.log.warn({ err: (cause as Error).message, secret: `${namespace}/${name}` }, "Secret not read");
       throw new ReelError(
         "REEL_UNAVAILABLE",
-        `the Kubernetes API refused reading Secret ${namespace}/${name}: ${(cause as Error).message}`,
-        { cause },
+        `the Kubernetes API did not answer for Secret ${name}; try again shortly`,
+        {
+          cause,
+        },
       );
     }
     if (!secret) return undefined;
