@@ -15,6 +15,8 @@ export const StoredOutput = z.object({
   urlExpiresAt: z.string().optional(),
   durationSecs: z.number().min(0).optional(),
   chapters: z.number().int().min(0).optional(),
+  /** Seek thumbnails stored beside the file: the WebVTT index's location and its sheet count. */
+  thumbnails: z.object({ vtt: z.string(), sheets: z.number().int().min(1) }).optional(),
 });
 
 export const EpisodeOutcome = z.object({

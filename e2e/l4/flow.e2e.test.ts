@@ -491,7 +491,13 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     expect(await jobNames("killed")).toEqual(["killed-ep0", "killed-merge"]);
     expect(runsOf("killed", "merge").map((r) => r.exitCode)).toEqual([0]);
     const keys = await objects("killed/");
-    expect(keys.filter((k) => !k.includes("/.reel-staging/"))).toEqual(["killed/killed.mp4"]);
+    // The output and its seek thumbnails (330 s: 165 tiles on two sheets), nothing else.
+    expect(keys.filter((k) => !k.includes("/.reel-staging/"))).toEqual([
+      "killed/killed-thumbs-001.jpg",
+      "killed/killed-thumbs-002.jpg",
+      "killed/killed-thumbs.vtt",
+      "killed/killed.mp4",
+    ]);
     // The merge stored the output and cleared staging down to its record.
     expect(keys.filter((k) => k.includes("/.reel-staging/")).map((k) => k.split("/").at(-1))).toEqual(["merge.json"]);
     const r = await result("killed");

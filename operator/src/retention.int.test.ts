@@ -155,6 +155,10 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
       `season-1/.reel-staging/${uid}/ep0.json`,
       `season-1/.reel-staging/${uid}/merge.json`,
       "season-1/Season 1.mp4",
+      // Its seek thumbnails, which go with it.
+      "season-1/Season 1-thumbs.vtt",
+      "season-1/Season 1-thumbs-001.jpg",
+      "season-1/Season 1-thumbs-002.jpg",
       "season-1/notes.txt",
     ]) {
       await put(key);
@@ -179,6 +183,7 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
         bytes: 1,
         sha256: "ab".repeat(32),
         url: `${PUBLIC}/season-1/Season%201.mp4`,
+        thumbnails: { vtt: "s3://videos/season-1/Season 1-thumbs.vtt", sheets: 2 },
       },
     });
     await finishJob("season-1-merge", "Complete");
@@ -202,6 +207,7 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
       location: "s3://videos/season-1/Season 1.mp4",
       sizeBytes: 1,
       checksum: `sha256:${"ab".repeat(32)}`,
+      thumbnails: { vtt: "s3://videos/season-1/Season 1-thumbs.vtt", sheets: 2 },
       expiredAt: expired.status?.output?.expiredAt,
     });
     expect(expired.status?.phase).toBe("Completed");
@@ -211,7 +217,7 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
         type: "Normal",
         involvedObject: expect.objectContaining({ uid }),
         message:
-          "deleted the output s3://videos/season-1/Season 1.mp4 and its staging (4 object(s)), 2s after the job finished (REEL_OUTPUT_RETENTION)",
+          "deleted the output s3://videos/season-1/Season 1.mp4 and its staging (7 object(s)), 2s after the job finished (REEL_OUTPUT_RETENTION)",
       }),
     ]);
     expect(await metric("output")).toBe(1);

@@ -1,4 +1,5 @@
-// Names more than one process writes: the operator's field manager and the default chapter title.
+// Names more than one process writes: the operator's field manager, the default chapter title and
+// the seek-thumbnail files stored beside an output (the worker writes them, retention deletes them).
 
 /** The field manager (and app.kubernetes.io/managed-by) of everything the operator writes. */
 export const FIELD_MANAGER = "reel-operator";
@@ -6,3 +7,17 @@ export const FIELD_MANAGER = "reel-operator";
 /** An episode's title when the manifest gives none: "Episode <n>", counted from 1. */
 export const episodeTitle = (episode: { title?: string | undefined } | undefined, index: number): string =>
   episode?.title ?? `Episode ${index + 1}`;
+
+/** The WebVTT index of a file's seek thumbnails, beside it: `<stem>-thumbs.vtt`. */
+export const thumbnailsVttName = (stem: string): string => `${stem}-thumbs.vtt`;
+
+/** Sheet `n` (from 1) of those thumbnails, which the index's cues name: `<stem>-thumbs-001.jpg`. */
+export const thumbnailSheetName = (stem: string, n: number): string =>
+  `${stem}-thumbs-${String(n).padStart(3, "0")}.jpg`;
+
+/** Every sheet's location, from the index's location (s3://…/x-thumbs.vtt) and the sheet count. */
+export function thumbnailSheetLocations(vttLocation: string, sheets: number): string[] {
+  const stem = vttLocation.replace(/-thumbs\.vtt$/, "");
+  if (stem === vttLocation) return [];
+  return Array.from({ length: sheets }, (_, i) => thumbnailSheetName(stem, i + 1));
+}

@@ -256,6 +256,7 @@ export function storedOutputs(
     ...(o.bytes !== undefined ? { sizeBytes: o.bytes } : {}),
     ...(o.sha256 ? { checksum: `sha256:${o.sha256}` } : {}),
     ...(o.durationSecs !== undefined ? { durationSecs: o.durationSecs } : {}),
+    ...(o.thumbnails ? { thumbnails: o.thumbnails } : {}),
   });
   const merged = result?.output;
   if (merged?.location) {

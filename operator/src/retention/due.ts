@@ -7,7 +7,7 @@
 // - REEL_FINISHED_RETENTION: a finished VideoJob (Completed, Failed, Cancelled) is deleted that long
 //   after it finished; its finalizer still removes the staging. A VideoJob is the only record of
 //   its output, so one whose output is still to expire is kept until that is done.
-import type { VideoJob, VideoJobStatus } from "@reel/crds";
+import type { StoredFileStatus, VideoJob, VideoJobStatus } from "@reel/crds";
 
 export interface RetentionSettings {
   /** REEL_OUTPUT_RETENTION in seconds; unset keeps outputs. */
@@ -48,7 +48,9 @@ export function finishedAt(vj: RetainedVideoJob): number | undefined {
 }
 
 /** The job's stored files: every entry of status.outputs, else status.output. */
-export function storedFiles(status: VideoJobStatus | undefined): Array<{ location: string; expiredAt?: string }> {
+export function storedFiles(
+  status: VideoJobStatus | undefined,
+): Array<Pick<StoredFileStatus, "location" | "expiredAt" | "thumbnails">> {
   if (status?.outputs?.length) return status.outputs;
   return status?.output ? [status.output] : [];
 }

@@ -2,7 +2,7 @@
 // per episode with merge off), and whatever staging is left. The job's own Secret gives the
 // credentials, as for the finalizer's cleanup.
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
-import type { VideoJob } from "@reel/crds";
+import { type StoredFileStatus, thumbnailSheetLocations, type VideoJob } from "@reel/crds";
 import type { KubeApi } from "../kube/api.ts";
 import { stagingLocation } from "../plan/jobs.ts";
 import { deletePrefix, jobBucket } from "../reconcile/staging.ts";
@@ -13,16 +13,23 @@ export interface RemovedOutput {
   removed: number;
 }
 
+/** The seek thumbnails stored beside a file (its WebVTT index and sheets): they go with it. */
+function previewKeys(o: Pick<StoredFileStatus, "thumbnails">, inBucket: (loc: string) => string | undefined): string[] {
+  if (!o.thumbnails) return [];
+  const { vtt, sheets } = o.thumbnails;
+  return [vtt, ...thumbnailSheetLocations(vtt, sheets)].flatMap((loc) => inBucket(loc) ?? []);
+}
+
 export async function removeOutput(api: KubeApi, vj: VideoJob): Promise<RemovedOutput> {
   const open = await jobBucket(api, vj);
   if ("skipped" in open) throw new Error(open.skipped);
   const { client, bucket } = open;
   const inBucket = (loc: string) =>
     loc.startsWith(`s3://${bucket}/`) ? loc.slice(`s3://${bucket}/`.length) : undefined;
-  const keys = storedFiles(vj.status).map((o) => {
+  const keys = storedFiles(vj.status).flatMap((o) => {
     const key = inBucket(o.location);
     if (!key) throw new Error(`${o.location} is not in the job's bucket ${bucket}`);
-    return key;
+    return [key, ...previewKeys(o, inBucket)];
   });
   if (!keys.length) throw new Error("the job has no stored output");
   const staging = stagingLocation(vj);

@@ -139,7 +139,11 @@ describe("reel run", () => {
     ) as { chapters: { tags: { title: string } }[] };
     expect(chapters.chapters.map((c) => c.tags.title)).toEqual(["case 1", "../../etc/Finale"]);
     // Nothing escaped the output directory, and no temporary files were left behind.
-    expect(await readdir(join(tmp.dir, "out"))).toEqual(["bad-inputs.mp4"]);
+    // The merged file and its previews (a poster per completed episode, the seek thumbnails), nothing else.
+    const stored = await readdir(join(tmp.dir, "out"));
+    expect(stored.filter((f) => f.endsWith(".mp4"))).toEqual(["bad-inputs.mp4"]);
+    expect(stored.filter((f) => f.endsWith("-poster.jpg"))).toHaveLength(2);
+    for (const f of stored) expect(f).toMatch(/^bad-inputs(\.mp4|-ep\d{3}-poster\.jpg|-thumbs\.vtt|-thumbs-001\.jpg)$/);
   }, 180_000);
 
   it("fetches a page through yt-dlp behind the egress proxy, and the proxy refuses internal pages", async () => {

@@ -348,7 +348,7 @@ export async function storeFile(
   });
 }
 
-interface PreviewContext {
+export interface PreviewContext {
   stages: Stages;
   /** Scratch for the images before they are stored. */
   dir: string;
@@ -380,7 +380,7 @@ function storePoster(c: PreviewContext, encodedPath: string, file: string): Prom
 }
 
 /** The merged file's seek thumbnails (sheets and their WebVTT index), stored beside it. */
-function storeThumbnails(c: PreviewContext, mergedPath: string, outputFile: string) {
+export function storeThumbnails(c: PreviewContext, mergedPath: string, outputFile: string) {
   const { stem, thumbsVtt } = previewNames(outputFile);
   const make = c.stages.thumbnails;
   if (!make) return Promise.resolve(undefined);

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { thumbnailSheetName } from "@reel/crds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
 import { makePoster, makeSprite, spritePlan, spriteVtt } from "./preview.ts";
@@ -125,6 +126,7 @@ describe("posters and seek thumbnails on a real file", () => {
       tmp.dir,
       "long",
     );
+    expect(sprite.sheets).toEqual([thumbnailSheetName("long", 1), thumbnailSheetName("long", 2)]);
     expect(sprite.sheets).toEqual(["long-thumbs-001.jpg", "long-thumbs-002.jpg"]);
     expect(sprite.vtt.split("\n\n").slice(1)).toHaveLength(125);
   });

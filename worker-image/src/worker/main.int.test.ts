@@ -334,6 +334,11 @@ describe("reel worker, merge pods", () => {
     const file = join(tmp.dir, "merged-season-1.mp4");
     await writeFile(file, body);
     expect(chapterTitles(file)).toEqual(["Pilot", "Second"]);
+    // Seek thumbnails beside it, their index naming the sheet stored next to it.
+    expect(out.thumbnails).toEqual({ vtt: "s3://videos/shows/season-1-thumbs.vtt", sheets: 1 });
+    const vtt = await getText("shows/season-1-thumbs.vtt");
+    expect(vtt).toMatch(/^WEBVTT\n\n00:00:00\.000 --> 00:00:02\.000\nseason-1-thumbs-001\.jpg#xywh=0,0,160,\d+\n/);
+    expect((await head("shows/season-1-thumbs-001.jpg")).ContentLength).toBeGreaterThan(0);
     const rec = JSON.parse(await getText("shows/.reel-staging/uid-season-1/merge.json"));
     expect(rec.output.sha256).toBe(out.sha256);
     // The outputs are stored: staging is gone but for the record a retried pod answers from.
@@ -449,9 +454,14 @@ describe("reel worker on a volume output", () => {
       REEL_MERGE_EPISODES: JSON.stringify([{ index: 0, title: "Only" }]),
     });
     expect(m.code, m.raw).toBe(0);
-    expect(m.result.output).toMatchObject({ location: "pvc://media/shows/vol.mp4", chapters: 1 });
+    expect(m.result.output).toMatchObject({
+      location: "pvc://media/shows/vol.mp4",
+      chapters: 1,
+      thumbnails: { vtt: "pvc://media/shows/vol-thumbs.vtt", sheets: 1 },
+    });
     expect(m.result.output?.url).toBeUndefined();
-    expect((await readdir(out)).sort()).toEqual([".reel-staging", "vol.mp4"]);
+    // The merged file and its seek thumbnails beside it, on the volume too.
+    expect((await readdir(out)).sort()).toEqual([".reel-staging", "vol-thumbs-001.jpg", "vol-thumbs.vtt", "vol.mp4"]);
     expect(chapterTitles(join(out, "vol.mp4"))).toEqual(["Only"]);
   }, 180_000);
 });

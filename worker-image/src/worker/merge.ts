@@ -11,7 +11,7 @@ import { episodeFileName, mergedFileName } from "../output/names.ts";
 import { parseDuration, type S3Connection, S3Target } from "../output/s3.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import type { JobEvent } from "../pipeline/events.ts";
-import { mergeEncoded, storeFile } from "../pipeline/job.ts";
+import { mergeEncoded, storeFile, storeThumbnails } from "../pipeline/job.ts";
 import { type EpisodeRecord, episodeFile, episodeRecordFile, type PodContext } from "./episode.ts";
 import type { MergeEnv } from "./env.ts";
 import { putJson } from "./staging.ts";
@@ -95,7 +95,7 @@ export function outputTarget(env: MergeEnv, conn?: S3Connection): OutputTarget &
   };
 }
 
-function toOutput(s: StoredObject, extra: { durationSecs?: number; chapters?: number } = {}): StoredOutput {
+function toOutput(s: StoredObject, extra: Partial<StoredOutput> = {}): StoredOutput {
   return {
     location: s.location,
     bytes: s.sizeBytes,
@@ -228,8 +228,12 @@ async function storeOutputs(
     const merged = join(ctx.scratch, "merged.mp4");
     const m = await mergeEncoded(inputs, merged, { stages, spec, tmp: ctx.scratch, signal, emit });
     const file = mergedFileName(name);
-    const stored = await storeFile(stages, target, merged, file, { signal, emit });
-    return { names: [file], output: toOutput(stored, { durationSecs: m.durationSecs, chapters: m.chapters }) };
+    const store = (path: string, f: string) => storeFile(stages, target, path, f, { signal, emit });
+    const stored = await store(merged, file);
+    const previews = { stages, dir: join(ctx.scratch, "previews"), signal, emit, store };
+    const thumbnails = await storeThumbnails(previews, merged, file);
+    const figures = { durationSecs: m.durationSecs, chapters: m.chapters, ...(thumbnails ? { thumbnails } : {}) };
+    return { names: [file], output: toOutput(stored, figures) };
   }
   const names: string[] = [];
   const outputs: StoredOutput[] = [];
