@@ -46,6 +46,8 @@ fi
 unxz() {
   if command -v xz >/dev/null; then
     xz -dc "$1"
+  elif ! command -v python3 >/dev/null; then
+    fail REEL_INVALID_ARGUMENT "neither xz nor python3 here to unpack e2e/gpu/carry"
   else
     python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"
   fi
@@ -72,7 +74,7 @@ driver_dirs=""
 find_driver_libs() {
   local lib path
   for lib in libcuda.so.1 libnvcuvid.so.1 libnvidia-encode.so.1; do
-    path="$(ldconfig -p 2>/dev/null | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')"
+    path="$({ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -F "$lib (" | grep -m1 x86-64 | sed 's/.*=> //' || true)"
     if [ -z "$path" ]; then
       for dir in /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/cuda/compat; do
         [ -e "$dir/$lib" ] && path="$dir/$lib" && break
