@@ -22,6 +22,9 @@ import {
   type MergeReport,
   type Mismatch,
   type ProgressEvent,
+  type TrackChoice,
+  type TrackChoices,
+  type TrackReport,
 } from "../binding.js";
 
 export type {
@@ -37,6 +40,9 @@ export type {
   MergeReport,
   Mismatch,
   ProgressEvent,
+  TrackChoice,
+  TrackChoices,
+  TrackReport,
 };
 
 /** An error from the Rust core; `code` is one of `errorCodes()`. */
@@ -98,10 +104,13 @@ export function merge(options: MergeOptions, opts?: CallOptions<MergeProgress>):
   return call((p, t) => nativeMerge(options, p, t), opts);
 }
 
-/** What stops these MP4s from being merged without re-encoding; empty when they can be. */
-export async function checkCompatible(paths: string[]): Promise<Mismatch[]> {
+/**
+ * What stops these MP4s from being merged without re-encoding; empty when they can be. `tracks`
+ * asks about the audio and subtitle tracks a merge with the same choices would write.
+ */
+export async function checkCompatible(paths: string[], tracks?: TrackChoices): Promise<Mismatch[]> {
   try {
-    return await nativeCheckCompatible(paths);
+    return await nativeCheckCompatible(paths, tracks);
   } catch (err) {
     throw coded(err);
   }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use reel_merge::{MergeInput as CoreInput, MergeOptions as CoreOptions};
+use reel_merge::{
+    MergeInput as CoreInput, MergeOptions as CoreOptions, TrackChoice as CoreChoice, TrackKind,
+};
 
 use crate::cancel::CancelToken;
 use crate::convert::{invalid, to_napi};
@@ -17,12 +19,37 @@ pub struct MergeInput {
     pub title: Option<String>,
 }
 
+/// One asked-for audio or subtitle track: an ISO 639-2 language ("jpn") and whether it is the
+/// default (the first track of its kind is, when none says so).
+#[napi(object)]
+pub struct TrackChoice {
+    pub language: String,
+    pub default: Option<bool>,
+}
+
+fn choices(list: Option<Vec<TrackChoice>>) -> Option<Vec<CoreChoice>> {
+    list.map(|l| {
+        l.into_iter()
+            .map(|c| CoreChoice {
+                language: c.language,
+                default: c.default.unwrap_or(false),
+            })
+            .collect()
+    })
+}
+
 #[napi(object)]
 pub struct MergeOptions {
     pub inputs: Vec<MergeInput>,
     pub output: String,
-    /// A chapter per input, titled with the input's title (default true).
+    /// A chapter per input, titled with the input's title (default true): a chapter track (no
+    /// limit) and Nero chpl (the first 255).
     pub chapters: Option<bool>,
+    /// The output's audio tracks in order, matched by language in every input (silence where an
+    /// input lacks one). Absent: every track the inputs have.
+    pub audio_tracks: Option<Vec<TrackChoice>>,
+    /// The same for mov_text subtitle tracks (an empty track where an input lacks one).
+    pub subtitle_tracks: Option<Vec<TrackChoice>>,
     /// moov before mdat so players can start before the whole file arrives (default true).
     pub faststart: Option<bool>,
     /// fsync before renaming into place (default false: most merges write an intermediate file).
@@ -37,10 +64,25 @@ pub struct Chapter {
 }
 
 #[napi(object)]
+pub struct TrackReport {
+    /// "audio" or "subtitle".
+    pub kind: String,
+    pub language: String,
+    pub default: bool,
+    pub codec: String,
+    /// Inputs that lacked the track (filled with silence or an empty subtitle track).
+    pub filled: Vec<u32>,
+    pub max_offset_ms: f64,
+}
+
+#[napi(object)]
 pub struct MergeReport {
     pub output_bytes: f64,
     pub duration_secs: f64,
+    /// Read back from the written file's chapter track.
     pub chapters: Vec<Chapter>,
+    /// Audio then subtitle tracks, in output order.
+    pub tracks: Vec<TrackReport>,
     pub video_codec: Option<String>,
     pub audio_codec: Option<String>,
     pub max_av_offset_ms: f64,
@@ -78,6 +120,8 @@ pub fn merge<'e>(
             .collect(),
         output: PathBuf::from(options.output),
         chapters: options.chapters.unwrap_or(true),
+        audio_tracks: choices(options.audio_tracks),
+        subtitle_tracks: choices(options.subtitle_tracks),
         faststart: options.faststart.unwrap_or(true),
         durable: options.durable.unwrap_or(false),
     };
@@ -120,6 +164,22 @@ pub fn merge<'e>(
                     end_secs: c.end_secs,
                 })
                 .collect(),
+            tracks: r
+                .tracks
+                .into_iter()
+                .map(|t| TrackReport {
+                    kind: match t.kind {
+                        TrackKind::Audio => "audio",
+                        TrackKind::Subtitle => "subtitle",
+                    }
+                    .into(),
+                    language: t.language,
+                    default: t.default,
+                    codec: t.codec,
+                    filled: t.filled.into_iter().map(|i| i as u32).collect(),
+                    max_offset_ms: t.max_offset_ms,
+                })
+                .collect(),
             video_codec: r.video_codec,
             audio_codec: r.audio_codec,
             max_av_offset_ms: r.max_av_offset_ms,
@@ -136,16 +196,32 @@ pub struct Mismatch {
     pub found: String,
 }
 
+/// Which tracks a compatibility check is about (the same choices as `MergeOptions`).
+#[napi(object)]
+pub struct TrackChoices {
+    pub audio_tracks: Option<Vec<TrackChoice>>,
+    pub subtitle_tracks: Option<Vec<TrackChoice>>,
+}
+
 /// What stops these files from being joined without re-encoding (compared with the first input);
 /// empty when they can be merged as they are. Unreadable inputs reject with their code.
 #[napi(ts_return_type = "Promise<Mismatch[]>")]
-pub fn check_compatible<'e>(env: &'e Env, paths: Vec<String>) -> Result<PromiseRaw<'e, Vec<Mismatch>>> {
+pub fn check_compatible<'e>(
+    env: &'e Env,
+    paths: Vec<String>,
+    tracks: Option<TrackChoices>,
+) -> Result<PromiseRaw<'e, Vec<Mismatch>>> {
     let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    let (audio, subtitles) = tracks
+        .map(|t| (choices(t.audio_tracks), choices(t.subtitle_tracks)))
+        .unwrap_or_default();
     env.spawn_future(async move {
-        let list = tokio::task::spawn_blocking(move || reel_merge::check_compatible(&paths))
-            .await
-            .map_err(|e| napi::Error::from_reason(e.to_string()))?
-            .map_err(to_napi)?;
+        let list = tokio::task::spawn_blocking(move || {
+            reel_merge::check_compatible_tracks(&paths, audio.as_deref(), subtitles.as_deref())
+        })
+        .await
+        .map_err(|e| napi::Error::from_reason(e.to_string()))?
+        .map_err(to_napi)?;
         Ok(list
             .into_iter()
             .map(|m| Mismatch {

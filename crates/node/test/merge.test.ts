@@ -85,4 +85,32 @@ describe("merge", () => {
     const err = await checkCompatible([bogus]).catch((e: unknown) => e);
     expect((err as ReelNativeError).code).toBe("REEL_MERGE_INVALID_INPUT");
   });
+
+  it("writes the asked audio languages in order, silence where an episode lacks one", async () => {
+    const dual = join(dir, "dual.mp4");
+    execFileSync("ffmpeg", [
+      ...["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"],
+      ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
+      ...["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000", "-map", "0", "-map", "1", "-map", "2"],
+      ...["-metadata:s:a:0", "language=jpn", "-metadata:s:a:1", "language=eng", "-t", "1"],
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", dual],
+    ]);
+    const output = join(dir, "dual-season.mp4");
+    const report = await merge({
+      inputs: [{ path: dual }, { path: episodes[0] as string }],
+      output,
+      audioTracks: [{ language: "eng", default: true }, { language: "jpn" }],
+    });
+    // Episode 2 has one untagged track: it is not English or Japanese, so both are filled.
+    expect(report.tracks.map((t) => [t.kind, t.language, t.default, t.filled])).toEqual([
+      ["audio", "eng", true, [1]],
+      ["audio", "jpn", false, [1]],
+    ]);
+    expect(report.chapters).toHaveLength(2);
+    const out = execFileSync("ffprobe", [
+      ...["-v", "error", "-select_streams", "a", "-show_entries", "stream_tags=language:stream_disposition=default"],
+      ...["-of", "csv=p=0", output],
+    ]);
+    expect(out.toString().trim().split("\n")).toEqual(["1,eng", "0,jpn"]);
+  });
 });
