@@ -49,7 +49,7 @@ describe("parseVideoJob refuses unknown fields, naming the closest known one", (
     ],
     [
       { zzzzzzzz: 1 },
-      "spec.zzzzzzzz: unknown field (known: episodes, quality, codec, compression, audio, gpu, priority, output, merge, split, notification, tags, cancel)",
+      "spec.zzzzzzzz: unknown field (known: episodes, quality, codec, compression, audio, hdr, gpu, priority, output, merge, split, notification, tags, cancel)",
     ],
   ])("%j", (spec, issue) => {
     expect(issuesOf(() => parseVideoJob(withSpec(spec)))).toContain(issue);
@@ -81,6 +81,20 @@ describe("parseVideoJob refuses unknown fields, naming the closest known one", (
 
   it("accepts labels and annotations with any keys", () => {
     expect(() => parseVideoJob({ ...base, metadata: { name: "a", labels: { anything: "x" } } })).not.toThrow();
+  });
+});
+
+describe("hdr: keep", () => {
+  it.each([
+    [{ hdr: "keep", codec: "h264" }, false],
+    [{ hdr: "keep", codec: "hevc", gpu: { policy: "require" } }, false],
+    [{ hdr: "keep", codec: "hevc" }, true],
+    [{ hdr: "keep", codec: "av1", gpu: { policy: "off" } }, true],
+    [{ codec: "h264" }, true],
+  ])("%j accepted: %s", (spec, ok) => {
+    const issues = issuesOf(() => parseVideoJob(withSpec(spec)));
+    if (ok) expect(issues).toEqual([]);
+    else expect(issues.join()).toContain("hdr: keep needs codec hevc or av1");
   });
 });
 

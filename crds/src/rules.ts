@@ -34,6 +34,12 @@ export const rules: Rule[] = [
   },
   {
     at: [],
+    cel: "!has(self.hdr) || self.hdr != 'keep' || (self.codec in ['hevc', 'av1'] && self.gpu.policy != 'require')",
+    message: "hdr: keep needs codec hevc or av1, encoded on the CPU (gpu.policy off or auto)",
+    check: (s) => s.hdr !== "keep" || ((s.codec === "hevc" || s.codec === "av1") && s.gpu.policy !== "require"),
+  },
+  {
+    at: [],
     cel: "!has(oldSelf.cancel) || !oldSelf.cancel || self.cancel",
     message: "a cancelled VideoJob cannot be resumed; create a new one",
     transition: true,

@@ -5,7 +5,10 @@ import type { EpisodeStatus, VideoJobSpec } from "@reel/crds";
 import type { ProbeResult } from "../probe/parse.ts";
 import { seconds } from "./args.ts";
 import { type InputLimits, inputArgs } from "./input.ts";
-import { type IdetCount, idetArgs, needsIdet, type PicturePlan, parseIdet, planPicture } from "./picture.ts";
+import { type PictureTags, type RawPictureStream, readPictureTags } from "../probe/picture.ts";
+import { safeProbeInput } from "../probe/probe.ts";
+import { execCommand } from "./exec.ts";
+import { hdr10For, type IdetCount, idetArgs, needsIdet, type PicturePlan, parseIdet, planPicture } from "./picture.ts";
 import { type FfmpegBinaries, runFfmpeg } from "./run.ts";
 import { type LoudnessMeasure, parseEbur128, planLoudness, type SoundPlan, soundMeasureArgs } from "./sound.ts";
 
@@ -66,14 +69,40 @@ export interface Fidelity {
 export async function analyseSource(
   input: string,
   p: ProbeResult,
-  audio: VideoJobSpec["audio"] = defaultAudio,
+  spec: Partial<Pick<VideoJobSpec, "audio" | "hdr" | "merge">>,
   o: AnalyseOptions,
 ): Promise<Fidelity> {
-  const [sound, idet] = await Promise.all([
-    planSound(input, p, audio, o),
+  const [sound, idet, tags] = await Promise.all([
+    planSound(input, p, spec.audio, o),
     needsIdet(p.video.picture) ? detectInterlace(input, p, o) : Promise.resolve(undefined),
+    withFrameLightLevels(input, p, o),
   ]);
-  return { picture: planPicture(p.video.picture, p.video, idet), sound };
+  const hdr = spec.hdr ?? "tonemap";
+  const picture = planPicture(tags, p.video, idet, hdr);
+  if (hdr === "keep") picture.hdr10 = hdr10For(tags, spec.merge?.enabled === false);
+  return { picture, sound };
+}
+
+/**
+ * An HDR source's tags with its light levels: MP4 keeps HDR10 metadata in the first frame's SEI,
+ * not in the stream header, so that frame is read (one frame decoded) when the header has none.
+ */
+export async function withFrameLightLevels(input: string, p: ProbeResult, o: AnalyseOptions): Promise<PictureTags> {
+  const tags = p.video.picture;
+  const hdr = tags.transfer === "smpte2084" || tags.transfer === "arib-std-b67";
+  if (!hdr || tags.mastering || tags.maxCll) return tags;
+  const args = ["-v", "error", "-select_streams", "v:0", "-show_frames", "-read_intervals", "%+#1"];
+  const r = await execCommand(o.binaries.ffprobe, [...args, "-of", "json", ...safeProbeInput(input, o.inputLimits)], {
+    signal: o.signal,
+    timeoutMs: 60_000,
+  });
+  if (r.code !== 0) return tags;
+  try {
+    const frame = (JSON.parse(r.stdout).frames ?? [])[0] as RawPictureStream | undefined;
+    return { ...readPictureTags({ side_data_list: frame?.side_data_list }), ...tags };
+  } catch {
+    return tags; // no light levels: the defaults apply
+  }
 }
 
 /** The sound plan alone: the job's layout, and the gain from a loudness pass when normalising. */

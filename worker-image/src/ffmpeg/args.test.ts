@@ -208,6 +208,28 @@ describe("transcodeArgs", () => {
   });
 });
 
+describe("hdr: keep", () => {
+  const picture = { output: "hdr10" as const };
+  it("adds the HDR10 metadata to x265's one -x265-params and tags BT.2020 PQ", () => {
+    const args = transcodeArgs({ ...base, codec: "hevc", picture });
+    expect(args.filter((a) => a === "-x265-params")).toHaveLength(1);
+    expect(after(args, "-x265-params")).toMatch(
+      /^log-level=error:hdr10=1:master-display=G\(13250,34500\).*:max-cll=1000,400$/,
+    );
+    expect(after(args, "-color_trc")).toBe("smpte2084");
+    expect(after(args, "-vf")).toContain("format=yuv420p10le");
+  });
+
+  it("gives SVT-AV1 its own -svtav1-params", () => {
+    expect(after(transcodeArgs({ ...base, codec: "av1", picture }), "-svtav1-params")).toMatch(/^mastering-display=/);
+  });
+
+  it("refuses h264 and GPU encoders", () => {
+    expect(() => transcodeArgs({ ...base, picture })).toThrow(/hevc or av1 on the CPU/);
+    expect(() => transcodeArgs({ ...base, codec: "hevc", encoder: "nvenc", picture })).toThrow(/on the CPU/);
+  });
+});
+
 describe("seconds", () => {
   it("floors to microseconds without float noise", () => {
     expect(seconds(0.04)).toBe("0.040000");

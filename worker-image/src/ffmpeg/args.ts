@@ -1,4 +1,5 @@
 // Typed, pure builders for ffmpeg argument arrays. Nothing here runs a process.
+import { ReelError } from "@reel/crds";
 import type { ProbeResult } from "../probe/parse.ts";
 import { type InputLimits, inputArgs } from "./input.ts";
 import { bufsizeK, ladder, type Quality, targetSize, type VideoCodec } from "./ladder.ts";
@@ -6,7 +7,15 @@ import { type HwDecode, type HwPipeline, hwPipeline } from "./hwargs.ts";
 import { type CompressionPreset, type EncoderFamily, encoderArgs } from "./presets.ts";
 import { hasEncoderStats, withEncoderStats } from "../quality/encoder-stats.ts";
 import type { PictureTags } from "../probe/picture.ts";
-import { needsCpuFilters, outputColourArgs, type PicturePlan, pictureFilter, planPicture } from "./picture.ts";
+import {
+  colourArgs,
+  defaultHdr10,
+  hdr10EncoderParams,
+  needsCpuFilters,
+  type PicturePlan,
+  pictureFilter,
+  planPicture,
+} from "./picture.ts";
 import { channels, SAMPLE_RATE, type SoundPlan, soundBitrateK, soundFilter } from "./sound.ts";
 
 export interface SourceInfo {
@@ -128,7 +137,7 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   const audio: AudioSettings = o.audio ?? (o.source.hasAudio || silent ? { mode: "encode" } : { mode: "none" });
   args.push("-map", "0:v:0");
   if (audio.mode !== "none") args.push("-map", silent ? "1:a:0" : "0:a:0");
-  args.push("-vf", o.canvas ? canvasFilter(o.canvas) : videoFilter(pipeline, picture, size));
+  args.push("-vf", o.canvas ? canvasFilter(o.canvas, picture.output) : videoFilter(pipeline, picture, size));
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
   const encoder = encoderArgs({
     codec: o.codec,
@@ -139,7 +148,8 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
     bufsizeK: bufsizeK(maxrateK),
   });
   const stats = o.encoderStats === true && hasEncoderStats(o.encoder, o.codec);
-  args.push(...(stats ? withEncoderStats(encoder, o.codec) : encoder));
+  const encoding = stats ? withEncoderStats(encoder, o.codec) : encoder;
+  args.push(...(picture.output === "hdr10" ? withHdr10(encoding, o, picture) : encoding));
   if (o.codec === "hevc") args.push("-tag:v", "hvc1"); // Apple players refuse the default hev1 tag.
   if (o.keyframeIntervalFrames !== undefined) {
     const g = String(o.keyframeIntervalFrames);
@@ -150,7 +160,7 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   // Every decoded frame is written once: no duplicates or drops from a frame-rate guess, which
   // keeps segment frame counts exact. A canvas sets its own rate with the fps filter.
   if (!o.canvas) args.push("-fps_mode", "passthrough");
-  args.push(...outputColourArgs);
+  args.push(...colourArgs(picture));
   args.push(...audioArgs(audio, o.quality, o.sound));
   if (silent) args.push("-shortest");
   if (o.range?.frames !== undefined) args.push("-frames:v", String(o.range.frames));
@@ -162,15 +172,38 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   return args;
 }
 
+/**
+ * The encoder's arguments with the HDR10 metadata added: x265's into its one -x265-params (a second
+ * would replace the first), SVT-AV1's as -svtav1-params. Only these CPU encoders write it here.
+ */
+function withHdr10(encoder: string[], o: TranscodeOptions, picture: PicturePlan): string[] {
+  if (o.encoder !== "cpu" || o.codec === "h264") {
+    throw new ReelError(
+      "REEL_ENCODER_UNAVAILABLE",
+      `hdr: keep encodes hevc or av1 on the CPU, not ${o.codec} on ${o.encoder}`,
+    );
+  }
+  const params = hdr10EncoderParams(o.codec, picture.hdr10 ?? defaultHdr10);
+  if (o.codec === "av1") return [...encoder, "-svtav1-params", params];
+  const out = [...encoder];
+  const i = out.indexOf("-x265-params");
+  if (i < 0) return [...out, "-x265-params", params];
+  out[i + 1] = `${out[i + 1]}:${params}`;
+  return out;
+}
+
 /** Fit inside the canvas keeping the aspect ratio, pad to it, square pixels, constant frame rate. */
-export function canvasFilter(c: { width: number; height: number; fps: number }): string {
+export function canvasFilter(
+  c: { width: number; height: number; fps: number },
+  output: PicturePlan["output"] = "sdr",
+): string {
   const { width: w, height: h } = c;
   return [
     `scale=${w}:${h}:force_original_aspect_ratio=decrease`,
     `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
     "setsar=1",
     `fps=${Number(c.fps.toFixed(6))}`,
-    pictureFilter({}),
+    pictureFilter({ output }),
   ].join(",");
 }
 

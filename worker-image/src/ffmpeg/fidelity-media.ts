@@ -25,7 +25,12 @@ export interface SourceSpec {
   height?: number;
   /** Keyframe every this many frames (x264 sources), so that a segmented encode has several segments. */
   gop?: number;
+  /** PQ/HLG sources: HDR10 metadata in the stream (a 4000 cd/m² display, MaxCLL 2000, MaxFALL 500). */
+  hdr10?: boolean;
 }
+
+const hdr10Params =
+  "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(40000000,50):max-cll=2000,500";
 
 const bt709 = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"];
 
@@ -42,7 +47,8 @@ function videoArgs(s: SourceSpec, w: number, h: number, secs: number): string[] 
       const t = s.picture === "pq" ? "smpte2084" : "arib-std-b67";
       const conv = `${to709},zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t=${t}:m=2020_ncl:p=2020:r=tv:npl=1000,format=yuv420p10le`;
       return ["-f", "lavfi", "-i", picture(w, h, 25, secs), "-vf", conv, "-c:v", "libx265", "-preset", "ultrafast"]
-        .concat(["-x265-params", "log-level=error", "-color_primaries", "bt2020", "-color_trc", t])
+        .concat(["-x265-params", `log-level=error${s.hdr10 ? `:hdr10=1:${hdr10Params}` : ""}`])
+        .concat(["-color_primaries", "bt2020", "-color_trc", t])
         .concat(["-colorspace", "bt2020nc"]);
     }
     case "interlaced":

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { fieldOrder, hdrPeakNits, parseIdet, pictureFilter, planPicture, sourceColour } from "./picture.ts";
+import {
+  defaultHdr10,
+  fieldOrder,
+  hdr10EncoderParams,
+  hdr10For,
+  hdrPeakNits,
+  parseIdet,
+  pictureFilter,
+  planPicture,
+  sourceColour,
+} from "./picture.ts";
 
 const HD = { width: 1920, height: 1080 };
 const PAL = { width: 720, height: 576 };
@@ -65,6 +75,48 @@ describe("planPicture", () => {
   });
 });
 
+describe("hdr: keep (HDR10 output)", () => {
+  const pq = { transfer: "smpte2084", primaries: "bt2020", matrix: "bt2020nc", range: "tv" as const };
+  const size = { width: 1280, height: 720 };
+  const tags10 = "setparams=field_mode=prog:range=tv:color_primaries=bt2020:color_trc=smpte2084:colorspace=bt2020nc";
+
+  it("only scales a PQ BT.2020 source, to 10-bit, tagged BT.2020 PQ", () => {
+    const plan = planPicture(pq, HD, undefined, "keep");
+    expect(plan).toEqual({ output: "hdr10" });
+    expect(pictureFilter(plan, size)).toBe(`scale=1280:720:flags=bicubic,setsar=1,format=yuv420p10le,${tags10}`);
+  });
+
+  it.each([
+    ["SDR BT.709 with its white at 203 cd/m²", {}, "pin=bt709:tin=bt709:min=bt709:rin=tv", 203],
+    [
+      "HLG at its nominal 1000 cd/m²",
+      { transfer: "arib-std-b67" },
+      "pin=bt2020:tin=arib-std-b67:min=bt2020nc:rin=tv",
+      1000,
+    ],
+  ])("maps %s into PQ", (_n, tags, zin, npl) => {
+    const f = pictureFilter(planPicture(tags, HD, undefined, "keep"), size);
+    expect(f).toContain(`zscale=w=1280:h=720:f=bicubic:${zin}:p=bt2020:t=smpte2084:m=bt2020nc:r=tv:npl=${npl}`);
+    expect(f.endsWith(`format=yuv420p10le,${tags10}`)).toBe(true);
+  });
+
+  it("writes the metadata in x265's and SVT-AV1's own syntax", () => {
+    expect(hdr10EncoderParams("hevc", defaultHdr10)).toBe(
+      "hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400",
+    );
+    expect(hdr10EncoderParams("av1", defaultHdr10)).toBe(
+      "mastering-display=G(0.265,0.69)B(0.15,0.06)R(0.68,0.32)WP(0.3127,0.329)L(1000,0.0001):content-light=1000,400",
+    );
+  });
+
+  it("keeps the source's metadata only when each episode is its own file", () => {
+    const mastering = { ...defaultHdr10.mastering, maxNits: 4000 };
+    expect(hdr10For({ mastering, maxCll: 2000 }, true)).toEqual({ mastering, maxCll: 2000, maxFall: 400 });
+    expect(hdr10For({ mastering, maxCll: 2000 }, false)).toBe(defaultHdr10);
+    expect(hdr10For({}, true)).toBe(defaultHdr10);
+  });
+});
+
 describe("fieldOrder", () => {
   it.each([
     ["tt", "tff"],
@@ -119,9 +171,7 @@ describe("pictureFilter", () => {
       { convertFrom: { primaries: "smpte170m", transfer: "smpte170m", matrix: "smpte170m", range: "pc" } },
       size,
     );
-    expect(f).toBe(
-      `zscale=w=1280:h=720:f=bicubic:min=smpte170m:rin=pc:m=bt709:r=tv,setsar=1,format=yuv420p,${tags}`,
-    );
+    expect(f).toBe(`zscale=w=1280:h=720:f=bicubic:min=smpte170m:rin=pc:m=bt709:r=tv,setsar=1,format=yuv420p,${tags}`);
   });
 
   it("maps a wide-gamut SDR source's colours through linear light", () => {

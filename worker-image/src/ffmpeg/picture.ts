@@ -1,7 +1,8 @@
 // The picture an episode comes out with: every episode in the job's one format (8-bit 4:2:0,
-// BT.709, limited range, progressive, tagged), whatever its source was. Pure: the plan is a
-// function of the probe's tags and an idet count; the filter chain and tags are built from it.
-import type { PictureTags } from "../probe/picture.ts";
+// BT.709, limited range, progressive, tagged; or with `hdr: keep` HDR10: 10-bit BT.2020 PQ with
+// mastering metadata), whatever its source was. Pure: the plan is a function of the probe's tags
+// and an idet count; the filter chain, tags and encoder metadata are built from it.
+import type { MasteringDisplay, PictureTags } from "../probe/picture.ts";
 
 export type HdrTransfer = "smpte2084" | "arib-std-b67";
 export type FieldOrder = "tff" | "bff";
@@ -20,6 +21,39 @@ export interface PicturePlan {
   /** HDR to SDR: tone-mapped with `operator` from this peak (cd/m²). Implies convertFrom. */
   toneMap?: { from: HdrTransfer; operator: "hable"; peakNits: number };
   deinterlace?: { fieldOrder: FieldOrder; detectedBy: "probe" | "idet" };
+  /** The job's output format: SDR BT.709 8-bit (default), or HDR10 (`hdr: keep`). */
+  output?: "sdr" | "hdr10";
+  /** HDR10 static metadata the encoder writes (output hdr10). */
+  hdr10?: Hdr10Metadata;
+}
+
+export interface Hdr10Metadata {
+  mastering: MasteringDisplay;
+  maxCll: number;
+  maxFall: number;
+}
+
+/** A P3-D65 display of 1000 cd/m², MaxCLL 1000, MaxFALL 400: the usual HDR10 grade. */
+export const defaultHdr10: Hdr10Metadata = {
+  mastering: {
+    red: [0.68, 0.32],
+    green: [0.265, 0.69],
+    blue: [0.15, 0.06],
+    whitePoint: [0.3127, 0.329],
+    maxNits: 1000,
+    minNits: 0.0001,
+  },
+  maxCll: 1000,
+  maxFall: 400,
+};
+
+/**
+ * The metadata an HDR10 output carries: the source's own when each episode is its own file; the
+ * usual grade when episodes are merged, since one file has one set and every episode must match.
+ */
+export function hdr10For(tags: PictureTags, perEpisode: boolean): Hdr10Metadata {
+  if (!perEpisode || !tags.mastering) return defaultHdr10;
+  return { mastering: tags.mastering, maxCll: tags.maxCll ?? 1000, maxFall: tags.maxFall ?? 400 };
 }
 
 /** What an idet pass over a sample counted (multi-frame detection). */
@@ -116,11 +150,22 @@ export function hdrPeakNits(tags: PictureTags): number {
   return Math.min(10_000, Math.max(100, peak));
 }
 
-export function planPicture(tags: PictureTags, size: { width: number; height: number }, idet?: IdetCount): PicturePlan {
+export function planPicture(
+  tags: PictureTags,
+  size: { width: number; height: number },
+  idet?: IdetCount,
+  hdr: "tonemap" | "keep" = "tonemap",
+): PicturePlan {
   const plan: PicturePlan = {};
   const deinterlace = fieldOrder(tags, idet);
   if (deinterlace) plan.deinterlace = deinterlace;
   const colour = sourceColour(tags, size);
+  if (hdr === "keep") {
+    plan.output = "hdr10";
+    const pq = colour.transfer === "smpte2084" && colour.primaries === "bt2020" && colour.matrix === "bt2020nc";
+    if (!pq || colour.range !== "tv") plan.convertFrom = colour;
+    return plan;
+  }
   if (colour.transfer === "smpte2084" || colour.transfer === "arib-std-b67") {
     plan.toneMap = { from: colour.transfer, operator: "hable", peakNits: hdrPeakNits(tags) };
     plan.convertFrom = colour;
@@ -133,7 +178,41 @@ export function planPicture(tags: PictureTags, size: { width: number; height: nu
 
 /** True when the plan needs CPU filters (GPU decode paths then decode on the CPU instead). */
 export function needsCpuFilters(plan: PicturePlan | undefined): boolean {
-  return !!plan && (plan.convertFrom !== undefined || plan.deinterlace !== undefined);
+  return !!plan && (plan.convertFrom !== undefined || plan.deinterlace !== undefined || plan.output === "hdr10");
+}
+
+/** HDR10's tags, as output options and on the frames. */
+export const hdr10ColourArgs: readonly string[] = [
+  "-color_primaries",
+  "bt2020",
+  "-color_trc",
+  "smpte2084",
+  "-colorspace",
+  "bt2020nc",
+  "-color_range",
+  "tv",
+];
+const tagHdr10Frames =
+  "setparams=field_mode=prog:range=tv:color_primaries=bt2020:color_trc=smpte2084:colorspace=bt2020nc";
+
+/** The output options that tag the plan's output format. */
+export function colourArgs(plan: PicturePlan): readonly string[] {
+  return plan.output === "hdr10" ? hdr10ColourArgs : outputColourArgs;
+}
+
+/** Encoder options that write the HDR10 metadata (x265 and SVT-AV1, the CPU encoders `hdr: keep` uses). */
+export function hdr10EncoderParams(codec: "hevc" | "av1", m: Hdr10Metadata): string {
+  const d = m.mastering;
+  if (codec === "hevc") {
+    // x265 counts chromaticity in 0.00002 steps and luminance in 0.0001 cd/m².
+    const c = (p: [number, number]) => `(${Math.round(p[0] * 50000)},${Math.round(p[1] * 50000)})`;
+    const l = `L(${Math.round(d.maxNits * 10000)},${Math.round(d.minNits * 10000)})`;
+    const display = `G${c(d.green)}B${c(d.blue)}R${c(d.red)}WP${c(d.whitePoint)}${l}`;
+    return `hdr10=1:master-display=${display}:max-cll=${Math.round(m.maxCll)},${Math.round(m.maxFall)}`;
+  }
+  const c = (p: [number, number]) => `(${p[0]},${p[1]})`;
+  const display = `G${c(d.green)}B${c(d.blue)}R${c(d.red)}WP${c(d.whitePoint)}L(${d.maxNits},${d.minNits})`;
+  return `mastering-display=${display}:content-light=${Math.round(m.maxCll)},${Math.round(m.maxFall)}`;
 }
 
 // Gamuts wider than BT.709: their colours are mapped through linear light, not relabelled.
@@ -151,6 +230,7 @@ export function pictureFilter(plan: PicturePlan, size?: { width: number; height:
   if (plan.deinterlace) parts.push(`bwdif=mode=send_frame:parity=${plan.deinterlace.fieldOrder}:deint=all`);
   const wh = size ? `w=${size.width}:h=${size.height}:f=bicubic:` : "";
   const from = plan.convertFrom;
+  if (plan.output === "hdr10") return hdr10Filter(parts, plan, size);
   if (plan.toneMap && from) {
     // Linear light at 100 cd/m² per unit, BT.709 gamut, tone map, back to BT.709 gamma and YUV.
     const peak = Number((plan.toneMap.peakNits / 100).toFixed(2));
@@ -174,6 +254,24 @@ export function pictureFilter(plan: PicturePlan, size?: { width: number; height:
   }
   if (size) parts.push("setsar=1");
   parts.push("format=yuv420p", tagFrames);
+  return parts.join(",");
+}
+
+/**
+ * Into HDR10: SDR sources with their white at 203 cd/m² (BT.2408's reference white), HLG at its
+ * nominal 1000 cd/m², PQ BT.2020 sources only scaled; 10-bit 4:2:0 tagged BT.2020 PQ.
+ */
+function hdr10Filter(parts: string[], plan: PicturePlan, size?: { width: number; height: number }): string {
+  const from = plan.convertFrom;
+  const wh = size ? `w=${size.width}:h=${size.height}:f=bicubic:` : "";
+  if (from) {
+    const npl = from.transfer === "arib-std-b67" || from.transfer === "smpte2084" ? 1000 : 203;
+    parts.push(`zscale=${wh}${zin(from)}:p=bt2020:t=smpte2084:m=bt2020nc:r=tv:npl=${npl}`);
+  } else if (size) {
+    parts.push(`scale=${size.width}:${size.height}:flags=bicubic`);
+  }
+  if (size) parts.push("setsar=1");
+  parts.push("format=yuv420p10le", tagHdr10Frames);
   return parts.join(",");
 }
 

@@ -13,6 +13,7 @@ import {
   pictureStats,
   type SourceSpec,
 } from "../ffmpeg/fidelity-media.ts";
+import { execCommand } from "../ffmpeg/exec.ts";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
 import { DiskCache } from "../resilience/cache.ts";
 import type { Encoded } from "./stages.ts";
@@ -22,7 +23,7 @@ let tmp: { dir: string; cleanup(): Promise<void> };
 let stages: ReturnType<typeof realStages>;
 const ctx = { signal: new AbortController().signal, progress: () => {} };
 
-function spec(audio: Record<string, unknown> = {}): VideoJobSpec {
+function spec(audio: Record<string, unknown> = {}, over: Record<string, unknown> = {}): VideoJobSpec {
   return parseVideoJob({
     apiVersion: "reel.dev/v1alpha1",
     kind: "VideoJob",
@@ -34,6 +35,7 @@ function spec(audio: Record<string, unknown> = {}): VideoJobSpec {
       gpu: { policy: "off" },
       audio,
       output: { local: { path: "/nonexistent" } },
+      ...over,
     },
   }).spec;
 }
@@ -93,6 +95,11 @@ describe("picture", () => {
     expect(ours.satavg).toBeGreaterThan(washedOut.satavg * 2);
   });
 
+  it("tone-maps from the source's MaxCLL when its frames carry HDR10 metadata", async () => {
+    const { enc } = await encode("pq-cll", { picture: "pq", sound: { kind: "none" }, hdr10: true, secs: 1 });
+    expect(enc.picture?.toneMapped?.peakNits).toBe(2000);
+  });
+
   it("tone-maps HLG too", async () => {
     const { out, enc } = await encode("hlg", { picture: "hlg", sound: { kind: "none" } });
     expect(enc.picture?.toneMapped?.from).toBe("arib-std-b67");
@@ -145,6 +152,66 @@ describe("picture", () => {
       matrix: "bt709",
       range: "tv",
     });
+  });
+});
+
+/** The first frame's HDR10 side data, as ffprobe reads it. */
+async function frameLightLevels(path: string): Promise<{ maxLuminance?: string; maxContent?: number }> {
+  const r = await execCommand("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-show_frames",
+    "-read_intervals",
+    "%+#1",
+    "-of",
+    "json",
+    path,
+  ]);
+  const sd = (JSON.parse(r.stdout).frames?.[0]?.side_data_list ?? []) as Record<string, string | number>[];
+  const md = sd.find((x) => x.side_data_type === "Mastering display metadata");
+  const cll = sd.find((x) => x.side_data_type === "Content light level metadata");
+  return { maxLuminance: md?.max_luminance as string, maxContent: cll?.max_content as number };
+}
+
+describe("hdr: keep", () => {
+  const keep = (codec: "hevc" | "av1", over: Record<string, unknown> = {}) => spec({}, { codec, hdr: "keep", ...over });
+  const HDR10 = { pixFmt: "yuv420p10le", primaries: "bt2020", transfer: "smpte2084", matrix: "bt2020nc", range: "tv" };
+
+  it("keeps a PQ source HDR10 in hevc: 10-bit, BT.2020 PQ tags, mastering display and MaxCLL, not tone-mapped", async () => {
+    const { out, enc } = await encode("keep-pq", { picture: "pq", sound: { kind: "none" } }, keep("hevc"));
+    expect(await outputFacts(out)).toMatchObject(HDR10);
+    expect(await frameLightLevels(out)).toEqual({ maxLuminance: "10000000/10000", maxContent: 1000 });
+    expect(enc.picture?.toneMapped).toBeUndefined();
+  });
+
+  it("maps an SDR source into HDR10 with its white at 203 cd/m² (10-bit PQ code about 573)", async () => {
+    const { out, enc } = await encode("keep-sdr", { picture: "bt709", sound: { kind: "none" } }, keep("hevc"));
+    expect(await outputFacts(out)).toMatchObject(HDR10);
+    expect(enc.picture?.convertedFrom).toContain("bt709");
+    const { ymax } = await pictureStats(out);
+    expect(ymax).toBeGreaterThan(555);
+    expect(ymax).toBeLessThan(590);
+  });
+
+  it("gives SDR and PQ episodes one parameter set, so they merge without normalising", async () => {
+    const sdr = join(tmp.dir, "keep-sdr.out.mp4");
+    const pq = join(tmp.dir, "keep-pq.out.mp4");
+    expect(await stages.compatible([sdr, pq])).toEqual([]);
+  });
+
+  it("keeps a source's own mastering display and light levels when each episode is its own file", async () => {
+    const s = keep("hevc", { merge: { enabled: false } });
+    const { out } = await encode("keep-own", { picture: "pq", sound: { kind: "none" }, hdr10: true, secs: 1 }, s);
+    expect(await frameLightLevels(out)).toEqual({ maxLuminance: "40000000/10000", maxContent: 2000 });
+  });
+
+  it("writes HDR10 with SVT-AV1 for av1", async () => {
+    const s = keep("av1", { compression: { preset: "fast", level: 9 } });
+    const { out } = await encode("keep-av1", { picture: "pq", sound: { kind: "none" }, secs: 1 }, s);
+    expect(await outputFacts(out)).toMatchObject(HDR10);
+    expect((await frameLightLevels(out)).maxContent).toBe(1000);
   });
 });
 

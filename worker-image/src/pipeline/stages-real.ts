@@ -8,6 +8,7 @@ import { ReelError, type VideoJobSpec } from "@reel/crds";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { analyseSource, fidelityStatus } from "../ffmpeg/analyse.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
+import { defaultHdr10, planPicture } from "../ffmpeg/picture.ts";
 import { parseEbur128 } from "../ffmpeg/sound.ts";
 import { execCommand } from "../ffmpeg/exec.ts";
 import { ladder } from "../ffmpeg/ladder.ts";
@@ -145,7 +146,9 @@ export function realStages(o: RealStagesOptions): Stages {
 
     async encode(source, sp, output, spec, ctx) {
       const p = await probeFull(source, ctx.signal);
-      const planned: EncodePlan = planEncode(await hardware(), { codec: spec.codec, gpu: spec.gpu });
+      // HDR10 output (hdr: keep) is written by x265 or SVT-AV1 with its metadata: the CPU encodes it.
+      const gpu = spec.hdr === "keep" ? { policy: "off" as const } : spec.gpu;
+      const planned: EncodePlan = planEncode(await hardware(), { codec: spec.codec, gpu });
       const exitOnGpuFailure = o.onGpuEncoderFailure === "exit" && spec.gpu.policy !== "off";
       const gpuSteps = planned.fallbackChain.filter((s) => s.family !== "cpu");
       if (exitOnGpuFailure && gpuSteps.length === 0) {
@@ -155,7 +158,7 @@ export function realStages(o: RealStagesOptions): Stages {
       const level = await chooseLevel(source, p, spec, plan, output, ctx);
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
       const vmaf = await vmafAvailable(o.binaries);
-      const fidelity = await analyseSource(source, p, spec.audio, { binaries: o.binaries, signal: ctx.signal });
+      const fidelity = await analyseSource(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
         const settings = {
@@ -266,6 +269,10 @@ export function realStages(o: RealStagesOptions): Stages {
           level: spec.compression.level,
           encoder: "cpu",
           canvas: { width: ref.video.width, height: ref.video.height, fps: ref.video.fps },
+          // An encoded episode is already in the job's format: only its canvas changes.
+          picture: { ...planPicture(inp.video.picture, inp.video, undefined, spec.hdr), hdr10: defaultHdr10 },
+          // Its sound too (already at the target loudness): the same layout, no second gain.
+          sound: { layout: spec.audio?.layout ?? "stereo" },
           silentAudio: ref.hasAudio,
           ...(ref.hasAudio ? {} : { audio: { mode: "none" as const } }),
           threads,

@@ -14,6 +14,31 @@ export interface PictureTags {
   masteringPeakNits?: number;
   /** HDR10 MaxCLL in cd/m², when present. */
   maxCll?: number;
+  /** HDR10 MaxFALL in cd/m², when present. */
+  maxFall?: number;
+  /** The whole mastering display (chromaticities as CIE xy, luminance in cd/m²), when present. */
+  mastering?: MasteringDisplay;
+}
+
+export interface MasteringDisplay {
+  red: [number, number];
+  green: [number, number];
+  blue: [number, number];
+  whitePoint: [number, number];
+  maxNits: number;
+  minNits: number;
+}
+
+function masteringOf(sd: Record<string, unknown>): MasteringDisplay | undefined {
+  const xy = (c: string): [number, number] | undefined => {
+    const x = rational(sd[`${c}_x`]);
+    const y = rational(sd[`${c}_y`]);
+    return x !== undefined && y !== undefined ? [x, y] : undefined;
+  };
+  const [red, green, blue, whitePoint] = [xy("red"), xy("green"), xy("blue"), xy("white_point")];
+  const maxNits = rational(sd.max_luminance);
+  if (!red || !green || !blue || !whitePoint || !maxNits) return undefined;
+  return { red, green, blue, whitePoint, maxNits, minNits: rational(sd.min_luminance) ?? 0 };
 }
 
 export interface RawPictureStream {
@@ -50,10 +75,15 @@ export function readPictureTags(s: RawPictureStream): PictureTags {
   set("range", range === "pc" || range === "tv" ? range : undefined);
   set("fieldOrder", known(s.field_order));
   for (const sd of s.side_data_list ?? []) {
-    if (sd.side_data_type === "Mastering display metadata") set("masteringPeakNits", rational(sd.max_luminance));
+    if (sd.side_data_type === "Mastering display metadata") {
+      set("masteringPeakNits", rational(sd.max_luminance));
+      set("mastering", masteringOf(sd));
+    }
     if (sd.side_data_type === "Content light level metadata") {
       const cll = rational(sd.max_content);
       if (cll) set("maxCll", cll);
+      const fall = rational(sd.max_average);
+      if (fall) set("maxFall", fall);
     }
   }
   return tags;
