@@ -241,10 +241,12 @@ describe("reel run: killed", () => {
       await makeTestClip(join(c.src, "long.mp4"), { seconds: 30 });
       await makeTestClip(join(c.src, "a.mp4"), { seconds: 1 });
       const job = await c.manifest("kill", { episodes: [{ url: `${c.origin}/long.mp4` }] });
-      // ffmpeg that reads at the clip's own pace (-re: the encode outlasts the test's wait) and
-      // survives its closed pipes (SIGPIPE ignored): only the parent-death signal can stop it.
+      // ffmpeg whose encodes read at the clip's own pace (-re: the encode outlasts the test's wait;
+      // the loudness and picture analyses before it run at full speed) and that survives its closed
+      // pipes (SIGPIPE ignored): only the parent-death signal can stop it.
       const ffmpeg = join(c.dir, "ffmpeg-slow");
-      await writeFile(ffmpeg, "#!/bin/sh\ntrap '' PIPE\nexec ffmpeg -re \"$@\"\n");
+      const slowEncodes = 'case " $* " in *" -c:v "*) exec ffmpeg -re "$@" ;; *) exec ffmpeg "$@" ;; esac';
+      await writeFile(ffmpeg, `#!/bin/sh\ntrap '' PIPE\n${slowEncodes}\n`);
       await chmod(ffmpeg, 0o755);
       const main = join(import.meta.dirname, "..", "..", "worker-image", "src", "cli", "main.ts");
       const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: c.tmp, REEL_CACHE_DIR: c.cache };
