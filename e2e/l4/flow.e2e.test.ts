@@ -287,7 +287,7 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     const r = await result("season-1");
     expect(r.location).toBe("s3://videos/season-1/season-1.mp4");
     expect(r.chapters).toEqual(["Pilot", "The Signal", "Crossroads"]);
-    expect(r.streams).toEqual(["audio:aac", "video:h264"]);
+    expect(r.streams).toEqual(["audio:aac", "data:bin_data", "video:h264"]); // data: the chapter track
     expect(vj.status?.output?.chapters).toBe(3);
     // the merge ran once, as a pod of its own Job
     expect(runsOf("season-1", "merge").map((m) => m.exitCode)).toEqual([0]);

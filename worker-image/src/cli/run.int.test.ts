@@ -190,7 +190,8 @@ describe("reel run", () => {
     const probe = JSON.parse(
       execFileSync("ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", out.location]).toString(),
     ) as { streams: { codec_type: string; width?: number }[]; format: { duration: string } };
-    expect(probe.streams.map((st) => st.codec_type).sort()).toEqual(["audio", "video"]);
+    // data: the QuickTime chapter track (ffprobe lists it as a stream, as for ffmpeg's own chapters).
+    expect(probe.streams.map((st) => st.codec_type).sort()).toEqual(["audio", "data", "video"]);
     expect(Number(probe.format.duration)).toBeCloseTo(3.2, 0);
   }, 120_000);
 
