@@ -11,7 +11,7 @@ import { episodeFileName, mergedFileName } from "../output/names.ts";
 import { parseDuration, type S3Connection, S3Target } from "../output/s3.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import type { JobEvent } from "../pipeline/events.ts";
-import { mergeEncoded, storeFile, storeThumbnails } from "../pipeline/job.ts";
+import { type MergeInput, mergeEncoded, storeFile, storeThumbnails } from "../pipeline/job.ts";
 import { type EpisodeRecord, episodeFile, episodeRecordFile, type PodContext } from "./episode.ts";
 import type { MergeEnv } from "./env.ts";
 import { putJson } from "./staging.ts";
@@ -193,7 +193,7 @@ async function episodeRecords(env: MergeEnv, ctx: PodContext): Promise<EpisodeRe
 
 /** The staged episodes as local files, each checked against its record's sha256. */
 async function fetchStaged(env: MergeEnv, ctx: PodContext, records: EpisodeRecord[]) {
-  const inputs: { path: string; title: string }[] = [];
+  const inputs: MergeInput[] = [];
   for (const [i, e] of env.episodes.entries()) {
     ctx.progress.report({ index: "merge", stage: "fetch", fraction: i / env.episodes.length });
     const path = await ctx.staging.materialise(episodeFile(e.index), join(ctx.scratch, "staged"), ctx.signal);
@@ -204,7 +204,8 @@ async function fetchStaged(env: MergeEnv, ctx: PodContext, records: EpisodeRecor
         `staged episode ${e.index + 1} does not match its record (sha256 ${sha256.slice(0, 12)}…, recorded ${records[i]?.sha256?.slice(0, 12)}…)`,
       );
     }
-    inputs.push({ path, title: e.title });
+    // The episode's own number, so a merge that cannot join names the right one.
+    inputs.push({ path, title: e.title, episode: e.index });
   }
   return inputs;
 }
@@ -214,7 +215,7 @@ async function storeOutputs(
   env: MergeEnv,
   ctx: PodContext,
   target: ReturnType<typeof outputTarget>,
-  inputs: { path: string; title: string }[],
+  inputs: MergeInput[],
 ): Promise<Pick<MergeRecord, "names" | "output" | "outputs">> {
   const { stages, signal, progress } = ctx;
   const spec: VideoJobSpec = env.job.spec;
