@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 describe("reel run, a season of unlike sources", () => {
-  it("merges them into one format: BT.709 tags, no interlaced frames, every chapter within 1 LU of -16 LUFS", async () => {
+  it("merges them into one format: BT.709 tags, no interlaced frames, no audio gap at a join, every chapter within 1 LU of -16 LUFS", async () => {
     const job = join(tmp.dir, "mixed.yaml");
     await writeFile(
       job,
@@ -97,6 +97,39 @@ describe("reel run, a season of unlike sources", () => {
       execFileSync("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", merged]).toString(),
     ).chapters as { start_time: string; end_time: string; tags: { title: string } }[];
     expect(chapters.map((c) => c.tags.title)).toEqual(sources.map(([, title]) => title));
+    // No join drops or doubles audio: every AAC packet starts where the one before ended, and the
+    // audio ends within a frame (40 ms) of the video.
+    const packets = execFileSync(
+      "ffprobe",
+      ["-v", "error", "-select_streams", "a:0", "-show_entries"].concat([
+        "packet=pts_time,duration_time",
+        "-of",
+        "csv=p=0",
+        merged,
+      ]),
+    )
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => l.split(",").map(Number) as [number, number]);
+    const gaps = packets.slice(1).filter(([pts], i) => {
+      const [prev, dur] = packets[i] as [number, number];
+      return Math.abs(pts - (prev + dur)) > 0.001;
+    });
+    expect(gaps).toEqual([]);
+    const [lastPts, lastDur] = packets.at(-1) as [number, number];
+    const videoSecs = Number(
+      execFileSync(
+        "ffprobe",
+        ["-v", "error", "-select_streams", "v:0", "-show_entries"].concat([
+          "stream=duration",
+          "-of",
+          "csv=p=0",
+          merged,
+        ]),
+      ).toString(),
+    );
+    expect(Math.abs(lastPts + lastDur - videoSecs)).toBeLessThan(0.04);
     for (const c of chapters) {
       const from = Number(c.start_time);
       const { integrated } = await loudnessOf(merged, from, Number(c.end_time) - from);
