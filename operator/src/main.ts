@@ -16,23 +16,82 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-export async function startOperator(config: Config): Promise<RunningOperator> {
-  const log = createLogger(config.LOG_LEVEL);
-  let controller: Controller | undefined;
+type Settings = ConstructorParameters<typeof Controller>[0]["settings"];
+
+/** What every Job the operator plans takes from its configuration. */
+function planSettings(config: Config): Settings {
+  return {
+    image: config.REEL_WORKER_IMAGE,
+    backoffLimit: config.REEL_BACKOFF_LIMIT,
+    activeDeadlineSeconds: config.REEL_ACTIVE_DEADLINE_SECONDS,
+    ttlSecondsAfterFinished: config.REEL_TTL_AFTER_FINISHED_SECONDS,
+    kueueQueue: config.REEL_KUEUE_QUEUE,
+    egressAllow: config.REEL_EGRESS_ALLOW,
+    redisUrl: config.REEL_REDIS_URL,
+    maxRunningPerNamespace: config.REEL_MAX_RUNNING_PER_NAMESPACE,
+    installation: config.installation,
+    resources: config.resources,
+    ...(config.REEL_KEEP_STAGING ? { keepStaging: true } : {}),
+  };
+}
+
+/** The controller's options that come from configuration alone. */
+function controllerOptions(config: Config) {
+  return {
+    namespace: config.REEL_WATCH_NAMESPACE,
+    workers: config.REEL_WORKERS,
+    rate: { perSec: config.REEL_RECONCILE_QPS, burst: config.REEL_RECONCILE_BURST },
+    resyncSeconds: config.REEL_RESYNC_SECONDS,
+    stallSeconds: config.REEL_WATCH_STALL_SECONDS,
+    settings: planSettings(config),
+    retention: config.retention,
+  };
+}
+
+/** The metrics; the phase gauge and the oldest pending job read the VideoJobs the controller holds. */
+function operatorMetrics(controller: () => Controller | undefined) {
   const phaseOf = (vj: object) => (vj as { status?: { phase?: string } }).status?.phase ?? "Pending";
-  const metrics = createMetrics(
+  return createMetrics(
     function* () {
-      for (const vj of controller?.videojobs.values() ?? []) yield phaseOf(vj);
+      for (const vj of controller()?.videojobs.values() ?? []) yield phaseOf(vj);
     },
     () => {
       let oldest = Number.POSITIVE_INFINITY;
-      for (const vj of controller?.videojobs.values() ?? []) {
+      for (const vj of controller()?.videojobs.values() ?? []) {
         const created = Date.parse(vj.metadata.creationTimestamp ?? "");
         if (phaseOf(vj) === "Pending" && created < oldest) oldest = created;
       }
       return Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0;
     },
   );
+}
+
+/** The lease this replica competes for; `lead` starts acting, `lost` stops at once. */
+function leaderElector(
+  config: Config,
+  api: KubeApi,
+  log: ReturnType<typeof createLogger>,
+  on: { lead: () => void; lost: () => void },
+): LeaderElector {
+  return new LeaderElector({
+    api,
+    namespace: config.REEL_LEASE_NAMESPACE,
+    name: config.REEL_LEASE_NAME,
+    identity: config.POD_NAME,
+    leaseSeconds: config.REEL_LEASE_SECONDS,
+    onStartedLeading: () => {
+      log.info({ identity: config.POD_NAME }, "leading");
+      on.lead();
+    },
+    onStoppedLeading: on.lost,
+    onError: (err) => log.warn({ err: (err as Error).message }, "leader election"),
+  });
+}
+
+export async function startOperator(config: Config): Promise<RunningOperator> {
+  const log = createLogger(config.LOG_LEVEL);
+  let controller: Controller | undefined;
+  const metrics = operatorMetrics(() => controller);
   const api = await KubeApi.create({
     kubeConfig: loadKubeConfig(),
     qps: config.REEL_API_QPS,
@@ -51,49 +110,25 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
     : undefined;
   const startController = async () => {
     controller = new Controller({
+      ...controllerOptions(config),
       api,
       log,
       metrics,
-      namespace: config.REEL_WATCH_NAMESPACE,
-      workers: config.REEL_WORKERS,
-      rate: { perSec: config.REEL_RECONCILE_QPS, burst: config.REEL_RECONCILE_BURST },
-      resyncSeconds: config.REEL_RESYNC_SECONDS,
-      stallSeconds: config.REEL_WATCH_STALL_SECONDS,
       ...(progress ? { progress: (key: string, n: number) => progress.read(key, n) } : {}),
       ...(tracing ? { tracing } : {}),
-      settings: {
-        image: config.REEL_WORKER_IMAGE,
-        backoffLimit: config.REEL_BACKOFF_LIMIT,
-        activeDeadlineSeconds: config.REEL_ACTIVE_DEADLINE_SECONDS,
-        ttlSecondsAfterFinished: config.REEL_TTL_AFTER_FINISHED_SECONDS,
-        kueueQueue: config.REEL_KUEUE_QUEUE,
-        egressAllow: config.REEL_EGRESS_ALLOW,
-        redisUrl: config.REEL_REDIS_URL,
-        maxRunningPerNamespace: config.REEL_MAX_RUNNING_PER_NAMESPACE,
-        installation: config.installation,
-        resources: config.resources,
-        ...(config.REEL_KEEP_STAGING ? { keepStaging: true } : {}),
-      },
-      retention: config.retention,
     });
     await controller.start();
   };
   const leader = config.REEL_LEADER_ELECT
-    ? new LeaderElector({
-        api,
-        namespace: config.REEL_LEASE_NAMESPACE,
-        name: config.REEL_LEASE_NAME,
-        identity: config.POD_NAME,
-        leaseSeconds: config.REEL_LEASE_SECONDS,
-        onStartedLeading: () => {
+    ? leaderElector(config, api, log, {
+        lead: () => {
           metrics.leader.set(1);
-          log.info({ identity: config.POD_NAME }, "leading");
           startController().catch((err) => {
             log.error({ err: (err as Error).message }, "controller failed to start");
             process.exitCode = 1;
           });
         },
-        onStoppedLeading: () => {
+        lost: () => {
           metrics.leader.set(0);
           if (stopping) return;
           // Another replica may already act: stop acting at once, and let the pod restart clean.
@@ -102,7 +137,6 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
           controller = undefined;
           process.exitCode = 1;
         },
-        onError: (err) => log.warn({ err: (err as Error).message }, "leader election"),
       })
     : undefined;
   const { server, port } = await startServer({
@@ -113,18 +147,12 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
   });
   if (leader) leader.start();
   else await startController();
-  log.info(
-    {
-      port,
-      leaderElection: config.REEL_LEADER_ELECT,
-      output: config.installation,
-      retention: {
-        outputs: config.REEL_OUTPUT_RETENTION || "keep",
-        finishedVideoJobs: config.REEL_FINISHED_RETENTION || "keep",
-      },
-    },
-    "operator started",
-  );
+  const retention = {
+    outputs: config.REEL_OUTPUT_RETENTION || "keep",
+    finishedVideoJobs: config.REEL_FINISHED_RETENTION || "keep",
+  };
+  const started = { port, leaderElection: config.REEL_LEADER_ELECT, output: config.installation, retention };
+  log.info(started, "operator started");
   return {
     port,
     controller: () => controller,
