@@ -82,7 +82,8 @@ export function renderJobs(main, query, signal, onAuthError) {
   async function load() {
     more.disabled = true;
     try {
-      const page = await listJobs({ phase, tag, limit: 50, cursor }, signal);
+      // Summaries: a row needs no spec, and a full page of long jobs is megabytes.
+      const page = await listJobs({ phase, tag, limit: 50, cursor, view: "summary" }, signal);
       const items = Array.isArray(page?.items) ? page.items : [];
       for (const job of items) tbody.append(jobRow(job));
       cursor = page?.next;
@@ -109,15 +110,16 @@ export function renderJobs(main, query, signal, onAuthError) {
 }
 
 function jobRow(job) {
+  // A summary (view=summary) carries phase, progress and episodes itself; a full Job in status and spec.
   const st = job.status ?? {};
-  const phase = st.phase ?? "Pending";
+  const phase = job.phase ?? st.phase ?? "Pending";
   return h(
     "tr",
     {},
     h("th", { scope: "row" }, h("a", { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id)),
     h("td", {}, h("span", { class: `phase phase-${phase.toLowerCase()}` }, phase)),
-    h("td", {}, progressBar(st.progress ?? 0, `Progress of ${job.id}`)),
-    h("td", {}, st.episodesSummary ?? `0/${job.spec?.episodes?.length ?? 0}`),
+    h("td", {}, progressBar(job.progress ?? st.progress ?? 0, `Progress of ${job.id}`)),
+    h("td", {}, job.episodesSummary ?? st.episodesSummary ?? `0/${job.episodes ?? job.spec?.episodes?.length ?? 0}`),
     h(
       "td",
       {},

@@ -681,6 +681,33 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
       expect(normal.status).toBe(201);
     });
 
+    it("lists summaries on ?view=summary: a 500-episode job's row without its spec, a small fraction of the full page", async () => {
+      const episodes = Array.from({ length: 500 }, (_, i) => ({
+        url: `https://cdn.example.com/long/${i}.mp4`,
+        title: `Episode ${i}`,
+      }));
+      const made = await call(A, "POST", "/api/v1/jobs", {
+        cred: keys.olga,
+        body: { name: "long", spec: { ...spec("long"), episodes } },
+      });
+      expect(made.status, JSON.stringify(made.body).slice(0, 300)).toBe(201);
+      const full = await fetch(`${A}/api/v1/jobs?tag=&limit=200`, {
+        headers: { authorization: `Bearer ${keys.vera}` },
+      });
+      const summary = await fetch(`${A}/api/v1/jobs?limit=200&view=summary`, {
+        headers: { authorization: `Bearer ${keys.vera}` },
+      });
+      // An empty tag is no filter, as it always was.
+      expect([full.status, summary.status]).toEqual([200, 200]);
+      const [fullText, summaryText] = [await full.text(), await summary.text()];
+      const row = (JSON.parse(summaryText).items as Record<string, unknown>[]).find((j) => j.id === "long");
+      expect(row).toMatchObject({ id: "long", phase: "Pending", episodes: 500 });
+      expect(row).not.toHaveProperty("spec");
+      expect(summaryText).not.toContain("cdn.example.com");
+      console.log(`GET /api/v1/jobs: ${fullText.length} bytes in full, ${summaryText.length} as summaries`);
+      expect(summaryText.length * 10).toBeLessThan(fullText.length);
+    });
+
     it("marks API answers no-store and nosniff, the new key's answer and errors included", async () => {
       const made = await call(A, "POST", "/api/v1/keys", { cred: keys.alice, body: { name: "cached?" } });
       const refused = await call(A, "GET", "/api/v1/jobs");

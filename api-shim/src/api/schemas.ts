@@ -6,7 +6,7 @@
 import { JobPhase, Me, ROLES, Scope, VideoJobSpec } from "@reel/crds";
 import { z } from "zod";
 
-export { ErrorBody, Job, JobEvent, JobList, Me, OutputLink, Scope } from "@reel/crds";
+export { ErrorBody, Job, JobEvent, JobList, JobSummaryList, Me, OutputLink, Scope } from "@reel/crds";
 
 const JobName = z
   .string()
@@ -29,10 +29,15 @@ export const ListJobsQuery = z.strictObject({
   tag: z
     .string()
     .max(63)
-    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a tag: letters, digits, '-', '_' or '.'")
+    // Empty is no filter (as before tags were checked); anything else must be a tag.
+    .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a tag: letters, digits, '-', '_' or '.'")
     .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
+  view: z
+    .enum(["full", "summary"])
+    .default("full")
+    .describe("summary: items are JobSummary (no spec, no per-episode status)."),
 });
 
 export const CreateKeyInput = z

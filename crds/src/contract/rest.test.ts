@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { VideoJobSpec } from "../schema.ts";
 import { progressMessage } from "./progress.ts";
-import { Job, JobEvent, Me, outputDownloadPath, ROLES, SCOPES, storedFiles } from "./rest.ts";
+import { Job, JobEvent, JobSummary, jobSummary, Me, outputDownloadPath, ROLES, SCOPES, storedFiles } from "./rest.ts";
 
 const spec = VideoJobSpec.parse({
   episodes: [{ url: "https://cdn.example.com/a.mp4" }, { url: "https://cdn.example.com/b.mp4" }],
@@ -27,6 +27,36 @@ describe("the REST shapes", () => {
       tags: [],
     };
     expect(Job.parse(job).status?.outputs?.map((o) => o.episode)).toEqual([0, 1]);
+  });
+
+  it("summarise a job for listings: the row's fields, no spec, no per-episode status", () => {
+    const job = Job.parse({
+      id: "s1",
+      uid: "u1",
+      namespace: "media",
+      createdAt: "2026-01-02T03:04:05Z",
+      spec,
+      status: {
+        phase: "Processing",
+        progress: 40,
+        episodesSummary: "1/2",
+        episodes: [{ index: 0, phase: "Completed", progress: 100 }],
+      },
+      tags: ["drama"],
+    });
+    const summary = JobSummary.parse(jobSummary(job));
+    expect(summary).toEqual({
+      id: "s1",
+      uid: "u1",
+      namespace: "media",
+      createdAt: "2026-01-02T03:04:05Z",
+      tags: ["drama"],
+      phase: "Processing",
+      progress: 40,
+      episodes: 2,
+      episodesSummary: "1/2",
+    });
+    expect(jobSummary({ ...job, status: undefined }).phase).toBe("Pending");
   });
 
   it("carry an episode pod's or the merge pod's progress in a JobEvent, with the stage table's phase", () => {

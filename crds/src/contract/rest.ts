@@ -40,6 +40,51 @@ export type Job = z.output<typeof Job>;
 export const JobList = z.object({ items: z.array(Job), next: z.string().optional() }).meta({ id: "JobList" });
 export type JobList = z.output<typeof JobList>;
 
+/**
+ * A job in a listing asked for with `?view=summary`: what a table row shows, without the spec and
+ * the per-episode status (a page of 200 jobs of 500 episodes is about 45 MB in full, and every
+ * reader of the tenant may ask for it). The spec is one `GET /api/v1/jobs/:id` away.
+ */
+export const JobSummary = Job.pick({
+  id: true,
+  uid: true,
+  namespace: true,
+  createdAt: true,
+  deletedAt: true,
+  tags: true,
+  traceId: true,
+})
+  .extend({
+    phase: JobPhase,
+    progress: z.number().optional().describe("Percent of the whole job done (from status)."),
+    episodes: z.number().int().describe("How many episodes the spec has."),
+    episodesSummary: z.string().optional().describe("Status's `done/total` line, when the operator wrote one."),
+  })
+  .meta({ id: "JobSummary" });
+export type JobSummary = z.output<typeof JobSummary>;
+
+export const JobSummaryList = z
+  .object({ items: z.array(JobSummary), next: z.string().optional() })
+  .meta({ id: "JobSummaryList" });
+export type JobSummaryList = z.output<typeof JobSummaryList>;
+
+/** The summary of a job as the REST API gives it (the one writer, used by the shim). */
+export function jobSummary(j: Job): JobSummary {
+  return {
+    id: j.id,
+    ...(j.uid ? { uid: j.uid } : {}),
+    namespace: j.namespace,
+    createdAt: j.createdAt,
+    ...(j.deletedAt ? { deletedAt: j.deletedAt } : {}),
+    tags: j.tags,
+    ...(j.traceId ? { traceId: j.traceId } : {}),
+    phase: j.status?.phase ?? "Pending",
+    ...(j.status?.progress !== undefined ? { progress: j.status.progress } : {}),
+    episodes: j.spec.episodes.length,
+    ...(j.status?.episodesSummary ? { episodesSummary: j.status.episodesSummary } : {}),
+  };
+}
+
 /** A pod's live progress as the streams carry it: `progress` is a percent (0..100) of that pod's work. */
 const PodProgress = z.object({
   stage: z.string().describe("The pod's stage (crds/src/contract/progress.ts); `done` ends an attempt."),

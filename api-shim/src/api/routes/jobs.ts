@@ -1,7 +1,7 @@
 // /api/v1/jobs: VideoJobs in the caller's tenant namespace. Reads come from the watch-fed cache
 // (and job_history for finished jobs whose CRs are gone); writes go to the apiserver. Another
 // tenant's job is not found, never forbidden: ids must not leak across tenants.
-import { API_VERSION, KIND, ReelError, unknownSpecFields } from "@reel/crds";
+import { API_VERSION, jobSummary, KIND, ReelError, unknownSpecFields } from "@reel/crds";
 import { ApiError, resourcePath } from "@reel/operator/kube";
 import type { FastifyInstance } from "fastify";
 import { actorName, type Principal } from "../../auth/principal.ts";
@@ -126,7 +126,8 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     const merged = [...live, ...history.filter((h) => !uids.has(h.uid))].sort(compareJobs);
     const items = merged.slice(0, limit);
     const last = items.at(-1);
-    return { items, ...(merged.length > limit && last ? { next: encodeCursor(last) } : {}) };
+    const next = merged.length > limit && last ? { next: encodeCursor(last) } : {};
+    return { items: q.data.view === "summary" ? items.map(jobSummary) : items, ...next };
   });
 
   app.get<{ Params: { id: string } }>("/jobs/:id", async (req) => {

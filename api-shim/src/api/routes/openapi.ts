@@ -68,7 +68,13 @@ export function openapiDocument(): Json {
             required: false,
             schema: ref(s as z.ZodType, "input"),
           })),
-          responses: { "200": { description: "A page", content: json(S.JobList) }, ...errors },
+          responses: {
+            "200": {
+              description: "A page: JobList, or JobSummaryList with ?view=summary",
+              content: { "application/json": { schema: { oneOf: [ref(S.JobList), ref(S.JobSummaryList)] } } },
+            },
+            ...errors,
+          },
         },
       },
       "/api/v1/jobs/{id}": {
