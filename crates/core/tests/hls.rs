@@ -415,8 +415,16 @@ async fn byte_range_segments_of_one_file_come_in_few_parallel_range_requests() {
         let mut o = opts(srv.url(&format!("/{name}.m3u8")), dest.clone());
         // 120,000 bytes over 4 connections: 30,000 a request, three segments each.
         o.max_range_request_bytes = 32_000;
-        let rep = download_hls(o, None, CancellationToken::new()).await.unwrap();
+        let last = Arc::new(std::sync::Mutex::new(None));
+        let l = last.clone();
+        let on_progress: reel_core::download::ProgressFn = Arc::new(move |p| *l.lock().unwrap() = Some(p));
+        let rep = download_hls(o, Some(on_progress), CancellationToken::new())
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), *data, "{name}");
+        // The ranges say the size up front, so progress has a total.
+        let p = last.lock().unwrap().clone().unwrap();
+        assert_eq!((p.downloaded, p.total), (120_000, Some(120_000)), "{name}");
         assert_eq!((rep.segments, rep.requests), (12, 4), "{name}");
         let mut ranges = seen.lock().unwrap().clone();
         ranges.sort_by_key(|r| r.len());

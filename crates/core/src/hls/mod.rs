@@ -122,11 +122,13 @@ pub async fn download_hls(
     )?;
     let written = Arc::new(AtomicU64::new(0));
     let active = Arc::new(AtomicUsize::new(0));
+    // The output's size when the playlist says it up front (0 until then, or when it cannot).
+    let total = Arc::new(AtomicU64::new(0));
     let progress = {
-        let (w, a) = (written.clone(), active.clone());
+        let (w, a, t) = (written.clone(), active.clone(), total.clone());
         move || Progress {
             downloaded: w.load(Ordering::Relaxed),
-            total: None,
+            total: Some(t.load(Ordering::Relaxed)).filter(|&n| n > 0),
             active_connections: a.load(Ordering::Relaxed),
         }
     };
@@ -148,7 +150,13 @@ pub async fn download_hls(
         PathBuf::from(s)
     };
     let retries = AtomicU32::new(0);
-    let work = run(&opts, &url, &net, &cancel, &part, &written, &active, &retries);
+    let counters = Counters {
+        written: &written,
+        active: &active,
+        total: &total,
+        retries: &retries,
+    };
+    let work = run(&opts, &url, &net, &cancel, &part, counters);
     let result = match opts.total_timeout {
         Some(t) => tokio::time::timeout(t, work).await.unwrap_or_else(|_| {
             Err(ReelError::new(
@@ -334,17 +342,48 @@ fn check_ranged_sizes(planned: &[Planned], opts: &HlsOptions) -> Result<u64> {
     Ok(total)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a download reports while it runs: bytes written, requests in flight, the expected total
+/// (0: unknown) and the retries so far.
+#[derive(Clone, Copy)]
+struct Counters<'a> {
+    written: &'a AtomicU64,
+    active: &'a AtomicUsize,
+    total: &'a AtomicU64,
+    retries: &'a AtomicU32,
+}
+
+/// The output's size, known before anything is fetched when every segment and init section is a
+/// byte range and nothing is encrypted (decryption drops padding); `None` otherwise.
+fn known_total(planned: &[Planned]) -> Option<u64> {
+    let mut total = 0u64;
+    let mut current_map: Option<&MapKey> = None;
+    for p in planned {
+        if p.key.is_some() {
+            return None;
+        }
+        if let Some(m) = p.map.as_ref().filter(|m| Some(*m) != current_map) {
+            total += m.1?.len;
+            current_map = Some(m);
+        }
+        total += p.range?.len;
+    }
+    Some(total)
+}
+
 async fn run(
     opts: &HlsOptions,
     url: &Url,
     net: &Net,
     cancel: &CancellationToken,
     part: &std::path::Path,
-    written: &AtomicU64,
-    active: &AtomicUsize,
-    retries: &AtomicU32,
+    counters: Counters<'_>,
 ) -> Result<HlsReport> {
+    let Counters {
+        written,
+        active,
+        total,
+        retries,
+    } = counters;
     let fetcher = Fetcher {
         net,
         cancel,
@@ -371,6 +410,7 @@ async fn run(
         planned.push(plan_refs(seg, &current, opts, &visited, &mut key_urls)?);
     }
     let ranged_bytes = check_ranged_sizes(&planned, opts)?;
+    total.store(known_total(&planned).unwrap_or(0), Ordering::Relaxed);
     let keys = fetch_keys(&fetcher, &key_urls).await?;
     let cap = plan::request_cap(ranged_bytes, opts.concurrency, opts.max_range_request_bytes);
     let by_resource: Vec<(&Url, Option<ByteRange>)> = planned.iter().map(|p| (&p.url, p.range)).collect();
