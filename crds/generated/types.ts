@@ -26,14 +26,44 @@ export interface VideoJob {
      */
     episodes: {
       /**
-       * A page yt-dlp understands, a direct media file, or an HLS VOD playlist.
+       * A page yt-dlp understands, a direct media file, an HLS VOD playlist, or s3://bucket/key (the key as stored, spaces too; read with a presigned URL through the egress guard).
        */
       url: string;
       /**
        * Chapter title in the merged output.
        */
       title?: string;
+      /**
+       * For an s3:// url: its endpoint, region and credentials; spec.sources.s3's when absent.
+       */
+      s3?: {
+        /**
+         * S3-compatible endpoint; the output's, else AWS, when absent.
+         */
+        endpoint?: string;
+        region?: string;
+        /**
+         * Secret with accessKeyId and secretAccessKey; the output's when absent.
+         */
+        credentialsSecret?: string;
+      };
     }[];
+    /**
+     * Defaults for the episodes' sources: s3 for every s3:// episode without its own.
+     */
+    sources?: {
+      s3?: {
+        /**
+         * S3-compatible endpoint; the output's, else AWS, when absent.
+         */
+        endpoint?: string;
+        region?: string;
+        /**
+         * Secret with accessKeyId and secretAccessKey; the output's when absent.
+         */
+        credentialsSecret?: string;
+      };
+    };
     quality: "480p" | "720p" | "1080p" | "2160p";
     codec: "h264" | "hevc" | "av1";
     compression: {

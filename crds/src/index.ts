@@ -36,3 +36,4 @@ export * from "./worker-result.ts";
 export { FINALIZER, FINALIZER_POLICY, finalizerPolicy } from "./policy.ts";
 export * from "./contract/index.ts";
 export { type FailedEpisode, failedEpisodesSummary } from "./failures.ts";
+export { credentialEnvNames, isS3Url, parseS3Url, type S3SourceRef, s3SourceOf } from "./s3-source.ts";

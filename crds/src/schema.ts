@@ -31,9 +31,31 @@ export const GpuVendor = z.enum(["nvidia", "amd", "intel", "apple"]);
 export const Priority = z.enum(["low", "normal", "high"]);
 export const Hdr = z.enum(["tonemap", "keep"]);
 
+/** Where `s3://` episodes are read from; each field left out is the output's (spec.output.s3). */
+export const S3Source = z.strictObject({
+  endpoint: HttpUrl.optional().describe("S3-compatible endpoint; the output's, else AWS, when absent."),
+  region: z.string().max(64).optional(),
+  credentialsSecret: K8sName.optional().describe(
+    "Secret with accessKeyId and secretAccessKey; the output's when absent.",
+  ),
+});
+
 export const Episode = z.object({
-  url: HttpUrl.describe("A page yt-dlp understands, a direct media file, or an HLS VOD playlist."),
+  // One pattern, not a union: a CRD's structural schema takes no typed branches under anyOf.
+  url: z
+    .string()
+    .max(4096)
+    .regex(
+      /^(https?:\/\/[^\s/?#]+[^\s]*|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^\r\n]+)$/i,
+      "must be an http(s):// URL or s3://bucket/key",
+    )
+    .describe(
+      "A page yt-dlp understands, a direct media file, an HLS VOD playlist, or s3://bucket/key (the key as stored, spaces too; read with a presigned URL through the egress guard).",
+    ),
   title: z.string().min(1).max(200).optional().describe("Chapter title in the merged output."),
+  s3: S3Source.optional().describe(
+    "For an s3:// url: its endpoint, region and credentials; spec.sources.s3's when absent.",
+  ),
 });
 
 /**
@@ -183,6 +205,10 @@ const Tag = z
 
 export const VideoJobSpec = z.object({
   episodes: z.array(Episode).min(1).max(500),
+  sources: z
+    .object({ s3: S3Source.optional() })
+    .optional()
+    .describe("Defaults for the episodes' sources: s3 for every s3:// episode without its own."),
   quality: Quality.default("720p"),
   codec: Codec.default("h264"),
   compression: Compression.default({ preset: "balanced", level: 5 }),

@@ -53,6 +53,9 @@ const ConfigSchema = z.object({
   /** S3 credentials for spec.output.s3 (in a cluster they come from the job's credentialsSecret). */
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  /** S3 keys of s3:// episodes whose credentialsSecret is not the output's (crds s3-source.ts). */
+  REEL_SOURCE_AWS_ACCESS_KEY_ID: z.string().optional(),
+  REEL_SOURCE_AWS_SECRET_ACCESS_KEY: z.string().optional(),
   /**
    * The installation's output settings (the operator passes them to its pods; `reel run` reads
    * them from its own environment). Kept as text here and checked where S3 is used

@@ -4,7 +4,8 @@
 import { mkdir, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { ReelError, type VideoJobSpec } from "@reel/crds";
+import { createHash } from "node:crypto";
+import { isS3Url, ReelError, s3SourceOf, type VideoJobSpec } from "@reel/crds";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { analyseSource, fidelityStatus } from "../ffmpeg/analyse.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
@@ -26,6 +27,7 @@ import { measureQuality, vmafAvailable } from "../quality/measure.ts";
 import { findLevelForTarget, sampleWindows } from "../quality/target.ts";
 import { classify } from "../fetch/classify.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
+import { explainS3Error, presignSource, sourceKeys, sourceName } from "../fetch/s3.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import type { MetadataCache } from "../resilience/cache.ts";
 import { encodeSegmented } from "../segments/encode.ts";
@@ -126,6 +128,8 @@ export function realStages(o: RealStagesOptions): Stages {
     async fetch(url, dir, spec, ctx) {
       const fetched = await fetchSource(url, dir, spec, ctx);
       origins.set(fetched.path, url);
+      // An S3 object's ETag and size name its bytes: no need to read them all again to key the caches.
+      if (fetched.identity) hashes.set(fetched.path, Promise.resolve(sha256Hex(fetched.identity)));
       return fetched;
     },
 
@@ -177,7 +181,9 @@ export function realStages(o: RealStagesOptions): Stages {
           picture: fidelity.picture,
           sound: fidelity.sound,
         };
-        if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1) {
+        // Telecined film loses a frame in five when rebuilt: segments could not keep exact frame counts.
+        const pulldown = fidelity.picture.deinterlace?.pulldown === true;
+        if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1 && !pulldown) {
           const workDir = join(output, "..", "segments");
           await mkdir(workDir, { recursive: true });
           const r = await encodeSegmented(settings, output, {
@@ -311,41 +317,20 @@ export function realStages(o: RealStagesOptions): Stages {
   };
 
   async function fetchSource(url: string, dir: string, spec: VideoJobSpec, ctx: StageContext): Promise<Fetched> {
+    if (isS3Url(url)) return fetchS3(url, dir, spec, ctx);
     const route = classify(url);
     const host = new URL(url).host;
     const maxHeight = ladder[spec.quality].shortSide;
     return breaker.run(`source:${host}`, async () => {
-      const onProgress = (p: { downloaded: number; total?: number | null }) =>
-        ctx.progress(p.total ? p.downloaded / p.total : 0, mb(p.downloaded));
       if (route === "direct") {
-        // Downloads land beside a stable name first, so a run killed mid-download resumes from its
-        // control file next time instead of starting over; then they move into the run's folder.
-        const partials = join(o.cacheDir, "partial");
-        await sweepPartials(partials, partialLimits).catch(() => []);
-        const part = await claimPartial(partials, url);
-        let r: Awaited<ReturnType<typeof download>>;
-        try {
-          r = await download(
-            { url, dest: part.path, connections: 8, maxBytes, net },
-            { onProgress, signal: ctx.signal },
-          );
-        } catch (err) {
-          await part.release(!keepForResume(err));
-          throw err;
-        }
-        const dest = join(dir, "source");
-        try {
-          await moveInto(part.path, dest);
-        } finally {
-          await part.release(true);
-        }
-        return { path: dest, bytes: r.bytes, route };
+        const r = await downloadDirect(url, url, dir, ctx);
+        return { path: r.path, bytes: r.bytes, route };
       }
       if (route === "hls") {
         const dest = join(dir, "source.ts");
         const r = await downloadHls(
           { url, dest, targetHeight: maxHeight, maxBytes, net },
-          { onProgress, signal: ctx.signal },
+          { onProgress: progressOf(ctx), signal: ctx.signal },
         );
         return { path: dest, bytes: r.bytes, route };
       }
@@ -364,6 +349,56 @@ export function realStages(o: RealStagesOptions): Stages {
         proxy.stop();
       }
     });
+  }
+
+  /** An s3:// episode: presigned here, downloaded as a direct URL; its identity is the object's ETag and size. */
+  async function fetchS3(url: string, dir: string, spec: VideoJobSpec, ctx: StageContext): Promise<Fetched> {
+    const ref = s3SourceOf(
+      spec,
+      Math.max(
+        0,
+        spec.episodes.findIndex((e) => e.url === url),
+      ),
+    );
+    const signed = await presignSource(ref, sourceKeys(ref, config));
+    const name = sourceName(ref);
+    return breaker.run(`source:${ref.endpoint ?? "aws"}/${ref.bucket}`, async () => {
+      // Partials are claimed by the object's name; the URL is signed the same within an hour
+      // (fetch/s3.ts signingHour), so a killed run resumes; If-Range on the ETag refuses a changed object.
+      const r = await downloadDirect(signed, name, dir, ctx).catch((err) => {
+        throw explainS3Error(err, ref);
+      });
+      const identity = r.etag ? `${name} etag ${r.etag} size ${r.bytes}` : undefined;
+      return { path: r.path, bytes: r.bytes, route: "direct", ...(identity ? { identity } : {}) };
+    });
+  }
+
+  /**
+   * A direct download: it lands beside a stable name (`partialKey`) first, so a run killed
+   * mid-download resumes from its control file next time instead of starting over; then it moves
+   * into the run's folder.
+   */
+  async function downloadDirect(url: string, partialKey: string, dir: string, ctx: StageContext) {
+    const partials = join(o.cacheDir, "partial");
+    await sweepPartials(partials, partialLimits).catch(() => []);
+    const part = await claimPartial(partials, partialKey);
+    let r: Awaited<ReturnType<typeof download>>;
+    try {
+      r = await download(
+        { url, dest: part.path, connections: 8, maxBytes, net },
+        { onProgress: progressOf(ctx), signal: ctx.signal },
+      );
+    } catch (err) {
+      await part.release(!keepForResume(err));
+      throw err;
+    }
+    const dest = join(dir, "source");
+    try {
+      await moveInto(part.path, dest);
+    } finally {
+      await part.release(true);
+    }
+    return { path: dest, bytes: r.bytes, ...(r.etag ? { etag: r.etag } : {}) };
   }
 
   async function chooseLevel(
@@ -395,6 +430,13 @@ export function realStages(o: RealStagesOptions): Stages {
     });
     return choice.level;
   }
+}
+
+const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+
+function progressOf(ctx: StageContext) {
+  return (p: { downloaded: number; total?: number | null }) =>
+    ctx.progress(p.total ? p.downloaded / p.total : 0, mb(p.downloaded));
 }
 
 function mb(n: number): string {

@@ -28,6 +28,8 @@ export interface Fetched {
   route: "hls" | "direct" | "page";
   /** What the source's site said of it (pages fetched with yt-dlp). */
   site?: SiteInfo;
+  /** What names these bytes without hashing them (an S3 object's name, ETag and size). */
+  identity?: string;
 }
 
 export interface Encoded {
