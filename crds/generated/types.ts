@@ -359,6 +359,10 @@ export interface VideoJob {
         deinterlaced?: {
           fieldOrder: "tff" | "bff";
           detectedBy: "probe" | "idet";
+          /**
+           * Telecined film: its frames rebuilt (fieldmatch, decimate).
+           */
+          pulldown?: boolean;
         };
         /**
          * The source's colour (primaries/transfer/matrix/range) when converted to BT.709 limited.

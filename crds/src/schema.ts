@@ -294,7 +294,11 @@ export const EpisodePicture = z.object({
     .optional()
     .describe("HDR (PQ smpte2084 or HLG arib-std-b67) tone-mapped to SDR BT.709."),
   deinterlaced: z
-    .object({ fieldOrder: z.enum(["tff", "bff"]), detectedBy: z.enum(["probe", "idet"]) })
+    .object({
+      fieldOrder: z.enum(["tff", "bff"]),
+      detectedBy: z.enum(["probe", "idet"]),
+      pulldown: z.boolean().optional().describe("Telecined film: its frames rebuilt (fieldmatch, decimate)."),
+    })
     .optional()
     .describe("Interlaced source deinterlaced with bwdif."),
   convertedFrom: z

@@ -75,7 +75,7 @@ export function pictureCell(e: Episode): string {
   if (!p) return "-";
   const what: string[] = [];
   if (p.toneMapped) what.push(`tone-mapped ${p.toneMapped.from === "smpte2084" ? "PQ" : "HLG"}`);
-  if (p.deinterlaced) what.push("deinterlaced");
+  if (p.deinterlaced) what.push(p.deinterlaced.pulldown ? "film rebuilt (pulldown)" : "deinterlaced");
   const from = p.convertedFrom ?? "";
   if (/smpte170m|bt470bg|bt470m/.test(from)) what.push("from BT.601");
   else if (from && !from.includes("full")) what.push(`from ${from.split(",")[0]}`);

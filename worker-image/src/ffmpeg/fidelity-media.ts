@@ -18,7 +18,16 @@ export type Sound =
 
 export interface SourceSpec {
   /** What the picture is: plain BT.709, PQ BT.2020 10-bit (HEVC), interlaced, full range, BT.601 SD. */
-  picture: "bt709" | "pq" | "hlg" | "interlaced" | "interlaced-untagged" | "progressive-untagged" | "full" | "bt601";
+  picture:
+    | "bt709"
+    | "pq"
+    | "hlg"
+    | "interlaced"
+    | "interlaced-untagged"
+    | "telecine-untagged"
+    | "progressive-untagged"
+    | "full"
+    | "bt601";
   sound: Sound;
   secs?: number;
   width?: number;
@@ -70,6 +79,16 @@ function videoArgs(s: SourceSpec, w: number, h: number, secs: number): string[] 
         picture(w, h, 50, secs),
         "-vf",
         "interlace=scan=tff:lowpass=0,format=yuv420p",
+      ].concat(["-c:v", "mpeg4", "-q:v", "2"]);
+    case "telecine-untagged":
+      // 23.976p film with 3:2 pulldown to 29.97i (2 combed frames in 5), no field order anywhere.
+      return [
+        "-f",
+        "lavfi",
+        "-i",
+        picture(w, h, 24000 / 1001, secs),
+        "-vf",
+        "telecine=pattern=23,format=yuv420p",
       ].concat(["-c:v", "mpeg4", "-q:v", "2"]);
     case "progressive-untagged":
       return ["-f", "lavfi", "-i", picture(w, h, 25, secs), "-vf", "format=yuv420p", "-c:v", "mpeg4", "-q:v", "2"];

@@ -144,11 +144,30 @@ describe("fieldOrder", () => {
     expect(fieldOrder({}, idet)?.fieldOrder).toBe(order);
   });
 
+  it("tells telecined film (2 repeated fields in 5 frames) from interlaced video", () => {
+    const idet = { tff: 162, bff: 0, progressive: 0, undetermined: 0 };
+    expect(fieldOrder({}, { ...idet, repeated: { neither: 97, top: 32, bottom: 33 } })).toEqual({
+      fieldOrder: "tff",
+      detectedBy: "idet",
+      pulldown: true,
+    });
+    expect(fieldOrder({}, { ...idet, repeated: { neither: 160, top: 1, bottom: 1 } })?.pulldown).toBeUndefined();
+    expect(pictureFilter({ deinterlace: { fieldOrder: "tff", detectedBy: "idet", pulldown: true } })).toMatch(
+      /^fieldmatch=order=tff:combmatch=full,yadif=deint=interlaced,decimate,/,
+    );
+  });
+
   it("reads idet's multi-frame counts", () => {
     const stderr = `[Parsed_idet_0 @ 0x1] Repeated Fields: Neither: 50 Top: 0 Bottom: 0
 [Parsed_idet_0 @ 0x1] Single frame detection: TFF:    39 BFF:     3 Progressive:     8 Undetermined:     0
 [Parsed_idet_0 @ 0x1] Multi frame detection: TFF:    42 BFF:     0 Progressive:     8 Undetermined:     0`;
-    expect(parseIdet(stderr)).toEqual({ tff: 42, bff: 0, progressive: 8, undetermined: 0 });
+    expect(parseIdet(stderr)).toEqual({
+      tff: 42,
+      bff: 0,
+      progressive: 8,
+      undetermined: 0,
+      repeated: { neither: 50, top: 0, bottom: 0 },
+    });
     expect(parseIdet("nothing")).toBeUndefined();
   });
 });

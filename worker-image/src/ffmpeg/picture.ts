@@ -20,7 +20,8 @@ export interface PicturePlan {
   convertFrom?: SourceColour;
   /** HDR to SDR: tone-mapped with `operator` from this peak (cd/m²). Implies convertFrom. */
   toneMap?: { from: HdrTransfer; operator: "hable"; peakNits: number };
-  deinterlace?: { fieldOrder: FieldOrder; detectedBy: "probe" | "idet" };
+  /** pulldown: telecined film, rebuilt into its film frames (fieldmatch, decimate) instead. */
+  deinterlace?: { fieldOrder: FieldOrder; detectedBy: "probe" | "idet"; pulldown?: boolean };
   /** The job's output format: SDR BT.709 8-bit (default), or HDR10 (`hdr: keep`). */
   output?: "sdr" | "hdr10";
   /** HDR10 static metadata the encoder writes (output hdr10). */
@@ -62,6 +63,8 @@ export interface IdetCount {
   bff: number;
   progressive: number;
   undetermined: number;
+  /** Frames whose top or bottom field repeats the frame before's: 3:2 pulldown leaves 2 in 5. */
+  repeated?: { neither: number; top: number; bottom: number };
 }
 
 /** The one output format's tags, as ffmpeg output options: every encoder writes them into its VUI. */
@@ -136,7 +139,15 @@ export function fieldOrder(tags: PictureTags, idet?: IdetCount): PicturePlan["de
   const interlaced = idet.tff + idet.bff;
   const total = interlaced + idet.progressive + idet.undetermined;
   if (total === 0 || interlaced < 4 * idet.progressive || interlaced * 2 < total) return undefined;
-  return { fieldOrder: idet.tff >= idet.bff ? "tff" : "bff", detectedBy: "idet" };
+  const order = idet.tff >= idet.bff ? "tff" : "bff";
+  // idet calls telecined film interlaced too; its repeated fields (2 in 5 frames for 3:2) tell them
+  // apart. Deinterlacing film would soften its 3 clean frames in 5: it is rebuilt instead.
+  const r = idet.repeated;
+  const fields = r ? r.neither + r.top + r.bottom : 0;
+  if (r && fields > 0 && (r.top + r.bottom) / fields >= 0.2) {
+    return { fieldOrder: order, detectedBy: "idet", pulldown: true };
+  }
+  return { fieldOrder: order, detectedBy: "idet" };
 }
 
 /** Whether the probe leaves the scan unknown, so an idet sample should decide. */
@@ -227,7 +238,7 @@ const zin = (c: SourceColour) => `pin=${c.primaries}:tin=${c.transfer}:min=${c.m
  */
 export function pictureFilter(plan: PicturePlan, size?: { width: number; height: number }): string {
   const parts: string[] = [];
-  if (plan.deinterlace) parts.push(`bwdif=mode=send_frame:parity=${plan.deinterlace.fieldOrder}:deint=all`);
+  if (plan.deinterlace) parts.push(deinterlaceFilter(plan.deinterlace));
   const wh = size ? `w=${size.width}:h=${size.height}:f=bicubic:` : "";
   const from = plan.convertFrom;
   if (plan.output === "hdr10") return hdr10Filter(parts, plan, size);
@@ -286,5 +297,22 @@ export function parseIdet(stderr: string): IdetCount | undefined {
     stderr,
   );
   if (!m) return undefined;
-  return { tff: Number(m[1]), bff: Number(m[2]), progressive: Number(m[3]), undetermined: Number(m[4]) };
+  const count: IdetCount = {
+    tff: Number(m[1]),
+    bff: Number(m[2]),
+    progressive: Number(m[3]),
+    undetermined: Number(m[4]),
+  };
+  const r = /Repeated Fields:\s*Neither:\s*(\d+)\s*Top:\s*(\d+)\s*Bottom:\s*(\d+)/.exec(stderr);
+  if (r) count.repeated = { neither: Number(r[1]), top: Number(r[2]), bottom: Number(r[3]) };
+  return count;
+}
+
+/**
+ * bwdif, one frame per frame so frame counts stay exact; for telecined film, field matching then
+ * decimation back to the film's frames (29.97 becomes 23.976), yadif only where no match was clean.
+ */
+export function deinterlaceFilter(d: NonNullable<PicturePlan["deinterlace"]>): string {
+  if (d.pulldown) return `fieldmatch=order=${d.fieldOrder}:combmatch=full,yadif=deint=interlaced,decimate`;
+  return `bwdif=mode=send_frame:parity=${d.fieldOrder}:deint=all`;
 }

@@ -126,6 +126,25 @@ describe("picture", () => {
     expect(prog.enc.picture?.deinterlaced).toBeUndefined();
   });
 
+  it("rebuilds telecined film into its 23.976 frames instead of deinterlacing it", async () => {
+    const source = { picture: "telecine-untagged", sound: { kind: "none" }, secs: 4, ...SIZE } as const;
+    const { out, enc } = await encode("telecine", source);
+    expect(enc.picture?.deinterlaced).toEqual({ fieldOrder: "tff", detectedBy: "idet", pulldown: true });
+    expect((await idetOf(out)).interlaced).toBe(0);
+    const r = await execCommand(
+      "ffprobe",
+      ["-v", "error", "-select_streams", "v:0", "-count_frames"].concat([
+        "-show_entries",
+        "stream=nb_read_frames",
+        "-of",
+        "csv=p=0",
+        out,
+      ]),
+    );
+    // 4 s of 29.97i (120 frames) carry 96 film frames.
+    expect(Math.abs(Number(r.stdout.trim()) - 96)).toBeLessThanOrEqual(2);
+  });
+
   it("converts a full-range source to limited range (white 255 becomes 235), not just relabelled", async () => {
     const { out, enc } = await encode("full", { picture: "full", sound: { kind: "none" } });
     expect(enc.picture?.convertedFrom).toBe("bt709/bt709/bt709, full range");
