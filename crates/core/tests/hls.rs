@@ -423,7 +423,7 @@ async fn byte_range_segments_of_one_file_come_in_few_parallel_range_requests() {
             .unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), *data, "{name}");
         // The ranges say the size up front, so progress has a total.
-        let p = last.lock().unwrap().clone().unwrap();
+        let p = last.lock().unwrap().unwrap();
         assert_eq!((p.downloaded, p.total), (120_000, Some(120_000)), "{name}");
         assert_eq!((rep.segments, rep.requests), (12, 4), "{name}");
         let mut ranges = seen.lock().unwrap().clone();
