@@ -5,6 +5,7 @@ import {
   type EpisodeObservation,
   type OperatorSettings,
   planEpisodeJobs,
+  s3KeyRefs,
   planMergeJob,
   planSegmentJob,
   SPEC_HASH,
@@ -93,6 +94,30 @@ describe("planEpisodeJobs", () => {
       valueFrom: { secretKeyRef: { name: "s3-creds", key: "secretAccessKey" } },
     });
     expect(env.filter((e) => e.name.startsWith("AWS_")).every((e) => e.value === undefined)).toBe(true);
+  });
+
+  it("passes an s3:// episode's own Secret as REEL_SOURCE_AWS_*, and nothing more when it shares the output's", () => {
+    const refs = (episode: Record<string, unknown>, output?: Record<string, unknown>) =>
+      s3KeyRefs(videoJob({ episodes: [episode], ...(output ? { output } : {}) }), { mode: "episode", index: 0 }).map(
+        (e) =>
+          `${e.name}=${"valueFrom" in e ? `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}` : "?"}`,
+      );
+    const own = { url: "s3://media/ep1.mp4", s3: { credentialsSecret: "media-keys" } };
+    expect(refs(own)).toEqual([
+      "AWS_ACCESS_KEY_ID=s3-creds/accessKeyId",
+      "AWS_SECRET_ACCESS_KEY=s3-creds/secretAccessKey",
+      "REEL_SOURCE_AWS_ACCESS_KEY_ID=media-keys/accessKeyId",
+      "REEL_SOURCE_AWS_SECRET_ACCESS_KEY=media-keys/secretAccessKey",
+    ]);
+    expect(refs({ url: "s3://media/ep1.mp4" })).toEqual([
+      "AWS_ACCESS_KEY_ID=s3-creds/accessKeyId",
+      "AWS_SECRET_ACCESS_KEY=s3-creds/secretAccessKey",
+    ]);
+    // A volume output has no keys: the source's Secret fills the AWS_* pair.
+    expect(refs(own, { volume: { claimName: "out" } })).toEqual([
+      "AWS_ACCESS_KEY_ID=media-keys/accessKeyId",
+      "AWS_SECRET_ACCESS_KEY=media-keys/secretAccessKey",
+    ]);
   });
 
   it("is stable: planning the same VideoJob twice gives the same objects (so applying again writes nothing)", () => {

@@ -8,10 +8,13 @@
 import { createHash } from "node:crypto";
 import {
   buildWorkerEnv,
+  credentialEnvNames,
   EXIT,
   FAIL_JOB_EXIT_CODES,
   FIELD_MANAGER,
+  isS3Url,
   type MergeEpisode,
+  s3SourceOf,
   type EpisodeStatus,
   stagingFolder,
   type VideoJob,
@@ -232,17 +235,24 @@ function podEnv({ job, s, role, suffix, work, placement }: Omit<PodParts, "label
     ...installationEnv(s.installation, role),
     ...traceEnv(job, suffix),
   ];
-  const s3 = job.spec.output.s3;
-  if (s3) {
-    // Secret references only: no secret value is ever part of a planned object.
-    for (const [envName, key] of [
-      ["AWS_ACCESS_KEY_ID", "accessKeyId"],
-      ["AWS_SECRET_ACCESS_KEY", "secretAccessKey"],
-    ] as const) {
-      env.push({ name: envName, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
-    }
-  }
-  return env;
+  return [...env, ...s3KeyRefs(job, work)];
+}
+
+/**
+ * The S3 keys a pod reads, by Secret reference only (no secret value is ever part of a planned
+ * object): the output's as AWS_*, and an s3:// episode's (crds s3-source.ts) as the env pair
+ * s3SourceOf names — REEL_SOURCE_AWS_* when its Secret is not the output's.
+ */
+export function s3KeyRefs(job: VideoJob, work: PodParts["work"]): EnvVar[] {
+  const ref = (prefix: "AWS" | "REEL_SOURCE_AWS", secret: string): EnvVar[] =>
+    credentialEnvNames(prefix).map(([name, key]) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } }));
+  const out = job.spec.output.s3;
+  const env = out ? ref("AWS", out.credentialsSecret) : [];
+  if (work.mode === "merge" || !isS3Url(job.spec.episodes[work.index]?.url ?? "")) return env;
+  const src = s3SourceOf(job.spec, work.index);
+  // The output's pair is already there when the source shares its Secret.
+  if (!src.credentialsSecret || (src.credentialsEnv === "AWS" && out)) return env;
+  return [...env, ...ref(src.credentialsEnv, src.credentialsSecret)];
 }
 
 const POD_FAILURE_POLICY = {
