@@ -199,3 +199,45 @@ export async function episodes({ count = 4, height, seconds }) {
   renameSync(tmp, dir);
   return { dir, key, paths };
 }
+
+/**
+ * Four H.264 episodes with two AAC tracks (jpn, eng: two tones) and two mov_text tracks (eng, jpn:
+ * one cue every two seconds), for the multi-track merge benchmark.
+ */
+export async function multiTrackEpisodes({ count = 4, height, seconds }) {
+  const width = Math.round((height * 16) / 9 / 2) * 2;
+  const key = `episodes-tracks-${count}x${seconds}s-${width}x${height}-30fps-v1`;
+  const dir = join(cacheDir(), key);
+  const paths = Array.from({ length: count }, (_, i) => join(dir, `ep${i + 1}.mp4`));
+  if (paths.every((p) => existsSync(p))) return { dir, key, paths };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const stamp = (t) => `00:${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")},000`;
+  for (const lang of ["eng", "jpn"]) {
+    const cues = [];
+    for (let t = 0; t + 1 < seconds; t += 2)
+      cues.push(`${cues.length + 1}\n${stamp(t)} --> ${stamp(t + 1)}\n${lang} ${t}\n`);
+    writeFileSync(join(tmp, `${lang}.srt`), cues.join("\n"));
+  }
+  for (let i = 0; i < count; i++) {
+    await ffmpeg(
+      [
+        ...["-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=30`],
+        ...["-f", "lavfi", "-i", `sine=frequency=${330 + 110 * i}:sample_rate=48000`],
+        ...["-f", "lavfi", "-i", `sine=frequency=${880 + 110 * i}:sample_rate=48000`],
+        ...["-i", join(tmp, "eng.srt"), "-i", join(tmp, "jpn.srt")],
+        ...["-map", "0", "-map", "1", "-map", "2", "-map", "3", "-map", "4", "-t", String(seconds)],
+        ...["-metadata:s:a:0", "language=jpn", "-metadata:s:a:1", "language=eng"],
+        ...["-metadata:s:s:0", "language=eng", "-metadata:s:s:1", "language=jpn"],
+        ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60"],
+        ...["-c:a", "aac", "-b:a", "128k", "-c:s", "mov_text", "-movflags", "+faststart"],
+        join(tmp, `ep${i + 1}.mp4`),
+      ],
+      `ffmpeg episode generation (${key} ep${i + 1})`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return { dir, key, paths };
+}

@@ -2,10 +2,13 @@
 // episode, moov first) and by ffmpeg's concat demuxer with stream copy. Seconds, lower
 // is better. reel's output is checked: 4 chapters in ffprobe, moov before mdat, and once
 // per scenario a full decode that must print nothing.
+// merge-tracks: the same with two audio (jpn, eng) and two mov_text (eng, jpn) tracks per
+// episode; reel asks for them by language, ffmpeg copies every stream (-map 0), and reel's
+// output must also show every track with its language.
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir } from "../lib/cleanup.mjs";
-import { episodes } from "../lib/fixtures.mjs";
+import { episodes, multiTrackEpisodes } from "../lib/fixtures.mjs";
 import { moovBeforeMdat } from "../lib/mp4.mjs";
 import { failureReason, runMeasured } from "../lib/proc.mjs";
 import { goal, median, round } from "../lib/report.mjs";
@@ -23,28 +26,52 @@ import {
 async function probe(path) {
   const res = await runMeasured(
     "ffprobe",
-    ["-v", "error", "-print_format", "json", "-show_chapters", "-show_format", path],
+    ["-v", "error", "-print_format", "json", "-show_chapters", "-show_format", "-show_streams", path],
     { timeoutMs: 60_000 },
   );
   if (res.code !== 0) throw new Error(failureReason(res, "ffprobe"));
   const j = JSON.parse(res.stdout);
-  return { chapters: j.chapters?.length ?? 0, durationS: Number(j.format?.duration ?? Number.NaN) };
+  const tracks = (j.streams ?? [])
+    .filter((st) => st.codec_type === "audio" || st.codec_type === "subtitle")
+    .map((st) => `${st.codec_type}:${st.tags?.language ?? "und"}`)
+    .join(" ");
+  return { chapters: j.chapters?.length ?? 0, durationS: Number(j.format?.duration ?? Number.NaN), tracks };
 }
 
 /** Decodes every frame; a clean file makes ffmpeg print nothing at -v error. */
-async function decodeClean(path) {
-  const res = await runMeasured("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], {
-    timeoutMs: 600_000,
-  });
+async function decodeClean(path, maps) {
+  const args = ["-hide_banner", "-nostdin", "-v", "error", "-i", path, ...maps, "-f", "null", "-"];
+  const res = await runMeasured("ffmpeg", args, { timeoutMs: 600_000 });
   const out = `${res.stdout}${res.stderr}`.trim();
   return { ok: res.code === 0 && out === "", detail: out.split("\n").slice(0, 3).join(" | ") };
 }
 
-export async function merge({ quick, log }) {
+const SINGLE = { scenario: "merge", fixture: episodes, reelTracks: {}, concatMap: [], tracks: null, decodeMaps: [] };
+const TRACKS = {
+  scenario: "merge-tracks",
+  fixture: multiTrackEpisodes,
+  reelTracks: {
+    audioTracks: [{ language: "jpn", default: true }, { language: "eng" }],
+    subtitleTracks: [{ language: "eng", default: true }, { language: "jpn" }],
+  },
+  concatMap: ["-map", "0"],
+  tracks: "audio:jpn audio:eng subtitle:eng subtitle:jpn",
+  decodeMaps: ["-map", "0:v", "-map", "0:a"],
+};
+
+export function merge(ctx) {
+  return mergeScenario(ctx, SINGLE);
+}
+
+export function mergeTracks(ctx) {
+  return mergeScenario(ctx, TRACKS);
+}
+
+async function mergeScenario({ quick, log }, v) {
   const p = quick ? { height: 720, seconds: 8, rounds: 3 } : { height: 1080, seconds: 25, rounds: 5 };
   const count = 4;
   log(`episodes: ${count} x ${p.seconds} s at ${p.height}p (generated once, then cached)`);
-  const eps = await episodes({ count, height: p.height, seconds: p.seconds });
+  const eps = await v.fixture({ count, height: p.height, seconds: p.seconds });
   const inputBytes = eps.paths.reduce((s, f) => s + statSync(f).size, 0);
   const { dir, remove } = makeTempDir("reel-bench-merge-");
   const timeoutMs = 300_000;
@@ -55,10 +82,11 @@ export async function merge({ quick, log }) {
   // Cheap checks every round; the full decode once, on reel's first good output.
   const inspect = async (name, out) => {
     const c = checks[name];
-    const { chapters, durationS } = await probe(out);
+    const { chapters, durationS, tracks } = await probe(out);
     const moovFirst = moovBeforeMdat(out);
     Object.assign(c, {
       chapters,
+      ...(v.tracks ? { tracks } : {}),
       moov_before_mdat: moovFirst,
       duration_s: Math.round(durationS * 100) / 100,
       output_bytes: statSync(out).size,
@@ -66,8 +94,9 @@ export async function merge({ quick, log }) {
     if (name !== "reel") return;
     if (chapters !== count) c.failed = `ffprobe shows ${chapters} chapters, want ${count}`;
     else if (!moovFirst) c.failed ??= "moov is not before mdat";
+    if (v.tracks && tracks !== v.tracks) c.failed ??= `tracks are "${tracks}", want "${v.tracks}"`;
     if (c.decode_clean === undefined) {
-      const d = await decodeClean(out);
+      const d = await decodeClean(out, v.decodeMaps);
       c.decode_clean = d.ok;
       if (!d.ok) c.failed ??= `ffmpeg -v error decode printed: ${d.detail || "(exit status only)"}`;
     }
@@ -86,6 +115,7 @@ export async function merge({ quick, log }) {
           output: out,
           chapters: true,
           faststart: true,
+          ...v.reelTracks,
         };
         const res = await runMeasured(nodeBinary(), [reelCli, "merge", JSON.stringify(options)], {
           timeoutMs,
@@ -126,6 +156,7 @@ export async function merge({ quick, log }) {
             "0",
             "-i",
             list,
+            ...v.concatMap,
             "-c",
             "copy",
             out,
@@ -156,11 +187,11 @@ export async function merge({ quick, log }) {
       goal(
         "reel faster than ffmpeg-concat, with checks passing",
         faster == null || checksPass == null ? null : faster && checksPass,
-        `${by.reel.median ?? "-"} s vs ${by["ffmpeg-concat"].median ?? "-"} s; checks ${checksPass == null ? "not run" : checksPass ? `pass (${count} chapters, moov first, clean decode)` : `FAIL: ${checks.reel.failed}`}`,
+        `${by.reel.median ?? "-"} s vs ${by["ffmpeg-concat"].median ?? "-"} s; checks ${checksPass == null ? "not run" : checksPass ? `pass (${count} chapters, ${v.tracks ? "every track and language, " : ""}moov first, clean decode)` : `FAIL: ${checks.reel.failed}`}`,
       ),
     ];
     return {
-      scenario: "merge",
+      scenario: v.scenario,
       unit: "s",
       higher_is_better: false,
       rows,
@@ -169,14 +200,21 @@ export async function merge({ quick, log }) {
         episodes: count,
         episode_seconds: p.seconds,
         resolution: `${Math.round((p.height * 16) / 9 / 2) * 2}x${p.height} 30 fps`,
-        codecs: "H.264 (libx264 ultrafast) + AAC 128k",
+        codecs: v.tracks
+          ? "H.264 (libx264 ultrafast) + 2 x AAC 128k (jpn, eng) + 2 x mov_text (eng, jpn)"
+          : "H.264 (libx264 ultrafast) + AAC 128k",
         input_bytes: inputBytes,
         fixture: eps.key,
         rounds: p.rounds,
-        ffmpeg_concat: "ffmpeg -f concat -safe 0 -i list.txt -c copy out.mp4",
+        ffmpeg_concat: `ffmpeg -f concat -safe 0 -i list.txt ${v.concatMap.join(" ")} -c copy out.mp4`.replace(
+          "  ",
+          " ",
+        ),
+        ...(v.tracks ? { reel_tracks: v.reelTracks } : {}),
         reel_process_startup_s: (await reelAvailable()).ok ? round((await reelAvailable()).startupMs / 1000) : null,
-        checks:
-          "every reel round: ffprobe chapters == 4, moov before mdat; once: ffmpeg -v error -i out.mp4 -f null - prints nothing",
+        checks: v.tracks
+          ? `every reel round: ffprobe chapters == 4, tracks "${v.tracks}", moov before mdat; once: ffmpeg -v error -i out.mp4 -map 0:v -map 0:a -f null - prints nothing`
+          : "every reel round: ffprobe chapters == 4, moov before mdat; once: ffmpeg -v error -i out.mp4 -f null - prints nothing",
       },
     };
   } finally {
