@@ -12,13 +12,13 @@ export interface S3Keys {
   secretAccessKey: string;
 }
 
-type KeyConfig = Pick<
+export type S3KeyConfig = Pick<
   Config,
   "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "REEL_SOURCE_AWS_ACCESS_KEY_ID" | "REEL_SOURCE_AWS_SECRET_ACCESS_KEY"
 >;
 
 /** The source's keys from the config (the env pair its ref names); REEL_SOURCE_FORBIDDEN naming the variables when unset. */
-export function sourceKeys(ref: S3SourceRef, c: KeyConfig): S3Keys {
+export function sourceKeys(ref: S3SourceRef, c: S3KeyConfig): S3Keys {
   const [accessKeyId, secretAccessKey] =
     ref.credentialsEnv === "AWS"
       ? [c.AWS_ACCESS_KEY_ID, c.AWS_SECRET_ACCESS_KEY]

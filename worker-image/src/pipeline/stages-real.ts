@@ -9,7 +9,7 @@ import { isS3Url, ReelError, s3SourceOf, type VideoJobSpec } from "@reel/crds";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { analyseSource, fidelityStatus } from "../ffmpeg/analyse.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
-import { defaultHdr10, planPicture } from "../ffmpeg/picture.ts";
+import { defaultHdr10, type PicturePlan, pictureFilter, planPicture } from "../ffmpeg/picture.ts";
 import { parseEbur128 } from "../ffmpeg/sound.ts";
 import { execCommand } from "../ffmpeg/exec.ts";
 import { ladder } from "../ffmpeg/ladder.ts";
@@ -27,7 +27,7 @@ import { measureQuality, vmafAvailable } from "../quality/measure.ts";
 import { findLevelForTarget, sampleWindows } from "../quality/target.ts";
 import { classify } from "../fetch/classify.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
-import { explainS3Error, presignSource, sourceKeys, sourceName } from "../fetch/s3.ts";
+import { explainS3Error, presignSource, type S3KeyConfig, sourceKeys, sourceName } from "../fetch/s3.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import type { MetadataCache } from "../resilience/cache.ts";
 import { encodeSegmented } from "../segments/encode.ts";
@@ -58,6 +58,8 @@ export interface RealStagesOptions {
   maxSourceBytes?: number;
   /** Bounds of REEL_CACHE_DIR/partial (REEL_PARTIAL_MAX_AGE_HOURS and _BYTES when unset). */
   partials?: SweepLimits;
+  /** Where s3:// episodes' keys are read (a pod's own config); this process's config when unset. */
+  s3Keys?: S3KeyConfig;
 }
 
 /**
@@ -75,6 +77,8 @@ export function realStages(o: RealStagesOptions): Stages {
   // Two encodes each told to use every core oversubscribe the machine (measured on job-e2e).
   const threads = Math.max(1, Math.floor(cores / Math.max(1, o.concurrency ?? 1)));
   const probes = new Map<string, ProbeResult>();
+  // What each source's encode did to its picture: the measure stage runs the same chain on it.
+  const pictures = new Map<string, PicturePlan>();
   // Which URL each fetched file came from, so probe results can be cached by URL.
   const origins = new Map<string, string>();
   let caps: ReturnType<typeof probeHardware> | undefined;
@@ -163,6 +167,7 @@ export function realStages(o: RealStagesOptions): Stages {
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
       const vmaf = await vmafAvailable(o.binaries);
       const fidelity = await analyseSource(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
+      pictures.set(source, fidelity.picture);
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
         const settings = {
@@ -247,6 +252,10 @@ export function realStages(o: RealStagesOptions): Stages {
           width: enc.video.width,
           height: enc.video.height,
           windows: measureWindows(enc.durationSecs),
+          referenceFilter: pictureFilter(pictures.get(source) ?? {}, {
+            width: enc.video.width,
+            height: enc.video.height,
+          }),
           binaries: o.binaries,
           signal: ctx.signal,
         },
@@ -360,7 +369,7 @@ export function realStages(o: RealStagesOptions): Stages {
         spec.episodes.findIndex((e) => e.url === url),
       ),
     );
-    const signed = await presignSource(ref, sourceKeys(ref, config));
+    const signed = await presignSource(ref, sourceKeys(ref, o.s3Keys ?? config));
     const name = sourceName(ref);
     return breaker.run(`source:${ref.endpoint ?? "aws"}/${ref.bucket}`, async () => {
       // Partials are claimed by the object's name; the URL is signed the same within an hour

@@ -54,7 +54,10 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
       // The REST call's trace (set by the operator from the VideoJob), so logs join up across shim, operator and worker.
       base: { component: "reel-worker", ...(env.REEL_TRACE_ID ? { trace_id: env.REEL_TRACE_ID } : {}) },
       // Nothing secret is ever put in a log line; this is the belt to those braces.
-      redact: { paths: ["*.secretAccessKey", "*.AWS_SECRET_ACCESS_KEY", "*.accessKeyId"], censor: "[redacted]" },
+      redact: {
+        paths: ["*.secretAccessKey", "*.AWS_SECRET_ACCESS_KEY", "*.REEL_SOURCE_AWS_SECRET_ACCESS_KEY", "*.accessKeyId"],
+        censor: "[redacted]",
+      },
     },
     (io.logStream ?? process.stdout) as pino.DestinationStream,
   );
@@ -193,6 +196,7 @@ async function run(
       segmentMinSecs: c.REEL_SEGMENT_MIN_SECS,
       concurrency: 1,
       onGpuEncoderFailure: w.mode !== "merge" ? w.onEncoderFailure : "fallback",
+      s3Keys: c,
     }),
     staging: openStaging(w.staging, conn),
     scratch,
