@@ -194,6 +194,22 @@ async function frameLightLevels(path: string): Promise<{ maxLuminance?: string; 
   return { maxLuminance: md?.max_luminance as string, maxContent: cll?.max_content as number };
 }
 
+describe("measuring a converted episode (encoders without their own scores: SVT-AV1, GPUs)", () => {
+  it.each([
+    ["BT.601 SD", { picture: "bt601", sound: { kind: "none" } }],
+    ["PQ HDR", { picture: "pq", sound: { kind: "none" } }],
+  ] as const)("compares %s against the source converted the same way", async (name, source) => {
+    const s = spec({}, { codec: "av1" });
+    const { out, enc } = await encode(`measure-${name.replaceAll(" ", "")}`, source, s);
+    expect(enc.quality).toBeUndefined(); // SVT-AV1 reports no SSIM of its own: the measure stage runs
+    const input = join(tmp.dir, `measure-${name.replaceAll(" ", "")}.mp4`);
+    const q = await stages.measure(input, out, await stages.probe(input, ctx), ctx);
+    // Against the unconverted source: BT.601 red is Y 81 there and 63 here (PSNR about 23 dB).
+    expect(q.psnr).toBeGreaterThan(35);
+    expect(q.ssim).toBeGreaterThan(0.95);
+  });
+});
+
 describe("hdr: keep", () => {
   const keep = (codec: "hevc" | "av1", over: Record<string, unknown> = {}) => spec({}, { codec, hdr: "keep", ...over });
   const HDR10 = { pixFmt: "yuv420p10le", primaries: "bt2020", transfer: "smpte2084", matrix: "bt2020nc", range: "tv" };

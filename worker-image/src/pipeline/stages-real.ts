@@ -9,7 +9,7 @@ import { isS3Url, ReelError, s3SourceOf, type VideoJobSpec } from "@reel/crds";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { analyseSource, fidelityStatus } from "../ffmpeg/analyse.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
-import { defaultHdr10, planPicture } from "../ffmpeg/picture.ts";
+import { defaultHdr10, type PicturePlan, pictureFilter, planPicture } from "../ffmpeg/picture.ts";
 import { parseEbur128 } from "../ffmpeg/sound.ts";
 import { execCommand } from "../ffmpeg/exec.ts";
 import { ladder } from "../ffmpeg/ladder.ts";
@@ -77,6 +77,8 @@ export function realStages(o: RealStagesOptions): Stages {
   // Two encodes each told to use every core oversubscribe the machine (measured on job-e2e).
   const threads = Math.max(1, Math.floor(cores / Math.max(1, o.concurrency ?? 1)));
   const probes = new Map<string, ProbeResult>();
+  // What each source's encode did to its picture: the measure stage runs the same chain on it.
+  const pictures = new Map<string, PicturePlan>();
   // Which URL each fetched file came from, so probe results can be cached by URL.
   const origins = new Map<string, string>();
   let caps: ReturnType<typeof probeHardware> | undefined;
@@ -165,6 +167,7 @@ export function realStages(o: RealStagesOptions): Stages {
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
       const vmaf = await vmafAvailable(o.binaries);
       const fidelity = await analyseSource(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
+      pictures.set(source, fidelity.picture);
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
         const settings = {
@@ -249,6 +252,10 @@ export function realStages(o: RealStagesOptions): Stages {
           width: enc.video.width,
           height: enc.video.height,
           windows: measureWindows(enc.durationSecs),
+          referenceFilter: pictureFilter(pictures.get(source) ?? {}, {
+            width: enc.video.width,
+            height: enc.video.height,
+          }),
           binaries: o.binaries,
           signal: ctx.signal,
         },

@@ -41,6 +41,12 @@ export interface MeasureOptions {
   signal?: AbortSignal;
   /** Skip the libvmaf check (it costs one `ffmpeg -filters`). */
   vmaf?: boolean;
+  /**
+   * The chain that made the encode's picture from the source (deinterlace, tone map, colour
+   * conversion, scaling: ffmpeg/picture.ts), run on the reference so that like is compared with
+   * like; a plain scale when absent.
+   */
+  referenceFilter?: string;
 }
 
 const vmafCache = new Map<string, boolean>();
@@ -62,12 +68,12 @@ export async function vmafAvailable(
  * The comparison graph. Timestamps are reset so both streams pair frame by frame, and the
  * reference is scaled to the distorted size: quality is judged at the size the viewer gets.
  */
-export function comparisonGraph(width: number, height: number, vmaf: boolean): string {
+export function comparisonGraph(width: number, height: number, vmaf: boolean, referenceFilter?: string): string {
   const n = vmaf ? 3 : 2;
   const outs = (p: string) => Array.from({ length: n }, (_, i) => `[${p}${i}]`).join("");
   const parts = [
     `[0:v]setpts=PTS-STARTPTS,format=yuv420p,split=${n}${outs("d")}`,
-    `[1:v]setpts=PTS-STARTPTS,scale=${width}:${height}:flags=bicubic,format=yuv420p,split=${n}${outs("r")}`,
+    `[1:v]setpts=PTS-STARTPTS,${referenceFilter ?? `scale=${width}:${height}:flags=bicubic`},format=yuv420p,split=${n}${outs("r")}`,
     "[d0][r0]ssim",
     "[d1][r1]psnr",
   ];
@@ -96,7 +102,7 @@ export async function measureQuality(
 ): Promise<QualityScores> {
   const binaries = options.binaries ?? defaultBinaries;
   const useVmaf = options.vmaf !== false && (await vmafAvailable(binaries, options.runner));
-  const graph = comparisonGraph(options.width, options.height, useVmaf);
+  const graph = comparisonGraph(options.width, options.height, useVmaf, options.referenceFilter);
   const windows: Array<Window | undefined> = options.windows?.length ? options.windows : [undefined];
   let ssim = 0;
   let psnr = 0;

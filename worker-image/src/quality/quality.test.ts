@@ -3,9 +3,20 @@ import type { ReelError } from "@reel/crds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFfmpeg } from "../ffmpeg/run.ts";
 import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
-import { measureQuality } from "./measure.ts";
+import { comparisonGraph, measureQuality } from "./measure.ts";
 import { hasFilter, parsePsnr, parseSsim, parseVmaf } from "./parse.ts";
 import { findLevelForTarget, highestPassingLevel, sampleWindows } from "./target.ts";
+
+describe("comparisonGraph", () => {
+  it("runs the encode's own picture chain on the reference when given, a plain scale otherwise", () => {
+    expect(comparisonGraph(640, 360, false)).toContain(
+      "[1:v]setpts=PTS-STARTPTS,scale=640:360:flags=bicubic,format=yuv420p,",
+    );
+    expect(comparisonGraph(640, 360, false, "bwdif,zscale=w=640:h=360")).toContain(
+      "[1:v]setpts=PTS-STARTPTS,bwdif,zscale=w=640:h=360,format=yuv420p,split=2[r0][r1]",
+    );
+  });
+});
 
 describe("parsing filter summaries", () => {
   it("reads SSIM of the luma plane, PSNR average (inf included) and VMAF score", () => {

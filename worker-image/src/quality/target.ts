@@ -2,7 +2,8 @@
 // reaches a quality target, judged on a few short samples rather than the whole episode.
 import { join } from "node:path";
 import { ReelError } from "@reel/crds";
-import { type SourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
+import { picturePlan, type SourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
+import { pictureFilter } from "../ffmpeg/picture.ts";
 import type { HwDecode } from "../ffmpeg/hwargs.ts";
 import { type Quality, targetSize, type VideoCodec } from "../ffmpeg/ladder.ts";
 import type { CompressionPreset, EncoderFamily } from "../ffmpeg/presets.ts";
@@ -109,6 +110,8 @@ export async function findLevelForTarget(o: FindLevelOptions): Promise<LevelChoi
           binaries,
           signal: o.signal,
           vmaf: o.target.metric === "vmaf",
+          // The sample's own picture chain on the source: an HDR or BT.601 source is judged as converted.
+          referenceFilter: pictureFilter(picturePlan({ source: o.sourceInfo }), size),
         },
       );
       const score = o.target.metric === "vmaf" ? (s.vmaf ?? 0) : s.ssim;
