@@ -24,10 +24,10 @@ let client: S3Client;
 let web: Server;
 let webOrigin: string;
 
-function clip(path: string, freq: number): void {
+function clip(path: string, freq: number, secs = 3): void {
   execFileSync("ffmpeg", [
     ...["-nostdin", "-v", "error", "-y"],
-    ...["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3", "-f", "lavfi", "-i", `sine=f=${freq}:d=3`],
+    ...["-f", "lavfi", "-i", `testsrc2=s=320x240:r=25:d=${secs}`, "-f", "lavfi", "-i", `sine=f=${freq}:d=${secs}`],
     ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path],
   ]);
 }
@@ -69,7 +69,7 @@ afterAll(async () => {
 
 interface RunResult {
   phase: string;
-  episodes: { phase: string; error?: { code: string; message: string } }[];
+  episodes: { phase: string; encoder?: string; durationSecs?: number; error?: { code: string; message: string } }[];
   output?: { location: string; chapters: number };
 }
 
@@ -114,6 +114,35 @@ describe("reel run with s3:// episodes", () => {
     ) as { chapters: { tags: { title: string } }[]; format: { duration: string } };
     expect(probe.chapters.map((c) => c.tags.title)).toEqual(["From S3", "From the web"]);
     expect(Number(probe.format.duration)).toBeCloseTo(6, 0);
+  }, 180_000);
+
+  it("reuses the encode of an unchanged object, never of one changed at the same key", async () => {
+    const put = async (path: string) =>
+      client.send(new PutObjectCommand({ Bucket: "media", Key: "cache/ep.mp4", Body: await readFile(path) }));
+    // The same job name shares its cache folder (REEL_CACHE_DIR) between runs.
+    const run = (out: string) =>
+      reelRun(
+        "s3-cache",
+        {
+          ...small,
+          episodes: [{ url: "s3://media/cache/ep.mp4" }],
+          sources: { s3: { endpoint: s3.endpoint } },
+          merge: { enabled: false },
+          output: { local: { path: join(tmp.dir, out) } },
+        },
+        keys(),
+        "127.0.0.1/32",
+      );
+    await put(join(tmp.dir, "s3-ep.mp4"));
+    const first = await run("out-cache-1");
+    expect(first.result.episodes[0]?.encoder, first.printed).not.toContain("(reused)");
+    const again = await run("out-cache-2");
+    expect(again.result.episodes[0]?.encoder, again.printed).toContain("(reused)");
+    clip(join(tmp.dir, "changed.mp4"), 880, 2);
+    await put(join(tmp.dir, "changed.mp4"));
+    const changed = await run("out-cache-3");
+    expect(changed.result.episodes[0]?.encoder, changed.printed).not.toContain("(reused)");
+    expect(changed.result.episodes[0]?.durationSecs).toBeCloseTo(2, 0);
   }, 180_000);
 
   it("names a missing object and an endpoint the allowlist does not open", async () => {
