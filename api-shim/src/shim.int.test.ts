@@ -209,6 +209,15 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     const list = await api("GET", "/api/v1/jobs", { key: "vera" });
     expect(list.status).toBe(200);
     expect(list.body.items.map((j: { id: string }) => j.id)).toContain("season-1");
+    // Summaries by default (what a row shows, no spec); whole Jobs on request, 20 a page at most.
+    const row = list.body.items.find((j: { id: string }) => j.id === "season-1");
+    expect(row).toMatchObject({ id: "season-1", phase: "Pending", episodes: 2 });
+    expect(row.spec).toBeUndefined();
+    const full = await api("GET", "/api/v1/jobs?view=full", { key: "vera" });
+    expect(full.body.items.find((j: { id: string }) => j.id === "season-1").spec.episodes).toHaveLength(2);
+    const tooMany = await api("GET", "/api/v1/jobs?view=full&limit=21", { key: "vera" });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.code).toBe("REEL_INVALID_ARGUMENT");
     expect((await api("GET", "/api/v1/jobs?tag=comedy", { key: "vera" })).body.items).toEqual([]);
 
     await setStatus("media", "season-1", { phase: "Downloading", progress: 10, episodesSummary: "0/2" });
@@ -834,14 +843,12 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     const listed = await until("both runs listed", async () => {
       const r = await api("GET", "/api/v1/jobs?limit=200", { key: "vera" });
       const runs = r.body.items.filter((j: { id: string }) => j.id === "again-1");
-      return runs.length === 2 && runs.some((j: { status?: { phase?: string } }) => j.status?.phase === "Downloading")
-        ? runs
-        : undefined;
+      return runs.length === 2 && runs.some((j: { phase?: string }) => j.phase === "Downloading") ? runs : undefined;
     });
     const byUid = Object.fromEntries(listed.map((j: { uid: string }) => [j.uid, j]));
-    expect(byUid[newUid]).toMatchObject({ status: { phase: "Downloading" }, tags: ["second"] });
+    expect(byUid[newUid]).toMatchObject({ phase: "Downloading", tags: ["second"] });
     expect(byUid[newUid].deletedAt).toBeUndefined();
-    expect(byUid[oldUid]).toMatchObject({ status: { phase: "Completed" }, tags: ["drama"] });
+    expect(byUid[oldUid]).toMatchObject({ phase: "Completed", tags: ["drama"] });
     expect(byUid[oldUid].deletedAt).toEqual(expect.any(String));
     // Pages of one item walk both runs once each (the uid breaks ties of name and second).
     const walked: string[] = [];

@@ -681,7 +681,7 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
       expect(normal.status).toBe(201);
     });
 
-    it("lists summaries on ?view=summary: a 500-episode job's row without its spec, a small fraction of the full page", async () => {
+    it("lists summaries by default: a 500-episode job's row without its spec, a small fraction of the full page (20 jobs at most)", async () => {
       const episodes = Array.from({ length: 500 }, (_, i) => ({
         url: `https://cdn.example.com/long/${i}.mp4`,
         title: `Episode ${i}`,
@@ -691,10 +691,10 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
         body: { name: "long", spec: { ...spec("long"), episodes } },
       });
       expect(made.status, JSON.stringify(made.body).slice(0, 300)).toBe(201);
-      const full = await fetch(`${A}/api/v1/jobs?tag=&limit=200`, {
+      const full = await fetch(`${A}/api/v1/jobs?tag=&view=full`, {
         headers: { authorization: `Bearer ${keys.vera}` },
       });
-      const summary = await fetch(`${A}/api/v1/jobs?limit=200&view=summary`, {
+      const summary = await fetch(`${A}/api/v1/jobs?limit=200`, {
         headers: { authorization: `Bearer ${keys.vera}` },
       });
       // An empty tag is no filter, as it always was.
@@ -706,6 +706,9 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
       expect(summaryText).not.toContain("cdn.example.com");
       console.log(`GET /api/v1/jobs: ${fullText.length} bytes in full, ${summaryText.length} as summaries`);
       expect(summaryText.length * 10).toBeLessThan(fullText.length);
+      // Whole Jobs come 20 to a page at most: a reader cannot ask for 200 × 45 KB at once.
+      const big = await call(A, "GET", "/api/v1/jobs?view=full&limit=200", { cred: keys.vera });
+      expect(big.status).toBe(400);
     });
 
     it("marks API answers no-store and nosniff, the new key's answer and errors included", async () => {

@@ -24,6 +24,9 @@ export const CreateJobInput = z
   })
   .meta({ id: "CreateJobInput" });
 
+/** The most whole Jobs one `view=full` page may carry (a page of summaries holds up to 200). */
+export const FULL_PAGE_MAX = 20;
+
 export const ListJobsQuery = z.strictObject({
   phase: JobPhase.optional(),
   tag: z
@@ -32,12 +35,20 @@ export const ListJobsQuery = z.strictObject({
     // Empty is no filter (as before tags were checked); anything else must be a tag.
     .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a tag: letters, digits, '-', '_' or '.'")
     .optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(`Jobs per page: 50 by default, at most 200 (view=summary) or ${FULL_PAGE_MAX} (view=full).`),
   cursor: z.string().max(200).optional(),
   view: z
     .enum(["full", "summary"])
-    .default("full")
-    .describe("summary: items are JobSummary (no spec, no per-episode status)."),
+    .default("summary")
+    .describe(
+      "summary (the default): items are JobSummary, what a table row shows; full: whole Jobs with spec and per-episode status — a job of 500 episodes is ~45 KB, so a full page holds at most 20.",
+    ),
 });
 
 export const CreateKeyInput = z

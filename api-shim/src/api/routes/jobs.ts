@@ -22,7 +22,7 @@ import {
   SHIM_FIELD_MANAGER,
 } from "../../jobs/videojob.ts";
 import { invalid, RequestError, unknownFieldsError } from "../errors.ts";
-import { CreateJobInput, ListJobsQuery } from "../schemas.ts";
+import { CreateJobInput, FULL_PAGE_MAX, ListJobsQuery } from "../schemas.ts";
 
 export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   const { cache, kube } = deps;
@@ -101,7 +101,14 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     cache.assertSynced();
     const q = ListJobsQuery.safeParse(req.query);
     if (!q.success) throw invalid(q.error, "query");
-    const { phase, tag, limit } = q.data;
+    const { phase, tag, view } = q.data;
+    const limit = q.data.limit ?? (view === "full" ? FULL_PAGE_MAX : 50);
+    if (view === "full" && limit > FULL_PAGE_MAX) {
+      throw new RequestError(
+        "REEL_INVALID_ARGUMENT",
+        `a view=full page holds at most ${FULL_PAGE_MAX} jobs (asked ${limit}); list summaries (the default) or ask fewer`,
+      );
+    }
     const after = q.data.cursor ? decodeCursor(q.data.cursor) : undefined;
     if (q.data.cursor && !after) throw new RequestError("REEL_INVALID_ARGUMENT", "cursor is not one this API gave out");
     // Both sources in the same order, merged: live CRs win over their own history rows.
@@ -127,7 +134,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     const items = merged.slice(0, limit);
     const last = items.at(-1);
     const next = merged.length > limit && last ? { next: encodeCursor(last) } : {};
-    return { items: q.data.view === "summary" ? items.map(jobSummary) : items, ...next };
+    return { items: view === "full" ? items : items.map(jobSummary), ...next };
   });
 
   app.get<{ Params: { id: string } }>("/jobs/:id", async (req) => {

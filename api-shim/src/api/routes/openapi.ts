@@ -70,8 +70,8 @@ export function openapiDocument(): Json {
           })),
           responses: {
             "200": {
-              description: "A page: JobList, or JobSummaryList with ?view=summary",
-              content: { "application/json": { schema: { oneOf: [ref(S.JobList), ref(S.JobSummaryList)] } } },
+              description: "A page: JobSummaryList (the default), or JobList with ?view=full",
+              content: { "application/json": { schema: { oneOf: [ref(S.JobSummaryList), ref(S.JobList)] } } },
             },
             ...errors,
           },

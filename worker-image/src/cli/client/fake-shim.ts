@@ -4,6 +4,7 @@
 // client sent. For the client's unit tests only; the real shim is tested in client.int.test.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { jobSummary, type Job as RestJob } from "@reel/crds";
 import type { Job, JobEvent, Me } from "./types.ts";
 
 export interface Recorded {
@@ -104,7 +105,9 @@ export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeSh
         (j) => (!phase || (j.status?.phase ?? "Pending") === phase) && (!tag || j.tags.includes(tag)),
       );
       const start = Number(u.searchParams.get("cursor") ?? 0);
-      const items = all.slice(start, start + limit);
+      const page = all.slice(start, start + limit);
+      // Summaries, as the shim answers unless asked for view=full.
+      const items = u.searchParams.get("view") === "full" ? page : page.map((j) => jobSummary(j as RestJob));
       return send(res, 200, { items, ...(start + limit < all.length ? { next: String(start + limit) } : {}) });
     }
     const job = m?.[1] ? jobs.get(decodeURIComponent(m[1])) : undefined;

@@ -23,10 +23,10 @@ export function jobsTable(list: JobList, now = Date.now()): string {
   for (const j of list.items) {
     rows.push([
       j.id,
-      j.status?.phase ?? "Pending",
-      percent(j.status?.progress),
-      j.status?.episodesSummary ?? `0/${j.spec.episodes?.length ?? 0}`,
-      j.tags.join(",") || "-",
+      j.phase ?? "Pending",
+      percent(j.progress),
+      j.episodesSummary ?? `0/${j.episodes}`,
+      (j.tags ?? []).join(",") || "-",
       ago(j.createdAt, now),
     ]);
   }
