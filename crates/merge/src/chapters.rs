@@ -18,12 +18,22 @@ use crate::Chapter;
 /// `chpl` counts chapters in one byte.
 pub const MAX_CHPL: usize = 255;
 
+/// Each input's chapter title: its own, else "Chapter N" (1-based).
+pub fn titles(titles: &[Option<String>]) -> Vec<String> {
+    titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| t.clone().unwrap_or_else(|| format!("Chapter {}", i + 1)))
+        .collect()
+}
+
 pub fn build(titles: &[Option<String>], starts: &[f64], duration: f64) -> Vec<Chapter> {
+    let names = self::titles(titles);
     starts
         .iter()
         .enumerate()
         .map(|(i, &s)| Chapter {
-            title: titles[i].clone().unwrap_or_else(|| format!("Chapter {}", i + 1)),
+            title: names[i].clone(),
             start_secs: s,
             end_secs: starts.get(i + 1).copied().unwrap_or(duration),
         })
@@ -59,11 +69,11 @@ pub fn write_chpl(w: &mut BoxWriter, chapters: &[Chapter]) {
 const ENCD_UTF8: [u8; 12] = [0, 0, 0, 12, b'e', b'n', b'c', b'd', 0, 0, 1, 0];
 
 /// Chapter title samples (a 16-bit length, the UTF-8 title, `encd`), concatenated, and each size.
-pub fn text_samples(chapters: &[Chapter]) -> (Vec<u8>, Vec<u32>) {
+pub fn text_samples(titles: &[String]) -> (Vec<u8>, Vec<u32>) {
     let mut bytes = Vec::new();
-    let mut sizes = Vec::with_capacity(chapters.len());
-    for c in chapters {
-        let t = clip(&c.title);
+    let mut sizes = Vec::with_capacity(titles.len());
+    for title in titles {
+        let t = clip(title);
         let start = bytes.len();
         bytes.extend_from_slice(&(t.len() as u16).to_be_bytes());
         bytes.extend_from_slice(t.as_bytes());
@@ -210,6 +220,15 @@ mod tests {
         assert_eq!(c[0].title, "Pilot");
         assert_eq!(c[1].title, "Chapter 2");
         assert_eq!((c[0].end_secs, c[1].end_secs), (1.36, 2.8));
+    }
+
+    #[test]
+    fn chapter_samples_are_length_prefixed_utf8_with_encd() {
+        let (bytes, sizes) = text_samples(&["Pilot".into(), "é".into()]);
+        assert_eq!(sizes, vec![2 + 5 + 12, 2 + 2 + 12]);
+        assert_eq!(&bytes[..7], b"\x00\x05Pilot");
+        assert_eq!(&bytes[11..15], b"encd");
+        assert_eq!(&bytes[19..21], &[0, 2]);
     }
 
     #[test]

@@ -215,12 +215,10 @@ pub fn merge(
     }
     let titles: Vec<Option<String>> = opts.inputs.iter().map(|i| i.title.clone()).collect();
     // Titles alone fix the chapter samples' bytes; their times come from the plan.
-    let named = chapters::build(&titles, &vec![0.0; titles.len()], 0.0);
-    let plan = join::plan(
-        &inputs,
-        &slots,
-        opts.chapters.then(|| chapters::text_samples(&named)),
-    );
+    let samples = opts
+        .chapters
+        .then(|| chapters::text_samples(&chapters::titles(&titles)));
+    let plan = join::plan(&inputs, &slots, samples);
     let mut chapters = chapters::build(&titles, &plan.starts, plan.duration_secs);
 
     let mut tmp = opts.output.clone().into_os_string();
