@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TranscodeOptions, transcodeArgs } from "../ffmpeg/args.ts";
+import { picturePlan, type TranscodeOptions, transcodeArgs } from "../ffmpeg/args.ts";
+import { pictureFilter } from "../ffmpeg/picture.ts";
 import { execCommand } from "../ffmpeg/exec.ts";
 import { runFfmpeg } from "../ffmpeg/run.ts";
 import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
@@ -76,6 +77,12 @@ describe("statistics measured in the encode pass (real ffmpeg)", () => {
   let tmp: { dir: string; cleanup(): Promise<void> };
   let base: Omit<TranscodeOptions, "output" | "codec">;
   const src = () => join(tmp.dir, "src.mp4");
+  // An untagged 640x360 clip is taken as BT.601 and converted (ffmpeg/picture.ts): the comparison
+  // runs the same chain on the source.
+  const REFERENCE = pictureFilter(
+    picturePlan({ source: { demuxer: "mov", width: 640, height: 360, videoCodec: "h264", hasAudio: true } }),
+    { width: 640, height: 360 },
+  );
   beforeAll(async () => {
     tmp = await makeTempDir("reel-encstats-");
     await makeTestClip(src(), { seconds: 4, width: 640, height: 360, fps: 25, gop: 25, extra: ["-crf", "12"] });
@@ -118,6 +125,8 @@ describe("statistics measured in the encode pass (real ffmpeg)", () => {
           width: 640,
           height: 360,
           vmaf: false,
+          // The encoder scores what it was given: the source after the encode's picture chain.
+          referenceFilter: REFERENCE,
         },
       );
       expect(Math.abs((stats?.ssim ?? 0) - compared.ssim)).toBeLessThan(0.002);
@@ -147,6 +156,7 @@ describe("statistics measured in the encode pass (real ffmpeg)", () => {
         width: 640,
         height: 360,
         vmaf: false,
+        referenceFilter: REFERENCE,
       },
     );
     expect(Math.abs((r.stats?.ssim ?? 0) - compared.ssim)).toBeLessThan(0.002);
