@@ -13,6 +13,11 @@
 //   REEL_CACHE_DIR         scratch (an emptyDir); the root filesystem may be read-only
 //   REEL_TERMINATION_LOG   where the one-line JSON result goes (/dev/termination-log)
 //   REEL_REDIS_URL         optional: live progress is published there (contract/progress.ts)
+//   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY  by secretKeyRef: the output's S3 keys (or, with a
+//                          volume output, an s3:// episode's own Secret's)
+//   REEL_SOURCE_AWS_ACCESS_KEY_ID, REEL_SOURCE_AWS_SECRET_ACCESS_KEY  by secretKeyRef, episode pods
+//                          of an s3:// episode whose credentialsSecret is not the output's
+//                          (names from s3-source.ts credentialEnvNames; set by operator plan/jobs.ts s3KeyRefs)
 // Episode and segment pods
 //   REEL_EPISODE_INDEX     the episode's index in the whole VideoJob (0-based)
 //   REEL_EPISODE_URL       its URL (equal to the one episode in REEL_SPEC)
