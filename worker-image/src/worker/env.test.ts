@@ -48,7 +48,7 @@ function failure(env: NodeJS.ProcessEnv): { code: string; message: string } {
 
 describe("parseWorkerEnv", () => {
   it("runs a spec with a field this worker does not know (a CRD newer than the image)", () => {
-    const w = parseWorkerEnv(episodeEnv({ REEL_SPEC: spec({ audio: { loudness: "off" } }) }));
+    const w = parseWorkerEnv(episodeEnv({ REEL_SPEC: spec({ futureSetting: { mode: "on" } }) }));
     expect(w.job.spec.episodes).toHaveLength(1);
   });
 
