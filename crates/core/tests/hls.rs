@@ -608,3 +608,38 @@ async fn byte_ranges_refused_cleanly_over_the_cap_without_range_support_or_when_
     assert_eq!(e.code, ErrorCode::SourceChanged, "{e}");
     assert_eq!(leftovers(&dir), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn byte_ranges_and_their_init_section_go_through_the_egress_guard() {
+    let srv = Server::start().await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let data = test_data(20_000, 17);
+    srv.route("/ok.ts", move |req| {
+        h.fetch_add(1, Ordering::SeqCst);
+        server::file_reply(req, &data, None)
+    });
+    let segment = "#EXTM3U\n#EXTINF:4,\n#EXT-X-BYTERANGE:10000@0\nok.ts\n\
+        #EXTINF:4,\n#EXT-X-BYTERANGE:10000@0\nhttp://169.254.169.254/latest/meta-data/\n#EXT-X-ENDLIST\n";
+    srv.route("/seg.m3u8", move |_| Reply::text(200, segment));
+    let map = "#EXTM3U\n#EXT-X-MAP:URI=\"http://10.0.0.1/init.mp4\",BYTERANGE=\"100@0\"\n\
+        #EXTINF:4,\n#EXT-X-BYTERANGE:10000@0\nok.ts\n#EXT-X-ENDLIST\n";
+    srv.route("/map.m3u8", move |_| Reply::text(200, map));
+    let dir = TempDir::new("hls-ranges-egress");
+    for path in ["/seg.m3u8", "/map.m3u8"] {
+        let e = download_hls(
+            opts(srv.url(path), dir.join("out")),
+            None,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EgressDenied, "{path}: {e}");
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "refused before any range is fetched"
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}
