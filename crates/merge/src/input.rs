@@ -187,7 +187,8 @@ fn parse_moov(moov: &[u8]) -> ParseResult<Tracks> {
     Ok((movie_timescale, video, audio, subtitles))
 }
 
-/// One trak: its handler and track, or `None` for a chapter track (we write our own).
+/// One trak: its handler and track, or `None` for a chapter track (we write our own) or a subtitle
+/// track without samples.
 fn parse_trak(trak: &[u8], chapter_ids: &[u32]) -> ParseResult<Option<([u8; 4], Track)>> {
     let tkhd = require(trak, b"tkhd", "trak")?;
     let mut c = Cursor::new(tkhd.payload, "tkhd");
@@ -225,6 +226,9 @@ fn parse_trak(trak: &[u8], chapter_ids: &[u32]) -> ParseResult<Option<([u8; 4], 
         None => Edit::default(),
     };
     let mut track = parse_track(mdia.payload, hdlr.raw, tkhd_tail, edit, &handler)?;
+    if track.table.is_empty() {
+        return Ok(None); // an empty subtitle track: the merge fills it like a missing one
+    }
     track.flags = flags;
     track.udta = find(trak, b"udta")?.map(|u| u.raw.to_vec());
     Ok(Some((handler, track)))
@@ -257,7 +261,8 @@ fn parse_track(
     let stsd = require(stbl.payload, b"stsd", "stbl")?;
     let entry = parse_stsd(stsd.payload, handler)?;
     let table = parse_stbl(stbl.payload)?;
-    if table.is_empty() {
+    // A subtitle track without a cue is kept empty (the caller drops it); no picture or sound is not.
+    if table.is_empty() && (handler == b"vide" || handler == b"soun") {
         return Err("a track has no samples".into());
     }
     let sgpd = find(stbl.payload, b"sgpd")?

@@ -350,16 +350,22 @@ fn silences(inputs: &[Input], slots: &[Slot]) -> Vec<Silence> {
         .collect()
 }
 
+/// Where each input starts in the output and how long its video lasts, seconds.
+struct Timeline<'a> {
+    starts: &'a [f64],
+    lens: &'a [f64],
+}
+
 fn plan_slot(
     inputs: &[Input],
     slot: &Slot,
     silence: &Silence,
     frames: &[u64],
-    starts: &[f64],
-    lens: &[f64],
+    t: &Timeline,
     layout: &Layout,
     s: usize,
 ) -> OutTrack {
+    let (starts, lens) = (t.starts, t.lens);
     let tpl = template(inputs, slot);
     let ts = tpl.timescale;
     let real: Vec<&Track> = slot
@@ -459,16 +465,11 @@ pub fn plan(inputs: &[Input], slots: &[Slot], chapter_block: Option<(Vec<u8>, Ve
     };
     let tracks: Vec<OutTrack> = (0..slots.len())
         .map(|s| {
-            plan_slot(
-                inputs,
-                &slots[s],
-                &silence[s],
-                &frames[s],
-                &starts,
-                &lens,
-                &layout,
-                s,
-            )
+            let t = Timeline {
+                starts: &starts,
+                lens: &lens,
+            };
+            plan_slot(inputs, &slots[s], &silence[s], &frames[s], &t, &layout, s)
         })
         .collect();
     let duration_secs = tracks

@@ -257,3 +257,42 @@ fn names_the_track_and_field_that_cannot_be_joined() {
         .is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn joins_an_episode_whose_subtitle_track_holds_no_cue_without_choices() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = temp_dir("multitrack-nocue");
+    let cue = dir.join("cue.srt");
+    let late = dir.join("late.srt");
+    write_srt(&cue, &[(0.3, 0.8, "first")]);
+    write_srt(&late, &[(9.0, 9.5, "after the end")]); // ffmpeg keeps one empty sample
+    let (a, b) = (dir.join("a.mp4"), dir.join("b.mp4"));
+    make_episode(&a, 1.0, &[("eng", 440)], &[("eng", &late)], &[]);
+    make_episode(&b, 1.2, &[("eng", 440)], &[("eng", &cue)], &[]);
+    let out = dir.join("out.mp4");
+    let inputs = [&a, &b]
+        .map(|p| MergeInput {
+            path: p.clone(),
+            title: None,
+        })
+        .to_vec();
+    let report = merge(&MergeOptions::new(inputs, &out), None, None).unwrap();
+    assert_eq!(report.tracks.len(), 2, "{:?}", report.tracks);
+    assert_eq!(decode_errors(&out), "");
+    let start = report.chapters[1].start_secs;
+    let cues: Vec<f64> = packets_of(&out)
+        .iter()
+        .filter(|p| p.0 == 2 && p.3 > 2)
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(cues.len(), 1, "{cues:?}");
+    assert!(
+        (cues[0] - (start + 0.3)).abs() < 0.002,
+        "cue at {} not {}",
+        cues[0],
+        start + 0.3
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
