@@ -1,7 +1,8 @@
 // The shim on real services: PostgreSQL 15, redis-server and the L2 control plane (etcd +
 // kube-apiserver from e2e/cluster). No operator runs here: the tests write VideoJob status the way
 // the operator would (kubectl patch --subresource=status) and check what clients see.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -1073,6 +1074,127 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     }
   });
 
+  it("answers an output's seek-thumbnail index with fresh sheet links, dropping cues that name any other key", async () => {
+    const client = new S3Client({
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    // A real sheet: two 160x90 tiles side by side, made with ffmpeg.
+    const sheetFile = join(dir, "th-sheet.jpg");
+    execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc=s=320x90", "-frames:v", "1", "-y", sheetFile]);
+    const sheet = await readFile(sheetFile);
+    const put = (Key: string, Body: Buffer | string) =>
+      client.send(new PutObjectCommand({ Bucket: "thumbs", Key, Body }));
+    await client.send(new CreateBucketCommand({ Bucket: "thumbs" }));
+    await put("th-1/Season 1.mp4", "the output itself");
+    await put("th-1/Season 1-thumbs-001.jpg", sheet);
+    await put("th-1/other-thumbs-001.jpg", "another job's sheet");
+    await put(
+      "th-1/Season 1-thumbs.vtt",
+      [
+        "WEBVTT",
+        "00:00:00.000 --> 00:00:02.000\nSeason 1-thumbs-001.jpg#xywh=0,0,160,90",
+        "00:00:02.000 --> 00:00:04.000\nSeason 1-thumbs-001.jpg#xywh=160,0,160,90",
+        // Forged cues: keys the status does not name, beside the index or above it.
+        "00:00:04.000 --> 00:00:06.000\nSeason 1.mp4#xywh=0,0,160,90",
+        "00:00:06.000 --> 00:00:08.000\nother-thumbs-001.jpg#xywh=0,0,160,90",
+        "00:00:08.000 --> 00:00:10.000\n../dl-1/Episode 1.mp4#xywh=0,0,160,90",
+        "00:00:10.000 --> 00:00:12.000\nSeason 1-thumbs-002.jpg#xywh=0,0,160,90",
+        "",
+      ].join("\n\n"),
+    );
+    await put("th-1/big-thumbs.vtt", `WEBVTT\n\n${"x".repeat(1024 * 1024)}`);
+    client.destroy();
+    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "th-creds", namespace: "media" } };
+    const data = { stringData: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } };
+    await kubectl(["apply", "-f", "-"], JSON.stringify({ ...secret, ...data }));
+    const s3out = { bucket: "thumbs", prefix: "th-1/", endpoint: s3.endpoint, credentialsSecret: "th-creds" };
+    const created = await api("POST", "/api/v1/jobs", {
+      key: "olga",
+      body: { name: "th-1", spec: spec("th-1", { merge: { enabled: false }, output: { s3: s3out } }) },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await setStatus("media", "th-1", {
+      phase: "Completed",
+      progress: 100,
+      completedAt: new Date().toISOString(),
+      outputs: [
+        {
+          location: "s3://thumbs/th-1/Season 1.mp4",
+          thumbnails: { vtt: "s3://thumbs/th-1/Season 1-thumbs.vtt", sheets: 1 },
+        },
+        { location: "s3://thumbs/th-1/Two.mp4", episode: 1 },
+        { location: "s3://thumbs/th-1/big.mp4", thumbnails: { vtt: "s3://thumbs/th-1/big-thumbs.vtt", sheets: 1 } },
+      ],
+    });
+    await until(
+      "th-1 completed in the cache",
+      async () => (await api("GET", "/api/v1/jobs/th-1/status", { key: "vera" })).body.phase === "Completed",
+    );
+
+    const vtt = (n: number, who = "vera", at = base) =>
+      fetch(`${at}/api/v1/jobs/th-1/outputs/${n}/thumbnails.vtt`, {
+        headers: { authorization: `Bearer ${keys[who]}` },
+      });
+    const r = await vtt(0);
+    const text = await r.text();
+    expect(r.status, text).toBe(200);
+    expect(r.headers.get("content-type")).toBe("text/vtt; charset=utf-8");
+    expect(r.headers.get("cache-control")).toBe("no-store");
+    const cues = text.split("\n\n").slice(1);
+    expect(text.startsWith("WEBVTT\n\n")).toBe(true);
+    expect(cues.map((c) => c.split("\n")[0])).toEqual([
+      "00:00:00.000 --> 00:00:02.000",
+      "00:00:02.000 --> 00:00:04.000",
+    ]);
+    const links = cues.map((c) => c.split("\n")[1] ?? "");
+    expect(links.map((l) => l.slice(l.indexOf("#")))).toEqual(["#xywh=0,0,160,90", "#xywh=160,0,160,90"]);
+    for (const link of links) {
+      const url = link.slice(0, link.indexOf("#"));
+      expect(url.startsWith(`${s3.endpoint}/thumbs/th-1/Season%201-thumbs-001.jpg?`)).toBe(true);
+      expect(new URL(url).searchParams.get("X-Amz-Signature")).toBeTruthy();
+      const got = await fetch(url);
+      expect(got.status).toBe(200);
+      expect(Buffer.from(await got.arrayBuffer()).equals(sheet)).toBe(true);
+    }
+    expect(text).not.toContain("mp4");
+    expect(text).not.toContain("other-thumbs");
+
+    const refused = async (n: number, who: string) => {
+      const res = await vtt(n, who);
+      return [res.status, ((await res.json()) as { error: { code: string } }).error.code];
+    };
+    expect(await refused(1, "vera")).toEqual([404, "REEL_NOT_FOUND"]);
+    expect(await refused(2, "vera")).toEqual([502, "REEL_MEDIA_LIMITS"]);
+    expect(await refused(0, "bob")).toEqual([404, "REEL_JOB_NOT_FOUND"]);
+    expect((await vtt(0, "nobody")).status).toBe(401);
+
+    // With the installation's public base URL, the sheets are <base>/<key>; the index is still read with the job's keys.
+    const publicShim = await startShim(config({ REEL_OUTPUT_PUBLIC_BASE_URL: `${s3.endpoint}/thumbs` }), {
+      webhooks: false,
+    });
+    try {
+      const at = `http://127.0.0.1:${publicShim.port}`;
+      const pub = await until("the second shim to serve th-1", async () => {
+        const res = await vtt(0, "vera", at);
+        return res.status === 200 ? res.text() : undefined;
+      });
+      expect(pub).toContain(`\n${s3.endpoint}/thumbs/th-1/Season%201-thumbs-001.jpg#xywh=160,0,160,90`);
+    } finally {
+      await publicShim.stop();
+    }
+    const sql = connectPostgres(pg.url, 1);
+    try {
+      const rows = await sql<{ detail: { cues: number; dropped: number } }[]>`SELECT detail FROM audit_log
+        WHERE action = 'job.thumbnails' AND result = 'ok' AND target = 'media/th-1' ORDER BY id LIMIT 1`;
+      expect(rows[0]?.detail).toMatchObject({ output: 0, cues: 2, dropped: 4 });
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("serves health, Prometheus metrics, the OpenAPI document and the dashboard", async () => {
     const h = await api("GET", "/api/health");
     expect(h.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", kubernetes: "ok" } });
@@ -1092,6 +1214,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
         "/api/v1/jobs",
         "/api/v1/jobs/{id}/events",
         "/api/v1/jobs/{id}/outputs/{n}/download",
+        "/api/v1/jobs/{id}/outputs/{n}/thumbnails.vtt",
         "/api/v1/keys",
       ]),
     );

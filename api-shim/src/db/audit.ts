@@ -6,7 +6,15 @@ export interface AuditEntry {
   actorId?: number | null;
   actor: string;
   tenant?: string | null;
-  action: "job.create" | "job.cancel" | "job.download" | "key.create" | "key.revoke" | "tenant.create" | "user.update";
+  action:
+    | "job.create"
+    | "job.cancel"
+    | "job.download"
+    | "job.thumbnails"
+    | "key.create"
+    | "key.revoke"
+    | "tenant.create"
+    | "user.update";
   target?: string | null;
   ip?: string | null;
   result: "ok" | "denied" | "failed";

@@ -1,6 +1,7 @@
-// A fresh presigned GET for a planned link (link.ts), signed with the job's own S3 keys: the Secret
-// its spec.output.s3.credentialsSecret names, in its namespace, as the operator opens the bucket
-// (operator/src/reconcile/staging.ts jobBucket). Signing is local: nothing is sent to S3.
+// Presigned GETs for planned links (link.ts), signed with the job's own S3 keys: the Secret its
+// spec.output.s3.credentialsSecret names, in its namespace, as the operator opens the bucket
+// (operator/src/reconcile/staging.ts jobBucket). withJobBucket is the one place that reads that
+// Secret and opens the client; signing is local, reading (thumbnails.ts) goes to S3.
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { type OutputLink, ReelError } from "@reel/crds";
@@ -16,12 +17,13 @@ export function attachment(key: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-export async function presignOutput(
+/** Runs `use` with an S3 client holding the job's keys; REEL_OUTPUT_CREDENTIALS_MISSING without them. */
+export async function withJobBucket<T>(
   plan: PresignPlan,
   namespace: string,
   readSecret: ReadSecret,
-  now = new Date(),
-): Promise<OutputLink> {
+  use: (client: S3Client) => Promise<T>,
+): Promise<T> {
   const data = await readSecret(namespace, plan.credentialsSecret);
   const accessKeyId = data?.accessKeyId ?? "";
   const secretAccessKey = data?.secretAccessKey ?? "";
@@ -37,14 +39,41 @@ export async function presignOutput(
     credentials: { accessKeyId, secretAccessKey },
   });
   try {
-    // The signature's time is `now`, so the link lasts the whole lifetime from this request on.
-    const url = await getSignedUrl(
-      client,
-      new GetObjectCommand({ Bucket: plan.bucket, Key: plan.key, ResponseContentDisposition: attachment(plan.key) }),
-      { expiresIn: plan.expiresInSecs, signingDate: now },
-    );
-    return { url, expiresAt: new Date(now.getTime() + plan.expiresInSecs * 1000).toISOString() };
+    return await use(client);
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * A GET of `key` in the plan's bucket, valid from `now` for the plan's lifetime (the signature's
+ * time is `now`, so the link lasts the whole lifetime from this request on). `disposition` false
+ * leaves the object's own (a thumbnail sheet is shown, not saved).
+ */
+export async function signGet(
+  client: S3Client,
+  plan: PresignPlan,
+  key: string,
+  now: Date,
+  disposition = true,
+): Promise<OutputLink> {
+  const url = await getSignedUrl(
+    client,
+    new GetObjectCommand({
+      Bucket: plan.bucket,
+      Key: key,
+      ...(disposition ? { ResponseContentDisposition: attachment(key) } : {}),
+    }),
+    { expiresIn: plan.expiresInSecs, signingDate: now },
+  );
+  return { url, expiresAt: new Date(now.getTime() + plan.expiresInSecs * 1000).toISOString() };
+}
+
+export async function presignOutput(
+  plan: PresignPlan,
+  namespace: string,
+  readSecret: ReadSecret,
+  now = new Date(),
+): Promise<OutputLink> {
+  return withJobBucket(plan, namespace, readSecret, (client) => signGet(client, plan, plan.key, now));
 }

@@ -140,6 +140,36 @@ export function openapiDocument(): Json {
           },
         },
       },
+      "/api/v1/jobs/{id}/outputs/{n}/thumbnails.vtt": {
+        get: {
+          summary: "Stored file n's seek-thumbnail index (status.outputs[n].thumbnails) with links to its sheets",
+          description:
+            "The WebVTT index read from S3 with the job's S3 credentials Secret (at most 1 MiB), each cue's sheet " +
+            "replaced by a fresh presigned GET (or <publicBaseUrl>/<key>) with its #xywh= tile kept. Cues naming " +
+            "anything but the status's sheets (<stem>-thumbs-001.jpg … beside the index) are dropped.",
+          parameters: [
+            id,
+            {
+              name: "n",
+              in: "path",
+              required: true,
+              description: "The file's index, from 0.",
+              schema: { type: "integer", minimum: 0 },
+            },
+          ],
+          responses: {
+            "200": {
+              description: "WebVTT; cache-control: no-store",
+              content: { "text/vtt": { schema: { type: "string" } } },
+            },
+            "404": error("REEL_JOB_NOT_FOUND, or REEL_NOT_FOUND: no output n, or no thumbnails for it"),
+            "409": error("REEL_OUTPUT_ON_VOLUME or REEL_OUTPUT_CREDENTIALS_MISSING"),
+            "410": error("REEL_OUTPUT_EXPIRED: deleted by the output retention"),
+            "502": error("REEL_MEDIA_LIMITS: the stored index is over 1 MiB"),
+            ...errors,
+          },
+        },
+      },
       "/api/v1/jobs/{id}/events": {
         get: {
           summary: "Server-sent events (event: status, data: JobEvent); Last-Event-ID resumes",

@@ -2,7 +2,8 @@
 // may read the job (live or from history), so a link opened long after the status's presigned URL
 // expired still works. 302 to it; JSON {url, expiresAt?} when asked with Accept: application/json
 // (the dashboard, which cannot read a redirect's Location). Each link given out is audited: it is a
-// bearer URL to the bytes.
+// bearer URL to the bytes. GET …/outputs/:n/thumbnails.vtt answers the file's seek-thumbnail index
+// with links to its sheets (outputs/thumbnails.ts), under the same rules.
 import type { OutputLink } from "@reel/crds";
 import { ReelError } from "@reel/crds";
 import type { KubeObject } from "@reel/operator/kube";
@@ -11,7 +12,8 @@ import { requireScope, tenantNamespace } from "../../auth/request.ts";
 import type { ShimDeps } from "../../deps.ts";
 import { findJob } from "../../jobs/find.ts";
 import { planOutputLink } from "../../outputs/link.ts";
-import { presignOutput, type ReadSecret } from "../../outputs/sign.ts";
+import { presignOutput, type ReadSecret, withJobBucket } from "../../outputs/sign.ts";
+import { linkedThumbnailVtt, planThumbnails } from "../../outputs/thumbnails.ts";
 import { requestAuditor } from "../audit.ts";
 import { outputIndexParam } from "../params.ts";
 
@@ -65,5 +67,28 @@ export function outputRoutes(app: FastifyInstance, deps: ShimDeps) {
     reply.header("cache-control", "no-store");
     if (wantsJson(req.headers.accept)) return link;
     return reply.redirect(link.url, 302);
+  });
+
+  app.get<{ Params: { id: string; n: string } }>("/jobs/:id/outputs/:n/thumbnails.vtt", async (req, reply) => {
+    const p = requireScope(req, "jobs:read");
+    const ns = tenantNamespace(p);
+    cache.assertSynced();
+    const n = outputIndexParam(req.params.n);
+    const { job } = await findJob(deps, ns, req.params.id);
+    const plan = planThumbnails(job, n);
+    const publicBaseUrl = config.REEL_OUTPUT_PUBLIC_BASE_URL;
+    const linked = await withJobBucket(plan.index, ns, readSecret, (client) =>
+      linkedThumbnailVtt(client, plan, { publicBaseUrl }),
+    );
+    await audit(req, p, {
+      action: "job.thumbnails",
+      target: `${ns}/${job.id}`,
+      result: "ok",
+      detail: { output: n, cues: linked.cues, dropped: linked.dropped, ...(job.uid ? { uid: job.uid } : {}) },
+    });
+    // Its sheet links are new on each answer, as the download route's are.
+    reply.header("cache-control", "no-store");
+    reply.type("text/vtt; charset=utf-8");
+    return linked.vtt;
   });
 }
