@@ -208,6 +208,9 @@ async function curve(
       const r = await curveStep(run, o, src, budget);
       Object.assign(row, { status: "ok", wallSecs: round(r.timing.wallSecs, 2), cpuSecs: round(r.timing.cpuSecs, 2) });
       Object.assign(row, { frames: r.frames, ...(r.segments !== undefined ? { segments: r.segments } : {}) });
+      // encodeSegmented splits the cores between the encoders really running at once: never more than
+      // the segments (segments are at least 10 s: 120 s makes 12 for 16 workers)
+      if (r.segments !== undefined) row.threads = Math.max(1, Math.floor(o.cores / Math.min(run.workers, r.segments)));
     } catch (err) {
       Object.assign(row, { status: "failed", reason: (err as Error).message });
     }
