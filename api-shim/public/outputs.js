@@ -57,3 +57,81 @@ export function livePod(e) {
     return Number.isInteger(e.episode.index) ? { kind: "episode", index: e.episode.index, ...read } : undefined;
   return { kind: "merge", ...read };
 }
+
+/**
+ * The seek-thumbnail route of file n below /api/v1 (text/vtt; each cue names a sheet link and a tile).
+ * @param {{ id: string, uid?: string }} job
+ * @param {number} n
+ */
+export function thumbnailsPath(job, n) {
+  return `/jobs/${encodeURIComponent(job.uid ?? job.id)}/outputs/${n}/thumbnails.vtt`;
+}
+
+/** `hh:mm:ss.ttt` or `mm:ss.ttt` in seconds; NaN for anything else. */
+export function vttSeconds(stamp) {
+  const m = /^(?:(\d+):)?([0-5]\d):([0-5]\d)\.(\d{3})$/.exec(String(stamp));
+  if (!m) return Number.NaN;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(m[4]) / 1000;
+}
+
+/**
+ * The cues of a seek-thumbnail index: `{start, end, url, x, y, w, h}` (seconds; the sheet's http(s)
+ * URL without its fragment; the tile's rectangle in the sheet). Blocks that are not a timing line and
+ * one `url#xywh=x,y,w,h` line, or whose URL is not http(s), are skipped.
+ * @param {string} text
+ */
+export function parseThumbnailVtt(text) {
+  const cues = [];
+  for (const block of String(text)
+    .replace(/\r\n?/g, "\n")
+    .split(/\n{2,}/)) {
+    const lines = block.split("\n").filter((l) => l.trim() !== "");
+    const t = lines.findIndex((l) => l.includes("-->"));
+    if (t < 0 || lines.length !== t + 2) continue;
+    const [from, to] = (lines[t] ?? "").split("-->").map((s) => s.trim().split(/[ \t]/)[0]);
+    const start = vttSeconds(from);
+    const end = vttSeconds(to);
+    const m = /^(.+)#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec((lines[t + 1] ?? "").trim());
+    if (!m || !(end > start)) continue;
+    let url;
+    try {
+      url = new URL(m[1]);
+    } catch {
+      continue;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+    cues.push({ start, end, url: url.href, x: +m[2], y: +m[3], w: +m[4], h: +m[5] });
+  }
+  return cues;
+}
+
+/** The cue shown at `secs` (the last one for the very end); undefined when none covers it. */
+export function cueAt(cues, secs) {
+  return (
+    cues.find((c) => secs >= c.start && secs < c.end) ?? (secs >= (cues.at(-1)?.end ?? 0) ? cues.at(-1) : undefined)
+  );
+}
+
+/**
+ * The merged file's chapters: the completed episodes in order, each starting where the previous
+ * completed ones end (their status durationSecs), as the merge lays them out.
+ * @param {any} job
+ * @returns {{ index: number, title: string, start: number }[]}
+ */
+export function chapterList(job) {
+  const asked = job?.spec?.episodes ?? [];
+  const done = (job?.status?.episodes ?? [])
+    .filter((e) => e?.phase === "Completed" && Number.isInteger(e.index))
+    .sort((a, b) => a.index - b.index);
+  const chapters = [];
+  let start = 0;
+  for (const e of done) {
+    chapters.push({
+      index: e.index,
+      title: String(e.title ?? asked[e.index]?.title ?? `Episode ${e.index + 1}`),
+      start,
+    });
+    start += Math.max(0, Number(e.durationSecs) || 0);
+  }
+  return chapters;
+}

@@ -67,6 +67,11 @@ describe("parseThumbnailCues and writeThumbnailVtt", () => {
     ]);
   });
 
+  it("keeps the last cue of an index that ends with one newline, as the worker writes it", () => {
+    const cues = parseThumbnailCues("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\na-thumbs-001.jpg#xywh=0,0,160,90\n");
+    expect(cues.map((c) => c.sheet)).toEqual(["a-thumbs-001.jpg"]);
+  });
+
   it("writes only the cues whose sheet has a link, with the tile fragment kept", () => {
     const vtt = writeThumbnailVtt(parseThumbnailCues(text), (s) =>
       s.startsWith("Season") ? `https://s3.example.com/${encodeURIComponent(s)}?X-Amz-Signature=abc` : undefined,

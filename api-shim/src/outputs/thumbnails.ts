@@ -59,7 +59,7 @@ const PAYLOAD = /^(.{1,1024})#xywh=(\d{1,6}),(\d{1,6}),(\d{1,6}),(\d{1,6})$/;
 export function parseThumbnailCues(text: string): ThumbnailCue[] {
   const cues: ThumbnailCue[] = [];
   for (const block of text.replace(/\r\n?/g, "\n").split(/\n{2,}/)) {
-    const lines = block.split("\n");
+    const lines = block.split("\n").filter((l) => l.trim() !== "");
     const t = lines.findIndex((l) => TIMING.test(l));
     const timing = t >= 0 ? TIMING.exec(lines[t] as string) : null;
     const payload = PAYLOAD.exec((lines[t + 1] ?? "").trim());
