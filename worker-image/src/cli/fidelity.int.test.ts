@@ -46,6 +46,33 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
+async function runJob(name: string, extra: Record<string, unknown>): Promise<JobResult> {
+  const job = join(tmp.dir, `${name}.yaml`);
+  await writeFile(
+    job,
+    stringify({
+      apiVersion: "reel.dev/v1alpha1",
+      kind: "VideoJob",
+      metadata: { name },
+      spec: {
+        episodes: sources.map(([file, title]) => ({ url: `${server.origin}/${file}`, title })),
+        quality: "480p",
+        compression: { preset: "fast", level: 6 },
+        gpu: { policy: "off" },
+        output: { local: { path: join(tmp.dir, "out") } },
+        ...extra,
+      },
+    }),
+  );
+  const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
+    env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const result = JSON.parse(r.stdout) as JobResult;
+  expect(result.phase, r.stderr).toBe("Completed");
+  return result;
+}
+
 describe("reel run, a season of unlike sources", () => {
   it("merges them into one format: BT.709 tags, no interlaced frames, no audio gap at a join, every chapter within 1 LU of -16 LUFS", async () => {
     const job = join(tmp.dir, "mixed.yaml");
@@ -134,6 +161,39 @@ describe("reel run, a season of unlike sources", () => {
       const from = Number(c.start_time);
       const { integrated } = await loudnessOf(merged, from, Number(c.end_time) - from);
       expect(Math.abs(integrated + 16), `chapter ${c.tags.title}: ${integrated} LUFS`).toBeLessThanOrEqual(1);
+    }
+  }, 180_000);
+
+  it("with hdr: keep merges them into HDR10: hevc 10-bit BT.2020 PQ with mastering metadata, chapters at the target", async () => {
+    const result = await runJob("mixed-hdr10", { codec: "hevc", hdr: "keep" });
+    expect(result.episodes[1]?.picture?.toneMapped).toBeUndefined();
+    const merged = result.output?.location as string;
+    expect(await outputFacts(merged)).toMatchObject({
+      pixFmt: "yuv420p10le",
+      primaries: "bt2020",
+      transfer: "smpte2084",
+      matrix: "bt2020nc",
+      range: "tv",
+      fieldOrder: "progressive",
+    });
+    const r = execFileSync(
+      "ffprobe",
+      ["-v", "error", "-select_streams", "v:0", "-show_frames", "-read_intervals"].concat([
+        "%+#1",
+        "-of",
+        "json",
+        merged,
+      ]),
+    ).toString();
+    expect(r).toContain('"max_luminance": "10000000/10000"');
+    expect((await idetOf(merged)).interlaced).toBe(0);
+    const chapters = JSON.parse(
+      execFileSync("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", merged]).toString(),
+    ).chapters as { start_time: string; end_time: string }[];
+    for (const c of chapters) {
+      const from = Number(c.start_time);
+      const { integrated } = await loudnessOf(merged, from, Number(c.end_time) - from);
+      expect(Math.abs(integrated + 16)).toBeLessThanOrEqual(1);
     }
   }, 180_000);
 });

@@ -214,7 +214,7 @@ describe("hdr: keep", () => {
     const args = transcodeArgs({ ...base, codec: "hevc", picture });
     expect(args.filter((a) => a === "-x265-params")).toHaveLength(1);
     expect(after(args, "-x265-params")).toMatch(
-      /^log-level=error:hdr10=1:master-display=G\(13250,34500\).*:max-cll=1000,400$/,
+      /^log-level=error:info=0:hdr10=1:master-display=G\(13250,34500\).*:max-cll=1000,400$/,
     );
     expect(after(args, "-color_trc")).toBe("smpte2084");
     expect(after(args, "-vf")).toContain("format=yuv420p10le");

@@ -38,7 +38,7 @@ describe("encoderArgs", () => {
       opts: { codec: "hevc", family: "cpu", preset: "small", level: 1, ...base },
       want: ["-c:v", "libx265", "-preset", "slow", "-crf", "20", "-maxrate", "5000k", "-bufsize", "10000k"].concat([
         "-x265-params",
-        "log-level=error",
+        "log-level=error:info=0",
       ]),
     },
     {

@@ -90,8 +90,10 @@ export function encoderArgs(opts: {
   switch (family) {
     case "cpu":
       args.push(q.option, String(q.value), ...caps);
-      // x265 and SVT-AV1 print per-run banners to stderr; keep stderr for real errors.
-      if (codec === "hevc") args.push("-x265-params", "log-level=error");
+      // x265 and SVT-AV1 print per-run banners to stderr; keep stderr for real errors. info=0: x265
+      // otherwise writes its whole settings string into the parameter sets (hvcC), so two episodes
+      // encoded with any different option (CRF, statistics, HDR10) could never be joined.
+      if (codec === "hevc") args.push("-x265-params", "log-level=error:info=0");
       break;
     case "nvenc":
       // -b:v 0 lets -cq drive VBR; the cap still bounds peaks.

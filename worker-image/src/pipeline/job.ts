@@ -53,7 +53,7 @@ export interface JobResult {
 /** The settings that change an encode's bytes. */
 export function encodeSettings(spec: VideoJobSpec) {
   return {
-    v: 3, // 2: SSIM is of the luma plane; 3: loudness, colour conversion, tone mapping, deinterlacing
+    v: 4, // 2: SSIM is of the luma plane; 3: loudness, colour, scan; 4: x265 without its settings SEI
     quality: spec.quality,
     codec: spec.codec,
     compression: spec.compression,
