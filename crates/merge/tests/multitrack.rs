@@ -142,6 +142,9 @@ fn joins_two_audio_and_two_subtitle_languages_filling_what_an_episode_lacks() {
     assert_eq!(decode, "");
     assert_eq!(decode_errors(&out), "");
 
+    // tkhd flags (enabled = default) and alternate groups: audio 1, subtitles 2; the chapter
+    // track last, in the movie but not enabled.
+    assert_eq!(tkhd_heads(&out), [(3, 0), (3, 1), (2, 1), (3, 2), (2, 2), (2, 0)]);
     let starts: Vec<f64> = p["chapters"]
         .as_array()
         .unwrap()
@@ -154,6 +157,24 @@ fn joins_two_audio_and_two_subtitle_languages_filling_what_an_episode_lacks() {
     check_cues(&out, &starts);
     assert!(report.max_av_offset_ms < 40.0, "{}", report.max_av_offset_ms);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// (tkhd flags, alternate group) of every track, in file order (version 0 tkhd boxes).
+fn tkhd_heads(path: &Path) -> Vec<(u32, u16)> {
+    let file = std::fs::read(path).unwrap();
+    assert_eq!(top_boxes(path)[..2], ["ftyp", "moov"]);
+    let ftyp = u32::from_be_bytes(file[0..4].try_into().unwrap()) as usize;
+    let moov = u32::from_be_bytes(file[ftyp..ftyp + 4].try_into().unwrap()) as usize;
+    let d = &file[ftyp..ftyp + moov];
+    d.windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"tkhd")
+        .map(|(i, _)| {
+            let p = i + 4;
+            let flags = u32::from_be_bytes(d[p..p + 4].try_into().unwrap()) & 0xff_ffff;
+            (flags, u16::from_be_bytes(d[p + 34..p + 36].try_into().unwrap()))
+        })
+        .collect()
 }
 
 /// Every audio track's first packet of each episode sits where it sat relative to that
