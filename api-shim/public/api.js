@@ -85,3 +85,27 @@ export const createJob = (body) => api("/jobs", { method: "POST", body });
 export const cancelJob = (id) => api(`/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
 /** A fresh link to a stored file, as JSON ({url, expiresAt?}): the route answers JSON to accept: application/json. */
 export const outputLink = (path) => api(path);
+
+/**
+ * A text answer (the seek-thumbnail index, text/vtt) with the same key and errors as api().
+ * @param {string} path below /api/v1
+ * @param {AbortSignal} [signal]
+ */
+export async function apiText(path, signal) {
+  const headers = { accept: "text/vtt, application/json;q=0.5" };
+  if (session.token) headers.authorization = `Bearer ${session.token}`;
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, { headers, signal });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === "AbortError") throw e;
+    throw new ApiError(0, { message: "The Reel API could not be reached. Check your connection and try again." });
+  }
+  const text = await res.text();
+  if (res.ok) return text;
+  let err;
+  try {
+    err = JSON.parse(text).error;
+  } catch {}
+  throw new ApiError(res.status, err && typeof err === "object" ? err : { message: text.slice(0, 300) });
+}

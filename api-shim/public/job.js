@@ -1,13 +1,15 @@
 // One job: what was asked, where it stands (per episode: stage, progress, quality, errors; the
 // merge pod's progress), every stored file with a download link through the shim's route (a fresh
-// link on each click, so the page works long after the status's presigned URL expired). Kept
-// current by live events (live.js); every event updates `state` and the page is drawn again from it.
+// link on each click, so the page works long after the status's presigned URL expired), and a
+// player for a completed job's merged file (player.js). Kept current by live events (live.js); every
+// event updates `state` and the page is drawn again from it, the player kept as it is.
 import { cancelJob, getJob, getStatus, outputLink } from "./api.js";
 import { h, progressBar, replace, safeLink } from "./dom.js";
 import { codesIn, errorBox, meaning } from "./errors.js";
 import { finalPhases, formatBytes, formatDuration, formatQuality, formatStage, formatTime } from "./format.js";
 import { follow } from "./live.js";
 import { describeFile, livePod, outputPath, storedFiles } from "./outputs.js";
+import { playerSection } from "./player.js";
 
 const modes = {
   websocket: "Live",
@@ -59,6 +61,8 @@ export async function renderJob(main, id, signal, onAuthError) {
   );
 
   let shownPhase;
+  /** @type {HTMLElement | undefined} built once, when the merged file can be played */
+  let player;
   function draw() {
     const job = state.job;
     const st = job.status ?? {};
@@ -75,9 +79,12 @@ export async function renderJob(main, id, signal, onAuthError) {
     replace(modeLine, modes[state.mode] ?? "");
     replace(actions, finalPhases.has(phase) || job.spec?.cancel || state.deleted ? null : cancelButton());
     const files = storedFiles(st);
+    if (!player && phase === "Completed" && st.output && describeFile(files[0], 0, 1).state === "download")
+      player = playerSection(job, files[0], signal);
     replace(
       body,
       overview(job, finalPhases.has(phase) ? undefined : state.merge),
+      player,
       files.length || phase === "Completed" ? outputSection(job, files) : null,
       phase === "Failed" ? failureSection(st) : null,
       episodesSection(job, state.live),

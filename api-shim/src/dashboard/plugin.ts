@@ -10,13 +10,16 @@ export const publicDir = join(import.meta.dirname, "..", "..", "public");
 
 /**
  * Scripts, styles and API calls from this origin only: no inline scripts or styles, no plugins, no
- * framing. `connect-src 'self'` covers same-origin WebSocket URLs in current browsers (CSP level 3).
+ * framing. Video and images may come from any http(s) origin (the job's bucket). `connect-src 'self'` covers same-origin WebSocket URLs in current browsers (CSP level 3).
  */
 export const contentSecurityPolicy = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  // The video and its seek-thumbnail sheets come from the job's bucket, whose origin each job's
+  // spec names (a presigned link) or the installation's public base URL: media and images only.
+  "img-src 'self' data: https: http:",
+  "media-src 'self' https: http:",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",

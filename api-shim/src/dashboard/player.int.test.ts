@@ -1,0 +1,247 @@
+// The job page's player in a real chromium against the real shim (PostgreSQL, Redis, the L2
+// control plane) and a real S3 (versitygw): a completed job whose merged file is a small H.264 MP4
+// made here with ffmpeg, its seek thumbnails made by the worker's own makeSprite and uploaded beside
+// it. The video plays from the presigned link, chapters seek, the seek bar previews sheet tiles.
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
+import { type PostgresServer, startPostgres } from "../../../e2e/src/services/postgres.ts";
+import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
+import { type S3Server, startS3 } from "../../../e2e/src/services/s3.ts";
+import { until } from "../../../e2e/src/until.ts";
+import { makeSprite } from "../../../worker-image/src/preview/preview.ts";
+import { addUser } from "../admin.ts";
+import { parseConfig } from "../config.ts";
+import { connectPostgres } from "../db/database.ts";
+import { migrate } from "../db/migrate.ts";
+import { type RunningShim, startShim } from "../main.ts";
+import { chromiumPath, launchChromium } from "./browser.ts";
+
+const crd = join(import.meta.dirname, "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
+const XSS = "<img src=x onerror=alert(1)>";
+const missing = [
+  !k8sBinariesBuilt() && "the pinned Kubernetes binaries (bash e2e/scripts/build-k8s.sh)",
+  !chromiumPath() && "chromium (apt-get install chromium, or scripts/bootstrap.sh)",
+].filter(Boolean);
+const title = "the job page's player in chromium, on the shim and versitygw (L2)";
+
+describe.skipIf(missing.length > 0)(
+  missing.length ? `${title} — skipped, needs ${missing.join(" and ")}` : title,
+  () => {
+    let dir: string;
+    let shots: string;
+    let cluster: Cluster;
+    let pg: PostgresServer;
+    let redis: RedisServer;
+    let s3: S3Server;
+    let shim: RunningShim;
+    let base: string;
+    let browser: Browser;
+    let page: Page;
+    let key: string;
+    let sheet: Buffer;
+    const problems: string[] = [];
+    const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
+    // Code run in the page is passed as text (as page.int.test.ts does): the test has no DOM types.
+    const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+
+    /** 12 s of 640x360 H.264 + AAC, a keyframe a second, moov first: two 6 s episodes merged. */
+    async function makeOutput(): Promise<{ video: string; vtt: string }> {
+      const video = join(dir, "Season 1.mp4");
+      execFileSync("ffmpeg", [
+        ...["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=12"],
+        ...["-f", "lavfi", "-i", "sine=f=440:d=12", "-c:v", "libx264", "-preset", "veryfast", "-g", "25"],
+        ...["-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", "-shortest", video],
+      ]);
+      const sprite = await makeSprite(
+        { path: video, demuxer: "mov" },
+        { width: 640, height: 360, durationSecs: 12 },
+        dir,
+        "Season 1",
+      );
+      expect(sprite.sheets).toEqual(["Season 1-thumbs-001.jpg"]);
+      sheet = await readFile(join(dir, "Season 1-thumbs-001.jpg"));
+      return { video, vtt: sprite.vtt };
+    }
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "reel-player-"));
+      // Kept after the run, for a person to look at.
+      shots = await mkdtemp(join(tmpdir(), "reel-dashboard-shots-"));
+      [cluster, pg, redis, s3] = await Promise.all([
+        clusterUp({ level: 2, dir: join(dir, "cluster") }),
+        startPostgres(),
+        startRedis(),
+        startS3(),
+      ]);
+      process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
+      await kubectl(["apply", "--server-side", "-f", crd]);
+      await kubectl(["create", "namespace", "media"]);
+      await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
+      const sql = connectPostgres(pg.url, 1);
+      await migrate(sql);
+      key = (await addUser(sql, { name: "vera", role: "operator", tenant: "media" })).key;
+      await sql.end();
+      shim = await startShim(
+        parseConfig({
+          REEL_SHIM_PORT: "0",
+          REEL_SHIM_HOST: "127.0.0.1",
+          DATABASE_URL: pg.url,
+          REEL_REDIS_URL: redis.url,
+          LOG_LEVEL: "warn",
+        }),
+        { webhooks: false },
+      );
+      base = `http://127.0.0.1:${shim.port}`;
+      await until("the shim to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
+      browser = await launchChromium();
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.setDefaultTimeout(20_000);
+      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error" && !m.text().startsWith("Failed to load resource"))
+          problems.push(`console: ${m.text()}`);
+      });
+      page.on("dialog", (d) => {
+        problems.push(`dialog: ${d.message()}`);
+        void d.dismiss();
+      });
+      await page.addInitScript(
+        `document.addEventListener("securitypolicyviolation", (e) =>
+        console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI))`,
+      );
+    }, 180_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await shim?.stop();
+      await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop(), s3?.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("plays the merged file from its presigned link, seeks by chapter, and previews seek thumbnails", async () => {
+      const { video, vtt } = await makeOutput();
+      const client = new S3Client({
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
+      const put = (Key: string, Body: Buffer | string, ContentType: string) =>
+        client.send(new PutObjectCommand({ Bucket: "videos", Key, Body, ContentType }));
+      await client.send(new CreateBucketCommand({ Bucket: "videos" }));
+      await put("watch/Season 1.mp4", await readFile(video), "video/mp4");
+      await put("watch/Season 1-thumbs-001.jpg", sheet, "image/jpeg");
+      await put("watch/Season 1-thumbs.vtt", vtt, "text/vtt");
+      client.destroy();
+      const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "watch-creds", namespace: "media" } };
+      const data = { stringData: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } };
+      await kubectl(["apply", "-f", "-"], JSON.stringify({ ...secret, ...data }));
+      const res = await fetch(`${base}/api/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          name: "watch",
+          spec: {
+            episodes: [
+              { url: "https://cdn.example.com/1.mp4", title: "Pilot" },
+              { url: "https://cdn.example.com/2.mp4", title: `Two ${XSS}` },
+            ],
+            output: {
+              s3: { bucket: "videos", prefix: "watch/", endpoint: s3.endpoint, credentialsSecret: "watch-creds" },
+            },
+          },
+        }),
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      const episode = (index: number, title: string) => ({
+        index,
+        title,
+        phase: "Completed",
+        progress: 100,
+        durationSecs: 6,
+        poster: `s3://videos/watch/Season 1-ep00${index + 1}-poster.jpg`,
+      });
+      const status = {
+        phase: "Completed",
+        progress: 100,
+        episodesSummary: "2/2",
+        completedAt: new Date().toISOString(),
+        episodes: [episode(0, "Pilot"), episode(1, `Two ${XSS}`)],
+        output: {
+          location: "s3://videos/watch/Season 1.mp4",
+          durationSecs: 12,
+          chapters: 2,
+          thumbnails: { vtt: "s3://videos/watch/Season 1-thumbs.vtt", sheets: 1 },
+        },
+      };
+      await kubectl([
+        ...["-n", "media", "patch", "videojob", "watch", "--subresource=status", "--type=merge"],
+        ...["-p", JSON.stringify({ status })],
+      ]);
+
+      await page.addInitScript(`sessionStorage.setItem("reel.apiKey", ${JSON.stringify(key)})`);
+      await page.goto(`${base}/#/jobs/watch`);
+      await page.getByRole("heading", { name: "Watch", exact: true }).waitFor();
+      const player = page.locator("#player-video");
+      expect(await player.getAttribute("preload")).toBe("metadata");
+      expect(await player.getAttribute("controls")).toBe("");
+      const src = await until("the video's source", async () => (await player.getAttribute("src")) || undefined);
+      expect(src.startsWith(`${s3.endpoint}/videos/watch/Season%201.mp4?`)).toBe(true);
+      expect(new URL(src).searchParams.get("X-Amz-Signature")).toBeTruthy();
+      // Metadata loaded from the presigned URL (HAVE_METADATA or more), with the file's length.
+      const ready = await until("metadata", async () => {
+        const r = await inPage<{ state: number; duration: number }>(
+          `(() => { const v = document.querySelector("#player-video"); return { state: v.readyState, duration: v.duration }; })()`,
+        );
+        return r.state >= 1 ? r : undefined;
+      });
+      expect(ready.duration).toBeCloseTo(12, 0);
+
+      // Chapters: completed episodes in order, titles as text; chapter 2 starts where episode 1 ends.
+      const chapters = page.locator(".chapters button");
+      expect(await chapters.allTextContents()).toEqual(["0:00 1. Pilot", `0:06 2. Two ${XSS}`]);
+      expect(await page.locator(".player img").count()).toBe(0);
+      await chapters.nth(1).click();
+      const at = await until("the seek to chapter 2", async () => {
+        const t = await inPage<number>(`document.querySelector("#player-video").currentTime`);
+        return Math.abs(t - 6) < 0.05 ? t : undefined;
+      });
+      expect(at).toBeCloseTo(6, 1);
+
+      // Hovering the seek bar at 75 % (9 s) shows the tile of 8–10 s from the sheet, and the time.
+      const bar = page.locator("#seekbar");
+      const box = await bar.boundingBox();
+      if (!box) throw new Error("no seek bar");
+      const sheetLoaded = page.waitForResponse((r) => r.url().includes("/watch/Season%201-thumbs-001.jpg?"));
+      await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2);
+      const tile = page.locator(".seek-tile");
+      await tile.waitFor({ state: "visible" });
+      const style = await inPage<Record<string, string>>(`(() => {
+      const s = document.querySelector(".seek-tile").style;
+      return { image: s.backgroundImage, position: s.backgroundPosition, width: s.width, height: s.height };
+    })()`);
+      expect(style.image).toMatch(
+        /^url\("http:\/\/127\.0\.0\.1:\d+\/videos\/watch\/Season%201-thumbs-001\.jpg\?.*X-Amz-Signature=/,
+      );
+      // Cue 5 of the worker's index (8–10 s): column 4 of the first row, 160x90 tiles.
+      expect(style.position).toBe("-640px 0px");
+      expect([style.width, style.height]).toEqual(["160px", "90px"]);
+      expect(await page.locator(".seek-time").textContent()).toBe("0:09");
+      const got = await sheetLoaded;
+      expect(got.status()).toBe(200);
+      expect((await got.body()).equals(sheet)).toBe(true);
+      expect(await page.locator(".player").textContent()).toContain("Episode posters are stored beside the output");
+
+      const shot = join(shots, "job-player.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      process.stderr.write(`dashboard screenshot: ${shot}\n`);
+      expect(problems).toEqual([]);
+    });
+  },
+);
