@@ -454,7 +454,21 @@ describe("decide: split episodes (Indexed Job)", () => {
     ...job(`s1-ep${i}-seg`, { "reel.dev/role": "segment", "reel.dev/episode": String(i) }, status),
     spec: { completions },
   });
-  const splitResult = { mode: "episode", index: 1, phase: "Completed", split: { segments: 12 }, durationSecs: 1800 };
+  const loudness = {
+    method: "linear",
+    gainDb: 4,
+    target: -16,
+    input: { integrated: -20 },
+    output: { integrated: -16 },
+  };
+  const splitResult = {
+    mode: "episode",
+    index: 1,
+    phase: "Completed",
+    split: { segments: 12 },
+    durationSecs: 1800,
+    loudness,
+  };
 
   it("plans the Indexed Job when an episode pod reports a split, and reports the episode transcoding", () => {
     const d = decide(
@@ -484,6 +498,7 @@ describe("decide: split episodes (Indexed Job)", () => {
       phase: "Transcoding",
       segments: { total: 12, completed: 0 },
       durationSecs: 1800,
+      loudness, // measured by the pod that cut it (the segments carry no audio)
     });
     expect(d.events.map((e) => e.reason)).toContain("EpisodeSplit");
   });

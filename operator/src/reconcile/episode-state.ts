@@ -174,6 +174,7 @@ export function episodeSplit(
     ...(result.bytesDownloaded !== undefined ? { bytesDownloaded: result.bytesDownloaded } : {}),
     ...(result.source ? { source: result.source } : {}),
     ...(result.title ? { title: result.title } : {}),
+    ...(result.loudness ? { loudness: result.loudness } : {}),
   };
   if (c.cancelled) return { status: { ...known, phase: "Cancelled", finishedAt: c.now.toISOString() }, from: "job" };
   return planSegments(v, known, result.split?.segments ?? 0, { failedNodes: v.failedNodes }, c);

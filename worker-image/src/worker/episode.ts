@@ -106,7 +106,8 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
 
   log.info({ url: redact(env.episode.url), encoderHint: env.encoderHint }, "episode starting");
   // A long episode is cut into segments for the operator's Indexed Job instead of encoded here.
-  const cut: { segments?: SplitRecord["segments"]; audio?: { sha256: string } } = {};
+  const cut: { segments?: SplitRecord["segments"]; audio?: { sha256: string }; loudness?: EpisodeStatus["loudness"] } =
+    {};
   // The manifest's own title only: an untitled episode takes its source's title (processEpisode).
   const given = env.job.spec.episodes[0]?.title;
   const r = await processEpisode({ url: env.episode.url, ...(given ? { title: given } : {}) }, index, {
@@ -138,7 +139,8 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
     await putJson(staging, ctx.scratch, splitRecordFile(index), record);
     progress.report({ index, stage: "done", fraction: 1, detail: "split" });
     const staged = staging.locate(splitRecordFile(index));
-    return outcomeOf(r.status, { split: { segments: r.splitSegments }, staged, ...withYtDlp });
+    const status = cut.loudness ? { ...r.status, loudness: cut.loudness } : r.status;
+    return outcomeOf(status, { split: { segments: r.splitSegments }, staged, ...withYtDlp });
   }
   if (r.status.phase !== "Completed" || !r.encodedPath || !r.key) {
     progress.report({ index, stage: "done", fraction: 1, ended: r.status.phase, detail: r.status.error?.code ?? "" });
@@ -209,7 +211,7 @@ async function cutAndStage(
   source: string,
   durationSecs: number,
   sctx: { progress(fraction: number, detail: string): void },
-  out: { segments?: SplitRecord["segments"]; audio?: { sha256: string } },
+  out: { segments?: SplitRecord["segments"]; audio?: { sha256: string }; loudness?: EpisodeStatus["loudness"] },
 ): Promise<number | undefined> {
   const { index } = env.episode;
   const { staging, stages, signal } = ctx;
@@ -231,6 +233,7 @@ async function cutAndStage(
     await staging.put(cut.audio, audioFile(index), { sha256: out.audio.sha256, signal });
   }
   out.segments = segments;
+  if (cut.loudness) out.loudness = cut.loudness;
   ctx.log.info({ segments: segments.length, durationSecs: cut.durationSecs }, "episode split for parallel encoding");
   return segments.length;
 }

@@ -41,5 +41,9 @@ describe("cutSource", () => {
     const audio = cut?.audio as string;
     expect(Math.abs((await loudnessOf(audio)).integrated + 16)).toBeLessThanOrEqual(1);
     expect(await outputFacts(audio)).toMatchObject({ channels: 2, sampleRate: 48000 });
+    // What status shows for the split episode: the source's level, and the metered result.
+    expect(cut?.loudness?.method).toBe("linear");
+    expect(cut?.loudness?.input.integrated).toBeLessThan(-40);
+    expect(Math.abs((cut?.loudness?.output?.integrated ?? 0) + 16)).toBeLessThanOrEqual(1);
   });
 });

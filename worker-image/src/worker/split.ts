@@ -15,11 +15,12 @@ import { ReelError, staged, type VideoJobSpec } from "@reel/crds";
 import { parseDuration } from "../output/s3.ts";
 import { type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
-import { planSound } from "../ffmpeg/analyse.ts";
+import { fidelityStatus, planSound } from "../ffmpeg/analyse.ts";
+import { parseEbur128 } from "../ffmpeg/sound.ts";
 import { outputPath } from "../ffmpeg/args.ts";
 import { frameTimes } from "../probe/frames.ts";
 import { probe as ffprobe } from "../probe/probe.ts";
-import type { QualityScores } from "../pipeline/types.ts";
+import type { EpisodeStatus, QualityScores } from "../pipeline/types.ts";
 import { audioOnlyArgs } from "../segments/encode.ts";
 import { defaultJoiner, joinWithAudio } from "../segments/join.ts";
 import { planSegments } from "../segments/split.ts";
@@ -92,7 +93,9 @@ export async function cutSource(o: {
   workDir: string;
   binaries: FfmpegBinaries;
   signal?: AbortSignal;
-}): Promise<{ segments: CutSegment[]; audio?: string; durationSecs: number } | undefined> {
+}): Promise<
+  { segments: CutSegment[]; audio?: string; durationSecs: number; loudness?: EpisodeStatus["loudness"] } | undefined
+> {
   const p = await ffprobe(o.source, { binaries: o.binaries, signal: o.signal });
   const times = await frameTimes(o.source, { binaries: o.binaries, signal: o.signal });
   const plan = planSegments(times, parseDuration(o.spec.split.segmentDuration));
@@ -122,18 +125,20 @@ export async function cutSource(o: {
     );
   }
   let audio: string | undefined;
+  let loudness: EpisodeStatus["loudness"];
   if (p.hasAudio) {
     audio = join(o.workDir, "audio.m4a");
     // The whole episode's loudness, measured once here: the segments carry no audio.
     const sound = await planSound(o.source, p, o.spec.audio, { binaries: o.binaries, signal: o.signal });
     const args = audioOnlyArgs({ input: o.source, demuxer: p.demuxer, quality: o.spec.quality, output: audio, sound });
-    await runFfmpeg(args, {
+    const r = await runFfmpeg(args, {
       binaries: o.binaries,
       signal: o.signal,
       label: "encode audio",
     });
+    if (sound.loudness) loudness = fidelityStatus({ picture: {}, sound }, parseEbur128(r.stderr)).loudness;
   }
-  return { segments, ...(audio ? { audio } : {}), durationSecs: p.durationSecs };
+  return { segments, ...(audio ? { audio } : {}), durationSecs: p.durationSecs, ...(loudness ? { loudness } : {}) };
 }
 
 /**
