@@ -48,3 +48,29 @@ export function formatStage(stage) {
 }
 
 export const finalPhases = new Set(["Completed", "Failed", "Cancelled"]);
+
+/**
+ * What was done to an episode's sound and picture, as `reel run`'s table says it
+ * (worker-image/src/cli/format.ts): "-41.8 → -16.0 LUFS (limited)", "silent", "tone-mapped PQ",
+ * "deinterlaced" or "film rebuilt (pulldown)", "from BT.601", "from full range".
+ * @param {any} e an episode's status
+ * @returns {string[]}
+ */
+export function formatTreatment(e) {
+  const done = [];
+  const l = e?.loudness;
+  const db = (n) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(1) : "?");
+  if (l?.method === "none") done.push("silent");
+  else if (l)
+    done.push(
+      `${db(l.input?.integrated)} → ${db(l.output?.integrated)} LUFS${l.method === "limited" ? " (limited)" : ""}`,
+    );
+  const p = e?.picture;
+  if (p?.toneMapped) done.push(`tone-mapped ${p.toneMapped.from === "smpte2084" ? "PQ" : "HLG"}`);
+  if (p?.deinterlaced) done.push(p.deinterlaced.pulldown ? "film rebuilt (pulldown)" : "deinterlaced");
+  const from = String(p?.convertedFrom ?? "");
+  if (/smpte170m|bt470bg|bt470m/.test(from)) done.push("from BT.601");
+  else if (from && !from.includes("full")) done.push(`from ${from.split(",")[0]}`);
+  if (from.includes("full range")) done.push("from full range");
+  return done;
+}

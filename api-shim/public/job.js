@@ -6,7 +6,15 @@
 import { cancelJob, getJob, getStatus, outputLink } from "./api.js";
 import { h, progressBar, replace, safeLink } from "./dom.js";
 import { codesIn, errorBox, meaning } from "./errors.js";
-import { finalPhases, formatBytes, formatDuration, formatQuality, formatStage, formatTime } from "./format.js";
+import {
+  finalPhases,
+  formatBytes,
+  formatDuration,
+  formatQuality,
+  formatStage,
+  formatTime,
+  formatTreatment,
+} from "./format.js";
 import { follow } from "./live.js";
 import { describeFile, livePod, outputPath, storedFiles } from "./outputs.js";
 import { playerSection } from "./player.js";
@@ -326,6 +334,7 @@ function episodeRow(i, asked, st, live) {
     st?.encoder ? `encoder ${st.encoder}` : "",
     st?.durationSecs !== undefined ? formatDuration(st.durationSecs) : "",
     st?.bytesOutput !== undefined ? formatBytes(st.bytesOutput) : "",
+    ...formatTreatment(st),
   ].filter(Boolean);
   return h(
     "tr",

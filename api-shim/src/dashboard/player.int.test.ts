@@ -172,7 +172,25 @@ describe.skipIf(missing.length > 0)(
         progress: 100,
         episodesSummary: "2/2",
         completedAt: new Date().toISOString(),
-        episodes: [episode(0, "Pilot"), episode(1, `Two ${XSS}`)],
+        episodes: [
+          {
+            ...episode(0, "Pilot"),
+            loudness: {
+              method: "linear",
+              gainDb: 7.4,
+              target: -16,
+              input: { integrated: -23.4 },
+              output: { integrated: -16 },
+            },
+          },
+          {
+            ...episode(1, `Two ${XSS}`),
+            picture: {
+              toneMapped: { from: "smpte2084", operator: "hable", peakNits: 1000 },
+              deinterlaced: { fieldOrder: "tff", detectedBy: "idet" },
+            },
+          },
+        ],
         output: {
           location: "s3://videos/watch/Season 1.mp4",
           durationSecs: 12,
@@ -207,6 +225,9 @@ describe.skipIf(missing.length > 0)(
       const chapters = page.locator(".chapters button");
       expect(await chapters.allTextContents()).toEqual(["0:00 1. Pilot", `0:06 2. Two ${XSS}`]);
       expect(await page.locator(".player img").count()).toBe(0);
+      // Each episode's row says what was done to it.
+      expect(await page.locator('tr[data-episode="0"]').textContent()).toContain("-23.4 → -16.0 LUFS");
+      expect(await page.locator('tr[data-episode="1"]').textContent()).toContain("tone-mapped PQ · deinterlaced");
       await chapters.nth(1).click();
       const at = await until("the seek to chapter 2", async () => {
         const t = await inPage<number>(`document.querySelector("#player-video").currentTime`);

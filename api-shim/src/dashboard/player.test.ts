@@ -1,7 +1,10 @@
-// The job page's player logic (public/outputs.js: seek-thumbnail cues, chapters), tested in Node
+// The job page's player logic (public/outputs.js: seek-thumbnail cues, chapters) and what it says was
+// done to each episode (format.js formatTreatment), tested in Node
 // against what the shim writes (outputs/thumbnails.ts) and the REST Job it reads.
 import { VideoJobStatus } from "@reel/crds";
 import { describe, expect, it } from "vitest";
+import { loudnessCell, pictureCell } from "../../../worker-image/src/cli/format.ts";
+import { formatTreatment } from "../../public/format.js";
 import { chapterList, cueAt, parseThumbnailVtt, thumbnailsPath, vttSeconds } from "../../public/outputs.js";
 import { parseThumbnailCues, writeThumbnailVtt } from "../outputs/thumbnails.ts";
 
@@ -75,5 +78,42 @@ describe("chapterList", () => {
       { index: 3, title: "Episode 4", start: 12.5 },
     ]);
     expect(chapterList({})).toEqual([]);
+  });
+});
+
+describe("formatTreatment", () => {
+  const episodes = [
+    {
+      loudness: {
+        method: "linear",
+        gainDb: 7.4,
+        target: -16,
+        input: { integrated: -23.4 },
+        output: { integrated: -16.02 },
+      },
+    },
+    { loudness: { method: "limited", gainDb: 25.8, target: -16, input: { integrated: -41.8 }, output: {} } },
+    { loudness: { method: "none", gainDb: 0, target: -16, input: {} } },
+    {
+      picture: {
+        toneMapped: { from: "smpte2084", operator: "hable", peakNits: 1000 },
+        deinterlaced: { fieldOrder: "tff", detectedBy: "idet" },
+      },
+    },
+    { picture: { deinterlaced: { fieldOrder: "bff", detectedBy: "probe", pulldown: true } } },
+    { picture: { convertedFrom: "bt470bg/bt709/bt470bg, full range" } },
+    { picture: { convertedFrom: "bt2020/bt2020-10/bt2020nc, limited range" } },
+    {},
+  ];
+
+  it("says what was done to each episode in the words of reel run's table", () => {
+    for (const e of episodes) {
+      const cli = [loudnessCell(e as never), pictureCell(e as never)].filter((c) => c !== "-");
+      expect(formatTreatment(e)).toEqual(
+        cli.flatMap((c) => (c.includes("LUFS") || c === "silent" ? [c] : c.split(", "))),
+      );
+    }
+    expect(formatTreatment(episodes[1])).toEqual(["-41.8 → ? LUFS (limited)"]);
+    expect(formatTreatment(episodes[3])).toEqual(["tone-mapped PQ", "deinterlaced"]);
   });
 });
