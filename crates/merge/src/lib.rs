@@ -44,9 +44,10 @@ pub struct MergeOptions {
     pub chapters: bool,
     /// The output's audio tracks, in order, each matched by language in every input (an input
     /// without it gets silence). `None`: every track the inputs have (one, unmatched by language,
-    /// when no input has more than one), the way the first input that has it marks it.
+    /// when no input has more than one audio track), the way the first input that has it marks it.
     pub audio_tracks: Option<Vec<TrackChoice>>,
-    /// The same for mov_text subtitle tracks (an input without one gets an empty track).
+    /// The same for mov_text subtitle tracks (an input without one gets an empty track); `None`:
+    /// one track per (language, occurrence) any input has.
     pub subtitle_tracks: Option<Vec<TrackChoice>>,
     /// moov before mdat, so players can start before the whole file arrives. Default true.
     pub faststart: bool,

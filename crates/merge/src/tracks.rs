@@ -83,10 +83,11 @@ fn nth(input: &Input, kind: TrackKind, language: &str, n: usize) -> Option<usize
         .map(|(i, _)| i)
 }
 
-/// Without a choice: one track when no input has more than one of the kind (today's single-track
-/// merge, languages not compared), else every (language, occurrence) any input has.
+/// Without a choice: one audio track when no input has more than one (today's single-track
+/// merge, languages not compared), else every (language, occurrence) any input has. Subtitles
+/// are always matched by language: an English and a Japanese one never share a track.
 fn auto(inputs: &[Input], kind: TrackKind) -> Vec<Slot> {
-    if inputs.iter().all(|i| kind.of(i).len() <= 1) {
+    if kind == TrackKind::Audio && inputs.iter().all(|i| kind.of(i).len() <= 1) {
         let sources: Vec<Option<usize>> = inputs
             .iter()
             .map(|i| (!kind.of(i).is_empty()).then_some(0))

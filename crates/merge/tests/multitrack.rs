@@ -317,3 +317,41 @@ fn joins_an_episode_whose_subtitle_track_holds_no_cue_without_choices() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn without_choices_subtitles_of_two_languages_stay_two_tracks() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = temp_dir("multitrack-sublangs");
+    let (e, j) = (dir.join("e.srt"), dir.join("j.srt"));
+    write_srt(&e, &[(0.2, 0.6, "hello")]);
+    write_srt(&j, &[(0.2, 0.6, "konnichiwa")]);
+    let (a, b) = (dir.join("a.mp4"), dir.join("b.mp4"));
+    make_episode(&a, 0.8, &[("eng", 440)], &[("eng", &e)], &[]);
+    make_episode(&b, 0.8, &[("jpn", 440)], &[("jpn", &j)], &[]);
+    let out = dir.join("out.mp4");
+    let inputs = [&a, &b]
+        .map(|p| MergeInput {
+            path: p.clone(),
+            title: None,
+        })
+        .to_vec();
+    let report = merge(&MergeOptions::new(inputs, &out), None, None).unwrap();
+    let tracks: Vec<(TrackKind, &str, Vec<usize>)> = report
+        .tracks
+        .iter()
+        .map(|t| (t.kind, t.language.as_str(), t.filled.clone()))
+        .collect();
+    // One audio track as before (languages not compared), one subtitle track per language.
+    assert_eq!(
+        tracks,
+        [
+            (TrackKind::Audio, "eng", vec![]),
+            (TrackKind::Subtitle, "eng", vec![1]),
+            (TrackKind::Subtitle, "jpn", vec![0])
+        ]
+    );
+    assert_eq!(decode_errors(&out), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
