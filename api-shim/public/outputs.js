@@ -114,9 +114,10 @@ export function cueAt(cues, secs) {
 
 /**
  * The merged file's chapters: the completed episodes in order, each starting where the previous
- * completed ones end (their status durationSecs), as the merge lays them out.
+ * completed ones end (their status durationSecs), as the merge lays them out. After an episode
+ * whose length the status lacks, starts are unknown (undefined) rather than guessed.
  * @param {any} job
- * @returns {{ index: number, title: string, start: number }[]}
+ * @returns {{ index: number, title: string, start: number | undefined }[]}
  */
 export function chapterList(job) {
   const asked = job?.spec?.episodes ?? [];
@@ -124,14 +125,13 @@ export function chapterList(job) {
     .filter((e) => e?.phase === "Completed" && Number.isInteger(e.index))
     .sort((a, b) => a.index - b.index);
   const chapters = [];
+  /** @type {number | undefined} */
   let start = 0;
   for (const e of done) {
-    chapters.push({
-      index: e.index,
-      title: String(e.title ?? asked[e.index]?.title ?? `Episode ${e.index + 1}`),
-      start,
-    });
-    start += Math.max(0, Number(e.durationSecs) || 0);
+    const title = String(e.title ?? asked[e.index]?.title ?? `Episode ${e.index + 1}`);
+    chapters.push({ index: e.index, title, start });
+    const secs = Number(e.durationSecs);
+    start = start !== undefined && Number.isFinite(secs) && secs >= 0 ? start + secs : undefined;
   }
   return chapters;
 }

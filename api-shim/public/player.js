@@ -76,22 +76,25 @@ export function playerSection(job, file, signal) {
 function chapterButtons(video, chapters) {
   if (!chapters.length) return null;
   const items = chapters.map((c, i) => {
+    // A chapter whose start the status cannot give is listed, not seekable.
+    const known = c.start !== undefined;
     const b = h(
       "button",
-      { type: "button", class: "chapter", "data-start": c.start },
-      h("span", { class: "chapter-time" }, formatDuration(c.start)),
-      " ",
+      { type: "button", class: "chapter", "data-start": c.start, disabled: !known },
+      known ? h("span", { class: "chapter-time" }, formatDuration(c.start)) : null,
+      known ? " " : null,
       h("span", { class: "chapter-title" }, `${i + 1}. ${c.title}`),
     );
     b.addEventListener("click", () => {
-      video.currentTime = c.start;
+      if (known) video.currentTime = c.start;
     });
     return h("li", {}, b);
   });
   video.addEventListener("timeupdate", () => {
     const t = video.currentTime;
     chapters.forEach((c, i) => {
-      const playing = t >= c.start && (i + 1 >= chapters.length || t < (chapters[i + 1]?.start ?? 0));
+      const next = chapters[i + 1]?.start;
+      const playing = c.start !== undefined && t >= c.start && (i + 1 >= chapters.length || t < (next ?? 0));
       items[i]?.querySelector("button")?.toggleAttribute("aria-current", playing);
     });
   });

@@ -259,6 +259,20 @@ describe.skipIf(missing.length > 0)(
       expect((await got.body()).equals(sheet)).toBe(true);
       expect(await page.locator(".player").textContent()).toContain("Episode posters are stored beside the output");
 
+      // A drag from 25 % to 60 % seeks as it goes: the video ends at 7.2 s (not 3 s, where it was pressed).
+      await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const dragged = await until("the drag's seek", async () => {
+        const t = await inPage<number>(`document.querySelector("#player-video").currentTime`);
+        return Math.abs(t - 7.2) < 0.1 ? t : undefined;
+      });
+      expect(dragged).toBeCloseTo(7.2, 1);
+      // Back to 75 % for the screenshot: the preview shows the 8–10 s tile.
+      await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2);
+      await tile.waitFor({ state: "visible" });
+
       const shot = join(shots, "job-player.png");
       await page.screenshot({ path: shot, fullPage: true });
       process.stderr.write(`dashboard screenshot: ${shot}\n`);

@@ -78,6 +78,14 @@ describe("chapterList", () => {
       { index: 3, title: "Episode 4", start: 12.5 },
     ]);
     expect(chapterList({})).toEqual([]);
+    // A completed episode without its length: the chapters after it have no known start.
+    const unknown = VideoJobStatus.parse({
+      episodes: [
+        { index: 0, phase: "Completed", progress: 100 },
+        { index: 1, phase: "Completed", progress: 100, durationSecs: 4 },
+      ],
+    });
+    expect(chapterList({ status: unknown }).map((c) => c.start)).toEqual([0, undefined]);
   });
 });
 
