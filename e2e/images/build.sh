@@ -9,8 +9,9 @@
 #   build.sh build   the three images (buildah bud --layers: a second run reuses every layer)
 #   build.sh facts   size, layers, user, what each holds, a read-only-root run of each (runc)
 #   build.sh all     the three in order (default)
-#   build.sh cold    drops the cached layers and images (the bases stay), then builds twice: the
-#                    first build is timed cold, the second (every layer cached) timed cached
+#   build.sh cold    drops the cached layers and images (the bases stay), then builds twice from one
+#                    context: the first build is timed cold, the second (every layer cached) cached
+#   build.sh cached  the three again from the last context, timed
 #
 # Everything lives under ${REEL_CACHE_DIR:-~/.cache/reel}/images (buildah's own storage root
 # included: nothing touches /var/lib/containers). Facts go to stdout and images/facts.json.
@@ -139,9 +140,9 @@ cmd_bases() {
 }
 
 # --- images ----------------------------------------------------------------------------------------
-build_args() {
+build_args() { # $1: the context (its .revision: the commit it was exported from)
   echo --build-arg "NODE_IMAGE=$node_image" --build-arg "RUST_IMAGE=$rust_image" \
-    --build-arg "DEBIAN_IMAGE=$debian_image" --build-arg "REVISION=$(git -C "$repo" rev-parse HEAD)"
+    --build-arg "DEBIAN_IMAGE=$debian_image" --build-arg "REVISION=$(cat "$1/.revision")"
   # The yt-dlp stage's pip checks TLS against its own CA list, which knows nothing of this machine's
   # egress proxy: during RUN steps only, /etc/xdg/pip (a folder pip reads its config from) holds a
   # pip.conf naming the machine's CA bundle. A bind mount: nothing of it is in any layer (facts.sh checks).
@@ -160,6 +161,7 @@ context() {
   local ctx="$cache/context" f
   rm -rf "$ctx" && mkdir -p "$ctx"
   git -C "$repo" archive HEAD | tar -C "$ctx" -xf -
+  git -C "$repo" rev-parse HEAD >"$ctx/.revision" # REVISION from here: HEAD moves while we build
   for f in "${dockerfiles[@]}" .dockerignore; do cp "$repo/$f" "$ctx/$f"; done
   echo "$ctx"
 }
@@ -171,7 +173,7 @@ cmd_build() {
   for name in "${names[@]}"; do
     t0="$(now)"
     # shellcheck disable=SC2046
-    B bud --layers --pull=never --isolation chroot $(build_args) -f "$ctx/${dockerfiles[$name]}" \
+    B bud --layers --pull=never --isolation chroot $(build_args "$ctx") -f "$ctx/${dockerfiles[$name]}" \
       -t "reel.local/reel-$name:0.1.0" "$ctx" >"$cache/logs/$name.log" 2>&1 ||
       { tail -30 "$cache/logs/$name.log" >&2; die "$name image failed (log $cache/logs/$name.log)"; }
     t1="$(now)"
@@ -190,6 +192,11 @@ cmd_cold() {
 case "${1:-all}" in
 bases) cmd_bases ;;
 build) cmd_build cached ;;
+cached) # again from the last context (cold's): every layer should come from the cache
+  ctx_dir="$cache/context"
+  [ -f "$ctx_dir/.revision" ] || die "no context from an earlier build"
+  cmd_build cached
+  ;;
 facts) bash "$here/facts.sh" ;;
 cold)
   cmd_bases
@@ -204,5 +211,5 @@ all)
   cmd_build cached
   bash "$here/facts.sh"
   ;;
-*) die "usage: build.sh [bases|build|facts|cold|all]" ;;
+*) die "usage: build.sh [bases|build|facts|cold|cached|all]" ;;
 esac

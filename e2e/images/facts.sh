@@ -41,6 +41,14 @@ ro_run() {
   return "$code"
 }
 
+size_of() { # $1 image: bytes of its unpacked root filesystem
+  local c bytes
+  c="$(B from --pull=never "$1")"
+  bytes="$(du -sb "$(B mount "$c")" | cut -f1)"
+  B umount "$c" >/dev/null && B rm "$c" >/dev/null
+  echo "$bytes"
+}
+
 contents() { # $1 image: one line per thing it holds
   ro_run "$1" /tmp 120 sh -c '
     echo "node $(node --version)"
@@ -58,7 +66,7 @@ printf '%-9s %9s %7s %12s %14s %10s\n' image "size MiB" layers user "cold/cached
 for name in "${names[@]}"; do
   image="reel.local/reel-$name:0.1.0"
   B inspect --type image "$image" >/dev/null 2>&1 || die "$image not built (build.sh build)"
-  size="$(B images --json "$image" | jq '.[0].size')"
+  size="$(size_of "$image")"
   layers="$(B inspect --type image --format '{{len .OCIv1.RootFS.DiffIDs}}' "$image")"
   user="$(B inspect --type image --format '{{.OCIv1.Config.User}}' "$image")"
   cold="$(awk -v n="$name" '$1 == n && $2 == "cold" {print $3}' "$cache/timings" 2>/dev/null | tail -1)"
@@ -72,7 +80,8 @@ for name in "${names[@]}"; do
   else
     entry="$([ "$name" = operator ] && echo operator/src/main.ts || echo api-shim/src/main.ts)"
     ro_out="$(ro_run "$image" /tmp 20 node "$entry")" && ro="exit 0" || ro="exit $?"
-    ro_tail="$(tail -3 <<<"$ro_out" | cut -c1-300)"
+    # no apiserver in a runc run: the first error line says how far it got
+    ro_tail="$(grep -m1 '^Error' <<<"$ro_out" || tail -3 <<<"$ro_out" | cut -c1-300)"
   fi
   printf '%-9s %9.0f %7s %12s %14s %10s\n' "$name" "$(echo "$size / 1048576" | bc -l)" "$layers" "$user" "${cold:-?}/${cached:-?}" "$ro" >&2
   json_facts="$(jq --arg n "$name" --argjson size "$size" --argjson layers "$layers" --arg user "$user" \
