@@ -72,6 +72,21 @@ describe("claimPartial", () => {
     }
   });
 
+  it("gives exactly one of several fetches of one URL started at once the stable name", async () => {
+    const tmp = await makeTempDir("reel-claim-");
+    try {
+      for (let round = 0; round < 20; round++) {
+        const claims = await Promise.all([1, 2, 3].map(() => claimPartial(tmp.dir, "http://x/same.mp4")));
+        expect(claims.filter((c) => c.resumable)).toHaveLength(1);
+        expect(new Set(claims.map((c) => c.path)).size).toBe(3);
+        await Promise.all(claims.map((c) => c.release(true)));
+        expect(await readdir(tmp.dir)).toEqual([]);
+      }
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
   it("takes over the lock of a process that died", async () => {
     const tmp = await makeTempDir("reel-claim-");
     try {

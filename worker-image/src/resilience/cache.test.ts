@@ -22,6 +22,17 @@ describe("DiskCache", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it("takes several writes of one entry at once (one URL listed three times), leaving no temporary file", async () => {
+    dir = await mkdtemp(join(tmpdir(), "reel-cache-"));
+    const cache = new DiskCache(dir);
+    const url = "https://cdn.example.com/same.mp4";
+    for (let round = 0; round < 20; round++) {
+      await Promise.all([1, 2, 3].map((n) => cache.set("probe", url, { n }, 60)));
+    }
+    expect([1, 2, 3]).toContainEqual((await cache.get<{ n: number }>("probe", url))?.n);
+    expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
   it("treats a torn entry as a miss", async () => {
     dir = await mkdtemp(join(tmpdir(), "reel-cache-"));
     const cache = new DiskCache(dir);

@@ -1,7 +1,7 @@
 // Source metadata (yt-dlp info, probe results) cached by URL, so a retried or re-run episode does
 // not extract or probe the same source again. On local disk for `reel run`; in Redis when the
 // worker runs in a cluster (redis-cache.ts). Values are JSON; entries expire.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -50,7 +50,9 @@ export class DiskCache implements MetadataCache {
   async set<T>(kind: string, key: string, value: T, ttlSecs: number): Promise<void> {
     await mkdir(this.#dir, { recursive: true });
     const path = this.#path(kind, key);
-    const tmp = `${path}.${process.pid}.tmp`;
+    // One temporary name per write, not per process: two episodes of one source (the same URL listed
+    // twice) write the same entry at once, and a shared name made one rename fail with ENOENT.
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     const entry: Entry<T> = { expiresAt: this.#now() + ttlSecs * 1000, value };
     await writeFile(tmp, JSON.stringify(entry));
     await rename(tmp, path); // atomic: a concurrent reader sees the old entry or the new one
