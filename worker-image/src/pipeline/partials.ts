@@ -59,25 +59,42 @@ const ours = new Set<string>();
 
 /** Takes `path` (an O_EXCL create holding our pid); a lock whose process is gone is taken over. */
 async function lock(path: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await fs.writeFile(path, String(process.pid), { flag: "wx" });
-      ours.add(path);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      if (await lockHeld(path)) return false;
-      await fs.rm(path, { force: true });
+  // Another fetch of this process holds it, or is taking it: checked and marked before any await, so
+  // fetches of one process never interleave here (one used to read the other's lock file between its
+  // creation and its pid, call it a dead process's, and take the same name).
+  if (ours.has(path)) return false;
+  ours.add(path);
+  let taken = false;
+  try {
+    for (let attempt = 0; attempt < 2 && !taken; attempt++) {
+      try {
+        await fs.writeFile(path, String(process.pid), { flag: "wx" });
+        taken = true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        if (await lockHeld(path)) break;
+        await fs.rm(path, { force: true });
+      }
     }
+    return taken;
+  } finally {
+    if (!taken) ours.delete(path);
   }
-  return false;
 }
 
 async function lockHeld(path: string): Promise<boolean> {
   const pid = Number.parseInt(await fs.readFile(path, "utf8").catch(() => ""), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  // A restarted container often gets the pid its predecessor had.
-  if (pid === process.pid) return ours.has(path);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    // No pid yet: another process created it a moment ago and is writing its pid; torn when old.
+    const age = await fs.stat(path).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => Number.POSITIVE_INFINITY,
+    );
+    return age < 5000;
+  }
+  // Our pid but not a fetch of ours (those are caught before): a restarted container's predecessor,
+  // which often had the pid we have now.
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;
