@@ -105,6 +105,21 @@ export interface VideoJob {
        * Channel layout of every episode (mono and 5.1 sources are mixed to it); 48 kHz AAC.
        */
       layout: "stereo" | "5.1";
+      /**
+       * The output's audio tracks by language, in this order (ISO 639-2), in every episode; absent: the source's default track alone.
+       *
+       * @minItems 1
+       * @maxItems 8
+       */
+      languages?: string[];
+      /**
+       * The track players start with: one of languages (the first when absent).
+       */
+      default?: string;
+      /**
+       * An episode without one of the languages: silence (the default) gives it a silent track of its length; fail fails the episode (REEL_AUDIO_LANGUAGE_MISSING).
+       */
+      missing?: "silence" | "fail";
     };
     /**
      * tonemap: every episode SDR BT.709 8-bit (HDR sources tone-mapped); keep: HDR10 (BT.2020 PQ 10-bit with mastering metadata, SDR sources mapped into it), hevc or av1 on the CPU.

@@ -46,6 +46,8 @@ export const errorCodes = {
     "The source is not playable media (empty, truncated, not a video, or a playlist disguised as media); check the URL points at the video itself.",
   REEL_SOURCE_TRUNCATED:
     "The source ends before the length its header claims (cut at the origin or an incomplete upload): less was decoded than announced. Fix the source, or set merge.allowPartial to keep what was decoded (status then carries a warning).",
+  REEL_AUDIO_LANGUAGE_MISSING:
+    "The source has no audio track in a language that spec.audio.languages asks for, and spec.audio.missing is fail; use a source with that language, or set audio.missing: silence to give the episode a silent track.",
   REEL_MEDIA_LIMITS:
     "The media exceeds a limit (dimensions, duration or stream count); use a smaller source or ask the operator to raise the limit.",
   REEL_FFMPEG_MISSING:
@@ -198,6 +200,7 @@ export const badInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "REEL_JOB_INVALID",
   "REEL_MEDIA_INVALID",
   "REEL_SOURCE_TRUNCATED",
+  "REEL_AUDIO_LANGUAGE_MISSING",
   "REEL_MEDIA_LIMITS",
   "REEL_QUALITY_TARGET_UNREACHABLE",
   "REEL_WORKER_ENV_INVALID",

@@ -60,6 +60,10 @@ describe("parseVideoJob", () => {
     ["an SSIM target of 98", { compression: { targetQuality: { metric: "ssim", score: 98 } } }, "between 0 and 1"],
     ["a tag with a space", { tags: ["two words"] }, "spec.tags.0"],
     ["a bad secret name", { output: { s3: { bucket: "videos", credentialsSecret: "Bad_Name" } } }, "credentialsSecret"],
+    ["a two-letter audio language", { audio: { languages: ["en"] } }, "spec.audio.languages.0"],
+    ["an audio language twice", { audio: { languages: ["eng", "eng"] } }, "each language once"],
+    ["an audio default not asked for", { audio: { languages: ["jpn"], default: "eng" } }, "spec.audio.default"],
+    ["an unknown audio.missing", { audio: { languages: ["jpn"], missing: "skip" } }, "spec.audio.missing"],
   ])("refuses %s, naming the field", (_name, spec, expected) => {
     const issues = issuesOf(withSpec(spec));
     expect(issues.join("\n")).toContain(expected);
@@ -71,6 +75,16 @@ describe("parseVideoJob", () => {
     const job = parseVideoJob(parse(text));
     expect(job.spec.episodes).toHaveLength(4);
     expect(job.spec.output.s3?.bucket).toBe("videos");
+  });
+
+  it("keeps audio languages in the order asked, with their default and missing rule", () => {
+    const job = parseVideoJob(withSpec({ audio: { languages: ["jpn", "eng"], default: "eng", missing: "fail" } }));
+    expect(job.spec.audio).toMatchObject({
+      languages: ["jpn", "eng"],
+      default: "eng",
+      missing: "fail",
+      layout: "stereo",
+    });
   });
 
   it("refuses a wrong apiVersion", () => {

@@ -106,13 +106,39 @@ export const Loudness = z.object({
   truePeak: z.number().min(-9).max(0).default(-1.5).describe("True-peak ceiling in dBTP."),
 });
 
-export const Audio = z.object({
-  loudness: Loudness.default({ mode: "normalize", integrated: -16, truePeak: -1.5 }),
-  layout: z
-    .enum(["stereo", "5.1"])
-    .default("stereo")
-    .describe("Channel layout of every episode (mono and 5.1 sources are mixed to it); 48 kHz AAC."),
-});
+/** An ISO 639-2 language code, lower case ("jpn", "eng"; "ger" and "deu" both name German). */
+export const Language = z
+  .string()
+  .regex(/^[a-z]{3}$/, "must be an ISO 639-2 code of three lower-case letters, e.g. jpn or eng");
+
+export const Audio = z
+  .object({
+    loudness: Loudness.default({ mode: "normalize", integrated: -16, truePeak: -1.5 }),
+    layout: z
+      .enum(["stereo", "5.1"])
+      .default("stereo")
+      .describe("Channel layout of every episode (mono and 5.1 sources are mixed to it); 48 kHz AAC."),
+    languages: z
+      .array(Language)
+      .min(1)
+      .max(8)
+      .refine((l) => new Set(l).size === l.length, "each language once")
+      .optional()
+      .describe(
+        "The output's audio tracks by language, in this order (ISO 639-2), in every episode; absent: the source's default track alone.",
+      ),
+    default: Language.optional().describe("The track players start with: one of languages (the first when absent)."),
+    missing: z
+      .enum(["silence", "fail"])
+      .optional()
+      .describe(
+        "An episode without one of the languages: silence (the default) gives it a silent track of its length; fail fails the episode (REEL_AUDIO_LANGUAGE_MISSING).",
+      ),
+  })
+  .refine((a) => a.default === undefined || (a.languages ?? []).includes(a.default), {
+    message: "audio.default must be one of audio.languages",
+    path: ["default"],
+  });
 
 const DURATION = /^([0-9]+(s|m|h|d))+$/;
 const UNIT_SECS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
