@@ -19,7 +19,9 @@ if ! $run_only; then
     [/usr/lib/postgresql/15/bin/initdb]=postgresql [chromium]=chromium [lua5.1]=lua5.1 [lua5.4]=lua5.4
     # level L5 (e2e/l5): a real container runtime, and the tools that build the worker image without a registry
     [containerd]=containerd [runc]=runc [/usr/lib/cni/bridge]=containernetworking-plugins [debootstrap]=debootstrap
-    [umoci]=umoci)
+    [umoci]=umoci
+    # the three images from their Dockerfiles (e2e/images/build.sh, .ci/run) and their facts
+    [buildah]=buildah [jq]=jq [bc]=bc)
 fi
 missing=()
 for cmd in "${!pkgs[@]}"; do

@@ -12,6 +12,8 @@
 #   build.sh cold    drops the cached layers and images (the bases stay), then builds twice from one
 #                    context: the first build is timed cold, the second (every layer cached) cached
 #   build.sh cached  the three again from the last context, timed
+#   build.sh ci      .ci/run's step: bases (when missing), the three from HEAD, facts, then a prune of
+#                    the unused layers when the storage passed REEL_IMAGES_KEEP_GB (40); prints its times
 #
 # Everything lives under ${REEL_CACHE_DIR:-~/.cache/reel}/images (buildah's own storage root
 # included: nothing touches /var/lib/containers). Facts go to stdout and images/facts.json.
@@ -116,6 +118,10 @@ EOF
 base_rust() {
   has_image "$rust_image" && return 0
   local ctx="$cache/bases/rust-context" tc
+  if [ ! -x "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$rust_toolchain/bin/rustc" ] && command -v rustup >/dev/null; then
+    log "rustup toolchain install $rust_toolchain (the Dockerfiles' rust:1.95.0 base is made from it)"
+    rustup toolchain install "$rust_toolchain" --profile minimal >&2
+  fi
   tc="$(readlink -f "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$rust_toolchain")"
   [ -x "$tc/bin/rustc" ] || die "Rust toolchain $rust_toolchain not found in ${RUSTUP_HOME:-$HOME/.rustup}"
   rm -rf "$ctx" && mkdir -p "$ctx/cargo/bin" "$ctx/rustup/toolchains/$rust_toolchain"
@@ -182,6 +188,31 @@ cmd_build() {
   done
 }
 
+# CI keeps the storage between runs (every unchanged layer is reused: a commit that changes no
+# package.json, lock or crates/ file skips npm ci and the addon's release build), but each commit
+# adds its changed layers. Past the limit the untagged layers go (the next build is cold after the
+# shared builder stage); the bases and the three tagged images stay.
+prune_when_large() {
+  local gb
+  gb="$(du -s --block-size=1G "$cache/storage-$driver" | cut -f1)"
+  if [ "$gb" -gt "${REEL_IMAGES_KEEP_GB:-40}" ]; then
+    log "storage holds $gb GB (> ${REEL_IMAGES_KEEP_GB:-40}): pruning the unused layers"
+    B rmi --prune >/dev/null 2>&1 || true
+  fi
+}
+
+cmd_ci() {
+  local t0 t1 t2
+  t0="$(now)"
+  cmd_bases
+  t1="$(now)"
+  cmd_build ci
+  t2="$(now)"
+  bash "$here/facts.sh" >/dev/null
+  prune_when_large
+  log "ci: bases $(secs "$t0" "$t1") s, images $(secs "$t1" "$t2") s, facts $(secs "$t2" "$(now)") s, total $(secs "$t0" "$(now)") s"
+}
+
 cmd_cold() {
   local name
   for name in "${names[@]}"; do B rmi -f "reel.local/reel-$name:0.1.0" >/dev/null 2>&1 || true; done
@@ -198,6 +229,7 @@ cached) # again from the last context (cold's): every layer should come from the
   cmd_build cached
   ;;
 facts) bash "$here/facts.sh" ;;
+ci) cmd_ci ;;
 cold)
   cmd_bases
   cmd_cold
@@ -211,5 +243,5 @@ all)
   cmd_build cached
   bash "$here/facts.sh"
   ;;
-*) die "usage: build.sh [bases|build|facts|cold|cached|all]" ;;
+*) die "usage: build.sh [bases|build|facts|cold|cached|ci|all]" ;;
 esac

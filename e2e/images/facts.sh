@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The facts of the three images build.sh made: size, layers, user, build times (cold and cached,
-# from the last `build.sh cold`), what each holds (ffmpeg, the pinned yt-dlp, Node, the Rust addon),
-# and a run of each under runc with a read-only root filesystem and only the emptyDirs the chart
-# mounts writable (the worker runs `reel demo` to the merged file; the operator and the shim start
+# from the last `build.sh cold`; last: the latest build of any kind), the commit each was built from
+# (its revision label), what each holds (ffmpeg, the pinned yt-dlp, Node, the Rust addon), and a run
+# of each under runc with a read-only root filesystem and only the emptyDirs the chart mounts
+# writable (the worker runs `reel demo` to the merged file; the operator and the shim start
 # their entrypoint, which stops at the missing apiserver/database). Prints a table, writes
 # ${REEL_CACHE_DIR:-~/.cache/reel}/images/facts.json. Needs root and runc.
 set -euo pipefail
@@ -69,8 +70,10 @@ for name in "${names[@]}"; do
   size="$(size_of "$image")"
   layers="$(B inspect --type image --format '{{len .OCIv1.RootFS.DiffIDs}}' "$image")"
   user="$(B inspect --type image --format '{{.OCIv1.Config.User}}' "$image")"
+  revision="$(B inspect --type image --format '{{index .OCIv1.Config.Labels "org.opencontainers.image.revision"}}' "$image")"
   cold="$(awk -v n="$name" '$1 == n && $2 == "cold" {print $3}' "$cache/timings" 2>/dev/null | tail -1)"
   cached="$(awk -v n="$name" '$1 == n && $2 == "cached" {print $3}' "$cache/timings" 2>/dev/null | tail -1)"
+  last="$(awk -v n="$name" '$1 == n {print $2 " " $3}' "$cache/timings" 2>/dev/null | tail -1)"
   log "$image: contents (read-only root, /tmp tmpfs)"
   held="$(contents "$image")" || die "$image: contents run failed: $held"
   if [ "$name" = worker ]; then
@@ -84,9 +87,9 @@ for name in "${names[@]}"; do
     ro_tail="$(grep -m1 '^Error' <<<"$ro_out" || tail -3 <<<"$ro_out" | cut -c1-300)"
   fi
   printf '%-9s %9.0f %7s %12s %14s %10s\n' "$name" "$(echo "$size / 1048576" | bc -l)" "$layers" "$user" "${cold:-?}/${cached:-?}" "$ro" >&2
-  json_facts="$(jq --arg n "$name" --argjson size "$size" --argjson layers "$layers" --arg user "$user" \
-    --arg cold "${cold:-}" --arg cached "${cached:-}" --arg held "$held" --arg ro "$ro" --arg tail "$ro_tail" \
-    '.[$n] = { bytes: $size, layers: $layers, user: $user, buildSecs: { cold: $cold, cached: $cached },
+  json_facts="$(jq --arg n "$name" --argjson size "$size" --argjson layers "$layers" --arg user "$user" --arg revision "$revision" \
+    --arg cold "${cold:-}" --arg cached "${cached:-}" --arg last "${last:-}" --arg held "$held" --arg ro "$ro" --arg tail "$ro_tail" \
+    '.[$n] = { bytes: $size, layers: $layers, user: $user, revision: $revision, buildSecs: { cold: $cold, cached: $cached, last: $last },
       contents: ($held | split("\n")), readOnlyRun: { result: $ro, tail: ($tail | split("\n")) } }' <<<"$json_facts")"
 done
 echo "$json_facts" | tee "$cache/facts.json"
