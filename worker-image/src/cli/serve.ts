@@ -23,6 +23,8 @@ export interface ServeOptions {
   host?: string;
   /** Paths answered with a 302 to the given URL. */
   redirects?: Record<string, string>;
+  /** Send a strong ETag made of the file's size and mtime, as many CDNs and nginx do. */
+  etag?: boolean;
 }
 
 export async function serveDir(root: string, opts: ServeOptions = {}): Promise<StaticServer> {
@@ -36,6 +38,10 @@ export async function serveDir(root: string, opts: ServeOptions = {}): Promise<S
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) return void res.writeHead(404).end();
     const type = TYPES[extname(path)] ?? "application/octet-stream";
+    const validators = {
+      "last-modified": info.mtime.toUTCString(),
+      ...(opts.etag ? { etag: `"${info.size.toString(16)}-${info.mtimeMs.toString(16)}"` } : {}),
+    };
     const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "");
     let start = 0;
     let end = info.size - 1;
@@ -48,14 +54,14 @@ export async function serveDir(root: string, opts: ServeOptions = {}): Promise<S
         "content-length": end - start + 1,
         "content-range": `bytes ${start}-${end}/${info.size}`,
         "accept-ranges": "bytes",
-        "last-modified": info.mtime.toUTCString(),
+        ...validators,
       });
     } else {
       res.writeHead(200, {
         "content-type": type,
         "content-length": info.size,
         "accept-ranges": "bytes",
-        "last-modified": info.mtime.toUTCString(),
+        ...validators,
       });
     }
     if (req.method === "HEAD") return void res.end();

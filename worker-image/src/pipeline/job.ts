@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { failedEpisodesSummary, ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
+import { encodeSettings } from "@reel/crds/reuse";
 import { episodeTitle, sourceFacts } from "../fetch/facts.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import { episodeFileName, mergedFileName, previewNames, safeName } from "../output/names.ts";
@@ -37,6 +38,8 @@ export interface EpisodeResult {
   route?: Fetched["route"];
   /** The episode was split for parallel pods (EpisodeOptions.split took it over): its segment count. */
   splitSegments?: number;
+  /** The source's validator at download (Fetched.validator): recorded with the staged episode for reuse. */
+  validator?: string;
 }
 
 export interface JobResult {
@@ -50,17 +53,8 @@ export interface JobResult {
   ytDlpVersion?: string;
 }
 
-/** The settings that change an encode's bytes. */
-export function encodeSettings(spec: VideoJobSpec) {
-  return {
-    v: 4, // 2: SSIM is of the luma plane; 3: loudness, colour, scan; 4: x265 without its settings SEI
-    quality: spec.quality,
-    codec: spec.codec,
-    compression: spec.compression,
-    audio: spec.audio,
-    gpu: spec.gpu.policy,
-  };
-}
+/** The settings that change an encode's bytes: one definition with the operator's reuse (crds/src/reuse.ts). */
+export { encodeSettings };
 
 /** With the source's content hash, the settings key the encode cache. */
 export function encodeKey(sourceHash: string, spec: VideoJobSpec): string {
@@ -253,7 +247,8 @@ export async function processEpisode(
     status.phase = "Completed";
     status.progress = 100;
     status.finishedAt = now().toISOString();
-    return { status, encodedPath, probe, key, route: fetched.route };
+    const validator = fetched.validator ? { validator: fetched.validator } : {};
+    return { status, encodedPath, probe, key, route: fetched.route, ...validator };
   } catch (err) {
     const e = ReelError.from(err, "REEL_FFMPEG_FAILED", `episode ${index + 1}`);
     status.phase = signal.aborted ? "Cancelled" : "Failed";
@@ -289,7 +284,10 @@ export async function mergeEncoded(
     signal: o.signal,
     progress: (f) => o.emit({ type: "merge", progress: Math.round(f * 100) }),
   };
-  const mismatches = await o.stages.compatible(inputs.map((i) => i.path));
+  const mismatches = await o.stages.compatible(
+    inputs.map((i) => i.path),
+    o.spec,
+  );
   if (mismatches.length) {
     const odd = new Set(mismatches.map((m) => m.input));
     const reference = inputs[0]?.path as string;
@@ -306,11 +304,14 @@ export async function mergeEncoded(
         return { ...input, path: out };
       }),
     );
-    const left = await o.stages.compatible(inputs.map((i) => i.path));
+    const left = await o.stages.compatible(
+      inputs.map((i) => i.path),
+      o.spec,
+    );
     if (left.length) throw new ReelError("REEL_MERGE_MISMATCH", mismatchMessage(inputs, left));
   }
   const joined = inputs.map(({ path, title }) => ({ path, title }));
-  return o.stages.merge(joined, output, o.spec.merge.chapters, mctx);
+  return o.stages.merge(joined, output, o.spec.merge.chapters, mctx, o.spec);
 }
 
 /** One merge input: an encoded episode, with its place in the job when known (for messages). */

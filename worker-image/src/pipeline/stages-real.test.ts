@@ -128,6 +128,27 @@ describe("direct downloads", () => {
     }
   });
 
+  it("records the origin's ETag and length as the source's validator, and none without an ETag", async () => {
+    const tmp = await makeTempDir("reel-validator-");
+    const tagged = await serveDir(tmp.dir, { host: "127.0.0.2", etag: true });
+    const plain = await serveDir(tmp.dir, { host: "127.0.0.2" });
+    try {
+      await writeFile(join(tmp.dir, "a.mp4"), randomBytes(300_000));
+      const stages = stagesFor(tmp.dir);
+      await mkdir(join(tmp.dir, "r1"));
+      await mkdir(join(tmp.dir, "r2"));
+      const head = await fetch(`${tagged.origin}/a.mp4`, { method: "HEAD" });
+      const got = await stages.fetch(`${tagged.origin}/a.mp4`, join(tmp.dir, "r1"), spec(tagged.origin), ctx);
+      expect(got.validator).toBe(`etag ${head.headers.get("etag")} length 300000`);
+      const bare = await stages.fetch(`${plain.origin}/a.mp4`, join(tmp.dir, "r2"), spec(plain.origin), ctx);
+      expect(bare.validator).toBeUndefined();
+    } finally {
+      await tagged.close();
+      await plain.close();
+      await tmp.cleanup();
+    }
+  });
+
   it("fetches one URL three times at once: all complete, no control file stays", async () => {
     const tmp = await makeTempDir("reel-same-url-");
     const server = await serveDir(tmp.dir, { host: "127.0.0.2" });

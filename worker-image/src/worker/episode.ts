@@ -46,6 +46,11 @@ export interface EpisodeRecord {
   sha256: string;
   status: EpisodeStatus;
   ytDlp?: string;
+  /**
+   * The source's validator at download (crds sourceValidator), absent when the origin gave none:
+   * the operator lets another VideoJob reuse this episode only while the source still answers it.
+   */
+  sourceValidator?: string;
 }
 
 /** The result an episode pod reports (the contract with the operator lives in crds/src/worker-result.ts). */
@@ -149,7 +154,15 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   if (env.encoderHint && !r.status.encoder?.startsWith(env.encoderHint)) {
     log.warn({ encoder: r.status.encoder, encoderHint: env.encoderHint }, "encoded with another encoder than planned");
   }
-  return stageEncoded(env, ctx, { key, encodedPath: r.encodedPath, encodeKey: r.key, status: r.status, ytDlp });
+  const validator = r.validator;
+  return stageEncoded(env, ctx, {
+    key,
+    encodedPath: r.encodedPath,
+    encodeKey: r.key,
+    status: r.status,
+    ytDlp,
+    validator,
+  });
 }
 
 /** A staging that already holds this episode (or its split) for the same request: answered, nothing redone. */
@@ -242,7 +255,14 @@ async function cutAndStage(
 async function stageEncoded(
   env: EpisodeEnv,
   ctx: PodContext,
-  r: { key: string; encodedPath: string; encodeKey: string; status: EpisodeStatus; ytDlp: string | undefined },
+  r: {
+    key: string;
+    encodedPath: string;
+    encodeKey: string;
+    status: EpisodeStatus;
+    ytDlp: string | undefined;
+    validator: string | undefined;
+  },
 ): Promise<EpisodeOutcome> {
   const { index } = env.episode;
   const { log, staging, stages, signal, progress } = ctx;
@@ -264,6 +284,7 @@ async function stageEncoded(
     sha256,
     status,
     ...(r.ytDlp ? { ytDlp: r.ytDlp } : {}),
+    ...(r.validator ? { sourceValidator: r.validator } : {}),
   };
   await putJson(staging, ctx.scratch, episodeRecordFile(index), record);
   progress.report({ index, stage: "done", fraction: 1 });
