@@ -62,6 +62,11 @@ export const ConfigSchema = z.object({
   REEL_METRICS_HOST: z.string().default("0.0.0.0"),
   /** Redis for fine-grained episode progress from the workers (optional). */
   REEL_REDIS_URL: z.string().optional(),
+  /**
+   * Worker pods log in to Redis as their namespace's ACL user (operator/src/redis/): "false" only for
+   * a Redis without ACLs (before 6.0), where every pod can write every tenant's progress.
+   */
+  REEL_REDIS_WORKER_ACL: bool.default(true),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** Server-side encryption the workers ask on every S3 write: "" (bucket default), AES256, aws:kms. */
   REEL_S3_SSE: z.string().default(""),

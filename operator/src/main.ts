@@ -7,6 +7,8 @@ import { KubeApi, loadKubeConfig } from "./kube/api.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { redisProgressSource } from "./reconcile/progress.ts";
+import { workerRedisUrl } from "./redis/acl.ts";
+import { startWorkerAccess } from "./redis/start.ts";
 import { startServer } from "./server.ts";
 
 export interface RunningOperator {
@@ -27,7 +29,11 @@ function planSettings(config: Config): Settings {
     ttlSecondsAfterFinished: config.REEL_TTL_AFTER_FINISHED_SECONDS,
     kueueQueue: config.REEL_KUEUE_QUEUE,
     egressAllow: config.REEL_EGRESS_ALLOW,
-    redisUrl: config.REEL_REDIS_URL,
+    ...(config.REEL_REDIS_URL
+      ? config.REEL_REDIS_WORKER_ACL
+        ? { redisUrl: workerRedisUrl(config.REEL_REDIS_URL), workerRedisAcl: true }
+        : { redisUrl: config.REEL_REDIS_URL }
+      : {}),
     maxRunningPerNamespace: config.REEL_MAX_RUNNING_PER_NAMESPACE,
     installation: config.installation,
     resources: config.resources,
@@ -108,12 +114,17 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
         (err) => log.debug({ err: err.message }, "redis progress"),
       )
     : undefined;
+  const access =
+    config.REEL_REDIS_URL && config.REEL_REDIS_WORKER_ACL
+      ? startWorkerAccess(config.REEL_REDIS_URL, api, log, () => controller?.videojobs.values() ?? [])
+      : undefined;
   const startController = async () => {
     controller = new Controller({
       ...controllerOptions(config),
       api,
       log,
       metrics,
+      ...(access ? { workerAccess: (ns: string) => access.ensure(ns) } : {}),
       ...(progress ? { progress: (key: string, n: number) => progress.read(key, n) } : {}),
       ...(tracing ? { tracing } : {}),
     });
@@ -163,6 +174,7 @@ export async function startOperator(config: Config): Promise<RunningOperator> {
       await leader?.stop();
       server.close();
       await progress?.close();
+      access?.close();
       await api.close();
       // Reconcile spans still queued leave now.
       await tracing

@@ -2,6 +2,7 @@
 export * from "./exit-codes.ts";
 export * from "./names.ts";
 export * from "./progress.ts";
+export * from "./redis-access.ts";
 export * from "./rest.ts";
 export * from "./staging.ts";
 export * from "./worker-env.ts";

@@ -104,4 +104,15 @@ describe("the worker env contract (the operator builds it, the worker parses it)
     expect(() => parseWorkerEnvVars(env)).toThrow(WorkerEnvError);
     expect(() => parseWorkerEnvVars(env)).toThrow(message);
   });
+
+  it("reads the namespace's Redis user, both halves from the Secret, or names the missing half", () => {
+    const built = asRecord(buildWorkerEnv({ ...common, mode: "episode", episode: { index: 0, url: "u" } }));
+    const back = parseWorkerEnvVars({ ...built, REEL_REDIS_USERNAME: "reel-w-media", REEL_REDIS_PASSWORD: "pw" });
+    expect(back.redisAuth).toEqual({ username: "reel-w-media", password: "pw" });
+    expect(parseWorkerEnvVars(built).redisAuth).toBeUndefined();
+    expect(() => parseWorkerEnvVars({ ...built, REEL_REDIS_USERNAME: "reel-w-media" })).toThrow(
+      /REEL_REDIS_PASSWORD: missing/,
+    );
+    expect(() => parseWorkerEnvVars({ ...built, REEL_REDIS_PASSWORD: "pw" })).toThrow(/REEL_REDIS_USERNAME: missing/);
+  });
 });

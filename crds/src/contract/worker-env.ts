@@ -12,7 +12,10 @@
 //   REEL_EGRESS_ALLOW      comma-separated CIDRs opened past the egress guard (may be empty)
 //   REEL_CACHE_DIR         scratch (an emptyDir); the root filesystem may be read-only
 //   REEL_TERMINATION_LOG   where the one-line JSON result goes (/dev/termination-log)
-//   REEL_REDIS_URL         optional: live progress is published there (contract/progress.ts)
+//   REEL_REDIS_URL         optional: live progress is published there (contract/progress.ts); never
+//                          with credentials in it
+//   REEL_REDIS_USERNAME, REEL_REDIS_PASSWORD  by secretKeyRef (Secret reel-redis-worker, contract/
+//                          redis-access.ts): the namespace's Redis user, unless redis.workerAcl is off
 //   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY  by secretKeyRef: the output's S3 keys (or, with a
 //                          volume output, an s3:// episode's own Secret's)
 //   REEL_SOURCE_AWS_ACCESS_KEY_ID, REEL_SOURCE_AWS_SECRET_ACCESS_KEY  by secretKeyRef, episode pods
@@ -52,6 +55,12 @@ interface Common {
   cacheDir: string;
   terminationLog: string;
   redisUrl?: string;
+}
+
+/** The namespace's Redis user, read from the pod env (the operator sets it by secretKeyRef only). */
+export interface RedisAuth {
+  username: string;
+  password: string;
 }
 
 export interface EpisodePodEnv extends Common {
@@ -126,6 +135,8 @@ const CommonVars = {
   REEL_CACHE_DIR: Optional,
   REEL_TERMINATION_LOG: z.string().min(1).default("/dev/termination-log"),
   REEL_REDIS_URL: Optional,
+  REEL_REDIS_USERNAME: Optional,
+  REEL_REDIS_PASSWORD: Optional,
 };
 const EpisodeVars = z.object({
   REEL_MODE: z.literal("episode"),
@@ -148,7 +159,7 @@ const MergeVars = z.object({
 });
 const Vars = z.discriminatedUnion("REEL_MODE", [EpisodeVars, SegmentVars, MergeVars]);
 
-export type ParsedWorkerEnv = (EpisodePodEnv & { segment?: number }) | MergePodEnv;
+export type ParsedWorkerEnv = ((EpisodePodEnv & { segment?: number }) | MergePodEnv) & { redisAuth?: RedisAuth };
 
 /** The env could not be read: one line per variable, naming it. */
 export class WorkerEnvError extends Error {
@@ -184,6 +195,7 @@ export function parseWorkerEnvVars(env: Record<string, string | undefined>): Par
     terminationLog: e.REEL_TERMINATION_LOG,
     ...(e.REEL_REDIS_URL ? { redisUrl: e.REEL_REDIS_URL } : {}),
   };
+  const auth = redisAuth(e.REEL_REDIS_USERNAME, e.REEL_REDIS_PASSWORD);
   if (e.REEL_MODE === "merge") {
     let list: unknown;
     try {
@@ -198,6 +210,7 @@ export function parseWorkerEnvVars(env: Record<string, string | undefined>): Par
     }
     return {
       ...common,
+      ...auth,
       mode: "merge",
       episodes: episodes.data,
       ...(e.REEL_KEEP_STAGING === "true" ? { keepStaging: true } : {}),
@@ -205,6 +218,7 @@ export function parseWorkerEnvVars(env: Record<string, string | undefined>): Par
   }
   return {
     ...common,
+    ...auth,
     mode: e.REEL_MODE,
     episode: {
       index: e.REEL_EPISODE_INDEX,
@@ -215,4 +229,13 @@ export function parseWorkerEnvVars(env: Record<string, string | undefined>): Par
     ...(e.REEL_ON_ENCODER_FAILURE ? { onEncoderFailure: e.REEL_ON_ENCODER_FAILURE } : {}),
     ...(e.REEL_MODE === "segment" ? { segment: e.JOB_COMPLETION_INDEX } : {}),
   };
+}
+
+/** Both halves of the Redis user or neither (one alone is an operator bug: say so, naming the variable). */
+function redisAuth(username: string | undefined, password: string | undefined): { redisAuth?: RedisAuth } {
+  if (!username && !password) return {};
+  if (!username || !password) {
+    throw new WorkerEnvError([`${username ? "REEL_REDIS_PASSWORD" : "REEL_REDIS_USERNAME"}: missing`]);
+  }
+  return { redisAuth: { username, password } };
 }

@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { freePort, start, waitFor } from "./proc.ts";
 
 export interface RedisServer {
+  /** With `password`, the default user's credentials are in it (an admin URL). */
   url: string;
+  /** redis://127.0.0.1:<port>, no credentials. */
+  bareUrl: string;
   port: number;
   stop(): Promise<void>;
   /** Stops and starts the same server on the same port (clients must reconnect). */
@@ -19,20 +22,24 @@ function ping(port: number): Promise<boolean> {
     s.once("connect", () => s.write("PING\r\n"));
     s.once("data", (d) => {
       s.destroy();
-      resolve(d.toString().startsWith("+PONG"));
+      // NOAUTH: up, and asking for a password (requirepass).
+      resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
     });
     s.once("error", () => resolve(false));
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `password`: the default user needs it (requirepass), as in an installation with worker ACLs. */
+export async function startRedis(o: { password?: string } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), "reel-redis-"));
   const port = await freePort();
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+  if (o.password) args.push("--requirepass", o.password);
   let s = start("redis-server", args);
   await waitFor("redis-server", () => ping(port), s);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: o.password ? `redis://:${o.password}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    bareUrl: `redis://127.0.0.1:${port}`,
     port,
     stop: async () => {
       await s.stop();

@@ -26,6 +26,8 @@ export interface ControllerOptions {
   resyncSeconds: number;
   stallSeconds: number;
   progress?: (key: string, episodes: number) => Promise<LiveProgress | undefined>;
+  /** Makes the namespace's worker Redis user before its Jobs are created (operator/src/redis/). */
+  workerAccess?: (namespace: string) => Promise<void>;
   /** REEL_OUTPUT_RETENTION / REEL_FINISHED_RETENTION; nothing is deleted when absent. */
   retention?: RetentionSettings;
   /** OpenTelemetry export, when configured (a span per reconcile). */
@@ -145,6 +147,7 @@ export class Controller {
       settings: o.settings,
       log,
       progress: o.progress,
+      ...(o.workerAccess ? { workerAccess: o.workerAccess } : {}),
       onFinished: (phase) => metrics.finished.inc({ phase }),
       requeue: (key) => this.queue.add(key),
       ...(o.tracing ? { tracing: o.tracing } : {}),

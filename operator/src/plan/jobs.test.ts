@@ -1,4 +1,4 @@
-import { parseVideoJob } from "@reel/crds";
+import { parseVideoJob, parseWorkerEnvVars } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import type { ObservedNode } from "../scheduling/gpu.ts";
 import {
@@ -94,6 +94,32 @@ describe("planEpisodeJobs", () => {
       valueFrom: { secretKeyRef: { name: "s3-creds", key: "secretAccessKey" } },
     });
     expect(env.filter((e) => e.name.startsWith("AWS_")).every((e) => e.value === undefined)).toBe(true);
+  });
+
+  it("gives the pods their namespace's Redis user by Secret reference only, and a Redis URL without the operator's credentials", () => {
+    const acl = { ...settings, redisUrl: "redis://redis.reel:6379", workerRedisAcl: true };
+    const env = jobOf(plan(undefined, undefined, acl), 0).spec.template.spec.containers[0]?.env ?? [];
+    expect(env.filter((e) => e.name.startsWith("REEL_REDIS_"))).toEqual([
+      { name: "REEL_REDIS_URL", value: "redis://redis.reel:6379" },
+      { name: "REEL_REDIS_USERNAME", valueFrom: { secretKeyRef: { name: "reel-redis-worker", key: "username" } } },
+      { name: "REEL_REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "reel-redis-worker", key: "password" } } },
+    ]);
+    // What the kubelet makes of it (the Secret's values filled in) is what the worker reads.
+    const secret: Record<string, string> = { username: "reel-w-media", password: "p".repeat(43) };
+    const pod = Object.fromEntries(
+      env.map((e) => [
+        e.name,
+        e.value ?? secret[(e.valueFrom as { secretKeyRef: { key: string } }).secretKeyRef.key] ?? "",
+      ]),
+    );
+    expect(parseWorkerEnvVars(pod).redisAuth).toEqual({ username: "reel-w-media", password: "p".repeat(43) });
+    const merge = planMergeJob(videoJob(), [{ index: 0 }], acl) as unknown as JobShape;
+    expect(merge.spec.template.spec.containers[0]?.env.filter((e) => e.name.startsWith("REEL_REDIS_"))).toHaveLength(3);
+    // Without ACLs (redis.workerAcl=false) or without Redis, no reference to a Secret that may not exist.
+    const off = jobOf(plan(undefined, undefined, { ...acl, workerRedisAcl: false }), 0);
+    expect(off.spec.template.spec.containers[0]?.env.map((e) => e.name)).not.toContain("REEL_REDIS_USERNAME");
+    const none = jobOf(plan(undefined, undefined, { ...settings, workerRedisAcl: true }), 0);
+    expect(none.spec.template.spec.containers[0]?.env.map((e) => e.name)).not.toContain("REEL_REDIS_USERNAME");
   });
 
   it("passes an s3:// episode's own Secret as REEL_SOURCE_AWS_*, and nothing more when it shares the output's", () => {

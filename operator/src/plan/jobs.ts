@@ -18,6 +18,8 @@ import {
   type EpisodeStatus,
   stagingFolder,
   type VideoJob,
+  WORKER_REDIS_ENV,
+  WORKER_REDIS_SECRET,
   type WorkerEnvVars,
 } from "@reel/crds";
 import { stableSpanId } from "@reel/crds/tracing";
@@ -51,8 +53,13 @@ export interface OperatorSettings {
   kueueQueue?: string;
   /** CIDRs opened past the egress guard for every job (private sources), from the operator's flags. */
   egressAllow: string[];
-  /** Redis the workers publish fine progress to. */
+  /** Redis the workers publish fine progress to (without credentials: see workerRedisAcl). */
   redisUrl?: string;
+  /**
+   * The pods log in as their namespace's Redis user (crds contract/redis-access.ts), its password
+   * from the Secret by reference; off for a Redis without ACLs (every pod then shares one space).
+   */
+  workerRedisAcl?: boolean;
   /** SSE and public base URL of the installation, passed to the pods (plan/installation-env.ts). */
   installation?: InstallationSettings;
   /** The merge pod keeps the staged files once the outputs are stored (debugging). */
@@ -235,8 +242,12 @@ function podEnv({ job, s, role, suffix, work, placement }: Omit<PodParts, "label
     ...installationEnv(s.installation, role),
     ...traceEnv(job, suffix),
   ];
-  return [...env, ...s3KeyRefs(job, work)];
+  return [...env, ...s3KeyRefs(job, work), ...(s.redisUrl && s.workerRedisAcl ? redisUserRefs() : [])];
 }
+
+/** The namespace's Redis user, by Secret reference only (the operator makes the Secret first). */
+export const redisUserRefs = (): EnvVar[] =>
+  WORKER_REDIS_ENV.map(([name, key]) => ({ name, valueFrom: { secretKeyRef: { name: WORKER_REDIS_SECRET, key } } }));
 
 /**
  * The S3 keys a pod reads, by Secret reference only (no secret value is ever part of a planned

@@ -33,6 +33,8 @@ export interface ReconcilerDeps {
   onFinished?: (phase: string) => void;
   /** Fine progress per episode from Redis, when configured. */
   progress?: (key: string, episodes: number) => Promise<LiveProgress | undefined>;
+  /** Makes the namespace's worker Redis user and its Secret, which the Jobs' pods read, before any create. */
+  workerAccess?: (namespace: string) => Promise<void>;
   now?: () => Date;
   /** Queues a VideoJob's reconcile again (a deferred status write failed). */
   requeue?: (key: string) => void;
@@ -232,6 +234,7 @@ export class Reconciler {
     if (decision.finalizer === "add") {
       await this.setFinalizers(vj, [...(vj.metadata.finalizers ?? []), FINALIZER]);
     }
+    if (decision.create.length && this.d.workerAccess) await this.d.workerAccess(namespace);
     await this.createJobs(key, decision.create, span);
     for (const jobName of decision.delete) {
       // Deleted by an earlier reconcile whose deletion the watch has not shown yet: nothing to send.

@@ -284,10 +284,7 @@ export async function mergeEncoded(
     signal: o.signal,
     progress: (f) => o.emit({ type: "merge", progress: Math.round(f * 100) }),
   };
-  const mismatches = await o.stages.compatible(
-    inputs.map((i) => i.path),
-    o.spec,
-  );
+  const mismatches = await o.stages.compatible(inputs.map((i) => i.path));
   if (mismatches.length) {
     const odd = new Set(mismatches.map((m) => m.input));
     const reference = inputs[0]?.path as string;
@@ -304,14 +301,11 @@ export async function mergeEncoded(
         return { ...input, path: out };
       }),
     );
-    const left = await o.stages.compatible(
-      inputs.map((i) => i.path),
-      o.spec,
-    );
+    const left = await o.stages.compatible(inputs.map((i) => i.path));
     if (left.length) throw new ReelError("REEL_MERGE_MISMATCH", mismatchMessage(inputs, left));
   }
   const joined = inputs.map(({ path, title }) => ({ path, title }));
-  return o.stages.merge(joined, output, o.spec.merge.chapters, mctx, o.spec);
+  return o.stages.merge(joined, output, o.spec.merge.chapters, mctx);
 }
 
 /** One merge input: an encoded episode, with its place in the job when known (for messages). */

@@ -7,6 +7,7 @@ import {
   episodeTitle,
   parseVideoJob,
   parseWorkerEnvVars,
+  type RedisAuth,
   ReelError,
   type VideoJob,
   VideoJobInvalidError,
@@ -24,6 +25,8 @@ interface Base {
   job: VideoJob;
   staging: StagingRef;
   redisUrl?: string;
+  /** The namespace's Redis user (REEL_REDIS_USERNAME/PASSWORD, by secretKeyRef); never logged. */
+  redisAuth?: RedisAuth;
   terminationLog: string;
   config: Config;
 }
@@ -110,6 +113,7 @@ export function parseWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnv {
     terminationLog: e.terminationLog,
     config,
     ...(e.redisUrl ? { redisUrl: e.redisUrl } : {}),
+    ...(e.redisAuth ? { redisAuth: e.redisAuth } : {}),
   };
 
   if (e.mode !== "merge") {

@@ -5,9 +5,9 @@
 // once), 3 the GPU encoder failed on this node (retried elsewhere), 1 anything else (retried).
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { EXIT, isBadInput, ReelError, redactText, type SegmentOutcome, urlSecrets } from "@reel/crds";
+import { EXIT, isBadInput, metadataPrefix, ReelError, redactText, type SegmentOutcome, urlSecrets } from "@reel/crds";
 import { type Span, SpanStatusCode, startTracing, type Tracing, TracingEnv } from "@reel/crds/tracing";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
 import { ytDlpVersion } from "../fetch/ytdlp.ts";
 import { preflight } from "../local.ts";
@@ -19,7 +19,7 @@ import { RedisCache } from "../resilience/redis-cache.ts";
 import { type EpisodeOutcome, type PodContext, runEpisodePod } from "./episode.ts";
 import { parseWorkerEnv, terminationLogPath, type WorkerEnv } from "./env.ts";
 import { type MergeOutcome, outputTarget, runMergePod } from "./merge.ts";
-import { noProgress, type ProgressSink, redisProgress } from "./progress.ts";
+import { deniedLine, noProgress, type ProgressSink, redisDenied, redisProgress, workerRedis } from "./progress.ts";
 import { runSegmentPod } from "./segment.ts";
 import { openStaging } from "./staging.ts";
 import { terminationMessage, writeTermination } from "./termination.ts";
@@ -171,7 +171,7 @@ async function run(
   const tmpRoot = join(c.REEL_CACHE_DIR, "tmp");
   await mkdir(tmpRoot, { recursive: true });
   const scratch = await mkdtemp(join(tmpRoot, `${w.mode}-`));
-  const redis = w.redisUrl ? connectRedis(w.redisUrl, log) : undefined;
+  const redis = w.redisUrl ? connectRedis(w.redisUrl, w.redisAuth, log) : undefined;
   const progress: ProgressSink = redis
     ? redisProgress(redis, w.ref, { onError: onceWarn(log, "progress not published to Redis") })
     : noProgress;
@@ -192,7 +192,9 @@ async function run(
       childEnv: { ...c.childEnv, TMPDIR: scratch },
       allow: c.REEL_EGRESS_ALLOW,
       cacheDir: c.REEL_CACHE_DIR,
-      metadata: redis ? new RedisCache(redis) : new DiskCache(join(c.REEL_CACHE_DIR, "metadata")),
+      metadata: redis
+        ? new RedisCache(redis, metadataPrefix(w.job.metadata.namespace ?? "default"))
+        : new DiskCache(join(c.REEL_CACHE_DIR, "metadata")),
       segmentMinSecs: c.REEL_SEGMENT_MIN_SECS,
       concurrency: 1,
       onGpuEncoderFailure: w.mode !== "merge" ? w.onEncoderFailure : "fallback",
@@ -230,12 +232,8 @@ async function run(
   }
 }
 
-function connectRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
+function connectRedis(url: string, auth: WorkerEnv["redisAuth"], log: Logger): Redis {
+  const redis = workerRedis(url, auth);
   // Redis is an extra (progress, metadata cache): an outage is logged once, never fatal.
   redis.on("error", onceWarn(log, "Redis unavailable"));
   return redis;
@@ -246,6 +244,8 @@ function onceWarn(log: Logger, msg: string) {
   return (err: Error) => {
     if (warned) return;
     warned = true;
-    log.warn({ reason: err.message }, msg);
+    // A refusal is not an outage: say which, and what to do (the operator remakes the user).
+    if (redisDenied(err)) log.warn(deniedLine(err), "Redis refused this pod's user; progress is not published");
+    else log.warn({ reason: err.message }, msg);
   };
 }

@@ -2,9 +2,18 @@
 // message, its stages and its keys are the contract in crds/src/contract/progress.ts: each update is
 // published on `reel:progress:<ns>/<name>` and kept under `…:<index>` (`:merge` for the merge pod)
 // with a TTL, at most one update per interval (the latest wins; `close` sends the last one).
-// Redis is an extra: when it is down updates are dropped and the episode goes on.
-import { type ProgressInput, progressChannel, progressKey, progressMessage } from "@reel/crds";
-import type { Redis } from "ioredis";
+// Redis is an extra: when it is down updates are dropped and the episode goes on. In a cluster the
+// pod logs in as its namespace's user (crds contract/redis-access.ts), which may touch only these
+// keys and this channel; a refusal is told apart (redisDenied) and logged as REEL_REDIS_DENIED.
+import {
+  errorCodes,
+  type ProgressInput,
+  progressChannel,
+  progressKey,
+  progressMessage,
+  type RedisAuth,
+} from "@reel/crds";
+import { Redis } from "ioredis";
 
 export type ProgressUpdate = ProgressInput;
 
@@ -72,4 +81,34 @@ export function redisProgress(redis: Redis, ref: string, o: RedisProgressOptions
       clearTimeout(t);
     },
   };
+}
+
+/**
+ * Redis refused who we are or what we asked (WRONGPASS, NOAUTH, NOPERM), not merely went away. In a
+ * MULTI the refusal is a queued command's, and EXEC fails with EXECABORT carrying it.
+ */
+export function redisDenied(err: unknown): boolean {
+  const e = err as { message?: string; previousErrors?: Array<{ message?: string }> };
+  const texts = [e?.message ?? "", ...(e?.previousErrors ?? []).map((p) => p?.message ?? "")];
+  return texts.some((t) => /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(t));
+}
+
+/** The line a worker logs once when Redis refuses it: the code, what Redis said, the next step. */
+export function deniedLine(err: Error): { code: "REEL_REDIS_DENIED"; reason: string; next: string } {
+  const said = [err.message, ...((err as { previousErrors?: Error[] }).previousErrors ?? []).map((p) => p.message)];
+  const reason = said.find((t) => /^(WRONGPASS|NOAUTH|NOPERM)/.test(t)) ?? err.message;
+  return { code: "REEL_REDIS_DENIED", reason: reason.slice(0, 200), next: errorCodes.REEL_REDIS_DENIED };
+}
+
+/**
+ * The pod's Redis client: its namespace's user when it has one. No ready check: it would send INFO,
+ * which the user may not run (the ACL grants only what progress and the metadata cache send).
+ */
+export function workerRedis(url: string, auth?: RedisAuth): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    ...(auth ? { username: auth.username, password: auth.password, enableReadyCheck: false } : {}),
+  });
 }
