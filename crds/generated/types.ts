@@ -262,6 +262,10 @@ export interface VideoJob {
        * The encoder that produced the output, e.g. libx264 or h264_nvenc.
        */
       encoder?: string;
+      /**
+       * <videojob>/<episode number>: this episode's encode was copied from that job's finished staged episode (same source, same settings); no Job ran for it.
+       */
+      reusedFrom?: string;
       bytesDownloaded?: number;
       bytesOutput?: number;
       durationSecs?: number;

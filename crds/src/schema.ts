@@ -368,6 +368,13 @@ export const EpisodeStatus = z.object({
   attempts: z.number().int().min(0).default(0),
   node: z.string().optional(),
   encoder: z.string().optional().describe("The encoder that produced the output, e.g. libx264 or h264_nvenc."),
+  reusedFrom: z
+    .string()
+    .max(300)
+    .optional()
+    .describe(
+      "<videojob>/<episode number>: this episode's encode was copied from that job's finished staged episode (same source, same settings); no Job ran for it.",
+    ),
   bytesDownloaded: z.number().int().min(0).optional(),
   bytesOutput: z.number().int().min(0).optional(),
   durationSecs: z.number().min(0).optional(),
