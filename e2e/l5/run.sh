@@ -381,6 +381,43 @@ cmd_pod() {
     --image "$worker_image" --host "$gw" --state "$state" --node "$node_name"
 }
 
+# --- the images from the Dockerfiles, for the chart -----------------------------------------------
+# e2e/images/build.sh's three images (buildah storage under $cache/images) pushed to OCI archives
+# without compression (gzip of 1.3 GB on two cores costs minutes; containerd takes either) and
+# imported with --digests, so containerd also holds each as <repo>@sha256:<manifest digest>: the
+# reference the chart is installed with. Prints "name reference" per image.
+cmd_dockerfile_images() {
+  alive containerd || die "not up: run $0 up"
+  local name src out digest images_cache="$cache/images"
+  for name in worker operator shim; do
+    src="reel.local/reel-$name:0.1.0"
+    out="$l5/dockerfile-$name.tar"
+    rm -f "$out"
+    buildah --root "$images_cache/storage-overlay" --runroot /run/reel-images-overlay --storage-driver overlay \
+      push -q --disable-compression "$src" "oci-archive:$out:0.1.0" >/dev/null ||
+      die "buildah push $src failed (built? bash e2e/images/build.sh)"
+    ctr_ images import --digests --base-name "reel.local/reel-$name" "$out" >&2
+    rm -f "$out"
+    digest="$(ctr_ images ls "name==reel.local/reel-$name:0.1.0" | awk 'NR == 2 {print $3}')"
+    [[ "$digest" == sha256:* ]] || die "no digest for reel.local/reel-$name:0.1.0 in containerd"
+    echo "$name reel.local/reel-$name@$digest"
+  done
+}
+
+# The operator and the shim reach the apiserver as pods do, at the kubernetes Service's ClusterIP
+# (10.96.0.1:443, the address its certificate names). With no kube-proxy here, one DNAT rule sends
+# that to a TCP relay the test runs on the bridge ($gw:$2), which passes the TLS through to the
+# apiserver on loopback (a DNAT to 127.0.0.1 would be dropped by the kubelet's KUBE-FIREWALL).
+# $1 add|delete, $2 the relay's port.
+cmd_service_route() {
+  local rule=(PREROUTING -s "$subnet" -d 10.96.0.1/32 -p tcp --dport 443 -m comment --comment reel-l5-apiserver
+    -j DNAT --to-destination "$gw:$2")
+  case "$1" in
+    add) iptables -t nat -C "${rule[@]}" 2>/dev/null || iptables -t nat -I "${rule[@]}" ;;
+    delete) while iptables -t nat -D "${rule[@]}" 2>/dev/null; do :; done ;;
+  esac
+}
+
 # --- down -------------------------------------------------------------------------------------------
 stop_pid() { # name
   local f="$state/pids/$1" pid
@@ -421,6 +458,9 @@ cmd_down() {
   for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns delete "$ns" 2>/dev/null || true; done
   ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge"
   restore_iptables
+  # the chart test's apiserver route (cmd_service_route), whatever its relay's port was
+  iptables -t nat -S PREROUTING 2>/dev/null | grep -- '--comment reel-l5-apiserver' | sed 's/^-A //' |
+    while read -r r; do eval "iptables -t nat -D $r" || true; done
   # the kubelet sets vm.overcommit_memory, kernel.panic, kernel.panic_on_oops; the bridge plugin ip_forward
   if [ -f "$state/sysctl.saved" ]; then
     while IFS= read -r kv; do sysctl -q -w "$kv" >/dev/null 2>&1 || true; done <"$state/sysctl.saved"
@@ -482,10 +522,12 @@ fi
 
 case "${1:-}" in
   check) cmd_check ;;
+  dockerfile-images) cmd_dockerfile_images ;;
+  service-route) cmd_service_route "${2:?add|delete}" "${3:?relay port}" ;;
   image) cmd_image ;;
   up) cmd_up ;;
   pod) cmd_pod ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 image|up|pod|down|status|check" >&2; exit 2 ;;
+  *) echo "usage: $0 image|up|pod|dockerfile-images|service-route add|delete PORT|down|status|check" >&2; exit 2 ;;
 esac
