@@ -57,6 +57,8 @@ if ! $run_only; then
   bash e2e/scripts/build-tools.sh
   # helm for the chart tests (e2e/chart/), pinned and built from the Go module proxy, cached.
   bash e2e/scripts/build-helm.sh
+  # helm v4.3.2 (helm4 in the same cache), which the L5 chart test installs the chart with
+  bash e2e/helm/build-helm.sh
   # Flux's kstatus and Prometheus's PromQL parser, for the same tests (pinned by go.sum, cached).
   bash e2e/chart/tools/build.sh
   # hadolint for the Dockerfile lint in the same tests, pinned with its hash, in a venv of its own.
