@@ -9,6 +9,7 @@ import { MANAGED_BY, VIDEOJOB_LABEL } from "../plan/jobs.ts";
 import type { DecideSettings } from "../reconcile/decide.ts";
 import type { LiveProgress } from "../reconcile/observed.ts";
 import { Reconciler } from "../reconcile/reconciler.ts";
+import { type ReuseDeps, reuseFinishedEpisodes } from "../reuse/reuse.ts";
 import type { RetentionSettings } from "../retention/due.ts";
 import { removeOutput } from "../retention/outputs.ts";
 import { RetentionSweeper } from "../retention/sweeper.ts";
@@ -151,6 +152,7 @@ export class Controller {
       onFinished: (phase) => metrics.finished.inc({ phase }),
       requeue: (key) => this.queue.add(key),
       ...(o.tracing ? { tracing: o.tracing } : {}),
+      reuse: (vj, todo) => reuseFinishedEpisodes(this.reuseDeps(o, log), vj, todo),
     });
     this.retention = new RetentionSweeper({
       api: o.api,
@@ -178,6 +180,18 @@ export class Controller {
         log.warn({ videojob: key, err: (err as Error).message, retryInMs }, "reconcile failed; retrying with backoff");
       },
     );
+  }
+
+  /** What reuse of other VideoJobs' finished episodes reads: their statuses, the job's bucket, the sources. */
+  private reuseDeps(o: ControllerOptions, log: ControllerOptions["log"]): ReuseDeps {
+    return {
+      api: o.api,
+      videojobs: () => this.videojobs.values(),
+      egressAllow: o.settings.egressAllow,
+      ...(o.settings.installation ? { installation: o.settings.installation } : {}),
+      log,
+      now: () => new Date(),
+    };
   }
 
   private requeueNamespace(ns: string) {

@@ -263,6 +263,17 @@ describe("the worker contract in the planned pods", () => {
       '"preference":{"matchExpressions":[{"key":"reel.dev/gpu-vendor","operator":"DoesNotExist"}]}',
     );
   });
+
+  it("keeps the staged episodes of a job with a failed episode for a retry to reuse, and only then", () => {
+    const episode = (index: number, phase: "Completed" | "Failed") => ({ index, phase, progress: 100, attempts: 1 });
+    const partial = planMergeJob(videoJob(), [{ index: 0 }], settings, [episode(0, "Completed"), episode(1, "Failed")]);
+    expect(envOf(partial as unknown as JobShape).REEL_KEEP_STAGING).toBe("true");
+    const whole = planMergeJob(videoJob(), [{ index: 0 }], settings, [
+      episode(0, "Completed"),
+      episode(1, "Completed"),
+    ]);
+    expect(envOf(whole as unknown as JobShape).REEL_KEEP_STAGING).toBeUndefined();
+  });
 });
 
 describe("worker pods are bounded (memory, ephemeral storage, scratch size)", () => {

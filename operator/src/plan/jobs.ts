@@ -493,9 +493,12 @@ export function planMergeJob(
   statuses: EpisodeStatus[] = job.status?.episodes ?? [],
 ): KubeJob {
   const bytesOutput = episodes.map((e) => statuses.find((st) => st.index === e.index)?.bytesOutput);
+  // A job with failed episodes keeps its staged ones: a retry (or any job of the namespace asking
+  // the same) copies them instead of encoding again. Staging goes with the VideoJob or its retention.
+  const keepStaging = s.keepStaging === true || statuses.some((st) => st.phase === "Failed");
   return jobObject({
     job,
-    s,
+    s: keepStaging ? { ...s, keepStaging } : s,
     role: "merge",
     suffix: "merge",
     labels: {},

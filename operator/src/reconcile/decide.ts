@@ -47,7 +47,7 @@ export function decide(vj: VideoJob, observed: Observed, s: DecideSettings, now:
   const plans = planUnplanned(vj, children, observed, s, cancelled);
   const c: EpisodeContext = { vj, nodes: observed.nodes, settings: s, now, cancelled };
   if (observed.progress) c.progress = observed.progress;
-  const decided = children.episodes.map((v) => decideEpisode(v, plans[v.index], c));
+  const decided = children.episodes.map((v) => reusedEpisode(v, observed) ?? decideEpisode(v, plans[v.index], c));
   const { outcomes, waitingForCap } = underCap(decided, capBudget(s, observed, children));
   const job = jobState({
     vj,
@@ -112,10 +112,18 @@ function planUnplanned(vj: VideoJob, children: Children, observed: Observed, s: 
   const unplanned = new Set<number>();
   const retries = new Map<number, EpisodeObservation>();
   for (const v of children.episodes) {
+    if (observed.reused?.has(v.index)) continue;
     if (v.retry) retries.set(v.index, v.retry);
     if (v.retry || (!v.job && !v.segmentJob)) unplanned.add(v.index);
   }
   return cancelled || unplanned.size === 0 ? [] : planEpisodeJobs(vj, observed.nodes, retries, s, unplanned);
+}
+
+/** An episode nothing started whose finished work was copied from another job: Completed, no Job. */
+function reusedEpisode(v: Children["episodes"][number], observed: Observed): EpisodeOutcome | undefined {
+  const reused = observed.reused?.get(v.index);
+  if (!reused || v.job || v.segmentJob) return undefined;
+  return { status: reused, from: "record" };
 }
 
 /** Episode Jobs this VideoJob may still start under the namespace cap. */

@@ -1,5 +1,5 @@
 // What the reconciler observed of a VideoJob's children, in the few fields it reads.
-import type { ProgressPhase } from "@reel/crds";
+import type { EpisodeStatus, ProgressPhase } from "@reel/crds";
 import type { ObservedNode } from "../scheduling/gpu.ts";
 
 export interface JobCondition {
@@ -62,6 +62,8 @@ export interface Observed {
   namespaceActive: number;
   /** Fine progress from Redis, when the workers publish it. */
   progress?: LiveProgress;
+  /** Episodes without a Job whose finished work was just copied from another VideoJob (reuse/reuse.ts). */
+  reused?: Map<number, EpisodeStatus>;
 }
 
 export const jobDone = (j: ObservedJob) =>

@@ -3,7 +3,7 @@
 // carry the decision out — writing only what differs from what exists, so a resync over unchanged
 // VideoJobs sends nothing to the apiserver. It also owns the count of running episode Jobs per
 // namespace (the cap) and the Event recorder.
-import { type VideoJob, VideoJob as VideoJobSchema, type VideoJobStatus } from "@reel/crds";
+import { type EpisodeStatus, type VideoJob, VideoJob as VideoJobSchema, type VideoJobStatus } from "@reel/crds";
 import { type Span, SpanKind, type Tracing } from "@reel/crds/tracing";
 import type { Logger } from "pino";
 import type { ReconcileResult } from "../controller/queue.ts";
@@ -20,6 +20,7 @@ import { EventRecorder } from "./events.ts";
 import { CreationGate, DeferredStatus } from "./priority.ts";
 import { cleanupStaging } from "./staging.ts";
 import { videoJobParent } from "./trace.ts";
+import { episodesToDo } from "../reuse/candidates.ts";
 
 export interface ReconcilerDeps {
   api: KubeApi;
@@ -42,6 +43,8 @@ export interface ReconcilerDeps {
   deferMaxMs?: number;
   /** OpenTelemetry export, when configured: a span per reconcile, in the VideoJob's trace. */
   tracing?: Tracing;
+  /** Copies other VideoJobs' finished episodes for the listed ones without a Job (reuse/reuse.ts). */
+  reuse?: (vj: VideoJob, todo: number[]) => Promise<Map<number, EpisodeStatus>>;
 }
 
 const VJ_API = "reel.dev/v1alpha1";
@@ -225,7 +228,16 @@ export class Reconciler {
       nodes: this.nodes(),
       namespaceActive: this.namespaceActive(namespace, name),
       progress: await this.d.progress?.(key, vj.spec.episodes.length),
+      ...(await this.reused(vj, known, unseen)),
     };
+  }
+
+  /** Finished work of other VideoJobs copied for the episodes nothing has started. */
+  private async reused(vj: VideoJob, known: ObservedJob[], unseen: ObservedJob[]): Promise<Pick<Observed, "reused">> {
+    const todo = this.d.reuse ? episodesToDo(vj, [...known, ...unseen]) : [];
+    if (!this.d.reuse || !todo.length) return {};
+    const reused = await this.d.reuse(vj, todo);
+    return reused.size ? { reused } : {};
   }
 
   /** Carries a decision out: finalizer, Jobs, deletions, Events, staging, then the status. */

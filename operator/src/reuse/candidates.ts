@@ -1,0 +1,88 @@
+// Which finished episodes of other VideoJobs in the namespace could stand for an episode that has
+// no Job yet: the same URL and the same output-shaping settings (crds requestKey), staged in the
+// same bucket under the same credentials, Completed and not split. Pure: the source is asked and
+// the staged record read afterwards (reuse/reuse.ts), and only a matching validator reuses.
+import { episodeTitle, isS3Url, type VideoJob } from "@reel/crds";
+import { requestKey } from "@reel/crds/reuse";
+import { EPISODE_LABEL, stagingLocation } from "../plan/jobs.ts";
+
+/** A finished staged episode another VideoJob could copy. */
+export interface ReuseCandidate {
+  /** The VideoJob that staged it, and its episode's index there. */
+  videojob: string;
+  index: number;
+  /** That VideoJob's staging folder (s3://bucket/…/.reel-staging/<uid>/). */
+  staging: string;
+}
+
+/** An episode that may be reused: where it would go and what could fill it. */
+export interface ReuseWanted {
+  index: number;
+  url: string;
+  title: string;
+  candidates: ReuseCandidate[];
+}
+
+/** Staging on S3 in the same bucket, endpoint and Secret: a server-side copy can move the bytes. */
+function sameStore(a: VideoJob, b: VideoJob): boolean {
+  const x = a.spec.output.s3;
+  const y = b.spec.output.s3;
+  return (
+    !!x && !!y && x.bucket === y.bucket && x.endpoint === y.endpoint && x.credentialsSecret === y.credentialsSecret
+  );
+}
+
+/** Finished, unsplit episodes of `other` by request key (a reused episode may be reused again). */
+function finishedByKey(other: VideoJob): Map<string, ReuseCandidate> {
+  const out = new Map<string, ReuseCandidate>();
+  const staging = stagingLocation(other);
+  if (typeof staging !== "string") return out;
+  for (const e of other.status?.episodes ?? []) {
+    const url = other.spec.episodes[e.index]?.url;
+    if (e.phase !== "Completed" || e.segments || !url || isS3Url(url)) continue;
+    const key = requestKey(url, other.spec);
+    if (!out.has(key)) out.set(key, { videojob: other.metadata.name, index: e.index, staging });
+  }
+  return out;
+}
+
+/**
+ * The episodes of `vj` listed in `todo` that another VideoJob of the namespace has finished, with
+ * every candidate (oldest VideoJob first). s3:// sources are left out: their identity needs the
+ * source's own credentials, which the operator does not read; they run again.
+ */
+export function reuseWanted(vj: VideoJob, others: readonly VideoJob[], todo: readonly number[]): ReuseWanted[] {
+  if (!todo.length || typeof stagingLocation(vj) !== "string") return [];
+  const pool = others
+    .filter((o) => o.metadata.uid !== vj.metadata.uid && o.metadata.namespace === vj.metadata.namespace)
+    .filter((o) => sameStore(vj, o))
+    .sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""))
+    .map(finishedByKey)
+    .filter((m) => m.size > 0);
+  if (!pool.length) return [];
+  const wanted: ReuseWanted[] = [];
+  for (const index of todo) {
+    const ep = vj.spec.episodes[index];
+    if (!ep || isS3Url(ep.url)) continue;
+    const key = requestKey(ep.url, vj.spec);
+    const candidates = pool.flatMap((m) => m.get(key) ?? []);
+    if (candidates.length) wanted.push({ index, url: ep.url, title: episodeTitle(ep, index), candidates });
+  }
+  return wanted;
+}
+
+const FINAL = new Set(["Completed", "Failed", "Cancelled"]);
+
+/**
+ * Episodes that nothing has started: no Job of any attempt, not finished in status. Only these may
+ * be reused; a cancelled or deleted VideoJob reuses nothing.
+ */
+export function episodesToDo(
+  vj: VideoJob,
+  jobs: readonly { metadata: { labels?: Record<string, string> } }[],
+): number[] {
+  if (vj.spec.cancel || vj.metadata.deletionTimestamp) return [];
+  const started = new Set(jobs.map((j) => Number(j.metadata.labels?.[EPISODE_LABEL])).filter(Number.isInteger));
+  const finished = new Set((vj.status?.episodes ?? []).filter((e) => FINAL.has(e.phase)).map((e) => e.index));
+  return vj.spec.episodes.map((_, i) => i).filter((i) => !started.has(i) && !finished.has(i));
+}
