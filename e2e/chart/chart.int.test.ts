@@ -267,6 +267,35 @@ describe.skipIf(!hasHelm)(
       },
     );
 
+    it("gives worker pods their namespace's Redis user with redis.workerAcl (the default): REEL_REDIS_WORKER_ACL, which the operator reads, and create on Secrets; neither without Redis", async () => {
+      const opOf = (ms: Manifest[]) => {
+        const op = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-operator") as Manifest;
+        const env =
+          (op.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } })
+            .template.spec.containers[0]?.env ?? [];
+        const role = ms.find(
+          (m) => m.kind === "ClusterRole" && m.metadata.name.startsWith("reel-operator"),
+        ) as Manifest;
+        const secretVerbs = (role.rules ?? [])
+          .filter((r) => (r.resources as string[]).includes("secrets"))
+          .flatMap((r) => r.verbs as string[]);
+        return { acl: env.find((e) => e.name === "REEL_REDIS_WORKER_ACL")?.value, secretVerbs };
+      };
+      const url = ["--set", "redis.url=redis://:admin@redis.reel-system:6379"];
+      const on = opOf(await render("reel", "reel-system", url));
+      expect(on).toEqual({ acl: "true", secretVerbs: ["get", "create"] });
+      expect(
+        parseConfig({ REEL_REDIS_URL: "redis://r:6379", REEL_REDIS_WORKER_ACL: on.acl }).REEL_REDIS_WORKER_ACL,
+      ).toBe(true);
+      const off = opOf(await render("reel", "reel-system", [...url, "--set", "redis.workerAcl=false"]));
+      expect(off).toEqual({ acl: "false", secretVerbs: ["get"] });
+      expect(
+        parseConfig({ REEL_REDIS_URL: "redis://r:6379", REEL_REDIS_WORKER_ACL: off.acl }).REEL_REDIS_WORKER_ACL,
+      ).toBe(false);
+      expect(opOf(await render("reel", "reel-system"))).toEqual({ acl: undefined, secretVerbs: ["get"] });
+      await expect(render("reel", "reel-system", ["--set-string", "redis.workerAcl=yes"])).rejects.toThrow(/schema/);
+    });
+
     it("bounds the worker pods: operator.jobs.maxSourceBytes and .resources reach the operator as REEL_MAX_SOURCE_BYTES and REEL_WORKER_*, which it reads", async () => {
       const opEnvOf = (ms: Manifest[]) => {
         const op = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-operator") as Manifest;
