@@ -9,7 +9,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisDenied, redisProgress, workerRedis } from "../../../worker-image/src/worker/progress.ts";
 import { redisProgressSource } from "../reconcile/progress.ts";
-import { type SecretStore, WorkerAccess } from "./worker-access.ts";
+import { activeNamespaces } from "./start.ts";
+import { defaultUserOpen, type SecretStore, WorkerAccess } from "./worker-access.ts";
 
 const log = pino({ level: "silent" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -158,5 +159,49 @@ describe("WorkerAccess on a real Redis", () => {
     expect(await pod.publish("reel:progress:team-d/j", "{}")).toBe(0);
     const e = client(workerRedis(server.bareUrl, secrets.auth("team-e")));
     expect(await e.set("reel:meta:team-e/probe:x", "{}", "EX", 60)).toBe("OK");
+  });
+
+  it("refuses to go on when the namespace's Secret cannot be made, with the code and what to grant", async () => {
+    const denied: SecretStore = {
+      password: async () => undefined,
+      create: async () => {
+        throw new Error('secrets is forbidden: cannot create resource "secrets" in namespace "team-f"');
+      },
+    };
+    const access = new WorkerAccess({ redis: admin, secrets: denied, log, resyncMs: 0 });
+    const err = await access.ensure("team-f").then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    access.close();
+    expect(err?.code).toBe("REEL_CONFIG_INVALID");
+    expect(err?.message).toMatch(/Secret team-f\/reel-redis-worker.*forbidden.*REEL_REDIS_WORKER_ACL=false/);
+    expect(await admin.call("ACL", "USERS")).not.toContain("reel-w-team-f");
+  });
+
+  it("tells a Redis whose default user needs no password (pods could skip their user) from one that asks it", async () => {
+    expect(await defaultUserOpen(admin)).toBe(false);
+    const open = await startRedis();
+    const r = client(new Redis(open.url, { maxRetriesPerRequest: 1 }));
+    try {
+      expect(await defaultUserOpen(r)).toBe(true);
+    } finally {
+      r.disconnect();
+      await open.stop();
+    }
+  });
+});
+
+describe("activeNamespaces", () => {
+  it("lists the namespaces of VideoJobs not yet finished, once each", () => {
+    const vj = (namespace: string, phase?: string) => ({ metadata: { namespace }, status: phase ? { phase } : {} });
+    const got = activeNamespaces([
+      vj("a"),
+      vj("a", "Running"),
+      vj("b", "Completed"),
+      vj("c", "Failed"),
+      vj("d", "Merging"),
+    ]);
+    expect([...got]).toEqual(["a", "d"]);
   });
 });

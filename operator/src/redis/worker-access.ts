@@ -4,7 +4,7 @@
 // credentials. Redis without persistence forgets its users on restart, so they are made again
 // whenever the admin connection becomes ready and every `resyncMs` for any user Redis lacks.
 import { randomBytes } from "node:crypto";
-import { WORKER_REDIS_SECRET, WORKER_REDIS_SECRET_LABEL, workerRedisUser } from "@reel/crds";
+import { ReelError, WORKER_REDIS_SECRET, WORKER_REDIS_SECRET_LABEL, workerRedisUser } from "@reel/crds";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { ApiError, type KubeApi } from "../kube/api.ts";
@@ -127,14 +127,23 @@ export class WorkerAccess {
   }
 
   async #password(namespace: string): Promise<string> {
-    const { secrets } = this.#o;
-    const kept = await secrets.password(namespace);
-    if (kept !== undefined) return kept;
-    const fresh = randomBytes(32).toString("base64url");
-    if (await secrets.create(namespace, workerRedisUser(namespace), fresh)) return fresh;
-    const other = await secrets.password(namespace);
-    if (other === undefined) throw new Error(`Secret ${namespace}/${WORKER_REDIS_SECRET} vanished while being made`);
-    return other;
+    try {
+      const { secrets } = this.#o;
+      const kept = await secrets.password(namespace);
+      if (kept !== undefined) return kept;
+      const fresh = randomBytes(32).toString("base64url");
+      if (await secrets.create(namespace, workerRedisUser(namespace), fresh)) return fresh;
+      const other = await secrets.password(namespace);
+      if (other === undefined) throw new Error("it vanished while being made");
+      return other;
+    } catch (cause) {
+      // The pods would wait on a Secret that never comes (CreateContainerConfigError): say so now.
+      throw new ReelError(
+        "REEL_CONFIG_INVALID",
+        `cannot read or make Secret ${namespace}/${WORKER_REDIS_SECRET} for the worker pods' Redis user: ${(cause as Error).message}; let the operator get and create Secrets there (the chart does with redis.workerAcl) or set REEL_REDIS_WORKER_ACL=false`,
+        { cause },
+      );
+    }
   }
 }
 
