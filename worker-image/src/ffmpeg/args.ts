@@ -17,6 +17,7 @@ import {
   planPicture,
 } from "./picture.ts";
 import { channels, SAMPLE_RATE, type SoundPlan, soundBitrateK, soundFilter } from "./sound.ts";
+import { audioTrackArgs, type EncodeAudioTrack } from "../encode/audio-tracks.ts";
 
 export interface SourceInfo {
   /** Pinned demuxer (from the probe). */
@@ -89,6 +90,11 @@ export interface TranscodeOptions {
   picture?: PicturePlan;
   /** Channel layout and loudness gain; default: stereo, no gain. */
   sound?: SoundPlan;
+  /**
+   * The audio tracks by language (spec.audio.languages), each with its own gain, silence where the
+   * source lacks one (`durationSecs` long); replaces the first track, `sound` and `silentAudio`.
+   */
+  audioTracks?: { tracks: EncodeAudioTrack[]; durationSecs: number };
 }
 
 /** Seconds as ffmpeg's duration syntax, floored to microseconds so a seek never lands after its frame. */
@@ -99,9 +105,30 @@ export function seconds(s: number): string {
 /** Audio: AAC 48 kHz in the job's layout (stereo by default) with its loudness gain, or none. */
 export function audioArgs(audio: AudioSettings, quality: Quality, sound: SoundPlan = { layout: "stereo" }): string[] {
   if (audio.mode === "none") return ["-an"];
-  const k = audio.bitrateK ?? soundBitrateK(ladder[quality].audioBitrateK, sound.layout);
-  const ac = String(channels[sound.layout]);
-  return ["-af", soundFilter(sound), "-c:a", "aac", "-b:a", `${k}k`, "-ar", String(SAMPLE_RATE), "-ac", ac];
+  return ["-af", soundFilter(sound), ...audioCodecArgs(quality, sound, audio.bitrateK)];
+}
+
+/** AAC at the ladder's rate for the layout, 48 kHz, the layout's channels: every audio track. */
+export function audioCodecArgs(quality: Quality, sound: SoundPlan = { layout: "stereo" }, bitrateK?: number): string[] {
+  const k = bitrateK ?? soundBitrateK(ladder[quality].audioBitrateK, sound.layout);
+  return ["-c:a", "aac", "-b:a", `${k}k`, "-ar", String(SAMPLE_RATE), "-ac", String(channels[sound.layout])];
+}
+
+/** The audio inputs after the source, the maps and the output options of a transcode. */
+function audioPart(o: TranscodeOptions): { inputs: string[]; maps: string[]; outputs: string[]; shortest: boolean } {
+  const asked = o.audio?.mode !== "none";
+  if (o.audioTracks?.tracks.length && asked) {
+    const { tracks, durationSecs } = o.audioTracks;
+    const codec = audioCodecArgs(o.quality, tracks[0]?.sound);
+    const r = audioTrackArgs(tracks, { durationSecs, silentInput: 1, codec });
+    return { inputs: r.inputs, maps: r.maps, outputs: r.outputs, shortest: false };
+  }
+  const silent = o.silentAudio === true && !o.source.hasAudio;
+  // lavfi is a second input we write ourselves, never user data.
+  const inputs = silent ? ["-f", "lavfi", "-i", `anullsrc=r=${SAMPLE_RATE}:cl=${o.sound?.layout ?? "stereo"}`] : [];
+  const audio: AudioSettings = o.audio ?? (o.source.hasAudio || silent ? { mode: "encode" } : { mode: "none" });
+  const maps = audio.mode === "none" ? [] : ["-map", silent ? "1:a:0" : "0:a:0"];
+  return { inputs, maps, outputs: audioArgs(audio, o.quality, o.sound), shortest: silent };
 }
 
 /** The picture plan of a transcode: the caller's, else one from the source's tags. */
@@ -131,12 +158,8 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   if (o.range?.startSecs !== undefined && o.range.startSecs > 0) before.push("-ss", seconds(o.range.startSecs));
   const args = ["-y", ...pipeline.global];
   args.push(...inputArgs({ path: o.input, demuxer: o.source.demuxer, limits: o.inputLimits, before }));
-  const silent = o.silentAudio === true && !o.source.hasAudio;
-  // lavfi is a second input we write ourselves, never user data.
-  if (silent) args.push("-f", "lavfi", "-i", `anullsrc=r=${SAMPLE_RATE}:cl=${o.sound?.layout ?? "stereo"}`);
-  const audio: AudioSettings = o.audio ?? (o.source.hasAudio || silent ? { mode: "encode" } : { mode: "none" });
-  args.push("-map", "0:v:0");
-  if (audio.mode !== "none") args.push("-map", silent ? "1:a:0" : "0:a:0");
+  const audio = audioPart(o);
+  args.push(...audio.inputs, "-map", "0:v:0", ...audio.maps);
   args.push("-vf", o.canvas ? canvasFilter(o.canvas, picture.output) : videoFilter(pipeline, picture, size));
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
   const encoder = encoderArgs({
@@ -161,8 +184,8 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   // keeps segment frame counts exact. A canvas sets its own rate with the fps filter.
   if (!o.canvas) args.push("-fps_mode", "passthrough");
   args.push(...colourArgs(picture));
-  args.push(...audioArgs(audio, o.quality, o.sound));
-  if (silent) args.push("-shortest");
+  args.push(...audio.outputs);
+  if (audio.shortest) args.push("-shortest");
   if (o.range?.frames !== undefined) args.push("-frames:v", String(o.range.frames));
   if (o.range?.durationSecs !== undefined) args.push("-t", seconds(o.range.durationSecs));
   // Source metadata and chapters can carry personal data and stale titles; the merge writes ours.

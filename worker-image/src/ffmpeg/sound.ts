@@ -48,9 +48,9 @@ export function layoutFilter(layout: ChannelLayout): string {
 // Per-frame lines at verbose (hidden), the summary at info; true peak by 4x oversampling.
 const meter = "ebur128=framelog=verbose:peak=true";
 
-/** Arguments after the input: the first audio track alone, in the job's layout, through the meter. */
-export function soundMeasureArgs(layout: ChannelLayout): string[] {
-  return ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", `${layoutFilter(layout)},${meter}`, "-f", "null", "-"];
+/** Arguments after the input: one audio track (the first by default), in the job's layout, through the meter. */
+export function soundMeasureArgs(layout: ChannelLayout, stream = "0:a:0"): string[] {
+  return ["-map", stream, "-vn", "-sn", "-dn", "-af", `${layoutFilter(layout)},${meter}`, "-f", "null", "-"];
 }
 
 // Below this an episode is silence (or a test tone's gate): gain would only raise the noise floor.

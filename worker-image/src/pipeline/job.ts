@@ -284,7 +284,10 @@ export async function mergeEncoded(
     signal: o.signal,
     progress: (f) => o.emit({ type: "merge", progress: Math.round(f * 100) }),
   };
-  const mismatches = await o.stages.compatible(inputs.map((i) => i.path));
+  const mismatches = await o.stages.compatible(
+    inputs.map((i) => i.path),
+    o.spec,
+  );
   if (mismatches.length) {
     const odd = new Set(mismatches.map((m) => m.input));
     const reference = inputs[0]?.path as string;
@@ -301,11 +304,14 @@ export async function mergeEncoded(
         return { ...input, path: out };
       }),
     );
-    const left = await o.stages.compatible(inputs.map((i) => i.path));
+    const left = await o.stages.compatible(
+      inputs.map((i) => i.path),
+      o.spec,
+    );
     if (left.length) throw new ReelError("REEL_MERGE_MISMATCH", mismatchMessage(inputs, left));
   }
   const joined = inputs.map(({ path, title }) => ({ path, title }));
-  return o.stages.merge(joined, output, o.spec.merge.chapters, mctx);
+  return o.stages.merge(joined, output, o.spec.merge.chapters, mctx, o.spec);
 }
 
 /** One merge input: an encoded episode, with its place in the job when known (for messages). */

@@ -8,7 +8,9 @@ import { createHash } from "node:crypto";
 import { isS3Url, ReelError, s3SourceOf, type VideoJobSpec } from "@reel/crds";
 import { sourceValidator } from "@reel/crds/reuse";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
-import { analyseSource, fidelityStatus } from "../ffmpeg/analyse.ts";
+import { fidelityStatus } from "../ffmpeg/analyse.ts";
+import { analyseWithTracks } from "../encode/audio-loudness.ts";
+import { chooseAudioTracks, mergeTrackChoices } from "../encode/audio-tracks.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
 import { defaultHdr10, type PicturePlan, pictureFilter, planPicture } from "../ffmpeg/picture.ts";
 import { parseEbur128 } from "../ffmpeg/sound.ts";
@@ -122,7 +124,9 @@ export function realStages(o: RealStagesOptions): Stages {
     // Cached by URL, trusted only for the same bytes: a source that changed is probed again.
     const blake3 = url ? await contentHash(path) : undefined;
     const cached = url ? await o.metadata.get<Cached>("probe", url) : undefined;
-    const p = cached && cached.blake3 === blake3 ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
+    // Entries from before audio tracks were read are probed again (tracks by language need them).
+    const fresh = cached?.blake3 === blake3 && cached?.probe.audioTracks !== undefined;
+    const p = cached && fresh ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
     if (url && blake3 && cached?.blake3 !== blake3)
       await o.metadata.set("probe", url, { blake3, probe: p }, PROBE_TTL_SECS);
     probes.set(path, p);
@@ -167,7 +171,7 @@ export function realStages(o: RealStagesOptions): Stages {
       const level = await chooseLevel(source, p, spec, plan, output, ctx);
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
       const vmaf = await vmafAvailable(o.binaries);
-      const fidelity = await analyseSource(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
+      const fidelity = await analyseWithTracks(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
       pictures.set(source, fidelity.picture);
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
@@ -186,6 +190,7 @@ export function realStages(o: RealStagesOptions): Stages {
           encoderStats: !vmaf,
           picture: fidelity.picture,
           sound: fidelity.sound,
+          ...(fidelity.audioTracks ? { audioTracks: fidelity.audioTracks } : {}),
         };
         // Telecined film loses a frame in five when rebuilt: segments could not keep exact frame counts.
         const pulldown = fidelity.picture.deinterlace?.pulldown === true;
@@ -265,8 +270,8 @@ export function realStages(o: RealStagesOptions): Stages {
       return scores;
     },
 
-    async compatible(paths) {
-      return checkCompatible(paths);
+    async compatible(paths, spec) {
+      return checkCompatible(paths, mergeTrackChoices(spec?.audio));
     },
 
     async normalise(input, reference, output, spec, ctx) {
@@ -290,6 +295,7 @@ export function realStages(o: RealStagesOptions): Stages {
           // Its sound too (already at the target loudness): the same layout, no second gain.
           sound: { layout: spec.audio?.layout ?? "stereo" },
           silentAudio: ref.hasAudio,
+          ...normalisedTracks(inp, spec),
           ...(ref.hasAudio ? {} : { audio: { mode: "none" as const } }),
           threads,
         }),
@@ -297,9 +303,9 @@ export function realStages(o: RealStagesOptions): Stages {
       );
     },
 
-    async merge(inputs, output, chapters, ctx) {
+    async merge(inputs, output, chapters, ctx, spec) {
       const r = await merge(
-        { inputs, output, chapters, faststart: true },
+        { inputs, output, chapters, faststart: true, ...mergeTrackChoices(spec?.audio) },
         { onProgress: (p) => ctx.progress(p.total ? p.done / p.total : 0), signal: ctx.signal },
       );
       return { durationSecs: r.durationSecs, chapters: r.chapters.length };
@@ -440,6 +446,14 @@ export function realStages(o: RealStagesOptions): Stages {
     });
     return choice.level;
   }
+}
+
+/** An encoded episode's tracks by language, kept through a normalising re-encode (no second gain). */
+function normalisedTracks(inp: ProbeResult, spec: VideoJobSpec) {
+  const plans = chooseAudioTracks(inp.audioTracks ?? [], spec.audio);
+  if (!plans) return {};
+  const tracks = plans.map((t) => ({ ...t, sound: { layout: spec.audio.layout } }));
+  return { audioTracks: { tracks, durationSecs: inp.durationSecs } };
 }
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");

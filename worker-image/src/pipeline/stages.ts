@@ -57,8 +57,11 @@ export interface Stages {
   probe(path: string, ctx: StageContext): Promise<SourceProbe>;
   encode(source: string, probe: SourceProbe, output: string, spec: VideoJobSpec, ctx: StageContext): Promise<Encoded>;
   measure(source: string, encoded: string, probe: SourceProbe, ctx: StageContext): Promise<QualityScores>;
-  /** Mismatches that stop a lossless join of these files; empty when they can be merged as they are. */
-  compatible(paths: string[]): Promise<MergeMismatch[]>;
+  /**
+   * Mismatches that stop a lossless join of these files; empty when they can be merged as they are.
+   * With `spec`, its audio tracks by language are what is compared.
+   */
+  compatible(paths: string[], spec?: VideoJobSpec): Promise<MergeMismatch[]>;
   /** Re-encodes `input` to match the encoded file `reference` (canvas, frame rate, audio layout). */
   normalise(input: string, reference: string, output: string, spec: VideoJobSpec, ctx: StageContext): Promise<void>;
   merge(
@@ -66,6 +69,8 @@ export interface Stages {
     output: string,
     chapters: boolean,
     ctx: StageContext,
+    /** The job: its audio languages are the merged file's tracks, in order, in every chapter. */
+    spec?: VideoJobSpec,
   ): Promise<{ durationSecs: number; chapters: number }>;
   /** A JPEG poster of an encoded file. Optional: a runner without it makes no previews. */
   poster?(encoded: string, output: string, ctx: StageContext): Promise<void>;

@@ -31,6 +31,17 @@ export interface AudioStreamInfo {
   bitRate: number | undefined;
 }
 
+/** Dispositions an audio track keeps through the encode (players show them; "comment" is commentary). */
+export const trackDispositions = ["default", "comment", "hearing_impaired", "visual_impaired"] as const;
+export type TrackDisposition = (typeof trackDispositions)[number];
+
+/** One audio track as tagged: its stream index, language (ISO 639, lower case) and dispositions. */
+export interface AudioTrackTags {
+  index: number;
+  language?: string;
+  dispositions: TrackDisposition[];
+}
+
 export interface ProbeResult {
   formatName: string;
   /** The demuxer every later command pins with -f. */
@@ -43,6 +54,8 @@ export interface ProbeResult {
   video: VideoStreamInfo;
   audio: AudioStreamInfo | undefined;
   hasAudio: boolean;
+  /** Every audio track in file order (absent in probes cached before tracks were read). */
+  audioTracks?: AudioTrackTags[];
   streamCounts: { video: number; audio: number; subtitle: number; other: number; total: number };
 }
 
@@ -63,7 +76,8 @@ interface RawStream extends RawPictureStream {
   sample_rate?: string;
   channels?: number;
   channel_layout?: string;
-  disposition?: { attached_pic?: number };
+  disposition?: { attached_pic?: number } & Partial<Record<TrackDisposition, number>>;
+  tags?: { language?: string };
 }
 
 interface RawProbe {
@@ -167,6 +181,7 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
         }
       : undefined,
     hasAudio: a !== undefined,
+    audioTracks: audios.map(audioTrackTags),
     streamCounts: {
       video: streams.filter((s) => s.codec_type === "video").length,
       audio: audios.length,
@@ -174,5 +189,15 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
       other: streams.length - streams.filter((s) => s.codec_type === "video").length - audios.length - subtitle,
       total: streams.length,
     },
+  };
+}
+
+/** A track's language ("und" and untagged are none) and the dispositions it keeps. */
+function audioTrackTags(s: RawStream): AudioTrackTags {
+  const language = s.tags?.language?.trim().toLowerCase();
+  return {
+    index: s.index ?? 0,
+    ...(language && language !== "und" ? { language } : {}),
+    dispositions: trackDispositions.filter((d) => s.disposition?.[d] === 1),
   };
 }

@@ -5,7 +5,8 @@ import { join as joinPath } from "node:path";
 import { rm } from "node:fs/promises";
 import { type TranscodeOptions, transcodeArgs } from "../ffmpeg/args.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
-import { audioArgs, outputPath } from "../ffmpeg/args.ts";
+import { audioArgs, audioCodecArgs, outputPath } from "../ffmpeg/args.ts";
+import { audioTagArgs, audioTrackArgs } from "../encode/audio-tracks.ts";
 import type { SoundPlan } from "../ffmpeg/sound.ts";
 import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { type FrameTimes, frameTimes } from "../probe/frames.ts";
@@ -59,7 +60,10 @@ export async function encodeWhole(
   return { output, elapsedMs: performance.now() - started, ...(stats ? { stats } : {}) };
 }
 
-/** The episode's first audio track alone, encoded once (AAC in MP4) for muxing after a segment join. */
+/**
+ * The episode's audio alone, encoded once (AAC in MP4) for muxing after a segment join: its first
+ * track, or the job's tracks by language (`tracks`) with their tags.
+ */
 export function audioOnlyArgs(o: {
   input: string;
   demuxer: string;
@@ -68,10 +72,16 @@ export function audioOnlyArgs(o: {
   output: string;
   /** Layout and loudness gain; stereo without gain when absent. */
   sound?: SoundPlan;
+  tracks?: EncodeSettings["audioTracks"];
 }): string[] {
-  return ["-y", ...inputArgs({ path: o.input, demuxer: o.demuxer, limits: o.limits })]
-    .concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, o.quality, o.sound)])
-    .concat(["-map_metadata", "-1", "-f", "mp4", outputPath(o.output)]);
+  const input = ["-y", ...inputArgs({ path: o.input, demuxer: o.demuxer, limits: o.limits })];
+  const tail = ["-map_metadata", "-1", "-f", "mp4", outputPath(o.output)];
+  if (!o.tracks?.tracks.length) {
+    return input.concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, o.quality, o.sound)], tail);
+  }
+  const codec = audioCodecArgs(o.quality, o.tracks.tracks[0]?.sound);
+  const r = audioTrackArgs(o.tracks.tracks, { durationSecs: o.tracks.durationSecs, silentInput: 1, codec });
+  return input.concat(r.inputs, r.maps, ["-vn"], r.outputs, tail);
 }
 
 export interface SegmentedOptions extends EncodeCommon {
@@ -152,7 +162,8 @@ export async function encodeSegmented(
     return r;
   });
   const audioPath = joinPath(o.workDir, "audio.m4a");
-  const withAudio = settings.source.hasAudio;
+  const tracks = settings.audioTracks;
+  const withAudio = settings.source.hasAudio || (tracks?.tracks.length ?? 0) > 0;
   const audioTask = withAudio
     ? (signal: AbortSignal) =>
         runFfmpeg(
@@ -163,6 +174,7 @@ export async function encodeSegmented(
             quality: settings.quality,
             output: audioPath,
             ...(settings.sound ? { sound: settings.sound } : {}),
+            ...(tracks ? { tracks } : {}),
           }),
           { binaries, signal, label: "encode audio" },
         )
@@ -178,6 +190,7 @@ export async function encodeSegmented(
     joiner,
     segments: segments.map(segmentPath),
     ...(withAudio ? { audio: audioPath } : {}),
+    ...(tracks?.tracks.length ? { audioTags: audioTagArgs(tracks.tracks) } : {}),
     output,
     workDir: o.workDir,
     binaries,
