@@ -64,7 +64,7 @@ export const ConfigSchema = z.object({
   REEL_REDIS_URL: z.string().optional(),
   /**
    * Worker pods log in to Redis as their namespace's ACL user (operator/src/redis/): "false" only for
-   * a Redis without ACLs (before 6.0), where every pod can write every tenant's progress.
+   * a Redis without channel ACLs (before 6.2), where every pod can write every tenant's progress.
    */
   REEL_REDIS_WORKER_ACL: bool.default(true),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

@@ -98,8 +98,10 @@ export class WorkerAccess {
       await this.#o.redis.call("ACL", "SETUSER", user, ...rules);
       this.#made.add(namespace);
     } catch (err) {
+      // Redis quotes a rule it refuses; the password must not reach the log that way.
+      const reason = (err as Error).message.split(password).join("***");
       this.#o.log.warn(
-        { namespace, code: "REEL_REDIS_DENIED", reason: (err as Error).message },
+        { namespace, code: "REEL_REDIS_DENIED", reason },
         "worker Redis user not made; its pods publish no progress until it is",
       );
     }
