@@ -111,8 +111,11 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
 
   log.info({ url: redact(env.episode.url), encoderHint: env.encoderHint }, "episode starting");
   // A long episode is cut into segments for the operator's Indexed Job instead of encoded here.
-  const cut: { segments?: SplitRecord["segments"]; audio?: { sha256: string }; loudness?: EpisodeStatus["loudness"] } =
-    {};
+  const cut: {
+    segments?: SplitRecord["segments"];
+    audio?: SplitRecord["audio"];
+    loudness?: EpisodeStatus["loudness"];
+  } = {};
   // The manifest's own title only: an untitled episode takes its source's title (processEpisode).
   const given = env.job.spec.episodes[0]?.title;
   const r = await processEpisode({ url: env.episode.url, ...(given ? { title: given } : {}) }, index, {
@@ -224,7 +227,7 @@ async function cutAndStage(
   source: string,
   durationSecs: number,
   sctx: { progress(fraction: number, detail: string): void },
-  out: { segments?: SplitRecord["segments"]; audio?: { sha256: string }; loudness?: EpisodeStatus["loudness"] },
+  out: { segments?: SplitRecord["segments"]; audio?: SplitRecord["audio"]; loudness?: EpisodeStatus["loudness"] },
 ): Promise<number | undefined> {
   const { index } = env.episode;
   const { staging, stages, signal } = ctx;
@@ -242,7 +245,8 @@ async function cutAndStage(
     sctx.progress((segment.index + 1) / (n + 1), `staged segment ${segment.index + 1}/${n}`);
   }
   if (cut.audio) {
-    out.audio = { sha256: await stages.sha256(cut.audio) };
+    const tracks = cut.audioTracks ? { tracks: cut.audioTracks } : {};
+    out.audio = { sha256: await stages.sha256(cut.audio), ...tracks };
     await staging.put(cut.audio, audioFile(index), { sha256: out.audio.sha256, signal });
   }
   out.segments = segments;

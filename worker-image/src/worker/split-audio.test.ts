@@ -1,10 +1,14 @@
 // A split episode's audio (cluster, spec.split) is encoded once for the whole episode by the pod
 // that cuts it: it gets the same loudness treatment as a whole episode.
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseVideoJob } from "@reel/crds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loudnessOf, outputFacts } from "../ffmpeg/fidelity-media.ts";
 import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
+import { audioTagArgs } from "../encode/audio-tracks.ts";
+import { joinWithAudio } from "../segments/join.ts";
 import { cutSource } from "./split.ts";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
@@ -45,5 +49,59 @@ describe("cutSource", () => {
     expect(cut?.loudness?.method).toBe("linear");
     expect(cut?.loudness?.input.integrated).toBeLessThan(-40);
     expect(Math.abs((cut?.loudness?.output?.integrated ?? 0) + 16)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("cutSource with audio languages", () => {
+  it("encodes the job's tracks by language once, and the join writes their languages and default", async () => {
+    const source = join(tmp.dir, "dual.mp4");
+    await makeTestClip(source, { seconds: 3, gop: 25 });
+    // The clip's tone as English, and the same tone 20 dB down as a Japanese second track.
+    const dual = join(tmp.dir, "dual-tagged.mp4");
+    execFileSync("ffmpeg", [
+      ...["-v", "error", "-y", "-i", source, "-map", "0:v", "-map", "0:a", "-map", "0:a", "-c:v", "copy"],
+      ...["-filter:a:1", "volume=0.1", "-c:a", "aac", "-metadata:s:a:0", "language=eng"],
+      ...["-metadata:s:a:1", "language=jpn", dual],
+    ]);
+    const withLanguages = { ...spec, audio: { ...spec.audio, languages: ["jpn", "eng", "fra"], default: "eng" } };
+    const cut = await cutSource({
+      source: dual,
+      spec: withLanguages,
+      workDir: join(tmp.dir, "work-dual"),
+      binaries: { ffmpeg: "ffmpeg", ffprobe: "ffprobe" },
+    });
+    expect(cut?.audioTracks?.map((t) => [t.language, t.source !== undefined, t.dispositions])).toEqual([
+      ["jpn", true, []],
+      ["eng", true, ["default"]],
+      ["fra", false, []],
+    ]);
+    // The merge pod's join, with the tags the split record carries (the joiner stands in for the
+    // encoded segments with the source's video).
+    const video = join(tmp.dir, "video-only.mp4");
+    execFileSync("ffmpeg", ["-v", "error", "-y", "-i", dual, "-map", "0:v", "-c", "copy", video]);
+    const out = join(tmp.dir, "joined.mp4");
+    await joinWithAudio({
+      joiner: (_segments, output) => copyFile(video, output),
+      segments: (cut?.segments ?? []).map((s) => s.path),
+      audio: cut?.audio as string,
+      audioTags: audioTagArgs(cut?.audioTracks ?? []),
+      output: out,
+      workDir: join(tmp.dir, "work-dual"),
+    });
+    const streams = JSON.parse(
+      execFileSync("ffprobe", ["-v", "error", "-select_streams", "a", "-show_streams", "-of", "json", out]).toString(),
+    ).streams as { tags?: { language?: string }; disposition: { default: number } }[];
+    expect(streams.map((s) => [s.tags?.language, s.disposition.default])).toEqual([
+      ["jpn", 0],
+      ["eng", 1],
+      ["fra", 0],
+    ]);
+    // Each track brought to -16 LUFS on its own: the Japanese one is 20 dB quieter in the source.
+    for (const track of [0, 1]) {
+      const args = ["-nostdin", "-hide_banner", "-i", out, "-map", `0:a:${track}`, "-af", "ebur128"];
+      const stderr = spawnSync("ffmpeg", [...args, "-f", "null", "-"], { encoding: "utf8" }).stderr;
+      const lufs = Number(/I:\s*(-?[\d.]+) LUFS/.exec(stderr.slice(stderr.lastIndexOf("Summary:")))?.[1]);
+      expect(Math.abs(lufs + 16), `track ${track}: ${lufs} LUFS`).toBeLessThanOrEqual(1);
+    }
   });
 });

@@ -25,6 +25,8 @@ import { audioOnlyArgs } from "../segments/encode.ts";
 import { defaultJoiner, joinWithAudio } from "../segments/join.ts";
 import { planSegments } from "../segments/split.ts";
 import { combineEncoderStats } from "../quality/encoder-stats.ts";
+import { planAudioTracks } from "../encode/audio-loudness.ts";
+import { type AudioTrackPlan, audioTagArgs } from "../encode/audio-tracks.ts";
 import type { Stages } from "../pipeline/stages.ts";
 import type { EpisodeRecord } from "./episode.ts";
 import { episodeFile, episodeRecordFile } from "./episode.ts";
@@ -48,8 +50,11 @@ export interface SplitRecord {
   durationSecs: number;
   bytesDownloaded: number;
   segments: Array<{ index: number; frames: number; startSecs: number; sha256: string }>;
-  /** The episode's audio, encoded once; absent for a silent source. */
-  audio?: { sha256: string };
+  /**
+   * The episode's audio, encoded once; absent for a silent source. `tracks`: the job's tracks by
+   * language in the file, whose tags the join writes (absent in older records: one track).
+   */
+  audio?: { sha256: string; tracks?: AudioTrackPlan[] };
   ytDlp?: string;
 }
 
@@ -83,7 +88,7 @@ export interface CutSegment {
 
 /**
  * Cuts `source` at keyframes into video-only Matroska segments of about `segmentSecs` by stream copy,
- * and encodes its first audio track once. Each segment starts on a keyframe, so it decodes on its own;
+ * and encodes its audio once: its first track, or the job's tracks by language (`audioTracks`). Each segment starts on a keyframe, so it decodes on its own;
  * the segments' packets add up to the source's exactly (checked). Undefined when the episode yields
  * fewer than two segments (too few keyframes): it is then encoded whole.
  */
@@ -94,7 +99,14 @@ export async function cutSource(o: {
   binaries: FfmpegBinaries;
   signal?: AbortSignal;
 }): Promise<
-  { segments: CutSegment[]; audio?: string; durationSecs: number; loudness?: EpisodeStatus["loudness"] } | undefined
+  | {
+      segments: CutSegment[];
+      audio?: string;
+      audioTracks?: AudioTrackPlan[];
+      durationSecs: number;
+      loudness?: EpisodeStatus["loudness"];
+    }
+  | undefined
 > {
   const p = await ffprobe(o.source, { binaries: o.binaries, signal: o.signal });
   const times = await frameTimes(o.source, { binaries: o.binaries, signal: o.signal });
@@ -126,11 +138,22 @@ export async function cutSource(o: {
   }
   let audio: string | undefined;
   let loudness: EpisodeStatus["loudness"];
-  if (p.hasAudio) {
+  const analyse = { binaries: o.binaries, signal: o.signal };
+  const tracks = await planAudioTracks(o.source, p, o.spec.audio, analyse);
+  if (p.hasAudio || tracks) {
     audio = join(o.workDir, "audio.m4a");
     // The whole episode's loudness, measured once here: the segments carry no audio.
-    const sound = await planSound(o.source, p, o.spec.audio, { binaries: o.binaries, signal: o.signal });
-    const args = audioOnlyArgs({ input: o.source, demuxer: p.demuxer, quality: o.spec.quality, output: audio, sound });
+    const sound =
+      tracks?.tracks.find((t) => t.sound.loudness)?.sound ??
+      (tracks ? { layout: o.spec.audio.layout } : await planSound(o.source, p, o.spec.audio, analyse));
+    const args = audioOnlyArgs({
+      input: o.source,
+      demuxer: p.demuxer,
+      quality: o.spec.quality,
+      output: audio,
+      sound,
+      ...(tracks ? { tracks } : {}),
+    });
     const r = await runFfmpeg(args, {
       binaries: o.binaries,
       signal: o.signal,
@@ -138,7 +161,18 @@ export async function cutSource(o: {
     });
     if (sound.loudness) loudness = fidelityStatus({ picture: {}, sound }, parseEbur128(r.stderr)).loudness;
   }
-  return { segments, ...(audio ? { audio } : {}), durationSecs: p.durationSecs, ...(loudness ? { loudness } : {}) };
+  const audioTracks = tracks?.tracks.map(({ source, language, dispositions }) => ({
+    ...(source !== undefined ? { source } : {}),
+    language,
+    dispositions,
+  }));
+  return {
+    segments,
+    ...(audio ? { audio } : {}),
+    ...(audioTracks ? { audioTracks } : {}),
+    durationSecs: p.durationSecs,
+    ...(loudness ? { loudness } : {}),
+  };
 }
 
 /**
@@ -244,6 +278,7 @@ export async function joinSplitEpisode(o: {
       joiner,
       segments: paths,
       ...(audio ? { audio } : {}),
+      ...(split.audio?.tracks?.length ? { audioTags: audioTagArgs(split.audio.tracks) } : {}),
       output,
       workDir: dir,
       binaries: o.binaries,
