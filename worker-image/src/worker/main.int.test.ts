@@ -17,6 +17,7 @@ import { type PodRun, podRunner } from "../testing/worker-pod.ts";
 import type { EpisodeOutcome } from "./episode.ts";
 import type { MergeOutcome, StoredOutput } from "./merge.ts";
 import type { ProgressMessage } from "@reel/crds";
+import { workerAclRules } from "../../../operator/src/redis/acl.ts";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let src: string;
@@ -227,6 +228,58 @@ describe("reel worker, episode pods", () => {
       expect(ttl).toBeLessThanOrEqual(3600);
     } finally {
       reader.disconnect();
+    }
+  }, 180_000);
+
+  it("as its namespace's Redis user (made by the operator's rules), publishes its progress and caches probes under its namespace only", async () => {
+    const admin = new Redis(redis.url);
+    const password = "w".repeat(43);
+    try {
+      const { user, rules } = workerAclRules("media", password);
+      await admin.call("ACL", "SETUSER", user, ...rules);
+      const job = { ...season(), name: "acl-own", uid: "uid-acl-own" };
+      const p = await episodePod(job, 0, {
+        REEL_REDIS_URL: redis.url,
+        REEL_REDIS_USERNAME: user,
+        REEL_REDIS_PASSWORD: password,
+      });
+      expect(p.code, p.raw).toBe(0);
+      expect(p.logs).not.toContain("REEL_REDIS_DENIED");
+      expect(p.logs).not.toContain(password);
+      expect(JSON.parse((await admin.get("reel:progress:media/acl-own:0")) ?? "{}")).toMatchObject({
+        stage: "done",
+        phase: "Completed",
+      });
+      // The probe cache entry is the namespace's (it could not be written anywhere else).
+      expect((await admin.keys("reel:meta:media/probe:*")).length).toBeGreaterThan(0);
+    } finally {
+      await admin.call("ACL", "DELUSER", "reel-w-media");
+      admin.disconnect();
+    }
+  }, 180_000);
+
+  it("refused by Redis (a wrong password), logs REEL_REDIS_DENIED once without the password, and the episode completes", async () => {
+    const admin = new Redis(redis.url);
+    try {
+      const { user, rules } = workerAclRules("media", "r".repeat(43));
+      await admin.call("ACL", "SETUSER", user, ...rules);
+      const job = { ...season(), name: "acl-denied", uid: "uid-acl-denied" };
+      const wrong = "x".repeat(43);
+      const p = await episodePod(job, 0, {
+        REEL_REDIS_URL: redis.url,
+        REEL_REDIS_USERNAME: user,
+        REEL_REDIS_PASSWORD: wrong,
+      });
+      expect(p.code, p.raw).toBe(0);
+      expect(p.result.phase).toBe("Completed");
+      expect(p.logs.match(/REEL_REDIS_DENIED/g)?.length).toBe(1);
+      expect(p.logs).toMatch(/WRONGPASS/);
+      expect(p.logs).not.toContain("Redis unavailable");
+      expect(p.logs).not.toContain(wrong);
+      expect(await admin.get("reel:progress:media/acl-denied:0")).toBeNull();
+    } finally {
+      await admin.call("ACL", "DELUSER", "reel-w-media");
+      admin.disconnect();
     }
   }, 180_000);
 

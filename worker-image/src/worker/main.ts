@@ -171,9 +171,10 @@ async function run(
   const tmpRoot = join(c.REEL_CACHE_DIR, "tmp");
   await mkdir(tmpRoot, { recursive: true });
   const scratch = await mkdtemp(join(tmpRoot, `${w.mode}-`));
-  const redis = w.redisUrl ? connectRedis(w.redisUrl, w.redisAuth, log) : undefined;
+  const warn = redisWarnings(log);
+  const redis = w.redisUrl ? connectRedis(w.redisUrl, w.redisAuth, warn("Redis unavailable")) : undefined;
   const progress: ProgressSink = redis
-    ? redisProgress(redis, w.ref, { onError: onceWarn(log, "progress not published to Redis") })
+    ? redisProgress(redis, w.ref, { onError: warn("progress not published to Redis") })
     : noProgress;
   const conn: S3Connection | undefined =
     c.AWS_ACCESS_KEY_ID && c.AWS_SECRET_ACCESS_KEY && w.job.spec.output.s3
@@ -232,20 +233,31 @@ async function run(
   }
 }
 
-function connectRedis(url: string, auth: WorkerEnv["redisAuth"], log: Logger): Redis {
+function connectRedis(url: string, auth: WorkerEnv["redisAuth"], onError: (err: Error) => void): Redis {
   const redis = workerRedis(url, auth);
   // Redis is an extra (progress, metadata cache): an outage is logged once, never fatal.
-  redis.on("error", onceWarn(log, "Redis unavailable"));
+  redis.on("error", onError);
   return redis;
 }
 
-function onceWarn(log: Logger, msg: string) {
-  let warned = false;
-  return (err: Error) => {
-    if (warned) return;
-    warned = true;
-    // A refusal is not an outage: say which, and what to do (the operator remakes the user).
-    if (redisDenied(err)) log.warn(deniedLine(err), "Redis refused this pod's user; progress is not published");
-    else log.warn({ reason: err.message }, msg);
+/**
+ * Warnings about Redis, each kind once per pod: a refusal of its user (REEL_REDIS_DENIED, however
+ * many clients or calls meet it) apart from an outage, which each caller names itself.
+ */
+function redisWarnings(log: Logger) {
+  let denied = false;
+  return (msg: string) => {
+    let warned = false;
+    return (err: Error) => {
+      if (redisDenied(err)) {
+        if (denied) return;
+        denied = true;
+        log.warn(deniedLine(err), "Redis refused this pod's user; progress is not published");
+        return;
+      }
+      if (warned) return;
+      warned = true;
+      log.warn({ reason: err.message }, msg);
+    };
   };
 }
