@@ -120,6 +120,8 @@ export const errorCodes = {
   REEL_JOB_EXISTS: "A job with this name already exists in your tenant; pick another name or leave it out.",
   REEL_JOB_FINISHED:
     "The job has finished and its VideoJob is gone; only its history is kept, so it cannot be cancelled.",
+  REEL_JOB_NOT_RETRYABLE:
+    "Only a finished job with failed episodes can be retried (Failed, or Completed with some failed): wait until it ends, or submit a cancelled or fully completed job again.",
   REEL_NOT_FOUND: "Nothing is served at this path, or the object named in it does not exist; check the URL and id.",
   REEL_BODY_TOO_LARGE:
     "The request body is larger than the shim accepts; send fewer episodes per job or ask for a higher limit.",
