@@ -47,6 +47,18 @@ export interface VideoJob {
          */
         credentialsSecret?: string;
       };
+      /**
+       * Subtitle files for this episode; one of a language replaces the source's own track of it.
+       *
+       * @maxItems 8
+       */
+      subtitles?: {
+        /**
+         * A SubRip, ASS/SSA or WebVTT file (told from its content); its styling is reduced to mov_text's.
+         */
+        url: string;
+        language: string;
+      }[];
     }[];
     /**
      * Defaults for the episodes' sources: s3 for every s3:// episode without its own.
@@ -120,6 +132,18 @@ export interface VideoJob {
        * An episode without one of the languages: silence (the default) gives it a silent track of its length; fail fails the episode (REEL_AUDIO_LANGUAGE_MISSING).
        */
       missing?: "silence" | "fail";
+    };
+    /**
+     * Keep text subtitles (the sources' SRT, ASS/SSA, WebVTT, mov_text and episodes[].subtitles files) as mov_text tracks and one WebVTT file per language beside the output; absent: none are kept. Image subtitles (PGS, DVB, VobSub) are dropped with a warning on the episode.
+     */
+    subtitles?: {
+      /**
+       * The subtitle tracks kept, in this order (ISO 639-2); absent: one per language the episodes have.
+       *
+       * @minItems 1
+       * @maxItems 8
+       */
+      languages?: string[];
     };
     /**
      * tonemap: every episode SDR BT.709 8-bit (HDR sources tone-mapped); keep: HDR10 (BT.2020 PQ 10-bit with mastering metadata, SDR sources mapped into it), hevc or av1 on the CPU.
@@ -551,6 +575,15 @@ export interface VideoJob {
         vtt: string;
         sheets: number;
       };
+      /**
+       * A WebVTT file per subtitle language stored beside the file (<stem>-subtitles-<language>.vtt), cues at the merged file's times.
+       *
+       * @maxItems 8
+       */
+      subtitles?: {
+        language: string;
+        vtt: string;
+      }[];
     };
     /**
      * Every stored file, in order: the merged file, or one file per episode when merge.enabled is false. GET /api/v1/jobs/:id/outputs/:n/download answers a fresh link to file n.
@@ -644,6 +677,15 @@ export interface VideoJob {
         vtt: string;
         sheets: number;
       };
+      /**
+       * A WebVTT file per subtitle language stored beside the file (<stem>-subtitles-<language>.vtt), cues at the merged file's times.
+       *
+       * @maxItems 8
+       */
+      subtitles?: {
+        language: string;
+        vtt: string;
+      }[];
       /**
        * The episode's index (merge.enabled false).
        */

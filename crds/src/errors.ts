@@ -48,6 +48,8 @@ export const errorCodes = {
     "The source ends before the length its header claims (cut at the origin or an incomplete upload): less was decoded than announced. Fix the source, or set merge.allowPartial to keep what was decoded (status then carries a warning).",
   REEL_AUDIO_LANGUAGE_MISSING:
     "The source has no audio track in a language that spec.audio.languages asks for, and spec.audio.missing is fail; use a source with that language, or set audio.missing: silence to give the episode a silent track.",
+  REEL_SUBTITLES_DROPPED:
+    "A subtitle track could not be kept (an image format such as PGS, DVB or VobSub has no text for mov_text); a warning on the episode, the rest of it is kept. Use a text subtitle file (episodes[].subtitles) for that language.",
   REEL_MEDIA_LIMITS:
     "The media exceeds a limit (dimensions, duration or stream count); use a smaller source or ask the operator to raise the limit.",
   REEL_FFMPEG_MISSING:

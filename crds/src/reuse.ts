@@ -11,7 +11,8 @@ import type { VideoJobSpec } from "./schema.ts";
  * tone-mapped and an HDR10 encode of one source the same.
  */
 export function encodeSettings(
-  spec: Pick<VideoJobSpec, "quality" | "codec" | "compression" | "audio" | "gpu" | "hdr">,
+  spec: Pick<VideoJobSpec, "quality" | "codec" | "compression" | "audio" | "gpu" | "hdr"> &
+    Partial<Pick<VideoJobSpec, "subtitles">>,
 ) {
   return {
     v: 5, // 2: SSIM is of the luma plane; 3: loudness, colour, scan; 4: x265 without its settings SEI; 5: hdr
@@ -21,6 +22,8 @@ export function encodeSettings(
     audio: spec.audio,
     hdr: spec.hdr,
     gpu: spec.gpu.policy,
+    // Absent (undefined) for jobs without subtitles: their key is unchanged.
+    subtitles: spec.subtitles,
   };
 }
 

@@ -40,6 +40,21 @@ export const S3Source = z.strictObject({
   ),
 });
 
+/** An ISO 639-2 language code, lower case ("jpn", "eng"; "ger" and "deu" both name German). */
+export const Language = z
+  .string()
+  .regex(/^[a-z]{3}$/, "must be an ISO 639-2 code of three lower-case letters, e.g. jpn or eng");
+
+/** A subtitle file beside an episode's source, fetched like the source (egress guard, byte cap). */
+export const SubtitleSidecar = z.object({
+  url: HttpUrl.describe(
+    "A SubRip, ASS/SSA or WebVTT file (told from its content); its styling is reduced to mov_text's.",
+  ),
+  language: Language,
+});
+
+const uniqueLanguages = (l: string[]) => new Set(l).size === l.length;
+
 export const Episode = z.object({
   // One pattern, not a union: a CRD's structural schema takes no typed branches under anyOf.
   url: z
@@ -56,6 +71,11 @@ export const Episode = z.object({
   s3: S3Source.optional().describe(
     "For an s3:// url: its endpoint, region and credentials; spec.sources.s3's when absent.",
   ),
+  subtitles: z
+    .array(SubtitleSidecar)
+    .max(8)
+    .optional()
+    .describe("Subtitle files for this episode; one of a language replaces the source's own track of it."),
 });
 
 /**
@@ -106,11 +126,6 @@ export const Loudness = z.object({
   truePeak: z.number().min(-9).max(0).default(-1.5).describe("True-peak ceiling in dBTP."),
 });
 
-/** An ISO 639-2 language code, lower case ("jpn", "eng"; "ger" and "deu" both name German). */
-export const Language = z
-  .string()
-  .regex(/^[a-z]{3}$/, "must be an ISO 639-2 code of three lower-case letters, e.g. jpn or eng");
-
 export const Audio = z
   .object({
     loudness: Loudness.default({ mode: "normalize", integrated: -16, truePeak: -1.5 }),
@@ -122,7 +137,7 @@ export const Audio = z
       .array(Language)
       .min(1)
       .max(8)
-      .refine((l) => new Set(l).size === l.length, "each language once")
+      .refine(uniqueLanguages, "each language once")
       .optional()
       .describe(
         "The output's audio tracks by language, in this order (ISO 639-2), in every episode; absent: the source's default track alone.",
@@ -139,6 +154,16 @@ export const Audio = z
     message: "audio.default must be one of audio.languages",
     path: ["default"],
   });
+
+export const Subtitles = z.object({
+  languages: z
+    .array(Language)
+    .min(1)
+    .max(8)
+    .refine(uniqueLanguages, "each language once")
+    .optional()
+    .describe("The subtitle tracks kept, in this order (ISO 639-2); absent: one per language the episodes have."),
+});
 
 const DURATION = /^([0-9]+(s|m|h|d))+$/;
 const UNIT_SECS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
@@ -239,6 +264,9 @@ export const VideoJobSpec = z.object({
   codec: Codec.default("h264"),
   compression: Compression.default({ preset: "balanced", level: 5 }),
   audio: Audio.default({ loudness: { mode: "normalize", integrated: -16, truePeak: -1.5 }, layout: "stereo" }),
+  subtitles: Subtitles.optional().describe(
+    "Keep text subtitles (the sources' SRT, ASS/SSA, WebVTT, mov_text and episodes[].subtitles files) as mov_text tracks and one WebVTT file per language beside the output; absent: none are kept. Image subtitles (PGS, DVB, VobSub) are dropped with a warning on the episode.",
+  ),
   hdr: Hdr.default("tonemap").describe(
     "tonemap: every episode SDR BT.709 8-bit (HDR sources tone-mapped); keep: HDR10 (BT.2020 PQ 10-bit with mastering metadata, SDR sources mapped into it), hevc or av1 on the CPU.",
   ),
@@ -428,6 +456,13 @@ export const OutputStatus = z.object({
     .optional()
     .describe(
       "Seek thumbnails stored beside the file: the WebVTT index (cues name <stem>-thumbs-NNN.jpg#xywh=…) and its sheet count.",
+    ),
+  subtitles: z
+    .array(z.object({ language: z.string(), vtt: z.string() }))
+    .max(8)
+    .optional()
+    .describe(
+      "A WebVTT file per subtitle language stored beside the file (<stem>-subtitles-<language>.vtt), cues at the merged file's times.",
     ),
 });
 

@@ -17,6 +17,11 @@ export const StoredOutput = z.object({
   chapters: z.number().int().min(0).optional(),
   /** Seek thumbnails stored beside the file: the WebVTT index's location and its sheet count. */
   thumbnails: z.object({ vtt: z.string(), sheets: z.number().int().min(1) }).optional(),
+  /** A WebVTT file per subtitle language stored beside the file. */
+  subtitles: z
+    .array(z.object({ language: z.string(), vtt: z.string() }))
+    .max(8)
+    .optional(),
 });
 
 export const EpisodeOutcome = z.object({

@@ -1,5 +1,6 @@
 // Names more than one process writes: the operator's field manager, the default chapter title and
-// the seek-thumbnail files stored beside an output (the worker writes them, retention deletes them).
+// the seek-thumbnail and subtitle files stored beside an output (the worker writes them, retention
+// deletes them).
 
 /** The field manager (and app.kubernetes.io/managed-by) of everything the operator writes. */
 export const FIELD_MANAGER = "reel-operator";
@@ -14,6 +15,9 @@ export const thumbnailsVttName = (stem: string): string => `${stem}-thumbs.vtt`;
 /** Sheet `n` (from 1) of those thumbnails, which the index's cues name: `<stem>-thumbs-001.jpg`. */
 export const thumbnailSheetName = (stem: string, n: number): string =>
   `${stem}-thumbs-${String(n).padStart(3, "0")}.jpg`;
+
+/** A subtitle language's WebVTT file beside an output: `<stem>-subtitles-<language>.vtt`. */
+export const subtitlesVttName = (stem: string, language: string): string => `${stem}-subtitles-${language}.vtt`;
 
 /** Every sheet's location, from the index's location (s3://…/x-thumbs.vtt) and the sheet count. */
 export function thumbnailSheetLocations(vttLocation: string, sheets: number): string[] {

@@ -263,6 +263,26 @@ describe("decide", () => {
     expect(d.create).toEqual([]);
   });
 
+  it("keeps the merge's subtitle WebVTT files in status.output", () => {
+    const subtitles = [{ language: "eng", vtt: "s3://videos/s1/s1-subtitles-eng.vtt" }];
+    const out = {
+      mode: "merge",
+      phase: "Completed",
+      output: { location: "s3://videos/s1/s1.mp4", bytes: 5, sha256: "ab", chapters: 3, subtitles },
+    };
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), ep(1, complete), ep(2, complete), mergeJob(complete)],
+        pods: [pod("s1-merge", out)],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.output?.subtitles).toEqual(subtitles);
+    expect(d.status.outputs?.[0]?.subtitles).toEqual(subtitles);
+  });
+
   it("fails the job listing each failed episode's code when partial output is not allowed", () => {
     const bad = {
       mode: "episode",

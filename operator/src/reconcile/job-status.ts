@@ -257,6 +257,7 @@ export function storedOutputs(
     ...(o.sha256 ? { checksum: `sha256:${o.sha256}` } : {}),
     ...(o.durationSecs !== undefined ? { durationSecs: o.durationSecs } : {}),
     ...(o.thumbnails ? { thumbnails: o.thumbnails } : {}),
+    ...(o.subtitles?.length ? { subtitles: o.subtitles } : {}),
   });
   const merged = result?.output;
   if (merged?.location) {

@@ -50,7 +50,7 @@ export function finishedAt(vj: RetainedVideoJob): number | undefined {
 /** The job's stored files: every entry of status.outputs, else status.output. */
 export function storedFiles(
   status: VideoJobStatus | undefined,
-): Array<Pick<StoredFileStatus, "location" | "expiredAt" | "thumbnails">> {
+): Array<Pick<StoredFileStatus, "location" | "expiredAt" | "thumbnails" | "subtitles">> {
   if (status?.outputs?.length) return status.outputs;
   return status?.output ? [status.output] : [];
 }

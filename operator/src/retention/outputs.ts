@@ -13,11 +13,16 @@ export interface RemovedOutput {
   removed: number;
 }
 
-/** The seek thumbnails stored beside a file (its WebVTT index and sheets): they go with it. */
-function previewKeys(o: Pick<StoredFileStatus, "thumbnails">, inBucket: (loc: string) => string | undefined): string[] {
-  if (!o.thumbnails) return [];
-  const { vtt, sheets } = o.thumbnails;
-  return [vtt, ...thumbnailSheetLocations(vtt, sheets)].flatMap((loc) => inBucket(loc) ?? []);
+/** The seek thumbnails (WebVTT index and sheets) and subtitle WebVTT files stored beside a file: they go with it. */
+function previewKeys(
+  o: Pick<StoredFileStatus, "thumbnails" | "subtitles">,
+  inBucket: (loc: string) => string | undefined,
+): string[] {
+  const thumbs = o.thumbnails
+    ? [o.thumbnails.vtt, ...thumbnailSheetLocations(o.thumbnails.vtt, o.thumbnails.sheets)]
+    : [];
+  const subtitles = (o.subtitles ?? []).map((s) => s.vtt);
+  return [...thumbs, ...subtitles].flatMap((loc) => inBucket(loc) ?? []);
 }
 
 export async function removeOutput(api: KubeApi, vj: VideoJob): Promise<RemovedOutput> {

@@ -18,6 +18,8 @@ import {
 } from "./picture.ts";
 import { channels, SAMPLE_RATE, type SoundPlan, soundBitrateK, soundFilter } from "./sound.ts";
 import { audioTrackArgs, type EncodeAudioTrack } from "../encode/audio-tracks.ts";
+import { sidecarInputArgs, type SidecarFile } from "../subtitles/sidecar.ts";
+import { type SubtitleTrackPlan, subtitleArgs } from "../subtitles/tracks.ts";
 
 export interface SourceInfo {
   /** Pinned demuxer (from the probe). */
@@ -95,6 +97,26 @@ export interface TranscodeOptions {
    * source lacks one (`durationSecs` long); replaces the first track, `sound` and `silentAudio`.
    */
   audioTracks?: { tracks: EncodeAudioTrack[]; durationSecs: number };
+  /** Text subtitles kept as mov_text (spec.subtitles), from the source and the episode's sidecar files. */
+  subtitles?: EncodeSubtitles;
+}
+
+export interface EncodeSubtitles {
+  tracks: SubtitleTrackPlan[];
+  /** Fetched and cleaned sidecar files, in the order the plans number them. */
+  sidecars: SidecarFile[];
+}
+
+/** The sidecar inputs, maps and mov_text options of the kept subtitles; inputs numbered from `next`. */
+export function subtitlePart(s: EncodeSubtitles | undefined, next: number) {
+  if (!s?.tracks.length) return { inputs: [], maps: [], outputs: [] };
+  const used = s.sidecars.filter((_, k) => s.tracks.some((t) => t.sidecar === k));
+  // Only the sidecars a track uses are opened: renumber the plans to them.
+  const tracks = s.tracks.map((t) =>
+    t.sidecar === undefined ? t : { ...t, sidecar: used.indexOf(s.sidecars[t.sidecar] as SidecarFile) },
+  );
+  const r = subtitleArgs(tracks, next);
+  return { inputs: used.flatMap(sidecarInputArgs), maps: r.maps, outputs: r.outputs };
 }
 
 /** Seconds as ffmpeg's duration syntax, floored to microseconds so a seek never lands after its frame. */
@@ -159,7 +181,10 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   const args = ["-y", ...pipeline.global];
   args.push(...inputArgs({ path: o.input, demuxer: o.source.demuxer, limits: o.inputLimits, before }));
   const audio = audioPart(o);
-  args.push(...audio.inputs, "-map", "0:v:0", ...audio.maps);
+  // Subtitles go where the audio goes: not into video-only segments.
+  const next = 1 + audio.inputs.filter((a) => a === "-i").length;
+  const subs = subtitlePart(o.audio?.mode === "none" ? undefined : o.subtitles, next);
+  args.push(...audio.inputs, ...subs.inputs, "-map", "0:v:0", ...audio.maps, ...subs.maps);
   args.push("-vf", o.canvas ? canvasFilter(o.canvas, picture.output) : videoFilter(pipeline, picture, size));
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
   const encoder = encoderArgs({
@@ -184,7 +209,7 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   // keeps segment frame counts exact. A canvas sets its own rate with the fps filter.
   if (!o.canvas) args.push("-fps_mode", "passthrough");
   args.push(...colourArgs(picture));
-  args.push(...audio.outputs);
+  args.push(...audio.outputs, ...subs.outputs);
   if (audio.shortest) args.push("-shortest");
   if (o.range?.frames !== undefined) args.push("-frames:v", String(o.range.frames));
   if (o.range?.durationSecs !== undefined) args.push("-t", seconds(o.range.durationSecs));

@@ -10,6 +10,7 @@ import { encodeSettings } from "@reel/crds/reuse";
 import { episodeTitle, sourceFacts } from "../fetch/facts.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import { episodeFileName, mergedFileName, previewNames, safeName } from "../output/names.ts";
+import { fetchSubtitles, withSubtitlesHash } from "../subtitles/episode.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
 import type { Fetched, MergeMismatch, SourceProbe, StageContext, Stages } from "./stages.ts";
 import type { EpisodeStatus } from "./types.ts";
@@ -45,7 +46,13 @@ export interface EpisodeResult {
 export interface JobResult {
   phase: "Completed" | "Failed" | "Cancelled";
   episodes: EpisodeStatus[];
-  output?: StoredObject & { durationSecs?: number; chapters?: number; thumbnails?: { vtt: string; sheets: number } };
+  output?: StoredObject & {
+    durationSecs?: number;
+    chapters?: number;
+    thumbnails?: { vtt: string; sheets: number };
+    /** One WebVTT file per subtitle language, beside the output. */
+    subtitles?: { language: string; vtt: string }[];
+  };
   /** Extra outputs when merge is off: one stored file per episode. */
   episodeOutputs?: StoredObject[];
   error?: { code: string; message: string };
@@ -79,6 +86,12 @@ interface Sidecar {
   decodedSecs?: number;
   loudness?: EpisodeStatus["loudness"];
   picture?: EpisodeStatus["picture"];
+  warnings?: EpisodeStatus["warnings"];
+}
+
+/** Adds what an encode reported to the episode's warnings (status keeps at most 8). */
+function addWarnings(status: EpisodeStatus, list: EpisodeStatus["warnings"]): void {
+  if (list?.length) status.warnings = [...(status.warnings ?? []), ...list].slice(0, 8);
 }
 
 /**
@@ -206,7 +219,8 @@ export async function processEpisode(
       return { status, probe, route: fetched.route, splitSegments: segments };
     }
 
-    const key = encodeKey(await stages.hash(fetched.path), spec);
+    const subtitles = await fetchSubtitles(ep, spec, dir, stages, ctx("fetch", "Downloading"));
+    const key = encodeKey(await withSubtitlesHash(await stages.hash(fetched.path), subtitles, stages.hash), spec);
     const encodedPath = join(encodedDir, `${key}.mp4`);
     const sidecar = join(encodedDir, `${key}.json`);
     const encCtx = ctx("encode", "Transcoding");
@@ -217,14 +231,18 @@ export async function processEpisode(
       status.quality = reused.quality;
       if (reused.loudness) status.loudness = reused.loudness;
       if (reused.picture) status.picture = reused.picture;
+      addWarnings(status, reused.warnings);
       encCtx.progress(1, "reused a finished encode");
     } else {
       const partial = join(dir, "encoded.mp4");
-      const enc = await time("encode", () => stages.encode(fetched.path, probe, partial, spec, encCtx));
+      const enc = await time("encode", () =>
+        stages.encode(fetched.path, probe, partial, spec, { ...encCtx, subtitles }),
+      );
       checkDecoded(status, probe.durationSecs, enc.decodedSecs, spec.merge.allowPartial);
       status.encoder = enc.encoder;
       if (enc.loudness) status.loudness = enc.loudness;
       if (enc.picture) status.picture = enc.picture;
+      addWarnings(status, enc.warnings);
       status.quality =
         enc.quality ??
         (await time("measure", () => stages.measure(fetched.path, partial, probe, ctx("measure", "Measuring"))));
@@ -238,6 +256,7 @@ export async function processEpisode(
         decodedSecs: enc.decodedSecs,
         loudness: enc.loudness,
         picture: enc.picture,
+        warnings: enc.warnings,
       };
       await writeFile(sidecar, JSON.stringify(kept));
     }
@@ -394,6 +413,20 @@ export function storeThumbnails(c: PreviewContext, mergedPath: string, outputFil
   });
 }
 
+/** The merged file's subtitles as one WebVTT file per language (cues at its times), stored beside it. */
+export function storeSubtitles(c: PreviewContext, mergedPath: string, outputFile: string) {
+  const make = c.stages.subtitles;
+  if (!make) return Promise.resolve(undefined);
+  const { stem } = previewNames(outputFile);
+  return previewStep(c, "subtitle WebVTT files", async () => {
+    const files = await make(mergedPath, c.dir, stem, { signal: c.signal, progress: () => {} });
+    const stored: { language: string; vtt: string }[] = [];
+    for (const f of files)
+      stored.push({ language: f.language, vtt: (await c.store(join(c.dir, f.file), f.file)).location });
+    return stored;
+  });
+}
+
 export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   const { spec } = job;
   const emit: Emit = o.emit ?? (() => {});
@@ -479,7 +512,11 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
     const stored = await store(mergedPath, mergedFile);
     for (const r of done) await poster(r, previewNames(mergedFile).episodePoster(r.status.index));
     const thumbnails = await time("preview", () => storeThumbnails(previews, mergedPath, mergedFile));
-    return { ...base, phase: "Completed", output: { ...stored, ...merged, ...(thumbnails ? { thumbnails } : {}) } };
+    const subtitles = spec.subtitles
+      ? await time("preview", () => storeSubtitles(previews, mergedPath, mergedFile))
+      : undefined;
+    const extras = { ...(thumbnails ? { thumbnails } : {}), ...(subtitles?.length ? { subtitles } : {}) };
+    return { ...base, phase: "Completed", output: { ...stored, ...merged, ...extras } };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -1,16 +1,19 @@
 // The real stages: the Rust core for downloads, HLS, merge and hashing; yt-dlp behind the egress
 // proxy for pages; ffmpeg/ffprobe for probe, encode and quality; the hardware manager for the
 // encoder and its CPU fallback.
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { isS3Url, ReelError, s3SourceOf, type VideoJobSpec } from "@reel/crds";
+import { isS3Url, ReelError, s3SourceOf, subtitlesVttName, type VideoJobSpec } from "@reel/crds";
 import { sourceValidator } from "@reel/crds/reuse";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { fidelityStatus } from "../ffmpeg/analyse.ts";
 import { analyseWithTracks } from "../encode/audio-loudness.ts";
 import { chooseAudioTracks, mergeTrackChoices } from "../encode/audio-tracks.ts";
+import { prepareSidecar } from "../subtitles/sidecar.ts";
+import { chooseSubtitleTracks, mergeSubtitleChoices } from "../subtitles/tracks.ts";
+import { writeWebVtt } from "../subtitles/webvtt.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
 import { defaultHdr10, type PicturePlan, pictureFilter, planPicture } from "../ffmpeg/picture.ts";
 import { parseEbur128 } from "../ffmpeg/sound.ts";
@@ -124,8 +127,8 @@ export function realStages(o: RealStagesOptions): Stages {
     // Cached by URL, trusted only for the same bytes: a source that changed is probed again.
     const blake3 = url ? await contentHash(path) : undefined;
     const cached = url ? await o.metadata.get<Cached>("probe", url) : undefined;
-    // Entries from before audio tracks were read are probed again (tracks by language need them).
-    const fresh = cached?.blake3 === blake3 && cached?.probe.audioTracks !== undefined;
+    // Entries from before the tracks were read are probed again (tracks by language need them).
+    const fresh = cached?.blake3 === blake3 && cached?.probe.subtitleTracks !== undefined;
     const p = cached && fresh ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
     if (url && blake3 && cached?.blake3 !== blake3)
       await o.metadata.set("probe", url, { blake3, probe: p }, PROBE_TTL_SECS);
@@ -172,6 +175,8 @@ export function realStages(o: RealStagesOptions): Stages {
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
       const vmaf = await vmafAvailable(o.binaries);
       const fidelity = await analyseWithTracks(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
+      const sidecars = ctx.subtitles ?? [];
+      const subtitles = chooseSubtitleTracks(p.subtitleTracks ?? [], sidecars, spec.subtitles);
       pictures.set(source, fidelity.picture);
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
@@ -191,6 +196,7 @@ export function realStages(o: RealStagesOptions): Stages {
           picture: fidelity.picture,
           sound: fidelity.sound,
           ...(fidelity.audioTracks ? { audioTracks: fidelity.audioTracks } : {}),
+          ...(subtitles?.tracks.length ? { subtitles: { tracks: subtitles.tracks, sidecars } } : {}),
         };
         // Telecined film loses a frame in five when rebuilt: segments could not keep exact frame counts.
         const pulldown = fidelity.picture.deinterlace?.pulldown === true;
@@ -230,6 +236,7 @@ export function realStages(o: RealStagesOptions): Stages {
       const decoded = await ffprobe(output, { binaries: o.binaries, signal: ctx.signal });
       return {
         ...treated,
+        ...(subtitles?.dropped.length ? { warnings: subtitles.dropped } : {}),
         decodedSecs: decoded.durationSecs,
         encoder:
           result.step.hwDecode !== "none"
@@ -271,7 +278,7 @@ export function realStages(o: RealStagesOptions): Stages {
     },
 
     async compatible(paths, spec) {
-      return checkCompatible(paths, mergeTrackChoices(spec?.audio));
+      return checkCompatible(paths, { ...mergeTrackChoices(spec?.audio), ...mergeSubtitleChoices(spec?.subtitles) });
     },
 
     async normalise(input, reference, output, spec, ctx) {
@@ -305,7 +312,14 @@ export function realStages(o: RealStagesOptions): Stages {
 
     async merge(inputs, output, chapters, ctx, spec) {
       const r = await merge(
-        { inputs, output, chapters, faststart: true, ...mergeTrackChoices(spec?.audio) },
+        {
+          inputs,
+          output,
+          chapters,
+          faststart: true,
+          ...mergeTrackChoices(spec?.audio),
+          ...mergeSubtitleChoices(spec?.subtitles),
+        },
         { onProgress: (p) => ctx.progress(p.total ? p.done / p.total : 0), signal: ctx.signal },
       );
       return { durationSecs: r.durationSecs, chapters: r.chapters.length };
@@ -326,6 +340,27 @@ export function realStages(o: RealStagesOptions): Stages {
         binaries: o.binaries,
         signal: ctx.signal,
       });
+    },
+
+    async fetchSubtitle(url, language, dest, ctx) {
+      const raw = `${dest}.download`;
+      try {
+        await download({ url, dest: raw, connections: 1, maxBytes, net }, { signal: ctx.signal });
+        return await prepareSidecar(raw, dest, language);
+      } finally {
+        await rm(raw, { force: true });
+      }
+    },
+
+    async subtitles(merged, dir, stem, ctx) {
+      const p = await ffprobe(merged, { binaries: o.binaries, signal: ctx.signal });
+      const files: { language: string; file: string }[] = [];
+      for (const [n, t] of (p.subtitleTracks ?? []).entries()) {
+        const file = subtitlesVttName(stem, t.language ?? "und");
+        await writeWebVtt(merged, n, join(dir, file), { binaries: o.binaries, signal: ctx.signal });
+        files.push({ language: t.language ?? "und", file });
+      }
+      return files;
     },
 
     hash: contentHash,

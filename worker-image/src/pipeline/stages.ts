@@ -2,12 +2,19 @@
 // yt-dlp and ffmpeg; unit tests of the runner give it fakes.
 import type { VideoJobSpec } from "@reel/crds";
 import type { SiteInfo } from "../fetch/ytdlp.ts";
+import type { SidecarFile } from "../subtitles/sidecar.ts";
 import type { EpisodeStatus, QualityScores } from "./types.ts";
 
 export interface StageContext {
   signal: AbortSignal;
   /** Fraction 0..1 of this stage, with an optional human detail ("12.3 MB/s"). */
   progress(fraction: number, detail?: string): void;
+}
+
+/** An encode's context: the episode's own subtitle files ride with it (wrappers pass ctx through). */
+export interface EncodeContext extends StageContext {
+  /** Fetched and cleaned (episodes[].subtitles); absent: none. */
+  subtitles?: SidecarFile[];
 }
 
 export interface SourceProbe {
@@ -43,6 +50,8 @@ export interface Encoded {
   /** Loudness measured before and after, and what was done to the picture (status shows both). */
   loudness?: EpisodeStatus["loudness"];
   picture?: EpisodeStatus["picture"];
+  /** What the episode lost that its status must say (image subtitles dropped). */
+  warnings?: NonNullable<EpisodeStatus["warnings"]>;
 }
 
 export interface MergeMismatch {
@@ -55,7 +64,12 @@ export interface MergeMismatch {
 export interface Stages {
   fetch(url: string, dir: string, spec: VideoJobSpec, ctx: StageContext): Promise<Fetched>;
   probe(path: string, ctx: StageContext): Promise<SourceProbe>;
-  encode(source: string, probe: SourceProbe, output: string, spec: VideoJobSpec, ctx: StageContext): Promise<Encoded>;
+  encode(source: string, probe: SourceProbe, output: string, spec: VideoJobSpec, ctx: EncodeContext): Promise<Encoded>;
+  /**
+   * A subtitle file (episodes[].subtitles) fetched like a source — the egress guard and the byte
+   * cap — then told apart by its content and cleaned into `dest`. Optional: without it none are fetched.
+   */
+  fetchSubtitle?(url: string, language: string, dest: string, ctx: StageContext): Promise<SidecarFile>;
   measure(source: string, encoded: string, probe: SourceProbe, ctx: StageContext): Promise<QualityScores>;
   /**
    * Mismatches that stop a lossless join of these files; empty when they can be merged as they are.
@@ -69,13 +83,20 @@ export interface Stages {
     output: string,
     chapters: boolean,
     ctx: StageContext,
-    /** The job: its audio languages are the merged file's tracks, in order, in every chapter. */
+    /** The job: its audio and subtitle languages are the merged file's tracks, in order, in every chapter. */
     spec?: VideoJobSpec,
   ): Promise<{ durationSecs: number; chapters: number }>;
   /** A JPEG poster of an encoded file. Optional: a runner without it makes no previews. */
   poster?(encoded: string, output: string, ctx: StageContext): Promise<void>;
   /** Seek thumbnails of a merged file: sheets `<stem>-thumbs-NNN.jpg` written into `dir`, and their WebVTT index. */
   thumbnails?(merged: string, dir: string, stem: string, ctx: StageContext): Promise<{ sheets: string[]; vtt: string }>;
+  /** One safe WebVTT file per subtitle track of a merged file, written into `dir` as `<stem>-subtitles-<lang>.vtt`. */
+  subtitles?(
+    merged: string,
+    dir: string,
+    stem: string,
+    ctx: StageContext,
+  ): Promise<{ language: string; file: string }[]>;
   /** A content hash of a file (blake3), for keying reusable work. */
   hash(path: string): Promise<string>;
   /** sha256 hex of a file, for storage checksums. */

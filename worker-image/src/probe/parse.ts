@@ -42,6 +42,13 @@ export interface AudioTrackTags {
   dispositions: TrackDisposition[];
 }
 
+/** One subtitle track as tagged: its stream index, codec and language (ISO 639, lower case). */
+export interface SubtitleTrackTags {
+  index: number;
+  codec: string;
+  language?: string;
+}
+
 export interface ProbeResult {
   formatName: string;
   /** The demuxer every later command pins with -f. */
@@ -56,6 +63,8 @@ export interface ProbeResult {
   hasAudio: boolean;
   /** Every audio track in file order (absent in probes cached before tracks were read). */
   audioTracks?: AudioTrackTags[];
+  /** Every subtitle track in file order (absent in probes cached before tracks were read). */
+  subtitleTracks?: SubtitleTrackTags[];
   streamCounts: { video: number; audio: number; subtitle: number; other: number; total: number };
 }
 
@@ -182,6 +191,7 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
       : undefined,
     hasAudio: a !== undefined,
     audioTracks: audios.map(audioTrackTags),
+    subtitleTracks: streams.filter((s) => s.codec_type === "subtitle").map(subtitleTrackTags),
     streamCounts: {
       video: streams.filter((s) => s.codec_type === "video").length,
       audio: audios.length,
@@ -199,5 +209,14 @@ function audioTrackTags(s: RawStream): AudioTrackTags {
     index: s.index ?? 0,
     ...(language && language !== "und" ? { language } : {}),
     dispositions: trackDispositions.filter((d) => s.disposition?.[d] === 1),
+  };
+}
+
+function subtitleTrackTags(s: RawStream): SubtitleTrackTags {
+  const language = s.tags?.language?.trim().toLowerCase();
+  return {
+    index: s.index ?? 0,
+    codec: s.codec_name ?? "unknown",
+    ...(language && language !== "und" ? { language } : {}),
   };
 }

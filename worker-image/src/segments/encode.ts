@@ -7,6 +7,8 @@ import { type TranscodeOptions, transcodeArgs } from "../ffmpeg/args.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
 import { audioArgs, audioCodecArgs, outputPath } from "../ffmpeg/args.ts";
 import { audioTagArgs, audioTrackArgs } from "../encode/audio-tracks.ts";
+import { subtitlePart } from "../ffmpeg/args.ts";
+import { subtitleTagArgs } from "../subtitles/tracks.ts";
 import type { SoundPlan } from "../ffmpeg/sound.ts";
 import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { type FrameTimes, frameTimes } from "../probe/frames.ts";
@@ -73,15 +75,25 @@ export function audioOnlyArgs(o: {
   /** Layout and loudness gain; stereo without gain when absent. */
   sound?: SoundPlan;
   tracks?: EncodeSettings["audioTracks"];
+  /** The kept subtitles ride in the same file (mov_text), muxed with the audio after the join. */
+  subtitles?: EncodeSettings["subtitles"];
+  /** False: no audio track to take (subtitles only). */
+  hasAudio?: boolean;
 }): string[] {
   const input = ["-y", ...inputArgs({ path: o.input, demuxer: o.demuxer, limits: o.limits })];
   const tail = ["-map_metadata", "-1", "-f", "mp4", outputPath(o.output)];
   if (!o.tracks?.tracks.length) {
-    return input.concat(["-map", "0:a:0", "-vn", ...audioArgs({ mode: "encode" }, o.quality, o.sound)], tail);
+    const subs = subtitlePart(o.subtitles, 1);
+    const audio =
+      o.hasAudio === false
+        ? { maps: [], outputs: ["-an"] }
+        : { maps: ["-map", "0:a:0"], outputs: audioArgs({ mode: "encode" }, o.quality, o.sound) };
+    return input.concat(subs.inputs, audio.maps, subs.maps, ["-vn"], audio.outputs, subs.outputs, tail);
   }
   const codec = audioCodecArgs(o.quality, o.tracks.tracks[0]?.sound);
   const r = audioTrackArgs(o.tracks.tracks, { durationSecs: o.tracks.durationSecs, silentInput: 1, codec });
-  return input.concat(r.inputs, r.maps, ["-vn"], r.outputs, tail);
+  const subs = subtitlePart(o.subtitles, 2 - (r.inputs.length ? 0 : 1));
+  return input.concat(r.inputs, subs.inputs, r.maps, subs.maps, ["-vn"], r.outputs, subs.outputs, tail);
 }
 
 export interface SegmentedOptions extends EncodeCommon {
@@ -163,7 +175,8 @@ export async function encodeSegmented(
   });
   const audioPath = joinPath(o.workDir, "audio.m4a");
   const tracks = settings.audioTracks;
-  const withAudio = settings.source.hasAudio || (tracks?.tracks.length ?? 0) > 0;
+  const subtitles = settings.subtitles?.tracks.length ? settings.subtitles : undefined;
+  const withAudio = settings.source.hasAudio || (tracks?.tracks.length ?? 0) > 0 || subtitles !== undefined;
   const audioTask = withAudio
     ? (signal: AbortSignal) =>
         runFfmpeg(
@@ -175,6 +188,8 @@ export async function encodeSegmented(
             output: audioPath,
             ...(settings.sound ? { sound: settings.sound } : {}),
             ...(tracks ? { tracks } : {}),
+            ...(subtitles ? { subtitles } : {}),
+            hasAudio: settings.source.hasAudio,
           }),
           { binaries, signal, label: "encode audio" },
         )
@@ -190,7 +205,9 @@ export async function encodeSegmented(
     joiner,
     segments: segments.map(segmentPath),
     ...(withAudio ? { audio: audioPath } : {}),
-    ...(tracks?.tracks.length ? { audioTags: audioTagArgs(tracks.tracks) } : {}),
+    ...(tracks?.tracks.length || subtitles
+      ? { audioTags: [...audioTagArgs(tracks?.tracks ?? []), ...subtitleTagArgs(subtitles?.tracks ?? [])] }
+      : {}),
     output,
     workDir: o.workDir,
     binaries,

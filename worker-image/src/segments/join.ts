@@ -83,7 +83,7 @@ export async function defaultJoiner(
 /**
  * Joins video-only segments and muxes the episode's audio (encoded once for the whole episode:
  * per-segment AAC would add priming silence at every join) into `output`: its one track, or every
- * track of the audio file tagged with `audioTags` (the tracks by language). Temporary files go in
+ * audio and subtitle track of that file tagged with `audioTags` (tracks by language, subtitles). Temporary files go in
  * `workDir` and are removed.
  */
 export async function joinWithAudio(o: {
@@ -103,7 +103,8 @@ export async function joinWithAudio(o: {
   try {
     await runFfmpeg(
       ["-y", ...inputArgs({ path: videoPath, demuxer: "mov" }), ...inputArgs({ path: o.audio, demuxer: "mov" })]
-        .concat(["-map", "0:v:0", "-map", o.audioTags ? "1:a" : "1:a:0", "-c", "copy", ...(o.audioTags ?? [])])
+        .concat(["-map", "0:v:0", ...(o.audioTags ? ["-map", "1:a?", "-map", "1:s?"] : ["-map", "1:a:0"])])
+        .concat(["-c", "copy", ...(o.audioTags ?? [])])
         .concat(["-map_metadata", "-1", "-map_chapters", "-1"])
         .concat(["-movflags", "+faststart", "-f", "mp4", outputPath(o.output)]),
       { binaries, signal: o.signal, label: "mux audio" },

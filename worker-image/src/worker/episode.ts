@@ -118,7 +118,9 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
   } = {};
   // The manifest's own title only: an untitled episode takes its source's title (processEpisode).
   const given = env.job.spec.episodes[0]?.title;
-  const r = await processEpisode({ url: env.episode.url, ...(given ? { title: given } : {}) }, index, {
+  const subtitles = env.job.spec.episodes[0]?.subtitles;
+  const own = { ...(given ? { title: given } : {}), ...(subtitles ? { subtitles } : {}) };
+  const r = await processEpisode({ url: env.episode.url, ...own }, index, {
     stages: ctx.stages,
     spec: env.job.spec,
     cacheDir: ctx.cacheDir,

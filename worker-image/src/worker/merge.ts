@@ -11,7 +11,7 @@ import { episodeFileName, mergedFileName } from "../output/names.ts";
 import { parseDuration, type S3Connection, S3Target } from "../output/s3.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import type { JobEvent } from "../pipeline/events.ts";
-import { type MergeInput, mergeEncoded, storeFile, storeThumbnails } from "../pipeline/job.ts";
+import { type MergeInput, mergeEncoded, storeFile, storeSubtitles, storeThumbnails } from "../pipeline/job.ts";
 import { type EpisodeRecord, episodeFile, episodeRecordFile, type PodContext } from "./episode.ts";
 import type { MergeEnv } from "./env.ts";
 import { putJson } from "./staging.ts";
@@ -233,7 +233,13 @@ async function storeOutputs(
     const stored = await store(merged, file);
     const previews = { stages, dir: join(ctx.scratch, "previews"), signal, emit, store };
     const thumbnails = await storeThumbnails(previews, merged, file);
-    const figures = { durationSecs: m.durationSecs, chapters: m.chapters, ...(thumbnails ? { thumbnails } : {}) };
+    const subtitles = spec.subtitles ? await storeSubtitles(previews, merged, file) : undefined;
+    const figures = {
+      durationSecs: m.durationSecs,
+      chapters: m.chapters,
+      ...(thumbnails ? { thumbnails } : {}),
+      ...(subtitles?.length ? { subtitles } : {}),
+    };
     return { names: [file], output: toOutput(stored, figures) };
   }
   const names: string[] = [];
