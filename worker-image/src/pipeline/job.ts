@@ -12,7 +12,7 @@ import type { OutputTarget, StoredObject } from "../output/target.ts";
 import { episodeFileName, mergedFileName, previewNames, safeName } from "../output/names.ts";
 import { fetchSubtitles, withSubtitlesHash } from "../subtitles/episode.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
-import type { Fetched, MergeMismatch, SourceProbe, StageContext, Stages } from "./stages.ts";
+import type { EncodeContext, Fetched, MergeMismatch, SourceProbe, StageContext, Stages } from "./stages.ts";
 import type { EpisodeStatus } from "./types.ts";
 
 export interface RunOptions {
@@ -155,7 +155,7 @@ export interface EpisodeOptions {
    * A worker pod's chance to split a long episode for parallel pods instead of encoding it here:
    * called after the probe; a segment count means it staged the pieces and the episode ends here.
    */
-  split?: (source: string, probe: SourceProbe, ctx: StageContext) => Promise<number | undefined>;
+  split?: (source: string, probe: SourceProbe, ctx: EncodeContext) => Promise<number | undefined>;
 }
 
 /**
@@ -204,11 +204,10 @@ export async function processEpisode(
     const probe = await time("probe", () => stages.probe(fetched.path, ctx("probe", "Probing")));
     status.durationSecs = probe.durationSecs;
     status.source = sourceFacts(probe, fetched.site);
+    const subtitles = await fetchSubtitles(ep, spec, dir, stages, ctx("fetch", "Downloading"));
+    const splitCtx = { ...ctx("encode", "Transcoding"), subtitles };
     const segments = o.split
-      ? await time(
-          "split",
-          () => o.split?.(fetched.path, probe, ctx("encode", "Transcoding")) ?? Promise.resolve(undefined),
-        )
+      ? await time("split", () => o.split?.(fetched.path, probe, splitCtx) ?? Promise.resolve(undefined))
       : undefined;
     if (segments) {
       await rm(dir, { recursive: true, force: true });
@@ -219,7 +218,6 @@ export async function processEpisode(
       return { status, probe, route: fetched.route, splitSegments: segments };
     }
 
-    const subtitles = await fetchSubtitles(ep, spec, dir, stages, ctx("fetch", "Downloading"));
     const key = encodeKey(await withSubtitlesHash(await stages.hash(fetched.path), subtitles, stages.hash), spec);
     const encodedPath = join(encodedDir, `${key}.mp4`);
     const sidecar = join(encodedDir, `${key}.json`);

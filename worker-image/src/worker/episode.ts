@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { redact } from "../fetch/classify.ts";
 import type { JobEvent } from "../pipeline/events.ts";
 import { encodeSettings, processEpisode } from "../pipeline/job.ts";
-import type { Stages } from "../pipeline/stages.ts";
+import type { EncodeContext, Stages } from "../pipeline/stages.ts";
 import type { EpisodeStatus } from "../pipeline/types.ts";
 import type { EpisodeEnv } from "./env.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -228,7 +228,7 @@ async function cutAndStage(
   ctx: PodContext,
   source: string,
   durationSecs: number,
-  sctx: { progress(fraction: number, detail: string): void },
+  sctx: Pick<EncodeContext, "progress" | "subtitles">,
   out: { segments?: SplitRecord["segments"]; audio?: SplitRecord["audio"]; loudness?: EpisodeStatus["loudness"] },
 ): Promise<number | undefined> {
   const { index } = env.episode;
@@ -236,7 +236,8 @@ async function cutAndStage(
   if (!shouldSplit(env.job.spec, durationSecs)) return undefined;
   const binaries = ctx.binaries ?? defaultBinaries;
   const workDir = join(ctx.scratch, `split-ep${index}`);
-  const cut = await cutSource({ source, spec: env.job.spec, workDir, binaries, signal });
+  const subtitles = sctx.subtitles ?? [];
+  const cut = await cutSource({ source, spec: env.job.spec, workDir, binaries, signal, subtitles });
   if (!cut) return undefined;
   const segments: SplitRecord["segments"] = [];
   for (const segment of cut.segments) {
@@ -248,7 +249,8 @@ async function cutAndStage(
   }
   if (cut.audio) {
     const tracks = cut.audioTracks ? { tracks: cut.audioTracks } : {};
-    out.audio = { sha256: await stages.sha256(cut.audio), ...tracks };
+    const subtitles = cut.subtitles ? { subtitles: cut.subtitles } : {};
+    out.audio = { sha256: await stages.sha256(cut.audio), ...tracks, ...subtitles };
     await staging.put(cut.audio, audioFile(index), { sha256: out.audio.sha256, signal });
   }
   out.segments = segments;

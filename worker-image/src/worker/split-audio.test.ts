@@ -1,13 +1,15 @@
 // A split episode's audio (cluster, spec.split) is encoded once for the whole episode by the pod
 // that cuts it: it gets the same loudness treatment as a whole episode.
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFile } from "node:fs/promises";
+import { copyFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseVideoJob } from "@reel/crds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loudnessOf, outputFacts } from "../ffmpeg/fidelity-media.ts";
 import { makeTempDir, makeTestClip } from "../ffmpeg/test-media.ts";
 import { audioTagArgs } from "../encode/audio-tracks.ts";
+import { prepareSidecar } from "../subtitles/sidecar.ts";
+import { subtitleTagArgs } from "../subtitles/tracks.ts";
 import { joinWithAudio } from "../segments/join.ts";
 import { cutSource } from "./split.ts";
 
@@ -103,5 +105,51 @@ describe("cutSource with audio languages", () => {
       const lufs = Number(/I:\s*(-?[\d.]+) LUFS/.exec(stderr.slice(stderr.lastIndexOf("Summary:")))?.[1]);
       expect(Math.abs(lufs + 16), `track ${track}: ${lufs} LUFS`).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+describe("cutSource with subtitles", () => {
+  it("carries the source's and the episode's own subtitles in the audio file, and the join writes their languages", async () => {
+    const clip = join(tmp.dir, "subs-clip.mp4");
+    await makeTestClip(clip, { seconds: 3, gop: 25 });
+    const srt = join(tmp.dir, "eng.srt");
+    await writeFile(srt, "1\n00:00:02,000 --> 00:00:02,800\nTwo seconds in\n");
+    const source = join(tmp.dir, "subs.mkv");
+    execFileSync("ffmpeg", [
+      ...["-v", "error", "-y", "-i", clip, "-i", srt, "-map", "0", "-map", "1", "-c:v", "copy", "-c:a", "copy"],
+      ...["-c:s", "srt", "-metadata:s:s:0", "language=eng", source],
+    ]);
+    const raw = join(tmp.dir, "jpn.vtt.raw");
+    await writeFile(raw, "WEBVTT\n\n00:01.000 --> 00:01.500\nIchi\n");
+    const sidecar = await prepareSidecar(raw, join(tmp.dir, "jpn.vtt"), "jpn");
+    const withSubtitles = { ...spec, subtitles: { languages: ["eng", "jpn"] } };
+    const work = join(tmp.dir, "work-subs");
+    const binaries = { ffmpeg: "ffmpeg", ffprobe: "ffprobe" };
+    const cut = await cutSource({ source, spec: withSubtitles, workDir: work, binaries, subtitles: [sidecar] });
+    expect(cut?.subtitles).toEqual([{ language: "eng" }, { language: "jpn" }]);
+    const video = join(tmp.dir, "subs-video.mp4");
+    execFileSync("ffmpeg", ["-v", "error", "-y", "-i", clip, "-map", "0:v", "-c", "copy", video]);
+    const out = join(tmp.dir, "subs-joined.mp4");
+    await joinWithAudio({
+      joiner: (_segments, output) => copyFile(video, output),
+      segments: [],
+      audio: cut?.audio as string,
+      audioTags: subtitleTagArgs(cut?.subtitles ?? []),
+      output: out,
+      workDir: work,
+    });
+    const probe = execFileSync("ffprobe", [
+      ...["-v", "error", "-select_streams", "s", "-show_entries", "stream=codec_name:stream_tags=language"],
+      ...["-of", "csv=p=0", out],
+    ]);
+    expect(probe.toString().trim().split("\n")).toEqual(["mov_text,eng", "mov_text,jpn"]);
+    const cue = (n: number) =>
+      execFileSync("ffmpeg", ["-v", "error", "-i", out, "-map", `0:s:${n}`, "-f", "srt", "-"]).toString();
+    // Within a frame: an MKV made from an MP4 starts its streams 21 ms in (the AAC priming).
+    const start = (text: string) => Number(/00:00:(\d\d,\d{3}) -->/.exec(text)?.[1]?.replace(",", "."));
+    expect(cue(0)).toContain("Two seconds in");
+    expect(Math.abs(start(cue(0)) - 2.0)).toBeLessThan(0.04);
+    expect(cue(1)).toContain("Ichi");
+    expect(Math.abs(start(cue(1)) - 1.0)).toBeLessThan(0.04);
   });
 });

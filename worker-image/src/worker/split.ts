@@ -27,6 +27,8 @@ import { planSegments } from "../segments/split.ts";
 import { combineEncoderStats } from "../quality/encoder-stats.ts";
 import { planAudioTracks } from "../encode/audio-loudness.ts";
 import { type AudioTrackPlan, audioTagArgs } from "../encode/audio-tracks.ts";
+import type { SidecarFile } from "../subtitles/sidecar.ts";
+import { chooseSubtitleTracks, subtitleTagArgs } from "../subtitles/tracks.ts";
 import type { Stages } from "../pipeline/stages.ts";
 import type { EpisodeRecord } from "./episode.ts";
 import { episodeFile, episodeRecordFile } from "./episode.ts";
@@ -54,7 +56,7 @@ export interface SplitRecord {
    * The episode's audio, encoded once; absent for a silent source. `tracks`: the job's tracks by
    * language in the file, whose tags the join writes (absent in older records: one track).
    */
-  audio?: { sha256: string; tracks?: AudioTrackPlan[] };
+  audio?: { sha256: string; tracks?: AudioTrackPlan[]; subtitles?: { language: string }[] };
   ytDlp?: string;
 }
 
@@ -88,7 +90,8 @@ export interface CutSegment {
 
 /**
  * Cuts `source` at keyframes into video-only Matroska segments of about `segmentSecs` by stream copy,
- * and encodes its audio once: its first track, or the job's tracks by language (`audioTracks`). Each segment starts on a keyframe, so it decodes on its own;
+ * and encodes its audio once: its first track, or the job's tracks by language (`audioTracks`), with
+ * the kept subtitles (spec.subtitles: the source's text tracks and the episode's `subtitles` files). Each segment starts on a keyframe, so it decodes on its own;
  * the segments' packets add up to the source's exactly (checked). Undefined when the episode yields
  * fewer than two segments (too few keyframes): it is then encoded whole.
  */
@@ -98,11 +101,13 @@ export async function cutSource(o: {
   workDir: string;
   binaries: FfmpegBinaries;
   signal?: AbortSignal;
+  subtitles?: SidecarFile[];
 }): Promise<
   | {
       segments: CutSegment[];
       audio?: string;
       audioTracks?: AudioTrackPlan[];
+      subtitles?: { language: string }[];
       durationSecs: number;
       loudness?: EpisodeStatus["loudness"];
     }
@@ -140,7 +145,9 @@ export async function cutSource(o: {
   let loudness: EpisodeStatus["loudness"];
   const analyse = { binaries: o.binaries, signal: o.signal };
   const tracks = await planAudioTracks(o.source, p, o.spec.audio, analyse);
-  if (p.hasAudio || tracks) {
+  const chosen = chooseSubtitleTracks(p.subtitleTracks ?? [], o.subtitles ?? [], o.spec.subtitles);
+  const subtitles = chosen?.tracks.length ? { tracks: chosen.tracks, sidecars: o.subtitles ?? [] } : undefined;
+  if (p.hasAudio || tracks || subtitles) {
     audio = join(o.workDir, "audio.m4a");
     // The whole episode's loudness, measured once here: the segments carry no audio.
     const sound =
@@ -153,6 +160,8 @@ export async function cutSource(o: {
       output: audio,
       sound,
       ...(tracks ? { tracks } : {}),
+      ...(subtitles ? { subtitles } : {}),
+      hasAudio: p.hasAudio,
     });
     const r = await runFfmpeg(args, {
       binaries: o.binaries,
@@ -170,6 +179,7 @@ export async function cutSource(o: {
     segments,
     ...(audio ? { audio } : {}),
     ...(audioTracks ? { audioTracks } : {}),
+    ...(subtitles ? { subtitles: subtitles.tracks.map(({ language }) => ({ language })) } : {}),
     durationSecs: p.durationSecs,
     ...(loudness ? { loudness } : {}),
   };
@@ -278,7 +288,9 @@ export async function joinSplitEpisode(o: {
       joiner,
       segments: paths,
       ...(audio ? { audio } : {}),
-      ...(split.audio?.tracks?.length ? { audioTags: audioTagArgs(split.audio.tracks) } : {}),
+      ...(split.audio?.tracks?.length || split.audio?.subtitles?.length
+        ? { audioTags: [...audioTagArgs(split.audio.tracks ?? []), ...subtitleTagArgs(split.audio.subtitles ?? [])] }
+        : {}),
       output,
       workDir: dir,
       binaries: o.binaries,
