@@ -68,6 +68,23 @@ export const ConfigSchema = z
       .string()
       .default("")
       .transform((s) => parsePublicBaseUrl(s)),
+    /**
+     * The upload area (uploads/): tus uploads are written to <bucket>/<prefix><namespace>/<id>.
+     * Uploads are off (their routes not served) while the bucket is empty. The keys come from a
+     * Secret the chart names (uploads.credentialsSecret), never from a tenant's.
+     */
+    REEL_UPLOAD_S3_BUCKET: z.string().default(""),
+    REEL_UPLOAD_S3_PREFIX: z.string().default("uploads/"),
+    REEL_UPLOAD_S3_ENDPOINT: z.url().optional(),
+    REEL_UPLOAD_S3_REGION: z.string().min(1).default("us-east-1"),
+    REEL_UPLOAD_S3_ACCESS_KEY_ID: z.string().default(""),
+    REEL_UPLOAD_S3_SECRET_ACCESS_KEY: z.string().default(""),
+    /** Bytes a tenant may hold in uploads (under way or finished) unless its own quota is set. */
+    REEL_UPLOAD_QUOTA_BYTES: int(20 * 1024 ** 3, 0),
+    /** S3 multipart part size of an upload; S3 wants at least 5 MiB for every part but the last. */
+    REEL_UPLOAD_PART_BYTES: int(8 * 1024 ** 2, 5 * 1024 ** 2),
+    /** A PATCH that receives no byte for this long is ended (a stalled client frees its lock). */
+    REEL_UPLOAD_IDLE_MS: int(60_000, 1000),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     /** OTLP/HTTP trace export (off unless an endpoint is set); the service is reel-shim by default. */
     ...TracingEnvShape,

@@ -26,6 +26,7 @@ import type { Principal } from "./auth/principal.ts";
 import "./auth/request.ts";
 import type { ShimDeps } from "./deps.ts";
 import { liveRoutes } from "./live/routes.ts";
+import { uploadRoutes } from "./uploads/routes.ts";
 import { LazyChildLogger, type Logger, logPath } from "./log.ts";
 import { LeasedLimiter } from "./ratelimit/lease.ts";
 import { redisLeaseStore } from "./ratelimit/redis.ts";
@@ -218,6 +219,8 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       v1.addHook("onRoute", (route) => {
         const methods = Array.isArray(route.method) ? route.method : [route.method];
         if (!methods.some((m) => m === "POST" || m === "PATCH" || m === "PUT")) return;
+        // Upload bodies stream to S3 for as long as they take (uploads/routes.ts has an idle timeout).
+        if ((route.config as { streamsBody?: boolean } | undefined)?.streamsBody) return;
         const own = route.preParsing;
         route.preParsing = [deadline, ...(own ? (Array.isArray(own) ? own : [own]) : [])] as never;
       });
@@ -227,6 +230,8 @@ export async function buildServer(deps: ShimDeps): Promise<FastifyInstance> {
       meRoutes(v1);
       adminRoutes(v1, deps);
       liveRoutes(v1, deps);
+      // Uploads are served only where the installation names an upload bucket.
+      if (config.REEL_UPLOAD_S3_BUCKET) await v1.register((scope) => uploadRoutes(scope, deps));
     },
     { prefix: "/api/v1" },
   );

@@ -150,6 +150,11 @@ export const errorCodes = {
     "The output file is on a PersistentVolume (pvc://), which has no download link; read it from a pod that mounts the claim.",
   REEL_OUTPUT_CREDENTIALS_MISSING:
     "No download link can be signed: the Secret named by spec.output.s3.credentialsSecret is missing in the job's namespace or lacks accessKeyId/secretAccessKey; create it again there.",
+  // Uploads through the shim (api-shim/src/uploads, episodes' `upload:` source).
+  REEL_UPLOAD_QUOTA_EXCEEDED:
+    "The upload would take the tenant past its upload quota (uploads under way count with their full length); delete finished or abandoned uploads (DELETE /api/v1/uploads/:id) or ask an admin for a larger quota.",
+  REEL_UPLOAD_INCOMPLETE:
+    "The episode names an upload that has not received all its bytes yet; resume the upload (tus HEAD then PATCH) and submit the job when it is complete.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

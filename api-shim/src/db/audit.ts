@@ -11,6 +11,8 @@ export interface AuditEntry {
     | "job.cancel"
     | "job.download"
     | "job.thumbnails"
+    | "upload.create"
+    | "upload.delete"
     | "key.create"
     | "key.revoke"
     | "tenant.create"

@@ -1,0 +1,247 @@
+// tus uploads through the real shim (PostgreSQL, Redis, the L2 control plane) into a real S3
+// (versitygw): an upload cut off mid-PATCH and resumed from the offset the shim reports, stored
+// byte for byte as a multipart object in the tenant's upload area; the quota refused before any
+// byte lands; another tenant's id answered 404 on HEAD, PATCH and DELETE.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "tus-js-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
+import { type PostgresServer, startPostgres } from "../../../e2e/src/services/postgres.ts";
+import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
+import { type S3Server, startS3 } from "../../../e2e/src/services/s3.ts";
+import { until } from "../../../e2e/src/until.ts";
+import { addUser } from "../admin.ts";
+import { parseConfig } from "../config.ts";
+import { connectPostgres } from "../db/database.ts";
+import { migrate } from "../db/migrate.ts";
+import { type RunningShim, startShim } from "../main.ts";
+
+const crd = join(import.meta.dirname, "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
+const MiB = 1024 * 1024;
+const BUCKET = "reel-uploads";
+const QUOTA = 40 * MiB;
+const title = "tus uploads through the shim into versitygw (L2)";
+
+describe.skipIf(!k8sBinariesBuilt())(
+  k8sBinariesBuilt() ? title : `${title} — skipped, needs the Kubernetes binaries`,
+  () => {
+    let dir: string;
+    let cluster: Cluster;
+    let pg: PostgresServer;
+    let redis: RedisServer;
+    let s3: S3Server;
+    let shim: RunningShim;
+    let base: string;
+    let client: S3Client;
+    const keys: Record<"vera" | "otto" | "vic", string> = { vera: "", otto: "", vic: "" };
+
+    const api = (who: keyof typeof keys, path: string, init: RequestInit = {}) =>
+      fetch(`${base}/api/v1${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${keys[who]}`, "tus-resumable": "1.0.0", ...(init.headers ?? {}) },
+      });
+    const objects = async (prefix: string) =>
+      ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map(
+        (o) => o.Key ?? "",
+      );
+    const sha = (b: Buffer | Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+    /** 8 s of 1280x720 MPEG-4 part 2 at a high bitrate: about 12 MiB, three 5 MiB parts. */
+    function makeEpisode(path: string): void {
+      execFileSync("ffmpeg", [
+        ...["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=8"],
+        ...["-f", "lavfi", "-i", "sine=f=440:d=8", "-c:v", "mpeg4", "-q:v", "2", "-b:v", "12M"],
+        ...["-c:a", "aac", "-shortest", path],
+      ]);
+    }
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "reel-uploads-"));
+      [cluster, pg, redis, s3] = await Promise.all([
+        clusterUp({ level: 2, dir: join(dir, "cluster") }),
+        startPostgres(),
+        startRedis(),
+        startS3(),
+      ]);
+      process.env.KUBECONFIG = cluster.kubeconfig;
+      await cluster.kubectl(["apply", "--server-side", "-f", crd]);
+      const sql = connectPostgres(pg.url, 1);
+      await migrate(sql);
+      keys.vera = (await addUser(sql, { name: "vera", role: "operator", tenant: "media" })).key;
+      keys.otto = (await addUser(sql, { name: "otto", role: "operator", tenant: "news" })).key;
+      keys.vic = (await addUser(sql, { name: "vic", role: "viewer", tenant: "media" })).key;
+      await sql.end();
+      client = new S3Client({
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
+      await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+      shim = await startShim(
+        parseConfig({
+          REEL_SHIM_PORT: "0",
+          REEL_SHIM_HOST: "127.0.0.1",
+          DATABASE_URL: pg.url,
+          REEL_REDIS_URL: redis.url,
+          LOG_LEVEL: "warn",
+          REEL_UPLOAD_S3_BUCKET: BUCKET,
+          REEL_UPLOAD_S3_ENDPOINT: s3.endpoint,
+          REEL_UPLOAD_S3_ACCESS_KEY_ID: s3.accessKeyId,
+          REEL_UPLOAD_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          REEL_UPLOAD_QUOTA_BYTES: String(QUOTA),
+          REEL_UPLOAD_PART_BYTES: String(5 * MiB),
+          // A short whole-body deadline: a PATCH stream must not be held to it.
+          REEL_REQUEST_TIMEOUT_MS: "1000",
+        }),
+        { webhooks: false },
+      );
+      base = `http://127.0.0.1:${shim.port}`;
+      await until("the shim to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
+    }, 180_000);
+
+    afterAll(async () => {
+      client?.destroy();
+      await shim?.stop();
+      await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop(), s3?.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("resumes an upload cut off mid-PATCH from the stored offset and keeps the file byte for byte", async () => {
+      const path = join(dir, "ep1.mp4");
+      makeEpisode(path);
+      const file = await readFile(path);
+      expect(file.length).toBeGreaterThan(10 * MiB);
+      const patches: number[] = [];
+      const options = (onProgress: (sent: number) => void) => ({
+        endpoint: `${base}/api/v1/uploads`,
+        headers: { authorization: `Bearer ${keys.vera}` },
+        metadata: { filename: "ep1.mp4", filetype: "video/mp4" },
+        chunkSize: 4 * MiB,
+        retryDelays: [],
+        onProgress: (sent: number) => onProgress(sent),
+        onBeforeRequest: (req: { getMethod(): string; getHeader(h: string): string | undefined }) => {
+          if (req.getMethod() === "PATCH") patches.push(Number(req.getHeader("Upload-Offset")));
+        },
+      });
+      // First try: the connection is dropped once 6 MiB are on their way (in the second PATCH).
+      const first = await new Promise<string>((resolve, reject) => {
+        const up: Upload = new Upload(file, {
+          ...options((sent) => {
+            if (sent > 6 * MiB) {
+              void up.abort();
+              resolve(up.url ?? "");
+            }
+          }),
+          onError: reject,
+        });
+        up.start();
+      });
+      expect(first).toMatch(new RegExp(`^${base}/api/v1/uploads/[0-9a-f]{32}$`));
+      const id = first.slice(first.lastIndexOf("/") + 1);
+      // What the shim kept: HEAD answers the offset a client resumes from.
+      const head = await until("the cut PATCH to be stored", async () => {
+        const r = await api("vera", `/uploads/${id}`, { method: "HEAD" });
+        return r.status === 200 && Number(r.headers.get("upload-offset")) > 0 ? r : undefined;
+      });
+      const offset = Number(head.headers.get("upload-offset"));
+      expect(offset).toBeGreaterThanOrEqual(4 * MiB);
+      expect(offset).toBeLessThan(file.length);
+      expect(Number(head.headers.get("upload-length"))).toBe(file.length);
+
+      // Second try: the same URL, resumed where the shim says, not from 0.
+      patches.length = 0;
+      await new Promise<void>((resolve, reject) => {
+        new Upload(file, {
+          ...options(() => {}),
+          uploadUrl: first,
+          onError: reject,
+          onSuccess: () => resolve(),
+        }).start();
+      });
+      expect(patches[0]).toBe(offset);
+      const stored = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `uploads/media/${id}` }));
+      const bytes = Buffer.from((await stored.Body?.transformToByteArray()) ?? []);
+      expect(bytes.length).toBe(file.length);
+      expect(sha(bytes)).toBe(sha(file));
+      // And it is still the episode: ffprobe reads 8 s of 1280x720 video from the stored copy.
+      await writeFile(join(dir, "stored.mp4"), bytes);
+      const probe = JSON.parse(
+        execFileSync(
+          "ffprobe",
+          ["-v", "error", "-show_streams", "-show_format", "-of", "json", join(dir, "stored.mp4")],
+          {
+            encoding: "utf8",
+          },
+        ),
+      ) as { format: { duration: string }; streams: { codec_type: string; width?: number }[] };
+      expect(Number(probe.format.duration)).toBeCloseTo(8, 0);
+      expect(probe.streams.find((s) => s.codec_type === "video")?.width).toBe(1280);
+
+      const listed = (await (await api("vera", "/uploads")).json()) as {
+        usedBytes: number;
+        quotaBytes: number;
+        uploads: { id: string; length: number; filename: string; complete: boolean }[];
+      };
+      expect(listed).toMatchObject({ usedBytes: file.length, quotaBytes: QUOTA });
+      expect(listed.uploads).toEqual([
+        expect.objectContaining({ id, length: file.length, filename: "ep1.mp4", complete: true }),
+      ]);
+    }, 120_000);
+
+    it("answers another tenant's HEAD, PATCH and DELETE of an upload 404, and leaves the upload alone", async () => {
+      const [mine] = ((await (await api("vera", "/uploads")).json()) as { uploads: { id: string }[] }).uploads;
+      const id = mine?.id ?? "";
+      for (const method of ["HEAD", "PATCH", "DELETE"]) {
+        const r = await api("otto", `/uploads/${id}`, {
+          method,
+          ...(method === "PATCH"
+            ? { body: "x", headers: { "content-type": "application/offset+octet-stream", "upload-offset": "0" } }
+            : {}),
+        });
+        expect(r.status, method).toBe(404);
+        if (method !== "HEAD")
+          expect(((await r.json()) as { error: { code: string } }).error.code).toBe("REEL_NOT_FOUND");
+      }
+      expect((await api("otto", `/uploads/${id}`)).status).toBe(404);
+      expect(((await (await api("otto", "/uploads")).json()) as { uploads: unknown[] }).uploads).toEqual([]);
+      expect(await objects(`uploads/media/${id}`)).toContain(`uploads/media/${id}`);
+      expect(await objects("uploads/news/")).toEqual([]);
+      // A viewer of the tenant may list, not upload.
+      const viewer = await api("vic", "/uploads", { method: "POST", headers: { "upload-length": "10" } });
+      expect(viewer.status).toBe(403);
+    });
+
+    it("refuses an upload past the tenant's quota before any byte lands, and frees the quota on DELETE", async () => {
+      const before = (await (await api("vera", "/uploads")).json()) as { usedBytes: number; uploads: { id: string }[] };
+      const free = QUOTA - before.usedBytes;
+      const objectsBefore = await objects("uploads/media/");
+      const over = await api("vera", "/uploads", {
+        method: "POST",
+        headers: { "upload-length": String(free + 1), "content-type": "application/offset+octet-stream" },
+        body: Buffer.alloc(1024),
+      });
+      expect(over.status).toBe(413);
+      const body = (await over.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("REEL_UPLOAD_QUOTA_EXCEEDED");
+      expect(body.error.message).toContain(`${before.usedBytes} of ${QUOTA} bytes`);
+      expect(await objects("uploads/media/")).toEqual(objectsBefore);
+      // Exactly the free bytes still fit.
+      const fits = await api("vera", "/uploads", { method: "POST", headers: { "upload-length": String(free) } });
+      expect(fits.status).toBe(201);
+      const fitsId = (fits.headers.get("location") ?? "").split("/").pop();
+      expect((await api("vera", `/uploads/${fitsId}`, { method: "DELETE" })).status).toBe(204);
+
+      const id = before.uploads[0]?.id ?? "";
+      expect((await api("vera", `/uploads/${id}`, { method: "DELETE" })).status).toBe(204);
+      expect(await objects(`uploads/media/${id}`)).toEqual([]);
+      expect((await api("vera", `/uploads/${id}`, { method: "HEAD" })).status).toBe(404);
+      expect(((await (await api("vera", "/uploads")).json()) as { usedBytes: number }).usedBytes).toBe(0);
+    });
+  },
+);
