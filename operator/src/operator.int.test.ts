@@ -3,11 +3,11 @@
 // way the Job controller would, and checks what the operator makes of it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { startRedis } from "../../e2e/src/services/redis.ts";
 import { startS3WithBucket } from "../../worker-image/src/testing/s3.ts";
-import { redisProgress } from "../../worker-image/src/worker/progress.ts";
+import { redisProgress, workerRedis } from "../../worker-image/src/worker/progress.ts";
 import { type RunningOperator, startOperator } from "./main.ts";
 import { controlPlaneUp, createS3Secret, operatorConfig, startReadyOperator } from "./testing/control-plane.ts";
 import { kubeReader } from "./testing/kube-read.ts";
@@ -302,9 +302,10 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
     );
   }, 60_000);
 
-  it("shows a worker's fine progress from Redis in status, and serves health and metrics", async () => {
-    const redis = await startRedis();
-    const client = new Redis(redis.url);
+  it("shows a worker's fine progress from Redis in status, published as the namespace's own Redis user, and serves health and metrics", async () => {
+    // An installation's Redis: the default user needs the password only the operator's URL carries.
+    const redis = await startRedis({ password: "operator-admin-password" });
+    let client: Redis | undefined;
     try {
       await op.stop();
       op = await startReadyOperator(
@@ -313,10 +314,28 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
       );
       await kubectl(["apply", "-f", "-"], videoJob("live", 1));
       await until("its Job", async () => ((await jobsOf("live")).length === 1 ? true : undefined));
-      // What a worker pod publishes while it encodes (worker-image/src/worker/progress.ts).
-      const sink = redisProgress(client, "media/live", { intervalMs: 10 });
+      // The pod's env as planned: the URL without the operator's password, the user by reference only.
+      const podEnv = (await jobsOf("live"))[0]?.spec.template.spec.containers[0]?.env ?? [];
+      const redisEnv = podEnv.filter((e) => e.name.startsWith("REEL_REDIS_"));
+      expect(redisEnv).toEqual([
+        { name: "REEL_REDIS_URL", value: redis.bareUrl },
+        { name: "REEL_REDIS_USERNAME", valueFrom: { secretKeyRef: { name: "reel-redis-worker", key: "username" } } },
+        { name: "REEL_REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "reel-redis-worker", key: "password" } } },
+      ]);
+      // What the kubelet would fill in: the Secret the operator made in the namespace.
+      const secret = JSON.parse(await kubectl(["-n", "media", "get", "secret", "reel-redis-worker", "-o", "json"]));
+      const b64 = (v: string) => Buffer.from(v, "base64").toString("utf8");
+      const auth = { username: b64(secret.data.username), password: b64(secret.data.password) };
+      expect(auth.username).toBe("reel-w-media");
+      expect(secret.metadata.ownerReferences).toBeUndefined();
+      client = workerRedis(redis.bareUrl, auth);
+      client.on("error", () => {});
+      // What a worker pod publishes while it encodes (worker-image/src/worker/progress.ts), as its user.
+      const errors: Error[] = [];
+      const sink = redisProgress(client, "media/live", { intervalMs: 10, onError: (e) => errors.push(e) });
       sink.report({ index: 0, stage: "encode", fraction: 0.5 });
       await sink.close();
+      expect(errors).toEqual([]);
       const v = await until("the stage in status", async () => {
         const x = await vjOf("live");
         return x.status?.episodes?.[0]?.phase === "Transcoding" ? x : undefined;
@@ -339,7 +358,7 @@ describe.skipIf(!built)("operator on a real kube-apiserver (L2)", () => {
         ),
       );
     } finally {
-      client.disconnect();
+      client?.disconnect();
       await redis.stop();
     }
   }, 60_000);
