@@ -459,7 +459,7 @@ cmd_down() {
   ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge"
   restore_iptables
   # the chart test's apiserver route (cmd_service_route), whatever its relay's port was
-  iptables -t nat -S PREROUTING 2>/dev/null | grep -- '--comment reel-l5-apiserver' | sed 's/^-A //' |
+  { iptables -t nat -S PREROUTING 2>/dev/null | grep -- '--comment reel-l5-apiserver' || true; } | sed 's/^-A //' |
     while read -r r; do eval "iptables -t nat -D $r" || true; done
   # the kubelet sets vm.overcommit_memory, kernel.panic, kernel.panic_on_oops; the bridge plugin ip_forward
   if [ -f "$state/sysctl.saved" ]; then
