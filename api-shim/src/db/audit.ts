@@ -9,6 +9,7 @@ export interface AuditEntry {
   action:
     | "job.create"
     | "job.cancel"
+    | "job.retry"
     | "job.download"
     | "job.thumbnails"
     | "upload.create"

@@ -23,6 +23,7 @@ import {
 } from "../../jobs/videojob.ts";
 import { invalid, RequestError, unknownFieldsError } from "../errors.ts";
 import { CreateJobInput, FULL_PAGE_MAX, ListJobsQuery } from "../schemas.ts";
+import { retryRoute } from "./retry.ts";
 
 export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   const { cache, kube } = deps;
@@ -30,6 +31,8 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
   const audit = requestAuditor(deps);
 
   const find = (ns: string, id: string) => findJob(deps, ns, id);
+
+  retryRoute(app, deps);
 
   app.post("/jobs", async (req, reply) => {
     const p = requireScope(req, "jobs:write");
@@ -204,7 +207,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
  * internal hosts and may change): a name taken, a spec the CRD refuses (its field list is the
  * caller's own input), a tenant whose namespace does not exist, or a 503 to retry.
  */
-function createRefused(e: unknown, ns: string, name: string | undefined): ReelError {
+export function createRefused(e: unknown, ns: string, name: string | undefined): ReelError {
   if (!(e instanceof ApiError))
     return new ReelError("REEL_UNAVAILABLE", "the Kubernetes API is not reachable; try again shortly");
   if (e.status === 409) return new ReelError("REEL_JOB_EXISTS", `job ${name} already exists`);

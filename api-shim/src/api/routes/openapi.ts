@@ -108,6 +108,22 @@ export function openapiDocument(): Json {
           },
         },
       },
+      "/api/v1/jobs/{id}/retry": {
+        post: {
+          summary: "A new job (<name>-r1, -r2, …) from a finished one with failed episodes",
+          description:
+            "The new VideoJob has the old one's spec. Episodes whose finished staged work still matches " +
+            "their source (the same ETag or Last-Modified and length, the same output settings) are copied " +
+            "and shown as reusedFrom; only the others run again.",
+          parameters: [id],
+          responses: {
+            "201": { description: "The new job", content: json(S.Job) },
+            "404": error("REEL_JOB_NOT_FOUND"),
+            "409": error("REEL_JOB_NOT_RETRYABLE"),
+            ...errors,
+          },
+        },
+      },
       "/api/v1/jobs/{id}/outputs/{n}/download": {
         get: {
           summary: "A fresh link to stored file n (status.outputs[n]; status.output for n=0 without outputs)",
