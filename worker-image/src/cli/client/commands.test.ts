@@ -378,6 +378,19 @@ describe("reel list / status / cancel", () => {
     expect(JSON.parse((await reel(["cancel", "alpha", "--json"])).stdout).spec.cancel).toBe(true);
   });
 
+  it("retry posts to /retry and names the new job; a refusal is the server's code, exit 2", async () => {
+    addJob("gamma", "Failed");
+    const r = await reel(["retry", "gamma"]);
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toBe(
+      "retry gamma-r1 created from gamma: finished episodes with an unchanged source are reused, the rest run again (reel watch gamma-r1)\n",
+    );
+    expect(shim.requests.at(-1)).toMatchObject({ method: "POST", url: "/api/v1/jobs/gamma/retry" });
+    const refused = await reel(["retry", "alpha"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error REEL_JOB_NOT_RETRYABLE: job alpha is not failed/);
+  });
+
   it("REEL_SERVER and REEL_API_KEY override the stored login", async () => {
     const other = await startFakeShim({ key: "reel_other_key" });
     try {

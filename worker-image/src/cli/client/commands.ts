@@ -1,12 +1,12 @@
 // The client subcommands of `reel` (a REST client of the shim, api-shim/API.md): login, logout,
-// submit, list, status, watch, cancel. Exit codes as for `reel run`: 0 done (a watched job
+// submit, list, status, watch, cancel, retry. Exit codes as for `reel run`: 0 done (a watched job
 // completed), 1 a watched job failed or was cancelled, 2 the command, credentials, server or
 // manifest was wrong (the message gives the REEL_* code and what to do), 130 watch interrupted.
 import { type Command, Option } from "commander";
 import { ReelError } from "@reel/crds";
 import { connect, type Ctx, processCtx } from "./context.ts";
 import { printError } from "./errors.ts";
-import { cancel, checkId, list, status, submit } from "./jobs.ts";
+import { cancel, checkId, list, retry, status, submit } from "./jobs.ts";
 import { login, logout } from "./login.ts";
 import { watchJob } from "./watch.ts";
 
@@ -109,6 +109,14 @@ export function addClientCommands(program: Command, ctx: Ctx = processCtx(), exi
     .option("--server <url>", SERVER_HELP)
     .option("--json", `the Job as the API answers it; ${JSON_HELP}`, false)
     .action((id: string, opts: { server?: string; json: boolean }) => run(() => cancel(ctx, id, opts)));
+
+  program
+    .command("retry")
+    .description("a new job <id>-r1, -r2, … from a finished one: finished episodes are reused, failed ones run again")
+    .argument("<id>", "the job id (Failed, or Completed with failed episodes)")
+    .option("--server <url>", SERVER_HELP)
+    .option("--json", `the new Job as the API answers it; ${JSON_HELP}`, false)
+    .action((id: string, opts: { server?: string; json: boolean }) => run(() => retry(ctx, id, opts)));
 }
 
 function setExitCode(code: number): void {

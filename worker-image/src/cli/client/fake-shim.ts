@@ -70,7 +70,7 @@ export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeSh
     if (req.headers.authorization !== `Bearer ${key}`) {
       return send(res, 401, ERR("REEL_AUTH_INVALID", "the API key is unknown or revoked", "Create a new key."));
     }
-    const m = u.pathname.match(/^\/api\/v1\/jobs\/([^/]+)(\/status|\/cancel|\/events)?$/);
+    const m = u.pathname.match(/^\/api\/v1\/jobs\/([^/]+)(\/status|\/cancel|\/retry|\/events)?$/);
     if (u.pathname === "/api/v1/me" && req.method === "GET") return send(res, 200, me);
     if (u.pathname === "/api/v1/jobs" && req.method === "POST") {
       const body = rec.body as { name?: string; spec?: Job["spec"] };
@@ -118,6 +118,14 @@ export async function startFakeShim(opts: { key?: string } = {}): Promise<FakeSh
     if (job && m?.[2] === "/cancel" && req.method === "POST") {
       job.spec = { ...job.spec, cancel: true };
       return send(res, 202, job);
+    }
+    if (job && m?.[2] === "/retry" && req.method === "POST") {
+      if (job.status?.phase !== "Failed")
+        return send(res, 409, ERR("REEL_JOB_NOT_RETRYABLE", `job ${job.id} is not failed`));
+      const id = `${job.id}-r1`;
+      const copy: Job = { ...job, id, status: { phase: "Pending", progress: 0 } };
+      jobs.set(id, copy);
+      return send(res, 201, copy);
     }
     if (job && m?.[2] === "/events" && req.method === "GET") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });

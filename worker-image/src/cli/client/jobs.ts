@@ -1,4 +1,4 @@
-// `reel submit`, `reel list`, `reel status`, `reel cancel`: one call each to the shim.
+// `reel submit`, `reel list`, `reel status`, `reel cancel`, `reel retry`: one call each to the shim.
 import { readFile } from "node:fs/promises";
 import { JobPhase, parseVideoJob, ReelError, type VideoJobSpecInput } from "@reel/crds";
 import { parse as parseYaml } from "yaml";
@@ -118,6 +118,23 @@ export async function cancel(ctx: Ctx, id: string, flags: ServerFlag & { json: b
   else {
     ctx.stdout.write(
       `cancel requested for ${job.id} (phase ${job.status?.phase ?? "Pending"}); running episodes are stopped, finished ones kept\n`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * A new job from a finished one with failed episodes (<name>-r1, …): the shim creates it with the
+ * same spec, and the operator reuses the finished episodes whose source is unchanged.
+ */
+export async function retry(ctx: Ctx, id: string, flags: ServerFlag & { json: boolean }): Promise<number> {
+  checkId(id, "the job id");
+  const api = await connect(ctx, flags);
+  const job = await api.post<Job>(`/api/v1/jobs/${encodeURIComponent(id)}/retry`);
+  if (flags.json) printJson(ctx, job);
+  else {
+    ctx.stdout.write(
+      `retry ${job.id} created from ${id}: finished episodes with an unchanged source are reused, the rest run again (reel watch ${job.id})\n`,
     );
   }
   return 0;
