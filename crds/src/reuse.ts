@@ -12,7 +12,7 @@ import type { VideoJobSpec } from "./schema.ts";
  */
 export function encodeSettings(
   spec: Pick<VideoJobSpec, "quality" | "codec" | "compression" | "audio" | "gpu" | "hdr"> &
-    Partial<Pick<VideoJobSpec, "subtitles">>,
+    Partial<Pick<VideoJobSpec, "subtitles" | "qualityMetrics">>,
 ) {
   return {
     v: 5, // 2: SSIM is of the luma plane; 3: loudness, colour, scan; 4: x265 without its settings SEI; 5: hdr
@@ -24,6 +24,9 @@ export function encodeSettings(
     gpu: spec.gpu.policy,
     // Absent (undefined) for jobs without subtitles: their key is unchanged.
     subtitles: spec.subtitles,
+    // A kept encode carries the scores it was measured with: one without VMAF cannot answer a job
+    // that asks for it. Absent unless asked, so other keys are unchanged.
+    vmaf: spec.qualityMetrics?.includes("vmaf") ? true : undefined,
   };
 }
 

@@ -127,6 +127,10 @@ describe("runJob", () => {
     expect(calls.merged.map((m) => m.title)).toEqual(["Ep 1", "Ep 2", "Ep 3"]);
     expect(r.output?.location).toBe(join(root, "out", "season-1.mp4"));
     expect(r.output?.chapters).toBe(3);
+    // The merged file's scores are its episodes' (three alike, 10 s each).
+    expect(r.output?.quality?.method).toBe("episodes");
+    expect(r.output?.quality?.ssim).toBeCloseTo(0.99, 9);
+    expect(r.output?.quality?.psnr).toBeCloseTo(44, 6);
     expect(await readFile(join(root, "out", "season-1.mp4"), "utf8")).toContain("ep3.mp4");
     expect(events.some((e) => e.type === "episode" && e.phase === "Downloading")).toBe(true);
     // Only the output, the cache and nothing temporary remain.

@@ -13,6 +13,7 @@ import { episodeFileName, mergedFileName, previewNames, safeName } from "../outp
 import { fetchSubtitles, withSubtitlesHash } from "../subtitles/episode.ts";
 import { type Emit, overall, type Stage } from "./events.ts";
 import type { EncodeContext, Fetched, MergeMismatch, SourceProbe, StageContext, Stages } from "./stages.ts";
+import { mergedQuality } from "../quality/episode.ts";
 import type { EpisodeStatus } from "./types.ts";
 
 export interface RunOptions {
@@ -52,6 +53,8 @@ export interface JobResult {
     thumbnails?: { vtt: string; sheets: number };
     /** One WebVTT file per subtitle language, beside the output. */
     subtitles?: { language: string; vtt: string }[];
+    /** The merged file's scores, from its episodes' (quality/episode.ts mergedQuality). */
+    quality?: EpisodeStatus["quality"];
   };
   /** Extra outputs when merge is off: one stored file per episode. */
   episodeOutputs?: StoredObject[];
@@ -494,7 +497,7 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       title: r.status.title ?? "",
       episode: r.status.index,
     }));
-    let merged: Awaited<ReturnType<typeof mergeEncoded>>;
+    let merged: Awaited<ReturnType<typeof mergeEncoded>> & { quality?: EpisodeStatus["quality"] };
     try {
       merged = await time("merge", () =>
         mergeEncoded(inputs, mergedPath, { stages: o.stages, spec, tmp, signal, emit }),
@@ -506,6 +509,8 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       const phase = signal.aborted ? "Cancelled" : "Failed";
       return { ...base, phase, error: { code: e.code, message: e.message } };
     }
+    const quality = mergedQuality(done.map((r) => r.status));
+    if (quality) merged.quality = quality;
     const mergedFile = mergedFileName(job.metadata.name);
     const stored = await store(mergedPath, mergedFile);
     for (const r of done) await poster(r, previewNames(mergedFile).episodePoster(r.status.index));

@@ -29,8 +29,11 @@ import { makePoster, makeSprite } from "../preview/preview.ts";
 import { probe as ffprobe } from "../probe/probe.ts";
 import type { ProbeResult } from "../probe/parse.ts";
 import { type EncoderStats, parseEncoderStats } from "../quality/encoder-stats.ts";
-import { measureQuality, vmafAvailable } from "../quality/measure.ts";
-import { findLevelForTarget, sampleWindows } from "../quality/target.ts";
+import { scoreEpisode, wantsVmaf } from "../quality/episode.ts";
+import { measureQuality } from "../quality/measure.ts";
+import { reachingTarget } from "../quality/reach.ts";
+import { findLevelForTarget, type LevelChoice, sampleWindows } from "../quality/target.ts";
+import { findVmafBinaries } from "../quality/vmaf.ts";
 import { classify } from "../fetch/classify.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
 import { explainS3Error, presignSource, type S3KeyConfig, sourceKeys, sourceName } from "../fetch/s3.ts";
@@ -40,6 +43,7 @@ import { encodeSegmented } from "../segments/encode.ts";
 import { config } from "../config.ts";
 import { claimPartial, moveInto, type SweepLimits, sweepPartials } from "./partials.ts";
 import type { Fetched, StageContext, Stages } from "./stages.ts";
+import type { QualityScores } from "./types.ts";
 
 export interface RealStagesOptions {
   binaries: FfmpegBinaries;
@@ -66,6 +70,8 @@ export interface RealStagesOptions {
   partials?: SweepLimits;
   /** Where s3:// episodes' keys are read (a pod's own config); this process's config when unset. */
   s3Keys?: S3KeyConfig;
+  /** The ffmpeg that scores VMAF (quality/vmaf.ts findVmafBinaries when unset; null: none). */
+  vmafBinaries?: FfmpegBinaries | null;
 }
 
 /**
@@ -83,6 +89,7 @@ export function realStages(o: RealStagesOptions): Stages {
   // Two encodes each told to use every core oversubscribe the machine (measured on job-e2e).
   const threads = Math.max(1, Math.floor(cores / Math.max(1, o.concurrency ?? 1)));
   const probes = new Map<string, ProbeResult>();
+  const vmafBinaries = o.vmafBinaries === null ? undefined : (o.vmafBinaries ?? findVmafBinaries());
   // What each source's encode did to its picture: the measure stage runs the same chain on it.
   const pictures = new Map<string, PicturePlan>();
   // Which URL each fetched file came from, so probe results can be cached by URL.
@@ -136,7 +143,7 @@ export function realStages(o: RealStagesOptions): Stages {
     return p;
   }
 
-  return {
+  const stages: Stages = {
     async fetch(url, dir, spec, ctx) {
       const fetched = await fetchSource(url, dir, spec, ctx);
       origins.set(fetched.path, url);
@@ -171,9 +178,9 @@ export function realStages(o: RealStagesOptions): Stages {
         throw new ReelError("REEL_ENCODER_FAILED", `no working GPU encoder for ${spec.codec} on this node`);
       }
       const plan: EncodePlan = exitOnGpuFailure ? { ...planned, fallbackChain: gpuSteps } : planned;
-      const level = await chooseLevel(source, p, spec, plan, output, ctx);
+      const choice = await chooseLevel(source, p, spec, plan, output, ctx);
+      const level = choice?.level ?? spec.compression.level;
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
-      const vmaf = await vmafAvailable(o.binaries);
       const fidelity = await analyseWithTracks(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
       const sidecars = ctx.subtitles ?? [];
       const subtitles = chooseSubtitleTracks(p.subtitleTracks ?? [], sidecars, spec.subtitles);
@@ -191,8 +198,8 @@ export function realStages(o: RealStagesOptions): Stages {
           hwDecode: step.hwDecode,
           device: step.device,
           // x264/x265 measure their own output as they write it: no second decode of the source.
-          // With libvmaf the comparison pass runs anyway (VMAF needs it), so it measures all.
-          encoderStats: !vmaf,
+          // VMAF, when asked, is one more pass by another ffmpeg (quality/episode.ts).
+          encoderStats: true,
           picture: fidelity.picture,
           sound: fidelity.sound,
           ...(fidelity.audioTracks ? { audioTracks: fidelity.audioTracks } : {}),
@@ -234,6 +241,20 @@ export function realStages(o: RealStagesOptions): Stages {
       const stats = result.result;
       const treated = fidelityStatus(fidelity, fidelity.sound.loudness ? parseEbur128(audioStderr) : undefined);
       const decoded = await ffprobe(output, { binaries: o.binaries, signal: ctx.signal });
+      const size = { width: decoded.video.width, height: decoded.video.height };
+      const quality = await scoreEpisode({
+        source: { path: source, demuxer: p.demuxer },
+        encoded: { path: output, demuxer: decoded.demuxer },
+        size,
+        referenceFilter: pictureFilter(fidelity.picture, size),
+        ...(stats ? { stats } : {}),
+        vmaf: wantsVmaf(spec),
+        measureAll: choice !== undefined,
+        binaries: o.binaries,
+        ...(vmafBinaries ? { vmafBinaries } : {}),
+        threads,
+        signal: ctx.signal,
+      });
       return {
         ...treated,
         ...(subtitles?.dropped.length ? { warnings: subtitles.dropped } : {}),
@@ -242,16 +263,7 @@ export function realStages(o: RealStagesOptions): Stages {
           result.step.hwDecode !== "none"
             ? `${result.step.encoder} (${result.step.hwDecode} decode)`
             : result.step.encoder,
-        ...(stats
-          ? {
-              quality: {
-                ssim: stats.ssim,
-                psnr: stats.psnr,
-                method: "encoder" as const,
-                vmafUnavailable: "ffmpeg has no libvmaf",
-              },
-            }
-          : {}),
+        ...(quality ? { quality: withChoice(quality, choice, spec) } : {}),
       };
     },
 
@@ -366,6 +378,7 @@ export function realStages(o: RealStagesOptions): Stages {
     hash: contentHash,
     sha256: async (path) => (await hashFile(path, "sha256")).slice("sha256:".length),
   };
+  return reachingTarget(stages);
 
   async function fetchSource(url: string, dir: string, spec: VideoJobSpec, ctx: StageContext): Promise<Fetched> {
     if (isS3Url(url)) return fetchS3(url, dir, spec, ctx);
@@ -459,9 +472,9 @@ export function realStages(o: RealStagesOptions): Stages {
     plan: EncodePlan,
     output: string,
     ctx: StageContext,
-  ): Promise<number> {
+  ): Promise<LevelChoice | undefined> {
     const target = spec.compression.targetQuality;
-    if (!target) return spec.compression.level;
+    if (!target) return undefined;
     const workDir = join(output, "..", "samples");
     await mkdir(workDir, { recursive: true });
     const choice = await findLevelForTarget({
@@ -476,10 +489,11 @@ export function realStages(o: RealStagesOptions): Stages {
       target,
       workDir,
       binaries: o.binaries,
+      ...(vmafBinaries ? { vmafBinaries } : {}),
       signal: ctx.signal,
       threads,
     });
-    return choice.level;
+    return choice;
   }
 }
 
@@ -489,6 +503,15 @@ function normalisedTracks(inp: ProbeResult, spec: VideoJobSpec) {
   if (!plans) return {};
   const tracks = plans.map((t) => ({ ...t, sound: { layout: spec.audio.layout } }));
   return { audioTracks: { tracks, durationSecs: inp.durationSecs } };
+}
+
+/** The sample search's choice in the scores; quality/reach.ts checks it on the whole episode. */
+function withChoice(q: QualityScores, choice: LevelChoice | undefined, spec: VideoJobSpec): QualityScores {
+  const target = spec.compression.targetQuality;
+  if (!choice || !target) return q;
+  const whole = target.metric === "vmaf" ? q.vmaf : q.ssim;
+  const t = { metric: target.metric, score: target.score, sampleLevel: choice.level, sampleScore: choice.score };
+  return { ...q, target: { ...t, level: choice.level, encodes: 1, reached: (whole ?? -1) >= target.score } };
 }
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");

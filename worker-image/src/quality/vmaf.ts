@@ -2,8 +2,9 @@
 // installed into the yt-dlp venv): Debian's ffmpeg has no libvmaf, so scoring runs on that binary
 // while encoding stays on Debian's ffmpeg (which has the hardware encoders).
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { ReelError } from "@reel/crds";
+import { config } from "../config.ts";
 import type { CommandRunner } from "../ffmpeg/exec.ts";
 import { type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { type MediaRef, measureArgs, type Window } from "./measure.ts";
@@ -21,14 +22,41 @@ export function vmafBinaries(venv: string): FfmpegBinaries | undefined {
 }
 
 /**
- * Both streams paired frame by frame from zero, the reference scaled to the distorted size (quality
- * as the viewer gets it), VMAF's default model (vmaf_v0.6.1, built into the binary).
+ * The first VMAF-capable ffmpeg of: the venv `reel run` uses (REEL_VENV), the venv of the yt-dlp it
+ * runs, and the venv of a yt-dlp on PATH (the worker image's /opt/yt-dlp, whose bin is last on PATH).
  */
-export function vmafGraph(width: number, height: number, threads: number): string {
+export function findVmafBinaries(
+  o: { venv: string; ytDlp: string; path: string } = { venv: config.REEL_VENV, ytDlp: config.ytDlp, path: config.PATH },
+): FfmpegBinaries | undefined {
+  const venvs = [o.venv];
+  if (isAbsolute(o.ytDlp)) venvs.push(dirname(dirname(o.ytDlp)));
+  for (const dir of o.path.split(delimiter)) {
+    if (dir && existsSync(join(dir, "yt-dlp"))) venvs.push(dirname(dir));
+  }
+  for (const v of venvs) {
+    const b = vmafBinaries(v);
+    if (b) return b;
+  }
+  return undefined;
+}
+
+/**
+ * Both streams paired frame by frame from zero, the reference put through the encode's own picture
+ * chain (`referenceFilter`: deinterlace, tone map, colour, scale; a plain scale when absent) so
+ * quality is judged at the size and in the colour the viewer gets; VMAF's default model
+ * (vmaf_v0.6.1, built into the binary), every `subsample`-th frame scored.
+ */
+export function vmafGraph(
+  width: number,
+  height: number,
+  threads: number,
+  referenceFilter?: string,
+  subsample = 1,
+): string {
   return [
     "[0:v]setpts=PTS-STARTPTS,format=yuv420p[d]",
-    `[1:v]setpts=PTS-STARTPTS,scale=${width}:${height}:flags=bicubic,format=yuv420p[r]`,
-    `[d][r]libvmaf=n_threads=${threads}`,
+    `[1:v]setpts=PTS-STARTPTS,${referenceFilter ?? `scale=${width}:${height}:flags=bicubic`},format=yuv420p[r]`,
+    `[d][r]libvmaf=n_threads=${threads}${subsample > 1 ? `:n_subsample=${subsample}` : ""}`,
   ].join(";");
 }
 
@@ -41,6 +69,10 @@ export interface VmafOptions {
   /** Score only these windows, weighted by length; the whole files when absent. */
   windows?: Window[];
   threads?: number;
+  /** The encode's picture chain, run on the reference (ffmpeg/picture.ts pictureFilter at the output size). */
+  referenceFilter?: string;
+  /** Score every n-th frame: 5 costs about a third of scoring every frame and moves the mean by hundredths. */
+  subsample?: number;
   runner?: CommandRunner;
   signal?: AbortSignal;
 }
@@ -55,7 +87,7 @@ export interface VmafScore {
 
 /** Scores `distorted` against `reference` with libvmaf, one ffmpeg run per window. */
 export async function scoreVmaf(distorted: MediaRef, reference: MediaRef, o: VmafOptions): Promise<VmafScore> {
-  const graph = vmafGraph(o.width, o.height, o.threads ?? 2);
+  const graph = vmafGraph(o.width, o.height, o.threads ?? 2, o.referenceFilter, o.subsample);
   const windows: Array<Window | undefined> = o.windows?.length ? o.windows : [undefined];
   let sum = 0;
   let total = 0;
