@@ -28,6 +28,10 @@ class FakeSecrets implements SecretStore {
     this.data.set(ns, { username, password });
     return true;
   }
+  /** As `kubectl delete secret reel-redis-worker` would. */
+  remove(ns: string) {
+    this.data.delete(ns);
+  }
   auth(ns: string): RedisAuth {
     const s = this.data.get(ns);
     if (!s) throw new Error(`no Secret in ${ns}`);
@@ -43,6 +47,16 @@ async function until<T>(f: () => Promise<T | undefined> | T | undefined, ms = 50
     if (Date.now() > end) throw new Error("timed out");
     await sleep(25);
   }
+}
+
+/** The call's error (a failure when it was carried out). */
+async function refusal(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    (v) => {
+      throw new Error(`carried out: ${JSON.stringify(v)}`);
+    },
+    (e: Error) => e,
+  );
 }
 
 let server: RedisServer;
@@ -138,6 +152,22 @@ describe("WorkerAccess on a real Redis", () => {
     expect(secrets.creates).toBe(1);
     const pod = client(workerRedis(server.bareUrl, secrets.auth("team-c")));
     expect(await pod.set("reel:progress:team-c/j:0", "{}", "EX", 60)).toBe("OK");
+  });
+
+  it("a deleted Secret is made again with a new password before the next Jobs, and Redis's user follows it", async () => {
+    const secrets = new FakeSecrets();
+    const access = new WorkerAccess({ redis: admin, secrets, log, resyncMs: 0 });
+    await access.ensure("team-g");
+    const old = secrets.auth("team-g");
+    secrets.remove("team-g");
+    await access.ensure("team-g");
+    access.close();
+    const fresh = secrets.auth("team-g");
+    expect(fresh.password).not.toBe(old.password);
+    const now = client(workerRedis(server.bareUrl, fresh));
+    expect(await now.set("reel:progress:team-g/j:0", "{}", "EX", 60)).toBe("OK");
+    const before = client(workerRedis(server.bareUrl, old));
+    expect(redisDenied(await refusal(before.set("reel:progress:team-g/j:0", "{}")))).toBe(true);
   });
 
   it("makes the users again when Redis restarts without them (on reconnect), and for active namespaces on its resync", async () => {

@@ -3,7 +3,7 @@
 // unless someone deletes it) and the ACL user `reel-w-<namespace>` made from it with admin
 // credentials. Redis without persistence forgets its users on restart, so they are made again
 // whenever the admin connection becomes ready and every `resyncMs` for any user Redis lacks.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ReelError, WORKER_REDIS_SECRET, WORKER_REDIS_SECRET_LABEL, workerRedisUser } from "@reel/crds";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -65,8 +65,11 @@ export interface WorkerAccessOptions {
 
 export class WorkerAccess {
   readonly #o: WorkerAccessOptions;
-  /** Namespaces whose user Redis holds as far as we know; cleared when the connection comes back. */
-  readonly #made = new Set<string>();
+  /**
+   * Namespaces whose user Redis holds as far as we know, with a digest of the password it was made
+   * with; cleared when the connection comes back (a restarted Redis has no users).
+   */
+  readonly #made = new Map<string, string>();
   readonly #known = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   readonly #onReady = () => {
@@ -85,18 +88,20 @@ export class WorkerAccess {
   }
 
   /**
-   * The namespace's Secret exists and Redis holds its user. Throws when the Secret cannot be read or
-   * made (its pods could not start); a Redis failure is logged and retried at the next sync (progress
-   * is an extra, the pods run without it).
+   * The namespace's Secret exists and Redis holds its user with the Secret's password. The Secret is
+   * read on every call (one GET before a reconcile creates Jobs): someone may have deleted it, which
+   * makes a new password. Throws when the Secret cannot be read or made (its pods could not start);
+   * a Redis failure is logged and retried at the next sync (progress is an extra).
    */
   async ensure(namespace: string): Promise<void> {
     this.#known.add(namespace);
-    if (this.#made.has(namespace)) return;
     const password = await this.#password(namespace);
+    const digest = createHash("sha256").update(password).digest("hex");
+    if (this.#made.get(namespace) === digest) return;
     try {
       const { user, rules } = workerAclRules(namespace, password);
       await this.#o.redis.call("ACL", "SETUSER", user, ...rules);
-      this.#made.add(namespace);
+      this.#made.set(namespace, digest);
     } catch (err) {
       // Redis quotes a rule it refuses; the password must not reach the log that way.
       const reason = (err as Error).message.split(password).join("***");
@@ -107,13 +112,14 @@ export class WorkerAccess {
     }
   }
 
-  /** Makes again every known or active namespace's user that Redis does not hold. */
+  /** Makes again every known or active namespace's user that Redis does not hold (or we did not make). */
   async sync(): Promise<void> {
     if (this.#o.redis.status !== "ready") return;
     try {
       const users = new Set((await this.#o.redis.call("ACL", "USERS")) as string[]);
-      for (const ns of [...this.#known, ...(this.#o.active?.() ?? [])]) {
-        if (!users.has(workerRedisUser(ns))) this.#made.delete(ns);
+      for (const ns of new Set([...this.#known, ...(this.#o.active?.() ?? [])])) {
+        if (users.has(workerRedisUser(ns)) && this.#made.has(ns)) continue;
+        this.#made.delete(ns);
         await this.ensure(ns).catch((err: Error) =>
           this.#o.log.warn({ namespace: ns, reason: err.message }, "worker Redis Secret not made"),
         );
