@@ -144,6 +144,10 @@ export interface VideoJob {
        * @maxItems 8
        */
       languages?: string[];
+      /**
+       * Also draw this language's text subtitles onto the picture (an episode without them gets a warning); image subtitles are not drawn yet.
+       */
+      burnIn?: string;
     };
     /**
      * tonemap: every episode SDR BT.709 8-bit (HDR sources tone-mapped); keep: HDR10 (BT.2020 PQ 10-bit with mastering metadata, SDR sources mapped into it), hevc or av1 on the CPU.

@@ -20,6 +20,7 @@ import { channels, SAMPLE_RATE, type SoundPlan, soundBitrateK, soundFilter } fro
 import { audioTrackArgs, type EncodeAudioTrack } from "../encode/audio-tracks.ts";
 import { sidecarInputArgs, type SidecarFile } from "../subtitles/sidecar.ts";
 import { type SubtitleTrackPlan, subtitleArgs } from "../subtitles/tracks.ts";
+import { burnFilter } from "../subtitles/burn.ts";
 
 export interface SourceInfo {
   /** Pinned demuxer (from the probe). */
@@ -99,6 +100,8 @@ export interface TranscodeOptions {
   audioTracks?: { tracks: EncodeAudioTrack[]; durationSecs: number };
   /** Text subtitles kept as mov_text (spec.subtitles), from the source and the episode's sidecar files. */
   subtitles?: EncodeSubtitles;
+  /** An ASS file we wrote (subtitles/burn.ts) drawn onto the picture (subtitles.burnIn); CPU filters. */
+  burnIn?: string;
 }
 
 export interface EncodeSubtitles {
@@ -163,7 +166,8 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   const size = targetSize(o.source, o.quality);
   const picture = picturePlan(o);
   // Deinterlacing, tone mapping and colour conversion are CPU filters: decode on the CPU for them.
-  const hwDecode = needsCpuFilters(picture) && o.hwDecode !== "videotoolbox" ? "none" : (o.hwDecode ?? "none");
+  const cpuFilters = needsCpuFilters(picture) || o.burnIn !== undefined;
+  const hwDecode = cpuFilters && o.hwDecode !== "videotoolbox" ? "none" : (o.hwDecode ?? "none");
   const pipeline = hwPipeline({
     hwDecode,
     encoder: o.encoder,
@@ -185,7 +189,8 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   const next = 1 + audio.inputs.filter((a) => a === "-i").length;
   const subs = subtitlePart(o.audio?.mode === "none" ? undefined : o.subtitles, next);
   args.push(...audio.inputs, ...subs.inputs, "-map", "0:v:0", ...audio.maps, ...subs.maps);
-  args.push("-vf", o.canvas ? canvasFilter(o.canvas, picture.output) : videoFilter(pipeline, picture, size));
+  const vf = o.canvas ? canvasFilter(o.canvas, picture.output) : videoFilter(pipeline, picture, size, o.burnIn);
+  args.push("-vf", vf);
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
   const encoder = encoderArgs({
     codec: o.codec,
@@ -259,9 +264,17 @@ export function canvasFilter(
  * The -vf chain: ours whole where frames reach the filters in system memory; before the upload
  * where a GPU encoder takes them from there; the GPU's own scaler when nothing needs the CPU.
  */
-function videoFilter(pipeline: HwPipeline, picture: PicturePlan, size: { width: number; height: number }): string {
-  if (pipeline.systemMemory) return pictureFilter(picture, size);
-  if (pipeline.uploads && needsCpuFilters(picture)) return `${pictureFilter(picture)},${pipeline.filter}`;
+function videoFilter(
+  pipeline: HwPipeline,
+  picture: PicturePlan,
+  size: { width: number; height: number },
+  burnIn?: string,
+): string {
+  const burn = burnIn ? `,${burnFilter(burnIn)}` : "";
+  if (pipeline.systemMemory) return `${pictureFilter(picture, size)}${burn}`;
+  if (pipeline.uploads && (needsCpuFilters(picture) || burnIn)) {
+    return `${pictureFilter(picture)}${burn},${pipeline.filter}`;
+  }
   return pipeline.filter;
 }
 

@@ -11,6 +11,7 @@ import { checkCompatible, download, downloadHls, hashFile, merge, startEgressPro
 import { fidelityStatus } from "../ffmpeg/analyse.ts";
 import { analyseWithTracks } from "../encode/audio-loudness.ts";
 import { chooseAudioTracks, mergeTrackChoices } from "../encode/audio-tracks.ts";
+import { prepareBurnIn } from "../subtitles/burn.ts";
 import { prepareSidecar } from "../subtitles/sidecar.ts";
 import { chooseSubtitleTracks, mergeSubtitleChoices } from "../subtitles/tracks.ts";
 import { writeWebVtt } from "../subtitles/webvtt.ts";
@@ -184,6 +185,14 @@ export function realStages(o: RealStagesOptions): Stages {
       const fidelity = await analyseWithTracks(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
       const sidecars = ctx.subtitles ?? [];
       const subtitles = chooseSubtitleTracks(p.subtitleTracks ?? [], sidecars, spec.subtitles);
+      const burn = await prepareBurnIn(
+        { path: source, demuxer: p.demuxer, subtitleTracks: p.subtitleTracks },
+        sidecars,
+        spec.subtitles,
+        join(output, ".."),
+        { binaries: o.binaries, signal: ctx.signal },
+      );
+      const warnings = [...(subtitles?.dropped ?? []), ...(burn.warning ? [burn.warning] : [])];
       pictures.set(source, fidelity.picture);
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
@@ -204,10 +213,12 @@ export function realStages(o: RealStagesOptions): Stages {
           sound: fidelity.sound,
           ...(fidelity.audioTracks ? { audioTracks: fidelity.audioTracks } : {}),
           ...(subtitles?.tracks.length ? { subtitles: { tracks: subtitles.tracks, sidecars } } : {}),
+          ...(burn.burnIn ? { burnIn: burn.burnIn } : {}),
         };
         // Telecined film loses a frame in five when rebuilt: segments could not keep exact frame counts.
+        // Burned-in subtitles are timed from the episode's start, which a segment's frames are not.
         const pulldown = fidelity.picture.deinterlace?.pulldown === true;
-        if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1 && !pulldown) {
+        if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1 && !pulldown && !burn.burnIn) {
           const workDir = join(output, "..", "segments");
           await mkdir(workDir, { recursive: true });
           const r = await encodeSegmented(settings, output, {
@@ -257,7 +268,7 @@ export function realStages(o: RealStagesOptions): Stages {
       });
       return {
         ...treated,
-        ...(subtitles?.dropped.length ? { warnings: subtitles.dropped } : {}),
+        ...(warnings.length ? { warnings } : {}),
         decodedSecs: decoded.durationSecs,
         encoder:
           result.step.hwDecode !== "none"

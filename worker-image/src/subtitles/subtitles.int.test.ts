@@ -3,7 +3,7 @@
 // with SRT and a styled ASS sidecar (with an embedded font section) — asked for [eng, jpn]. The
 // merged file's mov_text tracks and the WebVTT files beside it are read back: a cue at 2.0 s of
 // episode 3 is at chapter 3's start + 2.0 s in both.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -97,7 +97,7 @@ function cuesOf(path: string, track: number): [number, number, string][] {
 
 /** A WebVTT file's cues as [start, text]. */
 function vttCues(text: string): [number, string][] {
-  return [...text.matchAll(/^((?:\d+:)?\d{2}:\d{2}\.\d{3}) --> \S+\n([^]*?)(?=\n\n|$)/gm)].map((m) => {
+  return [...text.matchAll(/^((?:\d+:)?\d{2}:\d{2}\.\d{3}) --> \S+\n([\s\S]*?)(?=\n\n|$)/gm)].map((m) => {
     const parts = (m[1] as string).split(":").map(Number);
     const secs = parts.reduce((a, p) => a * 60 + p, 0);
     return [secs, m[2] as string];
@@ -197,7 +197,7 @@ describe("subtitles", () => {
   }, 240_000);
 });
 
-describe("the fetchSubtitle stage", () => {
+describe("the subtitle stages: fetch, encode, burn-in", () => {
   const ctx = { signal: new AbortController().signal, progress: () => {} };
   const stages = (allow: string[], maxSourceBytes?: number) =>
     realStages({
@@ -254,6 +254,63 @@ describe("the fetchSubtitle stage", () => {
     expect(langs.toString().trim().split("\n")).toEqual(["mov_text,jpn", "mov_text,eng"]);
     expect(cuesOf(out, 1)[0]?.[0]).toBeCloseTo(2.0, 1);
     expect(cuesOf(out, 0)[0]?.[0]).toBeCloseTo(1.0, 1);
+  });
+
+  it("burns in a language: white text on a black picture during its cue only, from the source's track or the sidecar", async () => {
+    const s = realStages({
+      binaries: { ffmpeg: "ffmpeg", ffprobe: "ffprobe" },
+      ytDlp: "yt-dlp",
+      childEnv: {},
+      allow: ["127.0.0.2/32"],
+      cacheDir: join(tmp.dir, "burn-cache"),
+      metadata: new DiskCache(join(tmp.dir, "burn-meta")),
+      // Segmented encodes would be chosen: burn-in must encode whole to keep cue times.
+      segmentMinSecs: 1,
+      cores: 2,
+    });
+    const black = join(tmp.dir, "black.mkv");
+    execFileSync("ffmpeg", [
+      ...["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=3"],
+      ...["-i", join(tmp.dir, "src", "three.srt"), "-map", "0:v", "-map", "1:0", "-c:v", "libx264"],
+      ...["-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:s", "srt", "-metadata:s:s:0", "language=eng", black],
+    ]);
+    const sidecar = await fetch(s, "three-jpn.ass");
+    const yMax = (path: string, at: number) => {
+      const args = ["-hide_banner", "-ss", String(at), "-i", path, "-frames:v", "1"];
+      const r = spawnSync("ffmpeg", [...args, "-vf", "signalstats,metadata=print", "-f", "null", "-"], {
+        encoding: "utf8",
+      });
+      return Number(/lavfi\.signalstats\.YMAX=(\d+)/.exec(r.stderr)?.[1]);
+    };
+    const encodeWith = async (burnIn: string, name: string) => {
+      const spec = parseVideoJob({
+        apiVersion: "reel.dev/v1alpha1",
+        kind: "VideoJob",
+        metadata: { name: "burn" },
+        spec: {
+          episodes: [{ url: "https://cdn.example.com/x.mkv" }],
+          quality: "480p",
+          gpu: { policy: "off" },
+          subtitles: { burnIn },
+          output: { local: { path: "/nonexistent" } },
+        },
+      }).spec;
+      const out = join(tmp.dir, name);
+      const enc = await s.encode(black, await s.probe(black, ctx), out, spec, { ...ctx, subtitles: [sidecar] });
+      return { out, enc };
+    };
+    // The source's SRT cue runs 2.0-2.8 s; the jpn sidecar's 1.0-1.8 s.
+    const eng = await encodeWith("eng", "burn-eng.mp4");
+    expect(yMax(eng.out, 1.4)).toBeLessThan(40);
+    expect(yMax(eng.out, 2.4)).toBeGreaterThan(150);
+    const jpn = await encodeWith("jpn", "burn-jpn.mp4");
+    expect(yMax(jpn.out, 1.4)).toBeGreaterThan(150);
+    expect(yMax(jpn.out, 2.4)).toBeLessThan(40);
+    const none = await encodeWith("fra", "burn-fra.mp4");
+    expect(none.enc.warnings).toEqual([
+      { code: "REEL_SUBTITLES_DROPPED", message: "no fra text subtitles to burn in: not drawn" },
+    ]);
+    expect(yMax(none.out, 2.4)).toBeLessThan(40);
   });
 
   it("holds the byte cap, and refuses a file that is not subtitles", async () => {

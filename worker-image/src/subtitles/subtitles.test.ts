@@ -1,6 +1,7 @@
 import type { ReelError } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import { subtitlePart } from "../ffmpeg/args.ts";
+import { burnFilter, chooseBurnIn } from "./burn.ts";
 import { cleanSidecar, sidecarFormat, sidecarInputArgs } from "./sidecar.ts";
 import { chooseSubtitleTracks, mergeSubtitleChoices, subtitleArgs } from "./tracks.ts";
 import { safeCueText, safeWebVtt } from "./webvtt.ts";
@@ -145,5 +146,30 @@ describe("WebVTT beside the output", () => {
     expect(safeWebVtt(text)).toBe(
       "WEBVTT\n\n00:02.000 --> 00:03.500\n&lt;c.red&gt;hi&lt;/c&gt;\nline 2\n\n01:00:02.000 --> 01:00:03.000\nlate\n\n",
     );
+  });
+});
+
+describe("burn-in", () => {
+  const sidecar = { path: "/w/subtitles-0", format: "srt" as const, language: "jpn" };
+
+  it("draws the language's sidecar first, else the source's text track of it", () => {
+    expect(chooseBurnIn([srt], [sidecar], { burnIn: "jpn" })).toEqual({ kind: "sidecar", file: sidecar });
+    expect(chooseBurnIn([pgs, srt], [sidecar], { burnIn: "eng" })).toEqual({ kind: "track", stream: 2 });
+    expect(chooseBurnIn([srt], [], {})).toBeUndefined();
+  });
+
+  it("says why nothing is drawn: image subtitles, or none of the language", () => {
+    expect(chooseBurnIn([pgs], [], { burnIn: "eng" })).toMatchObject({
+      kind: "none",
+      warning: { code: "REEL_SUBTITLES_DROPPED", message: expect.stringContaining("hdmv_pgs_subtitle images") },
+    });
+    expect(chooseBurnIn([srt], [], { burnIn: "fra" })).toMatchObject({
+      warning: { message: "no fra text subtitles to burn in: not drawn" },
+    });
+  });
+
+  it("refuses a path the filter graph would read as syntax", () => {
+    expect(burnFilter("/tmp/reel-x/ep0/burn-in.ass")).toBe("subtitles=filename=/tmp/reel-x/ep0/burn-in.ass");
+    expect(() => burnFilter("/tmp/a:b,c/burn-in.ass")).toThrow(/plain characters/);
   });
 });
