@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Reel's benchmarks: `npm run bench -- [download|merge|hls|resume|transcode|job|operator|api|<scenario>...] [--quick]`.
+// Reel's benchmarks: `npm run bench -- [download|merge|hls|resume|transcode|job|quality|operator|api|<scenario>...] [--quick]`.
 // No name runs them all. Every scenario prints a table and writes bench/results/<scenario>.json.
 // Exit status is non-zero only when the harness itself failed; unmet goals are reported
 // as FAIL in the table and the JSON, not through the exit code.
@@ -17,6 +17,7 @@ const scenarios = {
   "merge-tracks": async (ctx) => (await import("./scenarios/merge.mjs")).mergeTracks(ctx),
   "transcode-segments": async (ctx) => (await import("./scenarios/transcode.mjs")).transcodeSegments(ctx),
   "job-e2e": async (ctx) => (await import("./scenarios/job.mjs")).jobE2e(ctx),
+  "quality-vmaf": async (ctx) => (await import("./scenarios/quality.mjs")).qualityVmaf(ctx),
   "operator-scale": async (ctx) => (await import("./scenarios/operator.mjs")).operatorScale(ctx),
   "api-status": async (ctx) => (await import("./scenarios/api.mjs")).apiStatus(ctx),
   "api-sse": async (ctx) => (await import("./scenarios/api.mjs")).apiSse(ctx),
@@ -28,6 +29,7 @@ const groups = {
   merge: ["merge", "merge-tracks"],
   transcode: ["transcode-segments"],
   job: ["job-e2e"],
+  quality: ["quality-vmaf"],
   operator: ["operator-scale"],
   api: ["api-status", "api-sse"],
 };

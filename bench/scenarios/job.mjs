@@ -1,7 +1,8 @@
 // job-e2e: a whole VideoJob through `reel run` (four episodes from a loopback nginx, each
-// downloaded, probed, encoded, measured, then merged with a chapter per episode) against the
-// sequence a user would type instead: curl each episode, one ffmpeg per episode with the same x264
-// settings reel uses, ffmpeg's concat demuxer. Seconds, lower is better.
+// downloaded, probed, loudness-normalised (the default), encoded, measured, then merged with a
+// chapter per episode) against the sequence a user would type instead: curl each episode, an
+// ffmpeg ebur128 measure of its sound, one ffmpeg per episode with the same x264 settings reel
+// uses and the gain to -16 LUFS, ffmpeg's concat demuxer. Seconds, lower is better.
 // reel gets a fresh REEL_CACHE_DIR every round so no encode is reused; one extra run on the last
 // round's cache shows what reuse saves (params.reel_rerun_s).
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -28,6 +29,8 @@ const MANUAL_CRF = 26;
 const MAXRATE_K = 5000;
 const BUFSIZE_K = 2 * MAXRATE_K;
 const AUDIO_K = 128;
+/** reel's default loudness target (spec.audio.loudness.integrated). */
+export const TARGET_LUFS = -16;
 
 /** The VideoJob manifest, as a user would write it. */
 export function jobYaml({ name, urls, outDir }) {
@@ -63,13 +66,27 @@ export function manualScript({ urls, workDir }) {
     lines.push(`curl -sS -o ep${i + 1}.mp4 ${q(u)}`);
   });
   urls.forEach((_u, i) => {
+    // EBU R128 of the sound alone (no video decode), then one linear gain to the target in the encode.
     lines.push(
-      `ffmpeg -nostdin -hide_banner -v error -y -i ep${i + 1}.mp4 -vf scale=-2:720 -c:v libx264 -preset ${X264_PRESET} -crf ${MANUAL_CRF} -maxrate ${MAXRATE_K}k -bufsize ${BUFSIZE_K}k -c:a aac -b:a ${AUDIO_K}k -ar 48000 -ac 2 ep${i + 1}.out.mp4`,
+      `I=$(ffmpeg -nostdin -hide_banner -nostats -i ep${i + 1}.mp4 -vn -af ebur128=framelog=verbose -f null - 2>&1 | awk '$1 == "I:" { v = $2 } END { print v }')`,
+      `G=$(awk -v i="$I" 'BEGIN { printf "%.2f", ${TARGET_LUFS} - i }')`,
+      `ffmpeg -nostdin -hide_banner -v error -y -i ep${i + 1}.mp4 -vf scale=-2:720 -c:v libx264 -preset ${X264_PRESET} -crf ${MANUAL_CRF} -maxrate ${MAXRATE_K}k -bufsize ${BUFSIZE_K}k -af volume=\${G}dB -c:a aac -b:a ${AUDIO_K}k -ar 48000 -ac 2 ep${i + 1}.out.mp4`,
     );
   });
   lines.push(`printf "file '%s'\\n" ${urls.map((_u, i) => `ep${i + 1}.out.mp4`).join(" ")} > list.txt`);
   lines.push("ffmpeg -nostdin -hide_banner -v error -y -f concat -safe 0 -i list.txt -c copy merged.mp4");
   return `${lines.join("\n")}\n`;
+}
+
+/** Integrated loudness of a file's sound (ffmpeg ebur128), LUFS; null when it cannot be read. */
+export async function integratedLufs(path) {
+  const res = await runMeasured(
+    "ffmpeg",
+    ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-vn", "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
+    { timeoutMs: 300_000 },
+  );
+  const m = /\bI:\s+(-?[0-9.]+) LUFS/.exec(res.stderr ?? "");
+  return m ? Number(m[1]) : null;
 }
 
 export async function jobE2e({ quick, log }) {
@@ -133,6 +150,7 @@ export async function jobE2e({ quick, log }) {
           output_bytes: statSync(out).size,
         });
         if (m.chapters !== COUNT) c.failed ??= `round ${r + 1}: ffprobe shows ${m.chapters} chapters, want ${COUNT}`;
+        if (c.output_lufs === undefined) c.output_lufs = await integratedLufs(out);
         if (c.decode_clean === undefined) {
           const d = await decodeClean(out);
           c.decode_clean = d.ok;
@@ -164,6 +182,7 @@ export async function jobE2e({ quick, log }) {
         const m = await probeMedia(out);
         Object.assign(c, { chapters: m.chapters, duration_s: round(m.durationS), output_bytes: statSync(out).size });
         if (c.decode_clean === undefined) c.decode_clean = (await decodeClean(out)).ok;
+        if (c.output_lufs === undefined) c.output_lufs = await integratedLufs(out);
         return { value: res.elapsedMs / 1000, rssMb: res.peakRssMb };
       } finally {
         rmSync(workDir, { recursive: true, force: true });
@@ -223,7 +242,7 @@ export async function jobE2e({ quick, log }) {
         input_bytes: inputBytes,
         fixture: eps.key,
         server: "private nginx on 127.0.0.1, unthrottled",
-        target: "quality 720p, codec h264, compression balanced level 5, merge with chapters",
+        target: `quality 720p, codec h264, compression balanced level 5, loudness normalised to ${TARGET_LUFS} LUFS (default), merge with chapters`,
         reel: `REEL_CACHE_DIR=<fresh per round> node worker-image/src/cli/main.ts run job.yaml --json --allow 127.0.0.1/32 --concurrency ${CONCURRENCY}`,
         manual: manualScript({ urls: urls.map((_u, i) => `URL${i + 1}`), workDir: "WORK" })
           .trim()
@@ -244,12 +263,12 @@ export async function jobE2e({ quick, log }) {
         manual_differs:
           "the script scales with ffmpeg's default (bicubic, scale=-2:720) where reel uses scale=W:H:flags=lanczos,setsar=1,format=yuv420p (sharper, a little slower, more bits at the same CRF: compare output_bytes); reel also adds -fps_mode passthrough and +faststart",
         reel_does_more:
-          "per episode: ffprobe with limits and a format whitelist, a blake3 content hash (the encode cache key), SSIM + PSNR of the encode against the source (a second decode of both), the hardware probe on a fresh cache; downloads through the egress guard (allowlist 127.0.0.1/32) with a resume log; the merge writes a chapter per episode and moov first; the output's sha256; 2 episodes at once",
+          "per episode: ffprobe with limits and a format whitelist, a true-peak check on the gain (loudnorm's limiter when it would clip) and a meter of the normalised sound, the picture analysis (colour tags, interlace), a blake3 content hash (the encode cache key), SSIM + PSNR of the encode (x264's own statistics while encoding), the hardware probe on a fresh cache; downloads through the egress guard (allowlist 127.0.0.1/32) with a resume log; the merge writes a chapter per episode and moov first; the output's sha256; 2 episodes at once",
         rounds: p.rounds,
         peak_rss:
           "GNU time's max RSS over the child's process tree: the largest single process (an ffmpeg), not their sum",
         checks:
-          "every reel round: ffprobe chapters == 4; once: ffmpeg -v error -i out -f null - prints nothing (the same facts for manual's output, for comparison)",
+          "every reel round: ffprobe chapters == 4; once: ffmpeg -v error -i out -f null - prints nothing, and the merged file's integrated loudness (output_lufs, ebur128; the target is -16) (the same facts for manual's output, for comparison)",
       },
     };
   } finally {

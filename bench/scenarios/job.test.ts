@@ -7,7 +7,9 @@ import { describe, expect, test } from "vitest";
 import { bufsizeK, ladder } from "../../worker-image/src/ffmpeg/ladder.ts";
 import { encoderArgs } from "../../worker-image/src/ffmpeg/presets.ts";
 import { parseSsimAll } from "../lib/media.mjs";
-import { jobYaml, manualScript } from "./job.mjs";
+import { jobYaml, manualScript, TARGET_LUFS } from "./job.mjs";
+import { VMAF_SUBSAMPLE } from "../../worker-image/src/quality/episode.ts";
+import { REEL_SUBSAMPLE } from "./quality.mjs";
 
 const urls = [1, 2, 3, 4].map((i) => `http://127.0.0.1:8080/ep${i}.mp4`);
 
@@ -36,6 +38,7 @@ describe("job-e2e", () => {
       bufsizeK: bufsizeK(maxrateK),
     }).join(" ");
     const lines = manualScript({ urls, workDir: "/w" }).split("\n");
+    const job = parseVideoJob(parseYaml(jobYaml({ name: "bench-job", urls, outDir: "/o" })));
     const encodes = lines.filter((l) => l.startsWith("ffmpeg") && l.includes("libx264"));
     expect(encodes).toHaveLength(4);
     for (const line of encodes) {
@@ -43,6 +46,12 @@ describe("job-e2e", () => {
       expect(line).toContain(`-c:a aac -b:a ${ladder["720p"].audioBitrateK}k -ar 48000 -ac 2`);
     }
     expect(lines.filter((l) => l.startsWith("curl "))).toHaveLength(4);
+    // Loudness as reel does it by default: the sound alone measured, one gain to -16 LUFS in the encode.
+    expect(job.spec.audio.loudness).toMatchObject({ mode: "normalize", integrated: TARGET_LUFS });
+    expect(lines.filter((l) => l.includes("-vn -af ebur128="))).toHaveLength(4);
+    expect(lines.filter((l) => l.includes(`printf "%.2f", ${TARGET_LUFS} - i`))).toHaveLength(4);
+    // The shell expands $G, the gain the line before computed.
+    for (const line of encodes) expect(line).toContain(["-af volume=$", "{G}dB"].join(""));
     expect(lines.some((l) => l.includes("-f concat -safe 0 -i list.txt -c copy merged.mp4"))).toBe(true);
   });
 
@@ -51,5 +60,9 @@ describe("job-e2e", () => {
       "[Parsed_ssim_1 @ 0x55c7] SSIM Y:0.988212 (19.285485) U:0.994766 (22.811762) V:0.996801 (24.950365) All:0.990736 (20.331878)";
     expect(parseSsimAll(`frame=900\n${line}\n`)).toBe(0.990736);
     expect(parseSsimAll("no summary")).toBeNull();
+  });
+
+  test("quality-vmaf's reel row scores every 5th frame, as the encode stage does", () => {
+    expect(REEL_SUBSAMPLE).toBe(VMAF_SUBSAMPLE);
   });
 });
