@@ -11,7 +11,7 @@ import { audioTagArgs } from "../encode/audio-tracks.ts";
 import { prepareSidecar } from "../subtitles/sidecar.ts";
 import { subtitleTagArgs } from "../subtitles/tracks.ts";
 import { joinWithAudio } from "../segments/join.ts";
-import { cutSource } from "./split.ts";
+import { cutSource, shouldSplit } from "./split.ts";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 beforeAll(async () => {
@@ -105,6 +105,14 @@ describe("cutSource with audio languages", () => {
       const lufs = Number(/I:\s*(-?[\d.]+) LUFS/.exec(stderr.slice(stderr.lastIndexOf("Summary:")))?.[1]);
       expect(Math.abs(lufs + 16), `track ${track}: ${lufs} LUFS`).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+describe("shouldSplit", () => {
+  it("never splits an episode whose subtitles are burned in", () => {
+    const long = { ...spec, split: { ...spec.split, minDuration: "1s" } };
+    expect(shouldSplit(long, 60)).toBe(true);
+    expect(shouldSplit({ ...long, subtitles: { burnIn: "eng" } }, 60)).toBe(false);
   });
 });
 

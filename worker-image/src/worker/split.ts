@@ -74,10 +74,13 @@ export interface SegmentRecord {
   quality?: QualityScores;
 }
 
-/** Whether an episode this long is split (cluster pods only; `reel run` splits across its own cores). */
+/**
+ * Whether an episode this long is split (cluster pods only; `reel run` splits across its own cores).
+ * Not with burned-in subtitles: their cues are timed from the episode's start, not a segment's.
+ */
 export function shouldSplit(spec: VideoJobSpec, durationSecs: number): boolean {
   const s = spec.split;
-  if (!s.enabled || spec.compression.targetQuality) return false;
+  if (!s.enabled || spec.compression.targetQuality || spec.subtitles?.burnIn) return false;
   return durationSecs >= parseDuration(s.minDuration);
 }
 
