@@ -888,6 +888,37 @@ describe("decide: merge.enabled false", () => {
     });
     expect(d.status.outputs).toEqual([{ location: "s3://videos/s1/s1.mp4", sizeBytes: 10, checksum: "sha256:ab" }]);
   });
+
+  it("gives the merged file its episodes' scores, weighted by length (VMAF when every episode has one)", () => {
+    const scored = (i: number, durationSecs: number, vmaf: number) => ({
+      index: i,
+      title: `E${i}`,
+      phase: "Completed",
+      progress: 100,
+      attempts: 1,
+      durationSecs,
+      quality: { ssim: 0.99, psnr: 40, method: "encoder", vmaf },
+    });
+    const d = decide(
+      vj({ status: { phase: "Merging", episodes: [scored(0, 30, 96), scored(1, 10, 88), scored(2, 20, 93)] } }),
+      observed({
+        jobs: [mergeJob(complete)],
+        pods: [
+          pod("s1-merge", {
+            mode: "merge",
+            phase: "Completed",
+            output: { location: "s3://videos/s1/s1.mp4", bytes: 10, sha256: "ab", chapters: 3 },
+          }),
+        ],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.output?.quality?.method).toBe("episodes");
+    // (96 x 30 + 88 x 10 + 93 x 20) / 60
+    expect(d.status.output?.quality?.vmaf).toBeCloseTo(93.666667, 5);
+    expect(d.status.output?.quality?.psnr).toBeCloseTo(40, 9);
+  });
 });
 
 describe("episode states, one function each", () => {

@@ -12,6 +12,7 @@ import {
   type VideoJobStatus,
   type WorkerResultRead,
 } from "@reel/crds";
+import { mergedQuality } from "@reel/crds/quality";
 import { type KubeJob, type OperatorSettings, planMergeJob } from "../plan/jobs.ts";
 import { setCondition } from "../status/conditions.ts";
 import { jobFailure } from "./episode-state.ts";
@@ -261,7 +262,13 @@ export function storedOutputs(
   });
   const merged = result?.output;
   if (merged?.location) {
-    const output = { ...file(merged), ...(merged.chapters !== undefined ? { chapters: merged.chapters } : {}) };
+    // The merged file's scores are its episodes' (crds quality.ts), as `reel run` reports them.
+    const quality = mergedQuality(completed);
+    const output = {
+      ...file(merged),
+      ...(merged.chapters !== undefined ? { chapters: merged.chapters } : {}),
+      ...(quality ? { quality } : {}),
+    };
     return { output, outputs: [file(merged)] };
   }
   const each = (result?.outputs ?? []).filter((o) => o.location);

