@@ -145,6 +145,10 @@ export interface VideoJob {
        */
       languages?: string[];
       /**
+       * For pages fetched with yt-dlp: also take the site's automatic captions (false when absent).
+       */
+      automatic?: boolean;
+      /**
        * Also draw this language's text subtitles onto the picture (an episode without them gets a warning); image subtitles are not drawn yet.
        */
       burnIn?: string;

@@ -163,6 +163,10 @@ export const Subtitles = z.object({
     .refine(uniqueLanguages, "each language once")
     .optional()
     .describe("The subtitle tracks kept, in this order (ISO 639-2); absent: one per language the episodes have."),
+  automatic: z
+    .boolean()
+    .optional()
+    .describe("For pages fetched with yt-dlp: also take the site's automatic captions (false when absent)."),
   burnIn: Language.optional().describe(
     "Also draw this language's text subtitles onto the picture (an episode without them gets a warning); image subtitles are not drawn yet.",
   ),

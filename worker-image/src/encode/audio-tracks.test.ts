@@ -8,6 +8,8 @@ import {
   type EncodeAudioTrack,
   mergeTrackChoices,
   sameLanguage,
+  toIso6391,
+  toIso6392,
 } from "./audio-tracks.ts";
 
 const track = (index: number, language?: string, ...dispositions: AudioTrackTags["dispositions"]) => ({
@@ -42,6 +44,19 @@ describe("chooseAudioTracks", () => {
     expect(sameLanguage("ja", "jpn")).toBe(true);
     expect(sameLanguage("eng", "jpn")).toBe(false);
     expect(chooseAudioTracks([track(4, "ger")], { languages: ["deu"] })?.[0]?.source).toBe(4);
+  });
+
+  it("reads a site's language tags as ISO 639-2 and back", () => {
+    expect(["en", "en-US", "pt_BR", "ger", "jpn", "x", "zz"].map(toIso6392)).toEqual([
+      "eng",
+      "eng",
+      "por",
+      "deu",
+      "jpn",
+      undefined,
+      undefined,
+    ]);
+    expect(["eng", "deu", "ger", "tlh"].map(toIso6391)).toEqual(["en", "de", "de", undefined]);
   });
 
   it("gives a missing language silence by default", () => {

@@ -53,6 +53,19 @@ export function sameLanguage(a: string, b: string): boolean {
   return c(a) === c(b);
 }
 
+/** A site's language tag ("en", "en-US", "pt-BR", "jpn") as ISO 639-2/T; undefined when not known here. */
+export function toIso6392(tag: string): string | undefined {
+  const base = tag.toLowerCase().split(/[-_]/)[0] ?? "";
+  const code = canonical[base] ?? base;
+  return /^[a-z]{3}$/.test(code) ? code : undefined;
+}
+
+/** The ISO 639-1 code of an ISO 639-2 one when this table knows it ("eng" -> "en"). */
+export function toIso6391(code: string): string | undefined {
+  const t = canonical[code] ?? code;
+  return Object.entries(canonical).find(([k, v]) => k.length === 2 && v === t)?.[0];
+}
+
 // The main mix before commentary and described audio; then the source's default; then file order.
 const rank = (t: AudioTrackTags) =>
   (t.dispositions.some((d) => d !== "default") ? 2 : 0) + (t.dispositions.includes("default") ? 0 : 1);

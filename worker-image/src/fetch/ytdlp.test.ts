@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../config.ts";
-import { FORBIDDEN_FLAGS, runYtDlp, siteInfo, ytDlpArgs } from "./ytdlp.ts";
+import { FORBIDDEN_FLAGS, runYtDlp, siteInfo, writtenSubtitles, ytDlpArgs } from "./ytdlp.ts";
 
 const req = {
   url: "https://www.example.com/watch?v=1",
@@ -43,6 +43,26 @@ describe("ytDlpArgs", () => {
       "--match-filters",
       "!is_live",
     ]);
+  });
+
+  it("asks for subtitles only when the job keeps them: its languages as sites tag them, automatic captions only when asked", () => {
+    expect(ytDlpArgs(req).filter((a) => a.includes("subs"))).toEqual([]);
+    const args = ytDlpArgs({ ...req, subtitles: { languages: ["eng", "jpn", "tlh"], automatic: false } });
+    expect(args).toContain("--write-subs");
+    expect(args).not.toContain("--write-auto-subs");
+    expect(args[args.indexOf("--sub-langs") + 1]).toBe("en(-.*)?,eng(-.*)?,ja(-.*)?,jpn(-.*)?,tlh(-.*)?");
+    expect(args.at(-2)).toBe("--");
+    const all = ytDlpArgs({ ...req, subtitles: { automatic: true } });
+    expect(all).toContain("--write-auto-subs");
+    expect(all[all.indexOf("--sub-langs") + 1]).toBe("all,-live_chat");
+    for (const flag of FORBIDDEN_FLAGS) expect(all).not.toContain(flag);
+  });
+
+  it("reads where the subtitles went from the REEL_SUBS line, ignoring anything malformed", () => {
+    const json = '{"en": {"ext": "vtt", "filepath": "/d/source.en.vtt"}, "ja": {"ext": "vtt"}}';
+    expect(writtenSubtitles(json)).toEqual([{ tag: "en", path: "/d/source.en.vtt" }]);
+    expect(writtenSubtitles("NA")).toEqual([]);
+    expect(writtenSubtitles("null")).toEqual([]);
   });
 
   it("caps the height at the requested quality", () => {

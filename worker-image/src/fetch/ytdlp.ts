@@ -9,6 +9,7 @@ import { ReelError, redactText, urlSecrets } from "@reel/crds";
 import { config } from "../config.ts";
 import { guarded, guardMissed } from "../ffmpeg/guard.ts";
 import { redact } from "./classify.ts";
+import { toIso6391 } from "../encode/audio-tracks.ts";
 import { classifyYtDlpFailure } from "./ytdlp-errors.ts";
 
 export interface YtDlpRequest {
@@ -21,6 +22,8 @@ export interface YtDlpRequest {
   maxFilesize?: number;
   socketTimeoutSecs?: number;
   ffmpegLocation?: string;
+  /** The page's subtitles to write beside the video (spec.subtitles): these languages, or all. */
+  subtitles?: { languages?: string[]; automatic?: boolean };
 }
 
 /** Flags that must never reach yt-dlp, whatever changes around this file. */
@@ -82,9 +85,28 @@ export function ytDlpArgs(r: YtDlpRequest): string[] {
   ];
   if (r.maxFilesize) args.push("--max-filesize", String(Math.trunc(r.maxFilesize)));
   if (r.ffmpegLocation) args.push("--ffmpeg-location", r.ffmpegLocation);
+  if (r.subtitles) args.push(...subtitleArgs(r.subtitles));
   // "--" so a URL starting with "-" can never be read as a flag.
   args.push("--", r.url);
   return args;
+}
+
+/**
+ * The page's subtitles as files beside the video (no conversion: Reel reads them itself), each
+ * language as the site tags it ("en", "en-US" for eng), and where each went (REEL_SUBS).
+ */
+export function subtitleArgs(s: NonNullable<YtDlpRequest["subtitles"]>): string[] {
+  const langs = s.languages?.flatMap((l) => [toIso6391(l), l].filter(Boolean).map((c) => `${c}(-.*)?`));
+  return [
+    "--write-subs",
+    ...(s.automatic ? ["--write-auto-subs"] : []),
+    "--sub-langs",
+    langs?.length ? langs.join(",") : "all,-live_chat",
+    "--sub-format",
+    "vtt/srt/ass/best",
+    "--print",
+    "after_move:REEL_SUBS %(requested_subtitles)j",
+  ];
 }
 
 /** Flags every yt-dlp run starts with: no config, plugins, cache, commands or batch files. */
@@ -104,6 +126,20 @@ export interface SiteInfo {
 export interface YtDlpResult {
   path: string;
   info: SiteInfo;
+  /** Subtitle files written beside the video: the site's language tag and the path. */
+  subtitles?: { tag: string; path: string }[];
+}
+
+/** The REEL_SUBS line's JSON (yt-dlp's requested_subtitles after the move) as tag and path. */
+export function writtenSubtitles(json: string): { tag: string; path: string }[] {
+  try {
+    const raw = JSON.parse(json) as Record<string, { filepath?: unknown }> | null;
+    return Object.entries(raw ?? {}).flatMap(([tag, v]) =>
+      typeof v?.filepath === "string" ? [{ tag, path: v.filepath }] : [],
+    );
+  } catch {
+    return [];
+  }
 }
 
 /** The REEL_INFO line's JSON as SiteInfo; anything malformed is simply not known. */
@@ -125,6 +161,7 @@ export function siteInfo(json: string): SiteInfo {
 /** What a run printed that decides its outcome. */
 interface Seen {
   path?: string;
+  subtitles?: { tag: string; path: string }[];
   info: SiteInfo;
   /** yt-dlp stops at --max-filesize with a notice and exit 0, leaving no file. */
   tooLarge: boolean;
@@ -139,6 +176,7 @@ function readStdout(seen: Seen, line: string, stop: () => void): void {
   if (line.startsWith("REEL_FILE ")) seen.path = line.slice("REEL_FILE ".length).trim();
   else if (line.startsWith("REEL_INFO ")) seen.info = siteInfo(line.slice("REEL_INFO ".length));
   else if (line.startsWith("REEL_PLAYLIST ")) seen.playlist = Number(line.slice(14)) || 0;
+  else if (line.startsWith("REEL_SUBS ")) seen.subtitles = writtenSubtitles(line.slice("REEL_SUBS ".length));
   else keepTail(seen.notices, [line]);
   const item = PLAYLIST_ITEM.exec(line);
   if (item) seen.playlist = Number(item[1]);
@@ -182,7 +220,7 @@ export async function runYtDlp(
     });
     child.on("close", (code) => {
       if (code === 0 && seen.path && !seen.tooLarge && seen.playlist === undefined)
-        return resolve({ path: seen.path, info: seen.info });
+        return resolve({ path: seen.path, info: seen.info, ...(seen.subtitles ? { subtitles: seen.subtitles } : {}) });
       if (guardMissed(code, seen.stderr.join("\n"))) {
         return reject(new ReelError("REEL_YTDLP_MISSING", `yt-dlp not found at ${bin}`));
       }

@@ -207,7 +207,9 @@ export async function processEpisode(
     const probe = await time("probe", () => stages.probe(fetched.path, ctx("probe", "Probing")));
     status.durationSecs = probe.durationSecs;
     status.source = sourceFacts(probe, fetched.site);
-    const subtitles = await fetchSubtitles(ep, spec, dir, stages, ctx("fetch", "Downloading"));
+    // The episode's own files first: they win over the site's of the same language.
+    const own = await fetchSubtitles(ep, spec, dir, stages, ctx("fetch", "Downloading"));
+    const subtitles = [...own, ...(fetched.subtitles ?? [])];
     const splitCtx = { ...ctx("encode", "Transcoding"), subtitles };
     const segments = o.split
       ? await time("split", () => o.split?.(fetched.path, probe, splitCtx) ?? Promise.resolve(undefined))

@@ -35,6 +35,8 @@ export interface Fetched {
   route: "hls" | "direct" | "page";
   /** What the source's site said of it (pages fetched with yt-dlp). */
   site?: SiteInfo;
+  /** Subtitles the page's site gave (yt-dlp, spec.subtitles), fetched and cleaned. */
+  subtitles?: SidecarFile[];
   /** What names these bytes without hashing them (an S3 object's name, ETag and size). */
   identity?: string;
   /** The origin's validator of these bytes (crds sourceValidator: ETag or Last-Modified, and length), when it gave one. */

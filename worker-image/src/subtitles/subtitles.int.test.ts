@@ -11,6 +11,7 @@ import { parseVideoJob, type ReelError } from "@reel/crds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { type StaticServer, serveDir } from "../cli/serve.ts";
+import { serveSite } from "../fetch/test-site.ts";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
 import type { JobResult } from "../pipeline/job.ts";
 import { realStages } from "../pipeline/stages-real.ts";
@@ -195,6 +196,60 @@ describe("subtitles", () => {
     expect(jpnVtt).not.toMatch(/remote-font|Evil|M3'V9G|<font/);
     expect(jpnVtt).toContain("<b>Hajime</b>");
   }, 240_000);
+});
+
+describe("a page's subtitles through yt-dlp", () => {
+  it("takes the site's subtitles of the job's languages (and no others) into the merged file and its WebVTT", async () => {
+    const dir = join(tmp.dir, "site");
+    await mkdir(dir);
+    execFileSync("ffmpeg", ["-v", "error", "-y", ...av, ...codecs, join(dir, "four.mp4")]);
+    const vtt = (text: string) => `WEBVTT\n\n00:02.000 --> 00:02.600\n${text}\n`;
+    const tracks =
+      '<track kind="subtitles" srclang="en" src="/four.en.vtt"><track kind="subtitles" srclang="fr" src="/four.fr.vtt">';
+    const site = await serveSite(dir, {
+      "/four.mp4": { type: "video/mp4", file: "four.mp4" },
+      "/four.en.vtt": { type: "text/vtt", body: vtt("From the site") },
+      "/four.fr.vtt": { type: "text/vtt", body: vtt("Du site") },
+      "/watch": { type: "text/html", body: `<html><body><video src="/four.mp4">${tracks}</video></body></html>` },
+    });
+    try {
+      const job = join(tmp.dir, "page.yaml");
+      await writeFile(
+        job,
+        stringify({
+          apiVersion: "reel.dev/v1alpha1",
+          kind: "VideoJob",
+          metadata: { name: "page" },
+          spec: {
+            episodes: [{ url: `${site.origin}/watch`, title: "Page" }],
+            quality: "480p",
+            compression: { preset: "fast", level: 6 },
+            gpu: { policy: "off" },
+            subtitles: { languages: ["eng"] },
+            output: { local: { path: join(tmp.dir, "out") } },
+          },
+        }),
+      );
+      const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
+        env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
+        maxBuffer: 16 * 1024 * 1024,
+      }).catch((e: { stdout: string; stderr: string }) => e);
+      expect(r.stdout, r.stderr).toMatch(/^\{/);
+      const result = JSON.parse(r.stdout) as JobResult;
+      expect(result.phase, r.stderr).toBe("Completed");
+      const merged = result.output?.location as string;
+      const langs = execFileSync("ffprobe", [
+        ...["-v", "error", "-select_streams", "s", "-show_entries", "stream=codec_name:stream_tags=language"],
+        ...["-of", "csv=p=0", merged],
+      ]);
+      expect(langs.toString().trim().split("\n")).toEqual(["mov_text,eng"]);
+      expect(cuesOf(merged, 0).map((c) => [Number(c[0].toFixed(2)), c[2]])).toEqual([[2, "From the site"]]);
+      expect(result.output?.subtitles?.map((f) => f.language)).toEqual(["eng"]);
+      expect(site.requests).not.toContain("/four.fr.vtt");
+    } finally {
+      await site.close();
+    }
+  }, 120_000);
 });
 
 describe("the subtitle stages: fetch, encode, burn-in", () => {
