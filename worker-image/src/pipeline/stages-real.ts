@@ -13,7 +13,6 @@ import { analyseWithTracks } from "../encode/audio-loudness.ts";
 import { chooseAudioTracks, mergeTrackChoices } from "../encode/audio-tracks.ts";
 import { prepareBurnIn } from "../subtitles/burn.ts";
 import { prepareSidecar } from "../subtitles/sidecar.ts";
-import { siteSubtitles } from "../subtitles/site.ts";
 import { chooseSubtitleTracks, mergeSubtitleChoices } from "../subtitles/tracks.ts";
 import { writeWebVtt } from "../subtitles/webvtt.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
@@ -253,20 +252,10 @@ export function realStages(o: RealStagesOptions): Stages {
       const stats = result.result;
       const treated = fidelityStatus(fidelity, fidelity.sound.loudness ? parseEbur128(audioStderr) : undefined);
       const decoded = await ffprobe(output, { binaries: o.binaries, signal: ctx.signal });
-      const size = { width: decoded.video.width, height: decoded.video.height };
-      const quality = await scoreEpisode({
-        source: { path: source, demuxer: p.demuxer },
-        encoded: { path: output, demuxer: decoded.demuxer },
-        size,
-        referenceFilter: pictureFilter(fidelity.picture, size),
-        ...(stats ? { stats } : {}),
-        vmaf: wantsVmaf(spec),
-        measureAll: choice !== undefined,
-        binaries: o.binaries,
-        ...(vmafBinaries ? { vmafBinaries } : {}),
-        threads,
-        signal: ctx.signal,
-      });
+      const quality = await scoreEncode(
+        { source, p, output, decoded, picture: fidelity.picture, stats, spec, choice },
+        ctx,
+      );
       return {
         ...treated,
         ...(warnings.length ? { warnings } : {}),
@@ -275,7 +264,7 @@ export function realStages(o: RealStagesOptions): Stages {
           result.step.hwDecode !== "none"
             ? `${result.step.encoder} (${result.step.hwDecode} decode)`
             : result.step.encoder,
-        ...(quality ? { quality: withChoice(quality, choice, spec) } : {}),
+        ...(quality ? { quality } : {}),
       };
     },
 
@@ -415,20 +404,12 @@ export function realStages(o: RealStagesOptions): Stages {
       try {
         const r = await runYtDlp(
           o.ytDlp,
-          {
-            url,
-            outBase: join(dir, "source"),
-            proxy: proxy.url,
-            maxHeight,
-            maxFilesize: maxBytes,
-            ...(spec.subtitles ? { subtitles: pageSubtitles(spec.subtitles) } : {}),
-          },
+          { url, outBase: join(dir, "source"), proxy: proxy.url, maxHeight, maxFilesize: maxBytes },
           o.childEnv,
           ctx.signal,
         );
         const { size } = await stat(r.path);
-        const subtitles = await siteSubtitles(r.subtitles ?? [], spec.subtitles?.languages, maxBytes);
-        return { path: r.path, bytes: size, route, site: r.info, ...(subtitles.length ? { subtitles } : {}) };
+        return { path: r.path, bytes: size, route, site: r.info };
       } finally {
         proxy.stop();
       }
@@ -485,6 +466,37 @@ export function realStages(o: RealStagesOptions): Stages {
     return { path: dest, bytes: r.bytes, ...(r.etag ? { etag: r.etag } : {}) };
   }
 
+  /** The encode's scores as the job asks (quality/episode.ts), with the target search's choice. */
+  async function scoreEncode(
+    e: {
+      source: string;
+      p: ProbeResult;
+      output: string;
+      decoded: ProbeResult;
+      picture: PicturePlan;
+      stats: EncoderStats | undefined;
+      spec: VideoJobSpec;
+      choice: LevelChoice | undefined;
+    },
+    ctx: StageContext,
+  ): Promise<QualityScores | undefined> {
+    const size = { width: e.decoded.video.width, height: e.decoded.video.height };
+    const q = await scoreEpisode({
+      source: { path: e.source, demuxer: e.p.demuxer },
+      encoded: { path: e.output, demuxer: e.decoded.demuxer },
+      size,
+      referenceFilter: pictureFilter(e.picture, size),
+      ...(e.stats ? { stats: e.stats } : {}),
+      vmaf: wantsVmaf(e.spec),
+      measureAll: e.choice !== undefined,
+      binaries: o.binaries,
+      ...(vmafBinaries ? { vmafBinaries } : {}),
+      threads,
+      signal: ctx.signal,
+    });
+    return q && withChoice(q, e.choice, e.spec);
+  }
+
   async function chooseLevel(
     source: string,
     p: ProbeResult,
@@ -532,11 +544,6 @@ function withChoice(q: QualityScores, choice: LevelChoice | undefined, spec: Vid
   const whole = target.metric === "vmaf" ? q.vmaf : q.ssim;
   const t = { metric: target.metric, score: target.score, sampleLevel: choice.level, sampleScore: choice.score };
   return { ...q, target: { ...t, level: choice.level, encodes: 1, reached: (whole ?? -1) >= target.score } };
-}
-
-/** What yt-dlp is asked of a page's subtitles: the job's languages, automatic captions only when asked. */
-function pageSubtitles(s: NonNullable<VideoJobSpec["subtitles"]>) {
-  return { ...(s.languages ? { languages: s.languages } : {}), automatic: s.automatic === true };
 }
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
