@@ -13,6 +13,7 @@ import { analyseWithTracks } from "../encode/audio-loudness.ts";
 import { chooseAudioTracks, mergeTrackChoices } from "../encode/audio-tracks.ts";
 import { prepareBurnIn } from "../subtitles/burn.ts";
 import { prepareSidecar } from "../subtitles/sidecar.ts";
+import { siteSubtitles } from "../subtitles/site.ts";
 import { chooseSubtitleTracks, mergeSubtitleChoices } from "../subtitles/tracks.ts";
 import { writeWebVtt } from "../subtitles/webvtt.ts";
 import { sourceInfo, transcodeArgs } from "../ffmpeg/args.ts";
@@ -404,12 +405,20 @@ export function realStages(o: RealStagesOptions): Stages {
       try {
         const r = await runYtDlp(
           o.ytDlp,
-          { url, outBase: join(dir, "source"), proxy: proxy.url, maxHeight, maxFilesize: maxBytes },
+          {
+            url,
+            outBase: join(dir, "source"),
+            proxy: proxy.url,
+            maxHeight,
+            maxFilesize: maxBytes,
+            ...(spec.subtitles ? { subtitles: pageSubtitles(spec.subtitles) } : {}),
+          },
           o.childEnv,
           ctx.signal,
         );
         const { size } = await stat(r.path);
-        return { path: r.path, bytes: size, route, site: r.info };
+        const subtitles = await siteSubtitles(r.subtitles ?? [], spec.subtitles?.languages, maxBytes);
+        return { path: r.path, bytes: size, route, site: r.info, ...(subtitles.length ? { subtitles } : {}) };
       } finally {
         proxy.stop();
       }
@@ -544,6 +553,11 @@ function withChoice(q: QualityScores, choice: LevelChoice | undefined, spec: Vid
   const whole = target.metric === "vmaf" ? q.vmaf : q.ssim;
   const t = { metric: target.metric, score: target.score, sampleLevel: choice.level, sampleScore: choice.score };
   return { ...q, target: { ...t, level: choice.level, encodes: 1, reached: (whole ?? -1) >= target.score } };
+}
+
+/** What yt-dlp is asked of a page's subtitles: the job's languages, automatic captions only when asked. */
+function pageSubtitles(s: NonNullable<VideoJobSpec["subtitles"]>) {
+  return { ...(s.languages ? { languages: s.languages } : {}), automatic: s.automatic === true };
 }
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
