@@ -4,6 +4,7 @@
 // and ffmpeg's own measuring filters: track order, languages, dispositions, silence where an
 // episode lacked Japanese, every track's sound starting at each join, each track's loudness.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -43,6 +44,21 @@ function makeEnglish(path: string) {
   ]);
 }
 
+/** An HLS VOD: a video-only variant and two audio renditions, jpn (440 Hz) and eng (660 Hz, default). */
+function makeHls(dir: string) {
+  mkdirSync(dir);
+  execFileSync("ffmpeg", [
+    ...["-v", "error", "-y", ...video, "-f", "lavfi", "-i", tone(440, 0.2), "-f", "lavfi", "-i", tone(660, 0.2)],
+    ...["-map", "0:v", "-map", "1:a", "-map", "2:a", ...encode, "-g", "25", "-ar", "48000"],
+    ...["-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod", "-master_pl_name", "master.m3u8"],
+    ...[
+      "-var_stream_map",
+      "v:0,agroup:aud a:0,agroup:aud,language:jpn,name:jp a:1,agroup:aud,language:eng,name:en,default:yes",
+    ],
+    ...["-hls_segment_filename", join(dir, "s%v_%03d.ts"), join(dir, "p%v.m3u8")],
+  ]);
+}
+
 let tmp: { dir: string; cleanup(): Promise<void> };
 let server: StaticServer;
 
@@ -52,6 +68,7 @@ beforeAll(async () => {
   await mkdir(src);
   makeDual(join(src, "dual.mkv"));
   makeEnglish(join(src, "english.mp4"));
+  makeHls(join(src, "hls"));
   server = await serveDir(src, { host: "127.0.0.2" });
 }, 60_000);
 
@@ -166,6 +183,27 @@ describe("audio tracks by language", () => {
     const main = measure(merged, 1, "bandpass=f=660:width_type=h:w=60,volumedetect", 0.2, 2.3);
     expect(maxVolume(main) - maxVolume(commentary)).toBeGreaterThan(10); // the commentary (990 Hz) picked would make it negative
     expect(result.episodes[0]?.loudness?.output?.integrated).toBeCloseTo(-16, 0);
+  }, 240_000);
+});
+
+describe("HLS alternate audio renditions", () => {
+  it("takes the master's jpn and eng renditions by language into the merged file's tracks", async () => {
+    const result = await run("hls", ["hls/master.m3u8", "english.mp4"], { languages: ["jpn", "eng"] });
+    const merged = result.output?.location as string;
+    const streams = probeJson(["-select_streams", "a", "-show_streams"], merged).streams as {
+      tags?: { language?: string };
+    }[];
+    expect(streams.map((s) => s.tags?.language)).toEqual(["jpn", "eng"]);
+    // Each track is its rendition: jpn's 440 Hz tone, eng's 660 Hz, in chapter 1.
+    const band = (track: number, hz: number) =>
+      maxVolume(measure(merged, track, `bandpass=f=${hz}:width_type=h:w=60,volumedetect`, 0.2, 2.3));
+    expect(band(0, 440) - band(0, 660)).toBeGreaterThan(10);
+    expect(band(1, 660) - band(1, 440)).toBeGreaterThan(10);
+    // Chapter 2 (the English-only MP4): Japanese is silence there.
+    const chapters = (probeJson(["-show_chapters"], merged).chapters as { start_time: string }[]).map((c) =>
+      Number(c.start_time),
+    );
+    expect(maxVolume(measure(merged, 0, "volumedetect", (chapters[1] ?? 0) + 0.05))).toBeLessThan(-80);
   }, 240_000);
 });
 

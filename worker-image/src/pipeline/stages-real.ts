@@ -38,6 +38,7 @@ import { findLevelForTarget, type LevelChoice, sampleWindows } from "../quality/
 import { findVmafBinaries } from "../quality/vmaf.ts";
 import { classify } from "../fetch/classify.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
+import { withAudioRenditions } from "../fetch/renditions.ts";
 import { explainS3Error, presignSource, type S3KeyConfig, sourceKeys, sourceName } from "../fetch/s3.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import type { MetadataCache } from "../resilience/cache.ts";
@@ -398,7 +399,15 @@ export function realStages(o: RealStagesOptions): Stages {
           { url, dest, targetHeight: maxHeight, maxBytes, net },
           { onProgress: progressOf(ctx), signal: ctx.signal },
         );
-        return { path: dest, bytes: r.bytes, route };
+        // Audio by language: the master's alternate audio renditions, muxed beside the video.
+        const languages = spec.audio.languages;
+        const renditions = languages
+          ? await withAudioRenditions({
+              ...{ url, video: dest, dir, languages, maxBytes: maxBytes - r.bytes, net },
+              ...{ binaries: o.binaries, signal: ctx.signal },
+            })
+          : undefined;
+        return { path: renditions?.path ?? dest, bytes: r.bytes + (renditions?.bytes ?? 0), route };
       }
       // Pages: yt-dlp extracts and downloads, every connection through the egress proxy.
       const proxy = await startEgressProxy({ allow: o.allow });

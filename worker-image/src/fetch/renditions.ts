@@ -1,0 +1,127 @@
+// HLS alternate audio renditions (EXT-X-MEDIA TYPE=AUDIO) chosen by the job's languages: the Rust
+// HLS fetch takes the master's video variant; each wanted language's rendition (a media playlist)
+// is fetched by the same fetch — egress guard, byte cap — and muxed beside the video, tagged with
+// its language, so the encode picks tracks by language as for any source. Parsing is pure; the
+// I/O is in `withAudioRenditions`.
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { ReelError } from "@reel/crds";
+import { type DownloadOptions, download, downloadHls } from "@reel/native";
+import { sameLanguage } from "../encode/audio-tracks.ts";
+import { execCommand } from "../ffmpeg/exec.ts";
+import { demuxerFor, inputArgs } from "../ffmpeg/input.ts";
+import { type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
+import { safeProbeInput } from "../probe/probe.ts";
+
+export interface Rendition {
+  type: string;
+  groupId: string;
+  language?: string;
+  default: boolean;
+  /** Absolute, resolved against the master's URL. */
+  uri: string;
+}
+
+/** An attribute list (`KEY=value,KEY="quoted, value"`) as a map. */
+function attributes(list: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of list.matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) {
+    out.set(m[1] as string, (m[2] as string).replace(/^"|"$/g, ""));
+  }
+  return out;
+}
+
+/** The master playlist's EXT-X-MEDIA renditions that have their own playlist (a URI). */
+export function parseRenditions(text: string, masterUrl: string): Rendition[] {
+  const out: Rendition[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.startsWith("#EXT-X-MEDIA:")) continue;
+    const a = attributes(line.slice("#EXT-X-MEDIA:".length));
+    const uri = a.get("URI");
+    const type = a.get("TYPE");
+    if (!uri || !type) continue;
+    const language = a.get("LANGUAGE")?.toLowerCase();
+    out.push({
+      type,
+      groupId: a.get("GROUP-ID") ?? "",
+      ...(language ? { language } : {}),
+      default: a.get("DEFAULT") === "YES",
+      uri: new URL(uri, masterUrl).toString(),
+    });
+  }
+  return out;
+}
+
+/** For each asked language, the first audio rendition in it (the default one first). */
+export function chooseAudioRenditions(
+  renditions: readonly Rendition[],
+  languages: readonly string[],
+): { language: string; uri: string }[] {
+  const audio = renditions
+    .filter((r) => r.type === "AUDIO" && r.language)
+    .sort((a, b) => Number(b.default) - Number(a.default));
+  return languages.flatMap((language) => {
+    const r = audio.find((x) => sameLanguage(x.language as string, language));
+    return r ? [{ language, uri: r.uri }] : [];
+  });
+}
+
+export interface RenditionOptions {
+  url: string;
+  /** The video variant already fetched (MPEG-TS or fMP4, as the stream has it). */
+  video: string;
+  dir: string;
+  languages: readonly string[];
+  /** What is left of the byte cap after the video. */
+  maxBytes: number;
+  net: NonNullable<DownloadOptions["net"]>;
+  binaries: FfmpegBinaries;
+  signal?: AbortSignal;
+}
+
+/**
+ * The video with the asked languages' audio renditions muxed in (Matroska, stream copy), and the
+ * bytes fetched for them; undefined when the URL is no master or has none of those renditions.
+ */
+export async function withAudioRenditions(o: RenditionOptions): Promise<{ path: string; bytes: number } | undefined> {
+  const master = join(o.dir, "master.m3u8");
+  await download({ url: o.url, dest: master, connections: 1, maxBytes: 1 << 20, net: o.net }, { signal: o.signal });
+  const text = await readFile(master, "utf8");
+  await rm(master, { force: true });
+  if (!text.includes("#EXT-X-STREAM-INF")) return undefined;
+  const chosen = chooseAudioRenditions(parseRenditions(text, o.url), o.languages);
+  if (!chosen.length) return undefined;
+  let bytes = 0;
+  const inputs: string[] = [];
+  for (const [k, r] of chosen.entries()) {
+    const dest = join(o.dir, `audio-${k}.media`);
+    const left = o.maxBytes - bytes;
+    if (left <= 0) throw new ReelError("REEL_SOURCE_TOO_LARGE", "the audio renditions pass the byte cap");
+    const got = await downloadHls({ url: r.uri, dest, maxBytes: left, net: o.net }, { signal: o.signal });
+    bytes += got.bytes;
+    inputs.push(...inputArgs({ path: dest, demuxer: await demuxerOf(dest, o) }));
+  }
+  const out = join(o.dir, "source.mkv");
+  const maps = chosen.flatMap((_, k) => ["-map", `${k + 1}:a:0`]);
+  const tags = chosen.flatMap((r, k) => [`-metadata:s:a:${k}`, `language=${r.language}`]);
+  const video = inputArgs({ path: o.video, demuxer: await demuxerOf(o.video, o) });
+  // The variant's own audio, if it has any, after the renditions: nothing is lost.
+  await runFfmpeg(
+    ["-y", ...video, ...inputs, "-map", "0:v:0", ...maps, "-map", "0:a?", "-c", "copy", ...tags].concat([
+      "-map_metadata",
+      "-1",
+      "-f",
+      "matroska",
+      `file:${out}`,
+    ]),
+    { binaries: o.binaries, signal: o.signal, label: "mux audio renditions" },
+  );
+  return { path: out, bytes };
+}
+
+/** The pinned demuxer of a fetched file, from ffprobe's format name (refused when not one we open). */
+async function demuxerOf(path: string, o: { binaries: FfmpegBinaries; signal?: AbortSignal }): Promise<string> {
+  const args = ["-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", ...safeProbeInput(path)];
+  const r = await execCommand(o.binaries.ffprobe, args, { signal: o.signal, timeoutMs: 60_000 });
+  return demuxerFor(r.stdout.trim());
+}
