@@ -83,6 +83,8 @@ export const getJob = (id, signal) => api(`/jobs/${encodeURIComponent(id)}`, { s
 export const getStatus = (id, signal) => api(`/jobs/${encodeURIComponent(id)}/status`, { signal });
 export const createJob = (body) => api("/jobs", { method: "POST", body });
 export const cancelJob = (id) => api(`/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
+/** A new job <id>-r1, … from a finished one: its finished episodes are reused, failed ones run again. */
+export const retryJob = (id) => api(`/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" });
 /** A fresh link to a stored file, as JSON ({url, expiresAt?}): the route answers JSON to accept: application/json. */
 export const outputLink = (path) => api(path);
 

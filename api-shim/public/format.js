@@ -50,6 +50,17 @@ export function formatStage(stage) {
 export const finalPhases = new Set(["Completed", "Failed", "Cancelled"]);
 
 /**
+ * Whether the shim takes a retry of this job (api-shim/src/jobs/retry.ts retryRefusal): Failed, or
+ * Completed with a failed episode.
+ * @param {any} status
+ */
+export function canRetry(status) {
+  const phase = status?.phase;
+  const failed = (status?.episodes ?? []).some((e) => e.phase === "Failed");
+  return phase === "Failed" || (phase === "Completed" && failed);
+}
+
+/**
  * What was done to an episode's sound and picture, as `reel run`'s table says it
  * (worker-image/src/cli/format.ts): "-41.8 → -16.0 LUFS (limited)", "silent", "tone-mapped PQ",
  * "deinterlaced" or "film rebuilt (pulldown)", "from BT.601", "from full range".

@@ -3,10 +3,11 @@
 // link on each click, so the page works long after the status's presigned URL expired), and a
 // player for a completed job's merged file (player.js). Kept current by live events (live.js); every
 // event updates `state` and the page is drawn again from it, the player kept as it is.
-import { cancelJob, getJob, getStatus, outputLink } from "./api.js";
+import { cancelJob, getJob, getStatus, outputLink, retryJob } from "./api.js";
 import { h, progressBar, replace, safeLink } from "./dom.js";
 import { codesIn, errorBox, meaning } from "./errors.js";
 import {
+  canRetry,
   finalPhases,
   formatBytes,
   formatDuration,
@@ -85,7 +86,7 @@ export async function renderJob(main, id, signal, onAuthError) {
       shownPhase = phase;
     }
     replace(modeLine, modes[state.mode] ?? "");
-    replace(actions, finalPhases.has(phase) || job.spec?.cancel || state.deleted ? null : cancelButton());
+    replace(actions, actionButton(job, phase));
     const files = storedFiles(st);
     if (!player && phase === "Completed" && st.output && describeFile(files[0], 0, 1).state === "download")
       player = playerSection(job, files[0], signal);
@@ -98,6 +99,29 @@ export async function renderJob(main, id, signal, onAuthError) {
       episodesSection(job, state.live),
       specSection(job),
     );
+  }
+
+  function actionButton(job, phase) {
+    if (state.deleted) return null;
+    if (canRetry(job.status)) return retryButton();
+    return finalPhases.has(phase) || job.spec?.cancel ? null : cancelButton();
+  }
+
+  function retryButton() {
+    const b = h("button", { type: "button" }, "Retry failed episodes");
+    b.addEventListener("click", async () => {
+      const id = state.job.id;
+      if (!confirm(`Retry ${id}? A new job runs its failed episodes; finished ones are reused.`)) return;
+      b.disabled = true;
+      try {
+        const created = await retryJob(id);
+        location.hash = `#/jobs/${encodeURIComponent(created.id)}`;
+      } catch (e) {
+        b.disabled = false;
+        actions.append(errorBox(e, { alert: true }));
+      }
+    });
+    return b;
   }
 
   function cancelButton() {
@@ -329,6 +353,7 @@ function episodeRow(i, asked, st, live) {
   const progress = running && typeof live?.progress === "number" ? live.progress : (st?.progress ?? 0);
   const title = st?.title ?? asked?.title ?? `Episode ${i + 1}`;
   const details = [
+    st?.reusedFrom ? `reused from ${st.reusedFrom}` : "",
     st?.attempts > 1 ? `${st.attempts} attempts` : "",
     st?.node ? `node ${st.node}` : "",
     st?.encoder ? `encoder ${st.encoder}` : "",

@@ -454,6 +454,23 @@ describe.skipIf(missing.length > 0)(
       expect(vj.spec.cancel).toBe(true);
     });
 
+    it("retries a failed job after asking and opens the new job; a running job offers no retry", async () => {
+      await createJob("to-retry");
+      const failed = { index: 0, title: "to-retry", phase: "Failed", progress: 0, attempts: 1 };
+      await setStatus("to-retry", { phase: "Failed", progress: 0, episodesSummary: "0/1", episodes: [failed] });
+      await page.goto(`${base}/#/jobs/to-retry`);
+      await until("Failed", async () => (await text("#job-phase")) === "Phase: Failed" || undefined);
+      await page.getByRole("button", { name: "Retry failed episodes" }).click();
+      await until("the new job's page", async () => (await text("#job-title")) === "to-retry-r1" || undefined);
+      expect(dialogs.at(-1)).toMatch(/^confirm: Retry to-retry\?/);
+      expect(new URL(page.url()).hash).toBe("#/jobs/to-retry-r1");
+      const vj = JSON.parse(await kubectl(["-n", "media", "get", "videojob", "to-retry-r1", "-o", "json"]));
+      expect(vj.spec.episodes).toEqual([{ url: "https://cdn.example.com/to-retry.mp4", title: "to-retry" }]);
+      // The new job is Pending: it can be cancelled, not retried.
+      expect(await page.getByRole("button", { name: "Retry failed episodes" }).count()).toBe(0);
+      expect(await page.getByRole("button", { name: "Cancel job" }).count()).toBe(1);
+    });
+
     it("falls back to the event stream without WebSocket, and to polling without either", async () => {
       await createJob("fallback");
       const context = await browser.newContext();
