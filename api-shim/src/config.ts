@@ -79,6 +79,11 @@ export const ConfigSchema = z
     REEL_UPLOAD_S3_REGION: z.string().min(1).default("us-east-1"),
     REEL_UPLOAD_S3_ACCESS_KEY_ID: z.string().default(""),
     REEL_UPLOAD_S3_SECRET_ACCESS_KEY: z.string().default(""),
+    /**
+     * The Secret, in each tenant's namespace, whose accessKeyId/secretAccessKey the worker reads an
+     * `upload:` episode with (provisioned by the admin, ideally keys limited to that tenant's prefix).
+     */
+    REEL_UPLOAD_SOURCE_SECRET: z.string().min(1).default("reel-uploads"),
     /** Bytes a tenant may hold in uploads (under way or finished) unless its own quota is set. */
     REEL_UPLOAD_QUOTA_BYTES: int(20 * 1024 ** 3, 0),
     /** S3 multipart part size of an upload; S3 wants at least 5 MiB for every part but the last. */

@@ -37,4 +37,11 @@ export { FINALIZER, FINALIZER_POLICY, finalizerPolicy } from "./policy.ts";
 export * from "./contract/index.ts";
 export { type FailedEpisode, failedEpisodesSummary } from "./failures.ts";
 export { credentialEnvNames, isS3Url, parseS3Url, type S3SourceRef, s3SourceOf } from "./s3-source.ts";
-export { DEFAULT_UPLOAD_PREFIX, isUploadId, UPLOAD_ID_PATTERN, uploadObjectKey } from "./upload-source.ts";
+export {
+  DEFAULT_UPLOAD_PREFIX,
+  isUploadId,
+  UPLOAD_ID_PATTERN,
+  UPLOADS_ANNOTATION,
+  uploadObjectKey,
+  uploadsOf,
+} from "./upload-source.ts";

@@ -18,3 +18,11 @@ export function uploadObjectKey(prefix: string, namespace: string, id: string): 
   if (!isUploadId(id)) throw new ReelError("REEL_JOB_INVALID", `upload id ${JSON.stringify(id)} is not 32 hex digits`);
   return `${prefix}${namespace}/${id}`;
 }
+
+/** The created VideoJob's annotation listing the uploads its episodes read (comma-separated ids). */
+export const UPLOADS_ANNOTATION = "reel.dev/uploads";
+
+/** The ids an annotation value lists (malformed entries are skipped: it is only ever written by the shim). */
+export function uploadsOf(annotation: string | undefined): string[] {
+  return (annotation ?? "").split(",").filter(isUploadId);
+}

@@ -11,6 +11,7 @@ import { requireScope, tenantNamespace } from "../auth/request.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { ShimDeps } from "../deps.ts";
 import { uploadFilename, uploadLength } from "./headers.ts";
+import { removeUploadsWithJobs } from "./retention.ts";
 import { findUpload, forgetUpload, listUploads, markUploadComplete, reserveUpload, uploadUsage } from "./store.ts";
 import { createTusUploads, type TusUploads, type UploadTarget } from "./tus.ts";
 
@@ -32,7 +33,11 @@ export async function uploadRoutes(app: FastifyInstance, deps: ShimDeps): Promis
     partBytes: config.REEL_UPLOAD_PART_BYTES,
     onComplete: (id) => markUploadComplete(deps.db.db, id),
   });
-  app.addHook("onClose", async () => tus.close());
+  const stopRetention = removeUploadsWithJobs(deps, tus);
+  app.addHook("onClose", async () => {
+    stopRetention();
+    tus.close();
+  });
   // The body stays unread for tus (this plugin's scope only: other routes keep their parsers).
   app.addContentTypeParser(TUS_TYPE, (_req, _payload, done) => done(null));
 

@@ -99,3 +99,8 @@ export async function forgetUpload(sql: Sql, tenant: string, id: string): Promis
   const r = await sql`DELETE FROM uploads WHERE id = ${id} AND tenant = ${tenant}`;
   return r.count > 0;
 }
+
+/** Forgets upload `id` stored under `objectKey` (retention: the job's namespace, not a caller's tenant). */
+export async function forgetUploadByKey(sql: Sql, id: string, objectKey: string): Promise<void> {
+  await sql`DELETE FROM uploads WHERE id = ${id} AND object_key = ${objectKey}`;
+}

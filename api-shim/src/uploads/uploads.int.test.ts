@@ -1,15 +1,19 @@
 // tus uploads through the real shim (PostgreSQL, Redis, the L2 control plane) into a real S3
 // (versitygw): an upload cut off mid-PATCH and resumed from the offset the shim reports, stored
 // byte for byte as a multipart object in the tenant's upload area; the quota refused before any
-// byte lands; another tenant's id answered 404 on HEAD, PATCH and DELETE.
-import { execFileSync } from "node:child_process";
+// byte lands; another tenant's id answered 404 on HEAD, PATCH and DELETE; an uploaded file named as
+// a job's `upload:` episode, processed by `reel run` from the VideoJob the shim created, and removed
+// with that job.
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "tus-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
 import { type PostgresServer, startPostgres } from "../../../e2e/src/services/postgres.ts";
 import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
@@ -25,6 +29,8 @@ const crd = join(import.meta.dirname, "..", "..", "..", "crds", "generated", "vi
 const MiB = 1024 * 1024;
 const BUCKET = "reel-uploads";
 const QUOTA = 40 * MiB;
+const reelMain = join(import.meta.dirname, "..", "..", "..", "worker-image", "src", "cli", "main.ts");
+const exec = promisify(execFile);
 const title = "tus uploads through the shim into versitygw (L2)";
 
 describe.skipIf(!k8sBinariesBuilt())(
@@ -70,6 +76,11 @@ describe.skipIf(!k8sBinariesBuilt())(
       ]);
       process.env.KUBECONFIG = cluster.kubeconfig;
       await cluster.kubectl(["apply", "--server-side", "-f", crd]);
+      await cluster.kubectl(["create", "namespace", "media"]);
+      await until(
+        "the CRD to be served",
+        async () => (await cluster.kubectl(["get", "videojobs", "-A"])) !== undefined,
+      );
       const sql = connectPostgres(pg.url, 1);
       await migrate(sql);
       keys.vera = (await addUser(sql, { name: "vera", role: "operator", tenant: "media" })).key;
@@ -243,5 +254,108 @@ describe.skipIf(!k8sBinariesBuilt())(
       expect((await api("vera", `/uploads/${id}`, { method: "HEAD" })).status).toBe(404);
       expect(((await (await api("vera", "/uploads")).json()) as { usedBytes: number }).usedBytes).toBe(0);
     });
+
+    /** One whole upload with tus-js-client; its id. */
+    const upload = (file: Buffer, filename: string) =>
+      new Promise<string>((resolve, reject) => {
+        const up = new Upload(file, {
+          endpoint: `${base}/api/v1/uploads`,
+          headers: { authorization: `Bearer ${keys.vera}` },
+          metadata: { filename },
+          retryDelays: [],
+          onError: reject,
+          onSuccess: () => resolve((up.url ?? "").split("/").pop() ?? ""),
+        });
+        up.start();
+      });
+
+    it("processes an upload named as a job's episode, and removes it with the job", async () => {
+      const path = join(dir, "Pilot.mp4");
+      execFileSync("ffmpeg", [
+        ...["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3", "-f", "lavfi", "-i"],
+        ...["sine=f=440:d=3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+        ...["-shortest", path],
+      ]);
+      const id = await upload(await readFile(path), "Pilot.mp4");
+      const unfinished = await api("vera", "/uploads", { method: "POST", headers: { "upload-length": "100" } });
+      const unfinishedId = (unfinished.headers.get("location") ?? "").split("/").pop() ?? "";
+      const job = (episodes: object[]) => ({
+        spec: {
+          quality: "480p",
+          compression: { preset: "fast", level: 6 },
+          episodes,
+          output: { s3: { bucket: "videos", endpoint: s3.endpoint, credentialsSecret: "reel-output" } },
+        },
+      });
+      const post = (who: keyof typeof keys, body: object) =>
+        api(who, "/jobs", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      const errorOf = async (r: Response) => ({
+        status: r.status,
+        ...((await r.json()) as { error: { code: string } }).error,
+      });
+      expect(await errorOf(await post("vera", job([{ upload: unfinishedId }])))).toMatchObject({
+        status: 409,
+        code: "REEL_UPLOAD_INCOMPLETE",
+      });
+      expect(await errorOf(await post("otto", job([{ upload: id }])))).toMatchObject({
+        status: 400,
+        code: "REEL_JOB_INVALID",
+      });
+      const created = await post("vera", { name: "from-upload", ...job([{ upload: id }]) });
+      expect(created.status, await created.clone().text()).toBe(201);
+
+      // The VideoJob reads the stored object as an S3 source, and names the upload for retention.
+      const vj = JSON.parse(
+        (await cluster.kubectl(["get", "videojob", "-n", "media", "from-upload", "-o", "json"])) ?? "{}",
+      ) as { metadata: { annotations: Record<string, string> }; spec: { episodes: object[] } };
+      expect(vj.metadata.annotations["reel.dev/uploads"]).toBe(id);
+      expect(vj.spec.episodes).toEqual([
+        {
+          url: `s3://${BUCKET}/uploads/media/${id}`,
+          title: "Pilot",
+          s3: { endpoint: s3.endpoint, region: "us-east-1", credentialsSecret: "reel-uploads" },
+        },
+      ]);
+      // reel run of that spec (output on disk instead of the cluster's bucket): fetched from S3 by
+      // the worker's own s3:// path, encoded and merged with the file's name as its chapter.
+      const manifest = join(dir, "from-upload.yaml");
+      const spec = { ...vj.spec, output: { local: { path: join(dir, "out") } } };
+      const doc = { apiVersion: "reel.dev/v1alpha1", kind: "VideoJob", metadata: { name: "from-upload" }, spec };
+      await writeFile(manifest, stringify(doc));
+      const run = await exec(process.execPath, [reelMain, "run", manifest, "--json", "--allow", "127.0.0.1/32"], {
+        env: {
+          ...process.env,
+          REEL_CACHE_DIR: join(dir, "reel-cache"),
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        },
+        maxBuffer: 16 * 1024 * 1024,
+      }).catch((e: { stdout: string; stderr: string }) => e);
+      const result = JSON.parse(run.stdout) as { phase: string; output?: { location: string } };
+      expect(result.phase, run.stdout + run.stderr).toBe("Completed");
+      const probeArgs = ["-v", "error", "-show_chapters", "-show_streams", "-show_format", "-of", "json"];
+      const probe = JSON.parse(
+        execFileSync("ffprobe", [...probeArgs, result.output?.location ?? ""], { encoding: "utf8" }),
+      ) as {
+        format: { duration: string };
+        chapters: { tags: { title: string } }[];
+        streams: { codec_type: string; height?: number }[];
+      };
+      expect(Number(probe.format.duration)).toBeCloseTo(3, 0);
+      expect(probe.chapters.map((c) => c.tags.title)).toEqual(["Pilot"]);
+      expect(probe.streams.find((s) => s.codec_type === "video")?.height).toBeGreaterThan(0);
+
+      // Deleting the job (as finished-job retention does) removes the upload: objects, row, quota.
+      await cluster.kubectl(["delete", "videojob", "-n", "media", "from-upload", "--wait=true"]);
+      await until("the upload to go with its job", async () => (await objects(`uploads/media/${id}`)).length === 0);
+      await until("its row to go", async () => (await api("vera", `/uploads/${id}`)).status === 404);
+      const left = (await (await api("vera", "/uploads")).json()) as { usedBytes: number; uploads: { id: string }[] };
+      expect(left.uploads.map((u) => u.id)).toEqual([unfinishedId]);
+      expect(left.usedBytes).toBe(100);
+    }, 240_000);
   },
 );

@@ -21,6 +21,7 @@ import {
   jobFromVideoJob,
   SHIM_FIELD_MANAGER,
 } from "../../jobs/videojob.ts";
+import { annotateUploads, jobUploads } from "../../uploads/episodes.ts";
 import { invalid, RequestError, unknownFieldsError } from "../errors.ts";
 import { CreateJobInput, FULL_PAGE_MAX, ListJobsQuery } from "../schemas.ts";
 import { retryRoute } from "./retry.ts";
@@ -38,6 +39,8 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
     const p = requireScope(req, "jobs:write");
     const ns = tenantNamespace(p);
     cache.assertSynced();
+    // `upload: <id>` episodes become the S3 objects the shim stored (uploads/episodes.ts).
+    const uploads = await jobUploads(deps, p, ns, req.body);
     const parsed = CreateJobInput.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid(parsed.error, "job", "REEL_JOB_INVALID");
     // The schema is strict at the spec's top level; a misspelt nested field (merge.alowPartial)
@@ -53,6 +56,7 @@ export function jobRoutes(app: FastifyInstance, deps: ShimDeps) {
       traceId: req.trace.traceId,
       spanId: req.trace.spanId,
     });
+    annotateUploads(obj, uploads);
     if (obj.spec.notification?.webhook && deps.webhooks) {
       try {
         await deps.webhooks.validateRegistration(ns, obj.spec);
