@@ -199,6 +199,14 @@ describe("HLS alternate audio renditions", () => {
       maxVolume(measure(merged, track, `bandpass=f=${hz}:width_type=h:w=60,volumedetect`, 0.2, 2.3));
     expect(band(0, 440) - band(0, 660)).toBeGreaterThan(10);
     expect(band(1, 660) - band(1, 440)).toBeGreaterThan(10);
+    // In sync with the picture: the tones end 2.5 s after the video starts, as made (measured 2.492
+    // and 2.489 s; with each rendition moved to its own start instead, 2.532 and 2.529 s).
+    for (const track of [0, 1]) {
+      const end = Number(
+        /silence_start: ([\d.]+)/.exec(measure(merged, track, "silencedetect=noise=-60dB:d=0.2"))?.[1],
+      );
+      expect(Math.abs(end - 2.5), `track ${track} tone ends at ${end}`).toBeLessThan(0.02);
+    }
     // Chapter 2 (the English-only MP4): Japanese is silence there.
     const chapters = (probeJson(["-show_chapters"], merged).chapters as { start_time: string }[]).map((c) =>
       Number(c.start_time),

@@ -99,29 +99,37 @@ export async function withAudioRenditions(o: RenditionOptions): Promise<{ path: 
     if (left <= 0) throw new ReelError("REEL_SOURCE_TOO_LARGE", "the audio renditions pass the byte cap");
     const got = await downloadHls({ url: r.uri, dest, maxBytes: left, net: o.net }, { signal: o.signal });
     bytes += got.bytes;
-    inputs.push(...inputArgs({ path: dest, demuxer: await demuxerOf(dest, o) }));
+    inputs.push(...inputArgs({ path: dest, demuxer: (await formatOf(dest, o)).demuxer }));
   }
   const out = join(o.dir, "source.mkv");
   const maps = chosen.flatMap((_, k) => ["-map", `${k + 1}:a:0`]);
   const tags = chosen.flatMap((r, k) => [`-metadata:s:a:${k}`, `language=${r.language}`]);
-  const video = inputArgs({ path: o.video, demuxer: await demuxerOf(o.video, o) });
-  // The variant's own audio, if it has any, after the renditions: nothing is lost.
-  await runFfmpeg(
-    ["-y", ...video, ...inputs, "-map", "0:v:0", ...maps, "-map", "0:a?", "-c", "copy", ...tags].concat([
-      "-map_metadata",
-      "-1",
-      "-f",
-      "matroska",
-      `file:${out}`,
-    ]),
-    { binaries: o.binaries, signal: o.signal, label: "mux audio renditions" },
-  );
+  const { demuxer, startSecs } = await formatOf(o.video, o);
+  const video = inputArgs({ path: o.video, demuxer });
+  // The variant's own audio, if it has any, after the renditions: nothing is lost. The renditions
+  // share the variant's MPEG-TS clock: all inputs move by the video's start (-copyts, then one
+  // offset), not each by its own, which would shift audio against video by their start difference
+  // (21 ms of AAC priming on ffmpeg-made streams).
+  const shift = ["-copyts", "-output_ts_offset", (-startSecs).toFixed(6)];
+  const mux = ["-map", "0:v:0", ...maps, "-map", "0:a?", "-c", "copy", ...tags, ...shift];
+  await runFfmpeg(["-y", ...video, ...inputs, ...mux, "-map_metadata", "-1", "-f", "matroska", `file:${out}`], {
+    binaries: o.binaries,
+    signal: o.signal,
+    label: "mux audio renditions",
+  });
   return { path: out, bytes };
 }
 
-/** The pinned demuxer of a fetched file, from ffprobe's format name (refused when not one we open). */
-async function demuxerOf(path: string, o: { binaries: FfmpegBinaries; signal?: AbortSignal }): Promise<string> {
-  const args = ["-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", ...safeProbeInput(path)];
-  const r = await execCommand(o.binaries.ffprobe, args, { signal: o.signal, timeoutMs: 60_000 });
-  return demuxerFor(r.stdout.trim());
+/** A fetched file's pinned demuxer (refused when not one we open) and start time, from ffprobe. */
+async function formatOf(
+  path: string,
+  o: { binaries: FfmpegBinaries; signal?: AbortSignal },
+): Promise<{ demuxer: string; startSecs: number }> {
+  const entries = ["-show_entries", "format=format_name,start_time", "-of", "json"];
+  const r = await execCommand(o.binaries.ffprobe, ["-v", "error", ...entries, ...safeProbeInput(path)], {
+    signal: o.signal,
+    timeoutMs: 60_000,
+  });
+  const format = (JSON.parse(r.stdout || "{}") as { format?: { format_name?: string; start_time?: string } }).format;
+  return { demuxer: demuxerFor(format?.format_name ?? ""), startSecs: Number(format?.start_time) || 0 };
 }
