@@ -3,7 +3,7 @@
 // is fetched by the same fetch — egress guard, byte cap — and muxed beside the video, tagged with
 // its language, so the encode picks tracks by language as for any source. Parsing is pure; the
 // I/O is in `withAudioRenditions`.
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ReelError } from "@reel/crds";
 import { type DownloadOptions, download, downloadHls } from "@reel/native";
@@ -12,6 +12,8 @@ import { execCommand } from "../ffmpeg/exec.ts";
 import { demuxerFor, inputArgs } from "../ffmpeg/input.ts";
 import { type FfmpegBinaries, runFfmpeg } from "../ffmpeg/run.ts";
 import { safeProbeInput } from "../probe/probe.ts";
+import { joinVttSegments } from "../subtitles/hls.ts";
+import type { SidecarFile } from "../subtitles/sidecar.ts";
 
 export interface Rendition {
   type: string;
@@ -66,6 +68,54 @@ export function chooseAudioRenditions(
   });
 }
 
+/** The master playlist's renditions (through the egress guard, 1 MiB at most); undefined for a media playlist. */
+export async function readRenditions(o: {
+  url: string;
+  dir: string;
+  net: RenditionOptions["net"];
+  signal?: AbortSignal;
+}): Promise<Rendition[] | undefined> {
+  const master = join(o.dir, "master.m3u8");
+  await download({ url: o.url, dest: master, connections: 1, maxBytes: 1 << 20, net: o.net }, { signal: o.signal });
+  const text = await readFile(master, "utf8");
+  await rm(master, { force: true });
+  return text.includes("#EXT-X-STREAM-INF") ? parseRenditions(text, o.url) : undefined;
+}
+
+/**
+ * The asked languages' WebVTT subtitle renditions (every language when none are asked), each
+ * fetched by the HLS fetch under what is left of the byte cap and joined into one WebVTT file on
+ * the video's clock (subtitles/hls.ts).
+ */
+export async function subtitleRenditions(
+  o: Omit<RenditionOptions, "languages"> & { languages?: readonly string[] | undefined },
+  renditions: readonly Rendition[],
+): Promise<{ files: SidecarFile[]; bytes: number }> {
+  const subs = renditions.filter((r) => r.type === "SUBTITLES" && r.language);
+  const chosen = o.languages
+    ? o.languages.flatMap((l) =>
+        subs
+          .filter((r) => sameLanguage(r.language as string, l))
+          .slice(0, 1)
+          .map((r) => ({ ...r, language: l })),
+      )
+    : subs.filter((r, i) => subs.findIndex((x) => x.language === r.language) === i);
+  const { startSecs } = chosen.length ? await formatOf(o.video, o) : { startSecs: 0 };
+  const files: SidecarFile[] = [];
+  let bytes = 0;
+  for (const [k, r] of chosen.entries()) {
+    const raw = join(o.dir, `subtitles-hls-${k}.raw`);
+    const left = o.maxBytes - bytes;
+    if (left <= 0) throw new ReelError("REEL_SOURCE_TOO_LARGE", "the subtitle renditions pass the byte cap");
+    bytes += (await downloadHls({ url: r.uri, dest: raw, maxBytes: left, net: o.net }, { signal: o.signal })).bytes;
+    const path = join(o.dir, `subtitles-hls-${k}.vtt`);
+    await writeFile(path, joinVttSegments(await readFile(raw, "utf8"), startSecs));
+    await rm(raw, { force: true });
+    files.push({ path, format: "webvtt", language: r.language as string });
+  }
+  return { files, bytes };
+}
+
 export interface RenditionOptions {
   url: string;
   /** The video variant already fetched (MPEG-TS or fMP4, as the stream has it). */
@@ -83,13 +133,11 @@ export interface RenditionOptions {
  * The video with the asked languages' audio renditions muxed in (Matroska, stream copy), and the
  * bytes fetched for them; undefined when the URL is no master or has none of those renditions.
  */
-export async function withAudioRenditions(o: RenditionOptions): Promise<{ path: string; bytes: number } | undefined> {
-  const master = join(o.dir, "master.m3u8");
-  await download({ url: o.url, dest: master, connections: 1, maxBytes: 1 << 20, net: o.net }, { signal: o.signal });
-  const text = await readFile(master, "utf8");
-  await rm(master, { force: true });
-  if (!text.includes("#EXT-X-STREAM-INF")) return undefined;
-  const chosen = chooseAudioRenditions(parseRenditions(text, o.url), o.languages);
+export async function withAudioRenditions(
+  o: RenditionOptions,
+  renditions: readonly Rendition[],
+): Promise<{ path: string; bytes: number } | undefined> {
+  const chosen = chooseAudioRenditions(renditions, o.languages);
   if (!chosen.length) return undefined;
   let bytes = 0;
   const inputs: string[] = [];

@@ -38,7 +38,7 @@ import { findLevelForTarget, type LevelChoice, sampleWindows } from "../quality/
 import { findVmafBinaries } from "../quality/vmaf.ts";
 import { classify } from "../fetch/classify.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
-import { withAudioRenditions } from "../fetch/renditions.ts";
+import { readRenditions, subtitleRenditions, withAudioRenditions } from "../fetch/renditions.ts";
 import { explainS3Error, presignSource, type S3KeyConfig, sourceKeys, sourceName } from "../fetch/s3.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import type { MetadataCache } from "../resilience/cache.ts";
@@ -399,15 +399,7 @@ export function realStages(o: RealStagesOptions): Stages {
           { url, dest, targetHeight: maxHeight, maxBytes, net },
           { onProgress: progressOf(ctx), signal: ctx.signal },
         );
-        // Audio by language: the master's alternate audio renditions, muxed beside the video.
-        const languages = spec.audio.languages;
-        const renditions = languages
-          ? await withAudioRenditions({
-              ...{ url, video: dest, dir, languages, maxBytes: maxBytes - r.bytes, net },
-              ...{ binaries: o.binaries, signal: ctx.signal },
-            })
-          : undefined;
-        return { path: renditions?.path ?? dest, bytes: r.bytes + (renditions?.bytes ?? 0), route };
+        return { ...(await withRenditions(url, dest, dir, r.bytes, spec, ctx.signal)), route };
       }
       // Pages: yt-dlp extracts and downloads, every connection through the egress proxy.
       const proxy = await startEgressProxy({ allow: o.allow });
@@ -454,6 +446,40 @@ export function realStages(o: RealStagesOptions): Stages {
       const identity = r.etag ? `${name} etag ${r.etag} size ${r.bytes}` : undefined;
       return { path: r.path, bytes: r.bytes, route: "direct", ...(identity ? { identity } : {}), ...validatorOf(r) };
     });
+  }
+
+  /**
+   * An HLS episode's alternate renditions the job asks for: audio by language muxed beside the
+   * video, WebVTT subtitles as files for the encode (fetch/renditions.ts). The master is read only then.
+   */
+  async function withRenditions(
+    url: string,
+    video: string,
+    dir: string,
+    bytes: number,
+    spec: VideoJobSpec,
+    signal: AbortSignal,
+  ): Promise<Pick<Fetched, "path" | "bytes" | "subtitles">> {
+    const languages = spec.audio.languages;
+    if (!languages && !spec.subtitles) return { path: video, bytes };
+    const renditions = await readRenditions({ url, dir, net, signal });
+    if (!renditions) return { path: video, bytes };
+    const common = { url, video, dir, net, binaries: o.binaries, signal };
+    const audio = languages
+      ? await withAudioRenditions({ ...common, languages, maxBytes: maxBytes - bytes }, renditions)
+      : undefined;
+    const used = bytes + (audio?.bytes ?? 0);
+    const subs = spec.subtitles
+      ? await subtitleRenditions(
+          { ...common, languages: spec.subtitles.languages, maxBytes: maxBytes - used },
+          renditions,
+        )
+      : undefined;
+    return {
+      path: audio?.path ?? video,
+      bytes: used + (subs?.bytes ?? 0),
+      ...(subs?.files.length ? { subtitles: subs.files } : {}),
+    };
   }
 
   /**

@@ -2,6 +2,7 @@ import type { ReelError } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import { subtitlePart } from "../ffmpeg/args.ts";
 import { burnFilter, chooseBurnIn } from "./burn.ts";
+import { joinVttSegments } from "./hls.ts";
 import { cleanSidecar, sidecarFormat, sidecarInputArgs } from "./sidecar.ts";
 import { chooseSubtitleTracks, mergeSubtitleChoices, subtitleArgs } from "./tracks.ts";
 import { safeCueText, safeWebVtt } from "./webvtt.ts";
@@ -171,5 +172,26 @@ describe("burn-in", () => {
   it("refuses a path the filter graph would read as syntax", () => {
     expect(burnFilter("/tmp/reel-x/ep0/burn-in.ass")).toBe("subtitles=filename=/tmp/reel-x/ep0/burn-in.ass");
     expect(() => burnFilter("/tmp/a:b,c/burn-in.ass")).toThrow(/plain characters/);
+  });
+});
+
+describe("HLS WebVTT segments", () => {
+  it("places each segment's cues by its X-TIMESTAMP-MAP on the video's clock, once each, text made safe", () => {
+    const map = "X-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000";
+    const text = [
+      `WEBVTT\n${map}\n\n00:00:01.000 --> 00:00:02.500\nspans <script>x</script>\n`,
+      `WEBVTT\n${map}\n\n00:00:01.000 --> 00:00:02.500\nspans <script>x</script>\n\n00:00:03.000 --> 00:00:03.500\nthree\n`,
+    ].join("");
+    // MPEG-TS 900000 is 10 s; the video starts at 10 s, so cue 1.0 s is at 1.0 s.
+    expect(joinVttSegments(text, 10)).toBe(
+      "WEBVTT\n\n00:00:01.000 --> 00:00:02.500\nspans &lt;script&gt;x&lt;/script&gt;\n\n00:00:03.000 --> 00:00:03.500\nthree\n\n",
+    );
+    expect(joinVttSegments(text, 9.5)).toContain("00:00:01.500 --> 00:00:03.000");
+  });
+
+  it("keeps a segment without a map on the video's clock", () => {
+    expect(joinVttSegments("WEBVTT\n\n00:02.024 --> 00:02.824\nAt two\n", 1.4)).toBe(
+      "WEBVTT\n\n00:00:02.024 --> 00:00:02.824\nAt two\n\n",
+    );
   });
 });
