@@ -29,6 +29,12 @@ export interface ReuseDeps {
 /** Copies at once per reconcile. */
 const CONCURRENCY = 4;
 
+/**
+ * Parsed VideoJobs by the informer's object: the informer replaces an object on every change, so a
+ * parse is done once per version, not once per reconcile of every job that looks for candidates.
+ */
+const parsedOnce = new WeakMap<KubeObject, VideoJob | null>();
+
 /** VideoJobs of the namespace that have finished an episode, parsed (others are skipped unparsed). */
 function finishedInNamespace(all: Iterable<KubeObject>, namespace: string | undefined): VideoJob[] {
   const out: VideoJob[] = [];
@@ -36,8 +42,13 @@ function finishedInNamespace(all: Iterable<KubeObject>, namespace: string | unde
     if (raw.metadata.namespace !== namespace) continue;
     const episodes = (raw as { status?: { episodes?: { phase?: string }[] } }).status?.episodes ?? [];
     if (!episodes.some((e) => e.phase === "Completed")) continue;
-    const parsed = VideoJobSchema.safeParse(raw);
-    if (parsed.success) out.push(parsed.data);
+    let parsed = parsedOnce.get(raw);
+    if (parsed === undefined) {
+      const r = VideoJobSchema.safeParse(raw);
+      parsed = r.success ? r.data : null;
+      parsedOnce.set(raw, parsed);
+    }
+    if (parsed) out.push(parsed);
   }
   return out;
 }
