@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { JobResult } from "../pipeline/job.ts";
-import { loudnessCell, pictureCell, printable, summary } from "./format.ts";
+import { loudnessCell, pictureCell, printable, summary, vmafCell } from "./format.ts";
 import { progress } from "./progress.ts";
 
 const hostileTitle = "Ep\x1b]0;pwned\x07 one\x1b[2J\rclean\n2  forged  Completed\u202e";
@@ -108,6 +108,34 @@ describe("the CLI's table and progress with a hostile title", () => {
     const text = summary(r);
     expect(text.split("\n")[1]).toMatch(/REEL_SOURCE_TRUNCATED \(warning\)$/);
     expect(text).toContain("warnings:\n  episode 1: 3.0 s of 6.0 s\\x1b[2J decoded");
+  });
+
+  it("adds a vmaf column when an episode has VMAF, with how a VMAF target was met", () => {
+    const ep = (index: number, quality: object) => ({ index, title: `E${index}`, phase: "Completed", quality });
+    const target = {
+      metric: "vmaf",
+      score: 93,
+      sampleLevel: 4,
+      sampleScore: 94.1,
+      level: 4,
+      encodes: 1,
+      reached: true,
+    };
+    const r = {
+      phase: "Completed",
+      episodes: [ep(0, { ssim: 0.99, psnr: 40, vmaf: 94.561, target }), ep(1, { ssim: 0.98, psnr: 39 })],
+      stageSeconds: {},
+    } as JobResult;
+    const lines = summary(r).split("\n");
+    const at = (lines[0] ?? "").indexOf("vmaf");
+    expect(at).toBeGreaterThan((lines[0] ?? "").indexOf("psnr"));
+    expect(lines[1]?.slice(at)).toMatch(/^94\.56 \(target 93, level 4\)/);
+    expect(lines[2]?.slice(at)).toMatch(/^- /);
+    expect(vmafCell(ep(2, { ssim: 0.9, vmaf: 91.2, target: { ...target, level: 1, reached: false } }) as never)).toBe(
+      "91.20 (target 93 missed, level 1)",
+    );
+    const plain = { ...r, episodes: [ep(1, { ssim: 0.98, psnr: 39 })] } as JobResult;
+    expect(summary(plain).split("\n")[0]).not.toContain("vmaf");
   });
 
   it("progress lines (not a TTY) escape titles and notes", () => {

@@ -69,6 +69,15 @@ export function loudnessCell(e: Episode): string {
   return `${db(l.input.integrated)} → ${db(l.output?.integrated)} LUFS${l.method === "limited" ? " (limited)" : ""}`;
 }
 
+/** "94.56", with how a VMAF target was met: "94.56 (target 93, level 4)", "91.20 (target 93 missed, level 1)". */
+export function vmafCell(e: Episode): string {
+  const q = e.quality;
+  if (q?.vmaf === undefined) return "-";
+  const t = q.target?.metric === "vmaf" ? q.target : undefined;
+  const how = t ? ` (target ${t.score}${t.reached ? "" : " missed"}, level ${t.level})` : "";
+  return `${q.vmaf.toFixed(2)}${how}`;
+}
+
 /** What was done to the picture: "tone-mapped PQ", "deinterlaced", "from BT.601", "from full range". */
 export function pictureCell(e: Episode): string {
   const p = e.picture;
@@ -84,9 +93,12 @@ export function pictureCell(e: Episode): string {
 }
 
 export function summary(r: JobResult): string {
+  // A vmaf column only when some episode was scored with VMAF (qualityMetrics or a VMAF target).
+  const vmaf = r.episodes.some((e) => e.quality?.vmaf !== undefined);
   const rows = [
     ["#", "title", "phase", "source", "output", "ratio", "ssim", "psnr", "loudness", "picture", "encoder", "error"],
   ];
+  if (vmaf) rows[0]?.splice(8, 0, "vmaf");
   for (const e of r.episodes) {
     const ratio = e.bytesDownloaded && e.bytesOutput ? `${(e.bytesDownloaded / e.bytesOutput).toFixed(2)}x` : "-";
     rows.push([
@@ -103,6 +115,7 @@ export function summary(r: JobResult): string {
       printable(e.encoder ?? "-"),
       printable(e.error?.code ?? (e.warnings ?? []).map((w) => `${w.code} (warning)`).join(" ")),
     ]);
+    if (vmaf) rows.at(-1)?.splice(8, 0, vmafCell(e));
   }
   const stages = Object.entries(r.stageSeconds)
     .map(([k, v]) => `${k} ${secs(v)}`)
