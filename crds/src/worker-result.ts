@@ -17,6 +17,13 @@ export const StoredOutput = z.object({
   chapters: z.number().int().min(0).optional(),
   /** Seek thumbnails stored beside the file: the WebVTT index's location and its sheet count. */
   thumbnails: z.object({ vtt: z.string(), sheets: z.number().int().min(1) }).optional(),
+  /**
+   * The episodes' posters stored beside the merged file, each named by crds episodePosterName (500
+   * locations would not fit this message): how many, and the few episodes (by index) that have none.
+   */
+  posters: z
+    .object({ stored: z.number().int().min(0), missing: z.array(z.number().int().min(0)).max(8).optional() })
+    .optional(),
   /** A WebVTT file per subtitle language stored beside the file. */
   subtitles: z
     .array(z.object({ language: z.string(), vtt: z.string() }))

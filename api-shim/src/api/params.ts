@@ -34,3 +34,9 @@ export function outputIndexParam(n: string): number {
   if (/^\d{1,6}$/.test(n)) return Number(n);
   throw bad("n", "must be an output index (0, 1, ...)");
 }
+
+/** An episode's `:n`: its index in the job's episodes, from 0. */
+export function episodeIndexParam(n: string): number {
+  if (/^\d{1,6}$/.test(n)) return Number(n);
+  throw bad("n", "must be an episode index (0, 1, ...)");
+}

@@ -12,6 +12,7 @@ export interface AuditEntry {
     | "job.retry"
     | "job.download"
     | "job.thumbnails"
+    | "job.poster"
     | "upload.create"
     | "upload.delete"
     | "key.create"

@@ -1,6 +1,6 @@
 // Names more than one process writes: the operator's field manager, the default chapter title and
-// the seek-thumbnail and subtitle files stored beside an output (the worker writes them, retention
-// deletes them).
+// the seek-thumbnail, poster and subtitle files stored beside an output (the worker writes them, the
+// operator lists them, the shim links them, retention deletes them).
 
 /** The field manager (and app.kubernetes.io/managed-by) of everything the operator writes. */
 export const FIELD_MANAGER = "reel-operator";
@@ -24,4 +24,17 @@ export function thumbnailSheetLocations(vttLocation: string, sheets: number): st
   const stem = vttLocation.replace(/-thumbs\.vtt$/, "");
   if (stem === vttLocation) return [];
   return Array.from({ length: sheets }, (_, i) => thumbnailSheetName(stem, i + 1));
+}
+
+/** An episode's poster beside a merged file: `<stem>-ep001-poster.jpg`, the episode counted from 1. */
+export const episodePosterName = (stem: string, index: number): string =>
+  `${stem}-ep${String(index + 1).padStart(3, "0")}-poster.jpg`;
+
+/**
+ * Where episode `index`'s poster is, from the merged file's location (s3://…/x.mp4 → s3://…/x-ep001-poster.jpg);
+ * undefined for a location that is not an .mp4 (no stem to name it by).
+ */
+export function episodePosterLocation(outputLocation: string, index: number): string | undefined {
+  const stem = outputLocation.replace(/\.mp4$/, "");
+  return stem === outputLocation ? undefined : episodePosterName(stem, index);
 }

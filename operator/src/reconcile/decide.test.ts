@@ -283,6 +283,47 @@ describe("decide", () => {
     expect(d.status.outputs?.[0]?.subtitles).toEqual(subtitles);
   });
 
+  it("names each merged episode's poster by the crds rule, except those the merge pod could not make", () => {
+    const out = {
+      mode: "merge",
+      phase: "Completed",
+      output: { location: "s3://videos/s1/s1.mp4", bytes: 5, sha256: "ab", posters: { stored: 2, missing: [1] } },
+    };
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), ep(1, complete), ep(2, complete), mergeJob(complete)],
+        pods: [pod("s1-merge", out)],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.map((e) => e.poster)).toEqual([
+      "s3://videos/s1/s1-ep001-poster.jpg",
+      undefined,
+      "s3://videos/s1/s1-ep003-poster.jpg",
+    ]);
+  });
+
+  it("names no posters when the merge pod stored none", () => {
+    const out = {
+      mode: "merge",
+      phase: "Completed",
+      output: { location: "s3://videos/s1/s1.mp4", bytes: 5, sha256: "ab" },
+    };
+    const d = decide(
+      vj(),
+      observed({
+        jobs: [ep(0, complete), ep(1, complete), ep(2, complete), mergeJob(complete)],
+        pods: [pod("s1-merge", out)],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.phase).toBe("Completed");
+    expect(d.status.episodes?.map((e) => e.poster)).toEqual([undefined, undefined, undefined]);
+  });
+
   it("fails the job listing each failed episode's code when partial output is not allowed", () => {
     const bad = {
       mode: "episode",

@@ -5,6 +5,7 @@
 import {
   type Condition,
   type EpisodeStatus,
+  episodePosterLocation,
   episodeTitle,
   failedEpisodesSummary,
   type StoredOutput,
@@ -178,8 +179,23 @@ export function jobMerged(i: JobInput): JobState {
     finished: true,
     report: completedReport(i),
     stored: storedOutputs(i.mergeResult, completed),
-    episodes,
+    episodes: withPosters(episodes, i.mergeResult?.output),
   };
+}
+
+/**
+ * Each merged episode's poster location (episodes[].poster), named by the crds rule from the merged
+ * file's location: the merge pod reports only how many it stored and which episodes have none.
+ */
+export function withPosters(episodes: EpisodeStatus[], merged: StoredOutput | undefined): EpisodeStatus[] {
+  const posters = merged?.posters;
+  if (!posters?.stored || !merged?.location) return episodes;
+  const missing = new Set(posters.missing ?? []);
+  return episodes.map((e) => {
+    if (e.phase !== "Completed" || missing.has(e.index)) return e;
+    const poster = episodePosterLocation(merged.location, e.index);
+    return poster ? { ...e, poster } : e;
+  });
 }
 
 function completedReport(i: JobInput): NonNullable<JobState["report"]> {

@@ -1,8 +1,8 @@
 // Deletes a finished job's outputs from S3 for retention: every stored file (the merged file, or one
-// per episode with merge off), and whatever staging is left. The job's own Secret gives the
+// per episode with merge off) with the previews beside it, and whatever staging is left. The job's own Secret gives the
 // credentials, as for the finalizer's cleanup.
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
-import { type StoredFileStatus, thumbnailSheetLocations, type VideoJob } from "@reel/crds";
+import { type StoredFileStatus, thumbnailSheetLocations, type VideoJob, type VideoJobStatus } from "@reel/crds";
 import type { KubeApi } from "../kube/api.ts";
 import { stagingLocation } from "../plan/jobs.ts";
 import { deletePrefix, jobBucket } from "../reconcile/staging.ts";
@@ -25,17 +25,30 @@ function previewKeys(
   return [...thumbs, ...subtitles].flatMap((loc) => inBucket(loc) ?? []);
 }
 
+/**
+ * Every object key stored for the job in `bucket`: each stored file with its previews, and the
+ * episodes' posters (episodes[].poster, beside the merged file). A stored file elsewhere is refused.
+ */
+export function outputKeys(status: VideoJobStatus | undefined, bucket: string): string[] {
+  const inBucket = (loc: string) =>
+    loc.startsWith(`s3://${bucket}/`) ? loc.slice(`s3://${bucket}/`.length) : undefined;
+  const keys = storedFiles(status).flatMap((o) => {
+    const key = inBucket(o.location);
+    if (!key) throw new Error(`${o.location} is not in the job's bucket ${bucket}`);
+    return [key, ...previewKeys(o, inBucket)];
+  });
+  if (!keys.length) return [];
+  const posters = (status?.episodes ?? []).flatMap((e) => (e.poster ? (inBucket(e.poster) ?? []) : []));
+  return [...keys, ...posters];
+}
+
 export async function removeOutput(api: KubeApi, vj: VideoJob): Promise<RemovedOutput> {
   const open = await jobBucket(api, vj);
   if ("skipped" in open) throw new Error(open.skipped);
   const { client, bucket } = open;
   const inBucket = (loc: string) =>
     loc.startsWith(`s3://${bucket}/`) ? loc.slice(`s3://${bucket}/`.length) : undefined;
-  const keys = storedFiles(vj.status).flatMap((o) => {
-    const key = inBucket(o.location);
-    if (!key) throw new Error(`${o.location} is not in the job's bucket ${bucket}`);
-    return [key, ...previewKeys(o, inBucket)];
-  });
+  const keys = outputKeys(vj.status, bucket);
   if (!keys.length) throw new Error("the job has no stored output");
   const staging = stagingLocation(vj);
   const stagingKey = typeof staging === "string" ? inBucket(staging) : undefined;

@@ -1,7 +1,7 @@
 // File and object names built from user text (job names, episode titles) must never escape the
 // output directory or prefix: no path separators, no "..", no control characters. Names are cut
 // between grapheme clusters, so the name on disk, in S3 and in the JSON result is one string.
-import { thumbnailsVttName } from "@reel/crds";
+import { episodePosterName, thumbnailsVttName } from "@reel/crds";
 
 /** Longest name part in UTF-16 units (as before), and the most bytes a file name may have. */
 const MAX_UNITS = 120;
@@ -73,7 +73,7 @@ export function previewNames(outputFile: string) {
   return {
     stem,
     poster: `${stem}-poster.jpg`,
-    episodePoster: (index: number) => `${stem}-ep${String(index + 1).padStart(3, "0")}-poster.jpg`,
+    episodePoster: (index: number) => episodePosterName(stem, index),
     thumbsVtt: thumbnailsVttName(stem),
   };
 }

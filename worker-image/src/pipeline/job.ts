@@ -394,7 +394,7 @@ async function previewStep<T>(c: PreviewContext, what: string, fn: () => Promise
 }
 
 /** An episode's poster, stored as `file` beside the output; answers where it went. */
-function storePoster(c: PreviewContext, encodedPath: string, file: string): Promise<string | undefined> {
+export function storePoster(c: PreviewContext, encodedPath: string, file: string): Promise<string | undefined> {
   return previewStep(c, "poster", async () => {
     const local = join(c.dir, file);
     await c.stages.poster?.(encodedPath, local, { signal: c.signal, progress: () => {} });

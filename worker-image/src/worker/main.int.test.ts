@@ -16,7 +16,7 @@ import { startS3WithBucket } from "../testing/s3.ts";
 import { type PodRun, podRunner } from "../testing/worker-pod.ts";
 import type { EpisodeOutcome } from "./episode.ts";
 import type { MergeOutcome, StoredOutput } from "./merge.ts";
-import type { ProgressMessage } from "@reel/crds";
+import { episodePosterName, type ProgressMessage } from "@reel/crds";
 import { workerAclRules } from "../../../operator/src/redis/acl.ts";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
@@ -119,6 +119,26 @@ const staged = async (uid: string) => {
   const page = await client.send(new ListObjectsV2Command({ Bucket: "videos", Prefix }));
   return (page.Contents ?? []).map((o) => (o.Key ?? "").slice(Prefix.length)).sort();
 };
+
+/** A picture file's codec and size, as ffprobe reads it. */
+function pictureOf(path: string): { codec_name: string; width: number; height: number } {
+  const out = execFileSync("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "stream=codec_name,width,height",
+    "-of",
+    "json",
+    path,
+  ]).toString();
+  return (JSON.parse(out) as { streams: { codec_name: string; width: number; height: number }[] }).streams[0] as {
+    codec_name: string;
+    width: number;
+    height: number;
+  };
+}
 
 function chapterTitles(path: string): string[] {
   const out = JSON.parse(
@@ -392,6 +412,15 @@ describe("reel worker, merge pods", () => {
     const vtt = await getText("shows/season-1-thumbs.vtt");
     expect(vtt).toMatch(/^WEBVTT\n\n00:00:00\.000 --> 00:00:02\.000\nseason-1-thumbs-001\.jpg#xywh=0,0,160,\d+\n/);
     expect((await head("shows/season-1-thumbs-001.jpg")).ContentLength).toBeGreaterThan(0);
+    // A poster per episode beside it, named by the crds rule the operator lists them by.
+    expect(out.posters).toEqual({ stored: 2 });
+    for (const n of [0, 1]) {
+      const key = `shows/${episodePosterName("season-1", n)}`;
+      const jpeg = await client.send(new GetObjectCommand({ Bucket: "videos", Key: key }));
+      const poster = join(tmp.dir, `poster-${n}.jpg`);
+      await writeFile(poster, Buffer.from((await jpeg.Body?.transformToByteArray()) ?? []));
+      expect(pictureOf(poster)).toMatchObject({ codec_name: "mjpeg", width: 640 });
+    }
     const rec = JSON.parse(await getText("shows/.reel-staging/uid-season-1/merge.json"));
     expect(rec.output.sha256).toBe(out.sha256);
     // The outputs are stored: staging is gone but for the record a retried pod answers from.
@@ -511,10 +540,18 @@ describe("reel worker on a volume output", () => {
       location: "pvc://media/shows/vol.mp4",
       chapters: 1,
       thumbnails: { vtt: "pvc://media/shows/vol-thumbs.vtt", sheets: 1 },
+      posters: { stored: 1 },
     });
     expect(m.result.output?.url).toBeUndefined();
     // The merged file and its seek thumbnails beside it, on the volume too.
-    expect((await readdir(out)).sort()).toEqual([".reel-staging", "vol-thumbs-001.jpg", "vol-thumbs.vtt", "vol.mp4"]);
+    expect((await readdir(out)).sort()).toEqual([
+      ".reel-staging",
+      "vol-ep001-poster.jpg",
+      "vol-thumbs-001.jpg",
+      "vol-thumbs.vtt",
+      "vol.mp4",
+    ]);
+    expect(pictureOf(join(out, "vol-ep001-poster.jpg"))).toMatchObject({ codec_name: "mjpeg", width: 640 });
     expect(chapterTitles(join(out, "vol.mp4"))).toEqual(["Only"]);
   }, 180_000);
 });

@@ -7,11 +7,19 @@ import { createHash } from "node:crypto";
 import { join, posix } from "node:path";
 import { ReelError, staged, type VideoJobSpec } from "@reel/crds";
 import { LocalTarget } from "../output/local.ts";
-import { episodeFileName, mergedFileName } from "../output/names.ts";
+import { episodeFileName, mergedFileName, previewNames } from "../output/names.ts";
 import { parseDuration, type S3Connection, S3Target } from "../output/s3.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
 import type { JobEvent } from "../pipeline/events.ts";
-import { type MergeInput, mergeEncoded, storeFile, storeSubtitles, storeThumbnails } from "../pipeline/job.ts";
+import {
+  type MergeInput,
+  mergeEncoded,
+  type PreviewContext,
+  storeFile,
+  storePoster,
+  storeSubtitles,
+  storeThumbnails,
+} from "../pipeline/job.ts";
 import { type EpisodeRecord, episodeFile, episodeRecordFile, type PodContext } from "./episode.ts";
 import type { MergeEnv } from "./env.ts";
 import { putJson } from "./staging.ts";
@@ -234,10 +242,12 @@ async function storeOutputs(
     const previews = { stages, dir: join(ctx.scratch, "previews"), signal, emit, store };
     const thumbnails = await storeThumbnails(previews, merged, file);
     const subtitles = spec.subtitles ? await storeSubtitles(previews, merged, file) : undefined;
+    const posters = await storeEpisodePosters(previews, inputs, file);
     const figures = {
       durationSecs: m.durationSecs,
       chapters: m.chapters,
       ...(thumbnails ? { thumbnails } : {}),
+      ...(posters ? { posters } : {}),
       ...(subtitles?.length ? { subtitles } : {}),
     };
     return { names: [file], output: toOutput(stored, figures) };
@@ -250,6 +260,37 @@ async function storeOutputs(
     names.push(file);
   }
   return { names, outputs };
+}
+
+/**
+ * A poster per merged episode beside the merged file, from the staged episode already here (no
+ * second download). Only a count goes in the result: the operator names each by the crds rule, so
+ * the names must be exactly that rule's (a stem cut for length is not, and gets no posters).
+ */
+async function storeEpisodePosters(
+  previews: PreviewContext,
+  inputs: MergeInput[],
+  file: string,
+): Promise<StoredOutput["posters"]> {
+  const names = previewNames(file);
+  if (!previews.stages.poster) return undefined;
+  if (names.stem !== file.replace(/\.mp4$/, "")) {
+    previews.emit({
+      type: "note",
+      level: "warn",
+      message: `no episode posters: ${file} is too long a name to name them by`,
+    });
+    return undefined;
+  }
+  const missing: number[] = [];
+  for (const [i, input] of inputs.entries()) {
+    const episode = input.episode ?? i;
+    const at = await storePoster(previews, input.path, names.episodePoster(episode));
+    if (!at) missing.push(episode);
+  }
+  // More failures than the result can list: none are claimed.
+  if (missing.length > 8) return undefined;
+  return { stored: inputs.length - missing.length, ...(missing.length ? { missing } : {}) };
 }
 
 /** The result a finished merge recorded, with its download links signed again (they may be old). */

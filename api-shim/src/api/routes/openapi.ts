@@ -156,6 +156,35 @@ export function openapiDocument(): Json {
           },
         },
       },
+      "/api/v1/jobs/{id}/episodes/{n}/poster": {
+        get: {
+          summary: "A fresh link to episode n's poster (status.episodes[].poster), a JPEG beside the merged file",
+          description:
+            "Presigned like the merged file's download link (or <publicBaseUrl>/<key>). Redirects, or answers " +
+            "the link as JSON when asked with Accept: application/json.",
+          parameters: [
+            id,
+            {
+              name: "n",
+              in: "path",
+              required: true,
+              description: "The episode's index, from 0.",
+              schema: { type: "integer", minimum: 0 },
+            },
+          ],
+          responses: {
+            "200": { description: "The link (Accept: application/json)", content: json(S.OutputLink) },
+            "302": {
+              description: "Redirect to the link",
+              headers: { Location: { description: "The link", schema: { type: "string" } } },
+            },
+            "404": error("REEL_JOB_NOT_FOUND, or REEL_NOT_FOUND: no episode n, or no poster for it"),
+            "409": error("REEL_OUTPUT_ON_VOLUME or REEL_OUTPUT_CREDENTIALS_MISSING"),
+            "410": error("REEL_OUTPUT_EXPIRED: deleted by the output retention"),
+            ...errors,
+          },
+        },
+      },
       "/api/v1/jobs/{id}/outputs/{n}/thumbnails.vtt": {
         get: {
           summary: "Stored file n's seek-thumbnail index (status.outputs[n].thumbnails) with links to its sheets",

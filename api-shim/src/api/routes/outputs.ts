@@ -3,7 +3,8 @@
 // expired still works. 302 to it; JSON {url, expiresAt?} when asked with Accept: application/json
 // (the dashboard, which cannot read a redirect's Location). Each link given out is audited: it is a
 // bearer URL to the bytes. GET …/outputs/:n/thumbnails.vtt answers the file's seek-thumbnail index
-// with links to its sheets (outputs/thumbnails.ts), under the same rules.
+// with links to its sheets (outputs/thumbnails.ts), and GET /jobs/:id/episodes/:n/poster a link to
+// episode n's poster beside the merged file (outputs/poster.ts, 302 or JSON), under the same rules.
 import type { OutputLink } from "@reel/crds";
 import { ReelError } from "@reel/crds";
 import type { KubeObject } from "@reel/operator/kube";
@@ -13,9 +14,10 @@ import type { ShimDeps } from "../../deps.ts";
 import { findJob } from "../../jobs/find.ts";
 import { planOutputLink } from "../../outputs/link.ts";
 import { presignOutput, type ReadSecret, withJobBucket } from "../../outputs/sign.ts";
+import { planPoster } from "../../outputs/poster.ts";
 import { linkedThumbnailVtt, planThumbnails } from "../../outputs/thumbnails.ts";
 import { requestAuditor } from "../audit.ts";
-import { outputIndexParam } from "../params.ts";
+import { episodeIndexParam, outputIndexParam } from "../params.ts";
 
 /** Whether the client asked for JSON first (a browser's navigation or curl asks for anything). */
 export const wantsJson = (accept: string | undefined): boolean => /^\s*application\/json\b/i.test(accept ?? "");
@@ -64,6 +66,25 @@ export function outputRoutes(app: FastifyInstance, deps: ShimDeps) {
       },
     });
     // Each answer is a new link: neither the redirect nor the JSON may be cached.
+    reply.header("cache-control", "no-store");
+    if (wantsJson(req.headers.accept)) return link;
+    return reply.redirect(link.url, 302);
+  });
+
+  app.get<{ Params: { id: string; n: string } }>("/jobs/:id/episodes/:n/poster", async (req, reply) => {
+    const p = requireScope(req, "jobs:read");
+    const ns = tenantNamespace(p);
+    cache.assertSynced();
+    const n = episodeIndexParam(req.params.n);
+    const { job } = await findJob(deps, ns, req.params.id);
+    const plan = planPoster(job, n, { publicBaseUrl: config.REEL_OUTPUT_PUBLIC_BASE_URL });
+    const link: OutputLink = plan.kind === "public" ? { url: plan.url } : await presignOutput(plan, ns, readSecret);
+    await audit(req, p, {
+      action: "job.poster",
+      target: `${ns}/${job.id}`,
+      result: "ok",
+      detail: { episode: n, ...(job.uid ? { uid: job.uid } : {}) },
+    });
     reply.header("cache-control", "no-store");
     if (wantsJson(req.headers.accept)) return link;
     return reply.redirect(link.url, 302);
