@@ -149,7 +149,7 @@ export interface VideoJob {
        */
       automatic?: boolean;
       /**
-       * Also draw this language's text subtitles onto the picture (an episode without them gets a warning); image subtitles are not drawn yet.
+       * Also draw this language's subtitles onto the picture: text ones with libass, image ones (PGS, DVB, VobSub) laid over it; an episode without them gets a warning.
        */
       burnIn?: string;
     };

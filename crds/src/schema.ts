@@ -168,7 +168,7 @@ export const Subtitles = z.object({
     .optional()
     .describe("For pages fetched with yt-dlp: also take the site's automatic captions (false when absent)."),
   burnIn: Language.optional().describe(
-    "Also draw this language's text subtitles onto the picture (an episode without them gets a warning); image subtitles are not drawn yet.",
+    "Also draw this language's subtitles onto the picture: text ones with libass, image ones (PGS, DVB, VobSub) laid over it; an episode without them gets a warning.",
   ),
 });
 

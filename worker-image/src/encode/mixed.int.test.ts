@@ -10,7 +10,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { type StaticServer, serveDir } from "../cli/serve.ts";
+import { parseVideoJob } from "@reel/crds";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
+import { realStages } from "../pipeline/stages-real.ts";
+import { DiskCache } from "../resilience/cache.ts";
 import type { JobResult } from "../pipeline/job.ts";
 
 const exec = promisify(execFile);
@@ -20,7 +23,7 @@ const sine = (hz: number) => ["-f", "lavfi", "-i", `sine=frequency=${hz}:sample_
 const codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25", "-c:a", "aac"];
 const ff = (args: string[]) => execFileSync("ffmpeg", ["-v", "error", "-y", ...args]);
 
-/** A one-picture PGS (Blu-ray image subtitle) stream shown from 1 s to 2 s: a 60x16 white box. */
+/** A one-picture PGS (Blu-ray image subtitle) stream shown from 1 s to 2 s: a 60x16 black box at (100,200). */
 function pgs(): Buffer {
   const seg = (pts: number, type: number, payload: Buffer) => {
     const head = Buffer.alloc(13);
@@ -40,7 +43,7 @@ function pgs(): Buffer {
   const show = [
     seg(90000, 0x16, u(...be16(320), ...be16(240), 0x10, 0, 1, 0x80, 0, 0, 1, 0, 0, 0, 0, ...be16(100), ...be16(200))),
     window,
-    seg(90000, 0x14, u(0, 0, 1, 235, 128, 128, 255)),
+    seg(90000, 0x14, u(0, 0, 1, 16, 128, 128, 255)),
     seg(
       90000,
       0x15,
@@ -73,8 +76,10 @@ beforeAll(async () => {
       .concat(["-metadata:s:a:1", "language=eng", "-metadata:s:s:0", "language=eng", join(src, "dual.mkv")]),
   );
   ff([...video, ...sine(880), ...codecs, "-metadata:s:a:0", "language=eng", join(src, "english.mp4")]);
+  // -copyts: the image stream keeps its own times (1-2 s) instead of being moved to start at 0.
   ff(
-    [...video, ...sine(880), "-f", "sup", "-i", join(src, "image.sup"), "-map", "0:v", "-map", "1:a", "-map", "2:0"]
+    ["-copyts", ...video, ...sine(880), "-f", "sup", "-i", join(src, "image.sup"), "-map", "0:v", "-map", "1:a"]
+      .concat(["-map", "2:0"])
       .concat([...codecs, "-c:s", "copy", "-metadata:s:a:0", "language=eng", "-metadata:s:s:0", "language=eng"])
       .concat([join(src, "image.mkv")]),
   );
@@ -196,4 +201,49 @@ describe("a mixed season: dual audio with SRT, English only, image subtitles, HL
     expect(times.map((t, i) => Math.abs(t - (expected[i] ?? -1)) < 0.05)).toEqual([true, true]);
     expect(c3).toBeGreaterThan(c2);
   }, 300_000);
+});
+
+describe("burning in image subtitles", () => {
+  it("lays the PGS picture over the video during its display only", async () => {
+    const stages = realStages({
+      binaries: { ffmpeg: "ffmpeg", ffprobe: "ffprobe" },
+      ytDlp: "yt-dlp",
+      childEnv: {},
+      allow: [],
+      cacheDir: join(tmp.dir, "burn-cache"),
+      metadata: new DiskCache(join(tmp.dir, "burn-meta")),
+      segmentMinSecs: 3600,
+    });
+    const ctx = { signal: new AbortController().signal, progress: () => {} };
+    const spec = parseVideoJob({
+      apiVersion: "reel.dev/v1alpha1",
+      kind: "VideoJob",
+      metadata: { name: "burn" },
+      spec: {
+        episodes: [{ url: "https://cdn.example.com/x.mkv" }],
+        quality: "480p",
+        gpu: { policy: "off" },
+        subtitles: { burnIn: "eng" },
+        output: { local: { path: "/nonexistent" } },
+      },
+    }).spec;
+    const input = join(tmp.dir, "src", "image.mkv");
+    const probed = await stages.probe(input, ctx);
+    const burned = join(tmp.dir, "burned.mp4");
+    const enc = await stages.encode(input, probed, burned, spec, ctx);
+    // The image track being burned in is not reported as dropped.
+    expect(enc.warnings).toBeUndefined();
+    const plain = join(tmp.dir, "plain.mp4");
+    await stages.encode(input, probed, plain, { ...spec, subtitles: { languages: ["eng"] } }, ctx);
+    // The box's place in the 320x240 picture: black while shown (1-2 s), as the plain encode otherwise.
+    const yAvg = (path: string, at: number) => {
+      const args = ["-hide_banner", "-ss", String(at), "-i", path, "-frames:v", "1"];
+      const vf = "crop=60:16:100:200,signalstats,metadata=print";
+      const r = spawnSync("ffmpeg", [...args, "-vf", vf, "-f", "null", "-"], { encoding: "utf8" });
+      return Number(/lavfi\.signalstats\.YAVG=([\d.]+)/.exec(r.stderr)?.[1]);
+    };
+    expect(yAvg(burned, 1.5)).toBeLessThan(40);
+    expect(yAvg(plain, 1.5) - yAvg(burned, 1.5)).toBeGreaterThan(60);
+    for (const at of [0.5, 2.5]) expect(Math.abs(yAvg(plain, at) - yAvg(burned, at))).toBeLessThan(5);
+  }, 120_000);
 });

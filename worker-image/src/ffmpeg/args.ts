@@ -102,6 +102,8 @@ export interface TranscodeOptions {
   subtitles?: EncodeSubtitles;
   /** An ASS file we wrote (subtitles/burn.ts) drawn onto the picture (subtitles.burnIn); CPU filters. */
   burnIn?: string;
+  /** The source's image subtitle stream (PGS, DVB, VobSub) laid over the picture instead (subtitles.burnIn). */
+  burnInImage?: number;
 }
 
 export interface EncodeSubtitles {
@@ -166,7 +168,7 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   const size = targetSize(o.source, o.quality);
   const picture = picturePlan(o);
   // Deinterlacing, tone mapping and colour conversion are CPU filters: decode on the CPU for them.
-  const cpuFilters = needsCpuFilters(picture) || o.burnIn !== undefined;
+  const cpuFilters = needsCpuFilters(picture) || o.burnIn !== undefined || o.burnInImage !== undefined;
   const hwDecode = cpuFilters && o.hwDecode !== "videotoolbox" ? "none" : (o.hwDecode ?? "none");
   const pipeline = hwPipeline({
     hwDecode,
@@ -188,9 +190,13 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   // Subtitles go where the audio goes: not into video-only segments.
   const next = 1 + audio.inputs.filter((a) => a === "-i").length;
   const subs = subtitlePart(o.audio?.mode === "none" ? undefined : o.subtitles, next);
-  args.push(...audio.inputs, ...subs.inputs, "-map", "0:v:0", ...audio.maps, ...subs.maps);
   const vf = o.canvas ? canvasFilter(o.canvas, picture.output) : videoFilter(pipeline, picture, size, o.burnIn);
-  args.push("-vf", vf);
+  // An image subtitle is laid over the source's picture first (its canvas is the source's), then
+  // the picture chain runs as usual: one graph with the subtitle stream as its second input.
+  const image = o.burnInImage === undefined ? undefined : `[0:v:0][0:${o.burnInImage}]overlay=eof_action=pass`;
+  const videoMap = image ? "[vout]" : "0:v:0";
+  args.push(...audio.inputs, ...subs.inputs, "-map", videoMap, ...audio.maps, ...subs.maps);
+  args.push(...(image ? ["-filter_complex", `${image},${vf}[vout]`] : ["-vf", vf]));
   const maxrateK = ladder[o.quality].maxrateK[o.codec];
   const encoder = encoderArgs({
     codec: o.codec,
@@ -272,7 +278,7 @@ function videoFilter(
 ): string {
   const burn = burnIn ? `,${burnFilter(burnIn)}` : "";
   if (pipeline.systemMemory) return `${pictureFilter(picture, size)}${burn}`;
-  if (pipeline.uploads && (needsCpuFilters(picture) || burnIn)) {
+  if (pipeline.uploads && (needsCpuFilters(picture) || burnIn !== undefined)) {
     return `${pictureFilter(picture)}${burn},${pipeline.filter}`;
   }
   return pipeline.filter;

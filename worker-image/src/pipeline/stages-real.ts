@@ -194,7 +194,12 @@ export function realStages(o: RealStagesOptions): Stages {
         join(output, ".."),
         { binaries: o.binaries, signal: ctx.signal },
       );
-      const warnings = [...(subtitles?.dropped ?? []), ...(burn.warning ? [burn.warning] : [])];
+      // An image track being burned in is not reported as dropped.
+      const dropped = (subtitles?.dropped ?? []).filter((d) => d.stream !== burn.burnInImage);
+      const warnings = [
+        ...dropped.map(({ code, message }) => ({ code, message })),
+        ...(burn.warning ? [burn.warning] : []),
+      ];
       pictures.set(source, fidelity.picture);
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
@@ -216,11 +221,19 @@ export function realStages(o: RealStagesOptions): Stages {
           ...(fidelity.audioTracks ? { audioTracks: fidelity.audioTracks } : {}),
           ...(subtitles?.tracks.length ? { subtitles: { tracks: subtitles.tracks, sidecars } } : {}),
           ...(burn.burnIn ? { burnIn: burn.burnIn } : {}),
+          ...(burn.burnInImage !== undefined ? { burnInImage: burn.burnInImage } : {}),
         };
         // Telecined film loses a frame in five when rebuilt: segments could not keep exact frame counts.
         // Burned-in subtitles are timed from the episode's start, which a segment's frames are not.
         const pulldown = fidelity.picture.deinterlace?.pulldown === true;
-        if (step.family === "cpu" && sp.durationSecs >= o.segmentMinSecs && cores > 1 && !pulldown && !burn.burnIn) {
+        if (
+          step.family === "cpu" &&
+          sp.durationSecs >= o.segmentMinSecs &&
+          cores > 1 &&
+          !pulldown &&
+          !burn.burnIn &&
+          burn.burnInImage === undefined
+        ) {
           const workDir = join(output, "..", "segments");
           await mkdir(workDir, { recursive: true });
           const r = await encodeSegmented(settings, output, {

@@ -1,7 +1,8 @@
-// Burn-in (subtitles.burnIn): one language's text subtitles drawn onto the picture. The text is first
+// Burn-in (subtitles.burnIn): one language's subtitles drawn onto the picture. Text is first
 // written by us as a plain ASS file — from the source's track opened the safe way (ffmpeg/input.ts)
 // or from the cleaned sidecar — so ffmpeg's subtitles filter, which opens its file itself and
-// would guess its format, only ever reads our file. Image subtitles are not drawn: reported.
+// would guess its format, only ever reads our file. Image subtitles (PGS, DVB, VobSub) are laid
+// over the picture with the overlay filter, decoded from the source opened the safe way.
 import { join } from "node:path";
 import { ReelError, type VideoJobSpec } from "@reel/crds";
 import { inputArgs } from "../ffmpeg/input.ts";
@@ -11,9 +12,13 @@ import { sidecarInputArgs, type SidecarFile } from "./sidecar.ts";
 import { sameLanguage } from "../encode/audio-tracks.ts";
 import { textSubtitleCodecs } from "./tracks.ts";
 
+/** Image subtitle codecs the overlay lays over the picture. */
+const imageSubtitleCodecs: ReadonlySet<string> = new Set(["hdmv_pgs_subtitle", "dvb_subtitle", "dvd_subtitle", "xsub"]);
+
 export type BurnChoice =
   | { kind: "sidecar"; file: SidecarFile }
   | { kind: "track"; stream: number }
+  | { kind: "image"; stream: number }
   | { kind: "none"; warning: { code: "REEL_SUBTITLES_DROPPED"; message: string } };
 
 /** What to burn in: the language's sidecar, else the source's text track of it; else why not. */
@@ -29,17 +34,16 @@ export function chooseBurnIn(
   const ofLanguage = source.filter((t) => sameLanguage(t.language ?? "und", language));
   const text = ofLanguage.find((t) => textSubtitleCodecs.has(t.codec));
   if (text) return { kind: "track", stream: text.index };
-  const image = ofLanguage[0];
-  const message = image
-    ? `the ${language} subtitles are ${image.codec} images, which Reel does not burn in yet: not drawn`
-    : `no ${language} text subtitles to burn in: not drawn`;
+  const image = ofLanguage.find((t) => imageSubtitleCodecs.has(t.codec));
+  if (image) return { kind: "image", stream: image.index };
+  const message = `no ${language} subtitles to burn in: not drawn`;
   return { kind: "none", warning: { code: "REEL_SUBTITLES_DROPPED", message } };
 }
 
 /** Writes the chosen subtitles to `out` as ASS (our own file for the subtitles filter to read). */
 export async function writeBurnInAss(
   input: { path: string; demuxer: string },
-  choice: Exclude<BurnChoice, { kind: "none" }>,
+  choice: Extract<BurnChoice, { kind: "sidecar" | "track" }>,
   out: string,
   o: { binaries?: FfmpegBinaries; signal?: AbortSignal },
 ): Promise<void> {
@@ -72,10 +76,11 @@ export async function prepareBurnIn(
   subtitles: VideoJobSpec["subtitles"],
   dir: string,
   o: { binaries?: FfmpegBinaries; signal?: AbortSignal },
-): Promise<{ burnIn?: string; warning?: { code: "REEL_SUBTITLES_DROPPED"; message: string } }> {
+): Promise<{ burnIn?: string; burnInImage?: number; warning?: { code: "REEL_SUBTITLES_DROPPED"; message: string } }> {
   const choice = chooseBurnIn(input.subtitleTracks ?? [], sidecars, subtitles);
   if (!choice) return {};
   if (choice.kind === "none") return { warning: choice.warning };
+  if (choice.kind === "image") return { burnInImage: choice.stream };
   const burnIn = join(dir, "burn-in.ass");
   await writeBurnInAss(input, choice, burnIn, o);
   return { burnIn };

@@ -420,7 +420,7 @@ describe("the subtitle stages: fetch, encode, burn-in", () => {
     expect(yMax(jpn.out, 2.4)).toBeLessThan(40);
     const none = await encodeWith("fra", "burn-fra.mp4");
     expect(none.enc.warnings).toEqual([
-      { code: "REEL_SUBTITLES_DROPPED", message: "no fra text subtitles to burn in: not drawn" },
+      { code: "REEL_SUBTITLES_DROPPED", message: "no fra subtitles to burn in: not drawn" },
     ]);
     expect(yMax(none.out, 2.4)).toBeLessThan(40);
   });

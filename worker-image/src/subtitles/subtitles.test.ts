@@ -29,6 +29,7 @@ describe("chooseSubtitleTracks", () => {
         code: "REEL_SUBTITLES_DROPPED",
         message:
           "the eng subtitle track (stream 4) is hdmv_pgs_subtitle, an image format that mov_text cannot hold: dropped",
+        stream: 4,
       },
     ]);
   });
@@ -159,13 +160,11 @@ describe("burn-in", () => {
     expect(chooseBurnIn([srt], [], {})).toBeUndefined();
   });
 
-  it("says why nothing is drawn: image subtitles, or none of the language", () => {
-    expect(chooseBurnIn([pgs], [], { burnIn: "eng" })).toMatchObject({
-      kind: "none",
-      warning: { code: "REEL_SUBTITLES_DROPPED", message: expect.stringContaining("hdmv_pgs_subtitle images") },
-    });
+  it("lays image subtitles over the picture when the language has no text ones, else says why nothing is drawn", () => {
+    expect(chooseBurnIn([pgs], [], { burnIn: "eng" })).toEqual({ kind: "image", stream: 4 });
     expect(chooseBurnIn([srt], [], { burnIn: "fra" })).toMatchObject({
-      warning: { message: "no fra text subtitles to burn in: not drawn" },
+      kind: "none",
+      warning: { code: "REEL_SUBTITLES_DROPPED", message: "no fra subtitles to burn in: not drawn" },
     });
   });
 

@@ -26,8 +26,8 @@ export interface SubtitleTrackPlan {
 
 export interface SubtitleChoice {
   tracks: SubtitleTrackPlan[];
-  /** What could not be kept, for the episode's warnings. */
-  dropped: { code: "REEL_SUBTITLES_DROPPED"; message: string }[];
+  /** What could not be kept, for the episode's warnings, with the source stream it is about. */
+  dropped: { code: "REEL_SUBTITLES_DROPPED"; message: string; stream: number }[];
 }
 
 /**
@@ -57,6 +57,7 @@ export function chooseSubtitleTracks(
     .map((t) => ({
       code: "REEL_SUBTITLES_DROPPED" as const,
       message: `the ${lang(t)} subtitle track (stream ${t.index}) is ${t.codec}, an image format that mov_text cannot hold: dropped`,
+      stream: t.index,
     }));
   return { tracks, dropped };
 }
