@@ -1,5 +1,6 @@
 // The dashboard's entry: who is signed in, and which page the address asks for
-// (#/ the job list, #/new the create form, #/jobs/ID one job). No build step: plain ES modules.
+// (#/ the job list, #/new the create form, #/jobs/ID one job, #/uploads uploads). No build step:
+// plain ES modules.
 import { ApiError, me, session } from "./api.js";
 import { h, replace } from "./dom.js";
 import { errorBox, loadRegistry } from "./errors.js";
@@ -7,6 +8,7 @@ import { renderCreate } from "./create.js";
 import { renderJob } from "./job.js";
 import { renderJobs } from "./jobs.js";
 import { renderSignIn } from "./signin.js";
+import { renderUploads } from "./upload.js";
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
@@ -69,6 +71,9 @@ function route() {
     renderCreate(main, (job) => {
       location.hash = `#/jobs/${encodeURIComponent(job.id)}`;
     });
+  } else if (path === "/uploads") {
+    document.title = "Uploads · Reel";
+    renderUploads(main, leave.signal, onAuthError);
   } else if (jobMatch) {
     const id = decodeURIComponent(jobMatch[1] ?? "");
     document.title = `${id} · Reel`;
