@@ -47,10 +47,16 @@ export function addClientCommands(program: Command, ctx: Ctx = processCtx(), exi
     .description("check a VideoJob manifest locally, then create the job on the server")
     .argument("<job.yaml>", "a VideoJob manifest (as for `reel run`); - reads it from stdin")
     .option("--name <name>", "the job's id (default: metadata.name; without either the server picks one)")
+    .option(
+      "--file <path>",
+      "upload a local file (resumable) and add it as an episode after the manifest's; repeat for more",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option("-w, --watch", "then follow it as `reel watch` does (exit 0 completed, 1 failed or cancelled)", false)
     .option("--server <url>", SERVER_HELP)
     .option("--json", "the created Job as JSON on stdout (with --watch: then the events, one JSON per line)", false)
-    .action((file: string, opts: { name?: string; watch: boolean; server?: string; json: boolean }) =>
+    .action((file: string, opts: { name?: string; watch: boolean; server?: string; json: boolean; file: string[] }) =>
       run(() => submit(ctx, file, opts)),
     );
 

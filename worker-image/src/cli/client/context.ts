@@ -3,6 +3,7 @@
 // them in-process against a loopback server.
 import type { HttpOptions } from "./http.ts";
 import type { SseOptions } from "./sse.ts";
+import type { UploadFlags } from "./upload.ts";
 import { parseClientEnv } from "./config.ts";
 import { resolveTarget } from "./credentials.ts";
 import { Api } from "./http.ts";
@@ -14,6 +15,8 @@ export interface Ctx {
   env: NodeJS.ProcessEnv;
   http?: HttpOptions;
   sse?: Omit<SseOptions, "lastEventId" | "signal">;
+  /** `reel submit --file` transfer settings (PATCH size, waits between tries); the defaults when absent. */
+  upload?: Omit<UploadFlags, "quiet">;
   /** Ctrl-C while watching; defaults to the process's SIGINT/SIGTERM. */
   interrupt?: AbortSignal;
 }

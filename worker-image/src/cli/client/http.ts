@@ -50,6 +50,11 @@ export class Api {
     }
   }
 
+  /** The headers of an authenticated request, for a transport of its own (tus uploads, upload.ts). */
+  authHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.#key}`, "user-agent": USER_AGENT };
+  }
+
   /** Not retried: a POST that timed out may have been applied. */
   post<T>(path: string, body?: unknown): Promise<T> {
     return this.#json<T>("POST", this.url(path), body);

@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { type Ctx, connect, printJson, type ServerFlag } from "./context.ts";
 import { jobsTable, jobView } from "./render.ts";
 import type { Job, JobList } from "./types.ts";
+import { uploadFiles } from "./upload.ts";
 import { watchJob } from "./watch.ts";
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -25,6 +26,7 @@ export async function readManifest(
   file: string,
   name: string | undefined,
   ctx: Pick<Ctx, "stdin">,
+  uploads = 0,
 ): Promise<Submission> {
   let text = "";
   try {
@@ -45,7 +47,13 @@ export async function readManifest(
   const manifest = doc as { metadata?: { name?: unknown; namespace?: unknown }; spec?: VideoJobSpecInput };
   const finalName = name ?? (typeof manifest.metadata?.name === "string" ? manifest.metadata.name : undefined);
   // Without a name the server picks one; the schema wants one, so check with a stand-in.
-  parseVideoJob({ ...manifest, metadata: { ...manifest.metadata, name: finalName ?? "unnamed" } });
+  // Files to upload (--file) become episodes the manifest need not list: checked as stand-ins.
+  const standIns = Array.from({ length: uploads }, (_, i) => ({ url: `https://upload.invalid/${i}` }));
+  const spec =
+    manifest.spec && uploads
+      ? { ...manifest.spec, episodes: [...(manifest.spec.episodes ?? []), ...standIns] }
+      : manifest.spec;
+  parseVideoJob({ ...manifest, spec, metadata: { ...manifest.metadata, name: finalName ?? "unnamed" } });
   const notes: string[] = [];
   if (typeof manifest.metadata?.namespace === "string") {
     notes.push(`metadata.namespace (${manifest.metadata.namespace}) is ignored: jobs go to your tenant's namespace`);
@@ -57,14 +65,20 @@ export interface SubmitFlags extends ServerFlag {
   name?: string;
   watch: boolean;
   json: boolean;
+  /** Local files uploaded first and appended as `upload:` episodes, in order. */
+  file?: string[];
 }
 
 export async function submit(ctx: Ctx, file: string, flags: SubmitFlags): Promise<number> {
   if (flags.name !== undefined) checkId(flags.name, "--name");
-  const sub = await readManifest(file, flags.name, ctx);
+  const files = flags.file ?? [];
+  const sub = await readManifest(file, flags.name, ctx, files.length);
   for (const n of sub.notes) ctx.stderr.write(`note: ${n}\n`);
   const api = await connect(ctx, flags);
-  const job = await api.post<Job>("/api/v1/jobs", { ...(sub.name ? { name: sub.name } : {}), spec: sub.spec });
+  const uploaded = await uploadFiles(ctx, api, files, { ...ctx.upload, quiet: flags.json });
+  const episodes = [...(sub.spec.episodes ?? []), ...uploaded.map((u) => ({ upload: u.id }))];
+  const spec = uploaded.length ? { ...sub.spec, episodes } : sub.spec;
+  const job = await api.post<Job>("/api/v1/jobs", { ...(sub.name ? { name: sub.name } : {}), spec });
   // With --watch the events follow as JSON lines, so the job is one line too.
   if (flags.json) ctx.stdout.write(`${flags.watch ? JSON.stringify(job) : JSON.stringify(job, null, 2)}\n`);
   else {
