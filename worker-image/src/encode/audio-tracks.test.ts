@@ -8,6 +8,7 @@ import {
   type EncodeAudioTrack,
   mergeTrackChoices,
   sameLanguage,
+  silenceWarnings,
   toIso6391,
   toIso6392,
 } from "./audio-tracks.ts";
@@ -108,6 +109,15 @@ describe("audio track arguments", () => {
     expect(filters[1]).toContain("volume=6dB");
     expect(filters[1]).toContain("ebur128");
     expect(filters[0]).not.toContain("ebur128");
+  });
+
+  it("names each language filled with silence", () => {
+    expect(silenceWarnings(tracks)).toEqual([
+      {
+        code: "REEL_AUDIO_LANGUAGE_MISSING",
+        message: "the source has no jpn audio track: a silent one stands in (audio.missing: silence)",
+      },
+    ]);
   });
 
   it("tags every track's language and sets or clears its dispositions", () => {

@@ -98,6 +98,18 @@ export function chooseAudioTracks(tracks: readonly AudioTrackTags[], audio: Audi
   });
 }
 
+/** A warning per asked language the source lacked (its track is silence), for the episode's status. */
+export function silenceWarnings(
+  tracks: readonly AudioTrackPlan[],
+): { code: "REEL_AUDIO_LANGUAGE_MISSING"; message: string }[] {
+  return tracks
+    .filter((t) => t.source === undefined)
+    .map((t) => ({
+      code: "REEL_AUDIO_LANGUAGE_MISSING" as const,
+      message: `the source has no ${t.language} audio track: a silent one stands in (audio.missing: silence)`,
+    }));
+}
+
 /** The tags of each output audio track: its language and its dispositions (0 clears ffmpeg's own guess). */
 export function audioTagArgs(tracks: readonly AudioTrackPlan[]): string[] {
   return tracks.flatMap((t, i) => [

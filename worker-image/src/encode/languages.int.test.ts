@@ -183,6 +183,13 @@ describe("audio tracks by language", () => {
     const main = measure(merged, 1, "bandpass=f=660:width_type=h:w=60,volumedetect", 0.2, 2.3);
     expect(maxVolume(main) - maxVolume(commentary)).toBeGreaterThan(10); // the commentary (990 Hz) picked would make it negative
     expect(result.episodes[0]?.loudness?.output?.integrated).toBeCloseTo(-16, 0);
+    // The filled language is said on the episode that lacked it, and only there.
+    expect(result.episodes.map((e) => e.warnings?.map((w) => w.code))).toEqual([
+      undefined,
+      ["REEL_AUDIO_LANGUAGE_MISSING"],
+      undefined,
+    ]);
+    expect(result.episodes[1]?.warnings?.[0]?.message).toContain("no jpn audio track: a silent one stands in");
   }, 240_000);
 });
 

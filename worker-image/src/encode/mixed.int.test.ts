@@ -153,8 +153,14 @@ describe("a mixed season: dual audio with SRT, English only, image subtitles, HL
     const result = JSON.parse(r.stdout) as JobResult;
     expect(result.phase, r.stderr).toBe("Completed");
     // The image subtitles are reported, not silently lost.
-    expect(result.episodes[2]?.warnings?.map((w) => w.code)).toEqual(["REEL_SUBTITLES_DROPPED"]);
-    expect(result.episodes[2]?.warnings?.[0]?.message).toContain("hdmv_pgs_subtitle");
+    // ... and each English-only episode says its Japanese is silence.
+    expect(result.episodes.map((e) => e.warnings?.map((w) => w.code))).toEqual([
+      undefined,
+      ["REEL_AUDIO_LANGUAGE_MISSING"],
+      ["REEL_AUDIO_LANGUAGE_MISSING", "REEL_SUBTITLES_DROPPED"],
+      undefined,
+    ]);
+    expect(result.episodes[2]?.warnings?.[1]?.message).toContain("hdmv_pgs_subtitle");
 
     const merged = result.output?.location as string;
     const streams = probe(["-show_streams"], merged).streams as {

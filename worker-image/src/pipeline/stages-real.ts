@@ -10,7 +10,7 @@ import { sourceValidator } from "@reel/crds/reuse";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { fidelityStatus } from "../ffmpeg/analyse.ts";
 import { analyseWithTracks } from "../encode/audio-loudness.ts";
-import { chooseAudioTracks, mergeTrackChoices } from "../encode/audio-tracks.ts";
+import { chooseAudioTracks, mergeTrackChoices, silenceWarnings } from "../encode/audio-tracks.ts";
 import { prepareBurnIn } from "../subtitles/burn.ts";
 import { prepareSidecar } from "../subtitles/sidecar.ts";
 import { siteSubtitles } from "../subtitles/site.ts";
@@ -197,6 +197,7 @@ export function realStages(o: RealStagesOptions): Stages {
       // An image track being burned in is not reported as dropped.
       const dropped = (subtitles?.dropped ?? []).filter((d) => d.stream !== burn.burnInImage);
       const warnings = [
+        ...silenceWarnings(fidelity.audioTracks?.tracks ?? []),
         ...dropped.map(({ code, message }) => ({ code, message })),
         ...(burn.warning ? [burn.warning] : []),
       ];
