@@ -1,4 +1,4 @@
-// One job: what was asked, where it stands (per episode: stage, progress, quality, errors; the
+// One job: what was asked, where it stands (per episode: poster, stage, progress, quality, errors; the
 // merge pod's progress), every stored file with a download link through the shim's route (a fresh
 // link on each click, so the page works long after the status's presigned URL expired), and a
 // player for a completed job's merged file (player.js). Kept current by live events (live.js); every
@@ -19,6 +19,7 @@ import {
 import { follow } from "./live.js";
 import { describeFile, livePod, outputPath, storedFiles } from "./outputs.js";
 import { playerSection } from "./player.js";
+import { posterCell } from "./posters.js";
 
 const modes = {
   websocket: "Live",
@@ -36,7 +37,7 @@ const modes = {
  */
 export async function renderJob(main, id, signal, onAuthError) {
   replace(main, h("p", { role: "status" }, "Loading job…"));
-  /** @type {{ job: any, live: Map<number, { stage: string, phase?: string, progress: number }>, merge: any, mode: string, deleted: boolean }} */
+  /** @type {{ job: any, live: Map<number, { stage: string, phase?: string, progress: number }>, merge: any, mode: string, deleted: boolean, ended?: Error }} */
   const state = { job: undefined, live: new Map(), merge: undefined, mode: "reconnecting", deleted: false };
   try {
     state.job = await getJob(id, signal);
@@ -85,7 +86,7 @@ export async function renderJob(main, id, signal, onAuthError) {
       );
       shownPhase = phase;
     }
-    replace(modeLine, modes[state.mode] ?? "");
+    showMode();
     replace(actions, actionButton(job, phase));
     const files = storedFiles(st);
     if (!player && phase === "Completed" && st.output && describeFile(files[0], 0, 1).state === "download")
@@ -99,6 +100,12 @@ export async function renderJob(main, id, signal, onAuthError) {
       episodesSection(job, state.live),
       specSection(job),
     );
+  }
+
+  /** How the page keeps current; once the server ended the live view, that it did and why. */
+  function showMode() {
+    if (state.ended) replace(modeLine, "Live updates ended: ", errorBox(state.ended, { alert: true }));
+    else replace(modeLine, modes[state.mode] ?? "");
   }
 
   function actionButton(job, phase) {
@@ -182,9 +189,15 @@ export async function renderJob(main, id, signal, onAuthError) {
     onEvent: apply,
     onMode: (mode) => {
       state.mode = mode;
-      replace(modeLine, modes[mode] ?? "");
+      showMode();
     },
-    onError: onAuthError,
+    // A credential that is gone means signing in again; access lost to this job ends the live view
+    // here, with the reason, and the page stays as it was last seen.
+    onError: (e) => {
+      if (e?.status !== 403) return onAuthError(e);
+      state.ended = e;
+      showMode();
+    },
   });
   signal.addEventListener("abort", () => live.stop(), { once: true });
 }
@@ -324,7 +337,7 @@ function episodesSection(job, live) {
   const seen = new Map((job.status?.episodes ?? []).map((e) => [e.index, e]));
   const count = Math.max(asked.length, ...[...seen.keys()].map((i) => i + 1));
   const rows = [];
-  for (let i = 0; i < count; i++) rows.push(episodeRow(i, asked[i], seen.get(i), live.get(i)));
+  for (let i = 0; i < count; i++) rows.push(episodeRow(job, i, asked[i], seen.get(i), live.get(i)));
   return h(
     "section",
     { "aria-labelledby": "episodes-title" },
@@ -338,7 +351,7 @@ function episodesSection(job, live) {
         h(
           "tr",
           {},
-          ["#", "Title", "Stage", "Progress", "Quality", "Details"].map((c) => h("th", { scope: "col" }, c)),
+          ["#", "Poster", "Title", "Stage", "Progress", "Quality", "Details"].map((c) => h("th", { scope: "col" }, c)),
         ),
       ),
       h("tbody", {}, rows),
@@ -346,7 +359,7 @@ function episodesSection(job, live) {
   );
 }
 
-function episodeRow(i, asked, st, live) {
+function episodeRow(job, i, asked, st, live) {
   const phase = st?.phase ?? "Pending";
   const running = !finalPhases.has(phase);
   const stage = running && live ? (live.phase ?? formatStage(live.stage)) : phase;
@@ -365,6 +378,7 @@ function episodeRow(i, asked, st, live) {
     "tr",
     { "data-episode": i },
     h("td", {}, String(i + 1)),
+    posterCell(job, i, st),
     h("th", { scope: "row", class: "episode-title" }, title),
     h("td", { class: "stage" }, h("span", { class: `phase phase-${phase.toLowerCase()}` }, stage)),
     h("td", {}, progressBar(phase === "Completed" ? 100 : progress, `Progress of episode ${i + 1}`)),

@@ -23,13 +23,21 @@ export function follow(id, { onEvent, onMode, onError }) {
   const base = `/api/v1/jobs/${encodeURIComponent(id)}`;
 
   // The server ends a stream whose access ended (key revoked, user moved, token expired) with a
-  // last SSE event {"error"} or a WebSocket close code 4401/4403: sign-in again, not reconnect.
+  // last SSE event {"error"} or a WebSocket close code 4401/4403: not reconnected, the reason handed
+  // on. One it could not check again (REEL_UNAVAILABLE, 4503) is reconnected.
   const ended = (status, error) => {
     stop();
     onError(new ApiError(status, error ?? {}));
   };
   const deliver = (e) => {
-    if (e?.error?.code) return ended(e.error.code === "REEL_FORBIDDEN" ? 403 : 401, e.error);
+    if (e?.error?.code) {
+      const how = streamEnd(e.error);
+      if (how !== "reconnect") return ended(how, e.error);
+      // Dropping this stream is what reconnects it (the read or the socket ends, then backs off).
+      ws?.close();
+      abort?.abort();
+      return;
+    }
     // Ids are opaque cursors, valid on every shim replica; one a replica cannot place gets a fresh
     // snapshot, so no de-duplication is needed here.
     if (typeof e?.id === "string") lastEventId = e.id;
@@ -128,6 +136,18 @@ export function follow(id, { onEvent, onMode, onError }) {
 
   websocket();
   return { stop };
+}
+
+/**
+ * What a stream's last event means: 401 (the credential is gone: sign in again), 403 (it may no
+ * longer read this job: the live view ends, saying why) or "reconnect" (the server could not check
+ * again, or the stream reached its longest life).
+ * @param {{ code?: string }} error
+ * @returns {401 | 403 | "reconnect"}
+ */
+export function streamEnd(error) {
+  if (error?.code === "REEL_UNAVAILABLE") return "reconnect";
+  return error?.code === "REEL_FORBIDDEN" ? 403 : 401;
 }
 
 /**

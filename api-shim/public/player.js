@@ -9,7 +9,7 @@ import { formatDuration } from "./format.js";
 import { chapterList, cueAt, outputPath, parseThumbnailVtt, thumbnailsPath } from "./outputs.js";
 
 /** An http(s) URL as it came, or undefined: nothing else becomes a video source or an image. */
-function webUrl(url) {
+export function webUrl(url) {
   try {
     const u = new URL(String(url));
     return u.protocol === "http:" || u.protocol === "https:" ? u.href : undefined;
@@ -32,13 +32,6 @@ export function playerSection(job, file, signal) {
     Number.isFinite(video.duration) && video.duration > 0 ? video.duration : Number(file.durationSecs) || 0;
   const bar = seekBar(video, duration);
   const list = chapterButtons(video, chapters);
-  const posters = (job.status?.episodes ?? []).some((e) => e?.poster)
-    ? h(
-        "p",
-        { class: "player-note" },
-        "Episode posters are stored beside the output; the dashboard has no link to them.",
-      )
-    : null;
 
   outputLink(outputPath(job, 0)).then(
     ({ url }) => {
@@ -68,7 +61,6 @@ export function playerSection(job, file, signal) {
     note,
     chapters.length ? h("h3", {}, "Chapters") : null,
     list,
-    posters,
   );
 }
 

@@ -1,7 +1,9 @@
 // The job page's player in a real chromium against the real shim (PostgreSQL, Redis, the L2
 // control plane) and a real S3 (versitygw): a completed job whose merged file is a small H.264 MP4
 // made here with ffmpeg, its seek thumbnails made by the worker's own makeSprite and uploaded beside
-// it. The video plays from the presigned link, chapters seek, the seek bar previews sheet tiles.
+// it, and episode 1's poster made by the worker's makePoster (episode 2's is named in status but was
+// never stored). The video plays from the presigned link, chapters seek, the seek bar previews sheet
+// tiles, episode 1's row shows its poster and episode 2's says it is not available.
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,7 +16,7 @@ import { type PostgresServer, startPostgres } from "../../../e2e/src/services/po
 import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
 import { type S3Server, startS3 } from "../../../e2e/src/services/s3.ts";
 import { until } from "../../../e2e/src/until.ts";
-import { makeSprite } from "../../../worker-image/src/preview/preview.ts";
+import { makePoster, makeSprite } from "../../../worker-image/src/preview/preview.ts";
 import { addUser } from "../admin.ts";
 import { parseConfig } from "../config.ts";
 import { connectPostgres } from "../db/database.ts";
@@ -44,6 +46,7 @@ describe.skipIf(missing.length > 0)(
     let browser: Browser;
     let page: Page;
     let key: string;
+    let otherKey: string;
     let sheet: Buffer;
     const problems: string[] = [];
     const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
@@ -51,7 +54,7 @@ describe.skipIf(missing.length > 0)(
     const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
 
     /** 12 s of 640x360 H.264 + AAC, a keyframe a second, moov first: two 6 s episodes merged. */
-    async function makeOutput(): Promise<{ video: string; vtt: string }> {
+    async function makeOutput(): Promise<{ video: string; vtt: string; poster: Buffer }> {
       const video = join(dir, "Season 1.mp4");
       execFileSync("ffmpeg", [
         ...["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=12"],
@@ -66,7 +69,8 @@ describe.skipIf(missing.length > 0)(
       );
       expect(sprite.sheets).toEqual(["Season 1-thumbs-001.jpg"]);
       sheet = await readFile(join(dir, "Season 1-thumbs-001.jpg"));
-      return { video, vtt: sprite.vtt };
+      await makePoster({ path: video, demuxer: "mov" }, 6, join(dir, "poster.jpg"));
+      return { video, vtt: sprite.vtt, poster: await readFile(join(dir, "poster.jpg")) };
     }
 
     beforeAll(async () => {
@@ -86,6 +90,7 @@ describe.skipIf(missing.length > 0)(
       const sql = connectPostgres(pg.url, 1);
       await migrate(sql);
       key = (await addUser(sql, { name: "vera", role: "operator", tenant: "media" })).key;
+      otherKey = (await addUser(sql, { name: "otto", role: "operator", tenant: "other" })).key;
       await sql.end();
       shim = await startShim(
         parseConfig({
@@ -125,7 +130,7 @@ describe.skipIf(missing.length > 0)(
     });
 
     it("plays the merged file from its presigned link, seeks by chapter, and previews seek thumbnails", async () => {
-      const { video, vtt } = await makeOutput();
+      const { video, vtt, poster } = await makeOutput();
       const client = new S3Client({
         region: s3.region,
         endpoint: s3.endpoint,
@@ -138,6 +143,7 @@ describe.skipIf(missing.length > 0)(
       await put("watch/Season 1.mp4", await readFile(video), "video/mp4");
       await put("watch/Season 1-thumbs-001.jpg", sheet, "image/jpeg");
       await put("watch/Season 1-thumbs.vtt", vtt, "text/vtt");
+      await put("watch/Season 1-ep001-poster.jpg", poster, "image/jpeg");
       client.destroy();
       const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "watch-creds", namespace: "media" } };
       const data = { stringData: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } };
@@ -257,7 +263,48 @@ describe.skipIf(missing.length > 0)(
       const got = await sheetLoaded;
       expect(got.status()).toBe(200);
       expect((await got.body()).equals(sheet)).toBe(true);
-      expect(await page.locator(".player").textContent()).toContain("Episode posters are stored beside the output");
+
+      // Episode 1's poster loaded from its presigned link (the route's JSON answer); episode 2's is
+      // in status but not in the bucket: its row says so in words instead of a broken image.
+      const img = page.locator('tr[data-episode="0"] td.poster img');
+      expect(await img.getAttribute("alt")).toBe("Poster of episode 1");
+      expect(await img.getAttribute("loading")).toBe("lazy");
+      const size = await until("episode 1's poster to load", async () => {
+        const r = await inPage<{ w: number; h: number; src: string }>(`(() => {
+          const i = document.querySelector('tr[data-episode="0"] td.poster img');
+          return i && i.complete ? { w: i.naturalWidth, h: i.naturalHeight, src: i.currentSrc } : undefined;
+        })()`);
+        return r && r.w > 0 ? r : undefined;
+      });
+      expect(size).toMatchObject({ w: 640, h: 360 });
+      expect(size.src.startsWith(`${s3.endpoint}/videos/watch/Season%201-ep001-poster.jpg?`)).toBe(true);
+      expect(new URL(size.src).searchParams.get("X-Amz-Signature")).toBeTruthy();
+      const fallback = page.locator('tr[data-episode="1"] td.poster');
+      await until("episode 2's fallback", async () =>
+        (await fallback.textContent())?.includes("poster not available") ? true : undefined,
+      );
+      expect(await fallback.locator("img").count()).toBe(0);
+      expect(await page.locator(".player").textContent()).not.toContain("Episode posters are stored beside");
+      // The route itself: a redirect to the same object, not cached, and 404 for an episode it does not have.
+      const auth = { authorization: `Bearer ${key}` };
+      const redirect = await fetch(`${base}/api/v1/jobs/watch/episodes/0/poster`, {
+        headers: auth,
+        redirect: "manual",
+      });
+      expect(redirect.status).toBe(302);
+      expect(redirect.headers.get("cache-control")).toBe("no-store");
+      expect(redirect.headers.get("x-content-type-options")).toBe("nosniff");
+      const jpeg = await fetch(redirect.headers.get("location") ?? "");
+      expect(Buffer.from(await jpeg.arrayBuffer()).equals(poster)).toBe(true);
+      const none = await fetch(`${base}/api/v1/jobs/watch/episodes/5/poster`, { headers: auth });
+      expect(none.status).toBe(404);
+      expect(((await none.json()) as { error: { code: string } }).error.code).toBe("REEL_NOT_FOUND");
+      const elsewhere = await fetch(`${base}/api/v1/jobs/watch/episodes/0/poster`, {
+        headers: { authorization: `Bearer ${otherKey}` },
+        redirect: "manual",
+      });
+      expect(elsewhere.status).toBe(404);
+      expect(((await elsewhere.json()) as { error: { code: string } }).error.code).toBe("REEL_JOB_NOT_FOUND");
 
       // A drag from 25 % to 60 % seeks as it goes: the video ends at 7.2 s (not 3 s, where it was pressed).
       await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
