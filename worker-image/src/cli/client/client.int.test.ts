@@ -330,6 +330,28 @@ describe.skipIf(!built)(
       expect((JSON.parse((await reel(["status", "season-1", "--json"])).stdout) as Job).spec.cancel).toBeFalsy();
     });
 
+    it("retries a failed job: reel retry names the new VideoJob, which has the same spec; a running one is refused, exit 2", async () => {
+      const sub = await reel(["submit", await manifest("season-3")]);
+      expect(sub.code, sub.stderr).toBe(0);
+      const refused = await reel(["retry", "season-3"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^error REEL_JOB_NOT_RETRYABLE: job season-3: the job is Pending; retry it once/);
+      const failed = { index: 0, phase: "Failed", progress: 0, attempts: 1 };
+      await setStatus("season-3", { phase: "Failed", progress: 0, episodesSummary: "0/2", episodes: [failed] });
+      await until("the shim to see season-3 failed", async () => {
+        const r = await reel(["status", "season-3", "--json"]);
+        return (JSON.parse(r.stdout) as Job).status?.phase === "Failed" || undefined;
+      });
+      const r = await reel(["retry", "season-3"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(
+        "retry season-3-r1 created from season-3: finished episodes with an unchanged source are reused, the rest run again (reel watch season-3-r1)\n",
+      );
+      const get = async (name: string) =>
+        JSON.parse(await kubectl(["-n", "media", "get", "videojob", name, "-o", "json"])) as { spec: unknown };
+      expect((await get("season-3-r1")).spec).toEqual((await get("season-3")).spec);
+    });
+
     it("answers an unknown job and an unreachable server with their codes and next steps, exit 2", async () => {
       const nf = await reel(["cancel", "nope"]);
       expect(nf.code).toBe(2);
