@@ -42,6 +42,21 @@ describe("retention's object keys", () => {
     expect(() => outputKeys(merged, "other")).toThrow(/not in the job's bucket other/);
   });
 
+  it("deletes the subtitle WebVTT files stored beside the merged file", () => {
+    const subtitles = [
+      { language: "eng", vtt: "s3://videos/s1/s1-subtitles-eng.vtt" },
+      { language: "jpn", vtt: "s3://videos/s1/s1-subtitles-jpn.vtt" },
+    ];
+    const withSubtitles = { ...merged, output: { location: "s3://videos/s1/s1.mp4", subtitles } };
+    expect(outputKeys(withSubtitles, "videos")).toEqual([
+      "s1/s1.mp4",
+      "s1/s1-subtitles-eng.vtt",
+      "s1/s1-subtitles-jpn.vtt",
+      "s1/s1-ep001-poster.jpg",
+      "s1/s1-ep003-poster.jpg",
+    ]);
+  });
+
   it("has nothing to delete for a job that stored nothing, posters or not", () => {
     expect(outputKeys({ episodes: merged.episodes }, "videos")).toEqual([]);
   });
