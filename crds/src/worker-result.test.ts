@@ -26,6 +26,18 @@ describe("parseWorkerResult (the worker's termination message, read by the opera
     };
     expect(parseWorkerResult(JSON.stringify(r))?.output?.chapters).toBe(2);
   });
+  it("reads a merge result's subtitle files and an episode's warnings", () => {
+    const subtitles = [{ language: "eng", vtt: "s3://v/a-subtitles-eng.vtt" }];
+    const merge = {
+      mode: "merge",
+      phase: "Completed",
+      output: { location: "s3://v/a.mp4", bytes: 5, sha256: "ab", subtitles },
+    };
+    expect(parseWorkerResult(JSON.stringify(merge))?.output?.subtitles).toEqual(subtitles);
+    const warnings = [{ code: "REEL_SUBTITLES_DROPPED", message: "the eng subtitle track (stream 2) is dvd_subtitle" }];
+    const episode = { mode: "episode", index: 0, phase: "Completed", warnings };
+    expect(parseWorkerResult(JSON.stringify(episode))).toMatchObject({ warnings });
+  });
   it("keeps mode, phase and the coded error of a result it cannot read whole", () => {
     const odd = {
       mode: "episode",
