@@ -36,7 +36,8 @@ beforeAll(async () => {
   // A page for yt-dlp's generic extractor: the video is found in the HTML.
   await writeFile(join(src, "watch.html"), '<html><body><video src="/good2.mp4"></video></body></html>\n');
   // 127.0.0.2 serves and is allowlisted; 127.0.0.1 stays denied, so URLs to it test the guard.
-  server = await serveDir(src, { host: "127.0.0.2" });
+  // Strong ETags, as CDNs send them: the worker records them as the source's validator (reuse).
+  server = await serveDir(src, { host: "127.0.0.2", etag: true });
   [{ s3, client }, redis] = await Promise.all([startS3WithBucket("videos"), startRedis()]);
   pod = podRunner(tmp.dir, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
 }, 600_000);
@@ -178,6 +179,9 @@ describe("reel worker, episode pods", () => {
     const rec = JSON.parse(await getText(`${prefix}ep0.json`));
     expect(rec).toMatchObject({ v: 1, videojob: "media/season-1", uid: "uid-season-1", index: 0 });
     expect(rec.status.phase).toBe("Completed");
+    // What the origin said of the bytes at download, for another job's reuse (crds sourceValidator).
+    const origin = await fetch(`${server.origin}/good1.mp4`, { method: "HEAD" });
+    expect(rec.sourceValidator).toBe(`etag ${origin.headers.get("etag")} length ${p.result.bytesDownloaded}`);
     const body = Buffer.from(
       await ((
         await client.send(new GetObjectCommand({ Bucket: "videos", Key: `${prefix}ep0.mp4` }))
