@@ -49,6 +49,23 @@ describe("planPoster", () => {
     expect(() => planPoster(job("pvc://media/s1/x-ep001-poster.jpg"), 0, {})).toThrow(notFound);
   });
 
+  it("checks the episode's own file when merge was off: that file expired is REEL_OUTPUT_EXPIRED", () => {
+    const off = job(undefined);
+    const status = off.status as unknown as Record<string, unknown>;
+    const done = (index: number, poster: string) => ({ index, phase: "Completed", progress: 100, poster });
+    status.output = undefined;
+    status.episodes = [
+      done(0, "s3://videos/s1/s1-001-One-poster.jpg"),
+      done(1, "s3://videos/s1/s1-002-Two-poster.jpg"),
+    ];
+    status.outputs = [
+      { location: "s3://videos/s1/s1-001-One.mp4", episode: 0 },
+      { location: "s3://videos/s1/s1-002-Two.mp4", episode: 1, expiredAt: "2026-01-02T00:00:00Z" },
+    ];
+    expect(planPoster(off, 0, {})).toMatchObject({ key: "s1/s1-001-One-poster.jpg", bucket: "videos" });
+    expect(() => planPoster(off, 1, {})).toThrow(expect.objectContaining({ code: "REEL_OUTPUT_EXPIRED" }));
+  });
+
   it("is REEL_OUTPUT_EXPIRED once retention deleted the output it sits beside", () => {
     const expired = job("s3://videos/s1/Season 1-ep001-poster.jpg", { expiredAt: "2026-01-02T00:00:00Z" });
     expect(() => planPoster(expired, 0, {})).toThrow(expect.objectContaining({ code: "REEL_OUTPUT_EXPIRED" }));

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   episodePosterLocation,
   episodePosterName,
+  posterLocation,
+  posterName,
   thumbnailSheetLocations,
   thumbnailSheetName,
   thumbnailsVttName,
@@ -33,5 +35,11 @@ describe("episode poster names", () => {
     expect(episodePosterLocation("s3://videos/a/Season 1.mp4", 2)).toBe("s3://videos/a/Season 1-ep003-poster.jpg");
     expect(episodePosterLocation("pvc://media/out/s.mp4", 0)).toBe("pvc://media/out/s-ep001-poster.jpg");
     expect(episodePosterLocation("s3://videos/a/Season 1-thumbs.vtt", 0)).toBeUndefined();
+  });
+
+  it("names an episode's own file's poster after that file (merge off)", () => {
+    expect(posterName("s1-001-Pilot")).toBe("s1-001-Pilot-poster.jpg");
+    expect(posterLocation("s3://videos/a/s1-001-Pilot.mp4")).toBe("s3://videos/a/s1-001-Pilot-poster.jpg");
+    expect(posterLocation("s3://videos/a/s1-thumbs.vtt")).toBeUndefined();
   });
 });

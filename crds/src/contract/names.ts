@@ -26,6 +26,9 @@ export function thumbnailSheetLocations(vttLocation: string, sheets: number): st
   return Array.from({ length: sheets }, (_, i) => thumbnailSheetName(stem, i + 1));
 }
 
+/** An episode's poster beside its own file (merge off): `<stem>-poster.jpg`. */
+export const posterName = (stem: string): string => `${stem}-poster.jpg`;
+
 /** An episode's poster beside a merged file: `<stem>-ep001-poster.jpg`, the episode counted from 1. */
 export const episodePosterName = (stem: string, index: number): string =>
   `${stem}-ep${String(index + 1).padStart(3, "0")}-poster.jpg`;
@@ -37,4 +40,10 @@ export const episodePosterName = (stem: string, index: number): string =>
 export function episodePosterLocation(outputLocation: string, index: number): string | undefined {
   const stem = outputLocation.replace(/\.mp4$/, "");
   return stem === outputLocation ? undefined : episodePosterName(stem, index);
+}
+
+/** Where the poster of an episode stored on its own is, from that file's location (x.mp4 → x-poster.jpg). */
+export function posterLocation(outputLocation: string): string | undefined {
+  const stem = outputLocation.replace(/\.mp4$/, "");
+  return stem === outputLocation ? undefined : posterName(stem);
 }

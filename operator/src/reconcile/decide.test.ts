@@ -893,6 +893,35 @@ describe("decide: merge.enabled false", () => {
     expect(d.cleanupStaging).toBeUndefined();
   });
 
+  it("names each stored episode's own poster beside its file, for the files whose poster was stored", () => {
+    const file = (n: string, posters?: { stored: number }) => ({
+      location: `s3://videos/s1/s1-${n}.mp4`,
+      bytes: 5,
+      sha256: "ab",
+      ...(posters ? { posters } : {}),
+    });
+    const d = decide(
+      off({ phase: "Merging", episodes: [done(0), { ...done(1), phase: "Failed" }, done(2)] }),
+      observed({
+        jobs: [mergeJob(complete)],
+        pods: [
+          pod("s1-merge", {
+            mode: "merge",
+            phase: "Completed",
+            outputs: [file("001-one"), file("003-three", { stored: 1 })],
+          }),
+        ],
+      }),
+      settings,
+      now,
+    );
+    expect(d.status.episodes?.map((e) => e.poster)).toEqual([
+      undefined,
+      undefined,
+      "s3://videos/s1/s1-003-three-poster.jpg",
+    ]);
+  });
+
   it("keeps the recorded outputs once the merge Job is garbage-collected", () => {
     const outputs = [{ location: "s3://videos/s1/s1-001-one.mp4", episode: 0 }];
     const d = decide(

@@ -8,6 +8,7 @@ import {
   episodePosterLocation,
   episodeTitle,
   failedEpisodesSummary,
+  posterLocation,
   type StoredOutput,
   type VideoJob,
   type VideoJobStatus,
@@ -179,22 +180,32 @@ export function jobMerged(i: JobInput): JobState {
     finished: true,
     report: completedReport(i),
     stored: storedOutputs(i.mergeResult, completed),
-    episodes: withPosters(episodes, i.mergeResult?.output),
+    episodes: withPosters(episodes, i.mergeResult),
   };
 }
 
 /**
- * Each merged episode's poster location (episodes[].poster), named by the crds rule from the merged
- * file's location: the merge pod reports only how many it stored and which episodes have none.
+ * Each episode's poster location (episodes[].poster), named by the crds rules from where the merge
+ * pod stored the files: beside the merged file (it reports how many and which episodes have none),
+ * or, with merge off, beside each episode's own file (paired in list order, as storedOutputs does).
  */
-export function withPosters(episodes: EpisodeStatus[], merged: StoredOutput | undefined): EpisodeStatus[] {
-  const posters = merged?.posters;
-  if (!posters?.stored || !merged?.location) return episodes;
-  const missing = new Set(posters.missing ?? []);
+export function withPosters(episodes: EpisodeStatus[], result: WorkerResultRead | undefined): EpisodeStatus[] {
+  const merged = result?.output;
+  const set = (e: EpisodeStatus, poster: string | undefined) => (poster ? { ...e, poster } : e);
+  if (merged?.location) {
+    const posters = merged.posters;
+    if (!posters?.stored) return episodes;
+    const missing = new Set(posters.missing ?? []);
+    return episodes.map((e) =>
+      e.phase !== "Completed" || missing.has(e.index) ? e : set(e, episodePosterLocation(merged.location, e.index)),
+    );
+  }
+  const each = (result?.outputs ?? []).filter((o) => o.location);
+  const completed = episodes.filter((e) => e.phase === "Completed");
+  const own = new Map(completed.map((e, i) => [e.index, each[i]]));
   return episodes.map((e) => {
-    if (e.phase !== "Completed" || missing.has(e.index)) return e;
-    const poster = episodePosterLocation(merged.location, e.index);
-    return poster ? { ...e, poster } : e;
+    const o = own.get(e.index);
+    return o?.posters?.stored ? set(e, posterLocation(o.location)) : e;
   });
 }
 

@@ -1,7 +1,7 @@
 // File and object names built from user text (job names, episode titles) must never escape the
 // output directory or prefix: no path separators, no "..", no control characters. Names are cut
 // between grapheme clusters, so the name on disk, in S3 and in the JSON result is one string.
-import { episodePosterName, thumbnailsVttName } from "@reel/crds";
+import { episodePosterName, posterName, thumbnailsVttName } from "@reel/crds";
 
 /** Longest name part in UTF-16 units (as before), and the most bytes a file name may have. */
 const MAX_UNITS = 120;
@@ -72,7 +72,7 @@ export function previewNames(outputFile: string) {
   const stem = safeName(outputFile.replace(/\.mp4$/, ""), "output", 200, Number.POSITIVE_INFINITY);
   return {
     stem,
-    poster: `${stem}-poster.jpg`,
+    poster: posterName(stem),
     episodePoster: (index: number) => episodePosterName(stem, index),
     thumbsVtt: thumbnailsVttName(stem),
   };

@@ -16,7 +16,7 @@ import { startS3WithBucket } from "../testing/s3.ts";
 import { type PodRun, podRunner } from "../testing/worker-pod.ts";
 import type { EpisodeOutcome } from "./episode.ts";
 import type { MergeOutcome, StoredOutput } from "./merge.ts";
-import { episodePosterName, type ProgressMessage } from "@reel/crds";
+import { episodePosterName, posterLocation, type ProgressMessage } from "@reel/crds";
 import { workerAclRules } from "../../../operator/src/redis/acl.ts";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
@@ -489,6 +489,12 @@ describe("reel worker, merge pods", () => {
     const first = p.result.outputs?.[0] as StoredOutput;
     const body = Buffer.from(await (await fetch(first.url ?? "")).arrayBuffer());
     expect(sha256(body)).toBe(first.sha256);
+    // Each file's poster beside it, where crds posterLocation (the operator's rule) says.
+    expect(p.result.outputs?.map((o) => o.posters)).toEqual([{ stored: 1 }, { stored: 1 }]);
+    for (const o of p.result.outputs ?? []) {
+      const key = (posterLocation(o.location) ?? "").replace("s3://videos/", "");
+      expect((await head(key)).ContentLength).toBeGreaterThan(1000);
+    }
     expect(await staged("uid-season-1-off")).toEqual(["merge.json"]);
     // Retried after staging was cleared: the record answers, with fresh links, and nothing is redone.
     const again = await mergePod(job, [

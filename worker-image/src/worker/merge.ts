@@ -233,13 +233,13 @@ async function storeOutputs(
     else if (e.type === "note") ctx.log[e.level]({}, e.message);
   };
   const name = env.job.metadata.name;
+  const store = (path: string, f: string) => storeFile(stages, target, path, f, { signal, emit });
+  const previews = { stages, dir: join(ctx.scratch, "previews"), signal, emit, store };
   if (spec.merge.enabled) {
     const merged = join(ctx.scratch, "merged.mp4");
     const m = await mergeEncoded(inputs, merged, { stages, spec, tmp: ctx.scratch, signal, emit });
     const file = mergedFileName(name);
-    const store = (path: string, f: string) => storeFile(stages, target, path, f, { signal, emit });
     const stored = await store(merged, file);
-    const previews = { stages, dir: join(ctx.scratch, "previews"), signal, emit, store };
     const thumbnails = await storeThumbnails(previews, merged, file);
     const subtitles = spec.subtitles ? await storeSubtitles(previews, merged, file) : undefined;
     const posters = await storeEpisodePosters(previews, inputs, file);
@@ -256,7 +256,13 @@ async function storeOutputs(
   const outputs: StoredOutput[] = [];
   for (const [i, input] of inputs.entries()) {
     const file = episodeFileName(name, env.episodes[i]?.index ?? i, input.title);
-    outputs.push(toOutput(await storeFile(stages, target, input.path, file, { signal, emit })));
+    const stored = await store(input.path, file);
+    // Its poster beside it, named as `reel run` names it; reported only where that is the crds rule's
+    // name (posterLocation), which the operator lists it by (a stem cut for length is not).
+    const own = previewNames(file);
+    const poster = stages.poster ? await storePoster(previews, input.path, own.poster) : undefined;
+    const listed = poster && own.stem === file.replace(/\.mp4$/, "");
+    outputs.push(toOutput(stored, listed ? { posters: { stored: 1 } } : {}));
     names.push(file);
   }
   return { names, outputs };
