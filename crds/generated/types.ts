@@ -431,6 +431,30 @@ export interface VideoJob {
            */
           lra?: number;
         };
+        /**
+         * With audio.languages: each output track's own measure and gain (a silent stand-in has none); the fields above are the first normalised track's.
+         *
+         * @maxItems 8
+         */
+        tracks?: {
+          language: string;
+          method: "linear" | "limited" | "none";
+          gainDb: number;
+          input?: {
+            /**
+             * Integrated loudness, LUFS (absent for silence).
+             */
+            integrated?: number;
+            /**
+             * True peak, dBTP.
+             */
+            truePeak?: number;
+            /**
+             * Loudness range, LU.
+             */
+            lra?: number;
+          };
+        }[];
       };
       /**
        * What was done to the picture beyond scaling.

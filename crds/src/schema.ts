@@ -374,6 +374,20 @@ export const EpisodeLoudness = z.object({
   target: z.number().describe("The target, LUFS."),
   input: LoudnessLevel.describe("Measured on the source (in the job's channel layout)."),
   output: LoudnessLevel.optional().describe("Measured on the normalised sound as it went into the encoder."),
+  tracks: z
+    .array(
+      z.object({
+        language: z.string(),
+        method: z.enum(["linear", "limited", "none"]),
+        gainDb: z.number(),
+        input: LoudnessLevel.optional(),
+      }),
+    )
+    .max(8)
+    .optional()
+    .describe(
+      "With audio.languages: each output track's own measure and gain (a silent stand-in has none); the fields above are the first normalised track's.",
+    ),
 });
 
 export const EpisodePicture = z.object({

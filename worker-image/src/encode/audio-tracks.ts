@@ -98,6 +98,19 @@ export function chooseAudioTracks(tracks: readonly AudioTrackTags[], audio: Audi
   });
 }
 
+/** Each track's loudness treatment for status (a silent stand-in: method none, no input). */
+export function trackLoudness(tracks: readonly EncodeAudioTrack[]) {
+  const finite = (n: number) => (Number.isFinite(n) ? n : undefined);
+  return tracks.map((t) => {
+    const l = t.sound.loudness;
+    if (!l) return { language: t.language, method: "none" as const, gainDb: 0 };
+    const input = JSON.parse(
+      JSON.stringify({ integrated: finite(l.input.integrated), truePeak: finite(l.input.truePeak), lra: l.input.lra }),
+    ) as { integrated?: number; truePeak?: number; lra?: number };
+    return { language: t.language, method: l.method, gainDb: l.gainDb, input };
+  });
+}
+
 /** A warning per asked language the source lacked (its track is silence), for the episode's status. */
 export function silenceWarnings(
   tracks: readonly AudioTrackPlan[],

@@ -183,6 +183,18 @@ describe("audio tracks by language", () => {
     const main = measure(merged, 1, "bandpass=f=660:width_type=h:w=60,volumedetect", 0.2, 2.3);
     expect(maxVolume(main) - maxVolume(commentary)).toBeGreaterThan(10); // the commentary (990 Hz) picked would make it negative
     expect(result.episodes[0]?.loudness?.output?.integrated).toBeCloseTo(-16, 0);
+    // Status has each track's own gain: the quiet Japanese raised, the loud English lowered; the
+    // English-only episode's Japanese is a silent stand-in.
+    const gains = (i: number) =>
+      result.episodes[i]?.loudness?.tracks?.map((t) => [t.language, t.method, Math.sign(t.gainDb)]);
+    expect(gains(0)).toEqual([
+      ["jpn", "linear", 1],
+      ["eng", "linear", -1],
+    ]);
+    expect(gains(1)).toEqual([
+      ["jpn", "none", 0],
+      ["eng", "linear", -1],
+    ]);
     // The filled language is said on the episode that lacked it, and only there.
     expect(result.episodes.map((e) => e.warnings?.map((w) => w.code))).toEqual([
       undefined,

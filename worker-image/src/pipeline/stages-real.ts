@@ -10,7 +10,7 @@ import { sourceValidator } from "@reel/crds/reuse";
 import { checkCompatible, download, downloadHls, hashFile, merge, startEgressProxy } from "@reel/native";
 import { fidelityStatus } from "../ffmpeg/analyse.ts";
 import { analyseWithTracks } from "../encode/audio-loudness.ts";
-import { chooseAudioTracks, mergeTrackChoices, silenceWarnings } from "../encode/audio-tracks.ts";
+import { chooseAudioTracks, mergeTrackChoices, silenceWarnings, trackLoudness } from "../encode/audio-tracks.ts";
 import { prepareBurnIn } from "../subtitles/burn.ts";
 import { prepareSidecar } from "../subtitles/sidecar.ts";
 import { siteSubtitles } from "../subtitles/site.ts";
@@ -272,6 +272,9 @@ export function realStages(o: RealStagesOptions): Stages {
         { source, p, output, decoded, picture: fidelity.picture, stats, spec, choice },
         ctx,
       );
+      // Tracks by language: each one's own measure and gain beside the first one's figures.
+      if (treated.loudness && fidelity.audioTracks)
+        treated.loudness.tracks = trackLoudness(fidelity.audioTracks.tracks);
       return {
         ...treated,
         ...(warnings.length ? { warnings } : {}),
