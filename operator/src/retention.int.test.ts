@@ -159,6 +159,8 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
       "season-1/Season 1-thumbs.vtt",
       "season-1/Season 1-thumbs-001.jpg",
       "season-1/Season 1-thumbs-002.jpg",
+      // Its episode's poster (named by the crds rule from the merged file's location).
+      "season-1/Season 1-ep001-poster.jpg",
       "season-1/notes.txt",
     ]) {
       await put(key);
@@ -184,6 +186,7 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
         sha256: "ab".repeat(32),
         url: `${PUBLIC}/season-1/Season%201.mp4`,
         thumbnails: { vtt: "s3://videos/season-1/Season 1-thumbs.vtt", sheets: 2 },
+        posters: { stored: 1 },
       },
     });
     await finishJob("season-1-merge", "Complete");
@@ -193,6 +196,7 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
     });
     expect(done.status?.output).toMatchObject({ url: `${PUBLIC}/season-1/Season%201.mp4`, sizeBytes: 1 });
     expect(done.status?.output?.urlExpiresAt).toBeUndefined();
+    expect(done.status?.episodes?.[0]?.poster).toBe("s3://videos/season-1/Season 1-ep001-poster.jpg");
     completedAt = Date.parse(done.status?.completedAt ?? "");
 
     const expired = await until("the output expired", async () => {
@@ -217,7 +221,7 @@ describe.skipIf(!built)("retention and output settings on a real kube-apiserver 
         type: "Normal",
         involvedObject: expect.objectContaining({ uid }),
         message:
-          "deleted the output s3://videos/season-1/Season 1.mp4 and its staging (7 object(s)), 2s after the job finished (REEL_OUTPUT_RETENTION)",
+          "deleted the output s3://videos/season-1/Season 1.mp4 and its staging (8 object(s)), 2s after the job finished (REEL_OUTPUT_RETENTION)",
       }),
     ]);
     expect(await metric("output")).toBe(1);
