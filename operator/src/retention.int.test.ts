@@ -31,6 +31,7 @@ interface VJ {
     completedAt?: string;
     output?: { location: string; url?: string; urlExpiresAt?: string; expiredAt?: string; sizeBytes?: number };
     outputs?: { location: string; url?: string; expiredAt?: string; episode?: number; title?: string }[];
+    episodes?: { index: number; poster?: string }[];
   };
 }
 
