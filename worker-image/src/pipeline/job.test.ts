@@ -202,6 +202,31 @@ describe("runJob", () => {
     expect(again.calls.encode).toBe(0);
   });
 
+  it("makes each episode's poster while the job still runs, before the merge, and stores it beside the output", async () => {
+    const { stages } = fakeStages();
+    const log: string[] = [];
+    const withPosters: Stages = {
+      ...stages,
+      async poster(encoded, output) {
+        log.push(`poster ${(await readFile(encoded, "utf8")).match(/ep\d/)?.[0]}`);
+        await writeFile(output, "jpeg");
+      },
+      async merge(inputs, output, chapters, ctx, spec) {
+        log.push("merge");
+        return stages.merge(inputs, output, chapters, ctx, spec);
+      },
+    };
+    const r = await runJob(job(), opts(withPosters));
+    expect(r.phase).toBe("Completed");
+    // Episode 1's poster is made while episode 3 is still on its way (the last may overlap the merge).
+    expect(log.indexOf("poster ep1")).toBeLessThan(log.indexOf("merge"));
+    expect(log.filter((l) => l !== "merge").sort()).toEqual(["poster ep1", "poster ep2", "poster ep3"]);
+    const files = r.episodes.map((e) => e.poster?.split("/").at(-1));
+    expect(files).toEqual(["season-1-ep001-poster.jpg", "season-1-ep002-poster.jpg", "season-1-ep003-poster.jpg"]);
+    for (const e of r.episodes) expect(await readFile(e.poster as string, "utf8")).toBe("jpeg");
+    expect((await readdir(root)).sort()).toEqual(["cache", "out"]);
+  });
+
   it("stores one file per episode when merge is off", async () => {
     const { stages } = fakeStages();
     const r = await runJob(job({ merge: { enabled: false } }), opts(stages));

@@ -394,12 +394,23 @@ async function previewStep<T>(c: PreviewContext, what: string, fn: () => Promise
 }
 
 /** An episode's poster, stored as `file` beside the output; answers where it went. */
-export function storePoster(c: PreviewContext, encodedPath: string, file: string): Promise<string | undefined> {
+export async function storePoster(c: PreviewContext, encodedPath: string, file: string): Promise<string | undefined> {
+  const local = await makePosterFile(c, encodedPath, file);
+  return local ? storeMadePoster(c, local, file) : undefined;
+}
+
+/** An episode's poster written into the scratch folder as `name`, not stored yet; answers its path. */
+export function makePosterFile(c: PreviewContext, encodedPath: string, name: string): Promise<string | undefined> {
   return previewStep(c, "poster", async () => {
-    const local = join(c.dir, file);
+    const local = join(c.dir, name);
     await c.stages.poster?.(encodedPath, local, { signal: c.signal, progress: () => {} });
-    return (await c.store(local, file)).location;
+    return local;
   });
+}
+
+/** A poster made by makePosterFile, stored as `file` beside the output; answers where it went. */
+export function storeMadePoster(c: PreviewContext, local: string, file: string): Promise<string | undefined> {
+  return previewStep(c, "poster", async () => (await c.store(local, file)).location);
 }
 
 /** The merged file's seek thumbnails (sheets and their WebVTT index), stored beside it. */
@@ -438,9 +449,16 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   const timer = new Timer();
   const tmp = await mkdtemp(join(o.tmpDir, `reel-${safeName(job.metadata.name)}-`));
   const time = <T>(stage: string, fn: () => Promise<T>) => timer.time(stage, fn);
+  const store = (path: string, file: string) =>
+    time("store", () => storeFile(o.stages, o.target, path, file, { signal, emit }));
+  const previews: PreviewContext = { stages: o.stages, dir: join(tmp, "previews"), signal, emit, store };
+  // Each episode's poster is made as soon as its encode ends, beside the encodes still running,
+  // instead of one after another once the merged file is stored (5.5 s of 68 on job-e2e --quick).
+  const posters = new Map<number, Promise<string | undefined>>();
+  const background: Promise<unknown>[] = [];
 
-  const runEpisode = (index: number) =>
-    processEpisode(spec.episodes[index] as VideoJobSpec["episodes"][number], index, {
+  const runEpisode = async (index: number) => {
+    const r = await processEpisode(spec.episodes[index] as VideoJobSpec["episodes"][number], index, {
       stages: o.stages,
       spec,
       cacheDir: o.cacheDir,
@@ -450,6 +468,16 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       now,
       time,
     });
+    if (r.encodedPath && o.stages.poster) {
+      const made = time("preview", () => makePosterFile(previews, r.encodedPath as string, `poster-${index}.jpg`));
+      // Only a cancel rejects (previewStep): the job then ends Cancelled without posters.
+      posters.set(
+        index,
+        made.catch(() => undefined),
+      );
+    }
+    return r;
+  };
 
   try {
     const results = await pool(spec.episodes.length, Math.max(1, o.concurrency), runEpisode);
@@ -476,11 +504,9 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       });
     }
 
-    const store = (path: string, file: string) =>
-      time("store", () => storeFile(o.stages, o.target, path, file, { signal, emit }));
-    const previews: PreviewContext = { stages: o.stages, dir: join(tmp, "previews"), signal, emit, store };
     const poster = async (r: EpisodeResult, file: string) => {
-      const at = await time("preview", () => storePoster(previews, r.encodedPath as string, file));
+      const local = await posters.get(r.status.index);
+      const at = local ? await storeMadePoster(previews, local, file) : undefined;
       if (at) r.status.poster = at;
     };
     if (!spec.merge.enabled) {
@@ -514,15 +540,20 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
     const quality = mergedQuality(done.map((r) => r.status));
     if (quality) merged.quality = quality;
     const mergedFile = mergedFileName(job.metadata.name);
+    // The seek sprite decodes the merged file's keyframes while it is stored and the last posters end.
+    const sprite = time("preview", () => storeThumbnails(previews, mergedPath, mergedFile));
+    background.push(sprite.catch(() => undefined));
     const stored = await store(mergedPath, mergedFile);
     for (const r of done) await poster(r, previewNames(mergedFile).episodePoster(r.status.index));
-    const thumbnails = await time("preview", () => storeThumbnails(previews, mergedPath, mergedFile));
+    const thumbnails = await sprite;
     const subtitles = spec.subtitles
       ? await time("preview", () => storeSubtitles(previews, mergedPath, mergedFile))
       : undefined;
     const extras = { ...(thumbnails ? { thumbnails } : {}), ...(subtitles?.length ? { subtitles } : {}) };
     return { ...base, phase: "Completed", output: { ...stored, ...merged, ...extras } };
   } finally {
+    // No poster's or sprite's ffmpeg is left writing into the folder being removed.
+    await Promise.all([...posters.values(), ...background]);
     await rm(tmp, { recursive: true, force: true });
   }
 }

@@ -148,6 +148,9 @@ export function realStages(o: RealStagesOptions): Stages {
 
   const stages: Stages = {
     async fetch(url, dir, spec, ctx) {
+      // The encoder probe (test encodes on a fresh cache: 3 s on job-e2e) runs while sources download
+      // instead of before the first encode; the encode awaits the same promise and sees its failure.
+      hardware().catch(() => {});
       const fetched = await fetchSource(url, dir, spec, ctx);
       origins.set(fetched.path, url);
       // An S3 object's ETag and size name its bytes: no need to read them all again to key the caches.
