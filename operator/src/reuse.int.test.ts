@@ -6,7 +6,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
 import type { S3Server } from "../../e2e/src/services/s3.ts";
@@ -49,7 +55,7 @@ describe.skipIf(!k8sBinariesBuilt())("reuse of finished episodes on a real kube-
         []),
     );
 
-  function videoJob(name: string, urls: string[]) {
+  function videoJob(name: string, urls: string[], sources?: object) {
     return JSON.stringify({
       apiVersion: "reel.dev/v1alpha1",
       kind: "VideoJob",
@@ -57,6 +63,7 @@ describe.skipIf(!k8sBinariesBuilt())("reuse of finished episodes on a real kube-
       spec: {
         episodes: urls.map((u, i) => ({ url: u, title: `Ep ${i + 1}` })),
         gpu: { policy: "off" },
+        ...(sources ? { sources } : {}),
         merge: { enabled: true, chapters: true, allowPartial: false },
         // One prefix for all: reuse copies inside one bucket under one Secret.
         output: { s3: { bucket: "videos", prefix: "season/", endpoint: s3.endpoint, credentialsSecret: "s3-creds" } },
@@ -71,7 +78,7 @@ describe.skipIf(!k8sBinariesBuilt())("reuse of finished episodes on a real kube-
   };
 
   /** Plays episode i's pod and the Job controller: staged file and record on success, then the result. */
-  async function runEpisode(vj: string, i: number, outcome: "Completed" | "Failed") {
+  async function runEpisode(vj: string, i: number, outcome: "Completed" | "Failed", validator?: string) {
     const job = `${vj}-ep${i}`;
     if (outcome === "Completed") {
       const staging = await stagingOf(vj);
@@ -96,7 +103,7 @@ describe.skipIf(!k8sBinariesBuilt())("reuse of finished episodes on a real kube-
         sha256,
         status,
       };
-      const withValidator = { ...record, sourceValidator: await validatorOf(url(i)) };
+      const withValidator = { ...record, sourceValidator: validator ?? (await validatorOf(url(i))) };
       await client.send(
         new PutObjectCommand({ Bucket: "videos", Key: `${staging}ep${i}.json`, Body: JSON.stringify(withValidator) }),
       );
@@ -214,5 +221,32 @@ describe.skipIf(!k8sBinariesBuilt())("reuse of finished episodes on a real kube-
     await kubectl(["-n", "media", "delete", "videojob", "season", "--wait=true", "--timeout=30s"]);
     await until("season's staging removed", async () => ((await keys(from)).length === 0 ? true : undefined));
     expect(await keys(to)).toEqual(expect.arrayContaining(["ep0.mp4", "ep2.mp4"]));
+  }, 60_000);
+
+  it("an s3:// source is reused while HeadObject answers its ETag and size, and runs again once it is rewritten", async () => {
+    const src = "s3://videos/sources/ep.mp4";
+    const sources = { s3: { endpoint: s3.endpoint, credentialsSecret: "s3-creds" } };
+    const write = (n: number) =>
+      client.send(new PutObjectCommand({ Bucket: "videos", Key: "sources/ep.mp4", Body: randomBytes(n) }));
+    await write(3000);
+    const head = await client.send(new HeadObjectCommand({ Bucket: "videos", Key: "sources/ep.mp4" }));
+    await kubectl(["apply", "-f", "-"], videoJob("s3-first", [src], sources));
+    await until("s3-first's Job", async () => ((await episodeJobs("s3-first")).length === 1 ? true : undefined));
+    // The worker records the presigned download's ETag and length.
+    await runEpisode("s3-first", 0, "Completed", `etag ${head.ETag} length 3000`);
+    await until(
+      "s3-first's episode",
+      async () => (await vjOf("s3-first")).status?.episodes?.[0]?.phase === "Completed" || undefined,
+    );
+
+    await kubectl(["apply", "-f", "-"], videoJob("s3-second", [src], sources));
+    const second = await until("s3-second's episode", async () => (await vjOf("s3-second")).status?.episodes?.[0]);
+    expect(second).toMatchObject({ phase: "Completed", reusedFrom: "s3-first/1" });
+    expect(await episodeJobs("s3-second")).toEqual([]);
+
+    await write(3001);
+    await kubectl(["apply", "-f", "-"], videoJob("s3-third", [src], sources));
+    await until("s3-third's Job", async () => ((await episodeJobs("s3-third")).length === 1 ? true : undefined));
+    expect((await vjOf("s3-third")).status?.episodes?.[0]?.reusedFrom).toBeUndefined();
   }, 60_000);
 });

@@ -26,19 +26,31 @@ export async function jobBucket(
 ): Promise<{ client: S3Client; bucket: string } | { skipped: string }> {
   const s3 = vj.spec.output.s3;
   if (!s3) return { skipped: "the output is not on S3" };
-  const secret = await api.find<Secret>("v1", "Secret", vj.metadata.namespace, s3.credentialsSecret);
+  const client = await s3ClientFor(api, vj.metadata.namespace, { ...s3, secret: s3.credentialsSecret });
+  return "skipped" in client ? client : { client, bucket: s3.bucket };
+}
+
+/**
+ * An S3 client with the keys of a Secret in `namespace` (accessKeyId, secretAccessKey), or why there
+ * is none. The caller destroys the client.
+ */
+export async function s3ClientFor(
+  api: KubeApi,
+  namespace: string | undefined,
+  at: { secret: string; endpoint?: string | undefined; region?: string | undefined },
+): Promise<S3Client | { skipped: string }> {
+  const secret = await api.find<Secret>("v1", "Secret", namespace, at.secret);
   const decode = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], "base64").toString("utf8") : "");
   const accessKeyId = decode("accessKeyId");
   const secretAccessKey = decode("secretAccessKey");
   if (!accessKeyId || !secretAccessKey) {
-    return { skipped: `Secret ${s3.credentialsSecret} is missing or lacks accessKeyId/secretAccessKey` };
+    return { skipped: `Secret ${at.secret} is missing or lacks accessKeyId/secretAccessKey` };
   }
-  const client = new S3Client({
-    region: s3.region ?? "us-east-1",
-    ...(s3.endpoint ? { endpoint: s3.endpoint, forcePathStyle: true } : {}),
+  return new S3Client({
+    region: at.region ?? "us-east-1",
+    ...(at.endpoint ? { endpoint: at.endpoint, forcePathStyle: true } : {}),
     credentials: { accessKeyId, secretAccessKey },
   });
-  return { client, bucket: s3.bucket };
 }
 
 /** Deletes every object under `prefix` (a non-empty prefix: never a whole bucket); answers how many. */

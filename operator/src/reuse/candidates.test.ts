@@ -61,15 +61,25 @@ describe("reuseWanted", () => {
     expect(reuseWanted(first, [first], [0, 2])).toEqual([]);
   });
 
-  it("leaves split episodes and s3:// sources to run again", () => {
+  it("leaves split episodes to run again", () => {
     const split = videoJob("split", {
       uid: "u8",
       status: { episodes: [{ ...done(0), segments: { total: 3, completed: 3 } }] },
     });
     expect(reuseWanted(videoJob("r", { uid: "u9" }), [split], [0])).toEqual([]);
-    const s3 = { episodes: [{ url: "s3://media/ep1.mp4" }] };
-    const s3First = videoJob("s3a", { uid: "ua", spec: s3, status: { episodes: [done(0)] } });
-    expect(reuseWanted(videoJob("s3b", { uid: "ub", spec: s3 }), [s3First], [0])).toEqual([]);
+  });
+
+  it("keys an s3:// source by its endpoint too: the same bucket and key elsewhere is another object", () => {
+    const at = (endpoint: string) => ({
+      episodes: [{ url: "s3://media/ep1.mp4" }],
+      sources: { s3: { endpoint, credentialsSecret: "media-keys" } },
+    });
+    const s3First = videoJob("s3a", { uid: "ua", spec: at("http://s3.one:9000"), status: { episodes: [done(0)] } });
+    const same = reuseWanted(videoJob("s3b", { uid: "ub", spec: at("http://s3.one:9000") }), [s3First], [0]);
+    expect(same.map((w) => [w.index, w.source, w.candidates[0]?.videojob])).toEqual([
+      [0, "s3 http://s3.one:9000 s3://media/ep1.mp4", "s3a"],
+    ]);
+    expect(reuseWanted(videoJob("s3c", { uid: "uc", spec: at("http://s3.two:9000") }), [s3First], [0])).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@
 // no Job yet: the same URL and the same output-shaping settings (crds requestKey), staged in the
 // same bucket under the same credentials, Completed and not split. Pure: the source is asked and
 // the staged record read afterwards (reuse/reuse.ts), and only a matching validator reuses.
-import { episodeTitle, isS3Url, type VideoJob } from "@reel/crds";
+import { episodeTitle, isS3Url, s3SourceOf, type VideoJob } from "@reel/crds";
 import { requestKey } from "@reel/crds/reuse";
 import { EPISODE_LABEL, stagingLocation } from "../plan/jobs.ts";
 
@@ -19,6 +19,8 @@ export interface ReuseCandidate {
 export interface ReuseWanted {
   index: number;
   url: string;
+  /** What names the source: its URL, and for an s3:// object its endpoint too. */
+  source: string;
   title: string;
   candidates: ReuseCandidate[];
 }
@@ -32,15 +34,29 @@ function sameStore(a: VideoJob, b: VideoJob): boolean {
   );
 }
 
+/**
+ * What names an episode's source in the request key: its URL; an s3:// object's endpoint with it
+ * (the same bucket and key on two endpoints are two objects). Undefined for a bad s3:// URL.
+ */
+export function sourceId(vj: VideoJob, index: number): string | undefined {
+  const url = vj.spec.episodes[index]?.url;
+  if (!url || !isS3Url(url)) return url;
+  try {
+    return `s3 ${s3SourceOf(vj.spec, index).endpoint ?? "aws"} ${url}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Finished, unsplit episodes of `other` by request key (a reused episode may be reused again). */
 function finishedByKey(other: VideoJob): Map<string, ReuseCandidate> {
   const out = new Map<string, ReuseCandidate>();
   const staging = stagingLocation(other);
   if (typeof staging !== "string") return out;
   for (const e of other.status?.episodes ?? []) {
-    const url = other.spec.episodes[e.index]?.url;
-    if (e.phase !== "Completed" || e.segments || !url || isS3Url(url)) continue;
-    const key = requestKey(url, other.spec);
+    const source = sourceId(other, e.index);
+    if (e.phase !== "Completed" || e.segments || !source) continue;
+    const key = requestKey(source, other.spec);
     if (!out.has(key)) out.set(key, { videojob: other.metadata.name, index: e.index, staging });
   }
   return out;
@@ -48,8 +64,7 @@ function finishedByKey(other: VideoJob): Map<string, ReuseCandidate> {
 
 /**
  * The episodes of `vj` listed in `todo` that another VideoJob of the namespace has finished, with
- * every candidate (oldest VideoJob first). s3:// sources are left out: their identity needs the
- * source's own credentials, which the operator does not read; they run again.
+ * every candidate (oldest VideoJob first).
  */
 export function reuseWanted(vj: VideoJob, others: readonly VideoJob[], todo: readonly number[]): ReuseWanted[] {
   if (!todo.length || typeof stagingLocation(vj) !== "string") return [];
@@ -63,10 +78,11 @@ export function reuseWanted(vj: VideoJob, others: readonly VideoJob[], todo: rea
   const wanted: ReuseWanted[] = [];
   for (const index of todo) {
     const ep = vj.spec.episodes[index];
-    if (!ep || isS3Url(ep.url)) continue;
-    const key = requestKey(ep.url, vj.spec);
+    const source = sourceId(vj, index);
+    if (!ep || !source) continue;
+    const key = requestKey(source, vj.spec);
     const candidates = pool.flatMap((m) => m.get(key) ?? []);
-    if (candidates.length) wanted.push({ index, url: ep.url, title: episodeTitle(ep, index), candidates });
+    if (candidates.length) wanted.push({ index, url: ep.url, source, title: episodeTitle(ep, index), candidates });
   }
   return wanted;
 }

@@ -3,7 +3,7 @@
 // it is now (source.ts: its validator must equal the one recorded at download) and copied into this
 // job's staging (copy.ts). What comes back is each reused episode's status; the reconcile reports
 // it and plans no Job for it. Any failure means no reuse: the episode simply runs.
-import { type EpisodeStatus, type VideoJob, VideoJob as VideoJobSchema } from "@reel/crds";
+import { type EpisodeStatus, isS3Url, type VideoJob, VideoJob as VideoJobSchema } from "@reel/crds";
 import { reusedFromText } from "@reel/crds/reuse";
 import type { Logger } from "pino";
 import type { KubeApi, KubeObject } from "../kube/api.ts";
@@ -12,7 +12,7 @@ import type { InstallationSettings } from "../plan/installation-env.ts";
 import { jobBucket } from "../reconcile/staging.ts";
 import { type ReuseCandidate, type ReuseWanted, reuseWanted } from "./candidates.ts";
 import { copyStagedEpisode } from "./copy.ts";
-import { askSourceValidator } from "./source.ts";
+import { askS3Validator, askSourceValidator } from "./source.ts";
 
 export interface ReuseDeps {
   api: KubeApi;
@@ -22,7 +22,7 @@ export interface ReuseDeps {
   installation?: InstallationSettings;
   log: Logger;
   now: () => Date;
-  /** The source's validator now (tests may point it elsewhere); askSourceValidator by default. */
+  /** An http(s) source's validator now (tests may point it elsewhere); askSourceValidator by default. */
   askValidator?: (url: string) => Promise<string | undefined>;
 }
 
@@ -83,17 +83,18 @@ export async function reuseFinishedEpisodes(
   if (!wanted.length || typeof staging !== "string") return out;
   const open = await jobBucket(d.api, vj);
   if ("skipped" in open) return out;
-  const ask = d.askValidator ?? ((url: string) => askSourceValidator(url, d.egressAllow));
+  const askHttp = d.askValidator ?? ((url: string) => askSourceValidator(url, d.egressAllow));
+  const ask = (w: ReuseWanted) => (isS3Url(w.url) ? askS3Validator(d.api, vj, w.index) : askHttp(w.url));
   const validators = new Map<string, Promise<string | undefined>>();
   const log = d.log.child({ videojob: `${vj.metadata.namespace}/${vj.metadata.name}` });
   const to = { staging, videojob: `${vj.metadata.namespace}/${vj.metadata.name}`, uid: vj.metadata.uid ?? "" };
   const one = async (w: ReuseWanted) => {
-    if (!validators.has(w.url))
+    if (!validators.has(w.source))
       validators.set(
-        w.url,
-        ask(w.url).catch(() => undefined),
+        w.source,
+        ask(w).catch(() => undefined),
       );
-    const validator = await validators.get(w.url);
+    const validator = await validators.get(w.source);
     if (!validator) return;
     for (const from of w.candidates) {
       const sse = {

@@ -1,5 +1,6 @@
 // Asks a source what its bytes are now, without downloading them: one HEAD (redirects followed, at
-// most 5), its ETag / Last-Modified / Content-Length made into the crds validator. The operator runs
+// most 5), its ETag / Last-Modified / Content-Length made into the crds validator; an s3:// object
+// by HeadObject with the Secret its episode names (as its pod would read it). The operator runs
 // this on the user's URL, so it connects only to public addresses, or to those the installation's
 // egress allowlist opens (the same REEL_EGRESS_ALLOW the worker pods get): every address a name
 // resolves to is checked at connect time, so a name cannot be rebound to the cluster's inside.
@@ -7,7 +8,11 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { BlockList, isIP, type LookupFunction } from "node:net";
 import { lookup } from "node:dns";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { s3SourceOf, type VideoJob } from "@reel/crds";
 import { sourceValidator } from "@reel/crds/reuse";
+import type { KubeApi } from "../kube/api.ts";
+import { s3ClientFor } from "../reconcile/staging.ts";
 
 const PRIVATE_V4 = [
   ["0.0.0.0", 8],
@@ -137,4 +142,29 @@ export async function askSourceValidator(
     });
   }
   return undefined;
+}
+
+/**
+ * An s3:// episode's validator now: HeadObject at its endpoint with the keys of the Secret it names
+ * (crds s3SourceOf: its own, spec.sources.s3's, or the output's). Undefined when it cannot be told.
+ * The endpoint is the one the job's pod would reach; the operator already talks to the output's.
+ */
+export async function askS3Validator(api: KubeApi, vj: VideoJob, index: number): Promise<string | undefined> {
+  const ref = s3SourceOf(vj.spec, index);
+  if (!ref.credentialsSecret) return undefined;
+  const client = await s3ClientFor(api, vj.metadata.namespace, {
+    secret: ref.credentialsSecret,
+    endpoint: ref.endpoint,
+    region: ref.region,
+  });
+  if ("skipped" in client) return undefined;
+  try {
+    const r = await client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    // Only the ETag: the worker's download records the ETag and length (no Last-Modified).
+    return sourceValidator({ etag: r.ETag, length: r.ContentLength });
+  } catch {
+    return undefined;
+  } finally {
+    client.destroy();
+  }
 }
