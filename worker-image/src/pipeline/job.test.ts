@@ -207,7 +207,9 @@ describe("runJob", () => {
     const log: string[] = [];
     const withPosters: Stages = {
       ...stages,
-      async poster(encoded, output) {
+      async poster(encoded, output, _ctx, durationSecs) {
+        // The encode's length is passed on: the real stage then needs no ffprobe of the file.
+        expect(durationSecs).toBe(10);
         log.push(`poster ${(await readFile(encoded, "utf8")).match(/ep\d/)?.[0]}`);
         await writeFile(output, "jpeg");
       },

@@ -400,10 +400,15 @@ export async function storePoster(c: PreviewContext, encodedPath: string, file: 
 }
 
 /** An episode's poster written into the scratch folder as `name`, not stored yet; answers its path. */
-export function makePosterFile(c: PreviewContext, encodedPath: string, name: string): Promise<string | undefined> {
+export function makePosterFile(
+  c: PreviewContext,
+  encodedPath: string,
+  name: string,
+  durationSecs?: number,
+): Promise<string | undefined> {
   return previewStep(c, "poster", async () => {
     const local = join(c.dir, name);
-    await c.stages.poster?.(encodedPath, local, { signal: c.signal, progress: () => {} });
+    await c.stages.poster?.(encodedPath, local, { signal: c.signal, progress: () => {} }, durationSecs);
     return local;
   });
 }
@@ -469,7 +474,9 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       time,
     });
     if (r.encodedPath && o.stages.poster) {
-      const made = time("preview", () => makePosterFile(previews, r.encodedPath as string, `poster-${index}.jpg`));
+      const made = time("preview", () =>
+        makePosterFile(previews, r.encodedPath as string, `poster-${index}.jpg`, r.status.durationSecs),
+      );
       // Only a cancel rejects (previewStep): the job then ends Cancelled without posters.
       posters.set(
         index,

@@ -360,8 +360,12 @@ export function realStages(o: RealStagesOptions): Stages {
       return { durationSecs: r.durationSecs, chapters: r.chapters.length };
     },
 
-    async poster(encoded, output, ctx) {
-      const p = await ffprobe(encoded, { binaries: o.binaries, signal: ctx.signal });
+    async poster(encoded, output, ctx, durationSecs) {
+      // Our own MP4: with its length known from the encode, no second ffprobe is needed.
+      const p =
+        durationSecs === undefined
+          ? await ffprobe(encoded, { binaries: o.binaries, signal: ctx.signal })
+          : { demuxer: "mov", durationSecs };
       await makePoster({ path: encoded, demuxer: p.demuxer }, p.durationSecs, output, {
         binaries: o.binaries,
         signal: ctx.signal,

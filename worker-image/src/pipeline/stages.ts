@@ -88,8 +88,11 @@ export interface Stages {
     /** The job: its audio and subtitle languages are the merged file's tracks, in order, in every chapter. */
     spec?: VideoJobSpec,
   ): Promise<{ durationSecs: number; chapters: number }>;
-  /** A JPEG poster of an encoded file. Optional: a runner without it makes no previews. */
-  poster?(encoded: string, output: string, ctx: StageContext): Promise<void>;
+  /**
+   * A JPEG poster of an encoded file (its length in seconds when known, else read from the file).
+   * Optional: a runner without it makes no previews.
+   */
+  poster?(encoded: string, output: string, ctx: StageContext, durationSecs?: number): Promise<void>;
   /** Seek thumbnails of a merged file: sheets `<stem>-thumbs-NNN.jpg` written into `dir`, and their WebVTT index. */
   thumbnails?(merged: string, dir: string, stem: string, ctx: StageContext): Promise<{ sheets: string[]; vtt: string }>;
   /** One safe WebVTT file per subtitle track of a merged file, written into `dir` as `<stem>-subtitles-<lang>.vtt`. */
