@@ -276,13 +276,16 @@ fn synthetic_source(
 
 /// Joins one track's sources on the video's starts (seconds). Returns the plan (without sgpd) and
 /// the worst distance of a join from its target, in ms.
-fn join_sources(sources: Vec<Source>, ts: u32, starts: &[f64], kind: TrackKind) -> (TrackPlan, f64) {
+fn join_sources(mut sources: Vec<Source>, ts: u32, starts: &[f64], kind: TrackKind) -> (TrackPlan, f64) {
     let n = sources.len();
     let tsf = ts as f64;
     // Output edit: trim input 0's priming (and anything before the video); delay the track with
     // an empty edit if it started after the video.
-    let edit_media = sources[0].media_time.max((-sources[0].rel * tsf).round() as i64);
+    let mut edit_media = sources[0].media_time.max((-sources[0].rel * tsf).round() as i64);
     let empty_secs = (sources[0].rel + edit_media as f64 / tsf).max(0.0);
+    if kind == TrackKind::Subtitle && trim_first_sample(&mut sources[0], edit_media) {
+        edit_media = 0;
+    }
     let mut tabs: Vec<SampleTable> = Vec::with_capacity(n);
     let mut pos = 0i64;
     let mut worst: f64 = 0.0;
@@ -322,6 +325,21 @@ fn join_sources(sources: Vec<Source>, ts: u32, starts: &[f64], kind: TrackKind) 
         sgpd: None,
     };
     (plan, worst)
+}
+
+/// A subtitle track is trimmed by shortening its first sample instead of an edit that starts
+/// inside it: ffmpeg 5.1's mov reader would present every cue of the first input early by up to
+/// that sample's length. Audio keeps its edit (ffmpeg honours it sample-accurately there).
+/// Returns false, leaving the edit to do it, when the first sample is not longer than the trim.
+fn trim_first_sample(s: &mut Source, trim: i64) -> bool {
+    match s.table.durations.first_mut() {
+        Some(d) if trim > 0 && (*d as i64) > trim => {
+            *d -= trim as u32;
+            s.media_time -= trim;
+            true
+        }
+        _ => false,
+    }
 }
 
 fn template<'a>(inputs: &'a [Input], slot: &Slot) -> &'a Track {

@@ -154,11 +154,17 @@ fn chosen(inputs: &[Input], kind: TrackKind, choices: &[TrackChoice]) -> Result<
     Ok(out)
 }
 
-/// Exactly one default per kind (as ffmpeg writes): the first marked one, else the first track.
-fn one_default(slots: &mut [Slot]) {
-    let pick = slots.iter().position(|s| s.default).unwrap_or(0);
+/// At most one default per kind: the first marked one. Audio always has one (the first track when
+/// none is marked, as ffmpeg writes); subtitles only when asked, since a default subtitle track is
+/// shown without the viewer choosing it.
+fn one_default(slots: &mut [Slot], kind: TrackKind) {
+    let marked = slots.iter().position(|s| s.default);
+    let pick = match kind {
+        TrackKind::Audio => marked.or(Some(0)),
+        TrackKind::Subtitle => marked,
+    };
     for (i, s) in slots.iter_mut().enumerate() {
-        s.default = i == pick;
+        s.default = Some(i) == pick;
     }
 }
 
@@ -190,7 +196,12 @@ pub fn slots(
             Some(c) => chosen(inputs, kind, c)?,
             None => auto(inputs, kind),
         };
-        one_default(&mut list);
+        if choice.is_none() && kind == TrackKind::Subtitle {
+            // ffmpeg enables the first subtitle track of every file it writes, so an input's
+            // flag does not say anyone asked for it.
+            list.iter_mut().for_each(|s| s.default = false);
+        }
+        one_default(&mut list, kind);
         name(&mut list);
         out.extend(list);
     }

@@ -109,7 +109,8 @@ fn joins_two_audio_and_two_subtitle_languages_filling_what_an_episode_lacks() {
         ("h264", "und", 1),
         ("aac", "jpn", 1),
         ("aac", "eng", 0),
-        ("mov_text", "eng", 1),
+        // Subtitles are default only when asked: none was.
+        ("mov_text", "eng", 0),
         ("mov_text", "jpn", 0),
     ];
     let want: Vec<(String, String, i64)> = want.iter().map(|w| (w.0.into(), w.1.into(), w.2)).collect();
@@ -144,7 +145,7 @@ fn joins_two_audio_and_two_subtitle_languages_filling_what_an_episode_lacks() {
 
     // tkhd flags (enabled = default) and alternate groups: audio 1, subtitles 2; the chapter
     // track last, in the movie but not enabled.
-    assert_eq!(tkhd_heads(&out), [(3, 0), (3, 1), (2, 1), (3, 2), (2, 2), (2, 0)]);
+    assert_eq!(tkhd_heads(&out), [(3, 0), (3, 1), (2, 1), (2, 2), (2, 2), (2, 0)]);
     let starts: Vec<f64> = p["chapters"]
         .as_array()
         .unwrap()
@@ -353,5 +354,32 @@ fn without_choices_subtitles_of_two_languages_stay_two_tracks() {
         ]
     );
     assert_eq!(decode_errors(&out), "");
+    // ffmpeg enabled each input's subtitle track; without a choice none is default in the output.
+    assert_eq!(subtitle_defaults(&out), [0, 0]);
+
+    // Asked: only the asked language is default.
+    let mut opts = MergeOptions::new(
+        [&a, &b]
+            .map(|p| MergeInput {
+                path: p.clone(),
+                title: None,
+            })
+            .to_vec(),
+        &out,
+    );
+    opts.subtitle_tracks = Some(vec![choice("eng", false), choice("jpn", true)]);
+    merge(&opts, None, None).unwrap();
+    assert_eq!(subtitle_defaults(&out), [0, 1]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// ffprobe's default disposition of each subtitle track, in order.
+fn subtitle_defaults(path: &Path) -> Vec<i64> {
+    probe(path)["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["codec_type"] == "subtitle")
+        .map(|s| s["disposition"]["default"].as_i64().unwrap())
+        .collect()
 }
