@@ -229,6 +229,40 @@ describe("runJob", () => {
     expect((await readdir(root)).sort()).toEqual(["cache", "out"]);
   });
 
+  it("downloads the next episodes while others encode, never running more encodes than the concurrency", async () => {
+    const { stages } = fakeStages();
+    const log: string[] = [];
+    let running = 0;
+    let most = 0;
+    const slow: Stages = {
+      ...stages,
+      async fetch(url, dir, spec, ctx) {
+        log.push(`fetch ${url.match(/ep\d/)?.[0]}`);
+        return stages.fetch(url, dir, spec, ctx);
+      },
+      async encode(source, p, output, spec, ctx) {
+        most = Math.max(most, ++running);
+        const name = (await readFile(source, "utf8")).match(/ep\d/)?.[0];
+        log.push(`encode ${name}`);
+        await new Promise((r) => setTimeout(r, 30));
+        log.push(`encoded ${name}`);
+        running--;
+        return stages.encode(source, p, output, spec, ctx);
+      },
+    };
+    const r = await runJob(job({}, 4), { ...opts(slow), concurrency: 1 });
+    expect(r.phase).toBe("Completed");
+    expect(most).toBe(1);
+    // Episode 2 is downloaded while episode 1 encodes; every episode is encoded once.
+    expect(log.indexOf("fetch ep2")).toBeLessThan(log.indexOf("encoded ep1"));
+    expect(log.filter((l) => l.startsWith("encode ")).sort()).toEqual([
+      "encode ep1",
+      "encode ep2",
+      "encode ep3",
+      "encode ep4",
+    ]);
+  });
+
   it("stores one file per episode when merge is off", async () => {
     const { stages } = fakeStages();
     const r = await runJob(job({ merge: { enabled: false } }), opts(stages));

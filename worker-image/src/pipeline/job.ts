@@ -154,6 +154,8 @@ export interface EpisodeOptions {
   emit: Emit;
   now: () => Date;
   time?: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+  /** Holds the encode until one of the job's encode slots is free (runJob's); runs it at once when unset. */
+  encodeSlot?: <T>(fn: () => Promise<T>) => Promise<T>;
   /**
    * A worker pod's chance to split a long episode for parallel pods instead of encoding it here:
    * called after the probe; a segment count means it staged the pieces and the episode ends here.
@@ -238,8 +240,9 @@ export async function processEpisode(
       encCtx.progress(1, "reused a finished encode");
     } else {
       const partial = join(dir, "encoded.mp4");
-      const enc = await time("encode", () =>
-        stages.encode(fetched.path, probe, partial, spec, { ...encCtx, subtitles }),
+      const slot = o.encodeSlot ?? ((fn) => fn());
+      const enc = await slot(() =>
+        time("encode", () => stages.encode(fetched.path, probe, partial, spec, { ...encCtx, subtitles })),
       );
       checkDecoded(status, probe.durationSecs, enc.decodedSecs, spec.merge.allowPartial);
       status.encoder = enc.encoder;
@@ -460,6 +463,10 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   // Each episode's poster is made as soon as its encode ends, beside the encodes still running,
   // instead of one after another once the merged file is stored (5.5 s of 68 on job-e2e --quick).
   const posters = new Map<number, Promise<string | undefined>>();
+  // `concurrency` encodes at once, and as many episodes ahead download and probe meanwhile, so an
+  // encode slot that frees finds its next source ready (at most twice `concurrency` sources on disk).
+  const slots = Math.max(1, o.concurrency);
+  const encodeSlot = semaphore(slots);
   const background: Promise<unknown>[] = [];
 
   const runEpisode = async (index: number) => {
@@ -472,6 +479,7 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       emit,
       now,
       time,
+      encodeSlot,
     });
     if (r.encodedPath && o.stages.poster) {
       const made = time("preview", () =>
@@ -487,7 +495,7 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   };
 
   try {
-    const results = await pool(spec.episodes.length, Math.max(1, o.concurrency), runEpisode);
+    const results = await pool(spec.episodes.length, 2 * slots, runEpisode);
     const episodes = results.map((r) => r.status);
     const done = results.filter((r) => r.status.phase === "Completed");
     const failed = episodes.filter((s) => s.phase !== "Completed");
@@ -563,6 +571,23 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
     await Promise.all([...posters.values(), ...background]);
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Runs each `fn` given to it with at most `limit` of them in flight, the rest in the order they came. */
+export function semaphore(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let free = limit;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
 }
 
 /** Runs `fn(0..n-1)` with at most `limit` in flight; results in index order. */
