@@ -449,6 +449,53 @@ export function storeSubtitles(c: PreviewContext, mergedPath: string, outputFile
   });
 }
 
+/** What runJob's episodes share: its scratch folder, signal, events, clock, stage timer and previews. */
+interface EpisodeRun {
+  tmp: string;
+  signal: AbortSignal;
+  emit: Emit;
+  now: () => Date;
+  time: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+  previews: PreviewContext;
+}
+
+/**
+ * runJob's episodes: `concurrency` encodes at once, and as many episodes ahead download and probe
+ * meanwhile, so an encode slot that frees finds its next source ready (at most twice `concurrency`
+ * sources on disk). Each episode's poster is made as soon as its encode ends, beside the encodes still
+ * running, instead of one after another once the merged file is stored (5.5 s of 68 on job-e2e --quick).
+ */
+function episodeRunner(job: VideoJob, o: RunOptions, x: EpisodeRun) {
+  const slots = Math.max(1, o.concurrency);
+  const encodeSlot = semaphore(slots);
+  const posters = new Map<number, Promise<string | undefined>>();
+  const runEpisode = async (index: number) => {
+    const r = await processEpisode(job.spec.episodes[index] as VideoJobSpec["episodes"][number], index, {
+      stages: o.stages,
+      spec: job.spec,
+      cacheDir: o.cacheDir,
+      workDir: join(x.tmp, `ep${index}`),
+      signal: x.signal,
+      emit: x.emit,
+      now: x.now,
+      time: x.time,
+      encodeSlot,
+    });
+    if (r.encodedPath && o.stages.poster) {
+      const made = x.time("preview", () =>
+        makePosterFile(x.previews, r.encodedPath as string, `poster-${index}.jpg`, r.status.durationSecs),
+      );
+      // Only a cancel rejects (previewStep): the job then ends Cancelled without posters.
+      posters.set(
+        index,
+        made.catch(() => undefined),
+      );
+    }
+    return r;
+  };
+  return { runEpisode, posters, limit: 2 * slots };
+}
+
 export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   const { spec } = job;
   const emit: Emit = o.emit ?? (() => {});
@@ -460,42 +507,11 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
   const store = (path: string, file: string) =>
     time("store", () => storeFile(o.stages, o.target, path, file, { signal, emit }));
   const previews: PreviewContext = { stages: o.stages, dir: join(tmp, "previews"), signal, emit, store };
-  // Each episode's poster is made as soon as its encode ends, beside the encodes still running,
-  // instead of one after another once the merged file is stored (5.5 s of 68 on job-e2e --quick).
-  const posters = new Map<number, Promise<string | undefined>>();
-  // `concurrency` encodes at once, and as many episodes ahead download and probe meanwhile, so an
-  // encode slot that frees finds its next source ready (at most twice `concurrency` sources on disk).
-  const slots = Math.max(1, o.concurrency);
-  const encodeSlot = semaphore(slots);
+  const { runEpisode, posters, limit } = episodeRunner(job, o, { tmp, signal, emit, now, time, previews });
   const background: Promise<unknown>[] = [];
 
-  const runEpisode = async (index: number) => {
-    const r = await processEpisode(spec.episodes[index] as VideoJobSpec["episodes"][number], index, {
-      stages: o.stages,
-      spec,
-      cacheDir: o.cacheDir,
-      workDir: join(tmp, `ep${index}`),
-      signal,
-      emit,
-      now,
-      time,
-      encodeSlot,
-    });
-    if (r.encodedPath && o.stages.poster) {
-      const made = time("preview", () =>
-        makePosterFile(previews, r.encodedPath as string, `poster-${index}.jpg`, r.status.durationSecs),
-      );
-      // Only a cancel rejects (previewStep): the job then ends Cancelled without posters.
-      posters.set(
-        index,
-        made.catch(() => undefined),
-      );
-    }
-    return r;
-  };
-
   try {
-    const results = await pool(spec.episodes.length, 2 * slots, runEpisode);
+    const results = await pool(spec.episodes.length, limit, runEpisode);
     const episodes = results.map((r) => r.status);
     const done = results.filter((r) => r.status.phase === "Completed");
     const failed = episodes.filter((s) => s.phase !== "Completed");
