@@ -152,6 +152,10 @@ export interface VideoJob {
        * Also draw this language's subtitles onto the picture: text ones with libass, image ones (PGS, DVB, VobSub) laid over it; an episode without them gets a warning.
        */
       burnIn?: string;
+      /**
+       * The subtitle track players show without being asked (one of subtitles.languages); absent: none is default.
+       */
+      default?: string;
     };
     /**
      * tonemap: every episode SDR BT.709 8-bit (HDR sources tone-mapped); keep: HDR10 (BT.2020 PQ 10-bit with mastering metadata, SDR sources mapped into it), hevc or av1 on the CPU.

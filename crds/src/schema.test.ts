@@ -64,6 +64,12 @@ describe("parseVideoJob", () => {
     ["an audio language twice", { audio: { languages: ["eng", "eng"] } }, "each language once"],
     ["an audio default not asked for", { audio: { languages: ["jpn"], default: "eng" } }, "spec.audio.default"],
     ["an unknown audio.missing", { audio: { languages: ["jpn"], missing: "skip" } }, "spec.audio.missing"],
+    [
+      "a subtitle default not asked for",
+      { subtitles: { languages: ["eng"], default: "jpn" } },
+      "spec.subtitles.default",
+    ],
+    ["a subtitle default without languages", { subtitles: { default: "eng" } }, "spec.subtitles.default"],
   ])("refuses %s, naming the field", (_name, spec, expected) => {
     const issues = issuesOf(withSpec(spec));
     expect(issues.join("\n")).toContain(expected);

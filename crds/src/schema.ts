@@ -155,22 +155,30 @@ export const Audio = z
     path: ["default"],
   });
 
-export const Subtitles = z.object({
-  languages: z
-    .array(Language)
-    .min(1)
-    .max(8)
-    .refine(uniqueLanguages, "each language once")
-    .optional()
-    .describe("The subtitle tracks kept, in this order (ISO 639-2); absent: one per language the episodes have."),
-  automatic: z
-    .boolean()
-    .optional()
-    .describe("For pages fetched with yt-dlp: also take the site's automatic captions (false when absent)."),
-  burnIn: Language.optional().describe(
-    "Also draw this language's subtitles onto the picture: text ones with libass, image ones (PGS, DVB, VobSub) laid over it; an episode without them gets a warning.",
-  ),
-});
+export const Subtitles = z
+  .object({
+    languages: z
+      .array(Language)
+      .min(1)
+      .max(8)
+      .refine(uniqueLanguages, "each language once")
+      .optional()
+      .describe("The subtitle tracks kept, in this order (ISO 639-2); absent: one per language the episodes have."),
+    automatic: z
+      .boolean()
+      .optional()
+      .describe("For pages fetched with yt-dlp: also take the site's automatic captions (false when absent)."),
+    burnIn: Language.optional().describe(
+      "Also draw this language's subtitles onto the picture: text ones with libass, image ones (PGS, DVB, VobSub) laid over it; an episode without them gets a warning.",
+    ),
+    default: Language.optional().describe(
+      "The subtitle track players show without being asked (one of subtitles.languages); absent: none is default.",
+    ),
+  })
+  .refine((s) => s.default === undefined || (s.languages ?? []).includes(s.default), {
+    message: "subtitles.default must be one of subtitles.languages",
+    path: ["default"],
+  });
 
 const DURATION = /^([0-9]+(s|m|h|d))+$/;
 const UNIT_SECS = { s: 1, m: 60, h: 3600, d: 86400 } as const;

@@ -172,11 +172,11 @@ describe("a mixed season: dual audio with SRT, English only, image subtitles, HL
     const kinds = streams
       .filter((s) => s.codec_type === "audio" || s.codec_type === "subtitle")
       .map((s) => [s.codec_name, s.tags?.language, s.disposition.default]);
-    // (The merge marks the first track of each kind default when the job names none for it.)
+    // Subtitles are default only when subtitles.default asks (here it does not).
     expect(kinds).toEqual([
       ["aac", "jpn", 1],
       ["aac", "eng", 0],
-      ["mov_text", "eng", 1],
+      ["mov_text", "eng", 0],
     ]);
     const chapters = (probe(["-show_chapters"], merged).chapters as { start_time: string }[]).map((c) =>
       Number(c.start_time),

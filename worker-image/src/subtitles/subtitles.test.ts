@@ -92,6 +92,15 @@ describe("subtitle arguments", () => {
     });
     expect(mergeSubtitleChoices({})).toBeUndefined();
   });
+
+  it("marks only subtitles.default default in the merge", () => {
+    expect(mergeSubtitleChoices({ languages: ["eng", "jpn"], default: "jpn" })).toEqual({
+      subtitleTracks: [
+        { language: "eng", default: false },
+        { language: "jpn", default: true },
+      ],
+    });
+  });
 });
 
 describe("sidecar files", () => {

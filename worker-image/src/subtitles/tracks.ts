@@ -81,9 +81,12 @@ export function subtitleTagArgs(tracks: readonly { language: string }[]): string
   return tracks.flatMap((t, i) => [`-metadata:s:s:${i}`, `language=${t.language}`, `-disposition:s:${i}`, "0"]);
 }
 
-/** The merge's subtitle order: the job's languages (undefined: every language the episodes have). */
+/**
+ * The merge's subtitle order: the job's languages (undefined: every language the episodes have);
+ * only subtitles.default is marked default.
+ */
 export function mergeSubtitleChoices(subtitles: VideoJobSpec["subtitles"]) {
   const languages = subtitles?.languages;
   if (!languages?.length) return undefined;
-  return { subtitleTracks: languages.map((language) => ({ language, default: false })) };
+  return { subtitleTracks: languages.map((language) => ({ language, default: language === subtitles?.default })) };
 }

@@ -56,12 +56,10 @@ export async function writeWebVtt(
   o: { binaries?: FfmpegBinaries; signal?: AbortSignal },
 ): Promise<void> {
   const raw = `${out}.raw.vtt`;
-  // The sample times as written: where the merged file's first episode starts its video late (a
-  // TS source), the subtitle track's edit list starts inside its first, empty, sample, and ffmpeg
-  // 5.1's mov reader then moves every cue of that chapter earlier by that sample's length (0.524 s
-  // measured); without the edit the cues are at most the video's delay late (40 ms measured).
-  const before = ["-ignore_editlist", "1"];
-  const args = ["-y", ...inputArgs({ path: merged, demuxer: "mov", before }), "-map", `0:s:${n}`];
+  // The merge trims a late-starting first episode's subtitles by shortening their first sample,
+  // so ffmpeg reads the track's edit list right (5.1 moved chapter 1's cues early by up to that
+  // sample's length when the edit started inside it).
+  const args = ["-y", ...inputArgs({ path: merged, demuxer: "mov" }), "-map", `0:s:${n}`];
   await runFfmpeg([...args, "-c:s", "webvtt", "-f", "webvtt", `file:${raw}`], {
     binaries: o.binaries,
     signal: o.signal,
