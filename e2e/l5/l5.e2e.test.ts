@@ -7,6 +7,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chartSkipReason, chartSuite } from "./chart.suite.ts";
 
 const run = promisify(execFile);
 const script = join(import.meta.dirname, "run.sh");
@@ -24,6 +25,9 @@ function check(): string | undefined {
 const why = check();
 if (why && process.env.REEL_L5_REQUIRE) throw new Error(`[l5.e2e.test] cannot run: ${why}`);
 if (why) console.warn(`[l5.e2e.test] SKIPPED: ${why}`);
+// the chart part also needs helm v4 and the Dockerfiles' images (e2e/images/build.sh)
+const chartWhy = why ?? chartSkipReason();
+if (chartWhy && !why && process.env.REEL_L5_REQUIRE) throw new Error(`[l5.e2e.test] chart: cannot run: ${chartWhy}`);
 
 async function sh(args: string[], timeout: number): Promise<{ stdout: string; stderr: string }> {
   try {
@@ -108,6 +112,15 @@ describe.skipIf(why !== undefined)("level L5: a real kubelet and containerd run 
     const staged = r.objects.find((o: { key: string }) => r.result.staged.endsWith(o.key));
     expect(staged?.size).toBe(r.result.bytesOutput);
   }, 400_000);
+
+  describe.skipIf(chartWhy !== undefined)(
+    `the chart, installed with helm from the Dockerfiles' images${chartWhy ? ` (SKIPPED: ${chartWhy})` : ""}`,
+    () =>
+      chartSuite(
+        () => ({ kubeconfig, kubectl }),
+        (line) => console.log(line),
+      ),
+  );
 
   it("down stops what up started and puts the machine back (bridge, iptables chains, sysctls)", async () => {
     await sh(["down"], 120_000);

@@ -88,7 +88,16 @@ try {
   // namespace, the job's Secret, the PriorityClass the chart installs, the CRD; then the VideoJob
   const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
   await kubectl(["apply", "--server-side", "-f", crd]);
-  await kubectl(["wait", "--for=condition=Established", "crd/videojobs.reel.dev", "--timeout=60s"]);
+  // kubectl wait fails at once ("accessor error: <nil>") while the new CRD has no conditions yet
+  for (let i = 0; ; i++) {
+    try {
+      await kubectl(["wait", "--for=condition=Established", "crd/videojobs.reel.dev", "--timeout=60s"]);
+      break;
+    } catch (e) {
+      if (i >= 40 || !String(e).includes("accessor error")) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
   await kubectl(["create", "namespace", NS, "--dry-run=client", "-o", "yaml"]).then((y) =>
     kubectl(["apply", "-f", "-"], y),
   );

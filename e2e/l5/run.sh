@@ -255,7 +255,8 @@ state = "$run/state"
     conf_dir = "$state/cni/net.d"
 EOF
   # A bridge with no masquerade and no port mapping: no iptables rule is written. Pods reach the host
-  # at $gw, where run.sh pod serves the source and S3.
+  # at $gw, where run.sh pod serves the source and S3; no default route. The one other route is the
+  # Service range through the host, where service-route sends the kubernetes Service to the apiserver.
   cat >"$state/cni/net.d/10-reel-l5.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -263,7 +264,7 @@ EOF
   "plugins": [
     { "type": "bridge", "bridge": "$bridge", "isGateway": true, "ipMasq": false, "hairpinMode": false,
       "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$subnet", "gateway": "$gw" }]],
-                "dataDir": "$state/cni/ipam" } },
+                "routes": [{ "dst": "10.96.0.0/16", "gw": "$gw" }], "dataDir": "$state/cni/ipam" } },
     { "type": "loopback" }
   ]
 }
