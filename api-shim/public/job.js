@@ -109,7 +109,8 @@ export async function renderJob(main, id, signal, onAuthError) {
   }
 
   function actionButton(job, phase) {
-    if (state.deleted) return null;
+    // Deleted, or no longer this reader's to act on (the live view ended for access).
+    if (state.deleted || state.ended) return null;
     if (canRetry(job.status)) return retryButton();
     return finalPhases.has(phase) || job.spec?.cancel ? null : cancelButton();
   }
@@ -196,7 +197,7 @@ export async function renderJob(main, id, signal, onAuthError) {
     onError: (e) => {
       if (e?.status !== 403) return onAuthError(e);
       state.ended = e;
-      showMode();
+      draw();
     },
   });
   signal.addEventListener("abort", () => live.stop(), { once: true });

@@ -508,5 +508,72 @@ describe.skipIf(missing.length > 0)(
         await context.close();
       }
     });
+
+    it("ends the live view saying why when its user loses the job's tenant, and signs out when the key is revoked", async () => {
+      await createJob("ended");
+      const sql = connectPostgres(pg.url, 1);
+      const [milo, ada, rita] = [
+        await addUser(sql, { name: "milo", role: "operator", tenant: "media" }),
+        await addUser(sql, { name: "ada", role: "admin", tenant: "media" }),
+        await addUser(sql, { name: "rita", role: "operator", tenant: "media" }),
+      ];
+      await addUser(sql, { name: "otto", role: "viewer", tenant: "elsewhere" });
+      await sql.end();
+      /** A tab on the job page signed in with `k`, following over SSE (the stream that ends with event: closed). */
+      const watch = async (k: string) => {
+        const context = await browser.newContext();
+        const p = await context.newPage();
+        p.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+        await p.addInitScript(`delete window.WebSocket; sessionStorage.setItem("reel.apiKey", ${JSON.stringify(k)})`);
+        await p.goto(`${base}/#/jobs/ended`);
+        await until(
+          "SSE",
+          async () => (await p.locator("#live-mode").textContent()) === "Live (event stream)" || undefined,
+        );
+        return { context, p };
+      };
+
+      const moved = await watch(milo.key);
+      try {
+        expect(await moved.p.getByRole("button", { name: "Cancel job" }).count()).toBe(1);
+        const res = await fetch(`${base}/api/v1/admin/users/${milo.userId}`, {
+          method: "PATCH",
+          headers: { authorization: `Bearer ${ada.key}`, "content-type": "application/json" },
+          body: JSON.stringify({ tenant: "elsewhere" }),
+        });
+        expect(res.status, await res.clone().text()).toBe(200);
+        const said = await until("the live view to end", async () => {
+          const t = (await moved.p.locator("#live-mode").textContent()) ?? "";
+          return t.startsWith("Live updates ended") ? t : undefined;
+        });
+        expect(said).toContain("this credential no longer belongs to the job's tenant");
+        expect(said).toContain("REEL_FORBIDDEN");
+        // The page stays as last seen, signed in, and does not spin or reconnect.
+        expect(await moved.p.locator("#job-title").textContent()).toBe("ended");
+        expect(await moved.p.locator("#live-mode [role=alert]").count()).toBe(1);
+        // Nothing left to act on: the cancel button it offered before is gone.
+        expect(await moved.p.getByRole("button", { name: "Cancel job" }).count()).toBe(0);
+        await moved.p.screenshot({ path: join(shots, "job-live-ended.png"), fullPage: true });
+        process.stderr.write(`dashboard screenshot: ${join(shots, "job-live-ended.png")}\n`);
+      } finally {
+        await moved.context.close();
+      }
+
+      const revoked = await watch(rita.key);
+      try {
+        const res = await fetch(`${base}/api/v1/keys/${rita.keyId}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${ada.key}` },
+        });
+        expect(res.status).toBe(204);
+        const notice = revoked.p.locator("p.notice");
+        await notice.waitFor();
+        expect(await notice.textContent()).toContain("sign in again");
+        expect(await revoked.p.locator("#job-title").count()).toBe(0);
+      } finally {
+        await revoked.context.close();
+      }
+      expect(problems).toEqual([]);
+    });
   },
 );
