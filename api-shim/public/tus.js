@@ -41,8 +41,11 @@ export class TusError extends Error {
   }
 }
 
-/** Only lost connections and the shim's own unavailability are worth another try. */
-export const retryable = (err) => err.status === 0 || err.status >= 500 || err.status === 423;
+/**
+ * Lost connections, the shim's own unavailability, and 409 (the offset moved: a browser may resend
+ * a PATCH whose connection dropped, and the shim kept what arrived) are worth another try from HEAD.
+ */
+export const retryable = (err) => err.status === 0 || err.status >= 500 || err.status === 423 || err.status === 409;
 
 /**
  * One request; resolves with the XHR when it answered 2xx, rejects with a TusError otherwise.

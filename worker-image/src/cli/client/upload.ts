@@ -9,6 +9,12 @@ import { DetailedError, Upload } from "tus-js-client";
 import type { Ctx } from "./context.ts";
 import type { Api } from "./http.ts";
 
+/**
+ * Bytes per PATCH. A PATCH cut midway can be lost whole (in the test, one cut after 3 MiB left the
+ * shim at offset 0), so pieces bound what a dropped connection costs.
+ */
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+
 export interface UploadedFile {
   file: string;
   id: string;
@@ -18,7 +24,7 @@ export interface UploadedFile {
 export interface UploadFlags {
   /** Waits between tries after a dropped connection (tus-js-client retryDelays). */
   retryDelaysMs?: number[];
-  /** PATCH size; the whole rest of the file in one PATCH when absent. */
+  /** PATCH size (CHUNK_BYTES when absent). */
   chunkBytes?: number;
   quiet?: boolean;
 }
@@ -48,12 +54,13 @@ async function uploadOne(ctx: Ctx, api: Api, file: string, size: number, flags: 
       headers: api.authHeaders(),
       metadata: { filename: name },
       uploadSize: size,
-      ...(flags.chunkBytes ? { chunkSize: flags.chunkBytes } : {}),
+      chunkSize: flags.chunkBytes ?? CHUNK_BYTES,
       retryDelays: flags.retryDelaysMs ?? [0, 1000, 3000, 5000, 10_000],
-      // A refusal (quota, scope) is final; only network failures and 5xx/423 are tried again.
+      // A refusal (quota, scope) is final; network failures, 5xx, 423 (locked) and 409 (the offset
+      // moved: ask HEAD again) are tried again, as tus-js-client's own rule does.
       onShouldRetry: (err) => {
         const status = err.originalResponse?.getStatus() ?? 0;
-        return status === 0 || status >= 500 || status === 423;
+        return status === 0 || status >= 500 || status === 423 || status === 409;
       },
       onProgress: (sent, total) => {
         const pct = total ? Math.floor((sent / total) * 10) * 10 : 100;
