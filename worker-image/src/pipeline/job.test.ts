@@ -217,8 +217,12 @@ describe("runJob", () => {
         log.push("merge");
         return stages.merge(inputs, output, chapters, ctx, spec);
       },
+      async encode(source, p, output, spec, ctx) {
+        await new Promise((r) => setTimeout(r, 20));
+        return stages.encode(source, p, output, spec, ctx);
+      },
     };
-    const r = await runJob(job(), opts(withPosters));
+    const r = await runJob(job(), { ...opts(withPosters), concurrency: 1 });
     expect(r.phase).toBe("Completed");
     // Episode 1's poster is made while episode 3 is still on its way (the last may overlap the merge).
     expect(log.indexOf("poster ep1")).toBeLessThan(log.indexOf("merge"));
@@ -240,6 +244,10 @@ describe("runJob", () => {
         log.push(`fetch ${url.match(/ep\d/)?.[0]}`);
         return stages.fetch(url, dir, spec, ctx);
       },
+      prepare(source) {
+        // The episode's work folder, ep0 for episode 1.
+        log.push(`prepare ${source.split("/").at(-2)}`);
+      },
       async encode(source, p, output, spec, ctx) {
         most = Math.max(most, ++running);
         const name = (await readFile(source, "utf8")).match(/ep\d/)?.[0];
@@ -255,6 +263,14 @@ describe("runJob", () => {
     expect(most).toBe(1);
     // Episode 2 is downloaded while episode 1 encodes; every episode is encoded once.
     expect(log.indexOf("fetch ep2")).toBeLessThan(log.indexOf("encoded ep1"));
+    // Its encode's analysis is started then too (prepare), not once the slot is free.
+    expect(log.indexOf("prepare ep1")).toBeLessThan(log.indexOf("encoded ep1"));
+    expect(log.filter((l) => l.startsWith("prepare")).sort()).toEqual([
+      "prepare ep0",
+      "prepare ep1",
+      "prepare ep2",
+      "prepare ep3",
+    ]);
     expect(log.filter((l) => l.startsWith("encode ")).sort()).toEqual([
       "encode ep1",
       "encode ep2",

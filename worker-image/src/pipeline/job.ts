@@ -240,6 +240,7 @@ export async function processEpisode(
       encCtx.progress(1, "reused a finished encode");
     } else {
       const partial = join(dir, "encoded.mp4");
+      stages.prepare?.(fetched.path, probe, spec, encCtx);
       const slot = o.encodeSlot ?? ((fn) => fn());
       const enc = await slot(() =>
         time("encode", () => stages.encode(fetched.path, probe, partial, spec, { ...encCtx, subtitles })),

@@ -146,7 +146,20 @@ export function realStages(o: RealStagesOptions): Stages {
     return p;
   }
 
+  // Each source's sound and picture analysis, started by prepare while the episode waits for a slot.
+  const analyses = new Map<string, ReturnType<typeof analyseWithTracks>>();
+
   const stages: Stages = {
+    prepare(source, _sp, spec, ctx) {
+      if (analyses.has(source)) return;
+      const signal = ctx.signal;
+      const run = probeFull(source, signal).then((p) =>
+        analyseWithTracks(source, p, spec, { binaries: o.binaries, signal }),
+      );
+      run.catch(() => {}); // the encode awaits the same promise and fails with its error
+      analyses.set(source, run);
+    },
+
     async fetch(url, dir, spec, ctx) {
       // The encoder probe (test encodes on a fresh cache: 3 s on job-e2e) runs while sources download
       // instead of before the first encode; the encode awaits the same promise and sees its failure.
@@ -187,7 +200,10 @@ export function realStages(o: RealStagesOptions): Stages {
       const choice = await chooseLevel(source, p, spec, plan, output, ctx);
       const level = choice?.level ?? spec.compression.level;
       const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
-      const fidelity = await analyseWithTracks(source, p, spec, { binaries: o.binaries, signal: ctx.signal });
+      const ahead = analyses.get(source);
+      analyses.delete(source);
+      const fidelity = await (ahead ??
+        analyseWithTracks(source, p, spec, { binaries: o.binaries, signal: ctx.signal }));
       const sidecars = ctx.subtitles ?? [];
       const subtitles = chooseSubtitleTracks(p.subtitleTracks ?? [], sidecars, spec.subtitles);
       const burn = await prepareBurnIn(

@@ -68,6 +68,11 @@ export interface Stages {
   probe(path: string, ctx: StageContext): Promise<SourceProbe>;
   encode(source: string, probe: SourceProbe, output: string, spec: VideoJobSpec, ctx: EncodeContext): Promise<Encoded>;
   /**
+   * Starts what the encode of `source` will first need (its sound and picture analysis) before the
+   * episode waits for an encode slot; the encode then finds it done. Optional: never throws.
+   */
+  prepare?(source: string, probe: SourceProbe, spec: VideoJobSpec, ctx: StageContext): void;
+  /**
    * A subtitle file (episodes[].subtitles) fetched like a source — the egress guard and the byte
    * cap — then told apart by its content and cleaned into `dest`. Optional: without it none are fetched.
    */
