@@ -1,4 +1,5 @@
-//! Chapters: one per input, starting where its video starts. Written twice: as a QuickTime chapter
+//! Chapters: one per input, starting where its video starts, and/or the inputs' own (source)
+//! chapters placed inside their input's span (`ChapterMarks`). Written twice: as a QuickTime chapter
 //! track (a text track the video track names in `tref/chap`), which has no count limit and which
 //! ffmpeg, browsers (Safari), QuickTime, mpv and VLC read; and as the Nero `chpl` box in moov/udta
 //! for older readers, which holds the first 255 (its count is one byte). The report's chapters
@@ -27,15 +28,91 @@ pub fn titles(titles: &[Option<String>]) -> Vec<String> {
         .collect()
 }
 
-pub fn build(titles: &[Option<String>], starts: &[f64], duration: f64) -> Vec<Chapter> {
+/// Which chapters the merged file gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChapterMarks {
+    /// One per input, titled with the input's title.
+    #[default]
+    Episodes,
+    /// The inputs' own chapters; an input without any gets one chapter with its title (as does
+    /// the part of an input before its first own chapter).
+    Source,
+    /// One per input, then its own chapters titled "<input title> — <chapter title>".
+    Both,
+}
+
+/// One of an input's own chapters (from its source), relative to the input's first frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceChapter {
+    pub title: String,
+    pub start_secs: f64,
+}
+
+/// A chapter before timing: which input it belongs to and where it starts inside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    pub input: usize,
+    pub offset_secs: f64,
+    pub title: String,
+}
+
+/// Own chapters closer than this to the input's start count as starting with it.
+const AT_START_SECS: f64 = 0.001;
+
+/// The chapter marks of every input, in order; `source[k]` is input k's own chapters (missing or
+/// empty: none). Own chapters before the input's start are dropped.
+pub fn marks(titles: &[Option<String>], mode: ChapterMarks, source: &[Vec<SourceChapter>]) -> Vec<Mark> {
     let names = self::titles(titles);
-    starts
+    let mut out = Vec::new();
+    for (k, name) in names.into_iter().enumerate() {
+        let mut own: Vec<&SourceChapter> = match mode {
+            ChapterMarks::Episodes => Vec::new(),
+            _ => source
+                .get(k)
+                .map(|v| v.iter().filter(|c| c.start_secs >= 0.0).collect())
+                .unwrap_or_default(),
+        };
+        own.sort_by(|a, b| a.start_secs.total_cmp(&b.start_secs));
+        let own_at_start = own.first().is_some_and(|c| c.start_secs < AT_START_SECS);
+        if !own_at_start {
+            out.push(Mark {
+                input: k,
+                offset_secs: 0.0,
+                title: name.clone(),
+            });
+        }
+        for (i, c) in own.iter().enumerate() {
+            let own_title = if c.title.trim().is_empty() {
+                format!("Part {}", i + 1)
+            } else {
+                c.title.clone()
+            };
+            out.push(Mark {
+                input: k,
+                offset_secs: if c.start_secs < AT_START_SECS {
+                    0.0
+                } else {
+                    c.start_secs
+                },
+                title: match mode {
+                    ChapterMarks::Both => format!("{name} — {own_title}"),
+                    _ => own_title,
+                },
+            });
+        }
+    }
+    out
+}
+
+/// The chapters from timed marks (title, start seconds), each ending where the next starts.
+pub fn build(timed: &[(String, f64)], duration: f64) -> Vec<Chapter> {
+    timed
         .iter()
         .enumerate()
-        .map(|(i, &s)| Chapter {
-            title: names[i].clone(),
-            start_secs: s,
-            end_secs: starts.get(i + 1).copied().unwrap_or(duration),
+        .map(|(i, (title, s))| Chapter {
+            title: title.clone(),
+            start_secs: *s,
+            end_secs: timed.get(i + 1).map(|t| t.1).unwrap_or(duration),
         })
         .collect()
 }
@@ -216,10 +293,58 @@ mod tests {
 
     #[test]
     fn default_titles_are_numbered_from_one_and_ends_meet_starts() {
-        let c = build(&[Some("Pilot".into()), None], &[0.0, 1.36], 2.8);
+        let names = titles(&[Some("Pilot".into()), None]);
+        let c = build(&[(names[0].clone(), 0.0), (names[1].clone(), 1.36)], 2.8);
         assert_eq!(c[0].title, "Pilot");
         assert_eq!(c[1].title, "Chapter 2");
         assert_eq!((c[0].end_secs, c[1].end_secs), (1.36, 2.8));
+    }
+
+    #[test]
+    fn source_chapters_nest_inside_their_input() {
+        let own = vec![
+            vec![
+                SourceChapter {
+                    title: "Intro".into(),
+                    start_secs: 0.0,
+                },
+                SourceChapter {
+                    title: "".into(),
+                    start_secs: 1.0,
+                },
+            ],
+            vec![],
+            vec![SourceChapter {
+                title: "Late".into(),
+                start_secs: 0.5,
+            }],
+        ];
+        let t = [Some("A".into()), Some("B".into()), Some("C".into())];
+        let got = |mode| -> Vec<(usize, f64, String)> {
+            marks(&t, mode, &own)
+                .into_iter()
+                .map(|m| (m.input, m.offset_secs, m.title))
+                .collect()
+        };
+        assert_eq!(got(ChapterMarks::Episodes).len(), 3);
+        let src = got(ChapterMarks::Source);
+        let want = [
+            (0, 0.0, "Intro"),
+            (0, 1.0, "Part 2"),
+            (1, 0.0, "B"),
+            (2, 0.0, "C"),
+            (2, 0.5, "Late"),
+        ];
+        assert_eq!(src, want.map(|w| (w.0, w.1, w.2.to_string())));
+        let both = got(ChapterMarks::Both);
+        let want = [
+            (0, 0.0, "A — Intro"),
+            (0, 1.0, "A — Part 2"),
+            (1, 0.0, "B"),
+            (2, 0.0, "C"),
+            (2, 0.5, "C — Late"),
+        ];
+        assert_eq!(both, want.map(|w| (w.0, w.1, w.2.to_string())));
     }
 
     #[test]
@@ -235,7 +360,7 @@ mod tests {
     fn chpl_layout_matches_what_ffmpeg_reads() {
         let mut w = BoxWriter::default();
         let long = "é".repeat(200);
-        write_chpl(&mut w, &build(&[Some(long), None], &[0.0, 1.5], 3.0));
+        write_chpl(&mut w, &build(&[(long, 0.0), ("Chapter 2".into(), 1.5)], 3.0));
         let b = w.into_inner();
         assert_eq!(&b[4..8], b"chpl");
         assert_eq!(b[8], 1);

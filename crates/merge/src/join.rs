@@ -10,6 +10,7 @@
 //! an empty sample instead of a longer last cue). Each target is computed from the absolute video
 //! position, so any rounding or clamping stays local to one join and never accumulates.
 
+use crate::chapters::{text_samples, Mark};
 use crate::fill::{aac_layout, silent_aac_frame, EMPTY_TEXT};
 use crate::input::{Input, Track};
 use crate::tables::{Chunk, SampleTable};
@@ -64,8 +65,10 @@ impl Piece {
 pub struct JoinPlan {
     pub video: TrackPlan,
     pub tracks: Vec<OutTrack>,
-    /// The QuickTime chapter track's samples (one title per input) when chapters are on.
+    /// The QuickTime chapter track's samples (one title per chapter mark) when chapters are on.
     pub chapter_track: Option<TrackPlan>,
+    /// The chapters as placed: title and start, seconds (empty when chapters are off).
+    pub chapter_marks: Vec<(String, f64)>,
     /// Presentation start of each input in the output, seconds.
     pub starts: Vec<f64>,
     pub duration_secs: f64,
@@ -441,9 +444,26 @@ fn plan_slot(
     }
 }
 
-/// The whole plan. `chapter_block` is the chapter titles' samples and their sizes (written first
-/// in mdat), when chapters are on.
-pub fn plan(inputs: &[Input], slots: &[Slot], chapter_block: Option<(Vec<u8>, Vec<u32>)>) -> JoinPlan {
+/// Places chapter marks on the video's timeline (ticks): a mark at or past its input's end, or not
+/// after the previous one, is dropped (a source chapter the encode cut off).
+fn place_marks(marks: &[Mark], starts: &[i64], end: i64, ts: u32) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = Vec::with_capacity(marks.len());
+    for m in marks {
+        let Some(&start) = starts.get(m.input) else {
+            continue;
+        };
+        let next = starts.get(m.input + 1).copied().unwrap_or(end);
+        let at = start + (m.offset_secs * ts as f64).round() as i64;
+        if at < next && out.last().is_none_or(|p| at > p.1) {
+            out.push((m.title.clone(), at));
+        }
+    }
+    out
+}
+
+/// The whole plan. `marks` are the chapters (their titles written first in mdat), when chapters
+/// are on.
+pub fn plan(inputs: &[Input], slots: &[Slot], marks: Option<&[Mark]>) -> JoinPlan {
     let n = inputs.len();
     let v = video_timing(inputs);
     let vts = v.timescale as f64;
@@ -466,7 +486,14 @@ pub fn plan(inputs: &[Input], slots: &[Slot], chapter_block: Option<(Vec<u8>, Ve
             None => vec![0; n],
         })
         .collect();
-    let (prefix, chapter_sizes) = chapter_block.map(|(b, s)| (b, Some(s))).unwrap_or_default();
+    let placed = marks.map(|m| place_marks(m, &v.starts, v.end, v.timescale));
+    let (prefix, chapter_sizes) = placed
+        .as_ref()
+        .map(|p| {
+            let (b, s) = text_samples(&p.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
+            (b, Some(s))
+        })
+        .unwrap_or_default();
     let layout = lay_out(inputs, slots, &silence, &frames, prefix);
 
     let mut vtabs = v.tables;
@@ -500,7 +527,15 @@ pub fn plan(inputs: &[Input], slots: &[Slot], chapter_block: Option<(Vec<u8>, Ve
         .map(|t| t.max_offset_ms)
         .fold(0.0, f64::max);
     JoinPlan {
-        chapter_track: chapter_sizes.map(|sizes| chapter_plan(sizes, &v.starts, v.end, v.timescale)),
+        chapter_track: chapter_sizes.map(|sizes| {
+            let at: Vec<i64> = placed.iter().flatten().map(|m| m.1).collect();
+            chapter_plan(sizes, &at, v.end, v.timescale)
+        }),
+        chapter_marks: placed
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, at)| (t, at as f64 / vts))
+            .collect(),
         video,
         tracks,
         starts,
@@ -510,8 +545,8 @@ pub fn plan(inputs: &[Input], slots: &[Slot], chapter_block: Option<(Vec<u8>, Ve
     }
 }
 
-/// The chapter track: title k lasts from input k's start to the next one's, in the video's
-/// timescale; all titles in one chunk at the start of mdat.
+/// The chapter track: title k lasts from its start to the next one's, in the video's timescale;
+/// all titles in one chunk at the start of mdat.
 fn chapter_plan(sizes: Vec<u32>, starts: &[i64], end: i64, ts: u32) -> TrackPlan {
     let durations = (0..starts.len())
         .map(|k| (starts.get(k + 1).copied().unwrap_or(end) - starts[k]).max(1) as u32)

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+pub use chapters::{ChapterMarks, SourceChapter};
 pub use reel_core::{ErrorCode, ReelError, Result};
 pub use tracks::{TrackChoice, TrackKind};
 
@@ -35,13 +36,17 @@ pub struct MergeInput {
     pub title: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MergeOptions {
     pub inputs: Vec<MergeInput>,
     pub output: PathBuf,
     /// One chapter per input (a QuickTime chapter track, and Nero `chpl` for the first 255).
     /// Default true.
     pub chapters: bool,
+    /// Which chapters: one per input (the default), the inputs' own, or both.
+    pub chapter_marks: ChapterMarks,
+    /// Per input, its own chapters (for `ChapterMarks::Source`/`Both`); missing entries: none.
+    pub source_chapters: Vec<Vec<SourceChapter>>,
     /// The output's audio tracks, in order, each matched by language in every input (an input
     /// without it gets silence). `None`: every track the inputs have (one, unmatched by language,
     /// when no input has more than one audio track), the way the first input that has it marks it.
@@ -63,6 +68,8 @@ impl MergeOptions {
             inputs,
             output: output.into(),
             chapters: true,
+            chapter_marks: ChapterMarks::Episodes,
+            source_chapters: Vec::new(),
             audio_tracks: None,
             subtitle_tracks: None,
             faststart: true,
@@ -104,7 +111,7 @@ pub struct TrackReport {
 pub struct MergeReport {
     pub output_bytes: u64,
     pub duration_secs: f64,
-    /// The chapters as read back from the written file's chapter track (one per input), or the
+    /// The chapters as read back from the written file's chapter track (per `chapter_marks`), or the
     /// input boundaries when chapters were off (nothing written then, but callers still learn
     /// where each input starts).
     pub chapters: Vec<Chapter>,
@@ -215,12 +222,23 @@ pub fn merge(
         return Err(mismatch_error(&mismatches));
     }
     let titles: Vec<Option<String>> = opts.inputs.iter().map(|i| i.title.clone()).collect();
-    // Titles alone fix the chapter samples' bytes; their times come from the plan.
-    let samples = opts
-        .chapters
-        .then(|| chapters::text_samples(&chapters::titles(&titles)));
-    let plan = join::plan(&inputs, &slots, samples);
-    let mut chapters = chapters::build(&titles, &plan.starts, plan.duration_secs);
+    let marks = if opts.chapters {
+        chapters::marks(&titles, opts.chapter_marks, &opts.source_chapters)
+    } else {
+        // Nothing written; the report still says where each input starts.
+        chapters::marks(&titles, ChapterMarks::Episodes, &[])
+    };
+    let plan = join::plan(&inputs, &slots, opts.chapters.then_some(&marks[..]));
+    let timed = if opts.chapters {
+        plan.chapter_marks.clone()
+    } else {
+        marks
+            .iter()
+            .map(|m| m.title.clone())
+            .zip(plan.starts.iter().copied())
+            .collect()
+    };
+    let mut chapters = chapters::build(&timed, plan.duration_secs);
 
     let mut tmp = opts.output.clone().into_os_string();
     tmp.push(".tmp");

@@ -7,7 +7,8 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use reel_merge::{
-    MergeInput as CoreInput, MergeOptions as CoreOptions, TrackChoice as CoreChoice, TrackKind,
+    ChapterMarks, MergeInput as CoreInput, MergeOptions as CoreOptions, SourceChapter as CoreSourceChapter,
+    TrackChoice as CoreChoice, TrackKind,
 };
 
 use crate::cancel::CancelToken;
@@ -17,10 +18,30 @@ use crate::convert::{invalid, to_napi};
 pub struct MergeInput {
     pub path: String,
     pub title: Option<String>,
+    /// The input's own chapters (its source's), for chapterMarks "source" or "both".
+    pub chapters: Option<Vec<SourceChapter>>,
+}
+
+/// One of an input's own chapters, its start relative to the input's first frame.
+#[napi(object)]
+pub struct SourceChapter {
+    pub title: String,
+    pub start_secs: f64,
+}
+
+fn chapter_marks(mode: Option<&str>) -> Result<ChapterMarks> {
+    match mode {
+        None | Some("episodes") => Ok(ChapterMarks::Episodes),
+        Some("source") => Ok(ChapterMarks::Source),
+        Some("both") => Ok(ChapterMarks::Both),
+        Some(other) => Err(invalid(format!(
+            "chapterMarks '{other}' is not one of episodes, source, both"
+        ))),
+    }
 }
 
 /// One asked-for audio or subtitle track: an ISO 639-2 language ("jpn") and whether it is the
-/// default (the first track of its kind is, when none says so).
+/// default (for audio the first track is when none says so; subtitles only when asked).
 #[napi(object)]
 pub struct TrackChoice {
     pub language: String,
@@ -45,6 +66,10 @@ pub struct MergeOptions {
     /// A chapter per input, titled with the input's title (default true): a chapter track (no
     /// limit) and Nero chpl (the first 255).
     pub chapters: Option<bool>,
+    /// Which chapters: one per input ("episodes", the default), the inputs' own ("source"; an
+    /// input without any gets one), or both (own ones titled "<input title> — <chapter>").
+    #[napi(ts_type = "'episodes' | 'source' | 'both'")]
+    pub chapter_marks: Option<String>,
     /// The output's audio tracks in order, matched by language in every input (silence where an
     /// input lacks one). Absent: every track the inputs have.
     pub audio_tracks: Option<Vec<TrackChoice>>,
@@ -109,7 +134,23 @@ pub fn merge<'e>(
     if options.inputs.is_empty() {
         return Err(invalid("merge needs at least one input"));
     }
+    let source_chapters = options
+        .inputs
+        .iter()
+        .map(|i| {
+            i.chapters
+                .iter()
+                .flatten()
+                .map(|c| CoreSourceChapter {
+                    title: c.title.clone(),
+                    start_secs: c.start_secs,
+                })
+                .collect()
+        })
+        .collect();
     let opts = CoreOptions {
+        chapter_marks: chapter_marks(options.chapter_marks.as_deref())?,
+        source_chapters,
         inputs: options
             .inputs
             .into_iter()

@@ -37,6 +37,25 @@ afterAll(async () => {
 });
 
 describe("merge", () => {
+  it("places an input's own chapters inside its span with chapterMarks both, and refuses an unknown mode", async () => {
+    const output = join(dir, "own-chapters.mp4");
+    const report = await merge({
+      inputs: [
+        { path: episodes[0] as string, title: "One", chapters: [{ title: "Cold open", startSecs: 0.8 }] },
+        { path: episodes[1] as string, title: "Two" },
+      ],
+      output,
+      chapterMarks: "both",
+    });
+    const read = ffprobe(output).chapters;
+    expect(read.map((c) => c.tags?.title)).toEqual(["One", "One — Cold open", "Two"]);
+    const starts = read.map((c) => Number(c.start_time));
+    for (const [i, want] of [0, 0.8, 1.5].entries()) expect(starts[i]).toBeCloseTo(want, 1);
+    expect(report.chapters.map((c) => c.title)).toEqual(["One", "One — Cold open", "Two"]);
+    const bad = merge({ inputs: [{ path: episodes[0] as string }], output, chapterMarks: "all" as "both" });
+    await expect(bad).rejects.toMatchObject({ code: "REEL_INVALID_ARGUMENT" });
+  });
+
   it("joins episodes with a chapter per title, decodable without errors", async () => {
     const output = join(dir, "season.mp4");
     const progress: MergeProgress[] = [];
