@@ -61,6 +61,18 @@ describe("reuseWanted", () => {
     expect(reuseWanted(first, [first], [0, 2])).toEqual([]);
   });
 
+  it("never reuses an episode with its own subtitle files, on either side (their bytes are not checked)", () => {
+    const sidecar = {
+      episodes: [{ url: url(1), subtitles: [{ url: "https://cdn.example.com/ep1.en.vtt", language: "eng" }] }],
+    };
+    const withSubs = videoJob("subs", { uid: "u10", spec: sidecar, status: { episodes: [done(0)] } });
+    expect(reuseWanted(videoJob("subs-r1", { uid: "u11", spec: sidecar }), [withSubs], [0])).toEqual([]);
+    expect(
+      reuseWanted(videoJob("plain", { uid: "u12", spec: { episodes: [{ url: url(1) }] } }), [withSubs], [0]),
+    ).toEqual([]);
+    expect(reuseWanted(videoJob("subs-r2", { uid: "u13", spec: sidecar }), [first], [0])).toEqual([]);
+  });
+
   it("leaves split episodes to run again", () => {
     const split = videoJob("split", {
       uid: "u8",

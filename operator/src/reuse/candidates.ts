@@ -36,10 +36,15 @@ function sameStore(a: VideoJob, b: VideoJob): boolean {
 
 /**
  * What names an episode's source in the request key: its URL; an s3:// object's endpoint with it
- * (the same bucket and key on two endpoints are two objects). Undefined for a bad s3:// URL.
+ * (the same bucket and key on two endpoints are two objects). Undefined for a bad s3:// URL and
+ * for an episode with its own subtitle files.
  */
 export function sourceId(vj: VideoJob, index: number): string | undefined {
-  const url = vj.spec.episodes[index]?.url;
+  const ep = vj.spec.episodes[index];
+  const url = ep?.url;
+  // An episode's own subtitle files shape its encode (mov_text tracks, burn-in) and nothing
+  // checks that their bytes are unchanged: such an episode is never reused, it runs again.
+  if (ep?.subtitles?.length) return undefined;
   if (!url || !isS3Url(url)) return url;
   try {
     return `s3 ${s3SourceOf(vj.spec, index).endpoint ?? "aws"} ${url}`;
