@@ -13,6 +13,7 @@ export interface AuditEntry {
     | "job.download"
     | "job.thumbnails"
     | "job.poster"
+    | "job.subtitles"
     | "upload.create"
     | "upload.delete"
     | "key.create"

@@ -2,10 +2,10 @@
 // cue's sheet swapped for a link a browser can load. The index comes from the bucket, so it is
 // read, not trusted: bounded in size, rebuilt cue by cue from what parses, and only the sheets the
 // status names (thumbnailSheetName 1..sheets, beside the index) are ever signed.
-import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { type Job, publicUrl, ReelError, storedFiles, thumbnailSheetLocations } from "@reel/crds";
-import { RequestError } from "../api/errors.ts";
 import { type PresignPlan, parseS3Location, planOutputLink } from "./link.ts";
+import { readObjectText } from "./read.ts";
 import { signGet } from "./sign.ts";
 
 /** The largest index read: 300 cues are about 25 KiB, so anything near this is not ours. */
@@ -91,44 +91,8 @@ export function writeThumbnailVtt(cues: readonly ThumbnailCue[], urlOf: (sheet: 
 }
 
 /** The index's text, refused (REEL_MEDIA_LIMITS, 502) past MAX_THUMBNAIL_INDEX_BYTES. */
-export async function readThumbnailIndex(client: S3Client, plan: ThumbnailsPlan): Promise<string> {
-  const where = `s3://${plan.index.bucket}/${plan.index.key}`;
-  const tooLarge = () =>
-    new RequestError(
-      "REEL_MEDIA_LIMITS",
-      `the seek-thumbnail index ${where} is larger than ${MAX_THUMBNAIL_INDEX_BYTES} bytes`,
-      undefined,
-      502,
-    );
-  let res: GetObjectCommandOutput;
-  try {
-    res = await client.send(new GetObjectCommand({ Bucket: plan.index.bucket, Key: plan.index.key }));
-  } catch (cause) {
-    const name = (cause as Error).name;
-    if (name === "NoSuchKey" || name === "NotFound") {
-      throw new ReelError("REEL_NOT_FOUND", `the seek-thumbnail index ${where} is not in the bucket`, { cause });
-    }
-    throw new RequestError("REEL_UNAVAILABLE", `reading ${where} failed (${name}); try again shortly`);
-  }
-  const body = res.Body as
-    | (AsyncIterable<Uint8Array> & { destroy?: () => void; on?: (event: "error", listener: () => void) => unknown })
-    | undefined;
-  // Left unread, the body is dropped with its error handled: closing the client aborts its socket.
-  const drop = () => {
-    body?.on?.("error", () => {});
-    body?.destroy?.();
-    return tooLarge();
-  };
-  if ((res.ContentLength ?? 0) > MAX_THUMBNAIL_INDEX_BYTES) throw drop();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body ?? []) {
-    size += chunk.length;
-    // A length the store did not announce is bounded too: stop reading past the limit.
-    if (size > MAX_THUMBNAIL_INDEX_BYTES) throw drop();
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString("utf8");
+export function readThumbnailIndex(client: S3Client, plan: ThumbnailsPlan): Promise<string> {
+  return readObjectText(client, plan.index, "the seek-thumbnail index", MAX_THUMBNAIL_INDEX_BYTES);
 }
 
 /** The index for the browser: each kept cue's sheet as a public URL or a fresh presigned GET. */

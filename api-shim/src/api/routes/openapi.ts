@@ -185,6 +185,44 @@ export function openapiDocument(): Json {
           },
         },
       },
+      "/api/v1/jobs/{id}/outputs/{n}/subtitles/{lang}.vtt": {
+        get: {
+          summary: "Stored file n's WebVTT subtitles in one language (status.outputs[n].subtitles)",
+          description:
+            "The WebVTT file <stem>-subtitles-<lang>.vtt beside the file, read from S3 with the job's S3 credentials " +
+            "Secret (at most 1 MiB) and answered same-origin, so a page's <track> needs no CORS on the bucket. Only " +
+            "a language the status lists; the object's name is derived from the file's location, never from the path.",
+          parameters: [
+            id,
+            {
+              name: "n",
+              in: "path",
+              required: true,
+              description: "The file's index, from 0.",
+              schema: { type: "integer", minimum: 0 },
+            },
+            {
+              name: "lang",
+              in: "path",
+              required: true,
+              description: "An ISO 639-2 code, e.g. eng.",
+              schema: { type: "string", pattern: "^[a-z]{3}$" },
+            },
+          ],
+          responses: {
+            "200": {
+              description: "WebVTT; cache-control: no-store, x-content-type-options: nosniff",
+              content: { "text/vtt": { schema: { type: "string" } } },
+            },
+            "400": error("REEL_INVALID_ARGUMENT: lang is not three lower-case letters"),
+            "404": error("REEL_JOB_NOT_FOUND, or REEL_NOT_FOUND: no output n, or no subtitles in that language"),
+            "409": error("REEL_OUTPUT_ON_VOLUME or REEL_OUTPUT_CREDENTIALS_MISSING"),
+            "410": error("REEL_OUTPUT_EXPIRED: deleted by the output retention"),
+            "502": error("REEL_MEDIA_LIMITS: the stored file is over 1 MiB"),
+            ...errors,
+          },
+        },
+      },
       "/api/v1/jobs/{id}/outputs/{n}/thumbnails.vtt": {
         get: {
           summary: "Stored file n's seek-thumbnail index (status.outputs[n].thumbnails) with links to its sheets",

@@ -5,6 +5,8 @@
 // bearer URL to the bytes. GET …/outputs/:n/thumbnails.vtt answers the file's seek-thumbnail index
 // with links to its sheets (outputs/thumbnails.ts), and GET /jobs/:id/episodes/:n/poster a link to
 // episode n's poster beside the merged file (outputs/poster.ts, 302 or JSON), under the same rules.
+// GET …/outputs/:n/subtitles/:lang.vtt answers one listed language's WebVTT file itself
+// (outputs/subtitles.ts), same-origin so a <track> can load it.
 import type { OutputLink } from "@reel/crds";
 import { ReelError } from "@reel/crds";
 import type { KubeObject } from "@reel/operator/kube";
@@ -15,6 +17,7 @@ import { findJob } from "../../jobs/find.ts";
 import { planOutputLink } from "../../outputs/link.ts";
 import { presignOutput, type ReadSecret, withJobBucket } from "../../outputs/sign.ts";
 import { planPoster } from "../../outputs/poster.ts";
+import { planSubtitles, readSubtitles, subtitleLanguageParam } from "../../outputs/subtitles.ts";
 import { linkedThumbnailVtt, planThumbnails } from "../../outputs/thumbnails.ts";
 import { requestAuditor } from "../audit.ts";
 import { episodeIndexParam, outputIndexParam } from "../params.ts";
@@ -112,4 +115,28 @@ export function outputRoutes(app: FastifyInstance, deps: ShimDeps) {
     reply.type("text/vtt; charset=utf-8");
     return linked.vtt;
   });
+
+  app.get<{ Params: { id: string; n: string; lang: string } }>(
+    "/jobs/:id/outputs/:n/subtitles/:lang",
+    async (req, reply) => {
+      const p = requireScope(req, "jobs:read");
+      const ns = tenantNamespace(p);
+      const n = outputIndexParam(req.params.n);
+      const language = subtitleLanguageParam(req.params.lang);
+      cache.assertSynced();
+      const { job } = await findJob(deps, ns, req.params.id);
+      const plan = planSubtitles(job, n, language);
+      const vtt = await withJobBucket(plan, ns, readSecret, (client) => readSubtitles(client, plan));
+      await audit(req, p, {
+        action: "job.subtitles",
+        target: `${ns}/${job.id}`,
+        result: "ok",
+        detail: { output: n, language, bytes: Buffer.byteLength(vtt), ...(job.uid ? { uid: job.uid } : {}) },
+      });
+      reply.header("cache-control", "no-store");
+      reply.header("x-content-type-options", "nosniff");
+      reply.type("text/vtt; charset=utf-8");
+      return vtt;
+    },
+  );
 }
