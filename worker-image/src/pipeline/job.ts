@@ -469,6 +469,8 @@ interface EpisodeRun {
 function episodeRunner(job: VideoJob, o: RunOptions, x: EpisodeRun) {
   const slots = Math.max(1, o.concurrency);
   const encodeSlot = semaphore(slots);
+  // Posters are bounded too: a job of many short episodes must not start an ffmpeg per episode at once.
+  const posterSlot = semaphore(slots);
   const posters = new Map<number, Promise<string | undefined>>();
   const runEpisode = async (index: number) => {
     const r = await processEpisode(job.spec.episodes[index] as VideoJobSpec["episodes"][number], index, {
@@ -483,8 +485,10 @@ function episodeRunner(job: VideoJob, o: RunOptions, x: EpisodeRun) {
       encodeSlot,
     });
     if (r.encodedPath && o.stages.poster) {
-      const made = x.time("preview", () =>
-        makePosterFile(x.previews, r.encodedPath as string, `poster-${index}.jpg`, r.status.durationSecs),
+      const made = posterSlot(() =>
+        x.time("preview", () =>
+          makePosterFile(x.previews, r.encodedPath as string, `poster-${index}.jpg`, r.status.durationSecs),
+        ),
       );
       // Only a cancel rejects (previewStep): the job then ends Cancelled without posters.
       posters.set(
