@@ -48,7 +48,8 @@ sysctls=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops 
 log() { echo "[l5] $*" >&2; }
 die() { echo "[l5] error: $*" >&2; exit 1; }
 kctl() { "$bin/kubectl" --kubeconfig "$cluster_dir/kubeconfig" "$@"; }
-ctr_() { ctr --address "$sock" -n k8s.io "$@"; }
+# a minute to connect: while a 1.3 GB import unpacks, a new connection took longer than the default (run 7)
+ctr_() { ctr --address "$sock" --connect-timeout 60s -n k8s.io "$@"; }
 
 # --- images ------------------------------------------------------------------------------------------
 # An OCI archive from a root filesystem: umoci (Debian) makes the layout, tar makes the archive that
