@@ -67,6 +67,35 @@ export function thumbnailsPath(job, n) {
   return `/jobs/${encodeURIComponent(job.uid ?? job.id)}/outputs/${n}/thumbnails.vtt`;
 }
 
+/**
+ * The subtitle tracks the player offers for a stored file, in status order: each listed ISO 639-2
+ * language once (anything else is skipped: it becomes a route path), with its name for the menu, its
+ * route below /api/v1 (text/vtt, same-origin) and whether the job's subtitles.default names it.
+ * @param {{ id: string, uid?: string, spec?: any }} job
+ * @param {any} file
+ * @param {number} n
+ * @returns {{ language: string, label: string, path: string, isDefault: boolean }[]}
+ */
+export function subtitleTracks(job, file, n) {
+  const listed = Array.isArray(file?.subtitles) ? file.subtitles : [];
+  const languages = [...new Set(listed.map((s) => s?.language))].filter((l) => /^[a-z]{3}$/.test(String(l)));
+  return languages.map((language) => ({
+    language,
+    label: languageLabel(language),
+    path: `/jobs/${encodeURIComponent(job.uid ?? job.id)}/outputs/${n}/subtitles/${language}.vtt`,
+    isDefault: job.spec?.subtitles?.default === language,
+  }));
+}
+
+/** "English (eng)" where the browser knows the code's name, else the code alone. */
+export function languageLabel(code) {
+  let name;
+  try {
+    name = new Intl.DisplayNames(["en"], { type: "language", fallback: "none" }).of(code);
+  } catch {}
+  return name && name !== code ? `${name} (${code})` : code;
+}
+
 /** `hh:mm:ss.ttt` or `mm:ss.ttt` in seconds; NaN for anything else. */
 export function vttSeconds(stamp) {
   const m = /^(?:(\d+):)?([0-5]\d):([0-5]\d)\.(\d{3})$/.exec(String(stamp));

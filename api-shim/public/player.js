@@ -1,12 +1,13 @@
 // The job page's player for the merged file: an HTML5 video whose source is a fresh link from the
 // download route, a chapter list that seeks it, and a seek bar that previews the picture at the
-// pointer from the seek-thumbnail index (the shim's thumbnails.vtt route: sheet links and tiles).
+// pointer from the seek-thumbnail index (the shim's thumbnails.vtt route: sheet links and tiles),
+// and a <track> per subtitle language (the shim's subtitles/:lang.vtt route) in the native menu.
 // Built once per page and kept across redraws, so playback survives live updates.
 import { apiText, outputLink } from "./api.js";
 import { h, replace } from "./dom.js";
 import { errorBox } from "./errors.js";
 import { formatDuration } from "./format.js";
-import { chapterList, cueAt, outputPath, parseThumbnailVtt, thumbnailsPath } from "./outputs.js";
+import { chapterList, cueAt, outputPath, parseThumbnailVtt, subtitleTracks, thumbnailsPath } from "./outputs.js";
 
 /** An http(s) URL as it came, or undefined: nothing else becomes a video source or an image. */
 export function webUrl(url) {
@@ -52,6 +53,7 @@ export function playerSection(job, file, signal) {
       },
     );
   }
+  addSubtitles(video, subtitleTracks(job, file, 0), note, signal);
   return h(
     "section",
     { class: "player", "aria-labelledby": "player-title" },
@@ -62,6 +64,36 @@ export function playerSection(job, file, signal) {
     chapters.length ? h("h3", {}, "Chapters") : null,
     list,
   );
+}
+
+/**
+ * A <track> per language, in order, once every file is fetched. A <track src> cannot send the
+ * user's bearer token, so each file is fetched with it and the track gets a blob: URL (revoked when
+ * the page goes). The job's subtitles.default language is shown at once; the others wait in the
+ * video's own captions menu.
+ */
+function addSubtitles(video, tracks, note, signal) {
+  if (!tracks.length) return;
+  const urls = [];
+  signal.addEventListener("abort", () => {
+    for (const u of urls) URL.revokeObjectURL(u);
+  });
+  Promise.allSettled(tracks.map((t) => apiText(t.path, signal))).then((results) => {
+    if (signal.aborted) return;
+    results.forEach((r, i) => {
+      const t = tracks[i];
+      if (r.status === "rejected") {
+        note.append(errorBox(r.reason));
+        return;
+      }
+      const src = URL.createObjectURL(new Blob([r.value], { type: "text/vtt" }));
+      urls.push(src);
+      const el = h("track", { kind: "subtitles", srclang: t.language, label: t.label, src, default: t.isDefault });
+      // The default attribute alone shows it: a mode set by script here makes Chromium's own
+      // automatic selection show the next track too (both were "showing" in the Chromium test).
+      video.append(el);
+    });
+  });
 }
 
 /** The chapter list: a button per chapter that seeks the video to its start; the playing one marked. */

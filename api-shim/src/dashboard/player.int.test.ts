@@ -3,12 +3,15 @@
 // made here with ffmpeg, its seek thumbnails made by the worker's own makeSprite and uploaded beside
 // it, and episode 1's poster made by the worker's makePoster (episode 2's is named in status but was
 // never stored). The video plays from the presigned link, chapters seek, the seek bar previews sheet
-// tiles, episode 1's row shows its poster and episode 2's says it is not available.
+// tiles, episode 1's row shows its poster and episode 2's says it is not available. A second job's
+// merged file carries mov_text subtitles in two languages with their WebVTT files beside it: the
+// player has a text track per language, the default one showing, and its cue on screen at 2 s.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { subtitlesVttName } from "@reel/crds";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
@@ -71,6 +74,26 @@ describe.skipIf(missing.length > 0)(
       sheet = await readFile(join(dir, "Season 1-thumbs-001.jpg"));
       await makePoster({ path: video, demuxer: "mov" }, 6, join(dir, "poster.jpg"));
       return { video, vtt: sprite.vtt, poster: await readFile(join(dir, "poster.jpg")) };
+    }
+
+    /** 6 s of H.264 with a mov_text track per language made from `cues[lang]` (WebVTT), as the merge writes it. */
+    async function makeSubtitledOutput(cues: Record<string, string>): Promise<string> {
+      const video = join(dir, "subs.mp4");
+      const langs = Object.keys(cues);
+      const inputs: string[] = [];
+      const maps: string[] = ["-map", "0:v"];
+      for (const [i, lang] of langs.entries()) {
+        const file = join(dir, `subs-${lang}.vtt`);
+        await writeFile(file, cues[lang] as string);
+        inputs.push("-i", file);
+        maps.push("-map", `${i + 1}:s`, `-metadata:s:s:${i}`, `language=${lang}`);
+      }
+      execFileSync("ffmpeg", [
+        ...["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=6", ...inputs, ...maps],
+        ...["-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-c:s", "mov_text"],
+        ...["-movflags", "+faststart", video],
+      ]);
+      return video;
     }
 
     beforeAll(async () => {
@@ -323,6 +346,116 @@ describe.skipIf(missing.length > 0)(
       const shot = join(shots, "job-player.png");
       await page.screenshot({ path: shot, fullPage: true });
       process.stderr.write(`dashboard screenshot: ${shot}\n`);
+      expect(problems).toEqual([]);
+    });
+
+    it("shows a subtitle language: a track per listed language, the default one showing its cue", async () => {
+      const vtt = {
+        eng: "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nHello from the first cue\n\n00:00:04.000 --> 00:00:05.500\nSecond cue\n",
+        fra: "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nBonjour du premier\n",
+      };
+      const video = await makeSubtitledOutput(vtt);
+      // The merged file carries them as mov_text tracks, tagged by language.
+      const probed = execFileSync("ffprobe", [
+        ...["-v", "error", "-select_streams", "s", "-show_entries", "stream=codec_name:stream_tags=language"],
+        ...["-of", "csv=p=0", video],
+      ]).toString();
+      expect(probed.trim().split("\n")).toEqual(["mov_text,eng", "mov_text,fra"]);
+      const client = new S3Client({
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
+      const put = (Key: string, Body: Buffer | string, ContentType: string) =>
+        client.send(new PutObjectCommand({ Bucket: "videos", Key, Body, ContentType }));
+      await put("subs/Season 1.mp4", await readFile(video), "video/mp4");
+      for (const [lang, text] of Object.entries(vtt))
+        await put(subtitlesVttName("subs/Season 1", lang), text, "text/vtt");
+      client.destroy();
+      const res = await fetch(`${base}/api/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          name: "subs",
+          spec: {
+            episodes: [{ url: "https://cdn.example.com/1.mp4", title: "Pilot" }],
+            subtitles: { languages: ["eng", "fra"], default: "eng" },
+            output: {
+              s3: { bucket: "videos", prefix: "subs/", endpoint: s3.endpoint, credentialsSecret: "watch-creds" },
+            },
+          },
+        }),
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      const at = (lang: string) => `s3://videos/${subtitlesVttName("subs/Season 1", lang)}`;
+      const status = {
+        phase: "Completed",
+        progress: 100,
+        episodesSummary: "1/1",
+        completedAt: new Date().toISOString(),
+        episodes: [{ index: 0, title: "Pilot", phase: "Completed", progress: 100, durationSecs: 6 }],
+        output: {
+          location: "s3://videos/subs/Season 1.mp4",
+          durationSecs: 6,
+          chapters: 1,
+          subtitles: [
+            { language: "eng", vtt: at("eng") },
+            { language: "fra", vtt: at("fra") },
+          ],
+        },
+      };
+      await kubectl([
+        ...["-n", "media", "patch", "videojob", "subs", "--subresource=status", "--type=merge"],
+        ...["-p", JSON.stringify({ status })],
+      ]);
+
+      await page.goto(`${base}/#/jobs/subs`);
+      await page.getByRole("heading", { name: "Watch", exact: true }).waitFor();
+      const tracks = await until("both text tracks", async () => {
+        const t = await inPage<{ language: string; label: string; kind: string; mode: string; src: string }[]>(
+          `[...document.querySelectorAll("#player-video track")].map((el) => ({ language: el.track.language,
+            label: el.track.label, kind: el.track.kind, mode: el.track.mode, src: el.src }))`,
+        );
+        return t.length === 2 ? t : undefined;
+      });
+      expect(tracks.map((t) => [t.language, t.label, t.kind, t.mode])).toEqual([
+        ["eng", "English (eng)", "subtitles", "showing"],
+        ["fra", "French (fra)", "subtitles", "disabled"],
+      ]);
+      // Fetched with the user's token and handed over as the page's own blob: URLs.
+      expect(tracks.every((t) => t.src.startsWith("blob:"))).toBe(true);
+      await until("metadata", async () =>
+        (await inPage<number>(`document.querySelector("#player-video").readyState`)) >= 1 ? true : undefined,
+      );
+      await inPage(`(() => { const v = document.querySelector("#player-video");
+        v.textTracks[0].mode = "showing"; v.currentTime = 2; })()`);
+      const cue = await until("the cue at 2 s", async () => {
+        const text = await inPage<string | null>(
+          `document.querySelector("#player-video").textTracks[0].activeCues?.[0]?.text ?? null`,
+        );
+        return text ?? undefined;
+      });
+      expect(cue).toBe("Hello from the first cue");
+      const shot = join(shots, "job-subtitles.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      process.stderr.write(`dashboard screenshot: ${shot}\n`);
+
+      // The route: the stored bytes, same-origin, never cached or sniffed; other languages and tenants get 404.
+      const get = (path: string, k = key) =>
+        fetch(`${base}/api/v1/jobs/subs/outputs/0/subtitles/${path}`, {
+          headers: { authorization: `Bearer ${k}` },
+        });
+      const ok = await get("eng.vtt");
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get("content-type")).toBe("text/vtt; charset=utf-8");
+      expect(ok.headers.get("cache-control")).toBe("no-store");
+      expect(ok.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(await ok.text()).toBe(vtt.eng);
+      const code = async (r: Response) => [r.status, ((await r.json()) as { error: { code: string } }).error.code];
+      expect(await code(await get("deu.vtt"))).toEqual([404, "REEL_NOT_FOUND"]);
+      expect(await code(await get("EN.vtt"))).toEqual([400, "REEL_INVALID_ARGUMENT"]);
+      expect(await code(await get("eng.vtt", otherKey))).toEqual([404, "REEL_JOB_NOT_FOUND"]);
       expect(problems).toEqual([]);
     });
   },

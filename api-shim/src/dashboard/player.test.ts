@@ -5,7 +5,14 @@ import { VideoJobStatus } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import { loudnessCell, pictureCell } from "../../../worker-image/src/cli/format.ts";
 import { formatTreatment } from "../../public/format.js";
-import { chapterList, cueAt, parseThumbnailVtt, thumbnailsPath, vttSeconds } from "../../public/outputs.js";
+import {
+  chapterList,
+  cueAt,
+  parseThumbnailVtt,
+  subtitleTracks,
+  thumbnailsPath,
+  vttSeconds,
+} from "../../public/outputs.js";
 import { parseThumbnailCues, writeThumbnailVtt } from "../outputs/thumbnails.ts";
 
 describe("seek-thumbnail cues", () => {
@@ -123,5 +130,41 @@ describe("formatTreatment", () => {
     }
     expect(formatTreatment(episodes[1])).toEqual(["-41.8 → ? LUFS (limited)"]);
     expect(formatTreatment(episodes[3])).toEqual(["tone-mapped PQ", "deinterlaced"]);
+  });
+});
+
+describe("subtitle tracks", () => {
+  const job = { id: "s1", uid: "0b6a4c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b", spec: { subtitles: { default: "jpn" } } };
+  const file = {
+    subtitles: [
+      { language: "eng", vtt: "s3://v/a-subtitles-eng.vtt" },
+      { language: "jpn", vtt: "s3://v/a-subtitles-jpn.vtt" },
+      { language: "eng", vtt: "s3://v/again.vtt" },
+      { language: "../x", vtt: "s3://v/x.vtt" },
+    ],
+  };
+
+  it("offers each listed ISO 639-2 language once, in order, by the route on the job's uid, default marked", () => {
+    expect(subtitleTracks(job, file, 0)).toEqual([
+      {
+        language: "eng",
+        label: "English (eng)",
+        path: `/jobs/${job.uid}/outputs/0/subtitles/eng.vtt`,
+        isDefault: false,
+      },
+      {
+        language: "jpn",
+        label: "Japanese (jpn)",
+        path: `/jobs/${job.uid}/outputs/0/subtitles/jpn.vtt`,
+        isDefault: true,
+      },
+    ]);
+  });
+
+  it("offers none for a file without subtitles, and labels an unknown code by itself", () => {
+    expect(subtitleTracks(job, {}, 0)).toEqual([]);
+    expect(subtitleTracks({ id: "s1" }, { subtitles: [{ language: "qaa" }] }, 1)).toEqual([
+      { language: "qaa", label: "qaa", path: "/jobs/s1/outputs/1/subtitles/qaa.vtt", isDefault: false },
+    ]);
   });
 });

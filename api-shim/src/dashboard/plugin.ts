@@ -19,7 +19,9 @@ export const contentSecurityPolicy = [
   // The video and its seek-thumbnail sheets come from the job's bucket, whose origin each job's
   // spec names (a presigned link) or the installation's public base URL: media and images only.
   "img-src 'self' data: https: http:",
-  "media-src 'self' https: http:",
+  // blob: for subtitle tracks: the player fetches each file with the user's token (a <track src>
+  // cannot send one) and hands the text to its <track> as a blob: URL of its own making.
+  "media-src 'self' blob: https: http:",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
