@@ -456,6 +456,19 @@ describe.skipIf(missing.length > 0)(
       expect(await code(await get("deu.vtt"))).toEqual([404, "REEL_NOT_FOUND"]);
       expect(await code(await get("EN.vtt"))).toEqual([400, "REEL_INVALID_ARGUMENT"]);
       expect(await code(await get("eng.vtt", otherKey))).toEqual([404, "REEL_JOB_NOT_FOUND"]);
+      // Each file served is audited: the page's fetch and the one above.
+      const sql = connectPostgres(pg.url, 1);
+      try {
+        const rows = await sql<{ detail: Record<string, unknown> }[]>`SELECT detail FROM audit_log
+          WHERE action = 'job.subtitles' AND result = 'ok' AND target = 'media/subs' ORDER BY id`;
+        expect(rows.map((r) => r.detail.language).sort()).toEqual(["eng", "eng", "fra"]);
+        expect(rows.find((r) => r.detail.language === "fra")?.detail).toMatchObject({
+          output: 0,
+          bytes: Buffer.byteLength(vtt.fra),
+        });
+      } finally {
+        await sql.end();
+      }
       expect(problems).toEqual([]);
     });
   },
