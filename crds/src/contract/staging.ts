@@ -12,6 +12,8 @@
 //   merge.json                      the merge record, after every output is stored
 // The operator removes the whole folder once the job's outputs are stored (or when the VideoJob is
 // deleted); outputs live outside it and are never removed with it.
+import type { EpisodeStatus } from "../schema.ts";
+
 export const STAGING_DIR = ".reel-staging";
 
 const pad = (k: number) => String(k).padStart(4, "0");
@@ -29,3 +31,28 @@ export const staged = {
 
 /** The staging folder of a VideoJob under an output prefix or directory ("" or ending in "/"). */
 export const stagingFolder = (under: string, uid: string) => `${under}${STAGING_DIR}/${uid}/`;
+
+/**
+ * What ep<i>.json holds: written by the episode pod (and the pod that joins a split episode), read
+ * by the merge pod, and rewritten by the operator when it copies a finished episode into another
+ * VideoJob's staging for reuse.
+ */
+export interface EpisodeRecord {
+  v: 1;
+  videojob: string;
+  uid: string;
+  index: number;
+  /** Decides reuse by a later pod of this episode (worker-image worker/episode.ts stagingKey). */
+  stagingKey: string;
+  /** The encode cache key (source content + settings) of the staged file. */
+  encodeKey: string;
+  /** sha256 hex of ep<index>.mp4, checked by the merge pod. */
+  sha256: string;
+  status: EpisodeStatus;
+  ytDlp?: string;
+  /**
+   * The source's validator at download (crds sourceValidator), absent when the origin gave none:
+   * the operator lets another VideoJob reuse this episode only while the source still answers it.
+   */
+  sourceValidator?: string;
+}

@@ -3,21 +3,7 @@
 // the worker does: the merge pod trusts nothing without it). Each job then owns its own copy, so
 // deleting or expiring the first job never takes the second one's episode with it.
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { type EpisodeStatus, type OutputSettings, staged } from "@reel/crds";
-
-/** What the operator reads of a staged episode's record (worker-image worker/episode.ts EpisodeRecord). */
-interface StagedRecord {
-  v: 1;
-  videojob: string;
-  uid: string;
-  index: number;
-  stagingKey: string;
-  encodeKey: string;
-  sha256: string;
-  status: EpisodeStatus;
-  ytDlp?: string;
-  sourceValidator?: string;
-}
+import { type EpisodeRecord, type EpisodeStatus, type OutputSettings, staged } from "@reel/crds";
 
 export interface CopyFrom {
   staging: string;
@@ -38,11 +24,11 @@ const keyIn = (bucket: string, staging: string, file: string) => {
   return `${staging.slice(prefix.length)}${file}`;
 };
 
-async function readRecord(client: S3Client, bucket: string, key: string): Promise<StagedRecord | undefined> {
+async function readRecord(client: S3Client, bucket: string, key: string): Promise<EpisodeRecord | undefined> {
   try {
     const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const text = (await r.Body?.transformToString("utf8")) ?? "";
-    return JSON.parse(text) as StagedRecord;
+    return JSON.parse(text) as EpisodeRecord;
   } catch {
     return undefined; // gone (staging cleared, job deleted) or unreadable: nothing to reuse
   }
@@ -77,7 +63,7 @@ export async function copyStagedEpisode(
       ...encryption,
     }),
   );
-  const copied: StagedRecord = {
+  const copied: EpisodeRecord = {
     ...record,
     videojob: to.videojob,
     uid: to.uid,

@@ -12,7 +12,7 @@ import type { EpisodeStatus } from "../pipeline/types.ts";
 import type { EpisodeEnv } from "./env.ts";
 import type { ProgressSink } from "./progress.ts";
 import { putJson, type Staging } from "./staging.ts";
-import { type EpisodeOutcome, staged } from "@reel/crds";
+import { type EpisodeOutcome, type EpisodeRecord, staged } from "@reel/crds";
 import { defaultBinaries, type FfmpegBinaries } from "../ffmpeg/run.ts";
 import { audioFile, cutSource, type SplitRecord, segmentSourceFile, shouldSplit, splitRecordFile } from "./split.ts";
 
@@ -32,26 +32,8 @@ export interface PodContext {
   binaries?: FfmpegBinaries;
 }
 
-/** What ep<index>.json holds. */
-export interface EpisodeRecord {
-  v: 1;
-  videojob: string;
-  uid: string;
-  index: number;
-  /** Decides reuse by a later pod of this episode (see stagingKey). */
-  stagingKey: string;
-  /** The encode cache key (source content + settings) of the staged file. */
-  encodeKey: string;
-  /** sha256 hex of ep<index>.mp4, checked by the merge pod. */
-  sha256: string;
-  status: EpisodeStatus;
-  ytDlp?: string;
-  /**
-   * The source's validator at download (crds sourceValidator), absent when the origin gave none:
-   * the operator lets another VideoJob reuse this episode only while the source still answers it.
-   */
-  sourceValidator?: string;
-}
+/** What ep<index>.json holds: one definition with the operator (crds contract/staging.ts). */
+export type { EpisodeRecord };
 
 /** The result an episode pod reports (the contract with the operator lives in crds/src/worker-result.ts). */
 export type { EpisodeOutcome } from "@reel/crds";
