@@ -211,6 +211,10 @@ export interface VideoJob {
        * Merge the episodes that succeeded when others failed.
        */
       allowPartial: boolean;
+      /**
+       * Which chapters (with chapters true): episodes (absent: the default), one per episode; source, each source's own chapters inside its episode (one titled by the episode where it has none); both, the episode's chapter then its own titled '<episode> — <chapter>'. Not kept for an episode split across pods.
+       */
+      chapterMarks?: "episodes" | "source" | "both";
     };
     /**
      * Cluster only (`reel run` splits long episodes across its own cores). Episodes with compression.targetQuality are not split: the search needs the whole episode.

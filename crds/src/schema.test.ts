@@ -39,6 +39,14 @@ describe("parseVideoJob", () => {
     expect(job.spec.cancel).toBe(false);
   });
 
+  it("takes merge.chapterMarks episodes, source or both, leaves it absent by default, and refuses another", () => {
+    for (const marks of ["episodes", "source", "both"] as const) {
+      expect(parseVideoJob(withSpec({ merge: { chapterMarks: marks } })).spec.merge.chapterMarks).toBe(marks);
+    }
+    expect(parseVideoJob(base).spec.merge).not.toHaveProperty("chapterMarks");
+    expect(() => parseVideoJob(withSpec({ merge: { chapterMarks: "all" } }))).toThrow(/chapterMarks/);
+  });
+
   it.each([
     ["no episodes", { episodes: [] }, "spec.episodes"],
     [

@@ -236,6 +236,13 @@ export const Merge = z.object({
   enabled: z.boolean().default(true),
   chapters: z.boolean().default(true).describe("A chapter per episode, titled with the episode title."),
   allowPartial: z.boolean().default(false).describe("Merge the episodes that succeeded when others failed."),
+  // Optional, not defaulted: an absent field is "episodes", so a job that does not ask parses as before.
+  chapterMarks: z
+    .enum(["episodes", "source", "both"])
+    .optional()
+    .describe(
+      "Which chapters (with chapters true): episodes (absent: the default), one per episode; source, each source's own chapters inside its episode (one titled by the episode where it has none); both, the episode's chapter then its own titled '<episode> — <chapter>'. Not kept for an episode split across pods.",
+    ),
 });
 
 export const Split = z

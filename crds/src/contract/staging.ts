@@ -55,4 +55,16 @@ export interface EpisodeRecord {
    * the operator lets another VideoJob reuse this episode only while the source still answers it.
    */
   sourceValidator?: string;
+  /**
+   * The source's own chapters (merge.chapterMarks source or both only; absent otherwise), starts
+   * relative to the episode's first frame: at most 1,000, titles cut to 200 characters, no control
+   * characters. The merge pod places them inside the episode's span.
+   */
+  sourceChapters?: SourceChapter[];
+}
+
+/** One of a source's own chapters, as the merge takes it (the addon's SourceChapter). */
+export interface SourceChapter {
+  title: string;
+  startSecs: number;
 }

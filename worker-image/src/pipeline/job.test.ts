@@ -43,7 +43,8 @@ function fakeStages(
     encode: 0,
     measure: 0,
     normalise: [] as string[],
-    merged: [] as { path: string; title: string }[],
+    merged: [] as { path: string; title: string; chapters?: { title: string; startSecs: number }[] }[],
+    chapters: 0,
   };
   const stages: Stages = {
     async fetch(url, dir, _spec, ctx) {
@@ -57,6 +58,11 @@ function fakeStages(
     },
     async probe() {
       return { durationSecs: 10, width: 1280, height: 720, fps: 25, hasAudio: true };
+    },
+    async chapters(path) {
+      calls.chapters++;
+      const own = (await readFile(path, "utf8")).includes("ep1.mp4");
+      return own ? [{ title: "Cold open", startSecs: 1.5 }] : [];
     },
     async encode(source, _p, output) {
       calls.encode++;
@@ -135,6 +141,17 @@ describe("runJob", () => {
     expect(events.some((e) => e.type === "episode" && e.phase === "Downloading")).toBe(true);
     // Only the output, the cache and nothing temporary remain.
     expect((await readdir(root)).sort()).toEqual(["cache", "out"]);
+  });
+
+  it("reads no source chapters and passes none to the merge unless merge.chapterMarks asks", async () => {
+    const { stages, calls } = fakeStages();
+    expect((await runJob(job(), opts(stages))).phase).toBe("Completed");
+    expect(calls.chapters).toBe(0);
+    expect(calls.merged.every((m) => !("chapters" in m))).toBe(true);
+    const asked = await runJob(job({ merge: { chapterMarks: "both" } }), opts(stages));
+    expect(asked.phase).toBe("Completed");
+    expect(calls.chapters).toBe(3);
+    expect(calls.merged.map((m) => m.chapters)).toEqual([[{ title: "Cold open", startSecs: 1.5 }], [], []]);
   });
 
   it("a failed episode never stops the others; with allowPartial the merge goes on without it", async () => {

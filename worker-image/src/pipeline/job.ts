@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { failedEpisodesSummary, ReelError, type VideoJob, type VideoJobSpec } from "@reel/crds";
+import { failedEpisodesSummary, ReelError, type SourceChapter, type VideoJob, type VideoJobSpec } from "@reel/crds";
 import { encodeSettings } from "@reel/crds/reuse";
 import { episodeTitle, sourceFacts } from "../fetch/facts.ts";
 import type { OutputTarget, StoredObject } from "../output/target.ts";
@@ -42,6 +42,8 @@ export interface EpisodeResult {
   splitSegments?: number;
   /** The source's validator at download (Fetched.validator): recorded with the staged episode for reuse. */
   validator?: string;
+  /** The source's own chapters, read only when merge.chapterMarks is source or both. */
+  sourceChapters?: SourceChapter[];
 }
 
 export interface JobResult {
@@ -209,6 +211,7 @@ export async function processEpisode(
     const probe = await time("probe", () => stages.probe(fetched.path, ctx("probe", "Probing")));
     status.durationSecs = probe.durationSecs;
     status.source = sourceFacts(probe, fetched.site);
+    const chapters = await ownChapters(fetched.path, index, o, ctx("probe", "Probing"));
     // The episode's own files first: they win over the site's of the same language.
     const own = await fetchSubtitles(ep, spec, dir, stages, ctx("fetch", "Downloading"));
     const subtitles = [...own, ...(fetched.subtitles ?? [])];
@@ -222,6 +225,9 @@ export async function processEpisode(
       status.progress = 100;
       status.segments = { total: segments, completed: 0 };
       status.finishedAt = now().toISOString();
+      // A split episode's own chapters are not carried to its joined record (not supported yet).
+      if (chapters)
+        emit({ type: "note", level: "warn", message: `episode ${index + 1}: split, its own chapters are not kept` });
       return { status, probe, route: fetched.route, splitSegments: segments };
     }
 
@@ -274,7 +280,7 @@ export async function processEpisode(
     status.progress = 100;
     status.finishedAt = now().toISOString();
     const validator = fetched.validator ? { validator: fetched.validator } : {};
-    return { status, encodedPath, probe, key, route: fetched.route, ...validator };
+    return { status, encodedPath, probe, key, route: fetched.route, ...validator, ...chapters };
   } catch (err) {
     const e = ReelError.from(err, "REEL_FFMPEG_FAILED", `episode ${index + 1}`);
     status.phase = signal.aborted ? "Cancelled" : "Failed";
@@ -284,6 +290,29 @@ export async function processEpisode(
     return { status };
   } finally {
     emit({ type: "episode-done", index, status });
+  }
+}
+
+/**
+ * The source's own chapters when merge.chapterMarks asks for them (else undefined: no ffprobe run).
+ * Times are relative to the source's first frame, which is the encoded episode's (nothing is trimmed).
+ * Unreadable chapters are a warning, not a failed episode: it merges with its episode chapter.
+ */
+async function ownChapters(
+  path: string,
+  index: number,
+  o: EpisodeOptions,
+  ctx: StageContext,
+): Promise<{ sourceChapters: SourceChapter[] } | undefined> {
+  const marks = o.spec.merge.chapterMarks;
+  if ((marks !== "source" && marks !== "both") || !o.stages.chapters) return undefined;
+  try {
+    return { sourceChapters: await o.stages.chapters(path, ctx) };
+  } catch (err) {
+    if (o.signal.aborted) throw err;
+    const message = `episode ${index + 1}: its own chapters are left out: ${(err as Error).message}`;
+    o.emit({ type: "note", level: "warn", message });
+    return undefined;
   }
 }
 
@@ -336,7 +365,7 @@ export async function mergeEncoded(
     );
     if (left.length) throw new ReelError("REEL_MERGE_MISMATCH", mismatchMessage(inputs, left));
   }
-  const joined = inputs.map(({ path, title }) => ({ path, title }));
+  const joined = inputs.map(({ path, title, chapters }) => ({ path, title, ...(chapters ? { chapters } : {}) }));
   return o.stages.merge(joined, output, o.spec.merge.chapters, mctx, o.spec);
 }
 
@@ -346,6 +375,8 @@ export interface MergeInput {
   title: string;
   /** The episode's index in the job (0-based). */
   episode?: number;
+  /** Its source's own chapters (merge.chapterMarks source/both), relative to the episode's start. */
+  chapters?: SourceChapter[];
 }
 
 /** Names each episode that still cannot be joined, and the field, in the job's numbering. */
@@ -560,6 +591,7 @@ export async function runJob(job: VideoJob, o: RunOptions): Promise<JobResult> {
       path: r.encodedPath as string,
       title: r.status.title ?? "",
       episode: r.status.index,
+      ...(r.sourceChapters ? { chapters: r.sourceChapters } : {}),
     }));
     let merged: Awaited<ReturnType<typeof mergeEncoded>> & { quality?: EpisodeStatus["quality"] };
     try {

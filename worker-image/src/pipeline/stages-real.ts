@@ -29,6 +29,7 @@ import { realHost } from "../hw/inventory.ts";
 import { type EncodePlan, planEncode } from "../hw/plan.ts";
 import { makePoster, makeSprite } from "../preview/preview.ts";
 import { probe as ffprobe } from "../probe/probe.ts";
+import { probeChapters } from "../probe/chapters.ts";
 import type { ProbeResult } from "../probe/parse.ts";
 import { type EncoderStats, parseEncoderStats } from "../quality/encoder-stats.ts";
 import { scoreEpisode, wantsVmaf } from "../quality/episode.ts";
@@ -361,12 +362,20 @@ export function realStages(o: RealStagesOptions): Stages {
       );
     },
 
+    async chapters(path, ctx) {
+      return probeChapters(path, { binaries: o.binaries, signal: ctx.signal });
+    },
+
     async merge(inputs, output, chapters, ctx, spec) {
+      // "episodes" (or absent) calls the addon exactly as before the option existed.
+      const marks = spec?.merge.chapterMarks;
+      const own = marks === "source" || marks === "both";
       const r = await merge(
         {
-          inputs,
+          inputs: own ? inputs : inputs.map(({ path, title }) => ({ path, title })),
           output,
           chapters,
+          ...(own ? { chapterMarks: marks } : {}),
           faststart: true,
           ...mergeTrackChoices(spec?.audio),
           ...mergeSubtitleChoices(spec?.subtitles),

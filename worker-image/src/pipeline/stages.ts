@@ -1,6 +1,6 @@
 // The port between the job runner and the real work. stages-real.ts wires it to the Rust core,
 // yt-dlp and ffmpeg; unit tests of the runner give it fakes.
-import type { VideoJobSpec } from "@reel/crds";
+import type { SourceChapter, VideoJobSpec } from "@reel/crds";
 import type { SiteInfo } from "../fetch/ytdlp.ts";
 import type { SidecarFile } from "../subtitles/sidecar.ts";
 import type { EpisodeStatus, QualityScores } from "./types.ts";
@@ -66,6 +66,11 @@ export interface MergeMismatch {
 export interface Stages {
   fetch(url: string, dir: string, spec: VideoJobSpec, ctx: StageContext): Promise<Fetched>;
   probe(path: string, ctx: StageContext): Promise<SourceProbe>;
+  /**
+   * The source's own chapters, starts relative to its first frame (merge.chapterMarks source/both
+   * only). Optional: a runner without it merges episode chapters only.
+   */
+  chapters?(path: string, ctx: StageContext): Promise<SourceChapter[]>;
   encode(source: string, probe: SourceProbe, output: string, spec: VideoJobSpec, ctx: EncodeContext): Promise<Encoded>;
   /**
    * Starts what the encode of `source` will first need (its sound and picture analysis) before the
@@ -86,7 +91,8 @@ export interface Stages {
   /** Re-encodes `input` to match the encoded file `reference` (canvas, frame rate, audio layout). */
   normalise(input: string, reference: string, output: string, spec: VideoJobSpec, ctx: StageContext): Promise<void>;
   merge(
-    inputs: { path: string; title: string }[],
+    /** `chapters`: the input's source's own (merge.chapterMarks source/both). */
+    inputs: { path: string; title: string; chapters?: SourceChapter[] }[],
     output: string,
     chapters: boolean,
     ctx: StageContext,

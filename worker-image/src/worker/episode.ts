@@ -12,7 +12,7 @@ import type { EpisodeStatus } from "../pipeline/types.ts";
 import type { EpisodeEnv } from "./env.ts";
 import type { ProgressSink } from "./progress.ts";
 import { putJson, type Staging } from "./staging.ts";
-import { type EpisodeOutcome, type EpisodeRecord, staged } from "@reel/crds";
+import { type EpisodeOutcome, type EpisodeRecord, type SourceChapter, staged } from "@reel/crds";
 import { defaultBinaries, type FfmpegBinaries } from "../ffmpeg/run.ts";
 import { audioFile, cutSource, type SplitRecord, segmentSourceFile, shouldSplit, splitRecordFile } from "./split.ts";
 
@@ -149,6 +149,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
     status: r.status,
     ytDlp,
     validator,
+    sourceChapters: r.sourceChapters,
   });
 }
 
@@ -157,7 +158,10 @@ async function alreadyStaged(env: EpisodeEnv, ctx: PodContext, key: string): Pro
   const { index } = env.episode;
   const { log, staging, signal, progress } = ctx;
   const existing = await staging.readJson<EpisodeRecord>(episodeRecordFile(index), signal);
-  if (existing?.stagingKey === key && existing.status?.phase === "Completed") {
+  // A record staged before the job asked for source chapters lacks them: that episode is done again.
+  const marks = env.job.spec.merge.chapterMarks;
+  const lacksChapters = (marks === "source" || marks === "both") && !existing?.sourceChapters;
+  if (existing?.stagingKey === key && existing.status?.phase === "Completed" && !lacksChapters) {
     const staged = staging.locate(episodeFile(index));
     log.info({ stagingKey: key, staged }, "episode already staged; nothing to do");
     progress.report({ index, stage: "done", fraction: 1, detail: "already staged" });
@@ -252,6 +256,8 @@ async function stageEncoded(
     status: EpisodeStatus;
     ytDlp: string | undefined;
     validator: string | undefined;
+    /** Only when merge.chapterMarks asked for them (processEpisode read them). */
+    sourceChapters?: SourceChapter[];
   },
 ): Promise<EpisodeOutcome> {
   const { index } = env.episode;
@@ -275,6 +281,7 @@ async function stageEncoded(
     status,
     ...(r.ytDlp ? { ytDlp: r.ytDlp } : {}),
     ...(r.validator ? { sourceValidator: r.validator } : {}),
+    ...(r.sourceChapters ? { sourceChapters: r.sourceChapters } : {}),
   };
   await putJson(staging, ctx.scratch, episodeRecordFile(index), record);
   progress.report({ index, stage: "done", fraction: 1 });

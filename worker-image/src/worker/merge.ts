@@ -5,7 +5,8 @@
 // per-episode name instead. A retried pod answers merge.json's result without redoing anything.
 import { createHash } from "node:crypto";
 import { join, posix } from "node:path";
-import { ReelError, staged, type VideoJobSpec } from "@reel/crds";
+import { ReelError, type SourceChapter, staged, type VideoJobSpec } from "@reel/crds";
+import { cleanChapters } from "../probe/chapters.ts";
 import { LocalTarget } from "../output/local.ts";
 import { episodeFileName, mergedFileName, previewNames } from "../output/names.ts";
 import { parseDuration, type S3Connection, S3Target } from "../output/s3.ts";
@@ -213,9 +214,16 @@ async function fetchStaged(env: MergeEnv, ctx: PodContext, records: EpisodeRecor
       );
     }
     // The episode's own number, so a merge that cannot join names the right one.
-    inputs.push({ path, title: e.title, episode: e.index });
+    inputs.push({ path, title: e.title, episode: e.index, ...ownChapters(env, records[i]) });
   }
   return inputs;
+}
+
+/** The record's source chapters, cleaned again (it crossed a process boundary), when the job asks for them. */
+function ownChapters(env: MergeEnv, record: EpisodeRecord | undefined): { chapters?: SourceChapter[] } {
+  const marks = env.job.spec.merge.chapterMarks;
+  if ((marks !== "source" && marks !== "both") || !record?.sourceChapters) return {};
+  return { chapters: cleanChapters(record.sourceChapters) };
 }
 
 /** The outputs, named like `reel run`'s: one merged file, or one per episode when merge is off. */
