@@ -565,3 +565,51 @@ describe("reel worker on a volume output", () => {
     expect(chapterTitles(join(out, "vol.mp4"))).toEqual(["Only"]);
   }, 180_000);
 });
+
+describe("reel worker, a source's own chapters (merge.chapterMarks both)", () => {
+  it("the episode pod stages its source's chapters in ep0.json and the merge pod places them inside the episode", async () => {
+    // A 2 s Matroska source with two chapters from an ffmetadata file (the encode drops them).
+    const meta = join(tmp.dir, "chaptered.ffmeta");
+    const marks = [
+      ["Cold open", 500, 1200],
+      ["Story", 1200, 2000],
+    ];
+    const text = marks.map(([t, s, e]) => `[CHAPTER]\nTIMEBASE=1/1000\nSTART=${s}\nEND=${e}\ntitle=${t}\n`);
+    await writeFile(meta, `;FFMETADATA1\n${text.join("")}`);
+    execFileSync("ffmpeg", [
+      ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine"],
+      ...["-f", "ffmetadata", "-i", meta, "-map", "0", "-map", "1", "-map_chapters", "2", "-t", "2"],
+      ...["-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "25", "-c:a", "aac", join(src, "chaptered.mkv")],
+    ]);
+    const job = {
+      name: "own-chapters",
+      uid: "uid-own-chapters",
+      episodes: [
+        { url: `${server.origin}/chaptered.mkv`, title: "Pilot" },
+        { url: `${server.origin}/good2.mp4`, title: "Second" },
+      ],
+      over: { merge: { chapterMarks: "both" } },
+    };
+    for (const i of [0, 1]) expect((await episodePod(job, i)).code).toBe(0);
+    const rec = JSON.parse(await getText("shows/.reel-staging/uid-own-chapters/ep0.json"));
+    expect(rec.sourceChapters).toEqual([
+      { title: "Cold open", startSecs: 0.5 },
+      { title: "Story", startSecs: 1.2 },
+    ]);
+    expect(JSON.parse(await getText("shows/.reel-staging/uid-own-chapters/ep1.json")).sourceChapters).toEqual([]);
+    const p = await mergePod(job, [
+      { index: 0, title: "Pilot" },
+      { index: 1, title: "Second" },
+    ]);
+    expect(p.code, p.raw).toBe(0);
+    expect(p.result.output).toMatchObject({ location: "s3://videos/shows/own-chapters.mp4", chapters: 4 });
+    const file = join(tmp.dir, "own-chapters.mp4");
+    await writeFile(file, Buffer.from(await (await fetch(p.result.output?.url ?? "")).arrayBuffer()));
+    const read = JSON.parse(
+      execFileSync("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", file]).toString(),
+    ) as { chapters: { start_time: string; tags: { title: string } }[] };
+    const got = read.chapters.map((c) => [c.tags.title, Number(c.start_time)] as const);
+    expect(got.map(([t]) => t)).toEqual(["Pilot", "Pilot — Cold open", "Pilot — Story", "Second"]);
+    for (const [i, want] of [0, 0.5, 1.2, 2].entries()) expect(Math.abs((got[i]?.[1] ?? -1) - want)).toBeLessThan(0.05);
+  }, 240_000);
+});
