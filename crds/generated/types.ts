@@ -212,7 +212,7 @@ export interface VideoJob {
        */
       allowPartial: boolean;
       /**
-       * Which chapters (with chapters true): episodes (absent: the default), one per episode; source, each source's own chapters inside its episode (one titled by the episode where it has none); both, the episode's chapter then its own titled '<episode> — <chapter>'. Not kept for an episode split across pods.
+       * Which chapters (with chapters true): episodes (absent: the default), one per episode; source, each source's own chapters inside its episode (one titled by the episode where it has none); both, the episode's chapter then its own titled '<episode> — <chapter>'.
        */
       chapterMarks?: "episodes" | "source" | "both";
     };

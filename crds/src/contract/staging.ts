@@ -58,7 +58,8 @@ export interface EpisodeRecord {
   /**
    * The source's own chapters (merge.chapterMarks source or both only; absent otherwise), starts
    * relative to the episode's first frame: at most 1,000, titles cut to 200 characters, no control
-   * characters. The merge pod places them inside the episode's span.
+   * characters. The merge pod places them inside the episode's span. A split episode's come from
+   * its split record (ep<i>.split.json) to the record the join writes.
    */
   sourceChapters?: SourceChapter[];
 }

@@ -225,10 +225,8 @@ export async function processEpisode(
       status.progress = 100;
       status.segments = { total: segments, completed: 0 };
       status.finishedAt = now().toISOString();
-      // A split episode's own chapters are not carried to its joined record (not supported yet).
-      if (chapters)
-        emit({ type: "note", level: "warn", message: `episode ${index + 1}: split, its own chapters are not kept` });
-      return { status, probe, route: fetched.route, splitSegments: segments };
+      // A split episode's own chapters go in its split record, then its joined record.
+      return { status, probe, route: fetched.route, splitSegments: segments, ...chapters };
     }
 
     const key = encodeKey(await withSubtitlesHash(await stages.hash(fetched.path), subtitles, stages.hash), spec);

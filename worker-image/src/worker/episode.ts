@@ -124,6 +124,7 @@ export async function runEpisodePod(env: EpisodeEnv, ctx: PodContext): Promise<E
       durationSecs: r.status.durationSecs ?? 0,
       bytesDownloaded: r.status.bytesDownloaded ?? 0,
       segments: cut.segments,
+      ...(r.sourceChapters ? { sourceChapters: r.sourceChapters } : {}),
       ...(cut.audio ? { audio: cut.audio } : {}),
       ...withYtDlp,
     };
@@ -160,7 +161,8 @@ async function alreadyStaged(env: EpisodeEnv, ctx: PodContext, key: string): Pro
   const existing = await staging.readJson<EpisodeRecord>(episodeRecordFile(index), signal);
   // A record staged before the job asked for source chapters lacks them: that episode is done again.
   const marks = env.job.spec.merge.chapterMarks;
-  const lacksChapters = (marks === "source" || marks === "both") && !existing?.sourceChapters;
+  const wantsOwn = marks === "source" || marks === "both";
+  const lacksChapters = wantsOwn && !existing?.sourceChapters;
   if (existing?.stagingKey === key && existing.status?.phase === "Completed" && !lacksChapters) {
     const staged = staging.locate(episodeFile(index));
     log.info({ stagingKey: key, staged }, "episode already staged; nothing to do");
@@ -169,7 +171,7 @@ async function alreadyStaged(env: EpisodeEnv, ctx: PodContext, key: string): Pro
   }
   if (existing) log.info({ recorded: existing.stagingKey, stagingKey: key }, "staged episode is stale; redoing it");
   const split = await staging.readJson<SplitRecord>(splitRecordFile(index), signal);
-  if (split?.stagingKey !== key) return undefined;
+  if (split?.stagingKey !== key || (wantsOwn && !split.sourceChapters)) return undefined;
   log.info({ stagingKey: key, segments: split.segments.length }, "episode already split and staged; nothing to do");
   progress.report({ index, stage: "done", fraction: 1, detail: "already split" });
   return {

@@ -3,7 +3,7 @@
 // once) encode one each, and the merge pod joins them before merging. Real ffmpeg, the Rust join,
 // a loopback source server and a real S3 server (versitygw) for staging and output.
 import { execFileSync } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { S3Server } from "@reel/e2e/services";
@@ -173,4 +173,66 @@ describe("a split episode: episode pod, Indexed Job pods, merge pod", () => {
     expect(m.code).toBe(1);
     expect(m.result).toMatchObject({ mode: "merge", phase: "Failed", error: { code: "REEL_CHECKSUM_MISMATCH" } });
   });
+});
+
+describe("a split episode's own chapters (merge.chapterMarks source)", () => {
+  it("go from the episode pod's split record to the joined episode's record and into the merged file", async () => {
+    const src = join(tmp.dir, "src");
+    const meta = join(tmp.dir, "acts.ffmeta");
+    await writeFile(
+      meta,
+      ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=2500\nEND=6000\ntitle=Act 1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=6000\nEND=12000\ntitle=Act 2\n",
+    );
+    execFileSync("ffmpeg", [
+      ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine"],
+      ...["-f", "ffmetadata", "-i", meta, "-map", "0", "-map", "1", "-map_chapters", "2", "-t", "12"],
+      ...["-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "25", "-c:a", "aac", join(src, "acts.mkv")],
+    ]);
+    const ep = { url: `${server.origin}/acts.mkv`, title: "Acts" };
+    const spec = { ...specOf([ep]), merge: { chapterMarks: "source" } };
+    const uid = "uid-acts";
+    const common = {
+      REEL_VIDEOJOB: "media/acts",
+      REEL_VIDEOJOB_UID: uid,
+      REEL_STAGING: `s3://videos/shows/.reel-staging/${uid}/`,
+      REEL_SPEC: JSON.stringify(spec),
+      REEL_EPISODE_INDEX: "0",
+      REEL_EPISODE_URL: ep.url,
+      REEL_EPISODE_TITLE: ep.title,
+    };
+    const cut = await pod({ ...common, REEL_MODE: "episode" });
+    expect(cut.result).toMatchObject({ phase: "Completed", split: { segments: 3 } });
+    const chapters = [
+      { title: "Act 1", startSecs: 2.5 },
+      { title: "Act 2", startSecs: 6 },
+    ];
+    const folder = `shows/.reel-staging/${uid}/`;
+    expect(JSON.parse(await text(`${folder}ep0.split.json`)).sourceChapters).toEqual(chapters);
+    const segs = await Promise.all(
+      [0, 1, 2].map((k) => pod({ ...common, REEL_MODE: "segment", JOB_COMPLETION_INDEX: `${k}` })),
+    );
+    for (const s of segs) expect(s.code, s.raw).toBe(0);
+    const m = await pod({
+      ...common,
+      REEL_MODE: "merge",
+      REEL_KEEP_STAGING: "true",
+      REEL_MERGE_EPISODES: JSON.stringify([{ index: 0, title: "Acts", segments: 3 }]),
+    });
+    expect(m.code, m.raw).toBe(0);
+    expect(JSON.parse(await text(`${folder}ep0.json`)).sourceChapters).toEqual(chapters);
+    const body = await (
+      await client.send(new GetObjectCommand({ Bucket: "videos", Key: "shows/acts.mp4" }))
+    ).Body?.transformToByteArray();
+    const local = join(tmp.dir, "acts.mp4");
+    await writeFile(local, body ?? new Uint8Array());
+    const read = JSON.parse(
+      execFileSync("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", local]).toString(),
+    ) as {
+      chapters: Array<{ tags: { title: string }; start_time: string }>;
+    };
+    expect(read.chapters.map((c) => c.tags.title)).toEqual(["Acts", "Act 1", "Act 2"]);
+    for (const [i, want] of [0, 2.5, 6].entries()) {
+      expect(Math.abs(Number(read.chapters[i]?.start_time) - want)).toBeLessThan(0.05);
+    }
+  }, 240_000);
 });

@@ -58,6 +58,8 @@ export interface SplitRecord {
    */
   audio?: { sha256: string; tracks?: AudioTrackPlan[]; subtitles?: { language: string }[] };
   ytDlp?: string;
+  /** The source's own chapters (merge.chapterMarks source/both), copied to the joined episode's record. */
+  sourceChapters?: EpisodeRecord["sourceChapters"];
 }
 
 /** What ep<i>.seg<k>.json holds. */
@@ -324,6 +326,7 @@ export async function joinSplitEpisode(o: {
         ...(quality ? { quality } : {}),
       },
       ...(split.ytDlp ? { ytDlp: split.ytDlp } : {}),
+      ...(split.sourceChapters ? { sourceChapters: split.sourceChapters } : {}),
     };
     await putJson(staging, dir, episodeRecordFile(index), record);
     return record;
