@@ -214,15 +214,27 @@ async function fetchStaged(env: MergeEnv, ctx: PodContext, records: EpisodeRecor
       );
     }
     // The episode's own number, so a merge that cannot join names the right one.
-    inputs.push({ path, title: e.title, episode: e.index, ...ownChapters(env, records[i]) });
+    inputs.push({ path, title: e.title, episode: e.index, ...ownChapters(env, ctx, records[i]) });
   }
   return inputs;
 }
 
 /** The record's source chapters, cleaned again (it crossed a process boundary), when the job asks for them. */
-function ownChapters(env: MergeEnv, record: EpisodeRecord | undefined): { chapters?: SourceChapter[] } {
+function ownChapters(
+  env: MergeEnv,
+  ctx: PodContext,
+  record: EpisodeRecord | undefined,
+): { chapters?: SourceChapter[] } {
   const marks = env.job.spec.merge.chapterMarks;
-  if ((marks !== "source" && marks !== "both") || !record?.sourceChapters) return {};
+  if (marks !== "source" && marks !== "both") return {};
+  if (!record?.sourceChapters) {
+    // A record staged by a job that did not ask (the operator's reuse copies records as they are).
+    ctx.log.warn(
+      { episode: record?.index, chapterMarks: marks },
+      "staged episode has no source chapters; merged without",
+    );
+    return {};
+  }
   return { chapters: cleanChapters(record.sourceChapters) };
 }
 
