@@ -73,6 +73,14 @@ describe("reuseWanted", () => {
     expect(reuseWanted(videoJob("subs-r2", { uid: "u13", spec: sidecar }), [first], [0])).toEqual([]);
   });
 
+  it("gives a job that keeps its sources' chapters only episodes staged by jobs that asked for them too", () => {
+    const marks = (m: string) => ({ merge: { chapterMarks: m } });
+    const withMarks = videoJob("marks", { uid: "u14", spec: marks("both"), status: { episodes: [done(0)] } });
+    expect(reuseWanted(videoJob("m1", { uid: "u15", spec: marks("source") }), [first], [0])).toEqual([]);
+    expect(reuseWanted(videoJob("m2", { uid: "u16", spec: marks("both") }), [withMarks], [0])).toHaveLength(1);
+    expect(reuseWanted(videoJob("plain2", { uid: "u17" }), [withMarks], [0])).toHaveLength(1);
+  });
+
   it("leaves split episodes to run again", () => {
     const split = videoJob("split", {
       uid: "u8",

@@ -53,6 +53,8 @@ export function sourceId(vj: VideoJob, index: number): string | undefined {
   }
 }
 
+const wantsSourceChapters = (vj: VideoJob) => (vj.spec.merge?.chapterMarks ?? "episodes") !== "episodes";
+
 /** Finished, unsplit episodes of `other` by request key (a reused episode may be reused again). */
 function finishedByKey(other: VideoJob): Map<string, ReuseCandidate> {
   const out = new Map<string, ReuseCandidate>();
@@ -76,6 +78,8 @@ export function reuseWanted(vj: VideoJob, others: readonly VideoJob[], todo: rea
   const pool = others
     .filter((o) => o.metadata.uid !== vj.metadata.uid && o.metadata.namespace === vj.metadata.namespace)
     .filter((o) => sameStore(vj, o))
+    // A job that keeps its sources' chapters needs records that carry them (written only when asked).
+    .filter((o) => !wantsSourceChapters(vj) || wantsSourceChapters(o))
     .sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""))
     .map(finishedByKey)
     .filter((m) => m.size > 0);
