@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { episodePosterName, posterLocation } from "@reel/crds";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { k8sBinariesBuilt } from "../cluster/cluster.ts";
@@ -421,7 +422,9 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     expect(await objects(`separate/.reel-staging/${uid}/`)).toEqual([`separate/.reel-staging/${uid}/merge.json`]);
 
     await env.kubectl(["delete", "videojob", "separate", "-n", TENANT_NS, "--wait=true", "--timeout=60s"]);
-    expect(await objects("separate/")).toEqual(files.map((f) => f.location.replace("s3://videos/", "")).sort());
+    // Each file and its poster beside it (crds posterLocation) stay.
+    const kept = files.flatMap((f) => [f.location, posterLocation(f.location) ?? ""]);
+    expect(await objects("separate/")).toEqual(kept.map((l) => l.replace("s3://videos/", "")).sort());
   }, 200_000);
 
   it("fails a worker pod whose source exceeds the byte cap with REEL_SOURCE_TOO_LARGE, in a pod with bounded memory and scratch", async () => {
@@ -491,8 +494,9 @@ describe.skipIf(!ready)(`L4: the whole flow${ready ? "" : ` (SKIPPED: ${why})`}`
     expect(await jobNames("killed")).toEqual(["killed-ep0", "killed-merge"]);
     expect(runsOf("killed", "merge").map((r) => r.exitCode)).toEqual([0]);
     const keys = await objects("killed/");
-    // The output and its seek thumbnails (24 s: 12 tiles on one sheet), nothing else.
+    // The output, its episode's poster and its seek thumbnails (24 s: 12 tiles on one sheet), nothing else.
     expect(keys.filter((k) => !k.includes("/.reel-staging/"))).toEqual([
+      episodePosterName("killed/killed", 0),
       "killed/killed-thumbs-001.jpg",
       "killed/killed-thumbs.vtt",
       "killed/killed.mp4",
