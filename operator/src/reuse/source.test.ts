@@ -48,6 +48,10 @@ describe("addressAllowed", () => {
     ["::ffff:10.0.0.1", false],
     ["fd00::1", false],
     ["2606:2800:220:1::1", true],
+    // Missing from the operator's own table before it shared the shim's (the Rust guard's) one:
+    ["192.0.2.1", false],
+    ["64:ff9b::a00:1", false],
+    ["2002:a00:1::1", false],
   ])("%s -> %s", (address, allowed) => {
     expect(addressAllowed(address, allowList([]))).toBe(allowed);
   });

@@ -6,64 +6,38 @@
 // resolves to is checked at connect time, so a name cannot be rebound to the cluster's inside.
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { BlockList, isIP, type LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import { lookup } from "node:dns";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { s3SourceOf, type VideoJob } from "@reel/crds";
+import { type AllowList, classifyIp, parseAllowList } from "@reel/crds/egress-address";
 import { sourceValidator } from "@reel/crds/reuse";
 import type { KubeApi } from "../kube/api.ts";
 import { s3ClientFor } from "../reconcile/staging.ts";
 
-const PRIVATE_V4 = [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 4],
-  ["240.0.0.0", 4],
-] as const;
-const PRIVATE_V6 = [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-] as const;
-
-/** Private and special ranges, refused unless the allowlist opens them. */
-const blocked = new BlockList();
-for (const [net, bits] of PRIVATE_V4) blocked.addSubnet(net, bits, "ipv4");
-for (const [net, bits] of PRIVATE_V6) blocked.addSubnet(net, bits, "ipv6");
-
-/** The allowlist (CIDRs, or single addresses) as a BlockList to test addresses against. */
-export function allowList(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const [net = "", bits] = c.split("/");
-    const family = isIP(net) === 6 ? "ipv6" : "ipv4";
-    if (!isIP(net)) continue;
-    list.addSubnet(net, bits === undefined ? (family === "ipv6" ? 128 : 32) : Number(bits), family);
-  }
-  return list;
+/**
+ * The allowlist (CIDRs, or single addresses). An entry that is not one opens nothing here (the
+ * worker pods' guard refuses it at their start).
+ */
+export function allowList(cidrs: readonly string[]): AllowList {
+  const valid = (c: string) => {
+    try {
+      parseAllowList([c]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return parseAllowList(cidrs.filter(valid));
 }
 
-/** May the operator connect to this address? */
-export function addressAllowed(address: string, allowed: BlockList): boolean {
-  // An IPv4-mapped IPv6 address is its IPv4 address (a ::ffff:0:0/96 rule would also match plain IPv4).
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped) return addressAllowed(mapped, allowed);
-  const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-  if (allowed.check(address, family)) return true;
-  return !blocked.check(address, family);
+/** May the operator connect to this address? Public ones (the shim's and the Rust guard's table), or allowlisted. */
+export function addressAllowed(address: string, allowed: AllowList): boolean {
+  return allowed.allows(address) || classifyIp(address) === undefined;
 }
 
 /** A DNS lookup that answers only addresses the guard allows (all of them, or an error). */
-function guardedLookup(allowed: BlockList): LookupFunction {
+function guardedLookup(allowed: AllowList): LookupFunction {
   return (hostname, options, callback) => {
     lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, "", 0);
@@ -115,15 +89,13 @@ export async function askSourceValidator(
   egressAllow: readonly string[],
   timeoutMs = 5000,
 ): Promise<string | undefined> {
-  const lookupFn = guardedLookup(allowList(egressAllow));
+  const allowed = allowList(egressAllow);
+  const lookupFn = guardedLookup(allowed);
   const signal = AbortSignal.timeout(timeoutMs);
   let at = new URL(url);
   for (let hop = 0; hop <= 5; hop++) {
     if (at.protocol !== "http:" && at.protocol !== "https:") return undefined;
-    if (
-      isIP(at.hostname.replace(/^\[|\]$/g, "")) &&
-      !addressAllowed(at.hostname.replace(/^\[|\]$/g, ""), allowList(egressAllow))
-    ) {
+    if (isIP(at.hostname.replace(/^\[|\]$/g, "")) && !addressAllowed(at.hostname.replace(/^\[|\]$/g, ""), allowed)) {
       return undefined;
     }
     const r = await head(at, lookupFn, signal).catch(() => undefined);
