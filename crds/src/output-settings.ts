@@ -13,6 +13,8 @@ export interface OutputSettings {
   kmsKeyId?: string;
   /** Outputs are reported as `<publicBaseUrl>/<key>` instead of a presigned URL. No trailing slash. */
   publicBaseUrl?: string;
+  /** S3 storage class of outputs (contract/storage-class.ts); absent: the bucket's default. Never on staging. */
+  storageClass?: string;
 }
 
 const invalid = (message: string) => new ReelError("REEL_CONFIG_INVALID", message);

@@ -18,18 +18,22 @@ describe("the operator's output and retention settings", () => {
       REEL_OUTPUT_PUBLIC_BASE_URL: "https://cdn.example.com/videos/",
       REEL_OUTPUT_RETENTION: "7d",
       REEL_FINISHED_RETENTION: "720h",
+      REEL_S3_STORAGE_CLASS: "INTELLIGENT_TIERING",
     });
     expect(c.installation).toEqual({
       maxSourceBytes: 50 * 2 ** 30,
       sse: "aws:kms",
       kmsKeyId: "alias/reel",
       publicBaseUrl: "https://cdn.example.com/videos",
+      storageClass: "INTELLIGENT_TIERING",
     });
     expect(c.retention).toEqual({ outputsSecs: 7 * 86400, finishedSecs: 720 * 3600 });
   });
 
   it.each([
     [{ REEL_S3_SSE: "aws-kms" }, /^REEL_S3_SSE is "aws-kms"/],
+    [{ REEL_S3_STORAGE_CLASS: "GLACIER" }, /^REEL_S3_STORAGE_CLASS is "GLACIER": archived objects/],
+    [{ REEL_S3_STORAGE_CLASS: "standard-ia" }, /^REEL_S3_STORAGE_CLASS is "standard-ia".*did you mean STANDARD_IA/],
     [{ REEL_S3_SSE_KMS_KEY_ID: "k" }, /^REEL_S3_SSE_KMS_KEY_ID is set but REEL_S3_SSE is ""/],
     [{ REEL_OUTPUT_PUBLIC_BASE_URL: "http://cdn.example.com" }, /^REEL_OUTPUT_PUBLIC_BASE_URL must be https/],
     [{ REEL_OUTPUT_RETENTION: "30" }, /^REEL_OUTPUT_RETENTION is "30"/],

@@ -1,7 +1,7 @@
 // The operator's settings, parsed once from the environment (the chart sets them). Nothing else
 // in operator/ reads process.env.
 import { hostname } from "node:os";
-import { parsePublicBaseUrl, parseRetention, parseSse, ReelError } from "@reel/crds";
+import { parsePublicBaseUrl, parseRetention, parseSse, parseStorageClass, ReelError } from "@reel/crds";
 import { TracingEnvShape } from "@reel/crds/tracing";
 import { z } from "zod";
 import type { InstallationSettings } from "./plan/installation-env.ts";
@@ -73,6 +73,8 @@ export const ConfigSchema = z.object({
   REEL_S3_SSE_KMS_KEY_ID: z.string().default(""),
   /** Outputs reported as <base>/<key> instead of a presigned URL (a CDN in front of the bucket). */
   REEL_OUTPUT_PUBLIC_BASE_URL: z.string().default(""),
+  /** S3 storage class of outputs (merge pods only; crds contract/storage-class.ts); "" is the bucket's default. */
+  REEL_S3_STORAGE_CLASS: z.string().default(""),
   /** Output objects deleted this long after their VideoJob finished ("30d", "720h"; "" keeps). */
   REEL_OUTPUT_RETENTION: z.string().default(""),
   /** Finished VideoJobs deleted this long after they finished ("" keeps). */
@@ -106,6 +108,7 @@ export type Config = z.infer<typeof ConfigSchema> & {
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const c = ConfigSchema.parse(env);
   const publicBaseUrl = parsePublicBaseUrl(c.REEL_OUTPUT_PUBLIC_BASE_URL);
+  const storageClass = parseStorageClass(c.REEL_S3_STORAGE_CLASS);
   const outputsSecs = parseRetention("REEL_OUTPUT_RETENTION", c.REEL_OUTPUT_RETENTION);
   const finishedSecs = parseRetention("REEL_FINISHED_RETENTION", c.REEL_FINISHED_RETENTION);
   const maxSourceBytes = bytesSetting("REEL_MAX_SOURCE_BYTES", c.REEL_MAX_SOURCE_BYTES);
@@ -116,6 +119,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       maxSourceBytes,
       ...parseSse(c.REEL_S3_SSE, c.REEL_S3_SSE_KMS_KEY_ID),
       ...(publicBaseUrl ? { publicBaseUrl } : {}),
+      ...(storageClass ? { storageClass } : {}),
       // Where the operator sends its spans, its pods send theirs (the worker reads the same variables).
       ...(c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()
         ? { otlpTracesEndpoint: c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim() }

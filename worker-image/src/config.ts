@@ -64,6 +64,8 @@ const ConfigSchema = z.object({
   REEL_S3_SSE: z.string().default(""),
   REEL_S3_SSE_KMS_KEY_ID: z.string().default(""),
   REEL_OUTPUT_PUBLIC_BASE_URL: z.string().default(""),
+  /** S3 storage class of outputs (crds contract/storage-class.ts); "" is the bucket's default. */
+  REEL_S3_STORAGE_CLASS: z.string().default(""),
   PATH: z.string().default("/usr/local/bin:/usr/bin:/bin"),
   HOME: z.string().default(homedir()),
   TMPDIR: z.string().optional(),

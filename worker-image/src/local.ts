@@ -7,14 +7,14 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, readdir, rm } from "node:fs/promises";
 import { promisify } from "node:util";
-import { ReelError, urlSecrets, type VideoJob } from "@reel/crds";
+import { parseStorageClass, ReelError, urlSecrets, type VideoJob } from "@reel/crds";
 import { Redis } from "ioredis";
 import { config } from "./config.ts";
 import { classify } from "./fetch/classify.ts";
 import { ytDlpVersion } from "./fetch/ytdlp.ts";
 import { childGuard, UNGUARDED_WARNING } from "./ffmpeg/guard.ts";
 import { LocalTarget } from "./output/local.ts";
-import { parseDuration, S3Target } from "./output/s3.ts";
+import { outputSettingsFromEnv, parseDuration, S3Target } from "./output/s3.ts";
 import type { OutputTarget } from "./output/target.ts";
 import type { Emit } from "./pipeline/events.ts";
 import { type JobResult, runJob } from "./pipeline/job.ts";
@@ -30,6 +30,8 @@ export interface LocalRunOptions {
   concurrency: number;
   /** CIDRs opened past the egress guard, from the command line (never from the job). */
   allow: string[];
+  /** `--storage-class`: the S3 storage class of the outputs, over REEL_S3_STORAGE_CLASS. */
+  storageClass?: string;
   signal?: AbortSignal;
   emit?: Emit;
 }
@@ -99,7 +101,7 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
   try {
     return await runJob(job, {
       stages,
-      target: targetFor(job, o.outDir),
+      target: targetFor(job, o.outDir, o.storageClass),
       cacheDir: config.REEL_CACHE_DIR,
       tmpDir,
       concurrency: o.concurrency,
@@ -140,8 +142,11 @@ function running(pid: number): boolean {
   }
 }
 
-/** `--out` wins; else the job's local path; else its S3 output with credentials from the environment. */
-export function targetFor(job: VideoJob, outDir?: string): OutputTarget {
+/**
+ * `--out` wins; else the job's local path; else its S3 output with credentials from the environment
+ * (and `--storage-class`, when given, over REEL_S3_STORAGE_CLASS).
+ */
+export function targetFor(job: VideoJob, outDir?: string, storageClass?: string): OutputTarget {
   const out = job.spec.output;
   if (outDir) return new LocalTarget(outDir);
   if (out.local) return new LocalTarget(out.local.path);
@@ -160,10 +165,18 @@ export function targetFor(job: VideoJob, outDir?: string): OutputTarget {
       accessKeyId: config.AWS_ACCESS_KEY_ID,
       secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
       urlExpirySecs: parseDuration(out.s3.urlExpiry),
+      ...(storageClass !== undefined ? { settings: withStorageClass(storageClass) } : {}),
     });
   }
   throw new ReelError(
     "REEL_JOB_INVALID",
     "reel run writes to a local directory or S3: give --out DIR or set spec.output",
   );
+}
+
+/** The environment's output settings with the flag's storage class ("" there: the bucket's default). */
+function withStorageClass(flag: string) {
+  const { storageClass: _fromEnv, ...settings } = outputSettingsFromEnv();
+  const storageClass = parseStorageClass(flag);
+  return { ...settings, ...(storageClass ? { storageClass } : {}) };
 }

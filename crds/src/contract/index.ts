@@ -6,3 +6,4 @@ export * from "./redis-access.ts";
 export * from "./rest.ts";
 export * from "./staging.ts";
 export * from "./worker-env.ts";
+export * from "./storage-class.ts";

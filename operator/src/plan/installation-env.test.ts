@@ -47,6 +47,21 @@ describe("installationEnv", () => {
       "merge",
       [{ name: "REEL_OUTPUT_PUBLIC_BASE_URL", value: "https://cdn.example.com/v" }],
     ],
+    [
+      "a storage class, merge pod (stores the outputs)",
+      { sse: "AES256" as const, storageClass: "STANDARD_IA" },
+      "merge",
+      [
+        { name: "REEL_S3_SSE", value: "AES256" },
+        { name: "REEL_S3_STORAGE_CLASS", value: "STANDARD_IA" },
+      ],
+    ],
+    [
+      "a storage class, episode pod (writes staging only: keeps the bucket's default)",
+      { storageClass: "STANDARD_IA" },
+      "episode",
+      [],
+    ],
   ])("%s (%j, %s)", (_, s, role, want) => {
     expect(installationEnv(s, role)).toEqual(want);
   });
@@ -91,6 +106,14 @@ describe("the planned pods carry the installation's settings", () => {
       REEL_S3_SSE_KMS_KEY_ID: KEY,
       REEL_OUTPUT_PUBLIC_BASE_URL: "https://cdn.example.com",
     });
+  });
+
+  it("only the merge pod gets the outputs' storage class; episode pods write staging with the bucket's default", () => {
+    const s = { ...base, installation: { storageClass: "STANDARD_IA" } };
+    const episode = envOf(planEpisodeJobs(vj, [], new Map(), s)[0]?.job);
+    const merge = envOf(planMergeJob(vj, [{ index: 0, title: "Episode 1" }], s));
+    expect(episode.REEL_S3_STORAGE_CLASS).toBeUndefined();
+    expect(merge.REEL_S3_STORAGE_CLASS).toBe("STANDARD_IA");
   });
 
   it("changes nothing (not even the spec hash) when no setting is made", () => {

@@ -30,6 +30,8 @@ export interface RunFlags {
   allowMetadata?: boolean;
   /** `--dry-run`: print the episodes (playlists expanded) and exit. */
   dryRun?: boolean;
+  /** `--storage-class`: S3 storage class of the outputs (over REEL_S3_STORAGE_CLASS). */
+  storageClass?: string;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
   // Everything that can be checked is checked before any work starts (exit 2 from main.ts).
   checkAllow(flags.allow, flags.allowMetadata ?? false);
   const outDir = flags.out && resolve(flags.out);
-  await preflightJob(job, targetFor(job, outDir));
+  await preflightJob(job, targetFor(job, outDir, flags.storageClass));
   const secrets = knownSecrets(job);
   const titles = job.spec.episodes.map((e, i) => e.title ?? `Episode ${i + 1}`);
   const bars = flags.json ? undefined : progress(titles);
@@ -90,6 +92,7 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
       ...(outDir ? { outDir } : {}),
       concurrency: flags.concurrency,
       allow: flags.allow,
+      ...(flags.storageClass !== undefined ? { storageClass: flags.storageClass } : {}),
       signal: ac.signal,
       emit: (e) => {
         if (e.type === "episode-done") done.set(e.index, e.status);

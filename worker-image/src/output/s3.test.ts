@@ -5,6 +5,7 @@ const env = (over: Record<string, string> = {}) => ({
   REEL_S3_SSE: "",
   REEL_S3_SSE_KMS_KEY_ID: "",
   REEL_OUTPUT_PUBLIC_BASE_URL: "",
+  REEL_S3_STORAGE_CLASS: "",
   ...over,
 });
 
@@ -38,6 +39,12 @@ describe("uploadParams: what every write to S3 asks for", () => {
     expect(sseParams(settings)).toEqual(sse);
   });
 
+  it("asks the storage class with SSE when the settings carry one, and none without", () => {
+    const p = uploadParams(base, { sse: "AES256", storageClass: "STANDARD_IA" }, "body");
+    expect([p.StorageClass, p.ServerSideEncryption]).toEqual(["STANDARD_IA", "AES256"]);
+    expect("StorageClass" in uploadParams(base, {}, "body")).toBe(false);
+  });
+
   it("keeps the content type of a record", () => {
     expect(uploadParams({ ...base, contentType: "application/json" }, {}, "{}").ContentType).toBe("application/json");
   });
@@ -52,6 +59,7 @@ describe("outputSettingsFromEnv", () => {
       { sse: "aws:kms", kmsKeyId: "alias/reel" },
     ],
     [{ REEL_OUTPUT_PUBLIC_BASE_URL: "https://cdn.example.com/v/" }, { publicBaseUrl: "https://cdn.example.com/v" }],
+    [{ REEL_S3_STORAGE_CLASS: "INTELLIGENT_TIERING" }, { storageClass: "INTELLIGENT_TIERING" }],
   ])("reads %j", (over, want) => {
     expect(outputSettingsFromEnv(env(over))).toEqual(want);
   });
@@ -59,6 +67,7 @@ describe("outputSettingsFromEnv", () => {
   it.each([
     [{ REEL_S3_SSE: "KMS" }, /REEL_S3_SSE is "KMS"/],
     [{ REEL_OUTPUT_PUBLIC_BASE_URL: "http://cdn.example.com" }, /REEL_OUTPUT_PUBLIC_BASE_URL must be https/],
+    [{ REEL_S3_STORAGE_CLASS: "standard_ia" }, /REEL_S3_STORAGE_CLASS is "standard_ia".*did you mean STANDARD_IA/],
   ])("refuses %j with REEL_CONFIG_INVALID", (over, message) => {
     expect(() => outputSettingsFromEnv(env(over))).toThrow(message);
     try {

@@ -4,7 +4,8 @@
 // AWS, MinIO, SeaweedFS and versitygw (path-style addressing when an endpoint is given).
 //
 // This is the one place the worker writes to S3 (outputs, staged episodes and their records all go
-// through S3Target.put), so the installation's server-side encryption is asked here, on every write.
+// through S3Target.put), so the installation's server-side encryption is asked here, on every write,
+// and its storage class on every output write (staging opts out: worker/staging.ts).
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import {
@@ -13,10 +14,11 @@ import {
   type PutObjectCommandInput,
   S3Client,
   type ServerSideEncryption,
+  type StorageClass,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { type OutputSettings, parsePublicBaseUrl, parseSse, publicUrl, ReelError } from "@reel/crds";
+import { type OutputSettings, parsePublicBaseUrl, parseSse, parseStorageClass, publicUrl, ReelError } from "@reel/crds";
 import { config } from "../config.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import { storedName } from "./names.ts";
@@ -34,7 +36,7 @@ export interface S3TargetOptions {
   partSize?: number;
   queueSize?: number;
   breaker?: CircuitBreaker;
-  /** SSE and public base URL; from the environment (REEL_S3_SSE, …) when absent. */
+  /** SSE, storage class and public base URL; from the environment (REEL_S3_SSE, …) when absent. */
   settings?: OutputSettings;
 }
 
@@ -52,14 +54,22 @@ export function parseDuration(text: string): number {
 
 /**
  * The installation's output settings from the environment (REEL_S3_SSE, REEL_S3_SSE_KMS_KEY_ID,
- * REEL_OUTPUT_PUBLIC_BASE_URL): set by the operator on its pods, by hand for `reel run`.
- * Throws REEL_CONFIG_INVALID naming the variable.
+ * REEL_OUTPUT_PUBLIC_BASE_URL, REEL_S3_STORAGE_CLASS): set by the operator on its pods, by hand
+ * (or --storage-class) for `reel run`. Throws REEL_CONFIG_INVALID naming the variable.
  */
 export function outputSettingsFromEnv(
-  env: Pick<typeof config, "REEL_S3_SSE" | "REEL_S3_SSE_KMS_KEY_ID" | "REEL_OUTPUT_PUBLIC_BASE_URL"> = config,
+  env: Pick<
+    typeof config,
+    "REEL_S3_SSE" | "REEL_S3_SSE_KMS_KEY_ID" | "REEL_OUTPUT_PUBLIC_BASE_URL" | "REEL_S3_STORAGE_CLASS"
+  > = config,
 ): OutputSettings {
   const publicBaseUrl = parsePublicBaseUrl(env.REEL_OUTPUT_PUBLIC_BASE_URL);
-  return { ...parseSse(env.REEL_S3_SSE, env.REEL_S3_SSE_KMS_KEY_ID), ...(publicBaseUrl ? { publicBaseUrl } : {}) };
+  const storageClass = parseStorageClass(env.REEL_S3_STORAGE_CLASS);
+  return {
+    ...parseSse(env.REEL_S3_SSE, env.REEL_S3_SSE_KMS_KEY_ID),
+    ...(publicBaseUrl ? { publicBaseUrl } : {}),
+    ...(storageClass ? { storageClass } : {}),
+  };
 }
 
 /** The SSE request parameters of a write (PutObject and CreateMultipartUpload take the same). */
@@ -179,5 +189,7 @@ export function uploadParams(
     ChecksumAlgorithm: "SHA256",
     Metadata: { "reel-sha256": o.sha256 },
     ...sseParams(settings),
+    // Like SSE, sent on PutObject / CreateMultipartUpload only; the parts inherit the upload's.
+    ...(settings.storageClass ? { StorageClass: settings.storageClass as StorageClass } : {}),
   };
 }

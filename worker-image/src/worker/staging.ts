@@ -13,7 +13,7 @@ import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Cl
 import { ReelError } from "@reel/crds";
 import { LocalTarget } from "../output/local.ts";
 import { storedName } from "../output/names.ts";
-import { type S3Connection, S3Target, s3Client } from "../output/s3.ts";
+import { outputSettingsFromEnv, type S3Connection, S3Target, s3Client } from "../output/s3.ts";
 import type { PutOptions, StoredObject } from "../output/target.ts";
 import type { StagingRef } from "./env.ts";
 
@@ -101,7 +101,10 @@ class S3Staging implements Staging {
   constructor(bucket: string, prefix: string, conn: S3Connection) {
     this.#bucket = bucket;
     // The presigned URL S3Target answers is not used for staged files; an hour is plenty.
-    this.#target = new S3Target({ ...conn, bucket, prefix, urlExpirySecs: 3600 });
+    // The installation's SSE applies to staging too; its output storage class does not: staged
+    // files live minutes, and IA classes bill 30 days and 128 KiB at least (contract/storage-class.ts).
+    const { storageClass: _outputsOnly, ...settings } = outputSettingsFromEnv();
+    this.#target = new S3Target({ ...conn, bucket, prefix, urlExpirySecs: 3600, settings });
     this.#client = s3Client(conn);
     this.location = `s3://${bucket}/${prefix}`;
   }
