@@ -1,10 +1,18 @@
-// First-run administration from a shell (no API key exists yet to call the API with):
-//   npm run shim:admin -- add-user --name alice --role admin --tenant media [--namespace media]
-// creates the tenant (mapped to a namespace), the user, and one API key, printed once.
+// Administration from a shell (`reel-shim admin …`, in the image `node api-shim/src/admin.ts …`):
+//   add-user --name alice --role admin --tenant media [--namespace media]
+//     creates the tenant (mapped to a namespace), the user, and one API key, printed once (first
+//     run: no API key exists yet to call the API with);
+//   backup --to s3://bucket/prefix/ [--keep N]     pg_dump of the shim's database into S3;
+//   restore --from s3://bucket/prefix/[reel-….dump] [--clean]   pg_restore into an empty database.
+// backup and restore log JSON lines (pino) to stdout; see backup/backup.ts.
 import { parseArgs } from "node:util";
+import { pino } from "pino";
 import type { Sql } from "postgres";
 import { generateKey } from "./auth/keys.ts";
+import { ReelError } from "@reel/crds";
 import { ROLES, type Role, roleScopes } from "./auth/principal.ts";
+import { type BackupRun, backup, restore } from "./backup/backup.ts";
+import { parseBackupConfig } from "./backup/config.ts";
 import { parseConfig } from "./config.ts";
 import { writeAudit } from "./db/audit.ts";
 import { connectPostgres } from "./db/database.ts";
@@ -43,8 +51,72 @@ export async function addUser(
   return { userId: user.id, key: k.key, keyId: k.id };
 }
 
-if (import.meta.main) {
+const USAGE = `usage: reel-shim admin add-user --name NAME [--role admin|operator|viewer] [--tenant T] [--namespace NS] [--issuer ISS --subject SUB]
+       reel-shim admin backup --to s3://BUCKET/PREFIX/ [--keep N]
+       reel-shim admin restore --from s3://BUCKET/PREFIX/[reel-STAMP.dump] [--clean]
+`;
+
+type Flags = Record<string, string | boolean | undefined>;
+
+async function addUserCommand(sql: Sql, values: Flags): Promise<number> {
+  const role = values.role as Role;
+  if (typeof values.name !== "string" || !ROLES.includes(role)) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  await migrate(sql);
+  const str = (k: string) => (typeof values[k] === "string" ? { [k]: values[k] as string } : {});
+  const r = await addUser(sql, {
+    name: values.name,
+    role,
+    ...str("tenant"),
+    ...str("namespace"),
+    ...str("issuer"),
+    ...str("subject"),
+  });
+  process.stdout.write(`user ${r.userId} (${role}${values.tenant ? `, tenant ${values.tenant}` : ""})\n`);
+  process.stdout.write(`API key (shown once): ${r.key}\n`);
+  return 0;
+}
+
+/** The run settings of backup and restore from the environment. */
+function backupRun(databaseUrl: string): BackupRun {
+  const b = parseBackupConfig(process.env);
+  return {
+    databaseUrl,
+    s3: {
+      ...(b.REEL_BACKUP_S3_ENDPOINT ? { endpoint: b.REEL_BACKUP_S3_ENDPOINT } : {}),
+      region: b.REEL_BACKUP_S3_REGION,
+      accessKeyId: b.REEL_BACKUP_S3_ACCESS_KEY_ID,
+      secretAccessKey: b.REEL_BACKUP_S3_SECRET_ACCESS_KEY,
+    },
+    tools: { binDir: b.REEL_BACKUP_PG_BIN, path: b.PATH },
+    log: pino({ base: { component: "reel-shim-admin" } }),
+  };
+}
+
+async function backupCommand(databaseUrl: string, values: Flags): Promise<number> {
+  if (typeof values.to !== "string") {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const keep = values.keep === undefined ? parseBackupConfig(process.env).REEL_BACKUP_KEEP : Number(values.keep);
+  await backup(backupRun(databaseUrl), values.to, keep);
+  return 0;
+}
+
+async function restoreCommand(sql: Sql, databaseUrl: string, values: Flags): Promise<number> {
+  if (typeof values.from !== "string") {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  await restore({ ...backupRun(databaseUrl), sql }, values.from, values.clean === true);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
+    args: argv,
     allowPositionals: true,
     options: {
       name: { type: "string" },
@@ -53,29 +125,32 @@ if (import.meta.main) {
       namespace: { type: "string" },
       issuer: { type: "string" },
       subject: { type: "string" },
+      to: { type: "string" },
+      from: { type: "string" },
+      keep: { type: "string" },
+      clean: { type: "boolean", default: false },
     },
   });
-  if (positionals[0] !== "add-user" || !values.name || !ROLES.includes(values.role as Role)) {
-    process.stderr.write(
-      "usage: reel-shim admin add-user --name NAME [--role admin|operator|viewer] [--tenant T] [--namespace NS] [--issuer ISS --subject SUB]\n",
-    );
-    process.exit(2);
+  const command = positionals[0];
+  if (command !== "add-user" && command !== "backup" && command !== "restore") {
+    process.stderr.write(USAGE);
+    return 2;
   }
   const config = parseConfig(process.env);
   const sql = connectPostgres(config.DATABASE_URL, 1);
   try {
-    await migrate(sql);
-    const r = await addUser(sql, {
-      name: values.name,
-      role: values.role as Role,
-      ...(values.tenant ? { tenant: values.tenant } : {}),
-      ...(values.namespace ? { namespace: values.namespace } : {}),
-      ...(values.issuer ? { issuer: values.issuer } : {}),
-      ...(values.subject ? { subject: values.subject } : {}),
-    });
-    process.stdout.write(`user ${r.userId} (${values.role}${values.tenant ? `, tenant ${values.tenant}` : ""})\n`);
-    process.stdout.write(`API key (shown once): ${r.key}\n`);
+    if (command === "add-user") return await addUserCommand(sql, values);
+    if (command === "backup") return await backupCommand(config.DATABASE_URL, values);
+    return await restoreCommand(sql, config.DATABASE_URL, values);
+  } catch (e) {
+    const err = ReelError.from(e, "REEL_INTERNAL");
+    process.stderr.write(`${JSON.stringify({ level: "error", code: err.code, message: err.message })}\n`);
+    return err.code === "REEL_INVALID_ARGUMENT" ? 2 : 1;
   } finally {
     await sql.end();
   }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
 }
