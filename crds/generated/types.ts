@@ -260,6 +260,18 @@ export interface VideoJob {
       };
     };
     /**
+     * Settings of yt-dlp for the job's pages (cookies).
+     */
+    ytdlp?: {
+      /**
+       * A Netscape cookies file (cookies.txt, at most 1 MiB) in this Secret's key, for sites that need a signed-in session: mounted read-only only into the pods of page episodes, given to yt-dlp as a private copy, never logged. A missing Secret or key fails the job with REEL_COOKIES_INVALID.
+       */
+      cookiesSecret?: {
+        name: string;
+        key: string;
+      };
+    };
+    /**
      * @maxItems 20
      */
     tags: string[];

@@ -62,14 +62,16 @@ export const errorCodes = {
   REEL_YTDLP_FAILED: "yt-dlp could not extract the video from the page; check the URL is a supported site.",
   // yt-dlp's failures, named (worker-image/src/fetch/ytdlp-errors.ts reads them from its output).
   REEL_SOURCE_SIGN_IN:
-    "The site wants a signed-in session or a bot check before it serves this video; try again later, or give the site's cookies when Reel supports them (issue 16).",
+    "The site wants a signed-in session or a bot check before it serves this video; try again later, or give the site's cookies (reel run --cookies FILE; in a cluster spec.ytdlp.cookiesSecret).",
+  REEL_COOKIES_INVALID:
+    "The cookies file (reel run --cookies, or the Secret key in spec.ytdlp.cookiesSecret) is missing, unreadable, over 1 MiB or not in the Netscape format; the message names the file or the Secret and key, never a cookie. Export the site's cookies as cookies.txt and give that file.",
   REEL_SOURCE_GEO_BLOCKED:
     "The site does not serve this video in the country the download ran from; use a source available there, or run Reel from a region the site serves.",
   REEL_SOURCE_PRIVATE: "The video is private; ask its owner to make it public or unlisted, or use another source.",
   REEL_SOURCE_UNAVAILABLE:
     "The site says the video was removed or is unavailable (deleted, terminated account, copyright claim); remove the episode or find another copy.",
   REEL_SOURCE_AGE_RESTRICTED:
-    "The site serves this video only to signed-in adults; use another source, or give the site's cookies when Reel supports them.",
+    "The site serves this video only to signed-in adults; use another source, or give the site's cookies (reel run --cookies FILE; in a cluster spec.ytdlp.cookiesSecret).",
   REEL_SOURCE_RATE_LIMITED:
     "The site is limiting how often it answers this address; wait the delay in the message (a minute when the site names none), then retry with fewer episodes from that site at once.",
   REEL_SOURCE_UNSUPPORTED:
@@ -217,6 +219,7 @@ export const badInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "REEL_QUALITY_TARGET_UNREACHABLE",
   "REEL_WORKER_ENV_INVALID",
   "REEL_CONFIG_INVALID",
+  "REEL_COOKIES_INVALID",
   // A site's answer that retrying the same URL from the same place cannot change (sign-in and rate
   // limits stay out: bot checks and limits pass).
   "REEL_SOURCE_GEO_BLOCKED",

@@ -1,4 +1,13 @@
 export { videoJobCrd } from "./crd.ts";
+export {
+  COOKIES_DIR,
+  COOKIES_FILE,
+  COOKIES_PATH,
+  cookiesSecretName,
+  episodeNeedsCookies,
+  type SourceRoute,
+  sourceRoute,
+} from "./cookies.ts";
 export { badInputCodes, type ErrorCode, errorCodes, isBadInput, isErrorCode, ReelError } from "./errors.ts";
 export {
   type OutputSettings,

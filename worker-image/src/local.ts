@@ -11,6 +11,7 @@ import { parseStorageClass, ReelError, urlSecrets, type VideoJob } from "@reel/c
 import { Redis } from "ioredis";
 import { config } from "./config.ts";
 import { classify } from "./fetch/classify.ts";
+import type { Cookies } from "./fetch/cookies.ts";
 import { ytDlpVersion } from "./fetch/ytdlp.ts";
 import { childGuard, UNGUARDED_WARNING } from "./ffmpeg/guard.ts";
 import { LocalTarget } from "./output/local.ts";
@@ -30,6 +31,8 @@ export interface LocalRunOptions {
   concurrency: number;
   /** CIDRs opened past the egress guard, from the command line (never from the job). */
   allow: string[];
+  /** `--cookies`: checked, for every yt-dlp run of the job (each gets a private copy). */
+  cookies?: Cookies;
   /** `--storage-class`: the S3 storage class of the outputs, over REEL_S3_STORAGE_CLASS. */
   storageClass?: string;
   signal?: AbortSignal;
@@ -95,6 +98,7 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
     metadata: redis ? new RedisCache(redis) : new DiskCache(join(config.REEL_CACHE_DIR, "metadata")),
     segmentMinSecs: config.REEL_SEGMENT_MIN_SECS,
     concurrency: o.concurrency,
+    ...(o.cookies ? { cookies: o.cookies } : {}),
   });
   const tmpDir = await runTempDir(config.TMPDIR ?? tmpdir());
   if (!childGuard()) o.emit?.({ type: "note", level: "warn", message: UNGUARDED_WARNING });

@@ -5,10 +5,15 @@
 // The pods' environment is the worker contract (crds/src/contract/worker-env.ts, built here with
 // buildWorkerEnv), plus the installation's settings, the trace, and the S3 credentials from the
 // job's Secret by reference. Exit codes the podFailurePolicy reads: crds/src/contract/exit-codes.ts.
+// A page episode's pod of a job with spec.ytdlp.cookiesSecret also gets that Secret key as a
+// read-only file (crds cookies.ts); no other pod does.
 import { createHash } from "node:crypto";
 import {
   buildWorkerEnv,
+  COOKIES_DIR,
+  COOKIES_FILE,
   credentialEnvNames,
+  episodeNeedsCookies,
   EXIT,
   FAIL_JOB_EXIT_CODES,
   FIELD_MANAGER,
@@ -95,6 +100,8 @@ export type KubeJob = {
   };
   spec: Record<string, unknown>;
 };
+
+type SecretKeyRef = { name: string; key: string };
 
 type EnvVar =
   | { name: string; value: string }
@@ -287,6 +294,7 @@ function podTemplate(
   env: EnvVar[],
   placement: Placement | undefined,
   scratch: ScratchBasis,
+  cookies: SecretKeyRef | undefined,
 ) {
   const vol = job.spec.output.volume;
   const limits = scratchLimit(
@@ -301,6 +309,10 @@ function podTemplate(
     volumes.push({ name: "output", persistentVolumeClaim: { claimName: vol.claimName } });
     mounts.push({ name: "output", mountPath: OUTPUT_MOUNT });
   }
+  if (cookies) {
+    volumes.push(cookiesVolume(cookies));
+    mounts.push({ name: "cookies", mountPath: COOKIES_DIR, readOnly: true });
+  }
   return {
     metadata: { labels },
     spec: {
@@ -311,7 +323,13 @@ function podTemplate(
         : // The merge needs no GPU: keep it off GPU nodes when others have room.
           { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [CPU_PREFERRED] } } }),
       automountServiceAccountToken: false,
-      securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        seccompProfile: { type: "RuntimeDefault" },
+        // The cookies' 0400 file is root's: with fsGroup the kubelet gives it to the worker's group, read-only.
+        ...(cookies ? { fsGroup: 10001, fsGroupChangePolicy: "OnRootMismatch" } : {}),
+      },
       containers: [
         {
           name: "worker",
@@ -330,6 +348,18 @@ function podTemplate(
       ],
       volumes,
     },
+  };
+}
+
+/**
+ * The job's cookies Secret key as one read-only file (crds cookies.ts COOKIES_PATH), for a page
+ * episode's pod only. Optional: a missing Secret or key leaves the file absent, and the worker fails
+ * the episode with REEL_COOKIES_INVALID naming them instead of the pod waiting forever to start.
+ */
+function cookiesVolume(ref: SecretKeyRef) {
+  return {
+    name: "cookies",
+    secret: { secretName: ref.name, items: [{ key: ref.key, path: COOKIES_FILE }], defaultMode: 0o400, optional: true },
   };
 }
 
@@ -369,6 +399,7 @@ function jobObject({ job, s, role, suffix, labels: extra, work, placement, index
       podEnv({ job, s, role, suffix, work, ...(placement ? { placement } : {}) }),
       placement,
       scratch,
+      work.mode === "episode" && episodeNeedsCookies(job.spec, work.index) ? job.spec.ytdlp?.cookiesSecret : undefined,
     ),
   };
   const metadata = {

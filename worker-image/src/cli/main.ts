@@ -31,6 +31,10 @@ program
   .option("--allow-metadata", "confirm an --allow range that opens the cloud metadata address (169.254.169.254)", false)
   .option("--dry-run", "print the episodes, playlists expanded, and exit without running them", false)
   .option(
+    "--cookies <file>",
+    "a Netscape cookies file (cookies.txt) for sites that need a signed-in session; yt-dlp gets a private copy, no cookie is ever shown",
+  )
+  .option(
     "--storage-class <class>",
     "S3 storage class of the outputs, e.g. STANDARD_IA (over REEL_S3_STORAGE_CLASS; staging stays STANDARD)",
   )

@@ -13,6 +13,7 @@ import {
   withStandIns,
 } from "@reel/crds";
 import { config } from "../config.ts";
+import { readCookies } from "../fetch/cookies.ts";
 import { expandPlaylists } from "../fetch/playlist.ts";
 import { knownSecrets, preflightJob, runLocal, targetFor } from "../local.ts";
 import type { JobResult } from "../pipeline/job.ts";
@@ -30,6 +31,8 @@ export interface RunFlags {
   allowMetadata?: boolean;
   /** `--dry-run`: print the episodes (playlists expanded) and exit. */
   dryRun?: boolean;
+  /** `--cookies FILE`: a Netscape cookies file for yt-dlp's pages (fetch/cookies.ts). */
+  cookies?: string;
   /** `--storage-class`: S3 storage class of the outputs (over REEL_S3_STORAGE_CLASS). */
   storageClass?: string;
 }
@@ -76,8 +79,10 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
   // Everything that can be checked is checked before any work starts (exit 2 from main.ts).
   checkAllow(flags.allow, flags.allowMetadata ?? false);
   const outDir = flags.out && resolve(flags.out);
+  // Checked before any work; its values are cut from everything the run shows.
+  const cookies = flags.cookies ? await readCookies(resolve(flags.cookies)) : undefined;
   await preflightJob(job, targetFor(job, outDir, flags.storageClass));
-  const secrets = knownSecrets(job);
+  const secrets = [...knownSecrets(job), ...(cookies?.values ?? [])];
   const titles = job.spec.episodes.map((e, i) => e.title ?? `Episode ${i + 1}`);
   const bars = flags.json ? undefined : progress(titles);
   const ac = new AbortController();
@@ -92,6 +97,7 @@ export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<numb
       ...(outDir ? { outDir } : {}),
       concurrency: flags.concurrency,
       allow: flags.allow,
+      ...(cookies ? { cookies } : {}),
       ...(flags.storageClass !== undefined ? { storageClass: flags.storageClass } : {}),
       signal: ac.signal,
       emit: (e) => {

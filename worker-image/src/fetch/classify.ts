@@ -1,26 +1,9 @@
 // Which route fetches a URL: the Rust HLS fetcher, the Rust parallel downloader, or yt-dlp for
-// pages of the sites it understands. Decided from the URL alone, before any traffic.
-import { ReelError } from "@reel/crds";
+// pages of the sites it understands. Decided from the URL alone, before any traffic (crds cookies.ts
+// sourceRoute, which the operator uses too).
+import { ReelError, type SourceRoute, sourceRoute } from "@reel/crds";
 
-export type SourceKind = "hls" | "direct" | "page";
-
-const MEDIA_EXTENSIONS = new Set([
-  "mp4",
-  "m4v",
-  "mov",
-  "mkv",
-  "webm",
-  "ts",
-  "m2ts",
-  "mts",
-  "avi",
-  "flv",
-  "mpg",
-  "mpeg",
-  "wmv",
-  "ogv",
-  "3gp",
-]);
+export type SourceKind = SourceRoute;
 
 export function classify(raw: string): SourceKind {
   let url: URL;
@@ -32,10 +15,8 @@ export function classify(raw: string): SourceKind {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ReelError("REEL_UNSUPPORTED_SCHEME", `only http and https URLs are accepted, got ${url.protocol}`);
   }
-  const ext = url.pathname.toLowerCase().split(".").at(-1) ?? "";
-  if (ext === "m3u8" || ext === "m3u") return "hls";
-  if (MEDIA_EXTENSIONS.has(ext)) return "direct";
-  return "page";
+  // One rule for the worker and the operator (which mounts cookies only into pages' pods).
+  return sourceRoute(url);
 }
 
 /** A URL safe to log: no userinfo, no query, no fragment (signed URLs carry secrets there). */

@@ -111,6 +111,41 @@ describe("runYtDlp's error message", () => {
   });
 });
 
+describe("yt-dlp with cookies", () => {
+  it("gets --cookies with the private copy's path only, never a cookie in its argv", () => {
+    const args = ytDlpArgs({ ...req, cookies: { path: "/tmp/x/.reel-cookies.txt", values: ["ck_secret_value_1"] } });
+    expect(args.slice(args.indexOf("--cookies"), args.indexOf("--cookies") + 2)).toEqual([
+      "--cookies",
+      "/tmp/x/.reel-cookies.txt",
+    ]);
+    expect(args.join(" ")).not.toContain("ck_secret_value_1");
+    expect(args.indexOf("--cookies")).toBeLessThan(args.indexOf("--"));
+    expect(ytDlpArgs(req)).not.toContain("--cookies");
+  });
+
+  it("cuts every cookie value yt-dlp prints from the error message", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "reel-ytdlp-"));
+    const bin = join(dir, "yt-dlp");
+    await writeFile(
+      bin,
+      [
+        "#!/bin/sh",
+        `echo "WARNING: skipping cookie file entry due to invalid length 3: 'x sid ck_secret_value_1'" >&2`,
+        "echo 'ERROR: [generic] Unable to download webpage: HTTP Error 403: Forbidden (cookie ck_secret_value_1)' >&2",
+        "exit 1",
+        "",
+      ].join("\n"),
+    );
+    await chmod(bin, 0o755);
+    const cookies = { path: join(dir, "c.txt"), values: ["ck_secret_value_1"] };
+    const err = await runYtDlp(bin, { ...req, outBase: join(dir, "source"), cookies }, {}).catch((e: Error) => e);
+    await rm(dir, { recursive: true, force: true });
+    expect(err).toMatchObject({ code: "REEL_SOURCE_FORBIDDEN" });
+    expect((err as Error).message).toContain("HTTP Error 403");
+    expect((err as Error).message).not.toContain("ck_secret_value_1");
+  });
+});
+
 describe("siteInfo", () => {
   it("keeps the site's title, duration and upload date", () => {
     const line = '{"title": " Ep 1: Pilot ", "duration": 61.5, "upload_date": "20261102", "width": 640}';

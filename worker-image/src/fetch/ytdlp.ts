@@ -4,6 +4,8 @@
 // refuses internal addresses exactly as the Rust downloader does. A playlist given as one episode
 // is refused before any of its entries is fetched and a live stream is skipped; every failure is
 // named from yt-dlp's own lines (ytdlp-errors.ts); the site's title, duration and date come back.
+// Cookies (cookies.ts) reach it only as --cookies with a private copy, and their values are cut
+// from every message.
 import { spawn } from "node:child_process";
 import { ReelError, redactText, urlSecrets } from "@reel/crds";
 import { config } from "../config.ts";
@@ -24,6 +26,8 @@ export interface YtDlpRequest {
   ffmpegLocation?: string;
   /** The page's subtitles to write beside the video (spec.subtitles): these languages, or all. */
   subtitles?: { languages?: string[]; automatic?: boolean };
+  /** A private copy of the cookies (cookies.ts privateCopy) and their values, cut from messages. */
+  cookies?: { path: string; values: readonly string[] };
 }
 
 /** Flags that must never reach yt-dlp, whatever changes around this file. */
@@ -86,6 +90,8 @@ export function ytDlpArgs(r: YtDlpRequest): string[] {
   if (r.maxFilesize) args.push("--max-filesize", String(Math.trunc(r.maxFilesize)));
   if (r.ffmpegLocation) args.push("--ffmpeg-location", r.ffmpegLocation);
   if (r.subtitles) args.push(...subtitleArgs(r.subtitles));
+  // yt-dlp writes the jar back here at exit: a copy of ours, never the user's file or a mount.
+  if (r.cookies) args.push("--cookies", r.cookies.path);
   // "--" so a URL starting with "-" can never be read as a flag.
   args.push("--", r.url);
   return args;
@@ -246,6 +252,7 @@ export function lines(stream: NodeJS.ReadableStream, each: (line: string) => voi
 /** The coded error for a run that left no file: a playlist, the byte cap, or what yt-dlp said. */
 function failure(req: YtDlpRequest, code: number | null, seen: Seen): ReelError {
   const where = redact(req.url);
+  const secrets = [...urlSecrets(req.url), ...(req.cookies?.values ?? [])];
   if (seen.playlist !== undefined) {
     const n = seen.playlist ? ` of ${seen.playlist} items` : "";
     return new ReelError(
@@ -257,11 +264,12 @@ function failure(req: YtDlpRequest, code: number | null, seen: Seen): ReelError 
     const cap = req.maxFilesize ? ` of ${req.maxFilesize} bytes` : "";
     return new ReelError("REEL_SOURCE_TOO_LARGE", `${where}: yt-dlp found the source larger than the cap${cap}`);
   }
-  // yt-dlp quotes parts of the URL outside it (`nothere?sig=…`): cut every secret part it has.
-  const detail = redactText(seen.stderr.join("\n"), urlSecrets(req.url));
+  // yt-dlp quotes parts of the URL outside it (`nothere?sig=…`): cut every secret part it has, and
+  // any cookie value it may print (it echoes a cookies file's line it cannot read).
+  const detail = redactText(seen.stderr.join("\n"), secrets);
   const found = classifyYtDlpFailure([...seen.stderr, ...seen.notices]);
   const wait = found.retryAfterSecs ? `; retry after ${found.retryAfterSecs} s` : "";
-  const said = detail || redactText(seen.notices.join("\n"), urlSecrets(req.url));
+  const said = detail || redactText(seen.notices.join("\n"), secrets);
   const err = new ReelError(found.code, `yt-dlp failed on ${where} (exit ${code})${wait}: ${said}`);
   return found.retryAfterSecs ? Object.assign(err, { retryAfterSecs: found.retryAfterSecs }) : err;
 }

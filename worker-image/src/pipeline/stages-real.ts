@@ -38,6 +38,7 @@ import { reachingTarget } from "../quality/reach.ts";
 import { findLevelForTarget, type LevelChoice, sampleWindows } from "../quality/target.ts";
 import { findVmafBinaries } from "../quality/vmaf.ts";
 import { classify } from "../fetch/classify.ts";
+import type { Cookies } from "../fetch/cookies.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
 import { readRenditions, subtitleRenditions, withAudioRenditions } from "../fetch/renditions.ts";
 import { explainS3Error, presignSource, type S3KeyConfig, sourceKeys, sourceName } from "../fetch/s3.ts";
@@ -76,6 +77,8 @@ export interface RealStagesOptions {
   s3Keys?: S3KeyConfig;
   /** The ffmpeg that scores VMAF (quality/vmaf.ts findVmafBinaries when unset; null: none). */
   vmafBinaries?: FfmpegBinaries | null;
+  /** Cookies for yt-dlp's pages (fetch/cookies.ts): each run gets a private copy in its folder. */
+  cookies?: Cookies;
 }
 
 /**
@@ -452,6 +455,7 @@ export function realStages(o: RealStagesOptions): Stages {
       }
       // Pages: yt-dlp extracts and downloads, every connection through the egress proxy.
       const proxy = await startEgressProxy({ allow: o.allow });
+      const jar = await o.cookies?.privateCopy(dir);
       try {
         const r = await runYtDlp(
           o.ytDlp,
@@ -462,6 +466,7 @@ export function realStages(o: RealStagesOptions): Stages {
             maxHeight,
             maxFilesize: maxBytes,
             ...(spec.subtitles ? { subtitles: pageSubtitles(spec.subtitles) } : {}),
+            ...(jar && o.cookies ? { cookies: { path: jar.path, values: o.cookies.values } } : {}),
           },
           o.childEnv,
           ctx.signal,
@@ -471,6 +476,7 @@ export function realStages(o: RealStagesOptions): Stages {
         return { path: r.path, bytes: size, route, site: r.info, ...(subtitles.length ? { subtitles } : {}) };
       } finally {
         proxy.stop();
+        await jar?.remove();
       }
     });
   }

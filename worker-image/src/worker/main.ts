@@ -5,10 +5,22 @@
 // once), 3 the GPU encoder failed on this node (retried elsewhere), 1 anything else (retried).
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { EXIT, isBadInput, metadataPrefix, ReelError, redactText, type SegmentOutcome, urlSecrets } from "@reel/crds";
+import {
+  COOKIES_PATH,
+  cookiesSecretName,
+  EXIT,
+  episodeNeedsCookies,
+  isBadInput,
+  metadataPrefix,
+  ReelError,
+  redactText,
+  type SegmentOutcome,
+  urlSecrets,
+} from "@reel/crds";
 import { type Span, SpanStatusCode, startTracing, type Tracing, TracingEnv } from "@reel/crds/tracing";
 import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
+import { type Cookies, readCookies } from "../fetch/cookies.ts";
 import { ytDlpVersion } from "../fetch/ytdlp.ts";
 import { preflight } from "../local.ts";
 import type { S3Connection } from "../output/s3.ts";
@@ -167,6 +179,7 @@ async function run(
 ): Promise<WorkerResult> {
   const c = w.config;
   await preflight({ ffmpeg: c.REEL_FFMPEG, ffprobe: c.REEL_FFPROBE });
+  const cookies = await podCookies(w);
   // The root filesystem may be read-only: every temporary file goes under the scratch volume.
   const tmpRoot = join(c.REEL_CACHE_DIR, "tmp");
   await mkdir(tmpRoot, { recursive: true });
@@ -200,6 +213,7 @@ async function run(
       concurrency: 1,
       onGpuEncoderFailure: w.mode !== "merge" ? w.onEncoderFailure : "fallback",
       s3Keys: c,
+      ...(cookies ? { cookies } : {}),
     }),
     staging: openStaging(w.staging, conn),
     scratch,
@@ -231,6 +245,17 @@ async function run(
     redis?.disconnect();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The job's cookies, read from the Secret's read-only mount in a page episode's pod (the operator
+ * mounts it there only); a missing Secret or key (the volume is optional) fails with
+ * REEL_COOKIES_INVALID naming them, before any download.
+ */
+async function podCookies(w: WorkerEnv): Promise<Cookies | undefined> {
+  const ref = w.job.spec.ytdlp?.cookiesSecret;
+  if (w.mode !== "episode" || !ref || !episodeNeedsCookies(w.job.spec, 0)) return undefined;
+  return readCookies(COOKIES_PATH, cookiesSecretName(ref));
 }
 
 function connectRedis(url: string, auth: WorkerEnv["redisAuth"], onError: (err: Error) => void): Redis {
