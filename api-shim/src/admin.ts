@@ -14,6 +14,7 @@ import { ROLES, type Role, roleScopes } from "./auth/principal.ts";
 import { type BackupRun, backup, restore } from "./backup/backup.ts";
 import { parseBackupConfig } from "./backup/config.ts";
 import { parseConfig } from "./config.ts";
+import { isoTime } from "./log.ts";
 import { writeAudit } from "./db/audit.ts";
 import { connectPostgres } from "./db/database.ts";
 import { insertKey } from "./db/keys.ts";
@@ -91,7 +92,7 @@ function backupRun(databaseUrl: string): BackupRun {
       secretAccessKey: b.REEL_BACKUP_S3_SECRET_ACCESS_KEY,
     },
     tools: { binDir: b.REEL_BACKUP_PG_BIN, path: b.PATH },
-    log: pino({ base: { component: "reel-shim-admin" } }),
+    log: pino({ base: { component: "reel-shim-admin" }, timestamp: isoTime }),
   };
 }
 
