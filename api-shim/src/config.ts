@@ -1,10 +1,48 @@
 // The shim's settings, parsed once from the environment (the chart sets them). Nothing else in
 // api-shim/ reads process.env.
-import { parsePublicBaseUrl } from "@reel/crds";
+import { parsePublicBaseUrl, parseRetention, ReelError } from "@reel/crds";
 import { TracingEnvShape } from "@reel/crds/tracing";
 import { z } from "zod";
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+};
+/**
+ * Bytes, or a quantity in the units the operator's REEL_MAX_SOURCE_BYTES takes (20Gi, 500M): the
+ * chart passes sizes as strings, since helm prints a large number from values.yaml as a float.
+ */
+const bytes = (name: string, def: string, min = 0) =>
+  z
+    .string()
+    .default(def)
+    .transform((text) => {
+      const m = /^([0-9]+(?:\.[0-9]+)?)(|k|M|G|T|Ki|Mi|Gi|Ti)$/.exec(text.trim());
+      const n = m ? Math.ceil(Number(m[1]) * (BYTE_UNITS[m[2] ?? ""] ?? 1)) : Number.NaN;
+      if (!(n >= min) || !Number.isSafeInteger(n))
+        throw new ReelError(
+          "REEL_CONFIG_INVALID",
+          `${name} is "${text}": use bytes or a quantity such as 512Mi or 20Gi, at least ${min}`,
+        );
+      return n;
+    });
+/** A duration ("24h", "7d", "1h30m") in milliseconds; "" is undefined (never). */
+const duration = (name: string, def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((text) => {
+      const secs = parseRetention(name, text);
+      return secs === undefined ? undefined : secs * 1000;
+    });
 const list = z
   .string()
   .default("")
@@ -85,11 +123,27 @@ export const ConfigSchema = z
      */
     REEL_UPLOAD_SOURCE_SECRET: z.string().min(1).default("reel-uploads"),
     /** Bytes a tenant may hold in uploads (under way or finished) unless its own quota is set. */
-    REEL_UPLOAD_QUOTA_BYTES: int(20 * 1024 ** 3, 0),
+    REEL_UPLOAD_QUOTA_BYTES: bytes("REEL_UPLOAD_QUOTA_BYTES", "20Gi"),
+    /** The largest one upload may be (its Upload-Length); 0: only the tenant's quota bounds it. */
+    REEL_UPLOAD_MAX_BYTES: bytes("REEL_UPLOAD_MAX_BYTES", "0"),
     /** S3 multipart part size of an upload; S3 wants at least 5 MiB for every part but the last. */
-    REEL_UPLOAD_PART_BYTES: int(8 * 1024 ** 2, 5 * 1024 ** 2),
+    REEL_UPLOAD_PART_BYTES: bytes("REEL_UPLOAD_PART_BYTES", "8Mi", 5 * 1024 ** 2),
     /** A PATCH that receives no byte for this long is ended (a stalled client frees its lock). */
     REEL_UPLOAD_IDLE_MS: int(60_000, 1000),
+    /**
+     * An upload not finished this long after it was created is aborted by the sweep (tus
+     * Upload-Expires; its parts go and its bytes leave the quota). "": never.
+     */
+    REEL_UPLOAD_EXPIRY: duration("REEL_UPLOAD_EXPIRY", "24h"),
+    /** A finished upload that no VideoJob names is removed this long after it finished. "": never. */
+    REEL_UPLOAD_RETENTION: duration("REEL_UPLOAD_RETENTION", "7d"),
+    /** How often one replica sweeps expired and unused uploads. */
+    REEL_UPLOAD_SWEEP_INTERVAL_MS: int(10 * 60_000, 1000),
+    /**
+     * An upload's write lock (Redis, shared by the replicas) lasts this long unless its holder renews
+     * it: a replica that dies mid-PATCH leaves the upload locked for at most this.
+     */
+    REEL_UPLOAD_LOCK_LEASE_MS: int(30_000, 1000),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     /** OTLP/HTTP trace export (off unless an endpoint is set); the service is reel-shim by default. */
     ...TracingEnvShape,

@@ -12,8 +12,9 @@ import type { Principal } from "../auth/principal.ts";
 import type { ShimDeps } from "../deps.ts";
 import { uploadFilename, uploadLength } from "./headers.ts";
 import { removeUploadsWithJobs } from "./retention.ts";
+import { createUploadSweeper } from "./sweep.ts";
 import { findUpload, forgetUpload, listUploads, markUploadComplete, reserveUpload, uploadUsage } from "./store.ts";
-import { createTusUploads, type TusUploads, type UploadTarget } from "./tus.ts";
+import { createTusUploads, type TusUploads, tusOptionsOf, type UploadTarget } from "./tus.ts";
 
 const TUS_TYPE = "application/offset+octet-stream";
 /** Marks a route whose body tus reads as a stream (server.ts leaves its body to it). */
@@ -22,19 +23,11 @@ export const streamsBody = { streamsBody: true } as const;
 export async function uploadRoutes(app: FastifyInstance, deps: ShimDeps): Promise<void> {
   const { config } = deps;
   const audit = requestAuditor(deps);
-  const tus = createTusUploads({
-    path: "/api/v1/uploads",
-    bucket: config.REEL_UPLOAD_S3_BUCKET,
-    prefix: config.REEL_UPLOAD_S3_PREFIX,
-    ...(config.REEL_UPLOAD_S3_ENDPOINT ? { endpoint: config.REEL_UPLOAD_S3_ENDPOINT } : {}),
-    region: config.REEL_UPLOAD_S3_REGION,
-    accessKeyId: config.REEL_UPLOAD_S3_ACCESS_KEY_ID,
-    secretAccessKey: config.REEL_UPLOAD_S3_SECRET_ACCESS_KEY,
-    partBytes: config.REEL_UPLOAD_PART_BYTES,
-    onComplete: (id) => markUploadComplete(deps.db.db, id),
-  });
+  const tus = createTusUploads(tusOptionsOf(config, deps.redis, (id) => markUploadComplete(deps.db.db, id)));
   const stopRetention = removeUploadsWithJobs(deps, tus);
+  const stopSweep = createUploadSweeper(deps, tus).start();
   app.addHook("onClose", async () => {
+    stopSweep();
     stopRetention();
     tus.close();
   });
@@ -45,6 +38,11 @@ export async function uploadRoutes(app: FastifyInstance, deps: ShimDeps): Promis
     const p = requireScope(req, "jobs:write");
     const namespace = tenantNamespace(p);
     const length = uploadLength(req.headers);
+    if (config.REEL_UPLOAD_MAX_BYTES > 0 && length > config.REEL_UPLOAD_MAX_BYTES)
+      throw new ReelError(
+        "REEL_BODY_TOO_LARGE",
+        `an upload of ${length} bytes is over this installation's limit of ${config.REEL_UPLOAD_MAX_BYTES} bytes per upload; split the file`,
+      );
     const filename = uploadFilename(req.headers["upload-metadata"]);
     const id = randomBytes(16).toString("hex");
     const target = { namespace, id };

@@ -104,3 +104,18 @@ export async function forgetUpload(sql: Sql, tenant: string, id: string): Promis
 export async function forgetUploadByKey(sql: Sql, id: string, objectKey: string): Promise<void> {
   await sql`DELETE FROM uploads WHERE id = ${id} AND object_key = ${objectKey}`;
 }
+
+/**
+ * Uploads the sweep may take: unfinished ones created before `unfinishedBefore`, finished ones
+ * finished before `finishedBefore` (either undefined: none of that kind), oldest first.
+ */
+export async function sweepCandidates(
+  sql: Sql,
+  o: { unfinishedBefore?: Date | undefined; finishedBefore?: Date | undefined; limit: number },
+): Promise<UploadRow[]> {
+  const rows = await sql<Row[]>`SELECT * FROM uploads
+    WHERE (completed_at IS NULL AND created_at < ${o.unfinishedBefore ?? null}::timestamptz)
+      OR (completed_at IS NOT NULL AND completed_at < ${o.finishedBefore ?? null}::timestamptz)
+    ORDER BY created_at LIMIT ${o.limit}`;
+  return rows.map(toUpload);
+}
