@@ -26,6 +26,7 @@ import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, clusterUp, k8sBinariesBuilt, k8sBinDir } from "../cluster/cluster.ts";
+import { parseConfig as parseShimConfig } from "../../api-shim/src/config.ts";
 import { parseConfig } from "../../operator/src/config.ts";
 import { until } from "../src/until.ts";
 
@@ -350,6 +351,60 @@ describe.skipIf(!hasHelm)(
     });
 
     it("refuses a misspelt value through values.schema.json", async () => {
+    it("turns on uploads with uploads.bucket: uploads.* reach the shim as REEL_UPLOAD_*, which its parseConfig reads; bad sizes and durations are refused", async () => {
+      type Env = Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>;
+      const shimEnvOf = (ms: Manifest[]) => {
+        const shim = ms.find((m) => m.kind === "Deployment" && m.metadata.name === "reel-shim") as Manifest;
+        return (shim.spec as { template: { spec: { containers: Array<{ env: Env }> } } }).template.spec.containers[0]
+          ?.env as Env;
+      };
+      const values = (env: Env) =>
+        Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+      const off = shimEnvOf(await render("reel", "reel-system"));
+      expect(off.filter((e) => e.name.startsWith("REEL_UPLOAD_"))).toEqual([]);
+      expect(parseShimConfig(values(off)).REEL_UPLOAD_S3_BUCKET).toBe("");
+
+      const on = shimEnvOf(
+        await render("reel", "reel-system", [
+          ...["--set", "uploads.bucket=reel-uploads", "--set", "uploads.credentialsSecret=reel-upload-keys"],
+          ...["--set", "uploads.endpoint=https://s3.example.com", "--set-string", "uploads.quotaPerTenant=5Gi"],
+          ...["--set-string", "uploads.maxUploadSize=2Gi", "--set", "uploads.expiry=12h"],
+        ]),
+      );
+      expect(on.find((e) => e.name === "REEL_UPLOAD_S3_SECRET_ACCESS_KEY")?.valueFrom).toEqual({
+        secretKeyRef: { name: "reel-upload-keys", key: "secretAccessKey" },
+      });
+      const c = parseShimConfig(values(on));
+      expect(c).toMatchObject({
+        REEL_UPLOAD_S3_BUCKET: "reel-uploads",
+        REEL_UPLOAD_S3_PREFIX: "uploads/",
+        REEL_UPLOAD_S3_ENDPOINT: "https://s3.example.com",
+        REEL_UPLOAD_SOURCE_SECRET: "reel-uploads",
+        REEL_UPLOAD_QUOTA_BYTES: 5 * 2 ** 30,
+        REEL_UPLOAD_MAX_BYTES: 2 * 2 ** 30,
+        REEL_UPLOAD_PART_BYTES: 8 * 2 ** 20,
+        REEL_UPLOAD_IDLE_MS: 60_000,
+        REEL_UPLOAD_EXPIRY: 12 * 3600_000,
+        REEL_UPLOAD_RETENTION: 7 * 24 * 3600_000,
+        REEL_UPLOAD_SWEEP_INTERVAL_MS: 600_000,
+        REEL_UPLOAD_LOCK_LEASE_MS: 30_000,
+      });
+      // "" disables the expiry and the retention, as the values say.
+      const never = values(
+        shimEnvOf(
+          await render("reel", "reel-system", [
+            ...["--set", "uploads.bucket=b", "--set-string", "uploads.expiry=", "--set-string", "uploads.retention="],
+          ]),
+        ),
+      );
+      expect(parseShimConfig(never)).toMatchObject({ REEL_UPLOAD_EXPIRY: undefined, REEL_UPLOAD_RETENTION: undefined });
+      for (const bad of ["uploads.quotaPerTenant=20GB", "uploads.expiry=1 day", "uploads.partSize=lots"]) {
+        await expect(render("reel", "reel-system", ["--set-string", bad])).rejects.toThrow(/schema/);
+      }
+      // The shim itself refuses a part under S3's 5 MiB minimum, which the schema cannot see.
+      expect(() => parseShimConfig({ ...values(on), REEL_UPLOAD_PART_BYTES: "4Mi" })).toThrow(/REEL_UPLOAD_PART_BYTES/);
+    });
+
       for (const bad of ["operator.replica=3", "shim.ingres.enabled=true", "nodeProbe.interval=6 hours"]) {
         await expect(render("reel", "reel-system", ["--set", bad])).rejects.toThrow(/schema/);
       }
