@@ -759,6 +759,31 @@ export interface VideoJob {
       lastTransitionTime: string;
       observedGeneration?: number;
     }[];
+    /**
+     * The playlist entries' episodes, listed once when the job was first seen; never listed again.
+     */
+    expansion?: {
+      /**
+       * The entry's index in spec.episodes.
+       */
+      at: number;
+      playlist: string;
+      items?: string;
+      reverse?: boolean;
+      /**
+       * The episodes the entry stands for, in the job's order, titled as the site lists them.
+       *
+       * @maxItems 500
+       */
+      episodes: {
+        url: string;
+        title?: string;
+      }[];
+      /**
+       * RFC 3339 time.
+       */
+      listedAt: string;
+    }[];
     ytDlpVersion?: string;
     /**
      * RFC 3339 time.

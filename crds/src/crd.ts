@@ -2,7 +2,7 @@
 // CEL rules from rules.ts, the status subresource and the printer columns.
 import { z } from "zod";
 import { rules } from "./rules.ts";
-import { GROUP, KIND, PLURAL, VERSION, VideoJobSpec, VideoJobStatus } from "./schema.ts";
+import { GROUP, KIND, PLURAL, PlaylistEpisodes, VERSION, VideoJobSpec, VideoJobStatus } from "./schema.ts";
 
 type Json = { [k: string]: unknown };
 
@@ -32,8 +32,34 @@ function at(schema: Json, path: string[]): Json {
   return node;
 }
 
+/**
+ * An episodes item may instead be a playlist entry (`- playlist: URL`), which the operator expands
+ * (crds playlist.ts). One object with both sets of fields, told apart by CEL: a structural schema
+ * takes no oneOf of typed branches. `reverse` has no default here, or every url episode would get one.
+ */
+function withPlaylistEntries(spec: Json): void {
+  const items = at(spec, ["episodes"]).items as Json;
+  const entry = structural(z.toJSONSchema(PlaylistEpisodes, { target: "openapi-3.0", io: "input" })) as Json;
+  const { reverse, ...fields } = entry.properties as Record<string, Json>;
+  const { default: _default, ...reverseField } = reverse ?? {};
+  items.properties = { ...(items.properties as Json), ...fields, reverse: reverseField };
+  delete items.required;
+  items["x-kubernetes-validations"] = [
+    { rule: "has(self.url) != has(self.playlist)", message: "an episode has either a url or a playlist" },
+    {
+      rule: "!has(self.playlist) || !(has(self.title) || has(self.s3) || has(self.subtitles))",
+      message: "a playlist entry takes items and reverse only; its episodes are titled as the site lists them",
+    },
+    {
+      rule: "has(self.playlist) || !(has(self.items) || has(self.reverse))",
+      message: "items and reverse go with playlist",
+    },
+  ];
+}
+
 export function openApiSchema(): Json {
   const spec = structural(z.toJSONSchema(VideoJobSpec, { target: "openapi-3.0", io: "input" })) as Json;
+  withPlaylistEntries(spec);
   const status = structural(z.toJSONSchema(VideoJobStatus, { target: "openapi-3.0", io: "output" })) as Json;
   for (const r of rules) {
     const node = at(spec, r.at);

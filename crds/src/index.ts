@@ -28,13 +28,17 @@ export {
   unknownSpecFields,
   VideoJobInvalidError,
 } from "./parse.ts";
+export * from "./contract/listing.ts";
 export {
+  applyExpansion,
   type ExpandedEpisode,
   findPlaylists,
+  listedPlaylists,
   MAX_EPISODES,
   type PlaylistAt,
   type PlaylistEntry,
   playlistEpisodes,
+  recordExpansion,
   replacePlaylists,
   withStandIns,
 } from "./playlist.ts";

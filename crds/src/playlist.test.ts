@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { parseVideoJob } from "./parse.ts";
-import { findPlaylists, MAX_EPISODES, playlistEpisodes, replacePlaylists, withStandIns } from "./playlist.ts";
+import {
+  applyExpansion,
+  findPlaylists,
+  MAX_EPISODES,
+  playlistEpisodes,
+  recordExpansion,
+  replacePlaylists,
+  withStandIns,
+} from "./playlist.ts";
 
 const manifest = (episodes: unknown[]) => ({
   apiVersion: "reel.dev/v1alpha1",
@@ -99,5 +107,54 @@ describe("playlistEpisodes", () => {
       "https://v/2",
       "https://v/1",
     ]);
+  });
+});
+
+describe("recorded expansion", () => {
+  const listedAt = "2026-12-05T22:00:00.000Z";
+  const doc = manifest([{ url: "https://a.example/intro.mp4" }, { playlist: feed, items: "1-2", reverse: true }]);
+  const listing = {
+    v: 1 as const,
+    uid: "u",
+    listedAt,
+    entries: [{ at: 1, episodes: [{ url: "https://a.example/2", title: "Two" }, { url: "https://a.example/1" }] }],
+  };
+
+  it("records each entry with its episodes and plans the job from the record only", () => {
+    const record = recordExpansion(doc, listing);
+    expect(record).toEqual([
+      { at: 1, playlist: feed, items: "1-2", reverse: true, episodes: listing.entries[0]?.episodes, listedAt },
+    ]);
+    const job = parseVideoJob(applyExpansion(doc, record));
+    expect(job.spec.episodes.map((e) => [e.url, e.title])).toEqual([
+      ["https://a.example/intro.mp4", undefined],
+      ["https://a.example/2", "Two"],
+      ["https://a.example/1", undefined],
+    ]);
+  });
+
+  it("has nothing to plan from until every entry is recorded", () => {
+    expect(applyExpansion(doc, undefined)).toBeUndefined();
+    expect(applyExpansion(doc, [])).toBeUndefined();
+    const plain = manifest([{ url: "https://a.example/intro.mp4" }]);
+    expect(applyExpansion(plain, undefined)).toBe(plain);
+  });
+
+  it("carries the listing's coded error", () => {
+    const failed = { v: 1 as const, uid: "u", listedAt, error: { code: "REEL_SOURCE_NOT_FOUND", message: "404" } };
+    expect(() => recordExpansion(doc, failed)).toThrow(expect.objectContaining({ code: "REEL_SOURCE_NOT_FOUND" }));
+  });
+
+  it("refuses an entry the listing left empty", () => {
+    expect(() => recordExpansion(doc, { ...listing, entries: [] })).toThrow(
+      expect.objectContaining({ code: "REEL_PLAYLIST_EMPTY" }),
+    );
+  });
+
+  it("refuses more than 500 episodes in all, naming the count", () => {
+    const many = Array.from({ length: 500 }, (_, i) => ({ url: `https://a.example/${i}` }));
+    expect(() => recordExpansion(doc, { ...listing, entries: [{ at: 1, episodes: many }] })).toThrow(
+      expect.objectContaining({ code: "REEL_TOO_MANY_EPISODES", message: expect.stringContaining("501 episodes") }),
+    );
   });
 });

@@ -79,8 +79,9 @@ export const Episode = z.object({
 });
 
 /**
- * An episodes entry that stands for a playlist's videos: `reel run` expands it into Episodes, with
- * the site's titles, before any work (crds playlist.ts); the cluster takes it in a later step.
+ * An episodes entry that stands for a playlist's videos: expanded once into Episodes, with the
+ * site's titles, before any work (crds playlist.ts) — by `reel run` and `reel submit` on the user's
+ * machine, and in a cluster by the operator's list pod, recorded in status.expansion.
  */
 export const PlaylistEpisodes = z.strictObject({
   playlist: HttpUrl.describe("A playlist, channel or podcast feed that yt-dlp lists."),
@@ -516,6 +517,19 @@ export const StoredFileStatus = OutputStatus.omit({ chapters: true }).extend({
   title: z.string().optional(),
 });
 
+/** One playlist entry of spec.episodes as the cluster expanded it, once: planning reads only this. */
+export const PlaylistExpansion = z.object({
+  at: z.number().int().min(0).describe("The entry's index in spec.episodes."),
+  playlist: z.string(),
+  items: z.string().optional(),
+  reverse: z.boolean().optional(),
+  episodes: z
+    .array(z.object({ url: z.string(), title: z.string().optional() }))
+    .max(500)
+    .describe("The episodes the entry stands for, in the job's order, titled as the site lists them."),
+  listedAt: Timestamp,
+});
+
 export const VideoJobStatus = z.object({
   phase: JobPhase.optional(),
   progress: z.number().int().min(0).max(100).optional().describe("Percent of the whole job done."),
@@ -536,6 +550,10 @@ export const VideoJobStatus = z.object({
     .optional()
     .describe("What the running pods are doing now, e.g. '1 Uploading 98%, 2 Transcoding'."),
   conditions: z.array(Condition).optional(),
+  expansion: z
+    .array(PlaylistExpansion)
+    .optional()
+    .describe("The playlist entries' episodes, listed once when the job was first seen; never listed again."),
   ytDlpVersion: z.string().optional(),
   startedAt: Timestamp.optional(),
   completedAt: Timestamp.optional(),
@@ -565,6 +583,7 @@ export const VideoJob = z.object({
 export type VideoJobSpecInput = z.input<typeof VideoJobSpec>;
 export type VideoJobSpec = z.output<typeof VideoJobSpec>;
 export type VideoJobStatus = z.output<typeof VideoJobStatus>;
+export type PlaylistExpansion = z.output<typeof PlaylistExpansion>;
 export type EpisodeStatus = z.output<typeof EpisodeStatus>;
 export type OutputStatus = z.output<typeof OutputStatus>;
 export type StoredFileStatus = z.output<typeof StoredFileStatus>;

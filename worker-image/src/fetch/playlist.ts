@@ -153,6 +153,15 @@ export interface ExpandOptions {
 export async function expandPlaylists(doc: object, o: ExpandOptions): Promise<object> {
   const playlists = findPlaylists(doc);
   if (!playlists.length) return doc;
+  const expanded = await listEntries(playlists, o);
+  return replacePlaylists(doc, ({ at }) => expanded.get(at) ?? []);
+}
+
+/**
+ * Each playlist entry's episodes (reversed and titled as the job takes them), listed in turn
+ * through one egress proxy: what `reel run`, `reel submit` and the cluster's list pod all use.
+ */
+export async function listEntries(playlists: PlaylistAt[], o: ExpandOptions): Promise<Map<number, ExpandedEpisode[]>> {
   const proxy = await startEgressProxy({ allow: o.allow });
   const expanded = new Map<number, ExpandedEpisode[]>();
   try {
@@ -160,7 +169,7 @@ export async function expandPlaylists(doc: object, o: ExpandOptions): Promise<ob
   } finally {
     proxy.stop();
   }
-  return replacePlaylists(doc, ({ at }) => expanded.get(at) ?? []);
+  return expanded;
 }
 
 async function expandOne({ at, entry }: PlaylistAt, proxy: string, o: ExpandOptions): Promise<ExpandedEpisode[]> {

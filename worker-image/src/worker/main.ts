@@ -59,6 +59,8 @@ export function exitCodeOf(result: WorkerResult): number {
 }
 
 export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Promise<number> {
+  // A list pod (the operator's playlist listing) has its own small contract: crds contract/listing.ts.
+  if (env.REEL_MODE === "list") return (await import("./list.ts")).listMain(env);
   const level = env.REEL_LOG_LEVEL && LEVELS.has(env.REEL_LOG_LEVEL) ? env.REEL_LOG_LEVEL : "info";
   const root = pino(
     {
