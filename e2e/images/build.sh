@@ -8,11 +8,13 @@
 #                    repository's pinned Node and the host's npm; the machine's Rust 1.95.0)
 #   build.sh build   the three images (buildah bud --layers: a second run reuses every layer)
 #   build.sh facts   size, layers, user, what each holds, a read-only-root run of each (runc)
-#   build.sh all     the three in order (default)
+#   build.sh sbom    an SBOM per image (syft, pinned, built by build-syft.sh): SPDX 2.3 and CycloneDX
+#                    JSON in images/sbom/, with a summary (packages by kind, key versions) in sbom.json
+#   build.sh all     bases, images, facts and SBOMs in order (default)
 #   build.sh cold    drops the cached layers and images (the bases stay), then builds twice from one
 #                    context: the first build is timed cold, the second (every layer cached) cached
 #   build.sh cached  the three again from the last context, timed
-#   build.sh ci      .ci/run's step: bases (when missing), the three from HEAD, facts, then a prune of
+#   build.sh ci      .ci/run's step: bases (when missing), the three from HEAD, facts, SBOMs, then a prune of
 #                    the unused layers when the storage passed REEL_IMAGES_KEEP_GB (40); prints its times
 #
 # Everything lives under ${REEL_CACHE_DIR:-~/.cache/reel}/images (buildah's own storage root
@@ -201,16 +203,53 @@ prune_when_large() {
   fi
 }
 
+# --- SBOMs -----------------------------------------------------------------------------------------
+# syft over each image's root filesystem as buildah mounts it (no copy of the layers: the worker's
+# 1.3 GB would be written out again to scan it as an OCI layout), with the catalogers syft uses for
+# images (a directory's defaults read lock files and CI workflows instead of what is installed, and
+# listed node_modules' .github folders as 123 "packages"): Debian's packages from dpkg's
+# status, Node's from node_modules, Python's (yt-dlp) from its venv's metadata, the Rust addon and
+# reel-child from their embedded build facts where syft can read them. Named by image and revision.
+cmd_sbom() {
+  local syft name image c mnt revision out="$cache/sbom" summary="{}"
+  syft="$(bash "$here/build-syft.sh" --print)"
+  bash "$here/build-syft.sh"
+  mkdir -p "$out"
+  for name in "${names[@]}"; do
+    image="reel.local/reel-$name:0.1.0"
+    has_image "$image" || die "$image not built (build.sh build)"
+    revision="$(B inspect --type image --format '{{index .OCIv1.Config.Labels "org.opencontainers.image.revision"}}' "$image")"
+    c="$(B from --pull=never "$image")"
+    mnt="$(B mount "$c")"
+    log "$image: SBOM (syft $("$syft" version 2>/dev/null | awk '/^Version:/ {print $2}'))"
+    SYFT_CHECK_FOR_APP_UPDATE=false nice -n "$niceness" "$syft" scan "dir:$mnt" -q --override-default-catalogers image \
+      --source-name "reel-$name" --source-version "${revision:-unknown}" \
+      -o "spdx-json=$out/reel-$name.spdx.json" -o "cyclonedx-json=$out/reel-$name.cdx.json" ||
+      { B umount "$c" >/dev/null; B rm "$c" >/dev/null; die "syft failed on $image"; }
+    B umount "$c" >/dev/null && B rm "$c" >/dev/null
+    summary="$(jq --arg n "$name" --arg rev "$revision" --slurpfile s "$out/reel-$name.spdx.json" '
+      .[$n] = { revision: $rev, spdx: "sbom/reel-\($n).spdx.json", cyclonedx: "sbom/reel-\($n).cdx.json",
+        packages: ($s[0].packages | length),
+        byKind: ([$s[0].packages[].externalRefs[]? | select(.referenceType == "purl") | .referenceLocator
+                  | capture("^pkg:(?<k>[^/]+)/").k] | group_by(.) | map({ (.[0]): length }) | add),
+        named: ([$s[0].packages[] | select(.name | test("^(ffmpeg|yt-dlp|fastify|@kubernetes/client-node|libavcodec59|openssl|node)$"))
+                 | "\(.name) \(.versionInfo)"] | unique) }' <<<"$summary")"
+  done
+  echo "$summary" | tee "$cache/sbom.json" | jq -r 'to_entries[] | "[sbom] \(.key): \(.value.packages) packages \(.value.byKind | tostring)"' >&2
+}
+
 cmd_ci() {
-  local t0 t1 t2
+  local t0 t1 t2 t3
   t0="$(now)"
   cmd_bases
   t1="$(now)"
   cmd_build ci
   t2="$(now)"
   bash "$here/facts.sh" >/dev/null
+  t3="$(now)"
+  cmd_sbom >/dev/null
   prune_when_large
-  log "ci: bases $(secs "$t0" "$t1") s, images $(secs "$t1" "$t2") s, facts $(secs "$t2" "$(now)") s, total $(secs "$t0" "$(now)") s"
+  log "ci: bases $(secs "$t0" "$t1") s, images $(secs "$t1" "$t2") s, facts $(secs "$t2" "$t3") s, sbom $(secs "$t3" "$(now)") s, total $(secs "$t0" "$(now)") s"
 }
 
 cmd_cold() {
@@ -229,6 +268,7 @@ cached) # again from the last context (cold's): every layer should come from the
   cmd_build cached
   ;;
 facts) bash "$here/facts.sh" ;;
+sbom) cmd_sbom ;;
 ci) cmd_ci ;;
 cold)
   cmd_bases
@@ -242,6 +282,7 @@ all)
   cmd_bases
   cmd_build cached
   bash "$here/facts.sh"
+  cmd_sbom
   ;;
-*) die "usage: build.sh [bases|build|facts|cold|cached|ci|all]" ;;
+*) die "usage: build.sh [bases|build|facts|sbom|cold|cached|ci|all]" ;;
 esac

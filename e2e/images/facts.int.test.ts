@@ -81,3 +81,73 @@ describe.skipIf(!facts)("the three images as built (facts.json)", () => {
     },
   );
 });
+
+// The SBOMs `build.sh ci|all|sbom` writes with the pinned syft (e2e/images/build-syft.sh): one SPDX
+// 2.3 and one CycloneDX document per image, read here as a user's scanner would read them.
+const sbomDir = join(cacheDir, "images", "sbom");
+const SpdxPackage = z.object({
+  name: z.string(),
+  versionInfo: z.string().optional(),
+  externalRefs: z.array(z.object({ referenceType: z.string(), referenceLocator: z.string() })).optional(),
+});
+const Spdx = z.object({
+  spdxVersion: z.string(),
+  name: z.string(),
+  creationInfo: z.object({ creators: z.array(z.string()) }),
+  packages: z.array(SpdxPackage),
+});
+type Sbom = {
+  spdx: z.infer<typeof Spdx>;
+  cdx: { bomFormat?: string; metadata?: { component?: { version?: string } } };
+};
+
+function loadSbom(name: string): Sbom | undefined {
+  const spdxPath = join(sbomDir, `reel-${name}.spdx.json`);
+  if (!existsSync(spdxPath)) {
+    if (required) throw new Error(`${spdxPath} missing: run bash e2e/images/build.sh ci`);
+    console.warn(`[images sbom] SKIPPED: ${spdxPath} missing (bash e2e/images/build.sh sbom makes it)`);
+    return undefined;
+  }
+  const spdx = Spdx.parse(JSON.parse(readFileSync(spdxPath, "utf8")));
+  return { spdx, cdx: JSON.parse(readFileSync(join(sbomDir, `reel-${name}.cdx.json`), "utf8")) };
+}
+
+const purls = (s: Sbom) =>
+  s.spdx.packages
+    .flatMap((p) => (p.externalRefs ?? []).filter((r) => r.referenceType === "purl"))
+    .map((r) => r.referenceLocator);
+const kindCount = (s: Sbom, kind: string) => purls(s).filter((p) => p.startsWith(`pkg:${kind}/`)).length;
+const sboms = (["worker", "operator", "shim"] as const).map((n) => [n, loadSbom(n)] as const);
+
+describe.skipIf(sboms.some(([, s]) => !s))("an SBOM per image (syft, SPDX 2.3 and CycloneDX)", () => {
+  const all = sboms.map(([n, s]) => [n, s as Sbom] as const);
+
+  it.each(all)(
+    "%s: made by the pinned syft, naming the image and its commit, listing Debian and npm packages",
+    (name, s) => {
+      expect(s.spdx.spdxVersion).toBe("SPDX-2.3");
+      expect(s.spdx.name).toBe(`reel-${name}`);
+      expect(s.spdx.creationInfo.creators).toContain("Tool: syft-1.57.2");
+      expect(s.cdx.bomFormat).toBe("CycloneDX");
+      if (required) expect(s.cdx.metadata?.component?.version).toBe(head);
+      expect(kindCount(s, "deb")).toBeGreaterThan(50);
+      expect(kindCount(s, "npm")).toBeGreaterThan(100);
+      expect(purls(s)).toContain("pkg:generic/node@24.21.0");
+    },
+  );
+
+  it("worker: Debian's ffmpeg at the version the image runs, and yt-dlp at the pin", () => {
+    const w = all.find(([n]) => n === "worker")?.[1] as Sbom;
+    const ran = /ffmpeg version (\S+)/.exec(
+      facts?.worker.contents.find((l) => l.includes("ffmpeg version")) ?? "",
+    )?.[1];
+    const deb = purls(w).find((p) => p.startsWith("pkg:deb/debian/ffmpeg@"));
+    expect(deb).toBeDefined();
+    if (ran) expect(decodeURIComponent(deb ?? "")).toContain(`@7:${ran}?`);
+    expect(purls(w)).toContain(`pkg:pypi/yt-dlp@${ytDlpPin}`);
+  });
+
+  it.each(all.filter(([n]) => n !== "worker"))("%s: no ffmpeg or yt-dlp package", (_, s) => {
+    expect(purls(s).filter((p) => /\/(ffmpeg|yt-dlp)@/.test(p))).toEqual([]);
+  });
+});
