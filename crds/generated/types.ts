@@ -272,6 +272,19 @@ export interface VideoJob {
       };
     };
     /**
+     * Per source host: at most connectionsPerHost connections (default 4) and requestsPerSecond starts (default 10) across the whole job, so many episodes from one site do not trip its rate limits.
+     */
+    politeness?: {
+      /**
+       * Connections open at once to one source host, across the job's downloads and pods.
+       */
+      connectionsPerHost: number;
+      /**
+       * Downloads and yt-dlp runs started per second toward one source host, across the job.
+       */
+      requestsPerSecond: number;
+    };
+    /**
      * @maxItems 20
      */
     tags: string[];

@@ -106,6 +106,29 @@ export const YtDlp = z.object({
   ),
 });
 
+/**
+ * Limits toward each source host, across all pods of the job (worker-image fetch/politeness.ts).
+ * Four connections: what most sites tolerate from one client (browsers open six per host; bulk
+ * downloaders opening more are what rate limiters look for), still half the downloader's eight on
+ * one episode. Ten starts a second: a 50-episode job starts over seconds, not in one burst.
+ */
+export const Politeness = z.object({
+  connectionsPerHost: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe("Connections open at once to one source host, across the job's downloads and pods."),
+  requestsPerSecond: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(10)
+    .describe("Downloads and yt-dlp runs started per second toward one source host, across the job."),
+});
+
 export const Compression = z.object({
   preset: CompressionPreset.default("balanced").describe("fast: quick encode; balanced; small: smallest file."),
   level: z.number().int().min(1).max(9).default(5).describe("1 = best quality, 9 = smallest file."),
@@ -315,6 +338,9 @@ export const VideoJobSpec = z.object({
     ),
   notification: Notification.optional(),
   ytdlp: YtDlp.optional().describe("Settings of yt-dlp for the job's pages (cookies)."),
+  politeness: Politeness.optional().describe(
+    "Per source host: at most connectionsPerHost connections (default 4) and requestsPerSecond starts (default 10) across the whole job, so many episodes from one site do not trip its rate limits.",
+  ),
   tags: z.array(Tag).max(20).default([]),
   cancel: z.boolean().default(false).describe("Set to true to cancel; cannot be undone."),
 });

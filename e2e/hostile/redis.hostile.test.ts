@@ -81,6 +81,12 @@ const attacks: Array<[string, (r: Redis) => Promise<unknown>]> = [
   ["read team-b's kept progress", (r) => r.get("reel:progress:team-b/season:0")],
   ["seed team-b's metadata cache (a probe for its URL)", (r) => r.set("reel:meta:team-b/probe:abc", "{}")],
   ["read the metadata cache's old shared space", (r) => r.get("reel:meta:probe:abc")],
+  [
+    "fill team-b's per-host politeness slots (ZADD)",
+    (r) => r.zadd("reel:polite:team-b/season:cdn.example:conn", 1, "x"),
+  ],
+  ["free team-b's per-host politeness slots (ZREM)", (r) => r.zrem("reel:polite:team-b/season:cdn.example:conn", "x")],
+  ["read another job's count across namespaces (ZCARD)", (r) => r.zcard("reel:polite:team-b/season:cdn.example:rate")],
   ["raise the shim's rate-limit counter", (r) => r.set("reel:ratelimit:key:ABCD1234", "0")],
   ["delete the shim's rate-limit counter", (r) => r.call("DEL", "reel:ratelimit:key:ABCD1234")],
   ["move the shim's stream sequence", (r) => r.set("reel:seq:{team-b/season}", "0")],

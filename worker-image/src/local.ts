@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import { config } from "./config.ts";
 import { classify } from "./fetch/classify.ts";
 import type { Cookies } from "./fetch/cookies.ts";
+import { DEFAULT_POLITENESS, hostLimiter, memorySlots } from "./fetch/politeness.ts";
 import { ytDlpVersion } from "./fetch/ytdlp.ts";
 import { childGuard, UNGUARDED_WARNING } from "./ffmpeg/guard.ts";
 import { LocalTarget } from "./output/local.ts";
@@ -99,6 +100,8 @@ export async function runLocal(job: VideoJob, o: LocalRunOptions): Promise<JobRe
     segmentMinSecs: config.REEL_SEGMENT_MIN_SECS,
     concurrency: o.concurrency,
     ...(o.cookies ? { cookies: o.cookies } : {}),
+    // One count for the whole run: all its episodes from one host share the job's limits.
+    politeness: hostLimiter(memorySlots(), job.spec.politeness ?? DEFAULT_POLITENESS),
   });
   const tmpDir = await runTempDir(config.TMPDIR ?? tmpdir());
   if (!childGuard()) o.emit?.({ type: "note", level: "warn", message: UNGUARDED_WARNING });

@@ -2,7 +2,7 @@
 // (`reel-w-<namespace>`, made by the operator, operator/src/redis/), whose password lives in the
 // Secret `reel-redis-worker` of that namespace and reaches the pod only by secretKeyRef
 // (REEL_REDIS_USERNAME, REEL_REDIS_PASSWORD). The user may write its namespace's progress
-// (contract/progress.ts) and metadata cache, nothing else: not another tenant's keys or channels,
+// (contract/progress.ts), metadata cache and per-host politeness counts, nothing else: not another tenant's keys or channels,
 // not the shim's rate limits, no administration.
 import { PROGRESS_PREFIX } from "./progress.ts";
 
@@ -18,6 +18,16 @@ export const WORKER_REDIS_ENV = [
 
 /** Where the worker's metadata cache (probe results) lives: per namespace, so no tenant can seed another's. */
 export const METADATA_PREFIX = "reel:meta:";
+
+/**
+ * Where a job's per-host politeness counts live (worker-image fetch/politeness.ts): per namespace
+ * and job, so that all pods of one job share a limit and no tenant can fill another's.
+ */
+export const POLITENESS_PREFIX = "reel:polite:";
+
+/** A job's politeness key prefix: `reel:polite:<namespace>/<job>:` (a host and :conn or :rate follow). */
+export const politenessPrefix = (namespace: string, job: string) =>
+  `${POLITENESS_PREFIX}${workerNamespace(namespace)}/${job}:`;
 
 /** A namespace is a DNS label: no character of it can widen a Redis pattern (`*`, `?`, `[`, `\`). */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -43,7 +53,7 @@ export const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`
 export function workerPatterns(namespace: string): { keys: string[]; channels: string[] } {
   const ns = globEscape(workerNamespace(namespace));
   return {
-    keys: [`${PROGRESS_PREFIX}${ns}/*`, `${METADATA_PREFIX}${ns}/*`],
+    keys: [`${PROGRESS_PREFIX}${ns}/*`, `${METADATA_PREFIX}${ns}/*`, `${POLITENESS_PREFIX}${ns}/*`],
     channels: [`${PROGRESS_PREFIX}${ns}/*`],
   };
 }

@@ -14,6 +14,7 @@ describe("workerAclRules", () => {
         `>${PW}`,
         "~reel:progress:media/*",
         "~reel:meta:media/*",
+        "~reel:polite:media/*",
         "&reel:progress:media/*",
         "-@all",
         "+ping",
@@ -23,6 +24,11 @@ describe("workerAclRules", () => {
         "+publish",
         "+set",
         "+get",
+        "+zadd",
+        "+zcard",
+        "+zrem",
+        "+zremrangebyscore",
+        "+pexpire",
       ],
     });
   });

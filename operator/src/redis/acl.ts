@@ -5,10 +5,24 @@ import { workerPatterns, workerRedisUser } from "@reel/crds";
 
 /**
  * Every command a worker sends (worker-image/src/worker/progress.ts: MULTI, PUBLISH, SET … EX, EXEC;
- * resilience/redis-cache.ts: GET, SET … EX) and PING. No INFO: the worker's client skips its ready
- * check. AUTH and HELLO need no grant.
+ * resilience/redis-cache.ts: GET, SET … EX; fetch/politeness.ts: ZREMRANGEBYSCORE, ZADD, ZCARD,
+ * ZREM, PEXPIRE in MULTI — no script, no INCR) and PING. No INFO: the worker's client skips its
+ * ready check. AUTH and HELLO need no grant.
  */
-export const WORKER_COMMANDS = ["ping", "multi", "exec", "discard", "publish", "set", "get"] as const;
+export const WORKER_COMMANDS = [
+  "ping",
+  "multi",
+  "exec",
+  "discard",
+  "publish",
+  "set",
+  "get",
+  "zadd",
+  "zcard",
+  "zrem",
+  "zremrangebyscore",
+  "pexpire",
+] as const;
 
 /** The user's name and the rules that make it: its password, its namespace's patterns, its commands. */
 export function workerAclRules(namespace: string, password: string): { user: string; rules: string[] } {

@@ -39,6 +39,7 @@ import { findLevelForTarget, type LevelChoice, sampleWindows } from "../quality/
 import { findVmafBinaries } from "../quality/vmaf.ts";
 import { classify } from "../fetch/classify.ts";
 import type { Cookies } from "../fetch/cookies.ts";
+import type { HostLimiter, Lease } from "../fetch/politeness.ts";
 import { runYtDlp } from "../fetch/ytdlp.ts";
 import { readRenditions, subtitleRenditions, withAudioRenditions } from "../fetch/renditions.ts";
 import { explainS3Error, presignSource, type S3KeyConfig, sourceKeys, sourceName } from "../fetch/s3.ts";
@@ -79,6 +80,8 @@ export interface RealStagesOptions {
   vmafBinaries?: FfmpegBinaries | null;
   /** Cookies for yt-dlp's pages (fetch/cookies.ts): each run gets a private copy in its folder. */
   cookies?: Cookies;
+  /** Per-host connection and request limits shared by the job (fetch/politeness.ts); none when unset. */
+  politeness?: HostLimiter;
 }
 
 /**
@@ -447,13 +450,17 @@ export function realStages(o: RealStagesOptions): Stages {
       }
       if (route === "hls") {
         const dest = join(dir, "source.ts");
-        const r = await downloadHls(
-          { url, dest, targetHeight: maxHeight, maxBytes, net },
-          { onProgress: progressOf(ctx), signal: ctx.signal },
+        const r = await politely(host, 8, ctx.signal, (concurrency) =>
+          downloadHls(
+            { url, dest, targetHeight: maxHeight, maxBytes, net, concurrency },
+            { onProgress: progressOf(ctx), signal: ctx.signal },
+          ),
         );
         return { ...(await withRenditions(url, dest, dir, r.bytes, spec, ctx.signal)), route };
       }
       // Pages: yt-dlp extracts and downloads, every connection through the egress proxy.
+      // One connection: yt-dlp's native downloader fetches one fragment at a time.
+      const lease = await o.politeness?.acquire(host, 1, ctx.signal);
       const proxy = await startEgressProxy({ allow: o.allow });
       const jar = await o.cookies?.privateCopy(dir);
       try {
@@ -477,8 +484,22 @@ export function realStages(o: RealStagesOptions): Stages {
       } finally {
         proxy.stop();
         await jar?.remove();
+        await lease?.release();
       }
     });
+  }
+
+  /**
+   * Runs `f` with as many connections as the job's politeness grants toward `host` right now (at
+   * least one, at most `want`), after its request start; `want` when the job has no limiter.
+   */
+  async function politely<T>(host: string, want: number, signal: AbortSignal, f: (n: number) => Promise<T>) {
+    const lease: Lease | undefined = await o.politeness?.acquire(host, want, signal);
+    try {
+      return await f(lease?.connections ?? want);
+    } finally {
+      await lease?.release();
+    }
   }
 
   /** An s3:// episode: presigned here, downloaded as a direct URL; its identity is the object's ETag and size. */
@@ -548,9 +569,11 @@ export function realStages(o: RealStagesOptions): Stages {
     const part = await claimPartial(partials, partialKey);
     let r: Awaited<ReturnType<typeof download>>;
     try {
-      r = await download(
-        { url, dest: part.path, connections: 8, maxBytes, net },
-        { onProgress: progressOf(ctx), signal: ctx.signal },
+      r = await politely(new URL(url).host, 8, ctx.signal, (connections) =>
+        download(
+          { url, dest: part.path, connections, maxBytes, net },
+          { onProgress: progressOf(ctx), signal: ctx.signal },
+        ),
       );
     } catch (err) {
       await part.release(!keepForResume(err));

@@ -12,6 +12,7 @@ import {
   episodeNeedsCookies,
   isBadInput,
   metadataPrefix,
+  politenessPrefix,
   ReelError,
   redactText,
   type SegmentOutcome,
@@ -21,6 +22,7 @@ import { type Span, SpanStatusCode, startTracing, type Tracing, TracingEnv } fro
 import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
 import { type Cookies, readCookies } from "../fetch/cookies.ts";
+import { DEFAULT_POLITENESS, failOpen, hostLimiter, memorySlots, redisSlots } from "../fetch/politeness.ts";
 import { ytDlpVersion } from "../fetch/ytdlp.ts";
 import { preflight } from "../local.ts";
 import type { S3Connection } from "../output/s3.ts";
@@ -187,6 +189,7 @@ async function run(
   await mkdir(tmpRoot, { recursive: true });
   const scratch = await mkdtemp(join(tmpRoot, `${w.mode}-`));
   const warn = redisWarnings(log);
+  const ns = w.job.metadata.namespace ?? "default";
   const redis = w.redisUrl ? connectRedis(w.redisUrl, w.redisAuth, warn("Redis unavailable")) : undefined;
   const progress: ProgressSink = redis
     ? redisProgress(redis, w.ref, { onError: warn("progress not published to Redis") })
@@ -216,6 +219,13 @@ async function run(
       onGpuEncoderFailure: w.mode !== "merge" ? w.onEncoderFailure : "fallback",
       s3Keys: c,
       ...(cookies ? { cookies } : {}),
+      // Every pod of the job counts against one limit per host, in Redis; alone without it.
+      politeness: hostLimiter(
+        redis
+          ? failOpen(redisSlots(redis, politenessPrefix(ns, w.job.metadata.name)), warn("politeness not kept in Redis"))
+          : memorySlots(),
+        w.job.spec.politeness ?? DEFAULT_POLITENESS,
+      ),
     }),
     staging: openStaging(w.staging, conn),
     scratch,
