@@ -2,12 +2,16 @@
 // that serves its page and video only with the cookie. The cookie's value is a unique marker that
 // must never show in what the run prints or writes, in yt-dlp's environment (/proc/<pid>/environ)
 // or argv, or in the error of a failed download; yt-dlp gets a private copy, never the user's file.
-import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+// The same for `reel worker` as a page episode's pod: its logs, its termination message (what the
+// operator writes to the job's status and events) and what it staged.
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTestClip } from "../../worker-image/src/ffmpeg/test-media.ts";
+import { workerMain } from "../../worker-image/src/worker/main.ts";
 import { type Hostile, hostile, secretsIn, textsUnder } from "./harness.ts";
 
 const MARKER = "ck_hostile_marker_9d41c7";
@@ -132,5 +136,81 @@ describe("reel run --cookies: a signed-in site", () => {
     expect(r.stderr).toMatch(why);
     expect(secretsIn([r.stdout, r.stderr], [MARKER])).toEqual([]);
     expect(await h.leftovers()).toEqual([]);
+  });
+});
+
+/**
+ * `reel worker` as the operator runs a page episode's pod of a job with spec.ytdlp.cookiesSecret:
+ * the cookies file where the Secret is mounted, staging on a volume, yt-dlp recording itself.
+ */
+async function workerPod(c: Hostile, url: string) {
+  const mount = join(c.dir, "mount", "cookies.txt");
+  await mkdir(join(c.dir, "mount"), { recursive: true });
+  await writeFile(mount, cookiesFile("127.0.0.2"), { mode: 0o400 });
+  const staging = join(c.out, ".reel-staging", "uid-ck");
+  const spec = {
+    episodes: [{ url, title: "members" }],
+    quality: "480p",
+    compression: { preset: "fast", level: 6 },
+    output: { volume: { claimName: "media", path: "/" } },
+    ytdlp: { cookiesSecret: { name: "site-cookies", key: "cookies.txt" } },
+  };
+  const stream = new PassThrough();
+  let logs = "";
+  stream.on("data", (b: Buffer) => {
+    logs += b.toString();
+  });
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    REEL_EGRESS_ALLOW: "127.0.0.2/32",
+    REEL_CACHE_DIR: c.cache,
+    REEL_TERMINATION_LOG: join(c.dir, "termination-log"),
+    REEL_YTDLP: await recordingYtDlp(c),
+    REEL_MODE: "episode",
+    REEL_VIDEOJOB: "media/ck",
+    REEL_VIDEOJOB_UID: "uid-ck",
+    REEL_EPISODE_INDEX: "0",
+    REEL_EPISODE_URL: url,
+    REEL_STAGING: `${staging}/`,
+    REEL_SPEC: JSON.stringify(spec),
+  };
+  const code = await workerMain(env, { logStream: stream, cookiesPath: mount });
+  const termination = await readFile(join(c.dir, "termination-log"), "utf8");
+  return { code, logs, termination, staging, mount };
+}
+
+describe("reel worker: a page episode's pod with the job's cookies", () => {
+  it("stages the gated page's video; no cookie in its logs, termination message (status) or yt-dlp's environ", async () => {
+    h = await hostile("cookies-pod");
+    const c = h;
+    await makeTestClip(join(c.src, "a.mp4"), { seconds: 1 });
+    site = await gatedSite(join(c.src, "a.mp4"));
+    const pod = await workerPod(c, `${site.origin}/watch`);
+    expect(pod.code, pod.termination).toBe(0);
+    expect((await readdir(pod.staging)).sort()).toEqual(["ep0.json", "ep0.mp4"]);
+    expect(site.cookies.some((k) => k.includes(MARKER))).toBe(true);
+    const environ = await readFile(join(c.dir, "yt-dlp.environ"), "utf8");
+    const argv = await readFile(join(c.dir, "yt-dlp.argv"), "utf8");
+    // yt-dlp got a copy in the pod's scratch, never the (read-only) mount.
+    expect(argv).not.toContain(pod.mount);
+    expect(argv).toContain(".reel-cookies.txt");
+    const staged = await readFile(join(pod.staging, "ep0.json"), "utf8");
+    expect(secretsIn([pod.logs, pod.termination, environ, argv, staged], [MARKER])).toEqual([]);
+    expect(await readFile(pod.mount, "utf8")).toBe(cookiesFile("127.0.0.2"));
+  });
+
+  it("fails a refused page with REEL_SOURCE_FORBIDDEN whose message, logs and result hold no cookie", async () => {
+    h = await hostile("cookies-pod-fail");
+    const c = h;
+    await makeTestClip(join(c.src, "a.mp4"), { seconds: 1 });
+    site = await gatedSite(join(c.src, "a.mp4"));
+    const pod = await workerPod(c, `${site.origin}/locked`);
+    expect(pod.code, pod.termination).toBe(2);
+    const result = JSON.parse(pod.termination) as { error: { code: string; message: string } };
+    expect(result.error.code).toBe("REEL_SOURCE_FORBIDDEN");
+    expect(result.error.message).toContain("403");
+    expect(site.cookies.some((k) => k.includes(MARKER))).toBe(true);
+    expect(secretsIn([pod.logs, pod.termination], [MARKER])).toEqual([]);
   });
 });

@@ -50,6 +50,8 @@ export interface WorkerIO {
   logStream?: NodeJS.WritableStream;
   /** Cancels the run (SIGTERM does too). */
   signal?: AbortSignal;
+  /** Where the job's cookies Secret is mounted (COOKIES_PATH; tests give a file of their own). */
+  cookiesPath?: string;
 }
 
 const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -119,7 +121,8 @@ export async function workerMain(env: NodeJS.ProcessEnv, io: WorkerIO = {}): Pro
       ...(w.mode !== "merge" ? { episode: w.episode.index } : {}),
       ...(w.mode === "segment" ? { segment: w.segment } : {}),
     });
-    result = await run(w, log, ac.signal, tracing && span ? { tracing, span } : undefined);
+    const trace = tracing && span ? { tracing, span } : undefined;
+    result = await run(w, log, ac.signal, trace, io.cookiesPath ?? COOKIES_PATH);
   } catch (err) {
     const e = ReelError.from(err, "REEL_INTERNAL");
     const code = ac.signal.aborted ? "REEL_CANCELLED" : e.code;
@@ -179,11 +182,12 @@ async function run(
   w: WorkerEnv,
   log: Logger,
   signal: AbortSignal,
-  trace?: { tracing: Tracing; span: Span },
+  trace: { tracing: Tracing; span: Span } | undefined,
+  cookiesPath: string,
 ): Promise<WorkerResult> {
   const c = w.config;
   await preflight({ ffmpeg: c.REEL_FFMPEG, ffprobe: c.REEL_FFPROBE });
-  const cookies = await podCookies(w);
+  const cookies = await podCookies(w, cookiesPath);
   // The root filesystem may be read-only: every temporary file goes under the scratch volume.
   const tmpRoot = join(c.REEL_CACHE_DIR, "tmp");
   await mkdir(tmpRoot, { recursive: true });
@@ -264,10 +268,10 @@ async function run(
  * mounts it there only); a missing Secret or key (the volume is optional) fails with
  * REEL_COOKIES_INVALID naming them, before any download.
  */
-async function podCookies(w: WorkerEnv): Promise<Cookies | undefined> {
+async function podCookies(w: WorkerEnv, path: string): Promise<Cookies | undefined> {
   const ref = w.job.spec.ytdlp?.cookiesSecret;
   if (w.mode !== "episode" || !ref || !episodeNeedsCookies(w.job.spec, 0)) return undefined;
-  return readCookies(COOKIES_PATH, cookiesSecretName(ref));
+  return readCookies(path, cookiesSecretName(ref));
 }
 
 function connectRedis(url: string, auth: WorkerEnv["redisAuth"], onError: (err: Error) => void): Redis {
