@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { podcastFeed } from "../../worker-image/src/fetch/test-site.ts";
 import { makeTestClip } from "../../worker-image/src/ffmpeg/test-media.ts";
 import { workerMain } from "../../worker-image/src/worker/main.ts";
 import { type Hostile, hostile, secretsIn, textsUnder } from "./harness.ts";
@@ -25,7 +26,10 @@ afterEach(async () => {
   h = site = undefined;
 });
 
-/** A site on 127.0.0.2 whose /watch page and /a.mp4 answer 403 without `session=MARKER`; /locked always 403. */
+/**
+ * A site on 127.0.0.2 whose /watch page, /feed.xml (a podcast feed of two items) and /a.mp4 answer
+ * 403 without `session=MARKER`; /locked always 403.
+ */
 async function gatedSite(video: string) {
   const cookies: string[] = [];
   const server: Server = createServer(async (req, res) => {
@@ -34,6 +38,10 @@ async function gatedSite(video: string) {
     const signedIn = (req.headers.cookie ?? "").split(/;\s*/).includes(`session=${MARKER}`);
     if (!signedIn || path === "/locked")
       return void res.writeHead(403, { "content-type": "text/plain" }).end("sign in");
+    if (path === "/feed.xml") {
+      const items = ["One", "Two"].map((title) => ({ title, url: `http://${req.headers.host}/a.mp4` }));
+      return void res.writeHead(200, { "content-type": "application/rss+xml" }).end(podcastFeed("Members", items));
+    }
     if (path === "/watch") {
       const html = '<html><head><title>Members</title></head><body><video src="/a.mp4"></video></body></html>';
       return void res.writeHead(200, { "content-type": "text/html" }).end(html);
@@ -119,6 +127,30 @@ describe("reel run --cookies: a signed-in site", () => {
     expect(error.message).toContain("403");
     expect(site.cookies.some((k) => k.includes(MARKER))).toBe(true);
     expect(secretsIn([r.stdout, r.stderr, ...(await textsUnder(c.out))], [MARKER])).toEqual([]);
+  });
+
+  it("lists a playlist that needs the cookie (--dry-run), and the cookie shows nowhere", async () => {
+    h = await hostile("cookies-list");
+    const c = h;
+    site = await gatedSite(join(c.dir, "none.mp4"));
+    const file = join(c.dir, "cookies.txt");
+    await writeFile(file, cookiesFile("127.0.0.2"));
+    const job = await c.manifest("list", { episodes: [{ playlist: `${site.origin}/feed.xml` }] });
+    const without = await c.reel(["run", job, "--json", "--dry-run"]);
+    expect(without.code, without.stdout).toBe(2);
+    expect(without.stderr).toContain("REEL_SOURCE_FORBIDDEN");
+    const r = await c.reel(["run", job, "--json", "--dry-run", "--cookies", file], {
+      REEL_YTDLP: await recordingYtDlp(c),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const listed = JSON.parse(r.stdout) as { episodes: { title?: string; url: string }[] };
+    expect(listed.episodes.map((e) => e.title)).toEqual(["One", "Two"]);
+    const environ = await readFile(join(c.dir, "yt-dlp.environ"), "utf8");
+    const argv = await readFile(join(c.dir, "yt-dlp.argv"), "utf8");
+    expect(argv).toContain("--cookies");
+    expect(argv).not.toContain(file);
+    expect(secretsIn([r.stdout, r.stderr, environ, argv], [MARKER])).toEqual([]);
+    expect(await c.leftovers()).toEqual([]);
   });
 
   it.each([

@@ -13,7 +13,7 @@ import {
   withStandIns,
 } from "@reel/crds";
 import { config } from "../config.ts";
-import { readCookies } from "../fetch/cookies.ts";
+import { type Cookies, readCookies } from "../fetch/cookies.ts";
 import { expandPlaylists } from "../fetch/playlist.ts";
 import { knownSecrets, preflightJob, runLocal, targetFor } from "../local.ts";
 import type { JobResult } from "../pipeline/job.ts";
@@ -41,19 +41,26 @@ export interface RunFlags {
  * The manifest at `file` (at most 4 MiB read, a bigger one refused unparsed, aliases capped), its
  * playlists expanded once into episodes: everything else is checked before any listing.
  */
-export async function loadJob(file: string, flags: Pick<RunFlags, "allow" | "allowMetadata"> = { allow: [] }) {
+export async function loadJob(
+  file: string,
+  flags: Pick<RunFlags, "allow" | "allowMetadata"> = { allow: [] },
+  cookies?: Cookies,
+) {
   const doc = await readManifestDocument(file);
   if (!findPlaylists(doc).length) return parseVideoJob(doc);
   parseVideoJob(withStandIns(doc));
   checkAllow(flags.allow, flags.allowMetadata ?? false);
   const allow = [...config.REEL_EGRESS_ALLOW, ...flags.allow];
-  return parseVideoJob(await expandPlaylists(doc, { ytDlp: config.ytDlp, env: config.childEnv, allow }));
+  const o = { ytDlp: config.ytDlp, env: config.childEnv, allow, ...(cookies ? { cookies } : {}) };
+  return parseVideoJob(await expandPlaylists(doc, o));
 }
 
 export async function runFile(file: string, flags: RunFlags): Promise<number> {
-  const job = await loadJob(file, flags);
+  // Checked before any work (a playlist's listing included); its values are cut from all the run shows.
+  const cookies = flags.cookies ? await readCookies(resolve(flags.cookies)) : undefined;
+  const job = await loadJob(file, flags, cookies);
   if (flags.dryRun) return dryRun(job, flags.json);
-  return runAndReport(job, flags);
+  return runAndReport(job, flags, cookies);
 }
 
 /** `--dry-run`: the episodes the job would run, playlists expanded, and nothing else done. */
@@ -75,12 +82,10 @@ function dryRun(job: VideoJob, json: boolean): number {
   return 0;
 }
 
-export async function runAndReport(job: VideoJob, flags: RunFlags): Promise<number> {
+export async function runAndReport(job: VideoJob, flags: RunFlags, cookies?: Cookies): Promise<number> {
   // Everything that can be checked is checked before any work starts (exit 2 from main.ts).
   checkAllow(flags.allow, flags.allowMetadata ?? false);
   const outDir = flags.out && resolve(flags.out);
-  // Checked before any work; its values are cut from everything the run shows.
-  const cookies = flags.cookies ? await readCookies(resolve(flags.cookies)) : undefined;
   await preflightJob(job, targetFor(job, outDir, flags.storageClass));
   const secrets = [...knownSecrets(job), ...(cookies?.values ?? [])];
   const titles = job.spec.episodes.map((e, i) => e.title ?? `Episode ${i + 1}`);

@@ -13,9 +13,13 @@ import {
   replacePlaylists,
   urlSecrets,
 } from "@reel/crds";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startEgressProxy } from "@reel/native";
 import { guarded, guardMissed } from "../ffmpeg/guard.ts";
 import { redact } from "./classify.ts";
+import type { Cookies } from "./cookies.ts";
 import { lines, SAFE_FLAGS } from "./ytdlp.ts";
 import { classifyYtDlpFailure } from "./ytdlp-errors.ts";
 
@@ -26,6 +30,8 @@ export interface ListRequest {
   /** http://127.0.0.1:PORT of the egress proxy. */
   proxy: string;
   socketTimeoutSecs?: number;
+  /** A private copy of the cookies (cookies.ts) and their values, cut from messages. */
+  cookies?: { path: string; values: readonly string[] };
 }
 
 export interface Listing {
@@ -51,6 +57,7 @@ export function listArgs(r: ListRequest): string[] {
     "REEL_ENTRY %(.{url,title,playlist_index})j",
     "--print",
     "playlist:REEL_PLAYLIST %(playlist_count)s",
+    ...(r.cookies ? ["--cookies", r.cookies.path] : []),
     "--",
     r.url,
   ];
@@ -128,7 +135,7 @@ function listed(req: ListRequest, code: number | null, seen: Listed, bin: string
   }
   if (code !== 0 && seen.items.length <= MAX_EPISODES) {
     const found = classifyYtDlpFailure(seen.stderr);
-    const detail = redactText(seen.stderr.join("\n"), urlSecrets(req.url));
+    const detail = redactText(seen.stderr.join("\n"), [...urlSecrets(req.url), ...(req.cookies?.values ?? [])]);
     throw new ReelError(found.code, `listing the playlist ${where} failed (exit ${code}): ${detail}`);
   }
   if (!seen.items.length) {
@@ -143,6 +150,8 @@ export interface ExpandOptions {
   env: NodeJS.ProcessEnv;
   /** CIDRs opened past the egress guard, as for the episodes themselves. */
   allow: string[];
+  /** `reel run --cookies`: each listing gets a private copy, as each download does. */
+  cookies?: Cookies;
   signal?: AbortSignal;
 }
 
@@ -164,16 +173,37 @@ export async function expandPlaylists(doc: object, o: ExpandOptions): Promise<ob
 export async function listEntries(playlists: PlaylistAt[], o: ExpandOptions): Promise<Map<number, ExpandedEpisode[]>> {
   const proxy = await startEgressProxy({ allow: o.allow });
   const expanded = new Map<number, ExpandedEpisode[]>();
+  // yt-dlp writes its jar back at exit: a private copy in a private dir, gone afterwards.
+  const dir = o.cookies ? await mkdtemp(join(tmpdir(), "reel-list-")) : undefined;
   try {
-    for (const p of playlists) expanded.set(p.at, await expandOne(p, proxy.url, o));
+    for (const p of playlists) {
+      const jar = dir ? await o.cookies?.privateCopy(dir) : undefined;
+      const cookies = jar && o.cookies ? { path: jar.path, values: o.cookies.values } : undefined;
+      try {
+        expanded.set(p.at, await expandOne(p, proxy.url, o, cookies));
+      } finally {
+        await jar?.remove();
+      }
+    }
   } finally {
     proxy.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
   return expanded;
 }
 
-async function expandOne({ at, entry }: PlaylistAt, proxy: string, o: ExpandOptions): Promise<ExpandedEpisode[]> {
-  const req = { url: entry.playlist, proxy, ...(entry.items ? { items: entry.items } : {}) };
+async function expandOne(
+  { at, entry }: PlaylistAt,
+  proxy: string,
+  o: ExpandOptions,
+  cookies: ListRequest["cookies"],
+): Promise<ExpandedEpisode[]> {
+  const req = {
+    url: entry.playlist,
+    proxy,
+    ...(entry.items ? { items: entry.items } : {}),
+    ...(cookies ? { cookies } : {}),
+  };
   try {
     const listing = await listPlaylist(o.ytDlp, req, o.env, o.signal);
     if (listing.items.length > MAX_EPISODES) {
