@@ -1,13 +1,18 @@
 // charts/reel's issue-17 settings, rendered by the pinned helm (e2e/scripts/build-helm.sh): the
 // optional PostgreSQL backup CronJob (backup.*) and the outputs' S3 storage class (s3.storageClass)
-// reaching the operator, which must accept what the chart renders. Render only (no control plane):
-// chart.int.test.ts dry-runs the whole chart, values-all.yaml included, against a real apiserver.
+// reaching the operator, which must accept what the chart renders. The backup's CronJob and
+// NetworkPolicy are also applied with a server dry run on the L2 control plane (etcd +
+// kube-apiserver) in a namespace enforcing the restricted Pod Security profile (heavy: run it under
+// the machine-wide lock); skipped when the Kubernetes binaries are not built.
 import { execFile, execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../operator/src/config.ts";
+import { type Cluster, clusterUp, k8sBinariesBuilt, k8sBinDir } from "../cluster/cluster.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..");
@@ -25,10 +30,13 @@ const hasHelm = (() => {
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked by shape
 type Doc = any;
-async function render(set: string[]): Promise<Doc[]> {
+async function renderText(set: string[], only: string[] = []): Promise<string> {
   const args = ["template", "r", chart, "--namespace", "reel-system", ...set.flatMap((s) => ["--set", s])];
-  const { stdout } = await run(helmBin, args, { maxBuffer: 32 << 20 });
-  return parseAllDocuments(stdout)
+  const { stdout } = await run(helmBin, [...args, ...only.flatMap((t) => ["-s", t])], { maxBuffer: 32 << 20 });
+  return stdout;
+}
+async function render(set: string[]): Promise<Doc[]> {
+  return parseAllDocuments(await renderText(set))
     .map((d) => d.toJSON())
     .filter(Boolean);
 }
@@ -92,7 +100,10 @@ describe.skipIf(!hasHelm)("chart: the PostgreSQL backup CronJob and the outputs'
 
   it.each([
     [["backup.enabled=true", "backup.prefix=s3://reel-backups/pg/"], /needs shim.database.existingSecret.name/],
-    [["backup.enabled=true", "shim.database.existingSecret.name=reel-db"], /backup.prefix must be s3:\/\/BUCKET\/PREFIX\//],
+    [
+      ["backup.enabled=true", "shim.database.existingSecret.name=reel-db"],
+      /backup.prefix must be s3:\/\/BUCKET\/PREFIX\//,
+    ],
     [[...ON, "backup.prefix=s3://reel-backups/pg"], /backup\/prefix/],
     [[...ON, "backup.keep=0"], /backup\/keep/],
   ])("refuses %j", async (set, why) => {
@@ -113,4 +124,47 @@ describe.skipIf(!hasHelm)("chart: the PostgreSQL backup CronJob and the outputs'
   it.each(["GLACIER", "standard_ia", "STANDARD IA"])("refuses s3.storageClass=%s in the values schema", async (v) => {
     expect(await refused([`s3.storageClass=${v}`])).toMatch(/s3\/storageClass/);
   });
+});
+
+describe.skipIf(!hasHelm || !k8sBinariesBuilt())("chart: the backup CronJob on a real apiserver (L2)", () => {
+  let dir: string;
+  let c: Cluster;
+  const kubectl = (args: string[], input?: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        join(k8sBinDir(), "kubectl"),
+        ["--kubeconfig", c.kubeconfig, ...args],
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? ((err as { code?: number }).code ?? 1) : 0,
+            stdout: String(stdout),
+            stderr: String(stderr),
+          }),
+      );
+      if (input !== undefined) child.stdin?.end(input);
+    });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "reel-chart-backup-"));
+    c = await clusterUp({ level: 2, dir: join(dir, "state") });
+    expect((await kubectl(["create", "namespace", "reel-system"])).code).toBe(0);
+    const label = ["pod-security.kubernetes.io/enforce=restricted", "pod-security.kubernetes.io/warn=restricted"];
+    expect((await kubectl(["label", "namespace", "reel-system", ...label])).code).toBe(0);
+  }, 180_000);
+
+  afterAll(async () => {
+    await c?.down();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("the CronJob and its NetworkPolicy pass a server dry run under the restricted profile, with no warning", async () => {
+    const yaml = await renderText([...ON, "backup.s3.credentialsSecret=bk"], ["templates/backup-cronjob.yaml"]);
+    const r = await kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], yaml);
+    expect(r.stderr, r.stderr).not.toMatch(/error|violate|warning/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split("\n").sort()).toEqual([
+      "cronjob.batch/r-reel-backup serverside-applied (server dry run)",
+      "networkpolicy.networking.k8s.io/r-reel-backup serverside-applied (server dry run)",
+    ]);
+  }, 120_000);
 });
