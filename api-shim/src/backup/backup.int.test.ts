@@ -3,6 +3,7 @@
 // (addUser: tenant, user, API key, audit row; writeAudit; upsertHistory), backed up, restored into
 // a fresh database, and read back through the shim's own queries — the key authenticates there.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -15,7 +16,7 @@ import { addUser } from "../admin.ts";
 import { createAuthenticator } from "../auth/authenticate.ts";
 import { writeAudit } from "../db/audit.ts";
 import { connectPostgres, Database } from "../db/database.ts";
-import { getHistoryByUid, upsertHistory } from "../db/history.ts";
+import { getHistoryByUid, listHistory, upsertHistory } from "../db/history.ts";
 import { listKeys } from "../db/keys.ts";
 import { migrate } from "../db/migrate.ts";
 import { listTenants } from "../db/tenants.ts";
@@ -56,6 +57,7 @@ async function snapshot(sql: Sql) {
     keys: await listKeys(sql),
     audit: await sql`SELECT * FROM audit_log ORDER BY id`,
     history: await getHistoryByUid(sql, "media", "uid-season-1"),
+    bulk: await listHistory(sql, { namespace: "bulk", limit: 1000 }),
   };
 }
 
@@ -94,6 +96,24 @@ beforeAll(async () => {
     status: { phase: "Completed" },
     deleted: false,
   });
+  // 400 finished jobs with 32 KB of incompressible text each: a dump above one 5 MiB part, so
+  // the multipart upload and the restore's stream cross part boundaries.
+  for (let i = 0; i < 400; i++) {
+    await upsertHistory(source, {
+      namespace: "bulk",
+      name: `job-${i}`,
+      uid: `uid-bulk-${i}`,
+      createdAt: new Date(Date.UTC(2026, 11, 1, 0, 0, i)),
+      finishedAt: null,
+      phase: "Failed",
+      tags: [],
+      traceId: null,
+      createdBy: null,
+      spec: { note: randomBytes(16384).toString("hex") },
+      status: null,
+      deleted: false,
+    });
+  }
   await source`CREATE DATABASE restored`;
 }, 600_000);
 
@@ -123,8 +143,8 @@ describe("backup and restore of the shim's PostgreSQL data", () => {
       "pg/reel-20261205T020000000Z.dump",
       "pg/reel-20261205T030000000Z.dump",
     ]);
-    // A custom-format archive: pg_restore --list reads its table of contents.
-    expect(results[2]?.bytes).toBeGreaterThan(1000);
+    // More than one 5 MiB part (the restores below read it back whole).
+    expect(results[2]?.bytes).toBeGreaterThan(5 * 2 ** 20);
   });
 
   it("restores the newest backup into a fresh database: same users, keys, audit, history; the key still authenticates", async () => {
@@ -136,6 +156,7 @@ describe("backup and restore of the shim's PostgreSQL data", () => {
     expect(got.keys).toHaveLength(2);
     expect(got.audit.map((a) => a.action)).toEqual(["key.create", "key.create", "job.create"]);
     expect(got.history?.phase).toBe("Completed");
+    expect(got.bulk).toHaveLength(400);
 
     const db = new Database(urlOf("restored"), log);
     await db.connect();

@@ -1,3 +1,4 @@
+import { storageClassEnv } from "@reel/crds";
 import { describe, expect, it } from "vitest";
 import { outputSettingsFromEnv, S3Target, sseParams, uploadParams } from "./s3.ts";
 
@@ -75,6 +76,15 @@ describe("outputSettingsFromEnv", () => {
     } catch (e) {
       expect((e as { code?: string }).code).toBe("REEL_CONFIG_INVALID");
     }
+  });
+});
+
+describe("the storage class the operator writes (crds storageClassEnv) is the one the worker reads", () => {
+  it.each([["ONEZONE_IA"], [undefined]])("%s", (storageClass) => {
+    const written = Object.fromEntries(storageClassEnv(storageClass).map((v) => [v.name, v.value]));
+    const settings = outputSettingsFromEnv(env(written));
+    expect(settings.storageClass).toBe(storageClass);
+    expect(uploadParams({ bucket: "b", key: "k", sha256: "00" }, settings, "x").StorageClass).toBe(storageClass);
   });
 });
 
