@@ -137,7 +137,7 @@ export const errorCodes = {
     "spec.notification.webhook cannot be used: the URL is malformed or its host does not resolve, or the secretRef names a Secret or key that does not exist or does not hold a whsec_ secret of 24+ bytes; fix the URL or create the Secret, then submit again.",
   // Raised by the operator at start and by the worker (pods and reel run) about their environment.
   REEL_CONFIG_INVALID:
-    "An installation setting from the environment is malformed (REEL_S3_SSE, REEL_S3_SSE_KMS_KEY_ID, REEL_OUTPUT_PUBLIC_BASE_URL, REEL_OUTPUT_RETENTION, REEL_FINISHED_RETENTION); the message names the variable and what it accepts. Fix the chart value (s3.*, outputs.*) or the variable.",
+    "An installation setting from the environment is malformed (REEL_S3_SSE, REEL_S3_SSE_KMS_KEY_ID, REEL_S3_STORAGE_CLASS or reel run --storage-class, REEL_OUTPUT_PUBLIC_BASE_URL, REEL_OUTPUT_RETENTION, REEL_FINISHED_RETENTION); the message names the variable and what it accepts. Fix the chart value (s3.*, outputs.*) or the variable.",
   // Logged by a worker pod (its progress is an extra: the episode goes on) and by the operator.
   REEL_REDIS_DENIED:
     "Redis refused the worker pod's user (WRONGPASS: unknown user or password; NOPERM: a key or command outside its namespace); the operator re-creates the namespace's user when Redis reconnects and every 30 s. Check the operator's log, or set redis.workerAcl=false for a Redis without ACLs.",

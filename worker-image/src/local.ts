@@ -184,6 +184,6 @@ export function targetFor(job: VideoJob, outDir?: string, storageClass?: string)
 /** The environment's output settings with the flag's storage class ("" there: the bucket's default). */
 function withStorageClass(flag: string) {
   const { storageClass: _fromEnv, ...settings } = outputSettingsFromEnv();
-  const storageClass = parseStorageClass(flag);
+  const storageClass = parseStorageClass(flag, "--storage-class");
   return { ...settings, ...(storageClass ? { storageClass } : {}) };
 }

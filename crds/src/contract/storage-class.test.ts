@@ -34,6 +34,12 @@ describe("parseStorageClass", () => {
     expect((err as Error).message).toMatch(why);
   });
 
+  it("names the flag when the value came from one", () => {
+    expect(() => parseStorageClass("standard_ia", "--storage-class")).toThrow(
+      /^--storage-class is "standard_ia": .*did you mean STANDARD_IA\?/,
+    );
+  });
+
   it("the writer's env entry reads back through the parser", () => {
     const env = Object.fromEntries(storageClassEnv("STANDARD_IA").map((v) => [v.name, v.value]));
     expect(parseStorageClass(env[STORAGE_CLASS_ENV])).toBe("STANDARD_IA");

@@ -35,12 +35,14 @@ export const AWS_STORAGE_CLASSES = [
 const ARCHIVED = ["GLACIER", "DEEP_ARCHIVE"];
 const NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 
-/** "" is undefined (the bucket's default, STANDARD on AWS); else a checked class name. */
-export function parseStorageClass(text = ""): string | undefined {
+/**
+ * "" is undefined (the bucket's default, STANDARD on AWS); else a checked class name. `name` is
+ * what the message names: the variable, or `reel run`'s --storage-class.
+ */
+export function parseStorageClass(text = "", name = STORAGE_CLASS_ENV): string | undefined {
   const raw = text.trim();
   if (!raw) return undefined;
-  const invalid = (why: string) =>
-    new ReelError("REEL_CONFIG_INVALID", `${STORAGE_CLASS_ENV} is ${JSON.stringify(raw)}: ${why}`);
+  const invalid = (why: string) => new ReelError("REEL_CONFIG_INVALID", `${name} is ${JSON.stringify(raw)}: ${why}`);
   if (ARCHIVED.includes(raw)) {
     throw invalid(
       "archived objects cannot be downloaded until restored (URLs, player, posters would fail): use GLACIER_IR, or a bucket lifecycle rule to archive",

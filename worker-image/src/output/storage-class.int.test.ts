@@ -175,6 +175,6 @@ describe("the outputs' storage class, REEL_S3_STORAGE_CLASS=STANDARD_IA in the e
       ["PutObject", "/videos/run/b.mp4", undefined],
       ["PutObject", "/videos/run/c.mp4", "STANDARD_IA"],
     ]);
-    expect(() => targetFor(job, undefined, "glacier")).toThrow(/REEL_S3_STORAGE_CLASS is "glacier"/);
+    expect(() => targetFor(job, undefined, "glacier")).toThrow(/--storage-class is "glacier"/);
   });
 });
