@@ -49,7 +49,7 @@ describe("parseVideoJob refuses unknown fields, naming the closest known one", (
     ],
     [
       { zzzzzzzz: 1 },
-      "spec.zzzzzzzz: unknown field (known: episodes, sources, quality, codec, compression, audio, subtitles, hdr, gpu, priority, output, merge, split, qualityMetrics, notification, tags, cancel)",
+      "spec.zzzzzzzz: unknown field (known: episodes, sources, quality, codec, compression, audio, subtitles, hdr, gpu, priority, output, merge, split, qualityMetrics, notification, ytdlp, politeness, tags, cancel)",
     ],
   ])("%j", (spec, issue) => {
     expect(issuesOf(() => parseVideoJob(withSpec(spec)))).toContain(issue);

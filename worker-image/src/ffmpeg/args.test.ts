@@ -100,6 +100,16 @@ describe("transcodeArgs", () => {
     expect(after(args, "-threads")).toBe("2");
   });
 
+  it("a turned source (display matrix) is decoded on the CPU, where ffmpeg turns it, and scaled as shown", () => {
+    const portrait = { ...source, width: 1080, height: 1920, rotation: 90 };
+    const args = transcodeArgs({ ...base, source: portrait, encoder: "cpu", hwDecode: "cuda" });
+    expect(args).not.toContain("-hwaccel");
+    expect(args).not.toContain("-noautorotate");
+    expect(after(args, "-vf")).toMatch(/^scale=720:1280:/);
+    const unturned = transcodeArgs({ ...base, encoder: "cpu", hwDecode: "cuda" });
+    expect(unturned).toContain("-hwaccel");
+  });
+
   it("tags HEVC as hvc1 and adds bitexact flags on request", () => {
     const args = transcodeArgs({ ...base, codec: "hevc", bitexact: true });
     expect(after(args, "-tag:v")).toBe("hvc1");

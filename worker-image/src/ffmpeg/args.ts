@@ -29,6 +29,8 @@ export interface SourceInfo {
   height: number;
   /** Sample aspect ratio as a number (1 for square pixels). */
   sar?: number;
+  /** Clockwise turn the display matrix asks for (probe's `rotation`); width/height are as shown. */
+  rotation?: number;
   videoCodec: string;
   bitDepth?: number;
   hasAudio: boolean;
@@ -43,6 +45,7 @@ export function sourceInfo(p: ProbeResult): SourceInfo {
     width: p.video.width,
     height: p.video.height,
     sar: p.video.sar,
+    rotation: p.video.rotation,
     videoCodec: p.video.codec,
     bitDepth: p.video.bitDepth,
     hasAudio: p.hasAudio,
@@ -168,7 +171,10 @@ export function transcodeArgs(o: TranscodeOptions): string[] {
   const size = targetSize(o.source, o.quality);
   const picture = picturePlan(o);
   // Deinterlacing, tone mapping and colour conversion are CPU filters: decode on the CPU for them.
-  const cpuFilters = needsCpuFilters(picture) || o.burnIn !== undefined || o.burnInImage !== undefined;
+  // So is a turned picture: ffmpeg 5.1 applies the display matrix (autorotate) only to frames in
+  // system memory, and a GPU surface would reach the encoder unturned at the turned size.
+  const turned = (o.source.rotation ?? 0) % 360 !== 0;
+  const cpuFilters = needsCpuFilters(picture) || o.burnIn !== undefined || o.burnInImage !== undefined || turned;
   const hwDecode = cpuFilters && o.hwDecode !== "videotoolbox" ? "none" : (o.hwDecode ?? "none");
   const pipeline = hwPipeline({
     hwDecode,

@@ -144,10 +144,12 @@ export function realStages(o: RealStagesOptions): Stages {
     // Cached by URL, trusted only for the same bytes: a source that changed is probed again.
     const blake3 = url ? await contentHash(path) : undefined;
     const cached = url ? await o.metadata.get<Cached>("probe", url) : undefined;
-    // Entries from before the tracks were read are probed again (tracks by language need them).
-    const fresh = cached?.blake3 === blake3 && cached?.probe.subtitleTracks !== undefined;
+    // Entries from before the tracks (tracks by language need them) or the display matrix (sizes
+    // as shown) were read are probed again, and replaced.
+    const current = cached?.probe.subtitleTracks !== undefined && cached?.probe.video.rotation !== undefined;
+    const fresh = cached?.blake3 === blake3 && current;
     const p = cached && fresh ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
-    if (url && blake3 && cached?.blake3 !== blake3)
+    if (url && blake3 && !fresh)
       await o.metadata.set("probe", url, { blake3, probe: p }, PROBE_TTL_SECS);
     probes.set(path, p);
     return p;

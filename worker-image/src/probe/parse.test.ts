@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePacketCsv } from "./frames.ts";
 import { defaultMediaLimits } from "./limits.ts";
-import { parseProbe, ratio } from "./parse.ts";
+import { parseProbe, ratio, rotationOf } from "./parse.ts";
 
 const video = {
   index: 0,
@@ -68,6 +68,44 @@ describe("parseProbe", () => {
   for (const r of refusals) {
     it(`refuses ${r.name}`, () => expect(() => parseProbe(r.raw, defaultMediaLimits)).toThrow(r.want));
   }
+});
+
+describe("a turned picture (display matrix)", () => {
+  const turned = (rotation: unknown, sar = "1:1") => ({
+    ...video,
+    sample_aspect_ratio: sar,
+    side_data_list: [{ side_data_type: "Display Matrix", displaymatrix: "…", rotation }],
+  });
+
+  it.each([
+    [-90, 90],
+    [90, 270],
+    [180, 180],
+    [-180, 180],
+    [270, 90],
+    [-270, 270],
+    [0, 0],
+    [-89.9, 90],
+    ["-90", 90],
+    ["nan", 0],
+  ])("ffprobe's rotation %s is a clockwise turn of %i", (ccw, cw) => {
+    expect(rotationOf(turned(ccw))).toBe(cw);
+  });
+
+  it("no display matrix, or other side data only: no turn", () => {
+    expect(rotationOf({ ...video, side_data_list: [] })).toBe(0);
+    expect(rotationOf({})).toBe(0);
+    expect(rotationOf({ side_data_list: [{ side_data_type: "Content light level metadata" }] })).toBe(0);
+  });
+
+  it("a quarter turn swaps the size and inverts the pixel shape; a half turn keeps both", () => {
+    const q = parseProbe({ format: fmt, streams: [turned(-90, "4:3")] }, defaultMediaLimits);
+    expect(q.video).toMatchObject({ width: 1080, height: 1920, rotation: 90 });
+    expect(q.video.sar).toBeCloseTo(3 / 4, 6);
+    const h = parseProbe({ format: fmt, streams: [turned(180, "4:3")] }, defaultMediaLimits);
+    expect(h.video).toMatchObject({ width: 1920, height: 1080, rotation: 180 });
+    expect(h.video.sar).toBeCloseTo(4 / 3, 6);
+  });
 });
 
 describe("ratio", () => {

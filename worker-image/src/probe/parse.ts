@@ -7,10 +7,16 @@ import { type PictureTags, type RawPictureStream, readPictureTags } from "./pict
 export interface VideoStreamInfo {
   index: number;
   codec: string;
+  /** The picture's size as shown: a phone video stored 1920x1080 with a quarter turn is 1080x1920. */
   width: number;
   height: number;
-  /** Sample aspect ratio as a number; 1 for square pixels. */
+  /** Sample aspect ratio as a number, as shown (inverted by a quarter turn); 1 for square pixels. */
   sar: number;
+  /**
+   * Clockwise turn (0, 90, 180, 270) the container's display matrix asks players to apply. ffmpeg
+   * applies it while decoding to system memory (autorotate), so every filter sees the turned picture.
+   */
+  rotation: number;
   /** Average frames per second (0 when unknown). */
   fps: number;
   pixFmt: string | undefined;
@@ -120,6 +126,21 @@ function bitDepthOf(s: RawStream): number {
   return m?.[1] ? Number(m[1]) : 8;
 }
 
+/**
+ * The display matrix's turn as a clockwise quarter-turn count in degrees. ffprobe prints the
+ * matrix's counter-clockwise angle (`rotation: -90` for a phone held upright, which players show
+ * turned 90° clockwise); odd angles are rounded to the nearest quarter turn, as ffmpeg's autorotate does.
+ */
+export function rotationOf(s: { side_data_list?: Array<Record<string, unknown>> }): number {
+  for (const sd of s.side_data_list ?? []) {
+    if (sd.side_data_type !== "Display Matrix") continue;
+    const ccw = typeof sd.rotation === "number" ? sd.rotation : Number(sd.rotation);
+    if (!Number.isFinite(ccw)) return 0;
+    return (((Math.round(-ccw / 90) * 90) % 360) + 360) % 360;
+  }
+  return 0;
+}
+
 /** Checks stderr for a header that ffprobe refused to believe (it then reports width 0). */
 export function claimedOversize(stderr: string): { width: number; height: number } | undefined {
   const m = /Picture size (\d+)x(\d+) is invalid/.exec(stderr);
@@ -149,6 +170,9 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
     throw limit(`${width}x${height} exceeds ${limits.maxWidth}x${limits.maxHeight}`);
   }
   if (width <= 0 || height <= 0) throw invalid("the video stream has no picture size");
+  const rotation = rotationOf(v);
+  const quarter = rotation === 90 || rotation === 270;
+  const sar = ratio(v.sample_aspect_ratio, ":") ?? 1;
   const a = audios[0];
   // The picture and sound we keep decide the length, not the container's header: an MP4 whose movie
   // header claims 11 h over 3 s of samples is 3 s long (what is really decoded is checked after the encode).
@@ -169,9 +193,10 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
     video: {
       index: v.index ?? 0,
       codec: v.codec_name ?? "unknown",
-      width,
-      height,
-      sar: ratio(v.sample_aspect_ratio, ":") ?? 1,
+      width: quarter ? height : width,
+      height: quarter ? width : height,
+      sar: quarter ? 1 / sar : sar,
+      rotation,
       fps: ratio(v.avg_frame_rate) ?? ratio(v.r_frame_rate) ?? 0,
       pixFmt: v.pix_fmt,
       bitDepth: bitDepthOf(v),
