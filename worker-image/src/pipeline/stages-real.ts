@@ -149,8 +149,7 @@ export function realStages(o: RealStagesOptions): Stages {
     const current = cached?.probe.subtitleTracks !== undefined && cached?.probe.video.rotation !== undefined;
     const fresh = cached?.blake3 === blake3 && current;
     const p = cached && fresh ? cached.probe : await ffprobe(path, { binaries: o.binaries, signal });
-    if (url && blake3 && !fresh)
-      await o.metadata.set("probe", url, { blake3, probe: p }, PROBE_TTL_SECS);
+    if (url && blake3 && !fresh) await o.metadata.set("probe", url, { blake3, probe: p }, PROBE_TTL_SECS);
     probes.set(path, p);
     return p;
   }
@@ -460,34 +459,35 @@ export function realStages(o: RealStagesOptions): Stages {
         );
         return { ...(await withRenditions(url, dest, dir, r.bytes, spec, ctx.signal)), route };
       }
-      // Pages: yt-dlp extracts and downloads, every connection through the egress proxy.
-      // One connection: yt-dlp's native downloader fetches one fragment at a time.
-      const lease = await o.politeness?.acquire(host, 1, ctx.signal);
-      const proxy = await startEgressProxy({ allow: o.allow });
-      const jar = await o.cookies?.privateCopy(dir);
-      try {
-        const r = await runYtDlp(
-          o.ytDlp,
-          {
-            url,
-            outBase: join(dir, "source"),
-            proxy: proxy.url,
-            maxHeight,
-            maxFilesize: maxBytes,
-            ...(spec.subtitles ? { subtitles: pageSubtitles(spec.subtitles) } : {}),
-            ...(jar && o.cookies ? { cookies: { path: jar.path, values: o.cookies.values } } : {}),
-          },
-          o.childEnv,
-          ctx.signal,
-        );
-        const { size } = await stat(r.path);
-        const subtitles = await siteSubtitles(r.subtitles ?? [], spec.subtitles?.languages, maxBytes);
-        return { path: r.path, bytes: size, route, site: r.info, ...(subtitles.length ? { subtitles } : {}) };
-      } finally {
-        proxy.stop();
-        await jar?.remove();
-        await lease?.release();
-      }
+      // Pages: yt-dlp extracts and downloads, every connection through the egress proxy. One
+      // connection: yt-dlp's native downloader fetches one fragment at a time.
+      return politely(host, 1, ctx.signal, async () => {
+        const proxy = await startEgressProxy({ allow: o.allow });
+        let jar: Awaited<ReturnType<Cookies["privateCopy"]>> | undefined;
+        try {
+          jar = await o.cookies?.privateCopy(dir);
+          const r = await runYtDlp(
+            o.ytDlp,
+            {
+              url,
+              outBase: join(dir, "source"),
+              proxy: proxy.url,
+              maxHeight,
+              maxFilesize: maxBytes,
+              ...(spec.subtitles ? { subtitles: pageSubtitles(spec.subtitles) } : {}),
+              ...(jar && o.cookies ? { cookies: { path: jar.path, values: o.cookies.values } } : {}),
+            },
+            o.childEnv,
+            ctx.signal,
+          );
+          const { size } = await stat(r.path);
+          const subtitles = await siteSubtitles(r.subtitles ?? [], spec.subtitles?.languages, maxBytes);
+          return { path: r.path, bytes: size, route, site: r.info, ...(subtitles.length ? { subtitles } : {}) };
+        } finally {
+          proxy.stop();
+          await jar?.remove();
+        }
+      });
     });
   }
 
