@@ -65,21 +65,26 @@ export async function runFile(file: string, flags: RunFlags): Promise<number> {
 
 /** `--dry-run`: the episodes the job would run, playlists expanded, and nothing else done. */
 function dryRun(job: VideoJob, json: boolean): number {
+  process.stdout.write(episodeList(job, json));
+  return 0;
+}
+
+/**
+ * The job's episodes as `reel run --dry-run` and `reel submit` show them: "N episodes:" and a row
+ * each (number, title, URL), secrets cut and control characters escaped; or `{ episodes }` as JSON.
+ */
+export function episodeList(job: VideoJob, json: boolean): string {
   const secrets = knownSecrets(job);
   const episodes = job.spec.episodes.map((e, i) => ({
     index: i,
     ...(e.title ? { title: redactText(e.title, secrets) } : {}),
     url: redactText(e.url, secrets),
   }));
-  if (json) {
-    process.stdout.write(`${JSON.stringify({ episodes }, null, 2)}\n`);
-    return 0;
-  }
+  if (json) return `${JSON.stringify({ episodes }, null, 2)}\n`;
   const rows = episodes.map(
     (e) => `${String(e.index + 1).padStart(4)}  ${printable(e.title ?? "-")}  ${printable(e.url)}`,
   );
-  process.stdout.write(`${episodes.length} episodes:\n${rows.join("\n")}\n`);
-  return 0;
+  return `${episodes.length} episodes:\n${rows.join("\n")}\n`;
 }
 
 export async function runAndReport(job: VideoJob, flags: RunFlags, cookies?: Cookies): Promise<number> {

@@ -6,7 +6,7 @@ import { type Command, Option } from "commander";
 import { ReelError } from "@reel/crds";
 import { connect, type Ctx, processCtx } from "./context.ts";
 import { printError } from "./errors.ts";
-import { cancel, checkId, list, retry, status, submit } from "./jobs.ts";
+import { cancel, checkId, list, retry, type SubmitFlags, status, submit } from "./jobs.ts";
 import { login, logout } from "./login.ts";
 import { watchJob } from "./watch.ts";
 
@@ -54,11 +54,16 @@ export function addClientCommands(program: Command, ctx: Ctx = processCtx(), exi
       [] as string[],
     )
     .option("-w, --watch", "then follow it as `reel watch` does (exit 0 completed, 1 failed or cancelled)", false)
+    .option("--dry-run", "print the episodes, playlists listed and expanded, and exit without submitting", false)
+    .option(
+      "--allow <cidr>",
+      "open this address range past the egress guard when listing playlists here; repeat for more",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option("--server <url>", SERVER_HELP)
     .option("--json", "the created Job as JSON on stdout (with --watch: then the events, one JSON per line)", false)
-    .action((file: string, opts: { name?: string; watch: boolean; server?: string; json: boolean; file: string[] }) =>
-      run(() => submit(ctx, file, opts)),
-    );
+    .action((file: string, opts: SubmitFlags & { file: string[] }) => run(() => submit(ctx, file, opts)));
 
   program
     .command("list")

@@ -1,7 +1,19 @@
 // `reel submit`, `reel list`, `reel status`, `reel cancel`, `reel retry`: one call each to the shim.
 import { readFile } from "node:fs/promises";
-import { JobPhase, parseVideoJob, ReelError, type VideoJobSpecInput } from "@reel/crds";
+import {
+  findPlaylists,
+  JobPhase,
+  parseVideoJob,
+  ReelError,
+  type VideoJob,
+  type VideoJobSpecInput,
+  withStandIns,
+} from "@reel/crds";
 import { parse as parseYaml } from "yaml";
+import { config } from "../../config.ts";
+import { type ExpandOptions, expandPlaylists } from "../../fetch/playlist.ts";
+import { checkAllow } from "../allow.ts";
+import { episodeList } from "../run.ts";
 import { type Ctx, connect, printJson, type ServerFlag } from "./context.ts";
 import { jobsTable, jobView } from "./render.ts";
 import type { Job, JobList } from "./types.ts";
@@ -12,9 +24,12 @@ const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export interface Submission {
   name?: string;
+  /** The spec to send: as written, its playlist entries replaced by the episodes they were listed as. */
   spec: VideoJobSpecInput;
   /** Things about the manifest worth telling (not errors). */
   notes: string[];
+  /** The job with its playlists expanded (uploads as stand-ins), when it had playlist entries. */
+  expanded?: VideoJob;
 }
 
 /**
@@ -27,6 +42,8 @@ export async function readManifest(
   name: string | undefined,
   ctx: Pick<Ctx, "stdin">,
   uploads = 0,
+  /** How playlists are listed (yt-dlp, egress guard); without it a playlist entry is refused. */
+  listing?: ExpandOptions,
 ): Promise<Submission> {
   let text = "";
   try {
@@ -49,16 +66,26 @@ export async function readManifest(
   // Without a name the server picks one; the schema wants one, so check with a stand-in.
   // Files to upload (--file) become episodes the manifest need not list: checked as stand-ins.
   const standIns = Array.from({ length: uploads }, (_, i) => ({ url: `https://upload.invalid/${i}` }));
-  const spec =
-    manifest.spec && uploads
-      ? { ...manifest.spec, episodes: [...(manifest.spec.episodes ?? []), ...standIns] }
-      : manifest.spec;
-  parseVideoJob({ ...manifest, spec, metadata: { ...manifest.metadata, name: finalName ?? "unnamed" } });
+  const withUploads = (m: typeof manifest) => ({
+    ...m,
+    spec: m.spec && uploads ? { ...m.spec, episodes: [...(m.spec.episodes ?? []), ...standIns] } : m.spec,
+    metadata: { ...m.metadata, name: finalName ?? "unnamed" },
+  });
+  // Playlists are listed here, once, as `reel run` lists them: everything else is checked first.
+  const playlists = findPlaylists(manifest).length > 0;
+  if (playlists) parseVideoJob(withStandIns(withUploads(manifest)));
+  const expanded = playlists && listing ? ((await expandPlaylists(manifest, listing)) as typeof manifest) : manifest;
+  const job = parseVideoJob(withUploads(expanded));
   const notes: string[] = [];
   if (typeof manifest.metadata?.namespace === "string") {
     notes.push(`metadata.namespace (${manifest.metadata.namespace}) is ignored: jobs go to your tenant's namespace`);
   }
-  return { ...(finalName ? { name: finalName } : {}), spec: manifest.spec as VideoJobSpecInput, notes };
+  return {
+    ...(finalName ? { name: finalName } : {}),
+    spec: expanded.spec as VideoJobSpecInput,
+    notes,
+    ...(playlists ? { expanded: job } : {}),
+  };
 }
 
 export interface SubmitFlags extends ServerFlag {
@@ -67,13 +94,31 @@ export interface SubmitFlags extends ServerFlag {
   json: boolean;
   /** Local files uploaded first and appended as `upload:` episodes, in order. */
   file?: string[];
+  /** `--dry-run`: print the episodes (playlists expanded) and exit; nothing is sent. */
+  dryRun?: boolean;
+  /** `--allow`: address ranges opened past the egress guard for listing playlists here. */
+  allow?: string[];
 }
 
+/**
+ * `reel submit`: the manifest checked as the server checks it, its playlists listed here once (the
+ * same code as `reel run`) and shown, then the expanded spec sent — what was shown is what runs,
+ * and the server never lists again (a channel that moved on in between cannot change the job).
+ */
 export async function submit(ctx: Ctx, file: string, flags: SubmitFlags): Promise<number> {
   if (flags.name !== undefined) checkId(flags.name, "--name");
   const files = flags.file ?? [];
-  const sub = await readManifest(file, flags.name, ctx, files.length);
+  const allow = flags.allow ?? [];
+  checkAllow(allow, false);
+  const listing = { ytDlp: config.ytDlp, env: config.childEnv, allow: [...config.REEL_EGRESS_ALLOW, ...allow] };
+  const sub = await readManifest(file, flags.name, ctx, files.length, listing);
   for (const n of sub.notes) ctx.stderr.write(`note: ${n}\n`);
+  if (flags.dryRun) {
+    ctx.stdout.write(episodeList(sub.expanded ?? parseVideoJob(shown(sub)), flags.json));
+    return 0;
+  }
+  // The list before any work (on stderr with --json, whose stdout is the created job).
+  if (sub.expanded) (flags.json ? ctx.stderr : ctx.stdout).write(episodeList(sub.expanded, false));
   const api = await connect(ctx, flags);
   const uploaded = await uploadFiles(ctx, api, files, { ...ctx.upload, quiet: flags.json });
   const episodes = [...(sub.spec.episodes ?? []), ...uploaded.map((u) => ({ upload: u.id }))];
@@ -87,6 +132,14 @@ export async function submit(ctx: Ctx, file: string, flags: SubmitFlags): Promis
   }
   return flags.watch ? watchJob(ctx, api, job.id, { json: flags.json }) : 0;
 }
+
+/** The job a dry run shows when the manifest had no playlists: as submitted, named. */
+const shown = (sub: Submission) => ({
+  apiVersion: "reel.dev/v1alpha1",
+  kind: "VideoJob",
+  metadata: { name: sub.name ?? "unnamed" },
+  spec: sub.spec,
+});
 
 export interface ListFlags extends ServerFlag {
   phase?: string;
