@@ -46,17 +46,26 @@ export interface HostLimiter {
   acquire(host: string, want: number, signal?: AbortSignal): Promise<Lease>;
 }
 
-/** How often a waiting acquire asks again, and how often held slots are renewed. */
+/**
+ * A waiting acquire asks again after 25 ms, doubling to at most 400 ms, jittered: fifty pods
+ * waiting on one host then ask Redis a few hundred times a second, not thousands.
+ */
 const POLL_MS = 25;
+const POLL_MAX_MS = 400;
 
 export function hostLimiter(store: SlotStore, limits: PolitenessLimits): HostLimiter {
-  const wait = (signal?: AbortSignal) => sleep(POLL_MS + Math.random() * POLL_MS, undefined, { signal });
+  const wait = (tries: number, signal?: AbortSignal) => {
+    const ms = Math.min(POLL_MAX_MS, POLL_MS * 2 ** Math.min(tries, 8));
+    return sleep(ms / 2 + Math.random() * ms, undefined, { signal });
+  };
   return {
     async acquire(host, want, signal) {
       const id = randomBytes(8).toString("hex");
-      while (!(await store.start(host, id, limits.requestsPerSecond))) await wait(signal);
+      let tries = 0;
+      while (!(await store.start(host, id, limits.requestsPerSecond))) await wait(tries++, signal);
       const ids: string[] = [];
-      while (!(await store.take(host, `${id}.0`, limits.connectionsPerHost))) await wait(signal);
+      tries = 0;
+      while (!(await store.take(host, `${id}.0`, limits.connectionsPerHost))) await wait(tries++, signal);
       ids.push(`${id}.0`);
       // More connections only while some are free: never wait for the second one.
       const most = Math.max(1, Math.min(want, limits.connectionsPerHost));
