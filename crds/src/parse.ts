@@ -53,8 +53,8 @@ export function parseVideoJob(input: unknown, opts: ParseOptions = {}): VideoJob
 }
 
 /**
- * Playlist entries (`- playlist: URL`) are expanded by `reel run` before this parse; anywhere else
- * they are named as such instead of read as episodes without a url.
+ * Playlist entries (`- playlist: URL`) are expanded before this parse (`reel run`, `reel submit`, the
+ * operator from status.expansion); anywhere else they are named as such, not read as episodes without a url.
  */
 function playlistEntries(input: unknown): string[] {
   const episodes = (input as { spec?: { episodes?: unknown } } | null)?.spec?.episodes;
@@ -62,7 +62,7 @@ function playlistEntries(input: unknown): string[] {
   return episodes.flatMap((e, i) =>
     e && typeof e === "object" && Object.hasOwn(e, "playlist")
       ? [
-          `spec.episodes.${i}: a playlist entry is expanded by reel run (reel run --dry-run prints its episodes); the cluster takes url entries only for now`,
+          `spec.episodes.${i}: a playlist entry is expanded by reel run and reel submit (--dry-run prints its episodes), or by the operator for a VideoJob applied with kubectl`,
         ]
       : [],
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryName, retryRefusal } from "./retry.ts";
+import { retryName, retryRefusal, retrySpec } from "./retry.ts";
 
 const ep = (index: number, phase: "Completed" | "Failed") => ({ index, phase, progress: 100, attempts: 1 });
 
@@ -27,5 +27,38 @@ describe("retryName", () => {
   it("answers nothing when the name would pass 63 characters", () => {
     expect(retryName("a".repeat(61), [])).toBeUndefined();
     expect(retryName("a".repeat(60), [])).toBe(`${"a".repeat(60)}-r1`);
+  });
+});
+
+describe("retrySpec", () => {
+  const feed = "https://pods.example.com/feed.xml";
+  const spec = {
+    episodes: [{ url: "https://cdn.example.com/intro.mp4" }, { playlist: feed, items: "1-2" }],
+    output: { s3: { bucket: "videos", credentialsSecret: "s3-creds" } },
+    cancel: true,
+  };
+  const expansion = [
+    {
+      at: 1,
+      playlist: feed,
+      items: "1-2",
+      episodes: [{ url: "https://cdn.example.com/a.mp4", title: "Pilot" }, { url: "https://cdn.example.com/b.mp4" }],
+      listedAt: "2026-12-05T22:00:00.000Z",
+    },
+  ];
+
+  it("retries a playlist as recorded, never as the playlist lists now", () => {
+    const s = retrySpec({ spec, status: { phase: "Failed", expansion } });
+    expect(s.episodes.map((e) => [e.url, e.title])).toEqual([
+      ["https://cdn.example.com/intro.mp4", undefined],
+      ["https://cdn.example.com/a.mp4", "Pilot"],
+      ["https://cdn.example.com/b.mp4", undefined],
+    ]);
+    expect(s.cancel).toBe(false);
+  });
+
+  it("keeps playlist entries that were never recorded (the listing failed): the retry lists them", () => {
+    const s = retrySpec({ spec, status: { phase: "Failed" } });
+    expect(s.episodes[1]).toEqual({ playlist: feed, items: "1-2" });
   });
 });

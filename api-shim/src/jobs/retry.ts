@@ -1,7 +1,7 @@
 // A retry of a finished job: which jobs may be retried and what the new one is called. The new
 // VideoJob has the old one's spec; the operator then reuses every episode whose finished staged work
 // still matches its source (operator/src/reuse), so only the failed ones run again. Pure.
-import type { VideoJobStatus } from "@reel/crds";
+import { applyExpansion, type VideoJobSpec, VideoJobSpec as VideoJobSpecSchema, type VideoJobStatus } from "@reel/crds";
 
 /** Why `status` cannot be retried, or undefined when it can: Failed, or Completed with a failed episode. */
 export function retryRefusal(status: VideoJobStatus | undefined): string | undefined {
@@ -31,4 +31,16 @@ export function retryName(name: string, taken: Iterable<string>): string | undef
   }
   const next = `${base}-r${highest + 1}`;
   return next.length <= MAX_NAME ? next : undefined;
+}
+
+/**
+ * The retry's spec: the job's own, with its playlist entries replaced by the episodes recorded in
+ * status.expansion, so a retry runs the same videos whatever the playlist lists now. A job whose
+ * playlists were never recorded (its listing failed) is retried as written: it lists them afresh.
+ */
+export function retrySpec(job: { spec: unknown; status?: VideoJobStatus }): VideoJobSpec {
+  const doc = { spec: { ...(job.spec as object), cancel: false } };
+  const recorded = applyExpansion(doc, job.status?.expansion) as typeof doc | undefined;
+  // Unrecorded playlist entries stay as written (the CRD takes them; the schema's type has no room for them).
+  return recorded ? VideoJobSpecSchema.parse(recorded.spec) : (doc.spec as VideoJobSpec);
 }

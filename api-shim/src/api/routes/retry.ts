@@ -1,8 +1,8 @@
 // POST /api/v1/jobs/:id/retry: a new VideoJob from a finished one with failed episodes, named
-// <name>-r1, -r2, … (jobs/retry.ts), with its spec. The operator reuses the episodes whose finished
+// <name>-r1, -r2, … (jobs/retry.ts), with its spec (playlists as recorded: retrySpec). The operator reuses the episodes whose finished
 // work matches their source and runs the rest. Tenant-checked like the other job routes (another
 // tenant's job is not found), and audited as job.retry.
-import { API_VERSION, KIND, ReelError, VideoJobSpec } from "@reel/crds";
+import { API_VERSION, KIND, ReelError } from "@reel/crds";
 import { resourcePath } from "@reel/operator/kube";
 import type { FastifyInstance } from "fastify";
 import { actorName } from "../../auth/principal.ts";
@@ -10,7 +10,7 @@ import { principal, requireScope, tenantNamespace } from "../../auth/request.ts"
 import type { ShimDeps } from "../../deps.ts";
 import type { CachedJob } from "../../jobs/cache.ts";
 import { findJob } from "../../jobs/find.ts";
-import { retryName, retryRefusal } from "../../jobs/retry.ts";
+import { retryName, retryRefusal, retrySpec } from "../../jobs/retry.ts";
 import { buildVideoJob, jobFromVideoJob, SHIM_FIELD_MANAGER } from "../../jobs/videojob.ts";
 import { requestAuditor } from "../audit.ts";
 import { createRefused } from "./jobs.ts";
@@ -40,7 +40,7 @@ export function retryRoute(app: FastifyInstance, deps: ShimDeps) {
     const from = live.metadata.name;
     const refusal = retryRefusal(live.status);
     if (refusal) throw new ReelError("REEL_JOB_NOT_RETRYABLE", `job ${from}: ${refusal}`);
-    const spec = VideoJobSpec.parse({ ...live.spec, cancel: false });
+    const spec = retrySpec(live);
     const ctx = { namespace: ns, creator: actorName(p), traceId: req.trace.traceId, spanId: req.trace.spanId };
     let taken = cache.list(ns).map((j) => j.metadata.name);
     for (let attempt = 0; ; attempt++) {
