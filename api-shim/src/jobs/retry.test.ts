@@ -57,8 +57,9 @@ describe("retrySpec", () => {
     expect(s.cancel).toBe(false);
   });
 
-  it("keeps playlist entries that were never recorded (the listing failed): the retry lists them", () => {
-    const s = retrySpec({ spec, status: { phase: "Failed" } });
-    expect(s.episodes[1]).toEqual({ playlist: feed, items: "1-2" });
+  it("refuses a job whose playlists were never recorded (its listing failed): it ran nothing", () => {
+    expect(() => retrySpec({ metadata: { name: "show" }, spec, status: { phase: "Failed" } })).toThrow(
+      expect.objectContaining({ code: "REEL_JOB_NOT_RETRYABLE", message: expect.stringContaining("submit it again") }),
+    );
   });
 });

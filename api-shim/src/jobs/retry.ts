@@ -1,7 +1,13 @@
 // A retry of a finished job: which jobs may be retried and what the new one is called. The new
 // VideoJob has the old one's spec; the operator then reuses every episode whose finished staged work
 // still matches its source (operator/src/reuse), so only the failed ones run again. Pure.
-import { applyExpansion, type VideoJobSpec, VideoJobSpec as VideoJobSpecSchema, type VideoJobStatus } from "@reel/crds";
+import {
+  applyExpansion,
+  ReelError,
+  type VideoJobSpec,
+  VideoJobSpec as VideoJobSpecSchema,
+  type VideoJobStatus,
+} from "@reel/crds";
 
 /** Why `status` cannot be retried, or undefined when it can: Failed, or Completed with a failed episode. */
 export function retryRefusal(status: VideoJobStatus | undefined): string | undefined {
@@ -36,11 +42,16 @@ export function retryName(name: string, taken: Iterable<string>): string | undef
 /**
  * The retry's spec: the job's own, with its playlist entries replaced by the episodes recorded in
  * status.expansion, so a retry runs the same videos whatever the playlist lists now. A job whose
- * playlists were never recorded (its listing failed) is retried as written: it lists them afresh.
+ * playlists were never recorded (its listing failed) ran nothing: it is submitted again, not retried.
  */
-export function retrySpec(job: { spec: unknown; status?: VideoJobStatus }): VideoJobSpec {
+export function retrySpec(job: { metadata?: { name?: string }; spec: unknown; status?: VideoJobStatus }): VideoJobSpec {
   const doc = { spec: { ...(job.spec as object), cancel: false } };
   const recorded = applyExpansion(doc, job.status?.expansion) as typeof doc | undefined;
-  // Unrecorded playlist entries stay as written (the CRD takes them; the schema's type has no room for them).
-  return recorded ? VideoJobSpecSchema.parse(recorded.spec) : (doc.spec as VideoJobSpec);
+  if (!recorded) {
+    throw new ReelError(
+      "REEL_JOB_NOT_RETRYABLE",
+      `job ${job.metadata?.name ?? ""}: its playlists were never listed (the listing failed, see its conditions); submit it again`,
+    );
+  }
+  return VideoJobSpecSchema.parse(recorded.spec);
 }
