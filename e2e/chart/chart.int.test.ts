@@ -125,6 +125,7 @@ describe.skipIf(!hasHelm)(
         "MutatingAdmissionPolicy",
         "MutatingAdmissionPolicyBinding",
         "NetworkPolicy",
+        "Pod",
         "PodDisruptionBudget",
         "PriorityClass",
         "Role",
@@ -437,6 +438,25 @@ describe.skipIf(!hasHelm)(
           `${w.metadata.name}: emptyDir only, no hostPath`,
         ).toBe(true);
       }
+      // `helm test`'s pod (templates/tests/smoke.yaml) is held to the same profile, with resources set
+      const smoke = ms.find((m) => m.kind === "Pod") as unknown as {
+        metadata: { name: string; annotations: Record<string, string> };
+        spec: { securityContext: unknown; containers: Array<{ securityContext: unknown; resources: unknown }> };
+      };
+      expect(smoke.metadata.annotations["helm.sh/hook"]).toBe("test");
+      expect(smoke.spec.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(smoke.spec.containers[0]?.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+      expect(smoke.spec.containers[0]?.resources).toMatchObject({
+        requests: { cpu: "10m" },
+        limits: { memory: "192Mi" },
+      });
     });
   },
 );
@@ -728,6 +748,9 @@ describe.skipIf(!ready)(
       "applies with kubectl apply --server-side --dry-run=server, with no Pod Security warning (%s)",
       async (_name, release, namespace, extra) => {
         const ms = await render(release, namespace, extra);
+        // `helm test`'s Pod runs as the namespace's default ServiceAccount, which the ServiceAccount
+        // admission looks up; L2 runs no controller-manager to make it, as a cluster's would.
+        await kubectl(["create", "serviceaccount", "default", "-n", namespace]);
         const r = await kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], toYaml(ms));
         expect(r.stderr, r.stderr).not.toMatch(/error|violate/i);
         expect(r.code).toBe(0);

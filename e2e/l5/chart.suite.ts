@@ -13,21 +13,35 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } fr
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { addUser } from "../../api-shim/src/admin.ts";
 import { connectPostgres } from "../../api-shim/src/db/database.ts";
+import { chromiumPath } from "../../api-shim/src/dashboard/browser.ts";
 import { serveDir } from "../../worker-image/src/cli/serve.ts";
 import { startPostgres, startRedis, startS3 } from "../src/services/index.ts";
 import { until } from "../src/until.ts";
-import { type ImageRefs, parseImageRefs, podMemory, type Relay, relay } from "./chart.ts";
+import {
+  type ImageRefs,
+  nodePodLog,
+  parseImageRefs,
+  podMemory,
+  type Relay,
+  relay,
+  serviceRouter,
+  serviceRoutes,
+} from "./chart.ts";
+import { dashboardJobs, reel } from "./clients.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..");
 const script = join(import.meta.dirname, "run.sh");
 const GW = "10.244.50.1"; // run.sh's bridge address on the host
+const SUBNET = "10.244.50.0/24"; // run.sh's pod range
 const NODE = "reel-l5";
 const RELEASE_NS = "reel-system";
 const TENANT_NS = "media";
+const cache = process.env.REEL_CACHE_DIR ?? join(process.env.HOME ?? "/root", ".cache", "reel");
+const podLogsDir = join(cache, "l5", "state", "pod-logs"); // run.sh's kubelet podLogsDir
 const buildahStorage = [
   "--root",
-  join(process.env.REEL_CACHE_DIR ?? join(process.env.HOME ?? "/root", ".cache", "reel"), "images", "storage-overlay"),
+  join(cache, "images", "storage-overlay"),
   "--runroot",
   "/run/reel-images-overlay",
   "--storage-driver",
@@ -68,6 +82,10 @@ interface Env {
   /** the host's PostgreSQL (the shim's database), for the first API key as `reel-shim admin` makes it */
   pgUrl: string;
   installedAt: number;
+  /** routes the chart's Services for pods, as kube-proxy would, from their EndpointSlices now */
+  syncServices(): Promise<void>;
+  /** an admin API key of tenant media, made once as `reel-shim admin add-user` makes it */
+  apiKey(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -168,6 +186,8 @@ async function setUp(kubeconfig: string, kubectlBin: string, dir: string): Promi
       ...["--set", `images.${n}.repository=${images[n].repository}`],
       ...["--set", `images.${n}.tag=0.1.0@${images[n].digest}`],
     ]);
+    const router = serviceRouter(SUBNET);
+    stops.push(router.close);
     const installedAt = Date.now();
     await helm([
       ...["install", "reel", join(root, "charts", "reel"), "-n", RELEASE_NS],
@@ -175,12 +195,80 @@ async function setUp(kubeconfig: string, kubectlBin: string, dir: string): Promi
     ]);
     return {
       ...{ kubectl, helm, s3, s3Endpoint: svc.s3Relay, origin, images, pgUrl: svc.pgLocalUrl, installedAt },
+      syncServices: () => syncServices(kubectl, router),
+      apiKey: once(() => makeKey(svc.pgLocalUrl)),
       stop: () => stopAll(stops),
     };
   } catch (e) {
     await stopAll(stops);
     throw e;
   }
+}
+
+const CHART_SERVICES = ["reel-shim", "reel-operator-metrics"];
+
+async function syncServices(kubectl: Env["kubectl"], router: ReturnType<typeof serviceRouter>): Promise<void> {
+  const routes = [];
+  for (const name of CHART_SERVICES) {
+    const svc = JSON.parse(await kubectl(["get", "service", "-n", RELEASE_NS, name, "-o", "json"]));
+    const slices = JSON.parse(
+      await kubectl([
+        "get",
+        "endpointslices",
+        "-n",
+        RELEASE_NS,
+        "-l",
+        `kubernetes.io/service-name=${name}`,
+        "-o",
+        "json",
+      ]),
+    ).items;
+    routes.push(...serviceRoutes(svc, slices));
+  }
+  await router.sync(routes);
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
+async function makeKey(pgUrl: string): Promise<string> {
+  const sql = connectPostgres(pgUrl, 1);
+  const user = { name: "alice", role: "admin" as const, tenant: TENANT_NS, namespace: TENANT_NS };
+  return (await addUser(sql, user).finally(() => sql.end())).key;
+}
+
+/** The shim Service's ready endpoints (address:port), from its EndpointSlices. */
+async function shimEndpoints(e: Env): Promise<string[]> {
+  const slices = JSON.parse(
+    await e.kubectl([
+      "get",
+      "endpointslices",
+      "-n",
+      RELEASE_NS,
+      "-l",
+      "kubernetes.io/service-name=reel-shim",
+      "-o",
+      "json",
+    ]),
+  ).items as Array<{
+    endpoints?: Array<{ addresses: string[]; conditions: { ready?: boolean } }>;
+    ports?: Array<{ port: number }>;
+  }>;
+  return slices.flatMap((sl) =>
+    (sl.endpoints ?? []).filter((p) => p.conditions.ready).map((p) => `${p.addresses[0]}:${sl.ports?.[0]?.port}`),
+  );
+}
+
+/** The shim Service's one ready endpoint: no kube-proxy on this node, so the host calls it there. */
+async function shimUrl(e: Env): Promise<string> {
+  const ready = await shimEndpoints(e);
+  expect(ready).toHaveLength(1);
+  return `http://${ready[0]}`;
 }
 
 async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
@@ -255,36 +343,49 @@ export function chartSuite(node: () => { kubeconfig: string; kubectl: string }, 
     expect(labels["reel.dev/encoder.libx264"]).toBe("true");
   }, 720_000);
 
+  it("helm test runs the chart's smoke pod (the shim, the operator and the VideoJob CRD through their Services); it fails when the shim has no pod", async () => {
+    const e = env as Env;
+    await e.syncServices();
+    const started = Date.now();
+    const pass = await helmTest(e);
+    const passSecs = (Date.now() - started) / 1000;
+    // the pod exits 0 only when every check passed
+    expect(pass.ok, pass.out).toBe(true);
+    expect(pass.out).toMatch(/TEST SUITE: +reel-smoke-test[\s\S]*Phase: +Succeeded/);
+    // hook-delete-policy hook-succeeded
+    await until("the passed smoke pod deleted", async () => (await pods(RELEASE_NS, SMOKE)).length === 0, 60_000, 500);
+
+    await e.kubectl(["scale", "-n", RELEASE_NS, "deploy/reel-shim", "--replicas=0"]);
+    await until("no shim endpoint", async () => (await shimEndpoints(e)).length === 0, 120_000, 500);
+    await e.syncServices();
+    const fail = await helmTest(e);
+    expect(fail.ok, fail.out).toBe(false);
+    expect(fail.out).toMatch(/Phase: +Failed/);
+    // the failed pod stays for its log
+    const [failed] = await pods(RELEASE_NS, SMOKE);
+    expect(failed?.status.phase).toBe("Failed");
+    const m = (failed as Pod).metadata;
+    const smokeLog = await nodePodLog(podLogsDir, { ns: RELEASE_NS, name: m.name, uid: m.uid }, "smoke");
+    expect(smokeLog).toMatch(/^FAIL {2}shim ready \(Service reel-shim[^\n]*ECONNREFUSED/m);
+    expect(smokeLog).toMatch(/^ok {4}operator ready/m);
+    expect(smokeLog).toMatch(/^ok {4}operator metrics/m);
+    expect(smokeLog).toMatch(/^ok {4}VideoJob CRD served/m);
+    expect(smokeLog).toContain("1 of 4 checks failed");
+
+    await e.kubectl(["scale", "-n", RELEASE_NS, "deploy/reel-shim", "--replicas=1"]);
+    await e.kubectl(["rollout", "status", "-n", RELEASE_NS, "deploy/reel-shim", "--timeout=300s"]);
+    await until("one ready shim endpoint", async () => (await shimEndpoints(e)).length === 1, 120_000, 500);
+    await e.syncServices();
+    await e.kubectl(["delete", "pod", "-n", RELEASE_NS, "-l", SMOKE, "--wait=true"]);
+    log(
+      `[l5 chart] helm test passed in ${passSecs.toFixed(1)} s; failed as it should with the shim at 0 replicas; whole test ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }, 600_000);
+
   it("the same job through the shim's Service (REST, an API key made as `reel-shim admin` makes it) completes with the merged file", async () => {
     const e = env as Env;
-    const sql = connectPostgres(e.pgUrl, 1);
-    const { key } = await addUser(sql, {
-      name: "alice",
-      role: "admin",
-      tenant: TENANT_NS,
-      namespace: TENANT_NS,
-    }).finally(() => sql.end());
-    // no kube-proxy on this node: the Service is reached at its ready endpoint, as kube-proxy would route it
-    const slices = JSON.parse(
-      await e.kubectl([
-        "get",
-        "endpointslices",
-        "-n",
-        RELEASE_NS,
-        "-l",
-        "kubernetes.io/service-name=reel-shim",
-        "-o",
-        "json",
-      ]),
-    ).items as Array<{
-      endpoints: Array<{ addresses: string[]; conditions: { ready: boolean } }>;
-      ports: Array<{ port: number }>;
-    }>;
-    const ready = slices.flatMap((sl) =>
-      sl.endpoints.filter((p) => p.conditions.ready).map((p) => `${p.addresses[0]}:${sl.ports[0]?.port}`),
-    );
-    expect(ready).toHaveLength(1);
-    const shim = `http://${ready[0]}`;
+    const key = await e.apiKey();
+    const shim = await shimUrl(e);
     const auth = { Authorization: `Bearer ${key}`, "content-type": "application/json" };
     const res = await fetch(`${shim}/api/v1/jobs`, {
       method: "POST",
@@ -307,6 +408,48 @@ export function chartSuite(node: () => { kubeconfig: string; kubectl: string }, 
     const vj = JSON.parse(await e.kubectl(["get", "videojob", "-n", TENANT_NS, "season-api", "-o", "json"]));
     expect(await mergedChapters(e, vj.status.output.location, dir)).toEqual(["Pilot", "The Signal", "Crossroads"]);
   }, 720_000);
+
+  it("the same job through the `reel` CLI against the shim's Service: submit --watch follows it to Completed, status shows the merged file", async () => {
+    const e = env as Env;
+    const home = join(dir, "cli-home");
+    await mkdir(join(home, "config"), { recursive: true });
+    const manifest = join(dir, "season-cli.yaml");
+    await writeFile(manifest, JSON.stringify(videoJob("season-cli", e))); // JSON is YAML
+    const o = { server: await shimUrl(e), key: await e.apiKey(), home, timeoutMs: 600_000 };
+    const started = Date.now();
+    const sub = await reel(["submit", manifest, "--watch"], o);
+    expect(sub.code, `${sub.stdout}\n${sub.stderr}`).toBe(0);
+    expect(sub.stdout).toMatch(/^submitted season-cli to media \(3 episodes\)\n/);
+    expect(sub.stdout).toContain("Completed");
+    const st = await reel(["status", "season-cli", "--json"], o);
+    expect(st.code, st.stderr).toBe(0);
+    const job = JSON.parse(st.stdout) as { status: { phase: string; output: { location: string } } };
+    expect(job.status.phase).toBe("Completed");
+    expect(await mergedChapters(e, job.status.output.location, dir)).toEqual(["Pilot", "The Signal", "Crossroads"]);
+    const done = sub.stdout.split("\n").find((l) => l.includes("Completed"));
+    log(
+      `[l5 chart] reel submit --watch season-cli: exit 0 after ${((Date.now() - started) / 1000).toFixed(1)} s; it printed "${done}"`,
+    );
+  }, 720_000);
+
+  it.skipIf(!chromiumPath())(
+    "the dashboard served by the shim pod loads in chromium, signs in with the key and lists the three jobs Completed",
+    async () => {
+      const e = env as Env;
+      // kept after the run for a person to look at, beside the dashboard tests' own screenshots
+      const shots = await mkdtemp(join(process.env.TMPDIR ?? "/tmp", "reel-dashboard-shots-l5-"));
+      const shot = join(shots, "l5-jobs.png");
+      const jobs = ["season", "season-api", "season-cli"];
+      const r = await dashboardJobs(await shimUrl(e), await e.apiKey(), jobs, shot);
+      expect(r.who).toBe("Signed in as alice (admin) · tenant media");
+      expect(r.rows.filter((x) => jobs.includes(x.id)).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+        jobs.map((id) => ({ id, phase: "Completed" })),
+      );
+      expect(r.problems).toEqual([]);
+      log(`[l5 chart] dashboard screenshot: ${shot}`);
+    },
+    180_000,
+  );
 
   it("helm upgrade with a changed value while a job runs: the operator pods roll, the job completes with one Job per episode and no episode lost", async () => {
     const e = env as Env;
@@ -366,6 +509,19 @@ export function chartSuite(node: () => { kubeconfig: string; kubectl: string }, 
     const head = await e.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     expect(head.ContentLength).toBeGreaterThan(0);
   }, 240_000);
+}
+
+const SMOKE = "app.kubernetes.io/component=smoke-test";
+
+/** `helm test` (no --logs: see nodePodLog): whether it passed, and what it printed. */
+async function helmTest(e: Env): Promise<{ ok: boolean; out: string }> {
+  return e.helm(["test", "reel", "-n", RELEASE_NS, "--timeout", "180s"]).then(
+    (out) => ({ ok: true, out }),
+    (err: { stdout?: string; stderr?: string; message: string }) => ({
+      ok: false,
+      out: `${err.stdout ?? ""}\n${err.stderr || err.message}`,
+    }),
+  );
 }
 
 type Job = { metadata: { name: string }; status: { succeeded?: number; failed?: number } };
