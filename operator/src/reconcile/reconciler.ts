@@ -2,8 +2,9 @@
 // (and this process's own writes the informers do not show yet, own-writes.ts), `decide()`, then
 // carry the decision out — writing only what differs from what exists, so a resync over unchanged
 // VideoJobs sends nothing to the apiserver. It also owns the count of running episode Jobs per
-// namespace (the cap) and the Event recorder.
-import { type EpisodeStatus, type VideoJob, VideoJob as VideoJobSchema, type VideoJobStatus } from "@reel/crds";
+// namespace (the cap) and the Event recorder. A VideoJob with playlist entries is decided as its
+// recorded expansion; until one is recorded, expand() runs its list Job instead (expansion.ts).
+import type { EpisodeStatus, VideoJob, VideoJobStatus } from "@reel/crds";
 import { type Span, SpanKind, type Tracing } from "@reel/crds/tracing";
 import type { Logger } from "pino";
 import type { ReconcileResult } from "../controller/queue.ts";
@@ -21,6 +22,12 @@ import { CreationGate, DeferredStatus } from "./priority.ts";
 import { cleanupStaging } from "./staging.ts";
 import { videoJobParent } from "./trace.ts";
 import { episodesToDo } from "../reuse/candidates.ts";
+import { LIST_SUFFIX } from "../plan/list.ts";
+import { childName } from "../plan/names.ts";
+import { type Expanded, expanded, failureMessage, listingStep, shouldReadListing } from "./expansion.ts";
+import { readListing } from "./listing.ts";
+
+type Unlisted = Extract<Expanded, { kind: "unlisted" }>;
 
 export interface ReconcilerDeps {
   api: KubeApi;
@@ -172,16 +179,22 @@ export class Reconciler {
     const raw = this.d.videojobs.get(key);
     if (!raw) return undefined; // gone: owner references let the garbage collector take the children
     const namespace = key.split("/")[0] ?? "default";
-    const parsed = VideoJobSchema.safeParse(raw);
-    if (!parsed.success) {
-      await this.reportInvalid(raw, parsed.error.message);
-      return undefined;
-    }
     // Read our own writes: a status still waiting to be sent, or sent but not yet back through the
     // watch, is what the VideoJob's status is about to be; deciding from the informer's older copy
     // would compute "now"-stamped fields (startedAt, finishedAt) afresh and write them again.
     const ours = this.ownStatus(key, raw);
-    const vj = ours ? { ...parsed.data, status: ours } : parsed.data;
+    const stored = ours ? { ...raw, status: ours } : raw;
+    // Playlist entries are planned from their recorded expansion only (expansion.ts).
+    const e = expanded(stored);
+    if (e.kind === "invalid") {
+      await this.reportInvalid(raw, e.message);
+      return undefined;
+    }
+    if (e.kind === "unlisted") {
+      await this.expand(key, raw, stored, e);
+      return undefined;
+    }
+    const vj = e.vj;
     return this.withNamespace(namespace, async () => {
       const decision = decide(vj, await this.observe(key, vj), this.d.settings, this.now());
       span?.setAttributes({
@@ -194,6 +207,63 @@ export class Reconciler {
       await this.carryOut(key, raw, vj, decision, span);
       return undefined;
     });
+  }
+
+  /**
+   * A VideoJob whose playlist entries have no recorded expansion yet: its list Job, then the
+   * listing read from staging once, recorded in status (or the job Failed with the listing's code).
+   */
+  private async expand(key: string, raw: KubeObject, stored: KubeObject, u: Unlisted): Promise<void> {
+    const status: VideoJobStatus = (stored as { status?: VideoJobStatus }).status ?? {};
+    // A failed listing is final (a new VideoJob lists again); a deleted one's list Job goes with it.
+    if (status.phase === "Failed" || raw.metadata.deletionTimestamp) return;
+    const [namespace = "default", name = ""] = key.split("/");
+    const jobName = childName(name, LIST_SUFFIX);
+    const unseen = this.writes.peek(key)?.unseen((j) => this.d.jobs.get(`${namespace}/${j}`) !== undefined) ?? [];
+    const job =
+      (this.d.jobs.get(`${namespace}/${jobName}`) as unknown as ObservedJob | undefined) ??
+      unseen.find((j) => j.metadata.name === jobName);
+    const listing =
+      shouldReadListing(job) && typeof u.staging === "string" && u.staging.startsWith("s3://")
+        ? await readListing(this.d.api, u.standIn, u.staging)
+        : undefined;
+    const step = listingStep(stored, u, { ...(job ? { job } : {}), ...(listing ? { listing } : {}) }, this.d.settings);
+    const generation = raw.metadata.generation ?? 0;
+    const next: VideoJobStatus = { ...status, observedGeneration: generation };
+    if (step.kind === "wait") return;
+    if (step.kind === "create") {
+      await this.createJobs(key, [step.job]);
+      this.deferStatus(key, raw, { ...next, phase: "Pending", activity: "listing playlists" }, status);
+      return;
+    }
+    if (step.kind === "record") {
+      const { activity: _listing, ...rest } = next;
+      this.deferStatus(key, raw, { ...rest, expansion: step.expansion }, status);
+      const n = step.expansion.reduce((sum, x) => sum + x.episodes.length, 0);
+      await this.event(u.standIn, {
+        type: "Normal",
+        reason: "PlaylistsExpanded",
+        message: `${n} episode(s) from ${step.expansion.length} playlist(s)`,
+      });
+      return;
+    }
+    const message = failureMessage(step.code, step.message);
+    const stalled = {
+      type: "Stalled" as const,
+      status: "True" as const,
+      reason: "ListingFailed",
+      message,
+      observedGeneration: generation,
+    };
+    const conditions = setCondition(
+      setCondition(status.conditions, stalled, this.now()),
+      { type: "Ready", status: "False", reason: "ListingFailed", message, observedGeneration: generation },
+      this.now(),
+    );
+    const { activity: _listing, ...rest } = next;
+    this.deferStatus(key, raw, { ...rest, phase: "Failed", completedAt: this.now().toISOString(), conditions }, status);
+    await this.event(u.standIn, { type: "Warning", reason: "ListingFailed", message });
+    if (this.writes.of(key).markFinished(raw.metadata.uid ?? key)) this.d.onFinished?.("Failed");
   }
 
   /** The CRD's schema should make an invalid VideoJob impossible; report it instead of looping on it. */
