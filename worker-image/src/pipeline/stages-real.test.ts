@@ -169,3 +169,59 @@ describe("direct downloads", () => {
     }
   });
 });
+
+describe("the encode's own output", () => {
+  it("is not probed when x264 measured it: its length is ffmpeg's last progress report", async () => {
+    const tmp = await makeTempDir("reel-encode-probe-");
+    try {
+      const src = join(tmp.dir, "a.mp4");
+      await makeTestClip(src, { seconds: 3 });
+      // An ffprobe that records every file it is asked about, then runs the real one.
+      const log = join(tmp.dir, "probes.log");
+      const wrapper = join(tmp.dir, "ffprobe");
+      await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ffprobe "$@"\n`, { mode: 0o755 });
+      const stages = realStages({
+        binaries: { ffmpeg: "ffmpeg", ffprobe: wrapper },
+        ytDlp: "yt-dlp",
+        childEnv: {},
+        allow: [],
+        cacheDir: join(tmp.dir, "cache"),
+        metadata: new DiskCache(join(tmp.dir, "meta")),
+        segmentMinSecs: 120,
+      });
+      const spec = parseVideoJob({
+        apiVersion: "reel.dev/v1alpha1",
+        kind: "VideoJob",
+        metadata: { name: "x" },
+        spec: {
+          episodes: [{ url: "https://example.com/a.mp4" }],
+          quality: "480p",
+          output: { local: { path: tmp.dir } },
+        },
+      }).spec;
+      const ctx = { signal: new AbortController().signal, progress: () => {} };
+      const sp = await stages.probe(src, ctx);
+      const output = join(tmp.dir, "encoded.mp4");
+      const enc = await stages.encode(src, sp, output, spec, ctx);
+      expect(enc.quality?.method).toBe("encoder");
+      expect(enc.quality?.ssim).toBeGreaterThan(0.9);
+      expect(enc.decodedSecs).toBeCloseTo(3, 1);
+      const probed = (await readFile(log, "utf8")).split("\n").filter(Boolean);
+      expect(probed.filter((l) => l.includes(src))).toHaveLength(1);
+      expect(probed.filter((l) => l.includes(output))).toEqual([]);
+      // What ffprobe says of the file agrees with the length reported.
+      const { stdout } = await exec("ffprobe", [
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+        output,
+      ]);
+      expect(Number(stdout)).toBeCloseTo(enc.decodedSecs ?? 0, 1);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

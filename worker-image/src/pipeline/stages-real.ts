@@ -207,7 +207,12 @@ export function realStages(o: RealStagesOptions): Stages {
       const plan: EncodePlan = exitOnGpuFailure ? { ...planned, fallbackChain: gpuSteps } : planned;
       const choice = await chooseLevel(source, p, spec, plan, output, ctx);
       const level = choice?.level ?? spec.compression.level;
-      const onProgress = (e: { percent?: number }) => ctx.progress((e.percent ?? 0) / 100);
+      // The length ffmpeg says it wrote (its last progress block): our own file needs no ffprobe for it.
+      let writtenSecs: number | undefined;
+      const onProgress = (e: { percent?: number; done?: boolean; outTimeSecs?: number }) => {
+        if (e.done) writtenSecs = e.outTimeSecs;
+        ctx.progress((e.percent ?? 0) / 100);
+      };
       const ahead = analyses.get(source);
       analyses.delete(source);
       const fidelity = await (ahead ??
@@ -231,6 +236,7 @@ export function realStages(o: RealStagesOptions): Stages {
       pictures.set(source, fidelity.picture);
       let audioStderr = "";
       const result: FallbackResult<EncoderStats | undefined> = await withFallback(plan, async (step) => {
+        writtenSecs = undefined; // a failed encoder's progress is not this file's
         const settings = {
           input: source,
           source: sourceInfo(p),
@@ -294,9 +300,8 @@ export function realStages(o: RealStagesOptions): Stages {
       });
       const stats = result.result;
       const treated = fidelityStatus(fidelity, fidelity.sound.loudness ? parseEbur128(audioStderr) : undefined);
-      const decoded = await ffprobe(output, { binaries: o.binaries, signal: ctx.signal });
-      const quality = await scoreEncode(
-        { source, p, output, decoded, picture: fidelity.picture, stats, spec, choice },
+      const { quality, decodedSecs } = await scoreEncode(
+        { source, p, output, writtenSecs, picture: fidelity.picture, stats, spec, choice },
         ctx,
       );
       // Tracks by language: each one's own measure and gain beside the first one's figures.
@@ -305,7 +310,7 @@ export function realStages(o: RealStagesOptions): Stages {
       return {
         ...treated,
         ...(warnings.length ? { warnings } : {}),
-        decodedSecs: decoded.durationSecs,
+        decodedSecs,
         encoder:
           result.step.hwDecode !== "none"
             ? `${result.step.encoder} (${result.step.hwDecode} decode)`
@@ -590,24 +595,35 @@ export function realStages(o: RealStagesOptions): Stages {
     return { path: dest, bytes: r.bytes, ...(r.etag ? { etag: r.etag } : {}) };
   }
 
-  /** The encode's scores as the job asks (quality/episode.ts), with the target search's choice. */
+  /**
+   * The encode's scores as the job asks (quality/episode.ts), with the target search's choice, and
+   * the length decoded. The encoded file is probed only when a comparison pass needs its picture
+   * (VMAF, a quality target, an encoder that measured nothing) or ffmpeg reported no length
+   * (segments): x264's own SSIM and PSNR need nothing more (job-e2e: one ffprobe less per episode).
+   */
   async function scoreEncode(
     e: {
       source: string;
       p: ProbeResult;
       output: string;
-      decoded: ProbeResult;
+      writtenSecs: number | undefined;
       picture: PicturePlan;
       stats: EncoderStats | undefined;
       spec: VideoJobSpec;
       choice: LevelChoice | undefined;
     },
     ctx: StageContext,
-  ): Promise<QualityScores | undefined> {
-    const size = { width: e.decoded.video.width, height: e.decoded.video.height };
+  ): Promise<{ quality: QualityScores | undefined; decodedSecs: number }> {
+    if (e.writtenSecs !== undefined && e.stats && !wantsVmaf(e.spec) && e.choice === undefined) {
+      // What scoreEpisode returns for these: the encoder's figures alone.
+      const quality: QualityScores = { ssim: e.stats.ssim, psnr: e.stats.psnr, method: "encoder" };
+      return { quality, decodedSecs: e.writtenSecs };
+    }
+    const decoded = await ffprobe(e.output, { binaries: o.binaries, signal: ctx.signal });
+    const size = { width: decoded.video.width, height: decoded.video.height };
     const q = await scoreEpisode({
       source: { path: e.source, demuxer: e.p.demuxer },
-      encoded: { path: e.output, demuxer: e.decoded.demuxer },
+      encoded: { path: e.output, demuxer: decoded.demuxer },
       size,
       referenceFilter: pictureFilter(e.picture, size),
       ...(e.stats ? { stats: e.stats } : {}),
@@ -618,7 +634,7 @@ export function realStages(o: RealStagesOptions): Stages {
       threads,
       signal: ctx.signal,
     });
-    return q && withChoice(q, e.choice, e.spec);
+    return { quality: q && withChoice(q, e.choice, e.spec), decodedSecs: decoded.durationSecs };
   }
 
   async function chooseLevel(
