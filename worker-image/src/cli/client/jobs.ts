@@ -28,7 +28,7 @@ export interface Submission {
   spec: VideoJobSpecInput;
   /** Things about the manifest worth telling (not errors). */
   notes: string[];
-  /** The job with its playlists expanded (uploads as stand-ins), when it had playlist entries. */
+  /** The manifest's job with its playlists expanded (without the uploads), when it had playlist entries. */
   expanded?: VideoJob;
 }
 
@@ -75,7 +75,7 @@ export async function readManifest(
   const playlists = findPlaylists(manifest).length > 0;
   if (playlists) parseVideoJob(withStandIns(withUploads(manifest)));
   const expanded = playlists && listing ? ((await expandPlaylists(manifest, listing)) as typeof manifest) : manifest;
-  const job = parseVideoJob(withUploads(expanded));
+  parseVideoJob(withUploads(expanded));
   const notes: string[] = [];
   if (typeof manifest.metadata?.namespace === "string") {
     notes.push(`metadata.namespace (${manifest.metadata.namespace}) is ignored: jobs go to your tenant's namespace`);
@@ -84,7 +84,10 @@ export async function readManifest(
     ...(finalName ? { name: finalName } : {}),
     spec: expanded.spec as VideoJobSpecInput,
     notes,
-    ...(playlists ? { expanded: job } : {}),
+    // The list shown: the manifest's episodes, expanded (the uploads, not sent yet, follow them).
+    ...(playlists
+      ? { expanded: parseVideoJob({ ...expanded, metadata: { ...expanded.metadata, name: finalName ?? "unnamed" } }) }
+      : {}),
   };
 }
 

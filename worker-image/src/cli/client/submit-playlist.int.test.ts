@@ -99,6 +99,17 @@ describe("reel submit with a playlist", () => {
       "Older: the pilot",
       "Newest: the finale",
     ]);
+    // Files to upload are counted (the 500 cap) but not shown: they are sent after the list.
+    const withFile = await reel([
+      "submit",
+      await manifest("dry"),
+      "--dry-run",
+      "--file",
+      join(dir, "dry.yaml"),
+      ...ALLOW,
+    ]);
+    expect(withFile.stdout).toMatch(/^3 episodes:\n/);
+    expect(withFile.stdout).not.toContain("upload.invalid");
     expect(shim.requests).toEqual([]);
   }, 60_000);
 
