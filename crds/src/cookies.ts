@@ -30,6 +30,15 @@ const MEDIA_EXTENSIONS = new Set([
   "wmv",
   "ogv",
   "3gp",
+  "3g2",
+  "f4v",
+  "asf",
+  "vob",
+  "m2t",
+  // broadcast and archive containers (worker-image ffmpeg/input.ts opens them with their demuxers)
+  "mxf",
+  "dv",
+  "gxf",
 ]);
 
 /** The route of an http(s) URL, from its path's extension alone, before any traffic. */

@@ -15,7 +15,7 @@ export function encodeSettings(
     Partial<Pick<VideoJobSpec, "subtitles" | "qualityMetrics">>,
 ) {
   return {
-    v: 6, // 2: SSIM is of the luma plane; 3: loudness, colour, scan; 4: x265 without its settings SEI; 5: hdr; 6: turned (display matrix) pictures
+    v: 7, // 2: SSIM is of the luma plane; 3: loudness, colour, scan; 4: x265 without its settings SEI; 5: hdr; 6: turned (display matrix) pictures; 7: chroma siting stated
     quality: spec.quality,
     codec: spec.codec,
     compression: spec.compression,

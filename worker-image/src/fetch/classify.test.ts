@@ -5,6 +5,10 @@ describe("classify", () => {
   it.each([
     ["https://cdn.example.com/show/ep1.mp4", "direct"],
     ["https://cdn.example.com/show/ep1.MKV?sig=abc", "direct"],
+    ["https://archive.example.com/cam/A001C003.mxf", "direct"],
+    ["https://archive.example.com/tapes/reel-12.dv", "direct"],
+    ["https://archive.example.com/playout/clip.GXF", "direct"],
+    ["https://archive.example.com/dvd/VTS_01_1.VOB", "direct"],
     ["https://cdn.example.com/ep3/master.m3u8", "hls"],
     ["https://cdn.example.com/ep3/index.m3u8?token=x", "hls"],
     ["https://www.youtube.com/watch?v=abc", "page"],

@@ -4,7 +4,18 @@ import { hwPipeline } from "./hwargs.ts";
 
 // Every output is tagged BT.709 limited progressive, on its frames and in the encoder's VUI.
 const TAGS = "setparams=field_mode=prog:range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709";
-const COLOUR = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"];
+const COLOUR = [
+  "-color_primaries",
+  "bt709",
+  "-color_trc",
+  "bt709",
+  "-colorspace",
+  "bt709",
+  "-color_range",
+  "tv",
+  "-chroma_sample_location",
+  "left",
+];
 const LAYOUT = "aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo";
 
 const source = { demuxer: "mov", width: 1920, height: 1080, videoCodec: "h264", hasAudio: true };
@@ -31,7 +42,7 @@ describe("transcodeArgs", () => {
       "-protocol_whitelist",
       "file,pipe",
       "-format_whitelist",
-      "mov,matroska,mpegts,avi,flv,mpeg,asf,ogg",
+      "mov,matroska,mpegts,avi,flv,mpeg,asf,ogg,mxf,dv,gxf",
       "-probesize",
       "33554432",
       "-analyzeduration",

@@ -7,6 +7,9 @@ describe("demuxerFor", () => {
     ["matroska,webm", "matroska"],
     ["mpegts", "mpegts"],
     ["avi", "avi"],
+    ["mxf", "mxf"],
+    ["dv", "dv"],
+    ["gxf", "gxf"],
   ] as const;
   for (const [formatName, demuxer] of cases) {
     it(`pins ${formatName} to -f ${demuxer}`, () => expect(demuxerFor(formatName)).toBe(demuxer));
@@ -24,7 +27,7 @@ describe("inputArgs", () => {
       "-protocol_whitelist",
       "file,pipe",
       "-format_whitelist",
-      "mov,matroska,mpegts,avi,flv,mpeg,asf,ogg",
+      "mov,matroska,mpegts,avi,flv,mpeg,asf,ogg,mxf,dv,gxf",
       "-probesize",
       "33554432",
       "-analyzeduration",

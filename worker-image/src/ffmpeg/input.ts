@@ -15,6 +15,12 @@ const demuxers: ReadonlyArray<{ formatName: string; demuxer: string }> = [
   { formatName: "mpeg", demuxer: "mpeg" },
   { formatName: "asf", demuxer: "asf" },
   { formatName: "ogg", demuxer: "ogg" },
+  // Broadcast and archive containers media teams hold: MXF (OP1a, what cameras and playout servers
+  // write; ffmpeg's demuxer reads only the one file, it never opens external essence), DV (tape
+  // captures) and GXF (playout servers). None of them can name another file or URL.
+  { formatName: "mxf", demuxer: "mxf" },
+  { formatName: "dv", demuxer: "dv" },
+  { formatName: "gxf", demuxer: "gxf" },
 ];
 
 /** Demuxers a source may be opened with; also passed as `-format_whitelist` so nested demuxers

@@ -67,6 +67,15 @@ export interface IdetCount {
   repeated?: { neither: number; top: number; bottom: number };
 }
 
+/**
+ * Chroma siting, as an output option: ffmpeg hands the encoder the decoded frames' own otherwise
+ * (DV and some camera formats say "topleft"), and x264 then writes it into the parameter sets, so a
+ * PAL DV episode could not be joined with its neighbours ("video.config"). Our scalers (swscale,
+ * zscale) write 4:2:0 chroma at MPEG-2's "left" siting, the value H.264/HEVC assume when unsaid:
+ * every encode states it, and x264 leaves it out of the VUI as the default.
+ */
+const chromaArgs = ["-chroma_sample_location", "left"];
+
 /** The one output format's tags, as ffmpeg output options: every encoder writes them into its VUI. */
 export const outputColourArgs: readonly string[] = [
   "-color_primaries",
@@ -77,6 +86,7 @@ export const outputColourArgs: readonly string[] = [
   "bt709",
   "-color_range",
   "tv",
+  ...chromaArgs,
 ];
 
 // Frame properties too, so nothing downstream (encoder defaults, a later filter) carries the
@@ -202,6 +212,7 @@ export const hdr10ColourArgs: readonly string[] = [
   "bt2020nc",
   "-color_range",
   "tv",
+  ...chromaArgs,
 ];
 const tagHdr10Frames =
   "setparams=field_mode=prog:range=tv:color_primaries=bt2020:color_trc=smpte2084:colorspace=bt2020nc";
