@@ -76,6 +76,26 @@ describe("probe (real ffprobe)", () => {
     expect(await codeOf(probe(p))).toBe("REEL_MEDIA_INVALID: no video stream");
   });
 
+  it.each([
+    ["mp3", ["-c:a", "libmp3lame"], "an audio-only file (mp3)"],
+    ["wav", ["-c:a", "pcm_s16le"], "an audio-only file (wav)"],
+    ["flac", ["-c:a", "flac"], "an audio-only file (flac)"],
+  ])("says a .%s is an audio-only file, not unreadable media", async (ext, codec, said) => {
+    const p = join(tmp.dir, `audio.${ext}`);
+    execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "sine=duration=1", ...codec, p]);
+    expect(await codeOf(probe(p))).toMatch(
+      new RegExp(`^REEL_MEDIA_INVALID: ${said.replace(/[()]/g, "\\$&")}: an episode needs a video stream`),
+    );
+  });
+
+  it("names a container Reel does not open (NUT), and the ones it does", async () => {
+    const p = join(tmp.dir, "clip.nut");
+    execFileSync("ffmpeg", ["-v", "error", "-i", clip, "-c", "copy", p]);
+    expect(await codeOf(probe(p))).toMatch(
+      /^REEL_MEDIA_INVALID: the container format 'nut' is not one Reel opens \(MP4\/MOV.*MXF, DV, GXF\)$/,
+    );
+  });
+
   it("refuses a header claiming 100000x100000 with REEL_MEDIA_LIMITS", async () => {
     const small = join(tmp.dir, "small.avi");
     execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=16x16:d=0.2", "-c:v", "rawvideo", small]);

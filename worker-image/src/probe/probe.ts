@@ -61,6 +61,37 @@ export function safeProbeInput(path: string, inputLimits: InputLimits = defaultI
   ];
 }
 
+// Audio-only formats ffmpeg names when it finds one: an episode needs a picture.
+const AUDIO_ONLY = new Set([
+  "mp3",
+  "wav",
+  "flac",
+  "aac",
+  "ac3",
+  "eac3",
+  "aiff",
+  "w64",
+  "ape",
+  "wv",
+  "tta",
+  "amr",
+  "au",
+]);
+
+/**
+ * What to say when ffprobe found a format we do not open (it names it: "[mp3] Format not on
+ * whitelist"): an audio-only file is told apart from a container Reel does not read.
+ */
+export function refusedFormat(stderr: string): string | undefined {
+  const format = /\[([\w,]+) @ [^\]]*\]\s*Format not on whitelist|\[([\w,]+)\]\s*Format not on whitelist/.exec(stderr);
+  const name = format?.[1] ?? format?.[2];
+  if (!name) return undefined;
+  if (AUDIO_ONLY.has(name)) {
+    return `an audio-only file (${name}): an episode needs a video stream; give the video itself, or mux the audio with a picture first`;
+  }
+  return `the container format '${name}' is not one Reel opens (MP4/MOV, Matroska/WebM, MPEG-TS/PS, AVI, FLV, ASF, Ogg, MXF, DV, GXF)`;
+}
+
 /**
  * Probes `path`: sniffs the head, then runs ffprobe with a file-only protocol whitelist and a
  * media-only format whitelist (so an HLS/concat playlist disguised as .avi is refused before any
@@ -76,6 +107,8 @@ export async function probe(path: string, options: ProbeOptions = {}): Promise<P
   const r = await runner(binaries.ffprobe, args, { signal: options.signal, timeoutMs: options.timeoutMs ?? 60_000 });
   if (r.timedOut) throw new ReelError("REEL_MEDIA_INVALID", "ffprobe timed out reading the source");
   if (r.code !== 0) {
+    const refused = refusedFormat(r.stderr);
+    if (refused) throw new ReelError("REEL_MEDIA_INVALID", refused);
     const reason = tailLines(r.stderr, 5).join("; ") || `exit code ${r.code}`;
     throw new ReelError("REEL_MEDIA_INVALID", `not readable media: ${reason}`);
   }
