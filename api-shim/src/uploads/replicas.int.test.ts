@@ -4,6 +4,7 @@
 // never both write (the second is refused 423 by the Redis lock); and the sweep, on real S3:
 // an expired unfinished upload is aborted (its multipart upload gone, its bytes back in the quota),
 // one being written is left, a finished upload a VideoJob names is kept and one no job names goes.
+// Also the per-upload size limit and the Upload-Expires header.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -127,6 +128,7 @@ describe.skipIf(!k8sBinariesBuilt())(
         REEL_UPLOAD_QUOTA_BYTES: "200Mi",
         REEL_UPLOAD_PART_BYTES: "5Mi",
         REEL_UPLOAD_SWEEP_INTERVAL_MS: "1000",
+        REEL_UPLOAD_MAX_BYTES: "64Mi",
       });
       [a, b] = await Promise.all([startShim(config, { webhooks: false }), startShim(config, { webhooks: false })]);
       for (const s of [a, b])
@@ -190,6 +192,25 @@ describe.skipIf(!k8sBinariesBuilt())(
       expect(await peek.exists(`reel:upload-lock:uploads/media/${id}`)).toBe(0);
       expect(await offsetOn(b, id)).toBe(file.length);
     }, 60_000);
+
+    it("refuses an upload over REEL_UPLOAD_MAX_BYTES before reserving it, and tells a client when an upload expires", async () => {
+      const before = await used();
+      const over = await call(a, "/uploads", { method: "POST", headers: { "upload-length": String(64 * MiB + 1) } });
+      expect(over.status).toBe(413);
+      expect(((await over.json()) as { error: { code: string } }).error.code).toBe("REEL_BODY_TOO_LARGE");
+      expect(await used()).toBe(before);
+      const t0 = Date.now();
+      const made = await call(a, "/uploads", { method: "POST", headers: { "upload-length": String(MiB) } });
+      expect(made.status).toBe(201);
+      const id = (made.headers.get("location") ?? "").split("/").pop() ?? "";
+      // REEL_UPLOAD_EXPIRY's default, 24h from creation (the header has whole seconds); a PATCH says it too.
+      const expires = Date.parse(made.headers.get("upload-expires") ?? "");
+      expect(Math.abs(expires - (t0 + DAY))).toBeLessThan(5_000);
+      const half = await patch(b, id, 0, randomBytes(MiB / 2));
+      expect(half.status).toBe(204);
+      expect(Date.parse(half.headers.get("upload-expires") ?? "")).toBe(expires);
+      expect((await call(a, `/uploads/${id}`, { method: "DELETE" })).status).toBe(204);
+    });
 
     it("sweeps an expired unfinished upload (multipart aborted, quota freed) and an unused finished one, not one in use", async () => {
       // Unfinished: 6 MiB of 20 stored (a part and a tail), then abandoned.
