@@ -282,7 +282,7 @@ export async function jobE2e({ quick, log }) {
         },
         reel_episode_psnr_median: psnrs.length ? round(median(psnrs)) : null,
         manual_differs:
-          "the script scales with ffmpeg's default (bicubic, scale=-2:720) where reel uses scale=W:H:flags=lanczos,setsar=1,format=yuv420p (sharper, a little slower, more bits at the same CRF: compare output_bytes); reel also adds -fps_mode passthrough and +faststart",
+          "both scale with bicubic (the script's scale=-2:720 is ffmpeg's default; reel writes scale=W:H:flags=bicubic,setsar=1,format=yuv420p and tags the frames and the stream bt709, limited range); reel's encode also writes x264's SSIM/PSNR, meters its sound (ebur128 with true peak) and adds -fps_mode passthrough and +faststart",
         reel_does_more:
           "per episode: ffprobe with limits and a format whitelist, a true-peak check on the gain (loudnorm's limiter when it would clip) and a meter of the normalised sound, the picture analysis (colour tags, interlace), a blake3 content hash (the encode cache key), SSIM + PSNR of the encode (x264's own statistics while encoding), a 640-px poster (made as the episode's encode ends, beside the other encodes); downloads through the egress guard (allowlist 127.0.0.1/32) with a resume log; the merge writes a chapter per episode and moov first; the merged file's seek-thumbnail sheet and WebVTT (made while it is stored); the output's sha256; 2 encodes at once, with 2 more episodes downloaded and probed ahead",
         rounds: p.rounds,
