@@ -441,9 +441,14 @@ describe.skipIf(!hasHelm)(
       // `helm test`'s pod (templates/tests/smoke.yaml) is held to the same profile, with resources set
       const smoke = ms.find((m) => m.kind === "Pod") as unknown as {
         metadata: { name: string; annotations: Record<string, string> };
-        spec: { securityContext: unknown; containers: Array<{ securityContext: unknown; resources: unknown }> };
+        spec: {
+          automountServiceAccountToken?: boolean;
+          securityContext: unknown;
+          containers: Array<{ securityContext: unknown; resources: unknown }>;
+        };
       };
       expect(smoke.metadata.annotations["helm.sh/hook"]).toBe("test");
+      expect(smoke.spec.automountServiceAccountToken).toBe(true);
       expect(smoke.spec.securityContext).toMatchObject({
         runAsNonRoot: true,
         seccompProfile: { type: "RuntimeDefault" },
