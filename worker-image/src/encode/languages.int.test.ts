@@ -4,7 +4,7 @@
 // and ffmpeg's own measuring filters: track order, languages, dispositions, silence where an
 // episode lacked Japanese, every track's sound starting at each join, each track's loudness.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -59,6 +59,43 @@ function makeHls(dir: string) {
   ]);
 }
 
+/**
+ * An HLS VOD as most fMP4/CDN streams are laid out: the video variant carries no sound, the sound is
+ * one audio rendition of packed audio (raw ADTS AAC segments, no container clock) the master marks
+ * DEFAULT=YES. The tone ends 2.5 s after the picture starts.
+ */
+function makePackedHls(dir: string) {
+  mkdirSync(dir);
+  execFileSync("ffmpeg", [
+    ...["-v", "error", "-y", ...video, ...encode, "-g", "25", "-an"],
+    ...["-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"],
+    ...["-hls_segment_filename", join(dir, "v%03d.ts"), join(dir, "video.m3u8")],
+  ]);
+  execFileSync("ffmpeg", [
+    ...["-v", "error", "-y", "-f", "lavfi", "-i", tone(440, 0.2), "-c:a", "aac", "-b:a", "96k"],
+    ...["-f", "segment", "-segment_format", "adts", "-segment_time", "1", "-segment_list", join(dir, "list.csv")],
+    ...["-segment_list_type", "csv", join(dir, "a%03d.aac")],
+  ]);
+  const segments = readFileSync(join(dir, "list.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(","));
+  const media = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-TARGETDURATION:2"]
+    .concat(segments.flatMap(([file, from, to]) => [`#EXTINF:${(Number(to) - Number(from)).toFixed(6)},`, file ?? ""]))
+    .concat("#EXT-X-ENDLIST");
+  writeFileSync(join(dir, "audio.m3u8"), `${media.join("\n")}\n`);
+  writeFileSync(
+    join(dir, "master.m3u8"),
+    [
+      "#EXTM3U",
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Main",DEFAULT=YES,AUTOSELECT=YES,URI="audio.m3u8"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.64000d,mp4a.40.2",AUDIO="aud"',
+      "video.m3u8",
+      "",
+    ].join("\n"),
+  );
+}
+
 let tmp: { dir: string; cleanup(): Promise<void> };
 let server: StaticServer;
 
@@ -69,6 +106,7 @@ beforeAll(async () => {
   makeDual(join(src, "dual.mkv"));
   makeEnglish(join(src, "english.mp4"));
   makeHls(join(src, "hls"));
+  makePackedHls(join(src, "packed"));
   server = await serveDir(src, { host: "127.0.0.2" });
 }, 60_000);
 
@@ -295,4 +333,18 @@ describe("the encode stage with languages", () => {
     expect(maxVolume(measure(out, 2, "volumedetect"))).toBeLessThan(-80);
     for (const s of streams) expect(Math.abs(Number(s.duration) - SECS)).toBeLessThan(0.05);
   });
+});
+
+describe("HLS whose sound is only in an audio rendition", () => {
+  it("takes the master's default packed-AAC rendition when no languages are asked, in sync with the picture", async () => {
+    const result = await run("packed", ["packed/master.m3u8"], {});
+    expect(result.episodes[0]?.source?.audioCodec).toBe("aac");
+    const merged = result.output?.location as string;
+    // Sound, not the silence an unheard rendition left (the output had no audio track at all).
+    expect(maxVolume(measure(merged, 0, "volumedetect", 0.2, 2.3))).toBeGreaterThan(-30);
+    // Placed at the picture's start: the tone ends 2.5 s in (packed audio has no clock of its own;
+    // read from 0 against the variant's 1.4 s MPEG-TS start it would end about 1.4 s early).
+    const end = Number(/silence_start: ([\d.]+)/.exec(measure(merged, 0, "silencedetect=noise=-60dB:d=0.2"))?.[1]);
+    expect(Math.abs(end - 2.5), `the tone ends at ${end}`).toBeLessThan(0.05);
+  }, 240_000);
 });

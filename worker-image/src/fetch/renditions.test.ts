@@ -30,4 +30,19 @@ describe("HLS renditions", () => {
       { language: "jpn", uri: "https://media.example/show/a/jp.m3u8" },
     ]);
   });
+
+  it("with no languages asked, takes the default audio rendition (else the first), its language kept when it has one", () => {
+    const r = parseRenditions(master, "https://media.example/show/master.m3u8");
+    expect(chooseAudioRenditions(r)).toEqual([{ language: "en", uri: "https://cdn.example/en.m3u8" }]);
+    expect(chooseAudioRenditions(r, [])).toEqual([{ language: "en", uri: "https://cdn.example/en.m3u8" }]);
+    const noDefault = parseRenditions(
+      [
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="x",URI="x.m3u8"',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="y",URI="y.m3u8"',
+      ].join("\n"),
+      "https://m.example/master.m3u8",
+    );
+    expect(chooseAudioRenditions(noDefault)).toEqual([{ uri: "https://m.example/x.m3u8" }]);
+    expect(chooseAudioRenditions(r.filter((x) => x.type !== "AUDIO"))).toEqual([]);
+  });
 });

@@ -54,11 +54,21 @@ export function parseRenditions(text: string, masterUrl: string): Rendition[] {
   return out;
 }
 
-/** For each asked language, the first audio rendition in it (the default one first). */
+/**
+ * For each asked language, the first audio rendition in it (the default one first). With no
+ * languages asked, the one a player would pick: the DEFAULT=YES rendition, else the first — a master
+ * whose variants carry no sound of their own (demuxed audio, as most fMP4 streams are) would
+ * otherwise come out silent.
+ */
 export function chooseAudioRenditions(
   renditions: readonly Rendition[],
-  languages: readonly string[],
-): { language: string; uri: string }[] {
+  languages?: readonly string[],
+): { language?: string; uri: string }[] {
+  if (!languages?.length) {
+    const all = renditions.filter((r) => r.type === "AUDIO");
+    const pick = all.find((r) => r.default) ?? all[0];
+    return pick ? [{ ...(pick.language ? { language: pick.language } : {}), uri: pick.uri }] : [];
+  }
   const audio = renditions
     .filter((r) => r.type === "AUDIO" && r.language)
     .sort((a, b) => Number(b.default) - Number(a.default));
@@ -121,7 +131,8 @@ export interface RenditionOptions {
   /** The video variant already fetched (MPEG-TS or fMP4, as the stream has it). */
   video: string;
   dir: string;
-  languages: readonly string[];
+  /** The job's audio.languages; absent: the master's default audio rendition. */
+  languages?: readonly string[];
   /** What is left of the byte cap after the video. */
   maxBytes: number;
   net: NonNullable<DownloadOptions["net"]>;
@@ -129,9 +140,14 @@ export interface RenditionOptions {
   signal?: AbortSignal;
 }
 
+// Packed audio (raw ADTS AAC, AC-3, E-AC-3, MP3 segments): no container clock; HLS dates it with an
+// ID3 tag ffmpeg's demuxers skip, so it starts at 0 and is placed at the video's start instead.
+const PACKED_AUDIO = new Set(["aac", "ac3", "eac3", "mp3"]);
+
 /**
- * The video with the asked languages' audio renditions muxed in (Matroska, stream copy), and the
- * bytes fetched for them; undefined when the URL is no master or has none of those renditions.
+ * The video with the asked languages' audio renditions (or, with none asked, the default one) muxed
+ * in (Matroska, stream copy), and the bytes fetched for them; undefined when the URL is no master
+ * or has none of those renditions.
  */
 export async function withAudioRenditions(
   o: RenditionOptions,
@@ -139,6 +155,7 @@ export async function withAudioRenditions(
 ): Promise<{ path: string; bytes: number } | undefined> {
   const chosen = chooseAudioRenditions(renditions, o.languages);
   if (!chosen.length) return undefined;
+  const { demuxer, startSecs } = await formatOf(o.video, o);
   let bytes = 0;
   const inputs: string[] = [];
   for (const [k, r] of chosen.entries()) {
@@ -147,12 +164,13 @@ export async function withAudioRenditions(
     if (left <= 0) throw new ReelError("REEL_SOURCE_TOO_LARGE", "the audio renditions pass the byte cap");
     const got = await downloadHls({ url: r.uri, dest, maxBytes: left, net: o.net }, { signal: o.signal });
     bytes += got.bytes;
-    inputs.push(...inputArgs({ path: dest, demuxer: (await formatOf(dest, o)).demuxer }));
+    const format = (await formatOf(dest, o)).demuxer;
+    const at = PACKED_AUDIO.has(format) ? ["-itsoffset", startSecs.toFixed(6)] : [];
+    inputs.push(...inputArgs({ path: dest, demuxer: format, before: at }));
   }
   const out = join(o.dir, "source.mkv");
   const maps = chosen.flatMap((_, k) => ["-map", `${k + 1}:a:0`]);
-  const tags = chosen.flatMap((r, k) => [`-metadata:s:a:${k}`, `language=${r.language}`]);
-  const { demuxer, startSecs } = await formatOf(o.video, o);
+  const tags = chosen.flatMap((r, k) => (r.language ? [`-metadata:s:a:${k}`, `language=${r.language}`] : []));
   const video = inputArgs({ path: o.video, demuxer });
   // The variant's own audio, if it has any, after the renditions: nothing is lost. The renditions
   // share the variant's MPEG-TS clock: all inputs move by the video's start (-copyts, then one

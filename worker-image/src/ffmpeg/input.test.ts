@@ -27,7 +27,7 @@ describe("inputArgs", () => {
       "-protocol_whitelist",
       "file,pipe",
       "-format_whitelist",
-      "mov,matroska,mpegts,avi,flv,mpeg,asf,ogg,mxf,dv,gxf",
+      "mov,matroska,mpegts,avi,flv,mpeg,asf,ogg,mxf,dv,gxf,aac,ac3,eac3,mp3",
       "-probesize",
       "33554432",
       "-analyzeduration",

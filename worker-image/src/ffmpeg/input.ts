@@ -21,6 +21,12 @@ const demuxers: ReadonlyArray<{ formatName: string; demuxer: string }> = [
   { formatName: "mxf", demuxer: "mxf" },
   { formatName: "dv", demuxer: "dv" },
   { formatName: "gxf", demuxer: "gxf" },
+  // HLS packed audio renditions (raw ADTS AAC, AC-3, E-AC-3, MP3 segments); an episode given as one
+  // of these alone is refused by the probe for having no video stream.
+  { formatName: "aac", demuxer: "aac" },
+  { formatName: "ac3", demuxer: "ac3" },
+  { formatName: "eac3", demuxer: "eac3" },
+  { formatName: "mp3", demuxer: "mp3" },
 ];
 
 /** Demuxers a source may be opened with; also passed as `-format_whitelist` so nested demuxers

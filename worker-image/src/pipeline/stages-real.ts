@@ -532,8 +532,8 @@ export function realStages(o: RealStagesOptions): Stages {
   }
 
   /**
-   * An HLS episode's alternate renditions the job asks for: audio by language muxed beside the
-   * video, WebVTT subtitles as files for the encode (fetch/renditions.ts). The master is read only then.
+   * An HLS episode's alternate renditions: audio by language (or the default rendition when none
+   * are asked) muxed beside the video, WebVTT subtitles as files for the encode (fetch/renditions.ts).
    */
   async function withRenditions(
     url: string,
@@ -544,13 +544,13 @@ export function realStages(o: RealStagesOptions): Stages {
     signal: AbortSignal,
   ): Promise<Pick<Fetched, "path" | "bytes" | "subtitles">> {
     const languages = spec.audio.languages;
-    if (!languages && !spec.subtitles) return { path: video, bytes };
     const renditions = await readRenditions({ url, dir, net, signal });
     if (!renditions) return { path: video, bytes };
     const common = { url, video, dir, net, binaries: o.binaries, signal };
-    const audio = languages
-      ? await withAudioRenditions({ ...common, languages, maxBytes: maxBytes - bytes }, renditions)
-      : undefined;
+    const audio = await withAudioRenditions(
+      { ...common, ...(languages ? { languages } : {}), maxBytes: maxBytes - bytes },
+      renditions,
+    );
     const used = bytes + (audio?.bytes ?? 0);
     const subs = spec.subtitles
       ? await subtitleRenditions(

@@ -141,6 +141,11 @@ export function rotationOf(s: { side_data_list?: Array<Record<string, unknown>> 
   return 0;
 }
 
+/** What an audio-only file given as an episode is told (the format as ffmpeg names it). */
+export function audioOnlyMessage(format: string): string {
+  return `an audio-only file (${format}): an episode needs a video stream; give the video itself, or mux the audio with a picture first`;
+}
+
 /** Checks stderr for a header that ffprobe refused to believe (it then reports width 0). */
 export function claimedOversize(stderr: string): { width: number; height: number } | undefined {
   const m = /Picture size (\d+)x(\d+) is invalid/.exec(stderr);
@@ -163,7 +168,10 @@ export function parseProbe(raw: unknown, limits: MediaLimits, stderr = ""): Prob
   const videos = streams.filter((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1);
   const audios = streams.filter((s) => s.codec_type === "audio");
   const v = videos[0];
-  if (!v) throw invalid("no video stream");
+  if (!v) {
+    if (audios.length) throw invalid(audioOnlyMessage(demuxer));
+    throw invalid("no video stream");
+  }
   const width = v.width ?? 0;
   const height = v.height ?? 0;
   if (width > limits.maxWidth || height > limits.maxHeight) {

@@ -5,7 +5,7 @@ import { type CommandRunner, execCommand, tailLines } from "../ffmpeg/exec.ts";
 import { allowedDemuxers, defaultInputLimits, type InputLimits } from "../ffmpeg/input.ts";
 import { defaultBinaries, type FfmpegBinaries } from "../ffmpeg/run.ts";
 import { defaultMediaLimits, type MediaLimits } from "./limits.ts";
-import { type ProbeResult, parseProbe } from "./parse.ts";
+import { audioOnlyMessage, type ProbeResult, parseProbe } from "./parse.ts";
 
 export interface ProbeOptions {
   binaries?: FfmpegBinaries;
@@ -87,7 +87,7 @@ export function refusedFormat(stderr: string): string | undefined {
   const name = format?.[1] ?? format?.[2];
   if (!name) return undefined;
   if (AUDIO_ONLY.has(name)) {
-    return `an audio-only file (${name}): an episode needs a video stream; give the video itself, or mux the audio with a picture first`;
+    return audioOnlyMessage(name);
   }
   return `the container format '${name}' is not one Reel opens (MP4/MOV, Matroska/WebM, MPEG-TS/PS, AVI, FLV, ASF, Ogg, MXF, DV, GXF)`;
 }
