@@ -16,15 +16,11 @@ HELM_VERSION=v4.3.2
 helm="$reel_bin/helm4"
 stamp_file="$reel_bin/.helm4.version"
 stamped_cli "$helm" "$stamp_file" "$HELM_VERSION" "$@"
-export GOFLAGS=-mod=mod CGO_ENABLED=0
 # helm's Makefile sets these; without them `helm version` reports the module's build info only.
 ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 echo "[build-helm4] building helm $HELM_VERSION (cached as $helm)"
 t0=$SECONDS
-gobin="$(mktemp -d "$reel_bin/.helm4-build.XXXXXX")"
-trap 'rm -rf "$gobin"' EXIT
-GOBIN="$gobin" nice -n 10 go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
-mv "$gobin/helm" "$helm"
+go_install_pinned "$helm" "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "$ldflags"
 version="$("$helm" version --short)"
 case "$version" in "$HELM_VERSION"*) ;; *) echo "[build-helm4] built helm says $version, not $HELM_VERSION" >&2; exit 1 ;; esac
 stamp "$stamp_file" "$HELM_VERSION"

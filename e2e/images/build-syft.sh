@@ -15,15 +15,10 @@ SYFT_VERSION=v1.57.2
 syft="$reel_bin/syft"
 stamp_file="$reel_bin/.syft.version"
 stamped_cli "$syft" "$stamp_file" "$SYFT_VERSION" "$@"
-export GOFLAGS=-mod=mod CGO_ENABLED=0
-# syft's release build sets these; without them `syft version` says "[not provided]".
-ldflags="-s -w -X main.version=${SYFT_VERSION#v}"
+# syft's release build sets this; without it `syft version` says "[not provided]".
 echo "[build-syft] building syft $SYFT_VERSION (cached as $syft)"
 t0=$SECONDS
-gobin="$(mktemp -d "$reel_bin/.syft-build.XXXXXX")"
-trap 'rm -rf "$gobin"' EXIT
-GOBIN="$gobin" nice -n 10 go install -trimpath -ldflags "$ldflags" "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
-mv "$gobin/syft" "$syft"
+go_install_pinned "$syft" "github.com/anchore/syft/cmd/syft@$SYFT_VERSION" "-s -w -X main.version=${SYFT_VERSION#v}"
 version="$("$syft" version 2>/dev/null | awk '/^Version:/ {print $2}')"
 case "$version" in "${SYFT_VERSION#v}") ;; *) echo "[build-syft] built syft says version '$version', not $SYFT_VERSION" >&2; exit 1 ;; esac
 stamp "$stamp_file" "$SYFT_VERSION"

@@ -21,24 +21,13 @@ MODULE=github.com/cloudnativelabs/kube-router/v2
 dir="$reel_cache/netpol/$KUBE_ROUTER_VERSION"
 bin="$dir/kube-router"
 stamp_file="$dir/.version"
-case "${1:-}" in
-  --check) stamped "$bin" "$stamp_file" "$KUBE_ROUTER_VERSION" && exit 0 || exit 1 ;;
-  --print) echo "$bin"; exit 0 ;;
-  "") ;;
-  *) echo "usage: $0 [--check|--print]" >&2; exit 2 ;;
-esac
-stamped "$bin" "$stamp_file" "$KUBE_ROUTER_VERSION" && exit 0
-mkdir -p "$dir"
+stamped_cli "$bin" "$stamp_file" "$KUBE_ROUTER_VERSION" "$@"
 # go install MODULE@VERSION builds with the module's own go.mod/go.sum, each module checked against
 # the checksum database (GOSUMDB's default), so the dependency tree is the release's, not resolved anew.
-export GOFLAGS=-mod=mod CGO_ENABLED=0
 ldflags="-s -w -X $MODULE/pkg/version.Version=$KUBE_ROUTER_VERSION -X $MODULE/pkg/version.BuildDate=pinned"
 echo "[build-netpol] building kube-router $KUBE_ROUTER_VERSION (cached as $bin)"
 t0=$SECONDS
-gobin="$(mktemp -d "$dir/.build.XXXXXX")"
-trap 'rm -rf "$gobin"' EXIT
-GOBIN="$gobin" nice -n 10 go install -trimpath -ldflags "$ldflags" "$MODULE/cmd/kube-router@$KUBE_ROUTER_VERSION"
-mv "$gobin/kube-router" "$bin"
+go_install_pinned "$bin" "$MODULE/cmd/kube-router@$KUBE_ROUTER_VERSION" "$ldflags"
 version="$("$bin" --version 2>&1 | head -1)"
 case "$version" in *"$KUBE_ROUTER_VERSION"*) ;; *) echo "[build-netpol] built kube-router says '$version', not $KUBE_ROUTER_VERSION" >&2; exit 1 ;; esac
 stamp "$stamp_file" "$KUBE_ROUTER_VERSION"

@@ -15,11 +15,10 @@ HELM_VERSION=v3.22.0
 helm="$reel_bin/helm"
 stamp_file="$reel_bin/.helm.version"
 stamped_cli "$helm" "$stamp_file" "$HELM_VERSION" "$@"
-export GOFLAGS=-mod=mod CGO_ENABLED=0
 # helm's Makefile sets these; without them `helm version` reports the module's build info only.
 ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 echo "[build-helm] building helm $HELM_VERSION (cached in $reel_bin; a few minutes cold on 2 cores)"
 t0=$SECONDS
-GOBIN="$reel_bin" nice -n 10 go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+go_install_pinned "$helm" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$ldflags"
 stamp "$stamp_file" "$HELM_VERSION"
 echo "[build-helm] helm $HELM_VERSION built in $((SECONDS - t0)) s: $("$helm" version --short)"
