@@ -14,14 +14,12 @@
 // encrypts, and whether a KMS key exists and may be used, only a real AWS/KMS account can show.
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { parseVideoJob } from "@reel/crds";
-import { type S3Server, startS3 } from "@reel/e2e/services";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type RecordingS3, type SeenRequest, s3Client, s3RequestKind, startRecordingS3 } from "../testing/s3.ts";
 
 const KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000000";
 
@@ -32,80 +30,46 @@ interface Seen {
   kmsKeyId?: string;
 }
 
-let s3: S3Server;
-let proxy: Server;
-let proxyEndpoint: string;
+let rec: RecordingS3;
 let dir: string;
-const seen: Seen[] = [];
-
-/** What kind of S3 request a recorded one is (path-style URLs). */
-function kindOf(r: Seen): "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" | "other" {
-  const q = new URL(r.path, "http://x").searchParams;
-  if (r.method === "PUT" && q.has("partNumber") && q.has("uploadId")) return "UploadPart";
-  if (r.method === "PUT" && !q.has("uploadId")) return "PutObject";
-  if (r.method === "POST" && q.has("uploads")) return "CreateMultipartUpload";
-  if (r.method === "POST" && q.has("uploadId")) return "CompleteMultipartUpload";
-  return "other";
+/** Every request the server was asked, with the headers this file checks. */
+const seen = (): Seen[] => rec.seen.map(pick);
+function pick(r: SeenRequest): Seen {
+  return {
+    method: r.method,
+    path: r.path,
+    sse: r.headers["x-amz-server-side-encryption"] as string | undefined,
+    kmsKeyId: r.headers["x-amz-server-side-encryption-aws-kms-key-id"] as string | undefined,
+  };
 }
-const writes = () => seen.filter((r) => kindOf(r) === "PutObject" || kindOf(r) === "CreateMultipartUpload");
+
+const kindOf = (r: Seen) => s3RequestKind(r);
+const writes = () => seen().filter((r) => kindOf(r) === "PutObject" || kindOf(r) === "CreateMultipartUpload");
 
 beforeAll(async () => {
-  s3 = await startS3();
+  rec = await startRecordingS3("videos");
   dir = await mkdtemp(join(tmpdir(), "reel-sse-test-"));
-  // Forwards every request unchanged (Host included, so the signature still verifies) and records
-  // its SSE headers.
-  const upstream = new URL(s3.endpoint);
-  proxy = createServer((req, res) => {
-    seen.push({
-      method: req.method ?? "",
-      path: req.url ?? "",
-      sse: req.headers["x-amz-server-side-encryption"] as string | undefined,
-      kmsKeyId: req.headers["x-amz-server-side-encryption-aws-kms-key-id"] as string | undefined,
-    });
-    const up = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on("error", (e) => res.destroy(e));
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-  proxyEndpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  const client = direct();
-  await client.send(new CreateBucketCommand({ Bucket: "videos" }));
-  client.destroy();
   // The environment the operator gives a pod (and a user gives `reel run`), read by the worker's
   // config at import: hence the imports below come after it.
   Object.assign(process.env, {
     REEL_S3_SSE: "aws:kms",
     REEL_S3_SSE_KMS_KEY_ID: KMS_KEY,
     REEL_OUTPUT_PUBLIC_BASE_URL: "https://cdn.example.com/media/",
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_ACCESS_KEY_ID: rec.s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: rec.s3.secretAccessKey,
   });
 }, 600_000);
 
 afterAll(async () => {
-  await new Promise((r) => proxy?.close(r));
-  await s3?.stop();
+  await rec?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
-  seen.length = 0;
+  rec.seen.length = 0;
 });
 
-function direct() {
-  return new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-}
+const direct = () => s3Client(rec.s3);
 
 async function file(name: string, bytes: number) {
   const body = Buffer.alloc(bytes, 3);
@@ -118,7 +82,7 @@ async function file(name: string, bytes: number) {
 describe("S3 writes with REEL_S3_SSE=aws:kms and a KMS key from the environment", () => {
   it("stages an episode and its record with the SSE headers on every write (worker/staging.ts)", async () => {
     const { openStaging, putJson } = await import("../worker/staging.ts");
-    const conn = { endpoint: proxyEndpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+    const conn = { endpoint: rec.endpoint, accessKeyId: rec.s3.accessKeyId, secretAccessKey: rec.s3.secretAccessKey };
     const staging = openStaging({ kind: "s3", bucket: "videos", prefix: "season-1/.reel-staging/uid-1/" }, conn);
     const ep = await file("ep0.mp4", 2 * 1024 * 1024);
     await staging.put(ep.path, "ep0.mp4", { sha256: ep.sha256 });
@@ -140,16 +104,18 @@ describe("S3 writes with REEL_S3_SSE=aws:kms and a KMS key from the environment"
       metadata: { name: "season-1" },
       spec: {
         episodes: [{ url: "https://cdn.example.com/1.mp4" }],
-        output: { s3: { bucket: "videos", prefix: "season-1/", endpoint: proxyEndpoint, credentialsSecret: "s3" } },
+        output: { s3: { bucket: "videos", prefix: "season-1/", endpoint: rec.endpoint, credentialsSecret: "s3" } },
       },
     });
     // 17 MiB: two parts of lib-storage's 16 MiB.
     const out = await file("Season 1.mp4", 17 * 1024 * 1024);
     const stored = await targetFor(job).put(out.path, "Season 1.mp4", { sha256: out.sha256 });
 
-    const kinds = seen.map(kindOf).filter((k) => k !== "other");
+    const kinds = seen()
+      .map(kindOf)
+      .filter((k) => k !== "other");
     expect(kinds).toEqual(["CreateMultipartUpload", "UploadPart", "UploadPart", "CompleteMultipartUpload"]);
-    for (const r of seen) {
+    for (const r of seen()) {
       if (kindOf(r) === "CreateMultipartUpload") expect([r.sse, r.kmsKeyId]).toEqual(["aws:kms", KMS_KEY]);
       else expect([kindOf(r), r.sse, r.kmsKeyId]).toEqual([kindOf(r), undefined, undefined]);
     }
@@ -179,9 +145,9 @@ describe("S3 writes with explicit settings", () => {
     const t = new S3Target({
       bucket: "videos",
       prefix: "plain/",
-      endpoint: proxyEndpoint,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
+      endpoint: rec.endpoint,
+      accessKeyId: rec.s3.accessKeyId,
+      secretAccessKey: rec.s3.secretAccessKey,
       urlExpirySecs: 60,
       settings,
     });

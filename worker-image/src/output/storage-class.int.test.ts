@@ -13,14 +13,12 @@
 // class — then it can check the class at rest too.
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { parseVideoJob } from "@reel/crds";
-import { type S3Server, startS3 } from "@reel/e2e/services";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type RecordingS3, type SeenRequest, s3Client, s3RequestKind, startRecordingS3 } from "../testing/s3.ts";
 
 interface Seen {
   method: string;
@@ -28,76 +26,47 @@ interface Seen {
   storageClass?: string;
 }
 
-let s3: S3Server;
-let proxy: Server;
-let proxyEndpoint: string;
+let rec: RecordingS3;
 let dir: string;
-const seen: Seen[] = [];
-
-function kindOf(r: Seen): "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" | "other" {
-  const q = new URL(r.path, "http://x").searchParams;
-  if (r.method === "PUT" && q.has("partNumber") && q.has("uploadId")) return "UploadPart";
-  if (r.method === "PUT" && !q.has("uploadId")) return "PutObject";
-  if (r.method === "POST" && q.has("uploads")) return "CreateMultipartUpload";
-  if (r.method === "POST" && q.has("uploadId")) return "CompleteMultipartUpload";
-  return "other";
+/** Every request the server was asked, with the headers this file checks. */
+const seen = (): Seen[] => rec.seen.map(pick);
+function pick(r: SeenRequest): Seen {
+  return {
+    method: r.method,
+    path: r.path,
+    storageClass: r.headers["x-amz-storage-class"] as string | undefined,
+  };
 }
+
+const kindOf = (r: Seen) => s3RequestKind(r);
 /** [request kind, key, x-amz-storage-class] of every write that reached the server. */
 const writes = () =>
-  seen.filter((r) => kindOf(r) !== "other").map((r) => [kindOf(r), r.path.split("?")[0], r.storageClass]);
+  seen()
+    .filter((r) => kindOf(r) !== "other")
+    .map((r) => [kindOf(r), r.path.split("?")[0], r.storageClass]);
 
 beforeAll(async () => {
-  s3 = await startS3();
+  rec = await startRecordingS3("videos");
   dir = await mkdtemp(join(tmpdir(), "reel-storage-class-test-"));
-  const upstream = new URL(s3.endpoint);
-  proxy = createServer((req, res) => {
-    seen.push({
-      method: req.method ?? "",
-      path: req.url ?? "",
-      storageClass: req.headers["x-amz-storage-class"] as string | undefined,
-    });
-    const up = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on("error", (e) => res.destroy(e));
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-  proxyEndpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  const client = direct();
-  await client.send(new CreateBucketCommand({ Bucket: "videos" }));
-  client.destroy();
   // The environment the operator gives a merge pod (and a user gives `reel run`), read by the
   // worker's config at import: hence the dynamic imports below.
   Object.assign(process.env, {
     REEL_S3_STORAGE_CLASS: "STANDARD_IA",
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_ACCESS_KEY_ID: rec.s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: rec.s3.secretAccessKey,
   });
 }, 600_000);
 
 afterAll(async () => {
-  await new Promise((r) => proxy?.close(r));
-  await s3?.stop();
+  await rec?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
-  seen.length = 0;
+  rec.seen.length = 0;
 });
 
-function direct() {
-  return new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-}
+const direct = () => s3Client(rec.s3);
 
 async function file(name: string, bytes: number) {
   const body = Buffer.alloc(bytes, 5);
@@ -107,7 +76,11 @@ async function file(name: string, bytes: number) {
   return { path, sha256: createHash("sha256").update(body).digest("hex"), size: bytes };
 }
 
-const conn = () => ({ endpoint: proxyEndpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+const conn = () => ({
+  endpoint: rec.endpoint,
+  accessKeyId: rec.s3.accessKeyId,
+  secretAccessKey: rec.s3.secretAccessKey,
+});
 
 describe("the outputs' storage class, REEL_S3_STORAGE_CLASS=STANDARD_IA in the environment", () => {
   it("the merge pod's output target asks STANDARD_IA for a one-part output, a poster and a multipart file, never on the parts", async () => {
@@ -118,7 +91,7 @@ describe("the outputs' storage class, REEL_S3_STORAGE_CLASS=STANDARD_IA in the e
       metadata: { name: "season-1" },
       spec: {
         episodes: [{ url: "https://cdn.example.com/1.mp4" }],
-        output: { s3: { bucket: "videos", prefix: "season-1/", endpoint: proxyEndpoint, credentialsSecret: "s3" } },
+        output: { s3: { bucket: "videos", prefix: "season-1/", endpoint: rec.endpoint, credentialsSecret: "s3" } },
       },
     });
     const target = outputTarget({ job } as Parameters<typeof outputTarget>[0], conn());
@@ -163,7 +136,7 @@ describe("the outputs' storage class, REEL_S3_STORAGE_CLASS=STANDARD_IA in the e
       metadata: { name: "run" },
       spec: {
         episodes: [{ url: "https://cdn.example.com/1.mp4" }],
-        output: { s3: { bucket: "videos", prefix: "run/", endpoint: proxyEndpoint, credentialsSecret: "s3" } },
+        output: { s3: { bucket: "videos", prefix: "run/", endpoint: rec.endpoint, credentialsSecret: "s3" } },
       },
     });
     const f = await file("run.mp4", 1024);

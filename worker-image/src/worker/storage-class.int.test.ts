@@ -6,27 +6,27 @@
 // sheet) and the episode posters carry x-amz-storage-class STANDARD_IA; every staged file (ep<i>.mp4,
 // ep<i>.json, merge.json) carries none. versitygw records no class (HeadObject answers STANDARD for
 // any), which is why the wire is what is checked — see output/storage-class.int.test.ts.
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { episodePosterName } from "@reel/crds";
-import type { S3Server } from "@reel/e2e/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StaticServer } from "../cli/serve.ts";
-import { startS3WithBucket } from "../testing/s3.ts";
+import { type RecordingS3, s3RequestKind, startRecordingS3 } from "../testing/s3.ts";
 import type { PodRun } from "../testing/worker-pod.ts";
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let server: StaticServer;
-let s3: S3Server;
-let client: S3Client;
-let proxy: Server;
-let proxyEndpoint: string;
+let rec: RecordingS3;
 let pod: (env: NodeJS.ProcessEnv) => Promise<PodRun<{ phase: string }>>;
 /** [key, x-amz-storage-class] of every PutObject and CreateMultipartUpload. */
-const writes: Array<[string, string | undefined]> = [];
+const writes = (): Array<[string, string | undefined]> =>
+  rec.seen
+    .filter((r) => ["PutObject", "CreateMultipartUpload"].includes(s3RequestKind(r)))
+    .map((r) => [
+      decodeURIComponent(r.path.split("?")[0] ?? "").replace(/^\/videos\//, ""),
+      r.headers["x-amz-storage-class"] as string | undefined,
+    ]);
 
 beforeAll(async () => {
   // Read by the worker's config at import, as in a pod: the imports that load it come after.
@@ -40,35 +40,14 @@ beforeAll(async () => {
   await makeTestClip(join(src, "a.mp4"), { seconds: 2 });
   await makeTestClip(join(src, "b.mp4"), { seconds: 1.5 });
   server = await serveDir(src, { host: "127.0.0.2" });
-  ({ s3, client } = await startS3WithBucket("videos"));
-  const upstream = new URL(s3.endpoint);
-  proxy = createServer((req, res) => {
-    const q = new URL(req.url ?? "", "http://x").searchParams;
-    const creates = (req.method === "PUT" && !q.has("uploadId")) || (req.method === "POST" && q.has("uploads"));
-    if (creates) {
-      const key = decodeURIComponent((req.url ?? "").split("?")[0] ?? "").replace(/^\/videos\//, "");
-      writes.push([key, req.headers["x-amz-storage-class"] as string | undefined]);
-    }
-    const up = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on("error", (e) => res.destroy(e));
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-  proxyEndpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  pod = podRunner(tmp.dir, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
+  rec = await startRecordingS3("videos");
+  pod = podRunner(tmp.dir, { AWS_ACCESS_KEY_ID: rec.s3.accessKeyId, AWS_SECRET_ACCESS_KEY: rec.s3.secretAccessKey });
 }, 600_000);
 
 afterAll(async () => {
   delete process.env.REEL_S3_STORAGE_CLASS;
   await server?.close();
-  await new Promise((r) => proxy?.close(r));
-  await s3?.stop();
+  await rec?.close();
   await tmp?.cleanup();
 });
 
@@ -82,7 +61,7 @@ describe("reel worker pods with REEL_S3_STORAGE_CLASS=STANDARD_IA", () => {
       episodes,
       quality: "480p",
       compression: { preset: "fast", level: 6 },
-      output: { s3: { bucket: "videos", prefix: "shows/", endpoint: proxyEndpoint, credentialsSecret: "s3" } },
+      output: { s3: { bucket: "videos", prefix: "shows/", endpoint: rec.endpoint, credentialsSecret: "s3" } },
     };
     const common = {
       REEL_VIDEOJOB: "media/season-1",
@@ -108,8 +87,8 @@ describe("reel worker pods with REEL_S3_STORAGE_CLASS=STANDARD_IA", () => {
     });
     expect(m.code, m.logs).toBe(0);
 
-    const staging = writes.filter(([k]) => k.startsWith("shows/.reel-staging/"));
-    const outputs = writes.filter(([k]) => !k.startsWith("shows/.reel-staging/"));
+    const staging = writes().filter(([k]) => k.startsWith("shows/.reel-staging/"));
+    const outputs = writes().filter(([k]) => !k.startsWith("shows/.reel-staging/"));
     expect(staging.map(([k]) => k)).toEqual(
       expect.arrayContaining([
         "shows/.reel-staging/uid-1/ep0.mp4",
@@ -130,7 +109,7 @@ describe("reel worker pods with REEL_S3_STORAGE_CLASS=STANDARD_IA", () => {
     );
     expect(outputs.filter(([, c]) => c !== "STANDARD_IA")).toEqual([]);
     // versitygw keeps no class: if this fails, it learned to, and the class at rest can be checked.
-    const head = await client.send(new HeadObjectCommand({ Bucket: "videos", Key: "shows/season-1.mp4" }));
+    const head = await rec.client.send(new HeadObjectCommand({ Bucket: "videos", Key: "shows/season-1.mp4" }));
     expect(head.StorageClass ?? "STANDARD").toBe("STANDARD");
   }, 300_000);
 });
