@@ -1,7 +1,7 @@
 // The leased limiter on a real redis-server: two limiters with their own connections stand for two
 // shim replicas sharing one Redis.
 import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
-import { Redis } from "ioredis";
+import { redisClients } from "../testing/services.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Decision, LeasedLimiter } from "./lease.ts";
 import { redisLeaseStore } from "./redis.ts";
@@ -10,21 +10,15 @@ const allowed = (ds: Decision[]) => ds.filter((d) => d === undefined).length;
 
 describe("leased rate limits on redis-server", () => {
   let redis: RedisServer;
-  const clients: Redis[] = [];
-  // As the shim makes its client: commands fail fast (no offline queue) while it is not connected.
-  const client = async () => {
-    const c = new Redis(redis.url, { enableAutoPipelining: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    c.on("error", () => {});
-    clients.push(c);
-    if (c.status !== "ready") await new Promise((r) => c.once("ready", r));
-    return c;
-  };
+  // As the shim makes its client (it pipelines too).
+  const clients = redisClients({ enableAutoPipelining: true });
+  const client = () => clients.connect(redis.url);
 
   beforeAll(async () => {
     redis = await startRedis();
   });
   afterAll(async () => {
-    for (const c of clients) c.disconnect();
+    clients.close();
     await redis?.stop();
   });
 

@@ -1,28 +1,22 @@
 // Upload write locks and the sweep's turn on a real redis-server: two clients with their own
 // connections stand for two shim replicas sharing one Redis.
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
+import { redisClients } from "../testing/services.ts";
 import { LOCKED, redisLocker, takeLease } from "./lock.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("upload leases on redis-server", () => {
   let redis: RedisServer;
-  const clients: Redis[] = [];
-  const client = async () => {
-    const c = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    c.on("error", () => {});
-    clients.push(c);
-    if (c.status !== "ready") await new Promise((r) => c.once("ready", r));
-    return c;
-  };
+  const clients = redisClients();
+  const client = () => clients.connect(redis.url);
 
   beforeAll(async () => {
     redis = await startRedis();
   });
   afterAll(async () => {
-    for (const c of clients) c.disconnect();
+    clients.close();
     await redis?.stop();
   });
 
