@@ -33,7 +33,7 @@ async function phoneClip(file: string, ccw: number): Promise<void> {
     "ffmpeg",
     ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2"]
       .concat(["-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:duration=2"])
-      .concat(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", plain]),
+      .concat(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-g", "25", "-c:a", "aac", plain]),
   );
   await exec(
     ffmpeg6 as string,
@@ -126,4 +126,37 @@ describe.skipIf(!ffmpeg6)("reel run, a phone video with a display matrix", () =>
     const notFlipped = await frameSsim(merged, 3, join(src, "upside-down.mp4"), 1, `hflip,vflip,${band}`);
     expect(flipped).toBeGreaterThan(notFlipped + 0.05);
   }, 240_000);
+});
+
+describe.skipIf(!ffmpeg6)("a split episode (cluster) with a display matrix", () => {
+  it("is not cut: Matroska segments would lose the matrix and each pod would encode the picture unturned", async () => {
+    const { cutSource } = await import("../worker/split.ts");
+    const { parseVideoJob } = await import("@reel/crds");
+    const spec = parseVideoJob({
+      apiVersion: "reel.dev/v1alpha1",
+      kind: "VideoJob",
+      metadata: { name: "split" },
+      spec: {
+        episodes: [{ url: "https://cdn.example.com/a.mp4" }],
+        split: { enabled: true, minDuration: "1s", segmentDuration: "1s" },
+        output: { local: { path: tmp.dir } },
+      },
+    }).spec;
+    const binaries = { ffmpeg: "ffmpeg", ffprobe: "ffprobe" };
+    const turned = await cutSource({
+      source: join(src, "upright.mp4"),
+      spec,
+      workDir: join(tmp.dir, "cut-a"),
+      binaries,
+    });
+    expect(turned).toBeUndefined();
+    // The same picture without the matrix is cut (so the refusal above is the matrix's).
+    const plain = await cutSource({
+      source: join(src, "plain-upright.mp4"),
+      spec,
+      workDir: join(tmp.dir, "cut-b"),
+      binaries,
+    });
+    expect(plain?.segments.length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
 });

@@ -98,7 +98,9 @@ export interface CutSegment {
  * and encodes its audio once: its first track, or the job's tracks by language (`audioTracks`), with
  * the kept subtitles (spec.subtitles: the source's text tracks and the episode's `subtitles` files). Each segment starts on a keyframe, so it decodes on its own;
  * the segments' packets add up to the source's exactly (checked). Undefined when the episode yields
- * fewer than two segments (too few keyframes): it is then encoded whole.
+ * fewer than two segments (too few keyframes), or its picture is turned by a display matrix (the
+ * Matroska segments cannot carry it, and each segment pod would encode the picture unturned): it
+ * is then encoded whole.
  */
 export async function cutSource(o: {
   source: string;
@@ -119,6 +121,7 @@ export async function cutSource(o: {
   | undefined
 > {
   const p = await ffprobe(o.source, { binaries: o.binaries, signal: o.signal });
+  if (p.video.rotation % 360 !== 0) return undefined;
   const times = await frameTimes(o.source, { binaries: o.binaries, signal: o.signal });
   const plan = planSegments(times, parseDuration(o.spec.split.segmentDuration));
   if (plan.length < 2) return undefined;
