@@ -41,8 +41,11 @@ export interface ShimServices {
   kubectl: Cluster["kubectl"];
   /** The shim's config on these services: loopback, port 0, LOG_LEVEL warn, then `over`. */
   config(over?: Record<string, string>): Config;
-  /** Starts `n` replicas on one config and waits until each says it is healthy; close() stops them. */
-  startShims(config: Config, n?: number, o?: Parameters<typeof startShim>[1]): Promise<RunningShim[]>;
+  /**
+   * Starts a shim (webhooks off unless `o` says otherwise) and waits until it says it is healthy;
+   * close() stops it. Replicas are two calls on one config.
+   */
+  startShim(config: Config, o?: Parameters<typeof startShim>[1]): Promise<RunningShim>;
   /** Stops the shims started here, then the services, then removes the folder. */
   close(): Promise<void>;
 }
@@ -87,14 +90,13 @@ export async function startShimServices(o: ShimServicesOptions): Promise<ShimSer
       LOG_LEVEL: "warn",
       ...over,
     });
-  const startShims = async (c: Config, n = 1, so: Parameters<typeof startShim>[1] = { webhooks: false }) => {
-    const made = await Promise.all(Array.from({ length: n }, () => startShim(c, so)));
-    shims.push(...made);
-    for (const s of made)
-      await until("the shim to be healthy", async () => (await fetch(`${shimUrl(s)}/api/health`)).ok);
-    return made;
+  const start = async (c: Config, so: Parameters<typeof startShim>[1] = { webhooks: false }) => {
+    const shim = await startShim(c, so);
+    shims.push(shim);
+    await until("the shim to be healthy", async () => (await fetch(`${shimUrl(shim)}/api/health`)).ok);
+    return shim;
   };
-  return { dir, cluster, pg, redis, s3, kubectl, config, startShims, close };
+  return { dir, cluster, pg, redis, s3, kubectl, config, startShim: start, close };
 }
 
 /** The loopback base URL of a started shim. */
@@ -122,6 +124,10 @@ export async function seedUsers<K extends string>(
     await sql.end();
   }
 }
+
+/** Each seeded user's API key, by name. */
+export const keysOf = <K extends string>(added: Record<K, AddedUser>): Record<K, string> =>
+  Object.fromEntries(Object.entries<AddedUser>(added).map(([name, u]) => [name, u.key])) as Record<K, string>;
 
 /** An S3 client for versitygw (path-style). */
 export function s3Client(s3: S3Server): S3Client {

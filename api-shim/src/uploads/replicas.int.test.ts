@@ -6,32 +6,24 @@
 // one being written is left, a finished upload a VideoJob names is kept and one no job names goes.
 // Also the per-upload size limit and the Upload-Expires header.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   CreateBucketCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  S3Client,
+  type S3Client,
 } from "@aws-sdk/client-s3";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
-import { type PostgresServer, startPostgres } from "../../../e2e/src/services/postgres.ts";
-import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
-import { type S3Server, startS3 } from "../../../e2e/src/services/s3.ts";
+import { k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
+import type { S3Server } from "../../../e2e/src/services/s3.ts";
 import { until } from "../../../e2e/src/until.ts";
-import { addUser } from "../admin.ts";
-import { type Config, parseConfig } from "../config.ts";
-import { connectPostgres } from "../db/database.ts";
-import { migrate } from "../db/migrate.ts";
-import { type RunningShim, startShim } from "../main.ts";
+import type { Config } from "../config.ts";
+import type { RunningShim } from "../main.ts";
+import { type ShimServices, s3Client, seedUsers, startShimServices, uploadEnv } from "../testing/services.ts";
 import { createUploadSweeper, type SweepResult } from "./sweep.ts";
 import { createTusUploads, tusOptionsOf } from "./tus.ts";
 
-const crd = join(import.meta.dirname, "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
 const MiB = 1024 * 1024;
 const BUCKET = "reel-uploads";
 const DAY = 24 * 3600 * 1000;
@@ -40,10 +32,7 @@ const title = "tus uploads across two shim replicas (PostgreSQL, Redis, versityg
 describe.skipIf(!k8sBinariesBuilt())(
   k8sBinariesBuilt() ? title : `${title} — skipped, needs the Kubernetes binaries`,
   () => {
-    let dir: string;
-    let cluster: Cluster;
-    let pg: PostgresServer;
-    let redis: RedisServer;
+    let svc: ShimServices;
     let s3: S3Server;
     let config: Config;
     let a: RunningShim;
@@ -89,58 +78,26 @@ describe.skipIf(!k8sBinariesBuilt())(
     const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), "reel-upload-replicas-"));
-      [cluster, pg, redis, s3] = await Promise.all([
-        clusterUp({ level: 2, dir: join(dir, "cluster") }),
-        startPostgres(),
-        startRedis(),
-        startS3(),
-      ]);
-      process.env.KUBECONFIG = cluster.kubeconfig;
-      await cluster.kubectl(["apply", "--server-side", "-f", crd]);
-      await cluster.kubectl(["create", "namespace", "media"]);
-      await until(
-        "the CRD to be served",
-        async () => (await cluster.kubectl(["get", "videojobs", "-A"])) !== undefined,
-      );
-      const sql = connectPostgres(pg.url, 1);
-      await migrate(sql);
-      key = (await addUser(sql, { name: "vera", role: "operator", tenant: "media" })).key;
-      await sql.end();
-      client = new S3Client({
-        region: s3.region,
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      });
+      svc = await startShimServices({ prefix: "reel-upload-replicas-", s3: true, namespaces: ["media"] });
+      s3 = svc.s3;
+      key = (await seedUsers(svc.pg.url, { vera: { role: "operator", tenant: "media" } })).vera.key;
+      client = s3Client(s3);
       await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-      peek = new Redis(redis.url);
-      config = parseConfig({
-        REEL_SHIM_PORT: "0",
-        REEL_SHIM_HOST: "127.0.0.1",
-        DATABASE_URL: pg.url,
-        REEL_REDIS_URL: redis.url,
-        LOG_LEVEL: "warn",
-        REEL_UPLOAD_S3_BUCKET: BUCKET,
-        REEL_UPLOAD_S3_ENDPOINT: s3.endpoint,
-        REEL_UPLOAD_S3_ACCESS_KEY_ID: s3.accessKeyId,
-        REEL_UPLOAD_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      peek = new Redis(svc.redis.url);
+      config = svc.config({
+        ...uploadEnv(s3, BUCKET),
         REEL_UPLOAD_QUOTA_BYTES: "200Mi",
         REEL_UPLOAD_PART_BYTES: "5Mi",
         REEL_UPLOAD_SWEEP_INTERVAL_MS: "1000",
         REEL_UPLOAD_MAX_BYTES: "64Mi",
       });
-      [a, b] = await Promise.all([startShim(config, { webhooks: false }), startShim(config, { webhooks: false })]);
-      for (const s of [a, b])
-        await until("a replica to be healthy", async () => (await fetch(`http://127.0.0.1:${s.port}/api/health`)).ok);
+      [a, b] = await Promise.all([svc.startShim(config), svc.startShim(config)]);
     }, 180_000);
 
     afterAll(async () => {
       peek?.disconnect();
       client?.destroy();
-      await Promise.allSettled([a?.stop(), b?.stop()]);
-      await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop(), s3?.stop()]);
-      await rm(dir, { recursive: true, force: true });
+      await svc?.close();
     });
 
     it("resumes on replica B an upload started on replica A, from the offset B reads in S3, byte for byte", async () => {

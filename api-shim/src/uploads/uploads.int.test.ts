@@ -6,26 +6,26 @@
 // with that job.
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "tus-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
-import { type PostgresServer, startPostgres } from "../../../e2e/src/services/postgres.ts";
-import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
-import { type S3Server, startS3 } from "../../../e2e/src/services/s3.ts";
+import { type Cluster, k8sBinariesBuilt } from "../../../e2e/cluster/cluster.ts";
+import type { S3Server } from "../../../e2e/src/services/s3.ts";
 import { until } from "../../../e2e/src/until.ts";
-import { addUser } from "../admin.ts";
-import { parseConfig } from "../config.ts";
-import { connectPostgres } from "../db/database.ts";
-import { migrate } from "../db/migrate.ts";
-import { type RunningShim, startShim } from "../main.ts";
+import {
+  keysOf,
+  type ShimServices,
+  s3Client,
+  seedUsers,
+  shimUrl,
+  startShimServices,
+  uploadEnv,
+} from "../testing/services.ts";
 
-const crd = join(import.meta.dirname, "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
 const MiB = 1024 * 1024;
 const BUCKET = "reel-uploads";
 const QUOTA = 40 * MiB;
@@ -36,12 +36,10 @@ const title = "tus uploads through the shim into versitygw (L2)";
 describe.skipIf(!k8sBinariesBuilt())(
   k8sBinariesBuilt() ? title : `${title} — skipped, needs the Kubernetes binaries`,
   () => {
+    let svc: ShimServices;
     let dir: string;
     let cluster: Cluster;
-    let pg: PostgresServer;
-    let redis: RedisServer;
     let s3: S3Server;
-    let shim: RunningShim;
     let base: string;
     let client: S3Client;
     const keys: Record<"vera" | "otto" | "vic", string> = { vera: "", otto: "", vic: "" };
@@ -67,60 +65,29 @@ describe.skipIf(!k8sBinariesBuilt())(
     }
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), "reel-uploads-"));
-      [cluster, pg, redis, s3] = await Promise.all([
-        clusterUp({ level: 2, dir: join(dir, "cluster") }),
-        startPostgres(),
-        startRedis(),
-        startS3(),
-      ]);
-      process.env.KUBECONFIG = cluster.kubeconfig;
-      await cluster.kubectl(["apply", "--server-side", "-f", crd]);
-      await cluster.kubectl(["create", "namespace", "media"]);
-      await until(
-        "the CRD to be served",
-        async () => (await cluster.kubectl(["get", "videojobs", "-A"])) !== undefined,
-      );
-      const sql = connectPostgres(pg.url, 1);
-      await migrate(sql);
-      keys.vera = (await addUser(sql, { name: "vera", role: "operator", tenant: "media" })).key;
-      keys.otto = (await addUser(sql, { name: "otto", role: "operator", tenant: "news" })).key;
-      keys.vic = (await addUser(sql, { name: "vic", role: "viewer", tenant: "media" })).key;
-      await sql.end();
-      client = new S3Client({
-        region: s3.region,
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      svc = await startShimServices({ prefix: "reel-uploads-", s3: true, namespaces: ["media"] });
+      ({ dir, cluster, s3 } = svc);
+      const users = await seedUsers(svc.pg.url, {
+        vera: { role: "operator", tenant: "media" },
+        otto: { role: "operator", tenant: "news" },
+        vic: { role: "viewer", tenant: "media" },
       });
+      Object.assign(keys, keysOf(users));
+      client = s3Client(s3);
       await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-      shim = await startShim(
-        parseConfig({
-          REEL_SHIM_PORT: "0",
-          REEL_SHIM_HOST: "127.0.0.1",
-          DATABASE_URL: pg.url,
-          REEL_REDIS_URL: redis.url,
-          LOG_LEVEL: "warn",
-          REEL_UPLOAD_S3_BUCKET: BUCKET,
-          REEL_UPLOAD_S3_ENDPOINT: s3.endpoint,
-          REEL_UPLOAD_S3_ACCESS_KEY_ID: s3.accessKeyId,
-          REEL_UPLOAD_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-          REEL_UPLOAD_QUOTA_BYTES: String(QUOTA),
-          REEL_UPLOAD_PART_BYTES: String(5 * MiB),
-          // A short whole-body deadline: a PATCH stream must not be held to it.
-          REEL_REQUEST_TIMEOUT_MS: "1000",
-        }),
-        { webhooks: false },
-      );
-      base = `http://127.0.0.1:${shim.port}`;
-      await until("the shim to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
+      const config = svc.config({
+        ...uploadEnv(s3, BUCKET),
+        REEL_UPLOAD_QUOTA_BYTES: String(QUOTA),
+        REEL_UPLOAD_PART_BYTES: String(5 * MiB),
+        // A short whole-body deadline: a PATCH stream must not be held to it.
+        REEL_REQUEST_TIMEOUT_MS: "1000",
+      });
+      base = shimUrl(await svc.startShim(config));
     }, 180_000);
 
     afterAll(async () => {
       client?.destroy();
-      await shim?.stop();
-      await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop(), s3?.stop()]);
-      await rm(dir, { recursive: true, force: true });
+      await svc?.close();
     });
 
     it("resumes an upload cut off mid-PATCH from the stored offset and keeps the file byte for byte", async () => {
