@@ -186,7 +186,12 @@ async function nodeKubeconfig(c: Cluster, stateDir: string, node: string, dir: s
   return path;
 }
 
-export async function startL4(dir: string, log: (line: string) => void = () => {}): Promise<L4> {
+export async function startL4(
+  dir: string,
+  log: (line: string) => void = () => {},
+  /** uploads: the shim's upload area (tus) in bucket "videos", its keys in Secret reel-uploads. */
+  opts: { uploads?: boolean } = {},
+): Promise<L4> {
   const t0 = Date.now();
   const step = (what: string) => log(`[l4] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   await mkdir(join(dir, "logs"), { recursive: true });
@@ -238,6 +243,10 @@ export async function startL4(dir: string, log: (line: string) => void = () => {
           `operator.metricsPort=${operatorPort}`,
           "--set",
           `shim.port=${shimPort}`,
+          ...(opts.uploads ? ["--set", "uploads.bucket=videos", "--set", `uploads.endpoint=${s3.endpoint}`] : []),
+          ...(opts.uploads
+            ? ["--set", `uploads.region=${s3.region}`, "--set", "uploads.credentialsSecret=reel-uploads"]
+            : []),
         ],
       ],
       { maxBuffer: 32 << 20 },
@@ -251,6 +260,13 @@ export async function startL4(dir: string, log: (line: string) => void = () => {
     await kubectl(["apply", "--server-side", "-f", "-"], rest.map((m) => JSON.stringify(m)).join("\n---\n"));
     await kubectl(["wait", "--for=condition=Established", "crd/videojobs.reel.dev"]);
     await kubectl(["create", "secret", "generic", "reel-db", "-n", RELEASE_NS, `--from-literal=url=${postgres.url}`]);
+    // The shim's keys to the upload area, and the tenant's for the workers reading `upload:` episodes.
+    for (const ns of opts.uploads ? [RELEASE_NS, TENANT_NS] : []) {
+      await kubectl([
+        ...["create", "secret", "generic", "reel-uploads", "-n", ns],
+        ...[`--from-literal=accessKeyId=${s3.accessKeyId}`, `--from-literal=secretAccessKey=${s3.secretAccessKey}`],
+      ]);
+    }
     step(`chart applied: ${[...new Set(rest.map((m) => m.kind))].join(", ")}`);
     // Found here: with the chart's finalizer MutatingAdmissionPolicy installed, creating a VideoJob
     // answers 503 "Resource kind reel.dev/v1alpha1, Kind=VideoJob not found" for several seconds
