@@ -4,7 +4,8 @@
 import Fastify from "fastify";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumPath, launchChromium } from "./browser.ts";
+import { openTestPage } from "../testing/page.ts";
+import { chromiumPath } from "./browser.ts";
 import { dashboardPlugin } from "./plugin.ts";
 
 describe.skipIf(!chromiumPath())("dashboard page in chromium (plugin only)", () => {
@@ -20,16 +21,7 @@ describe.skipIf(!chromiumPath())("dashboard page in chromium (plugin only)", () 
   beforeAll(async () => {
     await app.register(dashboardPlugin);
     base = await app.listen({ host: "127.0.0.1", port: 0 });
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error") problems.push(`console: ${m.text()}`);
-    });
-    await page.addInitScript(
-      `document.addEventListener("securitypolicyviolation", (e) =>
-        console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI))`,
-    );
+    ({ browser, page } = await openTestPage({ reportCsp: true, problems }));
   });
   afterAll(async () => {
     await browser?.close();
