@@ -1,33 +1,25 @@
 // /api/v1/admin on real services: PostgreSQL 15 (its NOTIFY triggers), redis-server, the L2 control
 // plane (a VideoJob to list), and two shim replicas sharing them, as behind a load balancer.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { type generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../../e2e/cluster/cluster.ts";
-import { type PostgresServer, startPostgres } from "../../../../e2e/src/services/postgres.ts";
-import { type RedisServer, startRedis } from "../../../../e2e/src/services/redis.ts";
+import { type Cluster, k8sBinariesBuilt } from "../../../../e2e/cluster/cluster.ts";
+import type { PostgresServer } from "../../../../e2e/src/services/postgres.ts";
 import { until } from "../../../../e2e/src/until.ts";
-import { addUser } from "../../admin.ts";
-import { parseConfig } from "../../config.ts";
 import { connectPostgres } from "../../db/database.ts";
 import { generateKey } from "../../auth/keys.ts";
 import { insertKey } from "../../db/keys.ts";
-import { migrate } from "../../db/migrate.ts";
-import { type RunningShim, startShim } from "../../main.ts";
+import type { RunningShim } from "../../main.ts";
+import { type ShimServices, seedUsers, startShimServices, writeJwks } from "../../testing/services.ts";
 import { AdminUser, Tenant, TenantList, UserList } from "../schemas.ts";
 
 const built = k8sBinariesBuilt();
-const crd = join(import.meta.dirname, "..", "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
 const ISS = "https://id.example.com";
 const AUD = "reel-api";
 
 describe.skipIf(!built)("the admin API for users and tenants (PostgreSQL, Redis, L2, two replicas)", () => {
-  let dir: string;
+  let svc: ShimServices;
   let cluster: Cluster;
   let pg: PostgresServer;
-  let redis: RedisServer;
   let a: RunningShim;
   let b: RunningShim;
   let signer: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
@@ -72,57 +64,41 @@ describe.skipIf(!built)("the admin API for users and tenants (PostgreSQL, Redis,
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "reel-admin-"));
-    [cluster, pg, redis] = await Promise.all([
-      clusterUp({ level: 2, dir: join(dir, "cluster") }),
-      startPostgres(),
-      startRedis(),
-    ]);
-    process.env.KUBECONFIG = cluster.kubeconfig;
-    await cluster.kubectl(["apply", "--server-side", "-f", crd]);
-    await cluster.kubectl(["create", "namespace", "media"]);
-    await cluster.kubectl(["create", "namespace", "studio-ns"]);
-    await until("the CRD to be served", async () => (await cluster.kubectl(["get", "videojobs", "-A"])) !== undefined);
-    const kp = await generateKeyPair("ES256", { extractable: true });
-    signer = kp.privateKey;
-    const jwks = join(dir, "jwks.json");
-    await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid: "k1", alg: "ES256" }] }));
-
-    const sql = connectPostgres(pg.url, 1);
-    await migrate(sql);
-    const alice = await addUser(sql, { name: "alice", role: "admin", tenant: "media" });
-    keys.alice = alice.key;
-    ids.alice = alice.userId;
-    const olga = await addUser(sql, { name: "olga", role: "operator", tenant: "media" });
-    keys.olga = olga.key;
-    ids.olga = olga.userId;
-    // An admin's key without keys:admin: jobs only.
-    const k = generateKey();
-    await insertKey(sql, { id: k.id, userId: alice.userId, name: "jobs-only", hash: k.hash, scopes: ["jobs:read"] });
-    keys.aliceJobsOnly = k.key;
-    await sql.end();
-
-    const config = parseConfig({
-      REEL_SHIM_PORT: "0",
-      REEL_SHIM_HOST: "127.0.0.1",
-      DATABASE_URL: pg.url,
-      REEL_REDIS_URL: redis.url,
+    svc = await startShimServices({ prefix: "reel-admin-", namespaces: ["media", "studio-ns"] });
+    ({ cluster, pg } = svc);
+    const jwks = await writeJwks(svc.dir);
+    signer = jwks.signer;
+    const users = await seedUsers(
+      pg.url,
+      { alice: { role: "admin", tenant: "media" }, olga: { role: "operator", tenant: "media" } },
+      async (sql, added) => {
+        // An admin's key without keys:admin: jobs only.
+        const k = generateKey();
+        await insertKey(sql, {
+          id: k.id,
+          userId: added.alice.userId,
+          name: "jobs-only",
+          hash: k.hash,
+          scopes: ["jobs:read"],
+        });
+        keys.aliceJobsOnly = k.key;
+      },
+    );
+    for (const who of ["alice", "olga"] as const) {
+      keys[who] = users[who].key;
+      ids[who] = users[who].userId;
+    }
+    const config = svc.config({
       REEL_JWT_ISSUER: ISS,
       REEL_JWT_AUDIENCE: AUD,
-      REEL_JWT_JWKS_FILE: jwks,
+      REEL_JWT_JWKS_FILE: jwks.path,
       REEL_RATE_LIMIT_IP: "100000",
-      LOG_LEVEL: "warn",
     });
-    [a, b] = await Promise.all([startShim(config, { webhooks: false }), startShim(config, { webhooks: false })]);
-    for (const s of [a, b]) {
-      await until("a replica to be healthy", async () => (await fetch(`http://127.0.0.1:${s.port}/api/health`)).ok);
-    }
+    [a, b] = await Promise.all([svc.startShim(config), svc.startShim(config)]);
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.allSettled([a?.stop(), b?.stop()]);
-    await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await svc?.close();
   });
 
   it("answers 401 without a credential and 403 to non-admins and to an admin's key without keys:admin, auditing refused changes", async () => {

@@ -1,31 +1,20 @@
 // POST /api/v1/jobs/:id/retry on real services: PostgreSQL (roles, keys, the audit log), redis-server
 // and the L2 control plane (VideoJobs created and read back with kubectl). The finished job's status
 // is written the way the operator would (status subresource).
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../../../e2e/cluster/cluster.ts";
-import { type PostgresServer, startPostgres } from "../../../../e2e/src/services/postgres.ts";
-import { type RedisServer, startRedis } from "../../../../e2e/src/services/redis.ts";
+import { k8sBinariesBuilt } from "../../../../e2e/cluster/cluster.ts";
+import type { PostgresServer } from "../../../../e2e/src/services/postgres.ts";
 import { until } from "../../../../e2e/src/until.ts";
-import { addUser } from "../../admin.ts";
-import { parseConfig } from "../../config.ts";
 import { connectPostgres } from "../../db/database.ts";
-import { migrate } from "../../db/migrate.ts";
-import { type RunningShim, startShim } from "../../main.ts";
-
-const crd = join(import.meta.dirname, "..", "..", "..", "..", "crds", "generated", "videojob.crd.yaml");
+import type { RunningShim } from "../../main.ts";
+import { keysOf, type ShimServices, seedUsers, startShimServices, writeJwks } from "../../testing/services.ts";
 
 describe.skipIf(!k8sBinariesBuilt())("retrying a finished job (PostgreSQL, Redis, L2)", () => {
-  let dir: string;
-  let cluster: Cluster;
+  let svc: ShimServices;
   let pg: PostgresServer;
-  let redis: RedisServer;
   let shim: RunningShim;
   const keys: Record<string, string> = {};
-  const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
+  const kubectl = (args: string[], input?: string) => svc.kubectl(args, input);
   // biome-ignore lint/suspicious/noExplicitAny: test answers are checked by shape
   const api = async (path: string, key: string, method = "POST"): Promise<{ status: number; body: any }> => {
     const res = await fetch(`http://127.0.0.1:${shim.port}${path}`, {
@@ -74,46 +63,27 @@ describe.skipIf(!k8sBinariesBuilt())("retrying a finished job (PostgreSQL, Redis
   const ep = (index: number, phase: string) => ({ index, phase, progress: 100, attempts: 1 });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "reel-retry-"));
-    [cluster, pg, redis] = await Promise.all([
-      clusterUp({ level: 2, dir: join(dir, "cluster") }),
-      startPostgres(),
-      startRedis(),
-    ]);
-    process.env.KUBECONFIG = cluster.kubeconfig;
-    await kubectl(["apply", "--server-side", "-f", crd]);
-    await kubectl(["create", "namespace", "media"]);
-    await kubectl(["create", "namespace", "studio"]);
-    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
-    const kp = await generateKeyPair("ES256", { extractable: true });
-    const jwks = join(dir, "jwks.json");
-    await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid: "k1", alg: "ES256" }] }));
-    const sql = connectPostgres(pg.url, 1);
-    await migrate(sql);
+    svc = await startShimServices({ prefix: "reel-retry-", namespaces: ["media", "studio"] });
+    pg = svc.pg;
+    const jwks = await writeJwks(svc.dir);
     // olga is user 1, vera user 2: the audit log names actors by user id and key.
-    keys.olga = (await addUser(sql, { name: "olga", role: "operator", tenant: "media" })).key;
-    keys.vera = (await addUser(sql, { name: "vera", role: "viewer", tenant: "media" })).key;
-    keys.bob = (await addUser(sql, { name: "bob", role: "operator", tenant: "studio" })).key;
-    await sql.end();
-    const config = parseConfig({
-      REEL_SHIM_PORT: "0",
-      REEL_SHIM_HOST: "127.0.0.1",
-      DATABASE_URL: pg.url,
-      REEL_REDIS_URL: redis.url,
+    const users = await seedUsers(pg.url, {
+      olga: { role: "operator", tenant: "media" },
+      vera: { role: "viewer", tenant: "media" },
+      bob: { role: "operator", tenant: "studio" },
+    });
+    Object.assign(keys, keysOf(users));
+    const config = svc.config({
       REEL_JWT_ISSUER: "https://id.example.com",
       REEL_JWT_AUDIENCE: "reel-api",
-      REEL_JWT_JWKS_FILE: jwks,
+      REEL_JWT_JWKS_FILE: jwks.path,
       REEL_RATE_LIMIT_IP: "100000",
-      LOG_LEVEL: "warn",
     });
-    shim = await startShim(config, { webhooks: false });
-    await until("the shim to be healthy", async () => (await fetch(`http://127.0.0.1:${shim.port}/api/health`)).ok);
+    shim = await svc.startShim(config);
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.allSettled([shim?.stop()]);
-    await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await svc?.close();
   });
 
   it("creates <name>-r1 then -r2 with the same spec from a failed job, audited; other tenants get 404, viewers 403", async () => {
