@@ -8,20 +8,21 @@ import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { progressChannel, progressMessage } from "@reel/crds";
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
+import { type generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type Cluster, clusterUp, k8sBinariesBuilt } from "../../e2e/cluster/cluster.ts";
 import { type PostgresServer, startPostgres } from "../../e2e/src/services/postgres.ts";
 import { type RedisServer, startRedis } from "../../e2e/src/services/redis.ts";
-import { type S3Server, startS3 } from "../../e2e/src/services/s3.ts";
+import type { S3Server } from "../../e2e/src/services/s3.ts";
 import { until } from "../../e2e/src/until.ts";
 import { addUser } from "./admin.ts";
 import { parseConfig } from "./config.ts";
 import { connectPostgres } from "./db/database.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
 import { type RunningShim, startShim } from "./main.ts";
+import { type ShimServices, seedUsers, shimUrl, startShimServices, writeJwks } from "./testing/services.ts";
 import type { JobEvent } from "./live/events.ts";
 import { attachment } from "./outputs/sign.ts";
 import { createHmac } from "node:crypto";
@@ -81,12 +82,12 @@ function sse(url: string, headers: Record<string, string>) {
 }
 
 describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apiserver (L2)", () => {
+  let svc: ShimServices;
   let dir: string;
   let cluster: Cluster;
   let pg: PostgresServer;
   let redis: RedisServer;
   let s3: S3Server;
-  let shim: RunningShim;
   let base: string;
   let jwks: string;
   let signer: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
@@ -95,11 +96,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
   let olgaId = 0;
   const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
   const config = (over: Record<string, string> = {}) =>
-    parseConfig({
-      REEL_SHIM_PORT: "0",
-      REEL_SHIM_HOST: "127.0.0.1",
-      DATABASE_URL: pg.url,
-      REEL_REDIS_URL: redis.url,
+    svc.config({
       REEL_JWT_ISSUER: ISS,
       REEL_JWT_AUDIENCE: AUD,
       REEL_JWT_JWKS_FILE: jwks,
@@ -107,7 +104,6 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
       REEL_SSE_HEARTBEAT_MS: "1000",
       REEL_RATE_LIMIT_IP: "100000",
       REEL_CORS_ORIGINS: "https://app.example.com",
-      LOG_LEVEL: "warn",
       ...over,
     });
   const api = async (
@@ -152,44 +148,26 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "reel-shim-"));
-    [cluster, pg, redis, s3] = await Promise.all([
-      clusterUp({ level: 2, dir: join(dir, "cluster") }),
-      startPostgres(),
-      startRedis(),
-      startS3(),
-    ]);
-    process.env.KUBECONFIG = cluster.kubeconfig; // kubernetes-fluent-client's watch reads it
-    await kubectl(["apply", "--server-side", "-f", crd]);
-    await kubectl(["create", "namespace", "media"]);
-    await kubectl(["create", "namespace", "studio"]);
-    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
-    const kp = await generateKeyPair("ES256", { extractable: true });
-    signer = kp.privateKey;
-    publicJwk = { ...(await exportJWK(kp.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-    jwks = join(dir, "jwks.json");
-    await writeFile(jwks, JSON.stringify({ keys: [publicJwk] }));
-    const sql = connectPostgres(pg.url, 1);
-    await migrate(sql);
-    keys.alice = (await addUser(sql, { name: "alice", role: "admin", tenant: "media" })).key;
-    const olga = await addUser(sql, { name: "olga", role: "operator", tenant: "media" });
-    keys.olga = olga.key;
-    olgaId = olga.userId;
-    keys.vera = (await addUser(sql, { name: "vera", role: "viewer", tenant: "media" })).key;
-    keys.bob = (await addUser(sql, { name: "bob", role: "operator", tenant: "studio" })).key;
-    // A JWT user already mapped by an admin to tenant media.
-    await addUser(sql, { name: "jane", role: "operator", tenant: "media", issuer: ISS, subject: "jane" });
-    await sql.end();
+    svc = await startShimServices({ prefix: "reel-shim-", s3: true, namespaces: ["media", "studio"] });
+    ({ dir, cluster, pg, redis, s3 } = svc);
+    const keyPair = await writeJwks(dir, { use: "sig" });
+    ({ signer, publicJwk, path: jwks } = keyPair);
+    const users = await seedUsers(pg.url, {
+      alice: { role: "admin", tenant: "media" },
+      olga: { role: "operator", tenant: "media" },
+      vera: { role: "viewer", tenant: "media" },
+      bob: { role: "operator", tenant: "studio" },
+      // A JWT user already mapped by an admin to tenant media.
+      jane: { role: "operator", tenant: "media", issuer: ISS, subject: "jane" },
+    });
+    for (const who of ["alice", "olga", "vera", "bob"] as const) keys[who] = users[who].key;
+    olgaId = users.olga.userId;
     // The real webhook sender; loopback IPv4 is opened past its egress guard for the receiver below.
-    shim = await startShim(config({ REEL_EGRESS_ALLOW: "127.0.0.1/32" }));
-    base = `http://127.0.0.1:${shim.port}`;
-    await until("the shim to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
+    base = shimUrl(await svc.startShim(config({ REEL_EGRESS_ALLOW: "127.0.0.1/32" }), {}));
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.allSettled([shim?.stop()]);
-    await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop(), s3?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await svc?.close();
   });
 
   it("creates, lists, gets, reads the status of and cancels a job, with the trace id on the VideoJob", async () => {
