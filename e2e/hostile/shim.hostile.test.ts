@@ -4,24 +4,25 @@
 // and filters, ?access_token= on routes other than the WebSocket, and the weak spots after them.
 import { request } from "node:http";
 import { connect } from "node:net";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { addUser } from "../../api-shim/src/admin.ts";
-import { type Config, parseConfig } from "../../api-shim/src/config.ts";
+import type { Config } from "../../api-shim/src/config.ts";
 import { connectPostgres } from "../../api-shim/src/db/database.ts";
-import { migrate } from "../../api-shim/src/db/migrate.ts";
 import { type RunningShim, startShim } from "../../api-shim/src/main.ts";
-import { type Cluster, clusterUp, k8sBinariesBuilt } from "../cluster/cluster.ts";
-import { type PostgresServer, startPostgres } from "../src/services/postgres.ts";
-import { type RedisServer, startRedis } from "../src/services/redis.ts";
+import {
+  type ShimServices,
+  seedUsers,
+  shimUrl,
+  startShimServices,
+  writeJwks,
+} from "../../api-shim/src/testing/services.ts";
+import { k8sBinariesBuilt } from "../cluster/cluster.ts";
+import type { PostgresServer } from "../src/services/postgres.ts";
+import type { RedisServer } from "../src/services/redis.ts";
 import { until } from "../src/until.ts";
 
 const built = k8sBinariesBuilt();
-const crd = join(import.meta.dirname, "..", "..", "crds", "generated", "videojob.crd.yaml");
 const ISS = "https://id.example.com";
 const AUD = "reel-api";
 
@@ -144,8 +145,7 @@ async function ws(url: string, headers: Record<string, string> = {}) {
 }
 
 describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, PostgreSQL, Redis, L2)", () => {
-  let dir: string;
-  let cluster: Cluster;
+  let svc: ShimServices;
   let pg: PostgresServer;
   let redis: RedisServer;
   let a: RunningShim;
@@ -156,7 +156,7 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
   let config: Config;
   const keys: Record<string, string> = {};
   const ids: Record<string, number> = {};
-  const kubectl = (args: string[]) => cluster.kubectl(args);
+  const kubectl = (args: string[]) => svc.kubectl(args);
   const setStatus = (name: string, status: Record<string, unknown>) =>
     kubectl([
       "-n",
@@ -206,42 +206,25 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "reel-hostile-shim-"));
-    [cluster, pg, redis] = await Promise.all([
-      clusterUp({ level: 2, dir: join(dir, "cluster") }),
-      startPostgres(),
-      startRedis(),
-    ]);
-    process.env.KUBECONFIG = cluster.kubeconfig;
-    await kubectl(["apply", "--server-side", "-f", crd]);
-    await kubectl(["create", "namespace", "media"]);
+    svc = await startShimServices({ prefix: "reel-hostile-shim-", namespaces: ["media"] });
+    ({ pg, redis } = svc);
     await kubectl(["-n", "media", "create", "secret", "generic", "hook-weak", "--from-literal=secret=whsec_c2hvcnQ="]);
-    await until("the CRD to be served", async () => (await kubectl(["get", "videojobs", "-A"])) !== undefined);
-    const kp = await generateKeyPair("ES256", { extractable: true });
-    signer = kp.privateKey;
-    const jwks = join(dir, "jwks.json");
-    await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid: "k1", alg: "ES256" }] }));
-    await sqlQuery(async (sql) => {
-      await migrate(sql);
-      for (const [name, role] of [
-        ["alice", "admin"],
-        ["olga", "operator"],
-        ["vera", "viewer"],
-        ["dora", "viewer"],
-      ] as const) {
-        const u = await addUser(sql, { name, role, tenant: "media" });
-        keys[name] = u.key;
-        ids[name] = u.userId;
-      }
+    const jwks = await writeJwks(svc.dir);
+    signer = jwks.signer;
+    const users = await seedUsers(pg.url, {
+      alice: { role: "admin", tenant: "media" },
+      olga: { role: "operator", tenant: "media" },
+      vera: { role: "viewer", tenant: "media" },
+      dora: { role: "viewer", tenant: "media" },
     });
-    const base = parseConfig({
-      REEL_SHIM_PORT: "0",
-      REEL_SHIM_HOST: "127.0.0.1",
-      DATABASE_URL: pg.url,
-      REEL_REDIS_URL: redis.url,
+    for (const [name, u] of Object.entries(users)) {
+      keys[name] = u.key;
+      ids[name] = u.userId;
+    }
+    config = svc.config({
       REEL_JWT_ISSUER: ISS,
       REEL_JWT_AUDIENCE: AUD,
-      REEL_JWT_JWKS_FILE: jwks,
+      REEL_JWT_JWKS_FILE: jwks.path,
       REEL_SSE_HEARTBEAT_MS: "1000",
       REEL_RATE_LIMIT_IP: "100000",
       REEL_RATE_LIMIT_KEY: "100000",
@@ -251,19 +234,13 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
       REEL_EGRESS_ALLOW: "127.0.0.2/32",
       LOG_LEVEL: "silent",
     });
-    config = base;
     // A with the real webhook sender (its registration checks), B without.
-    [a, b] = await Promise.all([startShim(base), startShim(base, { webhooks: false })]);
-    A = `http://127.0.0.1:${a.port}`;
-    B = `http://127.0.0.1:${b.port}`;
-    for (const base of [A, B])
-      await until("a replica to be healthy", async () => (await fetch(`${base}/api/health`)).ok);
+    [a, b] = await Promise.all([svc.startShim(config, {}), svc.startShim(config)]);
+    [A, B] = [shimUrl(a), shimUrl(b)];
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.allSettled([a?.stop(), b?.stop()]);
-    await Promise.allSettled([cluster?.down(), pg?.stop(), redis?.stop()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await svc?.close();
   });
 
   describe("defect 1: streams end when the access that opened them ends, on every replica", () => {
