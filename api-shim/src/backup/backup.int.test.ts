@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type S3Server, startS3 } from "@reel/e2e/services";
 import { pino } from "pino";
 import type { Sql } from "postgres";
@@ -21,6 +21,7 @@ import { listKeys } from "../db/keys.ts";
 import { migrate } from "../db/migrate.ts";
 import { listTenants } from "../db/tenants.ts";
 import { listUsers } from "../db/users.ts";
+import { s3Client } from "../testing/services.ts";
 import { type BackupRun, backup, restore } from "./backup.ts";
 import { listKeys as listObjects } from "./store.ts";
 
@@ -63,12 +64,7 @@ async function snapshot(sql: Sql) {
 
 beforeAll(async () => {
   [pg, s3] = await Promise.all([startPostgres(), startS3()]);
-  client = new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  client = s3Client(s3);
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
   source = open("reel");
   await migrate(source);
