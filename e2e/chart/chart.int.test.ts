@@ -351,7 +351,6 @@ describe.skipIf(!hasHelm)(
       }
     });
 
-    it("refuses a misspelt value through values.schema.json", async () => {
     it("turns on uploads with uploads.bucket: uploads.* reach the shim as REEL_UPLOAD_*, which its parseConfig reads; bad sizes and durations are refused", async () => {
       type Env = Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>;
       const shimEnvOf = (ms: Manifest[]) => {
@@ -406,6 +405,7 @@ describe.skipIf(!hasHelm)(
       expect(() => parseShimConfig({ ...values(on), REEL_UPLOAD_PART_BYTES: "4Mi" })).toThrow(/REEL_UPLOAD_PART_BYTES/);
     });
 
+    it("refuses a misspelt value through values.schema.json", async () => {
       for (const bad of ["operator.replica=3", "shim.ingres.enabled=true", "nodeProbe.interval=6 hours"]) {
         await expect(render("reel", "reel-system", ["--set", bad])).rejects.toThrow(/schema/);
       }
