@@ -129,18 +129,7 @@ describe.skipIf(!built)("the REST shim on PostgreSQL, Redis and a real kube-apis
     } catch {}
     return { status: res.status, body, headers: res.headers };
   };
-  const setStatus = (ns: string, name: string, status: Record<string, unknown>) =>
-    kubectl([
-      "-n",
-      ns,
-      "patch",
-      "videojob",
-      name,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
+  const setStatus = (ns: string, name: string, status: Record<string, unknown>) => svc.setStatus(ns, name, status);
   const jwt = (claims: Record<string, unknown>, exp: number | false = Math.floor(Date.now() / 1000) + 300) => {
     let t = new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuedAt();
     if (exp !== false) t = t.setExpirationTime(exp);

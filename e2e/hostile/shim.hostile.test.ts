@@ -157,18 +157,7 @@ describe.skipIf(!built)("the REST shim, tried as an attacker (two replicas, Post
   const keys: Record<string, string> = {};
   const ids: Record<string, number> = {};
   const kubectl = (args: string[]) => svc.kubectl(args);
-  const setStatus = (name: string, status: Record<string, unknown>) =>
-    kubectl([
-      "-n",
-      "media",
-      "patch",
-      "videojob",
-      name,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
+  const setStatus = (name: string, status: Record<string, unknown>) => svc.setStatus("media", name, status);
   const jwt = (claims: Record<string, unknown>, o: { exp?: number; iat?: number } = {}) => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ iss: ISS, aud: AUD, ...claims })

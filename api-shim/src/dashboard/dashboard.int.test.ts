@@ -42,18 +42,7 @@ describe.skipIf(suite.skip)(suite.title, () => {
   const problems: string[] = [];
   const dialogs: string[] = [];
   const kubectl = (args: string[], input?: string) => svc.kubectl(args, input);
-  const setStatus = (name: string, status: Record<string, unknown>) =>
-    kubectl([
-      "-n",
-      "media",
-      "patch",
-      "videojob",
-      name,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
+  const setStatus = (name: string, status: Record<string, unknown>) => svc.setStatus("media", name, status);
   const text = async (selector: string) => (await page.locator(selector).textContent())?.trim() ?? "";
   const createJob = async (name: string) => {
     const res = await fetch(`${base}/api/v1/jobs`, {

@@ -1,26 +1,16 @@
 // The leased limiter on a real redis-server: two limiters with their own connections stand for two
 // shim replicas sharing one Redis.
-import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
-import { redisClients } from "../testing/services.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useRedisServer } from "../testing/redis.ts";
+import { describe, expect, it } from "vitest";
 import { type Decision, LeasedLimiter } from "./lease.ts";
 import { redisLeaseStore } from "./redis.ts";
 
 const allowed = (ds: Decision[]) => ds.filter((d) => d === undefined).length;
 
 describe("leased rate limits on redis-server", () => {
-  let redis: RedisServer;
   // As the shim makes its client (it pipelines too).
-  const clients = redisClients({ enableAutoPipelining: true });
-  const client = () => clients.connect(redis.url);
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    clients.close();
-    await redis?.stop();
-  });
+  const redis = useRedisServer({ enableAutoPipelining: true });
+  const client = redis.client;
 
   it("admit at most max per window across two replicas, refusing early by less than 4% of max", async () => {
     const max = 20_000;
@@ -55,7 +45,7 @@ describe("leased rate limits on redis-server", () => {
   it("let requests through while Redis is down, and limit again once it is back", async () => {
     const c = await client();
     const l = new LeasedLimiter({ store: redisLeaseStore(c), max: 2, windowMs: 60_000 });
-    await redis.restart();
+    await redis.server().restart();
     // ioredis reconnects in the background; until it has, commands fail fast and requests pass (a
     // command already written is sent once more after the reconnect and may count in the new Redis).
     expect(await l.take("key:outage")).toBeUndefined();

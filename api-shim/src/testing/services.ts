@@ -6,7 +6,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { Redis, type RedisOptions } from "ioredis";
 import { exportJWK, generateKeyPair } from "jose";
 import type { Sql } from "postgres";
 import { type Cluster, clusterUp } from "../../../e2e/cluster/cluster.ts";
@@ -39,6 +38,8 @@ export interface ShimServices {
   /** Present when started with `s3: true`. */
   s3: S3Server;
   kubectl: Cluster["kubectl"];
+  /** Writes a VideoJob's status the way the operator does (a merge patch of the status subresource). */
+  setStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<string | undefined>;
   /** The shim's config on these services: loopback, port 0, LOG_LEVEL warn, then `over`. */
   config(over?: Record<string, string>): Config;
   /**
@@ -96,7 +97,19 @@ export async function startShimServices(o: ShimServicesOptions): Promise<ShimSer
     await until("the shim to be healthy", async () => (await fetch(`${shimUrl(shim)}/api/health`)).ok);
     return shim;
   };
-  return { dir, cluster, pg, redis, s3, kubectl, config, startShim: start, close };
+  const setStatus = (ns: string, name: string, status: Record<string, unknown>) =>
+    kubectl([
+      "-n",
+      ns,
+      "patch",
+      "videojob",
+      name,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+  return { dir, cluster, pg, redis, s3, kubectl, setStatus, config, startShim: start, close };
 }
 
 /** The loopback base URL of a started shim. */
@@ -164,24 +177,4 @@ export async function writeJwks(dir: string, extra: Record<string, string> = {})
   const path = join(dir, "jwks.json");
   await writeFile(path, JSON.stringify({ keys: [publicJwk] }));
   return { path, signer: kp.privateKey, publicJwk };
-}
-
-/**
- * Redis clients made as the shim makes its own (no offline queue: commands fail fast while not
- * connected), each ready when returned; close() disconnects them all.
- */
-export function redisClients(extra: RedisOptions = {}) {
-  const open: Redis[] = [];
-  return {
-    async connect(url: string): Promise<Redis> {
-      const c = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...extra });
-      c.on("error", () => {});
-      open.push(c);
-      if (c.status !== "ready") await new Promise((r) => c.once("ready", r));
-      return c;
-    },
-    close(): void {
-      for (const c of open) c.disconnect();
-    },
-  };
 }

@@ -1,24 +1,14 @@
 // Upload write locks and the sweep's turn on a real redis-server: two clients with their own
 // connections stand for two shim replicas sharing one Redis.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisServer, startRedis } from "../../../e2e/src/services/redis.ts";
-import { redisClients } from "../testing/services.ts";
+import { describe, expect, it } from "vitest";
+import { useRedisServer } from "../testing/redis.ts";
 import { LOCKED, redisLocker, takeLease } from "./lock.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("upload leases on redis-server", () => {
-  let redis: RedisServer;
-  const clients = redisClients();
-  const client = () => clients.connect(redis.url);
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    clients.close();
-    await redis?.stop();
-  });
+  const redis = useRedisServer();
+  const client = redis.client;
 
   it("gives a key to one replica at a time and to the other once released", async () => {
     const [a, b] = [await client(), await client()];

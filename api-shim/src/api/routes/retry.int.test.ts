@@ -44,17 +44,7 @@ describe.skipIf(!k8sBinariesBuilt())("retrying a finished job (PostgreSQL, Redis
     output: { s3: { bucket: "videos", prefix: "season/", credentialsSecret: "s3-creds" } },
   };
   const finish = async (name: string, status: object) => {
-    await kubectl([
-      "-n",
-      "media",
-      "patch",
-      "videojob",
-      name,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
+    await svc.setStatus("media", name, status as Record<string, unknown>);
     await until(`${name}'s status in the shim`, async () => {
       const r = await api(`/api/v1/jobs/${name}`, "olga", "GET");
       return r.body?.status?.phase === (status as { phase: string }).phase ? true : undefined;
