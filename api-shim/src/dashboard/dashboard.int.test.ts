@@ -14,7 +14,7 @@ import type { RedisServer } from "../../../e2e/src/services/redis.ts";
 import { until } from "../../../e2e/src/until.ts";
 import { addUser } from "../admin.ts";
 import { connectPostgres } from "../db/database.ts";
-import { openTestPage, suiteNeeds } from "../testing/page.ts";
+import { openTestPage, shimPageOptions, suiteNeeds } from "../testing/page.ts";
 import { type ShimServices, seedUsers, shimUrl, startShimServices } from "../testing/services.ts";
 
 const XSS = "<img src=x onerror=alert(1)>";
@@ -69,11 +69,7 @@ describe.skipIf(suite.skip)(suite.title, () => {
     key = (await seedUsers(pg.url, { olga: { role: "operator", tenant: "media" } })).olga.key;
     base = shimUrl(await svc.startShim(svc.config()));
     ({ browser, page } = await openTestPage({
-      viewport: { width: 1280, height: 900 },
-      timeoutMs: 20_000,
-      // The refused key (401) and the invalid form (400) are answers the page shows, not faults.
-      allowFailedLoads: true,
-      reportCsp: true,
+      ...shimPageOptions,
       problems,
       // Every dialog is recorded; only the cancel button's confirm() is answered yes.
       onDialog: (d) => {

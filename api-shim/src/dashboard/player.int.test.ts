@@ -19,7 +19,7 @@ import type { S3Server } from "../../../e2e/src/services/s3.ts";
 import { until } from "../../../e2e/src/until.ts";
 import { makePoster, makeSprite } from "../../../worker-image/src/preview/preview.ts";
 import { connectPostgres } from "../db/database.ts";
-import { openTestPage, suiteNeeds } from "../testing/page.ts";
+import { openTestPage, shimPageOptions, suiteNeeds } from "../testing/page.ts";
 import { type ShimServices, seedUsers, shimUrl, startShimServices } from "../testing/services.ts";
 
 const XSS = "<img src=x onerror=alert(1)>";
@@ -95,10 +95,7 @@ describe.skipIf(suite.skip)(suite.title, () => {
     otherKey = users.otto.key;
     base = shimUrl(await svc.startShim(svc.config()));
     ({ browser, page } = await openTestPage({
-      viewport: { width: 1280, height: 900 },
-      timeoutMs: 20_000,
-      allowFailedLoads: true,
-      reportCsp: true,
+      ...shimPageOptions,
       problems,
       onDialog: (d) => {
         problems.push(`dialog: ${d.message()}`);

@@ -34,6 +34,18 @@ export interface TestPageOptions {
   problems?: string[];
 }
 
+/**
+ * The dashboard's pages on a real shim: a desktop viewport, 20 s per step, CSP violations
+ * reported. "Failed to load resource" is skipped: a refused key (401) or an invalid form (400)
+ * is an answer the page shows, not a fault.
+ */
+export const shimPageOptions = {
+  viewport: { width: 1280, height: 900 },
+  timeoutMs: 20_000,
+  allowFailedLoads: true,
+  reportCsp: true,
+} satisfies TestPageOptions;
+
 export interface TestPage {
   browser: Browser;
   page: Page;
