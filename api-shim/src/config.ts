@@ -1,21 +1,10 @@
 // The shim's settings, parsed once from the environment (the chart sets them). Nothing else in
 // api-shim/ reads process.env.
-import { parsePublicBaseUrl, parseRetention, ReelError } from "@reel/crds";
+import { parseBytes, parsePublicBaseUrl, parseRetention, ReelError } from "@reel/crds";
 import { TracingEnvShape } from "@reel/crds/tracing";
 import { z } from "zod";
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const BYTE_UNITS: Record<string, number> = {
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-};
 /**
  * Bytes, or a quantity in the units the operator's REEL_MAX_SOURCE_BYTES takes (20Gi, 500M): the
  * chart passes sizes as strings, since helm prints a large number from values.yaml as a float.
@@ -25,8 +14,7 @@ const bytes = (name: string, def: string, min = 0) =>
     .string()
     .default(def)
     .transform((text) => {
-      const m = /^([0-9]+(?:\.[0-9]+)?)(|k|M|G|T|Ki|Mi|Gi|Ti)$/.exec(text.trim());
-      const n = m ? Math.ceil(Number(m[1]) * (BYTE_UNITS[m[2] ?? ""] ?? 1)) : Number.NaN;
+      const n = parseBytes(text) ?? Number.NaN;
       if (!(n >= min) || !Number.isSafeInteger(n))
         throw new ReelError(
           "REEL_CONFIG_INVALID",

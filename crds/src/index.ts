@@ -11,6 +11,7 @@ export {
 export { badInputCodes, type ErrorCode, errorCodes, isBadInput, isErrorCode, ReelError } from "./errors.ts";
 export {
   type OutputSettings,
+  parseBytes,
   parsePublicBaseUrl,
   parseRetention,
   parseSse,

@@ -88,3 +88,26 @@ export function parseRetention(name: string, text = ""): number | undefined {
     throw invalid(`${name} is ${JSON.stringify(raw)}: a retention must be longer than 0 ("" keeps forever)`);
   return secs;
 }
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+};
+
+/**
+ * A byte quantity as the chart passes sizes ("20Gi", "500M", "1073741824": strings, since helm
+ * prints a large number from values.yaml as a float) in bytes, rounded up; undefined when it is not
+ * one. The operator's and the shim's settings read sizes with it.
+ */
+export function parseBytes(text: string): number | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(|k|M|G|T|Ki|Mi|Gi|Ti)$/.exec(text.trim());
+  if (!m) return undefined;
+  return Math.ceil(Number(m[1]) * (BYTE_UNITS[m[2] ?? ""] ?? 1));
+}

@@ -92,21 +92,5 @@ export function quantity(bytes: number): string {
   return mib % 1024 === 0 ? `${mib / 1024}Gi` : `${mib}Mi`;
 }
 
-const UNITS: Record<string, number> = {
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-};
-
-/** A byte quantity ("20Gi", "500M", "1073741824") in bytes; undefined when it is not one. */
-export function parseBytes(text: string): number | undefined {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(|k|M|G|T|Ki|Mi|Gi|Ti)$/.exec(text.trim());
-  if (!m) return undefined;
-  return Math.ceil(Number(m[1]) * (UNITS[m[2] ?? ""] ?? 1));
-}
+/** A byte quantity in bytes (defined once in @reel/crds, which the shim reads its sizes with too). */
+export { parseBytes } from "@reel/crds";
