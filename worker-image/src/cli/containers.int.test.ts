@@ -4,18 +4,16 @@
 // its own pinned demuxer; the merged file is one delivery format: 8-bit 4:2:0 H.264, BT.709,
 // progressive, every chapter at the loudness target.
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { idetOf, loudnessOf, outputFacts } from "../ffmpeg/fidelity-media.ts";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
-import type { JobResult } from "../pipeline/job.ts";
+import { reelRun } from "../testing/reel-run.ts";
 import { type StaticServer, serveDir } from "./serve.ts";
 
 const exec = promisify(execFile);
-const main = join(import.meta.dirname, "main.ts");
 const SECS = 2;
 
 // file, title, the picture (lavfi), the encode and mux options
@@ -89,29 +87,19 @@ afterAll(async () => {
 
 describe("reel run, broadcast and archive containers", () => {
   it("opens MOV/ProRes, MXF/DNxHR, DV and GXF and merges them into one progressive 8-bit BT.709 file at -16 LUFS", async () => {
-    const job = join(tmp.dir, "shelves.yaml");
     const out = join(tmp.dir, "out");
-    await writeFile(
-      job,
-      stringify({
-        apiVersion: "reel.dev/v1alpha1",
-        kind: "VideoJob",
-        metadata: { name: "shelves" },
-        spec: {
-          episodes: sources.map(([file, title]) => ({ url: `${server.origin}/${file}`, title })),
-          quality: "480p",
-          compression: { preset: "fast", level: 6 },
-          gpu: { policy: "off" },
-          output: { local: { path: out } },
-        },
-      }),
-    );
-    const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
-      env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
-      maxBuffer: 16 * 1024 * 1024,
+    const { result, stderr } = await reelRun({
+      dir: tmp.dir,
+      name: "shelves",
+      spec: {
+        episodes: sources.map(([file, title]) => ({ url: `${server.origin}/${file}`, title })),
+        quality: "480p",
+        compression: { preset: "fast", level: 6 },
+        gpu: { policy: "off" },
+        output: { local: { path: out } },
+      },
     });
-    const result = JSON.parse(r.stdout) as JobResult;
-    expect(result.phase, r.stderr).toBe("Completed");
+    expect(result.phase, stderr).toBe("Completed");
     expect(result.episodes.map((e) => [e.phase, e.source?.container])).toEqual([
       ["Completed", "mov,mp4,m4a,3gp,3g2,mj2"],
       ["Completed", "mxf"],

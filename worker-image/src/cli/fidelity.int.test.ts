@@ -2,19 +2,16 @@
 // SD and full range, quiet and loud, mono, stereo and 5.1 — served on loopback: it merges (an SD
 // BT.601 or HDR episode used to stop the merge on video.config), and the merged file is one
 // format: BT.709 tags, no interlaced frames, every chapter within 1 LU of the loudness target.
-import { execFile, execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { idetOf, loudnessOf, makeSource, outputFacts, type SourceSpec } from "../ffmpeg/fidelity-media.ts";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
 import type { JobResult } from "../pipeline/job.ts";
+import { reelRun } from "../testing/reel-run.ts";
 import { type StaticServer, serveDir } from "./serve.ts";
 
-const exec = promisify(execFile);
-const main = join(import.meta.dirname, "main.ts");
 const HD = { width: 640, height: 360 };
 
 // In chapter order; each 2 s.
@@ -47,56 +44,25 @@ afterAll(async () => {
 });
 
 async function runJob(name: string, extra: Record<string, unknown>): Promise<JobResult> {
-  const job = join(tmp.dir, `${name}.yaml`);
-  await writeFile(
-    job,
-    stringify({
-      apiVersion: "reel.dev/v1alpha1",
-      kind: "VideoJob",
-      metadata: { name },
-      spec: {
-        episodes: sources.map(([file, title]) => ({ url: `${server.origin}/${file}`, title })),
-        quality: "480p",
-        compression: { preset: "fast", level: 6 },
-        gpu: { policy: "off" },
-        output: { local: { path: join(tmp.dir, "out") } },
-        ...extra,
-      },
-    }),
-  );
-  const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
-    env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
-    maxBuffer: 16 * 1024 * 1024,
+  const { result, stderr } = await reelRun({
+    dir: tmp.dir,
+    name,
+    spec: {
+      episodes: sources.map(([file, title]) => ({ url: `${server.origin}/${file}`, title })),
+      quality: "480p",
+      compression: { preset: "fast", level: 6 },
+      gpu: { policy: "off" },
+      output: { local: { path: join(tmp.dir, "out") } },
+      ...extra,
+    },
   });
-  const result = JSON.parse(r.stdout) as JobResult;
-  expect(result.phase, r.stderr).toBe("Completed");
+  expect(result.phase, stderr).toBe("Completed");
   return result;
 }
 
 describe("reel run, a season of unlike sources", () => {
   it("merges them into one format: BT.709 tags, no interlaced frames, no audio gap at a join, every chapter within 1 LU of -16 LUFS", async () => {
-    const job = join(tmp.dir, "mixed.yaml");
-    await writeFile(
-      job,
-      stringify({
-        apiVersion: "reel.dev/v1alpha1",
-        kind: "VideoJob",
-        metadata: { name: "mixed" },
-        spec: {
-          episodes: sources.map(([file, title]) => ({ url: `${server.origin}/${file}`, title })),
-          quality: "480p",
-          compression: { preset: "fast", level: 6 },
-          gpu: { policy: "off" },
-          output: { local: { path: join(tmp.dir, "out") } },
-        },
-      }),
-    );
-    const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
-      env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const result = JSON.parse(r.stdout) as JobResult;
-    expect(result.phase, r.stderr).toBe("Completed");
+    const result = await runJob("mixed", {});
     const [sdr, hdr, interlaced, sd, full] = result.episodes;
     expect(hdr?.picture?.toneMapped?.from).toBe("smpte2084");
     expect(interlaced?.picture?.deinterlaced).toEqual({ fieldOrder: "tff", detectedBy: "probe" });

