@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { subtitlesVttName } from "@reel/crds";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ import { until } from "../../../e2e/src/until.ts";
 import { makePoster, makeSprite } from "../../../worker-image/src/preview/preview.ts";
 import { connectPostgres } from "../db/database.ts";
 import { openTestPage, shimPageOptions, suiteNeeds } from "../testing/page.ts";
-import { type ShimServices, seedUsers, shimUrl, startShimServices } from "../testing/services.ts";
+import { type ShimServices, s3Client, seedUsers, shimUrl, startShimServices } from "../testing/services.ts";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const suite = suiteNeeds("the job page's player in chromium, on the shim and versitygw (L2)", ["k8s", "chromium"]);
@@ -111,12 +111,7 @@ describe.skipIf(suite.skip)(suite.title, () => {
 
   it("plays the merged file from its presigned link, seeks by chapter, and previews seek thumbnails", async () => {
     const { video, vtt, poster } = await makeOutput();
-    const client = new S3Client({
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    const client = s3Client(s3);
     const put = (Key: string, Body: Buffer | string, ContentType: string) =>
       client.send(new PutObjectCommand({ Bucket: "videos", Key, Body, ContentType }));
     await client.send(new CreateBucketCommand({ Bucket: "videos" }));
@@ -318,12 +313,7 @@ describe.skipIf(suite.skip)(suite.title, () => {
       ...["-of", "csv=p=0", video],
     ]).toString();
     expect(probed.trim().split("\n")).toEqual(["mov_text,eng", "mov_text,fra"]);
-    const client = new S3Client({
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    const client = s3Client(s3);
     const put = (Key: string, Body: Buffer | string, ContentType: string) =>
       client.send(new PutObjectCommand({ Bucket: "videos", Key, Body, ContentType }));
     await put("subs/Season 1.mp4", await readFile(video), "video/mp4");
